@@ -1,0 +1,104 @@
+"""The domain's one error type and its stable codes.
+
+A `DomainError` carries a `code` (the stable contract clients and the HTTP edge rely on; the edge
+answers `{"error": code, "message": message}` with a 4xx status) and a human-readable English
+`message` (user-facing Ukrainian text lives in the front ends' catalogues, keyed by code).
+
+=========================  ==================================================================
+code                       meaning
+=========================  ==================================================================
+forbidden                  the caller's role may not issue this command
+not_a_deputy               a member command from a user who is not a member of the council roster
+unknown_deputy             the named deputy is not on the council roster
+council_not_found          the council does not exist (yet)
+session_exists             `session.schedule` for a session that already exists
+session_not_found          a command for a session that has not been scheduled
+session_not_scheduled      `session.open` for a session that is already open
+session_not_open           a command that needs an open session, on a scheduled one
+session_closed             any command after the session was closed
+registration_closed        registering while registration is closed; closing it twice
+registration_open          opening registration while it is already open
+already_registered         registering twice
+not_registered             a member command that needs the caller registered in the chamber
+unknown_item               the item is not on the session's agenda
+item_in_progress           starting an item while another is in progress
+item_not_pending           starting an item that was already taken up
+item_not_current           finishing or voting on an item that is not the current one
+already_in_queue           asking for the floor while already queued or speaking
+not_in_queue               (reserved) withdrawing a request that is not queued
+speaker_active             granting the floor while someone holds it
+no_speaker                 finishing a speech when nobody holds the floor
+conflict_already_declared  declaring the same conflict of interest twice
+already_voted              declaring a conflict on an item after voting in its open vote
+no_quorum                  opening a vote without quorum (art. 46)
+vote_already_open          opening a vote while another vote is open
+vote_open                  closing the session or finishing the item while a vote is open
+unknown_vote               the vote does not exist in this session
+vote_not_open              acting on a cancelled vote
+vote_closed                acting on a closed vote, or a ballot after its closing time
+ballot_final               changing a ballot where the council makes the first ballot final
+conflict_declared          a ballot from a deputy who declared a conflict on the item (art. 59-1)
+unknown_rule               the vote's rule is not among the council's rules
+invalid_command            a command that is well-formed but makes no sense here (e.g. duplicate
+                           agenda item ids, a second mayor, an existing council)
+=========================  ==================================================================
+"""
+
+from __future__ import annotations
+
+__all__ = ["CODES", "DomainError"]
+
+CODES: frozenset[str] = frozenset(
+    {
+        "forbidden",
+        "not_a_deputy",
+        "unknown_deputy",
+        "council_not_found",
+        "session_exists",
+        "session_not_found",
+        "session_not_scheduled",
+        "session_not_open",
+        "session_closed",
+        "registration_closed",
+        "registration_open",
+        "already_registered",
+        "not_registered",
+        "unknown_item",
+        "item_in_progress",
+        "item_not_pending",
+        "item_not_current",
+        "already_in_queue",
+        "not_in_queue",
+        "speaker_active",
+        "no_speaker",
+        "conflict_already_declared",
+        "already_voted",
+        "no_quorum",
+        "vote_already_open",
+        "vote_open",
+        "unknown_vote",
+        "vote_not_open",
+        "vote_closed",
+        "ballot_final",
+        "conflict_declared",
+        "unknown_rule",
+        "invalid_command",
+    }
+)
+"""Every code the domain raises; the table in this module's docstring says what each means."""
+
+
+class DomainError(Exception):
+    """A command refused by the council or session rules; `code` is one of `CODES`."""
+
+    code: str
+    message: str
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+    def __reduce__(self) -> tuple[type[DomainError], tuple[str, str]]:
+        """Pickle by code and message (the default would pass the joined text as one argument)."""
+        return (type(self), (self.code, self.message))

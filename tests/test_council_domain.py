@@ -1,0 +1,192 @@
+"""The council aggregate: creation, the roster, the mayor, permissions and the public view."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from session_server.domain.commands import COMMAND_ADAPTER, COUNCIL_COMMAND_ADAPTER, CouncilCreate, DeputyAdd
+from session_server.domain.council import CouncilState, Deputy, decide_council, evolve_council
+from session_server.domain.errors import CODES, DomainError
+from session_server.domain.events import NewEvent, RecordedEvent
+from session_server.domain.roles import Actor, Context, Role
+from voting.rules import Rule
+
+AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
+ADMIN = Context(Actor("root", Role.ADMIN), AT)
+_ids = iter(range(1_000_000))
+
+
+def command(type_: str, **fields: Any) -> CouncilCreate | DeputyAdd:
+    return COUNCIL_COMMAND_ADAPTER.validate_python({"id": f"c{next(_ids)}", "type": type_, **fields})
+
+
+def apply(state: CouncilState | None, events: list[NewEvent]) -> CouncilState:
+    for event in events:
+        seq = (state.seq if state else 0) + 1
+        state = evolve_council(state, RecordedEvent(event.type, event.payload, seq, "2026-11-24T09:00:00.000Z"))
+    assert state is not None
+    return state
+
+
+def run(state: CouncilState | None, type_: str, ctx: Context = ADMIN, **fields: Any) -> CouncilState:
+    return apply(state, decide_council(state, command(type_, **fields), ctx))
+
+
+def refused(state: CouncilState | None, type_: str, ctx: Context = ADMIN, **fields: Any) -> str:
+    """Run a command that must be refused; check nothing changed and return the error code."""
+    before = None if state is None else state.to_public()
+    with pytest.raises(DomainError) as info:
+        decide_council(state, command(type_, **fields), ctx)
+    assert info.value.code in CODES
+    assert (None if state is None else state.to_public()) == before
+    return info.value.code
+
+
+def voznesensk() -> CouncilState:
+    state = run(None, "council.create", council="voznesensk", name="Вознесенська міська рада", composition=3)
+    state = run(state, "deputy.add", deputy="d01", name="Олена Коваль", faction="Слуга народу")
+    state = run(state, "deputy.add", deputy="d02", name="Петро Бондар", faction="Батьківщина")
+    return run(state, "deputy.add", deputy="mayor", name="Міський голова", mayor=True)
+
+
+def test_creating_a_council_emits_its_settings() -> None:
+    events = decide_council(
+        None,
+        command("council.create", council="voznesensk", name="Вознесенська міська рада", composition=34),
+        ADMIN,
+    )
+    assert events == [
+        NewEvent(
+            "council.created",
+            {
+                "council": "voznesensk",
+                "name": "Вознесенська міська рада",
+                "composition": 34,
+                "rules": ["majority_of_composition", "two_thirds_of_composition", "majority_of_registered"],
+                "first_ballot_final": False,
+            },
+        )
+    ]
+    state = apply(None, events)
+    assert state.rules == tuple(Rule)
+    assert (state.id, state.composition, state.seq, state.mayor) == ("voznesensk", 34, 1, None)
+
+
+def test_rules_keep_their_order_and_drop_repeats() -> None:
+    state = run(
+        None,
+        "council.create",
+        council="x",
+        name="X",
+        composition=5,
+        rules=["majority_of_registered", "majority_of_composition", "majority_of_registered"],
+        first_ballot_final=True,
+    )
+    assert state.rules == (Rule.MAJORITY_OF_REGISTERED, Rule.MAJORITY_OF_COMPOSITION)
+    assert state.first_ballot_final is True
+
+
+def test_roster_and_public_view() -> None:
+    state = run(voznesensk(), "deputy.add", deputy="d03", name="Іван Мельник", faction="Батьківщина")
+    assert state.mayor == "mayor"
+    assert state.seq == 5
+    assert state.deputies["d03"] == Deputy("d03", "Іван Мельник", "Батьківщина", False)
+    assert state.to_public() == {
+        "id": "voznesensk",
+        "name": "Вознесенська міська рада",
+        "composition": 3,
+        "rules": ["majority_of_composition", "two_thirds_of_composition", "majority_of_registered"],
+        "first_ballot_final": False,
+        "deputies": [
+            {"id": "d01", "name": "Олена Коваль", "faction": "Слуга народу", "mayor": False},
+            {"id": "d02", "name": "Петро Бондар", "faction": "Батьківщина", "mayor": False},
+            {"id": "mayor", "name": "Міський голова", "faction": None, "mayor": True},
+            {"id": "d03", "name": "Іван Мельник", "faction": "Батьківщина", "mayor": False},
+        ],
+        "factions": ["Батьківщина", "Слуга народу"],
+    }
+
+
+def test_deputy_added_event_payload() -> None:
+    events = decide_council(voznesensk(), command("deputy.add", deputy="d03", name="Nina"), ADMIN)
+    assert events == [NewEvent("deputy.added", {"deputy": "d03", "name": "Nina", "faction": None, "mayor": False})]
+
+
+def test_a_council_is_created_once() -> None:
+    assert refused(voznesensk(), "council.create", council="other", name="O", composition=5) == "invalid_command"
+
+
+def test_a_deputy_needs_a_council() -> None:
+    assert refused(None, "deputy.add", deputy="d01", name="Олена") == "council_not_found"
+
+
+def test_a_member_id_is_unique() -> None:
+    assert refused(voznesensk(), "deputy.add", deputy="d01", name="Двійник") == "invalid_command"
+
+
+def test_a_council_has_at_most_one_mayor() -> None:
+    assert refused(voznesensk(), "deputy.add", deputy="mayor2", name="Ще голова", mayor=True) == "invalid_command"
+
+
+def test_the_mayor_has_no_faction() -> None:
+    state = run(None, "council.create", council="x", name="X", composition=3)
+    assert (
+        refused(state, "deputy.add", deputy="mayor", name="Голова", faction="Партія", mayor=True) == "invalid_command"
+    )
+
+
+def test_no_more_deputies_than_the_statutory_composition() -> None:
+    state = run(voznesensk(), "deputy.add", deputy="d03", name="Третій")  # 3 seats filled
+    assert refused(state, "deputy.add", deputy="d04", name="Четвертий") == "invalid_command"
+
+
+def test_the_mayor_does_not_take_a_seat() -> None:
+    state = run(None, "council.create", council="x", name="X", composition=1)
+    state = run(state, "deputy.add", deputy="d01", name="Єдиний")
+    state = run(state, "deputy.add", deputy="mayor", name="Голова", mayor=True)
+    assert list(state.deputies) == ["d01", "mayor"]
+
+
+@pytest.mark.parametrize("role", [Role.SECRETARY, Role.CHAIR, Role.DEPUTY, Role.OBSERVER])
+def test_only_an_admin_sets_up_a_council(role: Role) -> None:
+    ctx = Context(Actor("someone", role, "d01"), AT)
+    assert refused(None, "council.create", ctx, council="x", name="X", composition=3) == "forbidden"
+    assert refused(voznesensk(), "deputy.add", ctx, deputy="d09", name="Nina") == "forbidden"
+
+
+def test_evolve_returns_a_new_state_and_keeps_the_old_one() -> None:
+    state = voznesensk()
+    later = run(state, "deputy.add", deputy="d03", name="Третій")
+    assert "d03" in later.deputies
+    assert "d03" not in state.deputies
+    assert state.seq == 4
+
+
+def test_evolve_refuses_unknown_or_out_of_order_events() -> None:
+    with pytest.raises(ValueError):
+        evolve_council(voznesensk(), RecordedEvent("council.renamed", {}, 5, "2026-11-24T09:00:00.000Z"))
+    with pytest.raises(ValueError):
+        evolve_council(None, RecordedEvent("deputy.added", {"deputy": "d01"}, 1, "2026-11-24T09:00:00.000Z"))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"type": "council.create", "council": "x", "name": "X", "composition": True},
+        {"type": "council.create", "council": "x", "name": "X", "composition": 0},
+        {"type": "council.create", "council": "x", "name": "X", "composition": "34"},
+        {"type": "council.create", "council": "X Y", "name": "X", "composition": 3},
+        {"type": "council.create", "council": "x", "name": "X", "composition": 3, "rules": []},
+        {"type": "council.create", "council": "x", "name": "X", "composition": 3, "rules": ["secret"]},
+        {"type": "deputy.add", "deputy": "d01", "name": "Nina", "mayor": "yes"},
+        {"type": "deputy.add", "deputy": "d01", "name": "Nina", "party": "x"},
+        {"type": "council.dissolve"},
+    ],
+)
+def test_malformed_council_commands_are_validation_errors(raw: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        COMMAND_ADAPTER.validate_python({"id": "k1", **raw})

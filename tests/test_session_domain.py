@@ -1,0 +1,736 @@
+"""The session aggregate: a whole plenary meeting through decide + evolve, and every refusal.
+
+Each refusal is checked for its exact code and for leaving the state exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, SESSION_COMMAND_ADAPTER
+from session_server.domain.council import CouncilState, decide_council, evolve_council
+from session_server.domain.errors import CODES, DomainError
+from session_server.domain.events import NewEvent, RecordedEvent, format_time, parse_time
+from session_server.domain.roles import SYSTEM, Actor, Context, Role
+from session_server.domain.session import SessionState, decide, evolve, quorum, to_public
+from voting.tally import Outcome, RollCall, Tally
+
+T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+DEPUTIES = ["d1", "d2", "d3", "d4", "d5"]
+AGENDA = [
+    {"id": "budget", "number": "1", "title": "Про бюджет громади на 2027 рік", "draft": "1234"},
+    {"number": "2", "title": "Про перейменування вулиці"},
+    {"number": "3", "title": "Різне"},
+]
+STAFF = {
+    "chair": Actor("holova", Role.CHAIR, None),
+    "secretary": Actor("sekretar", Role.SECRETARY, None),
+    "admin": Actor("root", Role.ADMIN, None),
+    "observer": Actor("gromada", Role.OBSERVER, None),
+}
+
+
+def make_council(
+    *, composition: int = 5, first_ballot_final: bool = False, rules: list[str] | None = None
+) -> CouncilState:
+    """A council of `composition` seats, deputies d1..d5 and the mayor."""
+    admin = Context(STAFF["admin"], T0)
+    fields: dict[str, Any] = {"council": "vz", "name": "Рада", "composition": composition}
+    fields["first_ballot_final"] = first_ballot_final
+    if rules is not None:
+        fields["rules"] = rules
+    commands = [{"type": "council.create", **fields}]
+    commands += [{"type": "deputy.add", "deputy": d, "name": d.upper(), "faction": "F"} for d in DEPUTIES]
+    commands += [{"type": "deputy.add", "deputy": "mayor", "name": "Голова", "mayor": True}]
+    state: CouncilState | None = None
+    for n, raw in enumerate(commands, start=1):
+        command = COUNCIL_COMMAND_ADAPTER.validate_python({"id": f"k{n}", **raw})
+        for event in decide_council(state, command, admin):
+            state = evolve_council(state, RecordedEvent(event.type, event.payload, n, format_time(T0)))
+    assert state is not None
+    return state
+
+
+class Chamber:
+    """A session driven through the pure domain: validate → decide → evolve with seq 1, 2, 3…"""
+
+    def __init__(self, council: CouncilState | None = None) -> None:
+        self.council = council or make_council()
+        self.state: SessionState | None = None
+        self.now = T0
+        self.seq = 0
+        self.commands = 0
+        self.log: list[RecordedEvent] = []
+
+    def ctx(self, who: str) -> Context:
+        """`who` is a staff key ("chair", "secretary", …) or a member id acting as a deputy."""
+        actor = STAFF.get(who) or Actor(f"user-{who}", Role.DEPUTY, who)
+        return Context(actor, self.now)
+
+    def command(self, type_: str, fields: dict[str, Any]) -> Any:
+        self.commands += 1
+        return SESSION_COMMAND_ADAPTER.validate_python({"id": f"cmd-{self.commands}", "type": type_, **fields})
+
+    def do(self, who: str, type_: str, **fields: Any) -> list[NewEvent]:
+        """Run a command that must succeed; decide must not touch the state, evolve applies."""
+        before = None if self.state is None else self.state.clone()
+        events = decide(self.state, self.council, self.command(type_, fields), self.ctx(who))
+        assert self.state == before, "decide mutated the state"
+        for event in events:
+            self.seq += 1
+            recorded = RecordedEvent(event.type, event.payload, self.seq, format_time(self.now), actor=who)
+            self.log.append(recorded)
+            self.state = evolve(self.state, recorded)
+        return events
+
+    def refuse(self, who: str, type_: str, **fields: Any) -> str:
+        """Run a command that must be refused; return its code after checking nothing changed."""
+        before = None if self.state is None else self.state.clone()
+        public = None if self.state is None else self.public()
+        with pytest.raises(DomainError) as info:
+            decide(self.state, self.council, self.command(type_, fields), self.ctx(who))
+        assert info.value.code in CODES
+        assert self.state == before
+        assert (None if self.state is None else self.public()) == public
+        return info.value.code
+
+    def tick(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+    @property
+    def s(self) -> SessionState:
+        assert self.state is not None
+        return self.state
+
+    def public(self) -> dict[str, Any]:
+        return to_public(self.s, self.council)
+
+    def vote(self, vote_id: str = "v1") -> dict[str, Any]:
+        return next(v for v in self.public()["votes"] if v["id"] == vote_id)
+
+
+def in_session(*present: str, council: CouncilState | None = None, item: str | None = "budget") -> Chamber:
+    """A chamber with an open session, `present` registered (registration left open), `item` started."""
+    chamber = Chamber(council)
+    chamber.do(
+        "secretary", "session.schedule", number=12, convocation=8, date="2026-11-24", title="12 сесія", agenda=AGENDA
+    )
+    chamber.do("chair", "session.open")
+    chamber.do("chair", "registration.open")
+    for member in present:
+        chamber.do(member, "presence.register")
+    if item is not None:
+        chamber.do("chair", "item.start", item=item)
+    return chamber
+
+
+def voting(*present: str, council: CouncilState | None = None, seconds: int = 30) -> Chamber:
+    chamber = in_session(*present, council=council)
+    chamber.do("chair", "vote.open", item="budget", subject="в цілому", rule="majority_of_composition", seconds=seconds)
+    return chamber
+
+
+# --- a whole meeting ---------------------------------------------------------------------------------
+
+
+def test_a_whole_plenary_meeting() -> None:
+    c = Chamber()
+    [scheduled] = c.do(
+        "secretary", "session.schedule", number=12, convocation=8, date="2026-11-24", title="12 сесія", agenda=AGENDA
+    )
+    assert scheduled == NewEvent(
+        "session.scheduled",
+        {
+            "session": "c8-s12",
+            "council": "vz",
+            "number": 12,
+            "convocation": 8,
+            "date": "2026-11-24",
+            "title": "12 сесія",
+            "agenda": [
+                {"id": "budget", "number": "1", "title": "Про бюджет громади на 2027 рік", "draft": "1234"},
+                {"id": "i2", "number": "2", "title": "Про перейменування вулиці", "draft": None},
+                {"id": "i3", "number": "3", "title": "Різне", "draft": None},
+            ],
+        },
+    )
+    assert c.public()["status"] == "scheduled"
+    c.do("chair", "session.open")
+    c.do("chair", "registration.open")
+    for member in ["d1", "d2", "mayor", "d3", "d4"]:
+        c.do(member, "presence.register")
+    c.do("chair", "registration.close")
+    public = c.public()
+    assert (public["status"], public["registration_open"], public["quorum"]) == ("open", False, True)
+    assert public["registered"] == ["d1", "d2", "mayor", "d3", "d4"]
+
+    assert c.do("chair", "item.start", item="budget") == [NewEvent("item.started", {"item": "budget"})]
+    c.do("d2", "speaker.request")
+    c.do("d3", "speaker.request")
+    c.tick(5)
+    [granted] = c.do("chair", "speaker.grant", deputy="d2", seconds=180)
+    assert granted == NewEvent("speaker.granted", {"deputy": "d2", "seconds": 180, "until": "2026-11-24T10:03:05.000Z"})
+    assert c.public()["speakers"] == {
+        "queue": ["d3"],
+        "current": {"deputy": "d2", "seconds": 180, "until": "2026-11-24T10:03:05.000Z"},
+    }
+    assert c.do("chair", "speaker.finish") == [NewEvent("speaker.finished", {"deputy": "d2"})]
+    c.do("d4", "conflict.declare", item="budget", reason="Дружина — директорка підрядника")
+
+    [opened] = c.do("chair", "vote.open", item="budget", subject="в цілому", rule="majority_of_composition", seconds=30)
+    assert opened == NewEvent(
+        "vote.opened",
+        {
+            "vote": "v1",
+            "item": "budget",
+            "subject": "в цілому",
+            "rule": "majority_of_composition",
+            "seconds": 30,
+            "closes_at": "2026-11-24T10:00:35.000Z",
+        },
+    )
+    assert c.do("d1", "ballot.cast", vote="v1", choice="for") == [
+        NewEvent("ballot.cast", {"vote": "v1", "deputy": "d1", "choice": "for"})
+    ]
+    c.do("d2", "ballot.cast", vote="v1", choice="against")
+    c.do("mayor", "ballot.cast", vote="v1", choice="for")
+    c.do("d2", "ballot.cast", vote="v1", choice="for")  # changed: the last ballot counts
+    c.do("d3", "ballot.cast", vote="v1", choice="abstain")
+    assert c.vote()["voted"] == 4
+    c.tick(30)
+    [closed] = c.do("chair", "vote.close", vote="v1")
+    # 5 seats + the registered mayor = 6 → 4 needed (art. 59 part 2); d4 (conflict) did not vote.
+    assert closed == NewEvent(
+        "vote.closed",
+        {
+            "vote": "v1",
+            "tally": {
+                "for": 3,
+                "against": 0,
+                "abstain": 1,
+                "not_voted": 1,
+                "absent": 1,
+                "required": 4,
+                "outcome": "rejected",
+            },
+            "roll_call": {"d1": "for", "d2": "for", "d3": "abstain", "d4": "not_voted", "d5": "absent", "mayor": "for"},
+        },
+    )
+    vote = c.vote()
+    assert vote["status"] == "closed"
+    assert vote["tally"]["outcome"] == "rejected"
+    assert vote["roll_call"]["mayor"] == "for"
+    assert vote["opened_at"] == "2026-11-24T10:00:05.000Z"
+
+    c.do("chair", "item.finish", item="budget")
+    c.do("chair", "item.start", item="i2")
+    c.do("chair", "vote.open", item="i2", subject="за основу", rule="majority_of_registered", seconds=20)
+    c.do("chair", "vote.cancel", vote="v2", reason="Збій табло")
+    c.do("chair", "vote.open", item="i2", subject="за основу", rule="majority_of_registered", seconds=20)
+    for member in ["d1", "d2", "d3"]:
+        c.do(member, "ballot.cast", vote="v3", choice="for")
+    c.do("chair", "vote.close", vote="v3")
+    c.do("chair", "session.close")
+
+    public = c.public()
+    assert public["status"] == "closed"
+    assert public["current_item"] == "i2"  # an item in progress stays as it was
+    assert [(i["id"], i["status"]) for i in public["agenda"]] == [
+        ("budget", "done"),
+        ("i2", "in_progress"),
+        ("i3", "pending"),
+    ]
+    assert [(v["id"], v["status"], v["reason"]) for v in public["votes"]] == [
+        ("v1", "closed", None),
+        ("v2", "cancelled", "Збій табло"),
+        ("v3", "closed", None),
+    ]
+    assert public["votes"][1]["tally"] is None
+    # 5 registered (mayor included) → 3 needed.
+    assert public["votes"][2]["tally"] == {
+        "for": 3,
+        "against": 0,
+        "abstain": 0,
+        "not_voted": 2,
+        "absent": 1,
+        "required": 3,
+        "outcome": "adopted",
+    }
+    assert public["conflicts"] == [{"deputy": "d4", "item": "budget", "reason": "Дружина — директорка підрядника"}]
+    assert c.s.seq == c.seq
+    json.dumps(public)  # JSON-ready
+
+
+def test_replaying_the_log_rebuilds_the_same_state() -> None:
+    c = voting("d1", "d2", "d3", "mayor")
+    c.do("d1", "ballot.cast", vote="v1", choice="for")
+    c.do("d2", "conflict.declare", item="i2", reason="r")
+    c.do("chair", "vote.close", vote="v1")
+    c.do("d3", "speaker.request")
+    state = None
+    for event in json.loads(json.dumps([(e.type, e.payload, e.seq, e.at) for e in c.log])):  # through JSON
+        state = evolve(state, RecordedEvent(*event))
+    assert state == c.state
+    assert state is not None
+    assert to_public(state, c.council) == c.public()
+
+
+# --- scheduling ----------------------------------------------------------------------------------------
+
+
+def test_a_schedule_may_name_the_session_and_agenda_ids_follow_positions() -> None:
+    c = Chamber()
+    [event] = c.do(
+        "admin",
+        "session.schedule",
+        number=3,
+        convocation=8,
+        date="2026-12-01",
+        title="Позачергова",
+        session_id="extra-3",
+        agenda=[{"number": "1", "title": "A"}, {"id": "b", "number": "2", "title": "B"}, {"number": "3", "title": "C"}],
+    )
+    assert event.payload["session"] == "extra-3"
+    assert [i["id"] for i in event.payload["agenda"]] == ["i1", "b", "i3"]
+    assert c.s.id == "extra-3"
+
+
+def test_duplicate_agenda_ids_are_refused() -> None:
+    c = Chamber()
+    agenda = [{"number": "1", "title": "A"}, {"id": "i1", "number": "2", "title": "B"}]
+    code = c.refuse(
+        "secretary", "session.schedule", number=1, convocation=8, date="2026-11-24", title="T", agenda=agenda
+    )
+    assert code == "invalid_command"
+    assert c.state is None
+
+
+def test_a_session_is_scheduled_once() -> None:
+    c = in_session()
+    code = c.refuse("secretary", "session.schedule", number=12, convocation=8, date="2026-11-24", title="Знову")
+    assert code == "session_exists"
+
+
+@pytest.mark.parametrize("who", ["chair", "d1", "observer"])
+def test_only_admin_or_secretary_schedules(who: str) -> None:
+    c = Chamber()
+    assert c.refuse(who, "session.schedule", number=1, convocation=8, date="2026-11-24", title="T") == "forbidden"
+
+
+def test_commands_need_a_scheduled_session() -> None:
+    assert Chamber().refuse("chair", "session.open") == "session_not_found"
+    assert Chamber().refuse("d1", "presence.register") == "session_not_found"
+
+
+# --- session lifecycle --------------------------------------------------------------------------------
+
+
+def test_a_session_opens_once_and_not_after_closing() -> None:
+    c = in_session()
+    assert c.refuse("chair", "session.open") == "session_not_scheduled"
+    c.do("chair", "session.close")
+    assert c.refuse("chair", "session.open") == "session_closed"
+
+
+def test_nothing_happens_before_the_session_opens() -> None:
+    c = Chamber()
+    c.do("secretary", "session.schedule", number=1, convocation=8, date="2026-11-24", title="T", agenda=AGENDA)
+    assert c.refuse("chair", "registration.open") == "session_not_open"
+    assert c.refuse("chair", "item.start", item="budget") == "session_not_open"
+    assert c.refuse("chair", "session.close") == "session_not_open"
+
+
+def test_nothing_happens_after_the_session_closes() -> None:
+    c = in_session("d1", "d2", "d3")
+    c.do("chair", "session.close")
+    assert c.public()["registration_open"] is False
+    assert c.refuse("d4", "presence.register") == "session_closed"
+    assert c.refuse("chair", "vote.open", item="budget", subject="s", rule="majority_of_composition", seconds=30) == (
+        "session_closed"
+    )
+    assert c.refuse("chair", "session.close") == "session_closed"
+
+
+def test_the_session_does_not_close_during_a_vote() -> None:
+    c = voting("d1", "d2", "d3")
+    assert c.refuse("chair", "session.close") == "vote_open"
+
+
+# --- registration and quorum (art. 46) -------------------------------------------------------------------
+
+
+def test_registration_opens_and_closes_once() -> None:
+    c = in_session()
+    assert c.refuse("chair", "registration.open") == "registration_open"
+    c.do("chair", "registration.close")
+    assert c.refuse("secretary", "registration.close") == "registration_closed"
+    assert c.refuse("d1", "presence.register") == "registration_closed"
+
+
+def test_a_member_registers_once_and_leaves_only_when_registered() -> None:
+    c = in_session("d1")
+    assert c.refuse("d1", "presence.register") == "already_registered"
+    assert c.refuse("d2", "presence.leave") == "not_registered"
+    c.do("d1", "presence.leave")
+    assert c.public()["registered"] == []
+    c.do("d1", "presence.register")  # registration is still open: back again
+    assert c.public()["registered"] == ["d1"]
+
+
+def test_quorum_counts_deputies_not_the_mayor() -> None:
+    c = in_session("d1", "d2", "mayor")  # 2 of 5 deputies: the mayor is not a deputy
+    assert c.public()["quorum"] is False
+    c.do("d3", "presence.register")
+    assert c.public()["quorum"] is True
+    c.do("d3", "presence.leave")
+    assert quorum(c.s, c.council) is False
+
+
+def test_a_vote_cannot_open_without_quorum() -> None:
+    c = in_session("d1", "d2", "mayor")
+    code = c.refuse("chair", "vote.open", item="budget", subject="в цілому", rule="majority_of_composition", seconds=30)
+    assert code == "no_quorum"
+    assert c.public()["votes"] == []
+
+
+# --- agenda ---------------------------------------------------------------------------------------------
+
+
+def test_items_are_taken_up_one_at_a_time_and_once() -> None:
+    c = in_session(item=None)
+    assert c.refuse("chair", "item.start", item="nope") == "unknown_item"
+    c.do("chair", "item.start", item="budget")
+    assert c.refuse("chair", "item.start", item="i2") == "item_in_progress"
+    assert c.refuse("chair", "item.finish", item="nope") == "unknown_item"
+    assert c.refuse("chair", "item.finish", item="i2") == "item_not_current"
+    c.do("chair", "item.finish", item="budget")
+    assert c.public()["current_item"] is None
+    assert c.refuse("chair", "item.start", item="budget") == "item_not_pending"
+
+
+def test_an_item_is_not_finished_during_its_vote() -> None:
+    c = voting("d1", "d2", "d3")
+    assert c.refuse("chair", "item.finish", item="budget") == "vote_open"
+
+
+# --- speakers ---------------------------------------------------------------------------------------------
+
+
+def test_asking_for_the_floor() -> None:
+    c = in_session("d1", "d2")
+    assert c.refuse("d3", "speaker.request") == "not_registered"
+    c.do("d1", "speaker.request")
+    assert c.refuse("d1", "speaker.request") == "already_in_queue"
+    c.do("chair", "speaker.grant", deputy="d1", seconds=60)
+    assert c.public()["speakers"]["queue"] == []
+    assert c.refuse("d1", "speaker.request") == "already_in_queue"  # while speaking
+
+
+def test_granting_and_finishing_the_floor() -> None:
+    c = in_session("d1", "d2")
+    assert c.refuse("chair", "speaker.finish") == "no_speaker"
+    assert c.refuse("chair", "speaker.grant", deputy="stranger", seconds=60) == "unknown_deputy"
+    c.do("chair", "speaker.grant", deputy="d5", seconds=60)  # the chair may give the floor to any member
+    assert c.refuse("chair", "speaker.grant", deputy="d1", seconds=60) == "speaker_active"
+    c.do("secretary", "speaker.finish")
+    assert c.public()["speakers"]["current"] is None
+
+
+def test_leaving_drops_the_member_from_the_speaker_queue() -> None:
+    c = in_session("d1", "d2")
+    c.do("d1", "speaker.request")
+    c.do("d2", "speaker.request")
+    [left] = c.do("d1", "presence.leave")
+    assert left == NewEvent("presence.left", {"deputy": "d1"})
+    assert c.public()["speakers"]["queue"] == ["d2"]
+
+
+# --- conflicts of interest (art. 59-1) --------------------------------------------------------------------
+
+
+def test_a_conflict_is_declared_once_per_item() -> None:
+    c = in_session("d1", "d2", "d3")
+    assert c.refuse("d1", "conflict.declare", item="nope", reason="r") == "unknown_item"
+    c.do("d1", "conflict.declare", item="budget", reason="r")
+    assert c.refuse("d1", "conflict.declare", item="budget", reason="again") == "conflict_already_declared"
+    c.do("d1", "conflict.declare", item="i2", reason="r")  # another item is another declaration
+
+
+def test_a_conflict_cannot_be_declared_after_voting_on_the_item() -> None:
+    c = voting("d1", "d2", "d3", "d4")
+    c.do("d1", "ballot.cast", vote="v1", choice="for")
+    assert c.refuse("d1", "conflict.declare", item="budget", reason="r") == "already_voted"
+    c.do("d2", "conflict.declare", item="budget", reason="r")  # not voted yet: fine
+
+
+def test_a_conflicted_deputy_is_refused_a_ballot() -> None:
+    c = in_session("d1", "d2", "d3", "d4")
+    c.do("d4", "conflict.declare", item="budget", reason="Родинний бізнес")
+    c.do("chair", "vote.open", item="budget", subject="в цілому", rule="majority_of_composition", seconds=30)
+    assert c.refuse("d4", "ballot.cast", vote="v1", choice="for") == "conflict_declared"
+    assert c.vote()["voted"] == 0
+
+
+def test_conflicted_deputies_vote_when_without_them_there_is_no_quorum() -> None:
+    c = in_session("d1", "d2", "d3", "mayor")  # 3 of 5 deputies: exactly a quorum
+    c.do("d3", "conflict.declare", item="budget", reason="Публічно задекларовано")
+    c.do("chair", "vote.open", item="budget", subject="в цілому", rule="majority_of_composition", seconds=30)
+    # Without d3 only 2 of 5 remain: the art. 59-1 exception lets d3 vote after declaring.
+    c.do("d3", "ballot.cast", vote="v1", choice="for")
+    assert c.vote()["voted"] == 1
+
+
+# --- votes ------------------------------------------------------------------------------------------------
+
+
+def test_vote_open_checks_rule_item_and_the_open_vote() -> None:
+    council = make_council(rules=["majority_of_composition"])
+    c = in_session("d1", "d2", "d3", council=council)
+    args = {"subject": "в цілому", "seconds": 30}
+    assert c.refuse("chair", "vote.open", item="budget", rule="two_thirds_of_composition", **args) == "unknown_rule"
+    assert c.refuse("chair", "vote.open", item="nope", rule="majority_of_composition", **args) == "unknown_item"
+    assert c.refuse("chair", "vote.open", item="i2", rule="majority_of_composition", **args) == "item_not_current"
+    c.do("chair", "vote.open", item="budget", rule="majority_of_composition", **args)
+    assert c.refuse("chair", "vote.open", item="budget", rule="majority_of_composition", **args) == "vote_already_open"
+
+
+def test_while_a_vote_is_open_only_the_count_is_public() -> None:
+    c = voting("d1", "d2", "d3")
+    c.do("d1", "ballot.cast", vote="v1", choice="against")
+    c.do("d2", "ballot.cast", vote="v1", choice="abstain")
+    vote = c.vote()
+    assert (vote["status"], vote["voted"], vote["tally"], vote["roll_call"]) == ("open", 2, None, None)
+    text = json.dumps(c.public())
+    assert "against" not in text
+    assert "abstain" not in text
+
+
+def test_ballots_need_an_open_known_vote() -> None:
+    c = voting("d1", "d2", "d3")
+    assert c.refuse("d1", "ballot.cast", vote="v9", choice="for") == "unknown_vote"
+    c.do("chair", "vote.cancel", vote="v1", reason="Помилка в тексті")
+    assert c.refuse("d1", "ballot.cast", vote="v1", choice="for") == "vote_not_open"
+
+
+def test_a_ballot_after_close_is_refused_and_the_tally_is_unchanged() -> None:
+    c = voting("d1", "d2", "d3")
+    c.do("d1", "ballot.cast", vote="v1", choice="for")
+    c.do("chair", "vote.close", vote="v1")
+    tally = c.vote()["tally"]
+    assert c.refuse("d2", "ballot.cast", vote="v1", choice="for") == "vote_closed"
+    assert c.vote()["tally"] == tally
+    assert tally["for"] == 1
+
+
+def test_a_ballot_after_the_closing_time_is_refused() -> None:
+    c = voting("d1", "d2", "d3", seconds=30)
+    c.tick(30)
+    c.do("d1", "ballot.cast", vote="v1", choice="for")  # at the closing instant: still in time
+    c.tick(0.001)
+    assert c.refuse("d2", "ballot.cast", vote="v1", choice="for") == "vote_closed"
+
+
+def test_only_registered_members_vote() -> None:
+    c = voting("d1", "d2", "d3")
+    assert c.refuse("d4", "ballot.cast", vote="v1", choice="for") == "not_registered"
+    assert c.refuse("mayor", "ballot.cast", vote="v1", choice="for") == "not_registered"
+
+
+def test_changing_a_ballot_last_one_counts() -> None:
+    c = voting("d1", "d2", "d3")
+    c.do("d1", "ballot.cast", vote="v1", choice="against")
+    c.do("d1", "ballot.cast", vote="v1", choice="for")
+    assert c.vote()["voted"] == 1
+    c.do("chair", "vote.close", vote="v1")
+    assert c.vote()["roll_call"]["d1"] == "for"
+
+
+def test_first_ballot_final_refuses_a_change() -> None:
+    c = voting("d1", "d2", "d3", council=make_council(first_ballot_final=True))
+    c.do("d1", "ballot.cast", vote="v1", choice="against")
+    assert c.refuse("d1", "ballot.cast", vote="v1", choice="for") == "ballot_final"
+    c.do("chair", "vote.close", vote="v1")
+    assert c.vote()["roll_call"]["d1"] == "against"
+
+
+def test_the_mayor_is_counted_in_the_composition_when_registered() -> None:
+    # 5 seats. With the mayor registered n = 6 → 4 votes needed; without, n = 5 → 3.
+    with_mayor = voting("d1", "d2", "d3", "mayor")
+    without_mayor = voting("d1", "d2", "d3")
+    for c in (with_mayor, without_mayor):
+        for member in ("d1", "d2", "d3"):
+            c.do(member, "ballot.cast", vote="v1", choice="for")
+        c.do("chair", "vote.close", vote="v1")
+    assert (with_mayor.vote()["tally"]["required"], with_mayor.vote()["tally"]["outcome"]) == (4, "rejected")
+    assert with_mayor.vote()["roll_call"]["mayor"] == "not_voted"
+    assert (without_mayor.vote()["tally"]["required"], without_mayor.vote()["tally"]["outcome"]) == (3, "adopted")
+    assert without_mayor.vote()["roll_call"]["mayor"] == "absent"
+
+
+def test_the_mayors_vote_counts() -> None:
+    c = voting("d1", "d2", "d3", "mayor")
+    for member in ("d1", "d2", "d3", "mayor"):
+        c.do(member, "ballot.cast", vote="v1", choice="for")
+    c.do("chair", "vote.close", vote="v1")
+    assert (c.vote()["tally"]["for"], c.vote()["tally"]["outcome"]) == (4, "adopted")
+
+
+def test_closing_and_cancelling_need_an_open_vote() -> None:
+    c = voting("d1", "d2", "d3")
+    assert c.refuse("chair", "vote.close", vote="v9") == "unknown_vote"
+    assert c.refuse("chair", "vote.cancel", vote="v9", reason="r") == "unknown_vote"
+    c.do("chair", "vote.close", vote="v1")
+    assert c.refuse("chair", "vote.close", vote="v1") == "vote_closed"
+    assert c.refuse("chair", "vote.cancel", vote="v1", reason="r") == "vote_closed"
+    c.do("chair", "vote.open", item="budget", subject="повторно", rule="majority_of_composition", seconds=30)
+    c.do("chair", "vote.cancel", vote="v2", reason="r")
+    assert c.refuse("chair", "vote.close", vote="v2") == "vote_not_open"
+    assert c.refuse("chair", "vote.cancel", vote="v2", reason="r") == "vote_not_open"
+
+
+def test_the_system_closes_a_vote_whose_time_ran_out() -> None:
+    c = voting("d1", "d2", "d3")
+    c.tick(31)
+    events = decide(c.s, c.council, c.command("vote.close", {"vote": "v1"}), Context(SYSTEM, c.now))
+    assert [e.type for e in events] == ["vote.closed"]
+
+
+# --- roles ------------------------------------------------------------------------------------------------
+
+
+def test_a_deputy_cannot_steer() -> None:
+    c = in_session("d1", "d2", "d3")
+    assert c.refuse("d1", "vote.open", item="budget", subject="s", rule="majority_of_composition", seconds=30) == (
+        "forbidden"
+    )
+    assert c.refuse("d1", "session.close") == "forbidden"
+    assert c.refuse("d1", "speaker.grant", deputy="d1", seconds=60) == "forbidden"
+
+
+def test_staff_cannot_vote() -> None:
+    c = voting("d1", "d2", "d3")
+    assert c.refuse("secretary", "ballot.cast", vote="v1", choice="for") == "forbidden"
+    assert c.refuse("admin", "ballot.cast", vote="v1", choice="for") == "forbidden"
+    assert c.refuse("chair", "ballot.cast", vote="v1", choice="for") == "not_a_deputy"  # a chair with no seat
+
+
+def test_the_mayor_chairing_also_votes() -> None:
+    c = voting("d1", "d2", "d3", "mayor")
+    holova = Context(Actor("holova", Role.CHAIR, "mayor"), c.now)
+    events = decide(c.s, c.council, c.command("ballot.cast", {"vote": "v1", "choice": "for"}), holova)
+    assert events == [NewEvent("ballot.cast", {"vote": "v1", "deputy": "mayor", "choice": "for"})]
+
+
+def test_a_deputy_of_another_council_is_not_a_member() -> None:
+    c = in_session()
+    assert c.refuse("d99", "presence.register") == "not_a_deputy"
+
+
+@pytest.mark.parametrize(
+    ("type_", "fields"),
+    [
+        ("session.open", {}),
+        ("registration.open", {}),
+        ("presence.register", {}),
+        ("item.start", {"item": "i2"}),
+        ("vote.close", {"vote": "v1"}),
+        ("ballot.cast", {"vote": "v1", "choice": "for"}),
+        ("session.schedule", {"number": 1, "convocation": 1, "date": "2026-11-24", "title": "T"}),
+    ],
+)
+def test_an_observer_only_watches(type_: str, fields: dict[str, Any]) -> None:
+    c = voting("d1", "d2", "d3")
+    assert c.refuse("observer", type_, **fields) == "forbidden"
+
+
+# --- evolve, clone and the edges -----------------------------------------------------------------------------
+
+
+def test_a_clone_is_independent() -> None:
+    c = voting("d1", "d2", "d3")
+    c.do("d1", "speaker.request")
+    copy = c.s.clone()
+    at = format_time(c.now)
+    evolve(copy, RecordedEvent("ballot.cast", {"vote": "v1", "deputy": "d2", "choice": "for"}, c.seq + 1, at))
+    evolve(copy, RecordedEvent("presence.left", {"deputy": "d1"}, c.seq + 2, at))
+    evolve(copy, RecordedEvent("item.started", {"item": "i3"}, c.seq + 3, at))
+    assert c.vote()["voted"] == 0
+    assert c.public()["registered"] == ["d1", "d2", "d3"]
+    assert c.public()["speakers"]["queue"] == ["d1"]
+    assert c.public()["agenda"][2]["status"] == "pending"
+    assert c.s.seq == c.seq
+    assert copy.seq == c.seq + 3
+
+
+def test_evolve_refuses_what_cannot_happen() -> None:
+    c = voting("d1", "d2", "d3")
+    at = format_time(c.now)
+    with pytest.raises(ValueError):
+        evolve(c.s.clone(), RecordedEvent("vote.reopened", {"vote": "v1"}, c.seq + 1, at))
+    with pytest.raises(ValueError):
+        evolve(None, RecordedEvent("session.opened", {}, 1, at))
+    c.do("chair", "vote.close", vote="v1")
+    with pytest.raises(ValueError):  # a finished vote is final
+        evolve(
+            c.s.clone(), RecordedEvent("ballot.cast", {"vote": "v1", "deputy": "d2", "choice": "for"}, c.seq + 1, at)
+        )
+    assert c.s.votes["v1"].tally == Tally(0, 0, 0, 3, 3, 3, Outcome.REJECTED)
+    assert c.s.votes["v1"].roll_call == {
+        "d1": RollCall.NOT_VOTED,
+        "d2": RollCall.NOT_VOTED,
+        "d3": RollCall.NOT_VOTED,
+        "d4": RollCall.ABSENT,
+        "d5": RollCall.ABSENT,
+        "mayor": RollCall.ABSENT,
+    }
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        {"type": "speaker.grant", "deputy": "d1", "seconds": True},
+        {"type": "speaker.grant", "deputy": "d1", "seconds": 5},
+        {"type": "speaker.grant", "deputy": "d1", "seconds": "60"},
+        {"type": "vote.open", "item": "i1", "subject": "s", "rule": "secret", "seconds": 30},
+        {"type": "vote.open", "item": "i1", "subject": "s", "rule": "majority_of_composition", "seconds": 901},
+        {"type": "ballot.cast", "vote": "v1", "choice": "yes"},
+        {"type": "ballot.cast", "vote": "v1", "choice": "for", "deputy": "d2"},  # the deputy is always the caller
+        {"type": "session.schedule", "number": 1, "convocation": 8, "date": "2026-02-30", "title": "T"},
+        {"type": "session.schedule", "number": 0, "convocation": 8, "date": "2026-02-03", "title": "T"},
+        {
+            "type": "session.schedule",
+            "number": 1,
+            "convocation": 8,
+            "date": "2026-02-03",
+            "title": "T",
+            "session_id": "A",
+        },
+        {"type": "session.launch"},
+        {"type": "council.create", "council": "x", "name": "X", "composition": 3},  # not a session command
+    ],
+)
+def test_malformed_session_commands_are_validation_errors(raw: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        SESSION_COMMAND_ADAPTER.validate_python({"id": "c1", **raw})
+    with pytest.raises(ValidationError):
+        SESSION_COMMAND_ADAPTER.validate_json(json.dumps({"id": "c1", **raw}))
+
+
+def test_commands_from_json_and_from_dicts_agree() -> None:
+    raw = {"id": "tablet-7:42", "type": "ballot.cast", "vote": "v1", "choice": "abstain", "assertion": {"x": 1}}
+    assert SESSION_COMMAND_ADAPTER.validate_python(raw) == SESSION_COMMAND_ADAPTER.validate_json(json.dumps(raw))
+
+
+def test_times_are_rfc3339_utc_with_milliseconds() -> None:
+    kyiv = datetime(2026, 11, 25, 1, 45, 42, 123_456, tzinfo=timezone(timedelta(hours=2)))
+    assert format_time(kyiv) == "2026-11-24T23:45:42.123Z"
+    assert parse_time("2026-11-24T23:45:42.123Z") == datetime(2026, 11, 24, 23, 45, 42, 123_000, tzinfo=UTC)
+    with pytest.raises(ValueError):
+        format_time(datetime(2026, 11, 24))  # naive on purpose
+    with pytest.raises(ValueError):
+        Context(STAFF["chair"], datetime(2026, 11, 24))  # naive on purpose
