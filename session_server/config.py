@@ -1,0 +1,61 @@
+"""Settings read from the environment (``KVORUM_*``), one immutable object passed to the app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value Kvorum cannot use; the message names the variable."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the server needs to start; see README "Settings"."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    broker_url: str = "memory://"
+    allowed_origins: tuple[str, ...] = ()
+    access_token_seconds: int = 600
+    refresh_token_seconds: int = 12 * 3600
+    max_body_bytes: int = 64 * 1024
+    pool_size: int = 10
+    secure_cookies: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``env`` (default: ``os.environ``); raise ConfigError on a bad value."""
+        env = os.environ if env is None else env
+        origins = tuple(o.strip().rstrip("/") for o in env.get("KVORUM_ALLOWED_ORIGINS", "").split(",") if o.strip())
+        return cls(
+            host=env.get("KVORUM_HOST", "127.0.0.1") or "127.0.0.1",
+            port=_int(env, "KVORUM_PORT", 8000, low=0, high=65535),
+            data_dir=Path(env.get("KVORUM_DATA_DIR", "var") or "var"),
+            database_url=env.get("KVORUM_DATABASE_URL") or None,
+            broker_url=env.get("KVORUM_BROKER_URL", "memory://") or "memory://",
+            allowed_origins=origins,
+            access_token_seconds=_int(env, "KVORUM_ACCESS_TOKEN_SECONDS", 600, low=30, high=86400),
+            refresh_token_seconds=_int(env, "KVORUM_REFRESH_TOKEN_SECONDS", 12 * 3600, low=60, high=90 * 86400),
+            pool_size=_int(env, "KVORUM_DB_POOL_SIZE", 10, low=2, high=200),
+            secure_cookies=env.get("KVORUM_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
+        )

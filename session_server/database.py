@@ -1,0 +1,65 @@
+"""PostgreSQL: the embedded server from the ``pgserver`` wheel, or the one named by a URL.
+
+With ``KVORUM_DATABASE_URL`` unset, Kvorum runs a private PostgreSQL under ``<data dir>/postgres``
+and stops it when the process exits; with it set, that server is used as is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not be started or reached; the message says which and why."""
+
+
+@contextlib.contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    """Start (or join) the private PostgreSQL in ``data_dir/postgres``; yield its URL; stop it on exit."""
+    # pgserver logs through the root logger and warns about XDG_RUNTIME_DIR; neither helps a user.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"kvorum-runtime-{os.getuid()}"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+    from pgserver.postgres_server import get_server
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    except Exception as exc:
+        raise DatabaseUnavailable(f"could not start the embedded PostgreSQL in {data_dir}/postgres: {exc}") from exc
+    try:
+        yield str(server.get_uri())
+    finally:
+        server.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def database_url(url: str | None, data_dir: Path) -> AsyncIterator[str]:
+    """Yield the URL to use: ``url`` when given, otherwise the embedded server's."""
+    if url:
+        yield url
+        return
+    with embedded_postgres(data_dir) as embedded:
+        yield embedded
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.execute("SET TIME ZONE 'UTC'")
+
+
+async def create_pool(url: str, *, size: int) -> asyncpg.Pool:
+    """Open a pool to ``url``; raise DatabaseUnavailable with a readable reason if it cannot connect."""
+    try:
+        pool: Any = await asyncpg.create_pool(url, min_size=1, max_size=size, init=_init_connection)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+    assert pool is not None
+    return pool

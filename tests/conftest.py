@@ -1,0 +1,210 @@
+"""Fixtures on real services.
+
+PostgreSQL: ``KVORUM_TEST_DATABASE_URL`` names a server to use (any database on it; the suite creates
+and drops its own); without it the suite starts a private server from the ``pgserver`` wheel. Each
+test gets a fresh database cloned from a migrated template. HTTP tests run a real uvicorn server on
+a loopback port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from session_server.app import create_app
+from session_server.config import Settings
+from session_server.schema import migrate
+from session_server.state import Kvorum
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture(scope="session")
+def pg_server_url() -> Iterator[str]:
+    """A URL of a PostgreSQL server the suite may create databases on."""
+    given = os.environ.get("KVORUM_TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    from session_server.database import embedded_postgres
+
+    with tempfile.TemporaryDirectory(prefix="kvorum-test-pg-") as tmp:
+        Path(tmp).chmod(0o755)
+        with embedded_postgres(Path(tmp)) as url:
+            yield url
+
+
+@pytest.fixture(scope="session")
+async def template_db(pg_server_url: str) -> AsyncIterator[str]:
+    """A migrated database to clone for each test; dropped at the end."""
+    name = f"kvorum_tpl_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        conn = await asyncpg.connect(_with_database(pg_server_url, name))
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+        yield name
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(pg_server_url: str, template_db: str) -> AsyncIterator[str]:
+    """A fresh, migrated, empty database for one test."""
+    name = f"kvorum_t_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        yield _with_database(pg_server_url, name)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=database_url, data_dir=tmp_path, host="127.0.0.1", port=0)
+
+
+@pytest.fixture
+async def kvorum(settings: Settings) -> AsyncIterator[Kvorum]:
+    async with Kvorum.open(settings) as k:
+        yield k
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningServer:
+    """A uvicorn server serving the app on a loopback port, and its in-process services."""
+
+    url: str
+    app: Any
+
+    @property
+    def kvorum(self) -> Kvorum:
+        kvorum: Kvorum = self.app.state.kvorum
+        return kvorum
+
+
+@pytest.fixture
+async def server(settings: Settings) -> AsyncIterator[RunningServer]:
+    port = free_port()
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    srv = uvicorn.Server(config)
+    srv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("server stopped during start-up")
+        await asyncio.sleep(0.01)
+    try:
+        yield RunningServer(f"http://127.0.0.1:{port}", app)
+    finally:
+        srv.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+@pytest.fixture
+async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+        yield c
+
+
+@pytest.fixture
+async def loop_errors_fail_the_test() -> AsyncIterator[None]:
+    """An exception nobody retrieved in the event loop fails the test that caused it."""
+    loop = asyncio.get_running_loop()
+    seen: list[dict[str, Any]] = []
+    previous = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+    try:
+        yield
+    finally:
+        loop.set_exception_handler(previous)
+    assert not seen, f"unhandled exceptions in the event loop: {seen}"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if isinstance(item, pytest.Function) and asyncio.iscoroutinefunction(item.obj):
+            item.fixturenames.append("loop_errors_fail_the_test")
+
+
+@dataclass
+class Demo:
+    """The demo council seeded into a running server, with a way to act as any of its accounts."""
+
+    server: RunningServer
+    client: httpx.AsyncClient
+    _tokens: dict[str, str]
+
+    async def token(self, username: str) -> str:
+        if username not in self._tokens:
+            kvorum = self.server.kvorum
+            users = {u.username: u for u in await kvorum.accounts.list()}
+            self._tokens[username] = kvorum.access.issue(users[username])
+        return self._tokens[username]
+
+    async def headers(self, username: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {await self.token(username)}"}
+
+    async def command(self, username: str, type_: str, *, session: str | None = None, **fields: Any) -> httpx.Response:
+        from session_server import demo
+
+        body = {"id": fields.pop("id", secrets.token_hex(8)), "type": type_, **fields}
+        return await self.client.post(
+            f"/api/v1/sessions/{session or demo.SESSION_ID}/commands", json=body, headers=await self.headers(username)
+        )
+
+    async def ok(self, username: str, type_: str, **fields: Any) -> dict[str, Any]:
+        response = await self.command(username, type_, **fields)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def state(self, session: str | None = None) -> dict[str, Any]:
+        from session_server import demo
+
+        response = await self.client.get(f"/api/v1/sessions/{session or demo.SESSION_ID}")
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def head(self, session: str | None = None) -> int:
+        return int((await self.state(session))["seq"])
+
+
+@pytest.fixture
+async def demo_council(server: RunningServer, client: httpx.AsyncClient) -> Demo:
+    from session_server import demo
+
+    await demo.seed(server.kvorum)
+    return Demo(server, client, {})

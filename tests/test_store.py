@@ -1,0 +1,166 @@
+"""The event store on a real PostgreSQL: order, hash chain, atomicity, several processes."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import time
+
+import asyncpg
+import orjson
+import pytest
+import rfc8785
+
+from session_server.schema import available, migrate
+from session_server.store import EventStore, StreamNotFound
+from voting.canonical import GENESIS, ChainBroken, event_hash, seal, verify_chain
+
+AT = "2026-11-24T10:00:00.000Z"
+
+
+@pytest.fixture
+async def store(database_url: str) -> EventStore:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    assert pool is not None
+    yield EventStore(pool)  # type: ignore[misc]
+    await pool.close()
+
+
+def test_leaf_is_the_rfc8785_form_of_the_whole_event() -> None:
+    payload = {"vote": "v1", "choice": "for", "deputy": "d07", "note": "Ґ і ї \u0007 \U0001f600", "n": [3, None, True]}
+    digest, leaf = seal(GENESIS, stream="session:x", seq=1, type="ballot.cast", payload=payload, actor="дeputy", at=AT)
+    event = {"stream": "session:x", "seq": 1, "type": "ballot.cast", "payload": payload, "actor": "дeputy", "at": AT}
+    assert leaf == rfc8785.dumps({**event, "hash": digest})
+    assert digest == event_hash(GENESIS, event)
+
+
+async def test_appends_number_from_one_and_chain(store: EventStore) -> None:
+    first = await store.append(
+        "session:a", [("session.opened", {}), ("registration.opened", {})], actor="chair", at=AT, kind="session"
+    )
+    second = await store.append(
+        "session:a", [("presence.registered", {"deputy": "d01"})], actor="deputy01", at=AT, kind="session"
+    )
+    assert [e.seq for e in first + second] == [1, 2, 3]
+    events = await store.read("session:a")
+    assert [e.as_dict() for e in events] == [e.as_dict() for e in first + second]
+    assert await store.verify("session:a") == 3
+    assert [e.seq for e in await store.read("session:a", after=1)] == [2, 3]
+    assert await store.head("session:a") == 3
+    assert await store.head("session:none") is None
+
+
+async def test_reading_after_a_seq_is_one_index_scan(store: EventStore) -> None:
+    await store.append(
+        "session:a",
+        [("presence.registered", {"deputy": f"d{i}"}) for i in range(300)],
+        actor="x",
+        at=AT,
+        kind="session",
+    )
+    plan = await store.pool.fetchval(
+        "EXPLAIN (FORMAT JSON) SELECT leaf FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        "session:a",
+        250,
+        None,
+    )
+    text = str(plan)
+    assert "Index" in text and "Sort" not in text, text
+
+
+async def test_a_failed_transaction_appends_nothing(store: EventStore) -> None:
+    await store.append("session:a", [("session.opened", {})], actor="chair", at=AT, kind="session")
+    with pytest.raises(RuntimeError):
+        async with store.appending("session:a") as tx:
+            tx.append("registration.opened", {}, actor="chair", at=AT)
+            raise RuntimeError("crash between decide and commit")
+    assert await store.head("session:a") == 1
+    again = await store.append("session:a", [("registration.opened", {})], actor="chair", at=AT, kind="session")
+    assert again[0].seq == 2
+    assert await store.verify("session:a") == 2
+
+
+async def test_appending_to_a_missing_stream_without_kind_is_refused(store: EventStore) -> None:
+    with pytest.raises(StreamNotFound):
+        async with store.appending("session:ghost"):
+            pass
+    assert await store.head("session:ghost") is None
+
+
+async def test_verify_finds_a_tampered_event(store: EventStore) -> None:
+    await store.append(
+        "session:a", [("presence.registered", {"deputy": f"d{i}"}) for i in range(5)], actor="x", at=AT, kind="session"
+    )
+    leaf = await store.pool.fetchval("SELECT leaf FROM events WHERE stream = 'session:a' AND seq = 3")
+    forged = orjson.loads(leaf)
+    forged["payload"]["deputy"] = "d99"
+    await store.pool.execute(
+        "UPDATE events SET leaf = $1 WHERE stream = 'session:a' AND seq = 3", rfc8785.dumps(forged)
+    )
+    with pytest.raises(ChainBroken) as broken:
+        await store.verify("session:a")
+    assert broken.value.seq == 3
+
+
+def test_verify_chain_refuses_a_gap_and_a_reorder() -> None:
+    events = []
+    prev = GENESIS
+    for seq in (1, 2, 3):
+        digest, leaf = seal(prev, stream="s", seq=seq, type="t", payload={"i": seq}, actor="a", at=AT)
+        events.append(orjson.loads(leaf))
+        prev = bytes.fromhex(digest)
+    assert verify_chain(events) == 3
+    with pytest.raises(ChainBroken):
+        verify_chain([events[0], events[2]])
+    with pytest.raises(ChainBroken):
+        verify_chain([events[1], events[0], events[2]])
+
+
+_WORKER = """
+import asyncio, sys, time
+import asyncpg
+from session_server.store import EventStore
+
+async def main(url, name, count, start_at):
+    pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+    store = EventStore(pool)
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    for i in range(count):
+        await store.append("session:shared", [("presence.registered", {"by": name, "i": i})],
+                           actor=name, at="2026-11-24T10:00:00.000Z", kind="session")
+    await pool.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])))
+"""
+
+
+async def test_two_processes_appending_to_one_stream_keep_a_total_order(store: EventStore, database_url: str) -> None:
+    count = 300
+    start_at = time.time() + 1.5  # both processes are connected by then and start together
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", _WORKER, database_url, name, str(count), str(start_at)
+        )
+        for name in ("alpha", "beta")
+    ]
+    codes = await asyncio.wait_for(asyncio.gather(*(p.wait() for p in procs)), 90)
+    assert codes == [0, 0]
+    events = await store.read("session:shared")
+    assert [e.seq for e in events] == list(range(1, 2 * count + 1))  # no gap, no duplicate
+    assert await store.verify("session:shared") == 2 * count
+    for name in ("alpha", "beta"):
+        mine = [e.payload["i"] for e in events if e.payload["by"] == name]
+        assert mine == list(range(count))  # each process's own order is kept
+    interleavings = sum(1 for a, b in itertools.pairwise(events) if a.actor != b.actor)
+    assert interleavings > 1, "the processes did not actually overlap"
+
+
+async def test_migrations_apply_once(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await migrate(conn) == []  # the template already has them
+        versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")]
+        assert versions == [m.version for m in available()]
+    finally:
+        await conn.close()
