@@ -1,0 +1,206 @@
+"""The JSON API under ``/api/v1``: sign-in, the council, sessions, their events and commands."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from pydantic import StringConstraints
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from session_server.domain.commands import SESSION_COMMAND_ADAPTER, SessionSchedule
+from session_server.domain.errors import DomainError
+from session_server.domain.session import to_public
+from session_server.http import ApiError, JSONResponse, Model, parse, parse_model, principal, query_int, read_body
+from session_server.service import CommandResult, Sessions, session_stream
+from session_server.state import Kvorum
+from session_server.tokens import TokenError
+
+REFRESH_COOKIE = "kvorum_refresh"
+_COOKIE_PATH = "/api/v1/auth"
+
+
+class LoginBody(Model):
+    """``POST /auth/login``."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class RefreshBody(Model):
+    """``POST /auth/refresh`` for clients without cookies (the cookie is used when present)."""
+
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+
+
+def _kvorum(request: Request) -> Kvorum:
+    kvorum: Kvorum = request.app.state.kvorum
+    return kvorum
+
+
+def _token_response(kvorum: Kvorum, access: str, refresh: str) -> JSONResponse:
+    response = JSONResponse(
+        {"access_token": access, "token_type": "Bearer", "expires_in": kvorum.settings.access_token_seconds}
+    )
+    response.set_cookie(
+        REFRESH_COOKIE,
+        refresh,
+        max_age=kvorum.settings.refresh_token_seconds,
+        path=_COOKIE_PATH,
+        httponly=True,
+        samesite="strict",
+        secure=kvorum.settings.secure_cookies,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def login(request: Request) -> Response:
+    """Exchange a username and password for an access token and a refresh cookie."""
+    kvorum = _kvorum(request)
+    body = parse_model(LoginBody, await read_body(request, kvorum.settings.max_body_bytes))
+    user = await kvorum.accounts.authenticate(body.username, body.password)
+    if user is None:
+        raise ApiError(401, "invalid_credentials", "wrong username or password")
+    return _token_response(kvorum, kvorum.access.issue(user), await kvorum.refresh.issue(user.id))
+
+
+async def _refresh_token(request: Request, kvorum: Kvorum) -> str:
+    raw = await read_body(request, kvorum.settings.max_body_bytes)
+    from_body = parse_model(RefreshBody, raw).refresh_token if raw.strip() else None
+    token = request.cookies.get(REFRESH_COOKIE) or from_body
+    if not token:
+        raise ApiError(401, "unauthorized", "no refresh token: sign in again")
+    return token
+
+
+async def refresh(request: Request) -> Response:
+    """Spend the refresh token for a new access token and a new refresh token (rotation)."""
+    kvorum = _kvorum(request)
+    token = await _refresh_token(request, kvorum)
+    try:
+        user_id, successor = await kvorum.refresh.rotate(token)
+    except TokenError as exc:
+        response = JSONResponse({"error": exc.code, "message": exc.message}, status_code=401)
+        response.delete_cookie(REFRESH_COOKIE, path=_COOKIE_PATH)
+        return response
+    user = await kvorum.accounts.get(user_id)
+    if user is None or user.disabled:
+        raise ApiError(401, "invalid_token", "this account can no longer sign in")
+    return _token_response(kvorum, kvorum.access.issue(user), successor)
+
+
+async def logout(request: Request) -> Response:
+    """Revoke the refresh token's sign-in; the access token lapses on its own shortly."""
+    kvorum = _kvorum(request)
+    await kvorum.refresh.revoke(await _refresh_token(request, kvorum))
+    response = Response(status_code=204)
+    response.delete_cookie(REFRESH_COOKIE, path=_COOKIE_PATH)
+    return response
+
+
+async def me(request: Request) -> Response:
+    """Who the access token belongs to."""
+    who = await principal(request)
+    return JSONResponse({"id": who.user_id, "username": who.username, "role": who.role, "member": who.member})
+
+
+async def council(request: Request) -> Response:
+    """This installation's council: name, statutory composition, deputies and factions, vote rules."""
+    sessions = _kvorum(request).sessions
+    council_id = await sessions.council_id()
+    if council_id is None:
+        raise ApiError(404, "council_not_found", "no council yet: run `kvorum demo` or create one")
+    return JSONResponse((await sessions.council(council_id)).to_public())
+
+
+async def list_sessions(request: Request) -> Response:
+    """Plenary sessions, newest first."""
+    rows = await _kvorum(request).pool.fetch(
+        """SELECT id, council, number, convocation, date, title, status, seq
+           FROM sessions ORDER BY date DESC, number DESC"""
+    )
+    return JSONResponse({"sessions": [dict(r, date=r["date"].isoformat()) for r in rows]})
+
+
+def _result(result: CommandResult) -> dict[str, Any]:
+    return {"seq": result.seq, "events": [e.as_dict() for e in result.events]}
+
+
+async def schedule_session(request: Request) -> Response:
+    """Create a scheduled session with its agenda (secretary or admin)."""
+    kvorum = _kvorum(request)
+    who = await principal(request)
+    raw = await read_body(request, kvorum.settings.max_body_bytes)
+    command = parse_model(SessionSchedule, _with_type(raw, "session.schedule"))
+    session_id = command.session_id or f"c{command.convocation}-s{command.number}"
+    result = await kvorum.sessions.execute(session_stream(session_id), command, who.actor())
+    return JSONResponse({"session": session_id, **_result(result)}, status_code=200 if result.replayed else 201)
+
+
+def _with_type(raw: bytes, type_: str) -> bytes:
+    """Insert ``"type"`` into a JSON object body (an explicit one must match)."""
+    try:
+        data = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "the body must be a JSON object")
+    if data.setdefault("type", type_) != type_:
+        raise ApiError(400, "invalid_request", f"type must be {type_!r} here")
+    return orjson.dumps(data)
+
+
+async def _existing(sessions: Sessions, session_id: str) -> None:
+    await sessions.session(session_id)  # DomainError session_not_found → 404
+
+
+async def get_session(request: Request) -> Response:
+    """The session's current state and the ``seq`` it reflects."""
+    kvorum = _kvorum(request)
+    state, council_state = await kvorum.sessions.session(request.path_params["session"])
+    return JSONResponse({"seq": state.seq, "state": to_public(state, council_state)})
+
+
+async def session_events(request: Request) -> Response:
+    """Events after ``?after=N`` in order, at most ``?limit=`` (default 1000)."""
+    kvorum = _kvorum(request)
+    session_id = request.path_params["session"]
+    after = query_int(request, "after", 0, low=0, high=2**62)
+    limit = query_int(request, "limit", 1000, low=1, high=5000)
+    head = await kvorum.store.head(session_stream(session_id))
+    if head is None:
+        raise DomainError("session_not_found", f"no session {session_id!r}")
+    events = await kvorum.store.read(session_stream(session_id), after=after, limit=limit)
+    return JSONResponse({"head": head, "events": [e.as_dict() for e in events]})
+
+
+async def session_command(request: Request) -> Response:
+    """Run one command on the session; the reply comes after its events are committed."""
+    kvorum = _kvorum(request)
+    who = await principal(request)
+    command = parse(SESSION_COMMAND_ADAPTER, await read_body(request, kvorum.settings.max_body_bytes))
+    if command.type == "session.schedule":
+        raise ApiError(400, "invalid_request", "schedule a session with POST /api/v1/sessions")
+    session_id = request.path_params["session"]
+    await _existing(kvorum.sessions, session_id)
+    result = await kvorum.sessions.execute(session_stream(session_id), command, who.actor())
+    return JSONResponse(_result(result))
+
+
+def routes() -> list[BaseRoute]:
+    """The ``/api/v1`` routes (mounted by the app)."""
+    return [
+        Route("/auth/login", login, methods=["POST"]),
+        Route("/auth/refresh", refresh, methods=["POST"]),
+        Route("/auth/logout", logout, methods=["POST"]),
+        Route("/me", me),
+        Route("/council", council),
+        Route("/sessions", list_sessions, methods=["GET"]),
+        Route("/sessions", schedule_session, methods=["POST"]),
+        Route("/sessions/{session}", get_session),
+        Route("/sessions/{session}/events", session_events),
+        Route("/sessions/{session}/commands", session_command, methods=["POST"]),
+    ]

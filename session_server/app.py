@@ -1,0 +1,89 @@
+"""The Starlette application: the JSON API, health checks and the OpenAPI document."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+
+from session_server import api
+from session_server.config import Settings
+from session_server.domain.errors import DomainError
+from session_server.http import (
+    ApiError,
+    JSONResponse,
+    api_error_handler,
+    domain_error_handler,
+    error_response,
+    http_exception_handler,
+)
+from session_server.openapi import openapi_document
+from session_server.state import Kvorum
+from session_server.store import StoreError
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> Response:
+    """The process is up."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """The process can serve: its database answers."""
+    kvorum: Kvorum = request.app.state.kvorum
+    try:
+        await kvorum.pool.fetchval("SELECT 1")
+    except Exception as exc:
+        return error_response(503, "not_ready", f"database unavailable: {exc}")
+    return JSONResponse({"status": "ready"})
+
+
+async def openapi(request: Request) -> Response:
+    """The OpenAPI 3.1 description of ``/api/v1``."""
+    return JSONResponse(openapi_document())
+
+
+async def store_error_handler(request: Request, exc: Exception) -> Response:
+    log.warning("store error on %s: %s", request.url.path, exc)
+    return error_response(503, "store_unavailable", "the database did not accept the change; nothing was recorded")
+
+
+async def internal_error_handler(request: Request, exc: Exception) -> Response:
+    log.error("unhandled error on %s", request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "unexpected server error; it has been logged")
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """The ASGI app; its lifespan opens the database and the services (see ``Kvorum.open``)."""
+    settings = settings or Settings.from_env()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with Kvorum.open(settings) as kvorum:
+            app.state.kvorum = kvorum
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/api/v1/openapi.json", openapi),
+            Mount("/api/v1", routes=api.routes()),
+        ],
+        exception_handlers={
+            ApiError: api_error_handler,
+            DomainError: domain_error_handler,
+            HTTPException: http_exception_handler,
+            StoreError: store_error_handler,
+            Exception: internal_error_handler,
+        },
+        lifespan=lifespan,
+    )
+    return app

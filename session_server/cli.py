@@ -1,0 +1,220 @@
+"""The ``kvorum`` command: serve, migrate, manage users, run the demo.
+
+Every failure ends with one readable line on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+
+from session_server.accounts import AccountError
+from session_server.config import ConfigError, Settings
+from session_server.database import DatabaseUnavailable, database_url
+from session_server.state import Kvorum
+from session_server.store import StoreError
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+class CliError(Exception):
+    """A failure to report as one line."""
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    if getattr(args, "host", None):
+        settings = replace(settings, host=args.host)
+    if getattr(args, "port", None) is not None:
+        settings = replace(settings, port=args.port)
+    return settings
+
+
+def _serve(settings: Settings, banner: Callable[[Settings], None] | None = None) -> None:
+    import uvicorn
+
+    from session_server.app import create_app
+
+    if banner:
+        banner(settings)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
+
+
+def _with_database(settings: Settings, work: Callable[[Kvorum], Awaitable[None]]) -> None:
+    async def run() -> None:
+        async with Kvorum.open(settings) as kvorum:
+            await work(kvorum)
+
+    asyncio.run(run())
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    """Serve the API (embedded PostgreSQL unless KVORUM_DATABASE_URL is set)."""
+    _serve(_settings(args))
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    """Apply pending schema migrations and say which."""
+    from session_server.database import create_pool
+    from session_server.schema import migrate
+
+    settings = _settings(args)
+
+    async def run() -> None:
+        async with database_url(settings.database_url, settings.data_dir) as url:
+            pool = await create_pool(url, size=2)
+            try:
+                async with pool.acquire() as conn:
+                    applied = await migrate(conn)
+            finally:
+                await pool.close()
+        if applied:
+            for m in applied:
+                print(f"applied {m.version:04d}_{m.name}")
+        else:
+            print("schema is up to date")
+
+    asyncio.run(run())
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    if args.password_stdin or not sys.stdin.isatty():
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat password: ") != password:
+            raise CliError("the passwords differ")
+    if not password:
+        raise CliError("empty password")
+    return password
+
+
+def cmd_user_add(args: argparse.Namespace) -> None:
+    """Create an account."""
+    password = _read_password(args)
+
+    async def work(kvorum: Kvorum) -> None:
+        user = await kvorum.accounts.add(
+            args.username, password, args.role, member=args.member, display_name=args.name or ""
+        )
+        print(f"created {user.username} ({user.role})")
+
+    _with_database(_settings(args), work)
+
+
+def cmd_user_list(args: argparse.Namespace) -> None:
+    """List accounts."""
+
+    async def work(kvorum: Kvorum) -> None:
+        users = await kvorum.accounts.list()
+        if not users:
+            print("no users yet: kvorum user add NAME --role ROLE")
+        for u in users:
+            flags = " (disabled)" if u.disabled else ""
+            print(f"{u.username:<16} {u.role:<10} {u.member or '-':<8} {u.display_name}{flags}")
+
+    _with_database(_settings(args), work)
+
+
+def cmd_user_passwd(args: argparse.Namespace) -> None:
+    """Set a new password; the user's sign-ins are revoked."""
+    password = _read_password(args)
+
+    async def work(kvorum: Kvorum) -> None:
+        await kvorum.accounts.set_password(args.username, password)
+        print(f"password of {args.username} changed; its sign-ins were revoked")
+
+    _with_database(_settings(args), work)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    """Seed the demo council into the database and serve it."""
+    from session_server import demo
+
+    settings = _settings(args)
+
+    def banner(s: Settings) -> None:
+        base = f"http://{'localhost' if s.host in ('127.0.0.1', '0.0.0.0') else s.host}:{s.port}"
+        print(
+            f"\nKvorum demo — {demo.COUNCIL_NAME}\n"
+            f"  API:       {base}/api/v1/\n"
+            f"  OpenAPI:   {base}/api/v1/openapi.json\n"
+            f"  Council:   {base}/api/v1/council\n"
+            f"  Session:   {base}/api/v1/sessions/{demo.SESSION_ID}\n"
+            f"  Health:    {base}/healthz\n"
+            f"Accounts, all with the password «{demo.PASSWORD}»: admin, secretary, chair (the mayor, who chairs),\n"
+            f"  deputy01 … deputy{demo.COMPOSITION}. Data: {settings.database_url or s.data_dir / 'postgres'}\n",
+            flush=True,
+        )
+
+    if settings.database_url:
+        _with_database(settings, demo.seed)
+        _serve(settings, banner)
+        return
+    # One embedded server for seeding and serving, so it is not stopped and started in between.
+    from session_server.database import embedded_postgres
+
+    with embedded_postgres(settings.data_dir) as url:
+        settings = replace(settings, database_url=url)
+        _with_database(settings, demo.seed)
+        _serve(settings, banner)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser (also used for ``--help``)."""
+    top = argparse.ArgumentParser(prog="kvorum", description="Kvorum: council plenary sessions.")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def served(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", help="address to listen on (KVORUM_HOST, default 127.0.0.1)")
+        p.add_argument("--port", type=int, help="port (KVORUM_PORT, default 8000)")
+
+    p = sub.add_parser("serve", help="serve the API")
+    served(p)
+    p.set_defaults(run=cmd_serve)
+    p = sub.add_parser("demo", help="seed the demo council and serve it")
+    served(p)
+    p.set_defaults(run=cmd_demo)
+    p = sub.add_parser("migrate", help="apply schema migrations")
+    p.set_defaults(run=cmd_migrate)
+
+    users = sub.add_parser("user", help="manage accounts").add_subparsers(dest="user_command", required=True)
+    p = users.add_parser("add", help="create an account (password from the prompt or stdin)")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=["admin", "secretary", "chair", "deputy", "observer"])
+    p.add_argument("--member", help="council member id for a deputy or the mayor (e.g. d07, mayor)")
+    p.add_argument("--name", help="display name")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(run=cmd_user_add)
+    p = users.add_parser("list", help="list accounts")
+    p.set_defaults(run=cmd_user_list)
+    p = users.add_parser("passwd", help="set a password (revokes the user's sign-ins)")
+    p.add_argument("username")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    p.set_defaults(run=cmd_user_passwd)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``kvorum`` console script."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    try:
+        args.run(args)
+    except (CliError, ConfigError, AccountError, DatabaseUnavailable, StoreError) as exc:
+        print(f"kvorum: {exc}", file=sys.stderr)
+        return EXIT_USAGE if isinstance(exc, ConfigError | CliError) else EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

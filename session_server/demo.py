@@ -1,0 +1,178 @@
+"""The demo council: «Вознесенська міська рада» with 34 fictional deputies, its mayor and a session.
+
+Seeded only by ``kvorum demo``. Seeding is idempotent: every command has a fixed id, so running the
+demo again replays instead of adding anything twice, and existing accounts are left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+
+from session_server.accounts import AccountError, hash_password
+from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, SessionSchedule
+from session_server.service import SYSTEM, council_stream, session_stream
+from session_server.state import Kvorum
+from voting.rules import Rule
+
+COUNCIL_ID = "voznesensk"
+COUNCIL_NAME = "Вознесенська міська рада"
+COMPOSITION = 34
+PASSWORD = "demo"
+SESSION_ID = "c8-s45"
+
+# Fictional people: no name here belongs to a real deputy.
+_FACTIONS = (
+    ("Громада", 10),
+    ("Розвиток", 9),
+    ("Рідне місто", 8),
+    ("Народний контроль", 4),
+    (None, 3),  # позафракційні
+)
+_NAMES = (
+    "Олена Бондар",
+    "Андрій Ковальчук",
+    "Ірина Мельник",
+    "Сергій Шевчук",
+    "Наталія Кравець",
+    "Віктор Олійник",
+    "Тетяна Лисенко",
+    "Олег Гончаренко",
+    "Юлія Ткаченко",
+    "Дмитро Поліщук",
+    "Оксана Марченко",
+    "Василь Руденко",
+    "Галина Савчук",
+    "Ігор Мороз",
+    "Людмила Панченко",
+    "Роман Кузьменко",
+    "Світлана Левченко",
+    "Микола Харченко",
+    "Марія Білик",
+    "Петро Онищенко",
+    "Ганна Сидоренко",
+    "Юрій Гаврилюк",
+    "Валентина Костенко",
+    "Богдан Остапенко",
+    "Лариса Яковенко",
+    "Артем Демченко",
+    "Катерина Науменко",
+    "Євген Тимошенко",
+    "Алла Власенко",
+    "Тарас Литвиненко",
+    "Вікторія Зінченко",
+    "Максим Приходько",
+    "Надія Кириленко",
+    "Олександр Фесенко",
+)
+MAYOR_NAME = "Михайло Степаненко"
+
+AGENDA = (
+    (
+        "1",
+        "Про затвердження міської програми «Електронне урядування у виконавчих органах Вознесенської міської "
+        "ради — ефективна влада для мешканців на 2011–2015 роки»",
+        "ПР-101",
+    ),
+    ("2", "Про внесення змін до міського бюджету на 2026 рік", "ПР-102"),
+    ("3", "Про затвердження Положення про громадський бюджет (бюджет участі) міста Вознесенська", "ПР-103"),
+    ("4", "Про надання дозволу на розроблення проєкту землеустрою щодо відведення земельної ділянки", "ПР-104"),
+    ("5", "Про звернення депутатів міської ради щодо ремонту мосту через Південний Буг", None),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoAccount:
+    """One account the demo creates."""
+
+    username: str
+    role: str
+    member: str | None
+    name: str
+
+
+def deputies() -> list[tuple[str, str, str | None]]:
+    """``(member id, name, faction)`` of the 34 demo deputies."""
+    out: list[tuple[str, str, str | None]] = []
+    names = iter(_NAMES)
+    for faction, size in _FACTIONS:
+        for _ in range(size):
+            out.append((f"d{len(out) + 1:02d}", next(names), faction))
+    assert len(out) == COMPOSITION
+    return out
+
+
+def accounts() -> list[DemoAccount]:
+    """Every demo account: admin, secretary, chair (the mayor), deputy01…deputy34."""
+    people = [
+        DemoAccount("admin", "admin", None, "Адміністратор системи"),
+        DemoAccount("secretary", "secretary", None, "Секретар ради"),
+        DemoAccount("chair", "chair", "mayor", MAYOR_NAME),
+    ]
+    people += [DemoAccount(f"deputy{member[1:]}", "deputy", member, name) for member, name, _ in deputies()]
+    return people
+
+
+async def seed(kvorum: Kvorum, *, today: date | None = None) -> None:
+    """Create the demo council, its accounts and a scheduled session (no-op for what exists)."""
+    sessions = kvorum.sessions
+    stream = council_stream(COUNCIL_ID)
+    await sessions.execute(
+        stream,
+        CouncilCreate(
+            id="demo-council",
+            type="council.create",
+            council=COUNCIL_ID,
+            name=COUNCIL_NAME,
+            composition=COMPOSITION,
+            rules=list(Rule),
+            first_ballot_final=False,
+        ),
+        SYSTEM,
+    )
+    members = [(m, n, f, False) for m, n, f in deputies()] + [("mayor", MAYOR_NAME, None, True)]
+    await asyncio.gather(
+        *(
+            sessions.execute(
+                stream,
+                DeputyAdd(
+                    id=f"demo-{member}", type="deputy.add", deputy=member, name=name, faction=faction, mayor=mayor
+                ),
+                SYSTEM,
+            )
+            for member, name, faction, mayor in members
+        )
+    )
+    digest = await asyncio.to_thread(hash_password, PASSWORD)  # one hash: every demo account has this password
+    for account in accounts():
+        try:
+            await kvorum.accounts.add(
+                account.username,
+                PASSWORD,
+                account.role,
+                member=account.member,
+                display_name=account.name,
+                password_hash=digest,
+            )
+        except AccountError as exc:
+            if exc.code != "user_exists":
+                raise
+    day = today or date.today()
+    await sessions.execute(
+        session_stream(SESSION_ID),
+        SessionSchedule(
+            id="demo-session",
+            type="session.schedule",
+            session_id=SESSION_ID,
+            number=45,
+            convocation=8,
+            date=day.isoformat(),
+            title="45 сесія Вознесенської міської ради VIII скликання",
+            agenda=[
+                AgendaItemIn(id=f"i{number}", number=number, title=title, draft=draft)
+                for number, title, draft in AGENDA
+            ],
+        ),
+        SYSTEM,
+    )

@@ -1,0 +1,160 @@
+"""The HTTP edge: JSON responses, errors as ``{"error", "message"}``, bounded bodies, bearer tokens."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import orjson
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from session_server.domain.errors import DomainError
+from session_server.tokens import Principal, TokenError
+
+M = TypeVar("M")
+
+
+class JSONResponse(Response):
+    """A response serialised with orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content)
+
+
+class ApiError(Exception):
+    """An error answered as ``{"error": code, "message": message}`` with a 4xx/5xx status."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    """The one shape every error takes."""
+    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+
+
+# Domain codes that are not "the session's state does not allow it" (409).
+_DOMAIN_STATUS = {
+    "forbidden": 403,
+    "not_a_deputy": 403,
+    "session_not_found": 404,
+    "council_not_found": 404,
+    "invalid_command": 400,
+}
+
+
+def domain_status(code: str) -> int:
+    """The HTTP status for a domain error code."""
+    return _DOMAIN_STATUS.get(code, 409)
+
+
+async def api_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def domain_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return error_response(domain_status(exc.code), exc.code, exc.message)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    headers = dict(exc.headers) if exc.headers else None
+    return error_response(exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused with 413 past ``limit`` bytes (declared or actually sent)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise ApiError(400, "bad_request", "Content-Length is not a number")
+        if int(declared) > limit:
+            raise ApiError(413, "body_too_large", f"the request body exceeds {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise ApiError(413, "body_too_large", f"the request body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _describe(error: ValidationError) -> tuple[str, str]:
+    first = error.errors(include_url=False)[0]
+    if first["type"] == "json_invalid":
+        return "malformed_json", f"the body is not valid JSON: {first['msg']}"
+    where = ".".join(str(part) for part in first["loc"]) or "body"
+    if first["type"] == "extra_forbidden":
+        return "invalid_request", f"{where}: unknown field"
+    if first["type"] == "union_tag_invalid":
+        return "unknown_command", f"{where}: {first['msg']}"
+    return "invalid_request", f"{where}: {first['msg']}"
+
+
+def parse(adapter: TypeAdapter[M], body: bytes) -> M:
+    """Validate a JSON body strictly (no coercion, no unknown fields); ApiError 400 otherwise."""
+    if not body:
+        raise ApiError(400, "malformed_json", "the body is empty; a JSON object is expected")
+    try:
+        return adapter.validate_json(body, strict=True)
+    except ValidationError as exc:
+        code, message = _describe(exc)
+        raise ApiError(400, code, message) from None
+
+
+_ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}
+
+
+def parse_model(model: type[M], body: bytes) -> M:
+    """``parse`` for a pydantic model class."""
+    adapter: TypeAdapter[M] | None = _ADAPTERS.get(model)
+    if adapter is None:
+        adapter = _ADAPTERS[model] = TypeAdapter(model)
+    return parse(adapter, body)
+
+
+def query_int(request: Request, name: str, default: int, *, low: int, high: int) -> int:
+    """An integer query parameter within bounds; ApiError 400 otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, "invalid_parameter", f"{name} must be a whole number") from None
+    if not low <= value <= high:
+        raise ApiError(400, "invalid_parameter", f"{name} must be between {low} and {high}")
+    return value
+
+
+async def principal(request: Request) -> Principal:
+    """The caller named by ``Authorization: Bearer <access token>``; ApiError 401 otherwise."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "unauthorized", "sign in: Authorization: Bearer <access token>", _CHALLENGE)
+    try:
+        return await request.app.state.kvorum.access.verify(token.strip())  # type: ignore[no-any-return]
+    except TokenError as exc:
+        raise ApiError(401, exc.code, exc.message, _CHALLENGE) from None
+
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kvorum"'}
+
+
+class Model(BaseModel):
+    """Base of request bodies: strict, no unknown fields."""
+
+    model_config = {"extra": "forbid", "strict": True, "frozen": True}

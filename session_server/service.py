@@ -1,0 +1,334 @@
+"""Commands in, committed events out: the council and session aggregates over the event store.
+
+Each stream has at most one batch in flight per process. Commands that arrive while it commits
+queue up and go together into the next transaction (group commit): the head row is locked, the
+cached state caught up with anything other processes appended, each command decided against the
+state left by the ones before it, and all their events written and committed at once. Only then
+are the callers answered and the listeners told. A command id that already acted on the stream is
+answered with its first result and decides nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from session_server.domain.commands import CouncilCommand, SessionCommand, VoteClose
+from session_server.domain.council import CouncilState, decide_council, evolve_council
+from session_server.domain.errors import DomainError
+from session_server.domain.events import format_time
+from session_server.domain.roles import Actor, Context, Role
+from session_server.domain.session import SessionState, decide, evolve
+from session_server.store import Appending, EventStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+SYSTEM = Actor(username="system", role=Role.ADMIN, member=None)
+"""The actor of what the server does by itself, such as closing a vote when its time is up."""
+
+MAX_BATCH = 1000
+Listener = Callable[[Sequence[StoredEvent]], None]
+
+
+def council_stream(council_id: str) -> str:
+    """The stream id of a council."""
+    return f"council:{council_id}"
+
+
+def session_stream(session_id: str) -> str:
+    """The stream id of a plenary session."""
+    return f"session:{session_id}"
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """What a command did: the stream's head after it and the events it appended (none on a no-op)."""
+
+    seq: int
+    events: Sequence[StoredEvent]
+    replayed: bool = False
+
+
+@dataclass(slots=True)
+class _Pending:
+    command: SessionCommand | CouncilCommand
+    actor: Actor
+    future: asyncio.Future[CommandResult] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+async def _caught_up(tx: Appending, state: Any, evolve_fn: Callable[[Any, StoredEvent], Any]) -> Any:
+    """``state`` advanced by whatever other processes committed before we locked the head."""
+    if state is None and tx.base_seq == 0:
+        return None
+    for event in await tx.events_after(state.seq if state is not None else 0):
+        state = evolve_fn(state, event)
+    return state
+
+
+class Sessions:
+    """The council and its sessions: decide commands, group-commit their events, serve current state."""
+
+    def __init__(self, store: EventStore, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.clock = clock
+        self.listeners: list[Listener] = []
+        self._councils: dict[str, CouncilState] = {}
+        self._sessions: dict[str, SessionState] = {}
+        self._queues: dict[str, list[_Pending]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.batches = 0
+        """Transactions committed so far (each may carry many commands)."""
+
+    # ---- reading -------------------------------------------------------------------------
+
+    async def council_id(self) -> str | None:
+        """The id of this installation's council (the first one created), if any."""
+        value: str | None = await self.store.pool.fetchval(
+            "SELECT substr(id, 9) FROM streams WHERE kind = 'council' ORDER BY created_at, id LIMIT 1"
+        )
+        return value
+
+    async def council(self, council_id: str, *, conn: asyncpg.Connection | None = None) -> CouncilState:
+        """The council's current state; DomainError("council_not_found") if it does not exist."""
+        state = self._councils.get(council_id)
+        events = await self.store.read(council_stream(council_id), after=state.seq if state else 0, conn=conn)
+        state = self._councils.get(council_id)  # another task may have advanced it meanwhile
+        for event in events:
+            if state is None or event.seq == state.seq + 1:
+                state = evolve_council(state, event)
+        if state is None:
+            raise DomainError("council_not_found", f"no council {council_id!r}")
+        self._councils[council_id] = state
+        return state
+
+    async def session(self, session_id: str) -> tuple[SessionState, CouncilState]:
+        """A session's current committed state and its council; DomainError("session_not_found")."""
+        stream = session_stream(session_id)
+        state = self._sessions.get(stream)
+        events = await self.store.read(stream, after=state.seq if state else 0)
+        state = self._sessions.get(stream)
+        if events:
+            state = state.clone() if state else None
+            for event in events:
+                if state is None or event.seq == state.seq + 1:
+                    state = evolve(state, event)
+            if state is not None:
+                self._remember(stream, state)
+        if state is None:
+            raise DomainError("session_not_found", f"no session {session_id!r}")
+        return state, await self.council(state.council)
+
+    def _remember(self, stream: str, state: SessionState) -> None:
+        current = self._sessions.get(stream)
+        if current is None or current.seq <= state.seq:
+            self._sessions[stream] = state
+
+    # ---- commands ------------------------------------------------------------------------
+
+    async def execute(self, stream: str, command: SessionCommand | CouncilCommand, actor: Actor) -> CommandResult:
+        """Decide and commit ``command`` on ``stream`` (``council:…`` or ``session:…``).
+
+        Returns after the events are durable. Raises DomainError when the rules refuse it (nothing
+        is appended), StoreError when the database failed (nothing is appended either).
+        """
+        pending = _Pending(command, actor)
+        self._queues.setdefault(stream, []).append(pending)
+        if stream not in self._workers:
+            self._workers[stream] = asyncio.create_task(self._drain(stream), name=f"commit {stream}")
+        return await asyncio.shield(pending.future)
+
+    async def _drain(self, stream: str) -> None:
+        try:
+            queue = self._queues[stream]
+            while queue:
+                batch, queue[:] = queue[:MAX_BATCH], queue[MAX_BATCH:]
+                try:
+                    await self._commit(stream, batch)
+                except Exception as exc:  # the transaction failed: nobody's command acted
+                    if stream.startswith("session:"):
+                        self._sessions.pop(stream, None)
+                    for p in batch:
+                        if not p.future.done():
+                            p.future.set_exception(exc)
+        finally:
+            del self._workers[stream]
+            if not self._queues.get(stream):
+                self._queues.pop(stream, None)
+            elif stream not in self._workers:  # arrived during the final await
+                self._workers[stream] = asyncio.create_task(self._drain(stream), name=f"commit {stream}")
+
+    async def _commit(self, stream: str, batch: list[_Pending]) -> None:
+        is_session = stream.startswith("session:")
+        kind = "session" if is_session else "council"
+        creates = any(p.command.type in ("session.schedule", "council.create") for p in batch)
+        async with self.store.appending(stream, kind=kind if creates else None) as tx:
+            prior = await tx.recorded_commands(sorted({p.command.id for p in batch}))
+            if is_session:
+                answers, session = await self._decide_session(tx, stream, batch, prior)
+            else:
+                cached = copy.deepcopy(self._councils.get(stream.removeprefix("council:")))
+                council = await _caught_up(tx, cached, evolve_council)
+                answers, council = await self._decide_batch(tx, batch, prior, council, decide_council, evolve_council)
+        # committed: from here on the events exist for everyone
+        self.batches += 1
+        if is_session:
+            if session is not None:
+                self._remember(stream, session)
+        elif council is not None:
+            self._councils[council.id] = council
+        fresh = tx.pending
+        if fresh:
+            for listener in self.listeners:
+                try:
+                    listener(fresh)
+                except Exception:
+                    log.exception("event listener failed")
+            if is_session:
+                self._schedule_timers(stream, fresh)
+        for p, answer in zip(batch, answers, strict=True):
+            if p.future.done():
+                continue
+            if isinstance(answer, BaseException):
+                p.future.set_exception(answer)
+            elif isinstance(answer, tuple):  # replay of an earlier result
+                last_seq, count = answer
+                events = await self.store.read(stream, after=last_seq - count, limit=count) if count else []
+                p.future.set_result(CommandResult(last_seq, events, replayed=True))
+            else:
+                p.future.set_result(answer)
+
+    def _check_replay(
+        self, p: _Pending, prior: dict[str, tuple[str, int, int]], seen: dict[str, tuple[str, CommandResult]]
+    ) -> CommandResult | tuple[int, int] | DomainError | None:
+        """The first result of a command id seen before (in the store or earlier in this batch)."""
+        cid = p.command.id
+        result: CommandResult | tuple[int, int]
+        if cid in prior:
+            owner, last_seq, count = prior[cid]
+            result = (last_seq, count)
+        elif cid in seen:
+            owner, result = seen[cid]
+        else:
+            return None
+        if owner != p.actor.username:
+            return DomainError("command_id_reused", f"command id {cid!r} was already used by another user")
+        return result
+
+    async def _decide_session(
+        self, tx: Appending, stream: str, batch: list[_Pending], prior: dict[str, tuple[str, int, int]]
+    ) -> tuple[list[Any], SessionState | None]:
+        cached = self._sessions.get(stream)
+        state = await _caught_up(tx, cached.clone() if cached else None, evolve)
+        council_id = state.council if state else await self.council_id()
+        if council_id is None:
+            refused = DomainError("council_not_found", "create the council first (kvorum demo)")
+            return [refused] * len(batch), state
+        council = await self.council(council_id, conn=tx.conn)
+
+        def decide_here(s: SessionState | None, command: Any, ctx: Context) -> list[Any]:
+            return decide(s, council, command, ctx)
+
+        answers, state = await self._decide_batch(tx, batch, prior, state, decide_here, evolve)
+        if state is not None and tx.pending:
+            await tx.conn.execute(
+                """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq)
+                   VALUES ($1, $2, $3, $4, $5::text::date, $6, $7, $8)
+                   ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq""",
+                state.id,
+                state.council,
+                state.number,
+                state.convocation,
+                state.date,
+                state.title,
+                state.status,
+                state.seq,
+            )
+        return answers, state
+
+    async def _decide_batch(
+        self,
+        tx: Appending,
+        batch: list[_Pending],
+        prior: dict[str, tuple[str, int, int]],
+        state: Any,
+        decide_fn: Callable[[Any, Any, Context], list[Any]],
+        evolve_fn: Callable[[Any, StoredEvent], Any],
+    ) -> tuple[list[Any], Any]:
+        """Decide each command against the state the ones before it left; append what they decided.
+
+        ``state`` must be caught up with the locked head (see ``_caught_up``).
+        """
+        answers: list[Any] = []
+        seen: dict[str, tuple[str, CommandResult]] = {}
+        for p in batch:
+            replay = self._check_replay(p, prior, seen)
+            if replay is not None:
+                answers.append(replay)
+                continue
+            ctx = Context(actor=p.actor, at=self.clock())
+            try:
+                decided = decide_fn(state, p.command, ctx)
+            except DomainError as exc:
+                answers.append(exc)
+                continue
+            at = format_time(ctx.at)
+            appended = [tx.append(e.type, e.payload, actor=p.actor.username, at=at) for e in decided]
+            for event in appended:
+                state = evolve_fn(state, event)
+            tx.record_command(p.command.id, p.actor.username, len(appended))
+            result = CommandResult(tx.head_seq, appended)
+            seen[p.command.id] = (p.actor.username, result)
+            answers.append(result)
+        return answers, state
+
+    # ---- vote timers ---------------------------------------------------------------------
+
+    def _schedule_timers(self, stream: str, events: Sequence[StoredEvent]) -> None:
+        for event in events:
+            vote = str(event.payload.get("vote", ""))
+            if event.type == "vote.opened":
+                closes_at = datetime.fromisoformat(str(event.payload["closes_at"]).replace("Z", "+00:00"))
+                delay = max(0.0, (closes_at - self.clock()).total_seconds())
+                key = (stream, vote)
+                self._timers[key] = asyncio.create_task(self._close_later(stream, vote, delay), name=f"close {vote}")
+            elif event.type in ("vote.closed", "vote.cancelled"):
+                timer = self._timers.pop((stream, vote), None)
+                if timer is not None and timer is not asyncio.current_task():
+                    timer.cancel()
+
+    async def _close_later(self, stream: str, vote: str, delay: float) -> None:
+        try:
+            # a hair after closes_at, so a ballot stamped at the last instant is still decided first
+            await asyncio.sleep(delay + timedelta(milliseconds=50).total_seconds())
+            command = VoteClose(id=f"auto-close-{vote}", type="vote.close", vote=vote)
+            with contextlib.suppress(DomainError):  # already closed or cancelled by the chair
+                await self.execute(stream, command, SYSTEM)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("closing vote %s of %s when its time was up failed", vote, stream)
+        finally:
+            self._timers.pop((stream, vote), None)
+
+    async def close(self) -> None:
+        """Stop timers and wait for batches in flight."""
+        timers = list(self._timers.values())
+        for timer in timers:
+            timer.cancel()
+        await asyncio.gather(*timers, return_exceptions=True)
+        workers = list(self._workers.values())
+        await asyncio.gather(*workers, return_exceptions=True)

@@ -1,0 +1,60 @@
+"""Everything a running Kvorum process holds, opened and closed as one unit."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from session_server.accounts import Accounts
+from session_server.config import Settings
+from session_server.database import create_pool, database_url
+from session_server.schema import migrate
+from session_server.service import Sessions
+from session_server.store import EventStore
+from session_server.tokens import AccessTokens, Keyring, RefreshTokens
+
+
+@dataclass(slots=True)
+class Kvorum:
+    """The services of one process over one database."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    store: EventStore
+    sessions: Sessions
+    accounts: Accounts
+    keyring: Keyring
+    access: AccessTokens
+    refresh: RefreshTokens
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def open(cls, settings: Settings) -> AsyncIterator[Kvorum]:
+        """Connect (starting the embedded PostgreSQL when no URL is set), migrate, load keys; close on exit."""
+        async with database_url(settings.database_url, settings.data_dir) as url:
+            pool = await create_pool(url, size=settings.pool_size)
+            try:
+                async with pool.acquire() as conn:
+                    await migrate(conn)
+                keyring = Keyring(pool)
+                await keyring.load()
+                store = EventStore(pool)
+                kvorum = cls(
+                    settings=settings,
+                    pool=pool,
+                    store=store,
+                    sessions=Sessions(store),
+                    accounts=Accounts(pool),
+                    keyring=keyring,
+                    access=AccessTokens(keyring, lifetime=settings.access_token_seconds),
+                    refresh=RefreshTokens(pool, lifetime=settings.refresh_token_seconds),
+                )
+                try:
+                    yield kvorum
+                finally:
+                    await kvorum.sessions.close()
+            finally:
+                await pool.close()

@@ -1,0 +1,226 @@
+"""Access tokens (JWT, EdDSA/Ed25519, ``kid`` in the header) and single-use rotating refresh tokens.
+
+Access tokens are short-lived and verified without the database; the verification keys are shared
+by all nodes through the ``signing_keys`` table. A refresh token is an opaque random string stored
+hashed; each use replaces it with a new one of the same family, and presenting a used one again
+revokes the whole family (a stolen token is worth one refresh at most).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import jwt
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from session_server.accounts import User
+from session_server.domain.roles import Actor, Role
+
+ISSUER = "kvorum"
+AUDIENCE = "kvorum-api"
+_REQUIRED = ["exp", "iat", "sub", "aud", "iss", "jti"]
+
+
+class TokenError(Exception):
+    """A token was refused: ``code`` is ``token_expired``, ``invalid_token`` or ``refresh_reused``."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a verified access token speaks for."""
+
+    user_id: int
+    username: str
+    role: Role
+    member: str | None
+    expires: float
+
+    def actor(self) -> Actor:
+        """The domain's view of this principal."""
+        return Actor(username=self.username, role=self.role, member=self.member)
+
+
+class Keyring:
+    """The Ed25519 token keys from ``signing_keys``: the newest signs, all unretired ones verify."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+        self._public: dict[str, Ed25519PublicKey] = {}
+        self._signing: tuple[str, Ed25519PrivateKey] | None = None
+
+    async def load(self) -> None:
+        """Read the keys; create the first one if there is none."""
+        rows = await self.pool.fetch(
+            "SELECT kid, private_key FROM signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid"
+        )
+        if not rows:
+            await self.rotate()
+            return
+        keys = {r["kid"]: Ed25519PrivateKey.from_private_bytes(bytes(r["private_key"])) for r in rows}
+        self._public = {kid: key.public_key() for kid, key in keys.items()}
+        newest = rows[-1]["kid"]
+        self._signing = (newest, keys[newest])
+
+    async def rotate(self) -> str:
+        """Add a new signing key (older ones keep verifying until retired); return its kid."""
+        key = Ed25519PrivateKey.generate()
+        kid = secrets.token_hex(8)
+        raw = key.private_bytes_raw()
+        await self.pool.execute("INSERT INTO signing_keys (kid, private_key) VALUES ($1, $2)", kid, raw)
+        await self.load()
+        return kid
+
+    @property
+    def signing(self) -> tuple[str, Ed25519PrivateKey]:
+        """``(kid, key)`` used to sign new tokens."""
+        if self._signing is None:
+            raise RuntimeError("Keyring.load() was not awaited")
+        return self._signing
+
+    def public(self, kid: str) -> Ed25519PublicKey | None:
+        """The verification key for ``kid``, if known."""
+        return self._public.get(kid)
+
+
+class AccessTokens:
+    """Issue and verify access tokens; verified tokens are cached until they expire."""
+
+    def __init__(self, keyring: Keyring, *, lifetime: int, cache_size: int = 4096) -> None:
+        self.keyring = keyring
+        self.lifetime = lifetime
+        self._cache: OrderedDict[str, Principal] = OrderedDict()
+        self._cache_size = cache_size
+
+    def issue(self, user: User) -> str:
+        """A signed token for ``user`` valid for ``lifetime`` seconds."""
+        kid, key = self.keyring.signing
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": str(user.id),
+            "name": user.username,
+            "role": user.role.value,
+            "member": user.member,
+            "iat": now,
+            "exp": now + self.lifetime,
+            "jti": secrets.token_hex(12),
+        }
+        return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
+
+    async def verify(self, token: str) -> Principal:
+        """The principal of a valid token; TokenError otherwise. The algorithm is never taken from the token."""
+        cached = self._cache.get(token)
+        if cached is not None:
+            if cached.expires > time.time():
+                self._cache.move_to_end(token)
+                return cached
+            del self._cache[token]
+            raise TokenError("token_expired", "the access token has expired; refresh it")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.InvalidTokenError:
+            raise TokenError("invalid_token", "the access token is malformed") from None
+        kid = header.get("kid")
+        if not isinstance(kid, str):
+            raise TokenError("invalid_token", "the access token names no key")
+        key = self.keyring.public(kid)
+        if key is None:
+            await self.keyring.load()  # another node may have rotated
+            key = self.keyring.public(kid)
+        if key is None:
+            raise TokenError("invalid_token", "the access token was signed by an unknown key")
+        try:
+            claims = jwt.decode(
+                token, key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER, options={"require": _REQUIRED}
+            )
+            principal = Principal(
+                user_id=int(claims["sub"]),
+                username=str(claims["name"]),
+                role=Role(claims["role"]),
+                member=claims.get("member"),
+                expires=float(claims["exp"]),
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenError("token_expired", "the access token has expired; refresh it") from None
+        except (jwt.InvalidTokenError, KeyError, ValueError, TypeError):
+            raise TokenError("invalid_token", "the access token is not valid") from None
+        self._cache[token] = principal
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return principal
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+class RefreshTokens:
+    """Refresh tokens in ``refresh_tokens``: single use, rotated, a reused one revokes its family."""
+
+    def __init__(self, pool: asyncpg.Pool, *, lifetime: int) -> None:
+        self.pool = pool
+        self.lifetime = lifetime
+
+    async def issue(self, user_id: int, *, family: uuid.UUID | None = None) -> str:
+        """A new refresh token for ``user_id`` (a new family unless one is given)."""
+        token = secrets.token_urlsafe(32)
+        await self.pool.execute(
+            "INSERT INTO refresh_tokens (token_hash, family, user_id, expires_at) VALUES ($1, $2, $3, $4)",
+            _digest(token),
+            family or uuid.uuid4(),
+            user_id,
+            datetime.now(UTC) + timedelta(seconds=self.lifetime),
+        )
+        return token
+
+    async def rotate(self, token: str) -> tuple[int, str]:
+        """Spend ``token``: return ``(user_id, successor)``; TokenError if it is unknown, expired or reused."""
+        outcome: str
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                """SELECT family, user_id, expires_at, used_at, revoked_at FROM refresh_tokens
+                   WHERE token_hash = $1 FOR UPDATE""",
+                _digest(token),
+            )
+            if row is None:
+                outcome = "unknown"
+            elif row["used_at"] is not None or row["revoked_at"] is not None:
+                await conn.execute(
+                    "UPDATE refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL",
+                    row["family"],
+                )
+                outcome = "reused"
+            elif row["expires_at"] <= datetime.now(UTC):
+                outcome = "expired"
+            else:
+                await conn.execute("UPDATE refresh_tokens SET used_at = now() WHERE token_hash = $1", _digest(token))
+                outcome = "ok"
+        if outcome == "unknown":
+            raise TokenError("invalid_token", "the refresh token is not valid; sign in again")
+        if outcome == "reused":
+            raise TokenError("refresh_reused", "the refresh token was already used; this sign-in is revoked")
+        if outcome == "expired":
+            raise TokenError("token_expired", "the refresh token has expired; sign in again")
+        assert row is not None
+        return row["user_id"], await self.issue(row["user_id"], family=row["family"])
+
+    async def revoke(self, token: str) -> None:
+        """Revoke the family ``token`` belongs to (sign-out); unknown tokens are ignored."""
+        await self.pool.execute(
+            """UPDATE refresh_tokens SET revoked_at = now()
+               WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = $1) AND revoked_at IS NULL""",
+            _digest(token),
+        )

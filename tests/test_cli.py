@@ -1,0 +1,156 @@
+"""The ``kvorum`` command as an operator runs it: real processes, real databases."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from conftest import _with_database, free_port
+
+KVORUM = [sys.executable, "-m", "session_server"]
+
+
+def _env(**over: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KVORUM_")}
+    env.update({k: v for k, v in over.items() if v is not None})
+    return env
+
+
+async def _run(*args: str, env: dict[str, str], stdin: str | None = None, seconds: float = 60) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *KVORUM,
+        *args,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(stdin.encode() if stdin else b""), seconds)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+@pytest.fixture
+async def empty_database(pg_server_url: str) -> AsyncIterator[str]:
+    name = f"kvorum_cli_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(pg_server_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(pg_server_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def test_migrate_applies_each_migration_once(empty_database: str, tmp_path: Path) -> None:
+    env = _env(KVORUM_DATABASE_URL=empty_database, KVORUM_DATA_DIR=str(tmp_path))
+    code, out, err = await _run("migrate", env=env)
+    assert code == 0, err
+    assert "applied 0001_event_store" in out and "applied 0002_accounts" in out
+    code, out, _ = await _run("migrate", env=env)
+    assert code == 0 and out.strip() == "schema is up to date"
+
+
+async def test_users_are_added_listed_and_refused_with_one_line(empty_database: str, tmp_path: Path) -> None:
+    env = _env(KVORUM_DATABASE_URL=empty_database, KVORUM_DATA_DIR=str(tmp_path))
+    code, out, err = await _run(
+        "user", "add", "olena", "--role", "secretary", "--name", "Олена", env=env, stdin="s3cret\n"
+    )
+    assert code == 0, err
+    code, out, _ = await _run("user", "list", env=env)
+    assert code == 0 and "olena" in out and "secretary" in out
+    code, out, err = await _run("user", "add", "olena", "--role", "deputy", env=env, stdin="other\n")
+    assert code == 1 and err.strip() == "kvorum: user 'olena' already exists"
+    code, _, err = await _run("user", "add", "Bad Name", "--role", "deputy", env=env, stdin="secret\n")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "username" in err
+    code, _, err = await _run("user", "passwd", "nobody", env=env, stdin="secret\n")
+    assert code == 1 and err.strip() == "kvorum: no user 'nobody'"
+    code, _, err = await _run("user", "add", "x1", "--role", "emperor", env=env, stdin="secret\n")
+    assert code == 2 and "invalid choice" in err
+
+
+async def test_unreachable_database_and_bad_settings_exit_with_one_line(tmp_path: Path) -> None:
+    code, _, err = await _run("migrate", env=_env(KVORUM_DATABASE_URL="postgresql://postgres@127.0.0.1:1/none"))
+    assert code == 1 and err.startswith("kvorum: cannot connect to PostgreSQL") and len(err.strip().splitlines()) == 1
+    code, _, err = await _run("serve", env=_env(KVORUM_PORT="eighty", KVORUM_DATA_DIR=str(tmp_path)))
+    assert code == 2 and err.strip() == "kvorum: KVORUM_PORT must be a whole number, got 'eighty'"
+
+
+async def _wait_ready(url: str, proc: asyncio.subprocess.Process, seconds: float = 90) -> None:
+    async with httpx.AsyncClient(base_url=url) as client:
+        for _ in range(int(seconds * 10)):
+            if proc.returncode is not None:
+                raise AssertionError(f"kvorum exited with {proc.returncode} before it was ready")
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise AssertionError("kvorum did not become ready")
+
+
+async def test_demo_on_the_embedded_database_serves_the_council_and_stops_it(tmp_path: Path) -> None:
+    """What `make demo` does on a machine with nothing but Python."""
+    port = free_port()
+    data = tmp_path / "data"
+    env = _env(KVORUM_DATA_DIR=str(data), KVORUM_PORT=str(port))
+    proc = await asyncio.create_subprocess_exec(
+        *KVORUM, "demo", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_ready(url, proc)
+        async with httpx.AsyncClient(base_url=url) as client:
+            council = (await client.get("/api/v1/council")).json()
+            assert council["name"] == "Вознесенська міська рада" and council["composition"] == 34
+            assert len(council["deputies"]) == 35 and sum(d["mayor"] for d in council["deputies"]) == 1
+            sessions = (await client.get("/api/v1/sessions")).json()["sessions"]
+            assert [s["id"] for s in sessions] == ["c8-s45"]
+            state = (await client.get("/api/v1/sessions/c8-s45")).json()["state"]
+            assert "Електронне урядування" in state["agenda"][0]["title"]
+            login = await client.post("/api/v1/auth/login", json={"username": "deputy34", "password": "demo"})
+            assert login.status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out = (await asyncio.wait_for(proc.communicate(), 60))[0].decode()
+    assert proc.returncode == 0, out
+    assert "deputy01 … deputy34" in out and "/api/v1/sessions/c8-s45" in out
+    assert not (data / "postgres" / "postmaster.pid").exists(), "the embedded PostgreSQL was left running"
+
+    # a second start reuses the data: the demo seeds nothing twice
+    proc = await asyncio.create_subprocess_exec(
+        *KVORUM, "demo", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        await _wait_ready(url, proc)
+        async with httpx.AsyncClient(base_url=url) as client:
+            assert len((await client.get("/api/v1/council")).json()["deputies"]) == 35
+            assert (await client.get("/api/v1/sessions/c8-s45")).json()["seq"] == 1
+    finally:
+        proc.send_signal(signal.SIGINT)
+        await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0
+
+
+async def test_serve_does_not_create_demo_accounts(empty_database: str, tmp_path: Path) -> None:
+    port = free_port()
+    env = _env(KVORUM_DATABASE_URL=empty_database, KVORUM_DATA_DIR=str(tmp_path), KVORUM_PORT=str(port))
+    proc = await asyncio.create_subprocess_exec(*KVORUM, "serve", env=env, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await _wait_ready(f"http://127.0.0.1:{port}", proc)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            login = await client.post("/api/v1/auth/login", json={"username": "admin", "password": "demo"})
+            assert login.status_code == 401
+            assert (await client.get("/api/v1/council")).status_code == 404
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.wait(), 30)
