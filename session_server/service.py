@@ -285,6 +285,10 @@ class Sessions:
             except DomainError as exc:
                 answers.append(exc)
                 continue
+            except Exception as exc:  # a bug in the rules: fail this command, not its batch-mates
+                log.exception("deciding %s %s failed", p.command.type, p.command.id)
+                answers.append(exc)
+                continue
             at = format_time(ctx.at)
             appended = [tx.append(e.type, e.payload, actor=p.actor.username, at=at) for e in decided]
             for event in appended:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
 from conftest import Demo
+
+from session_server.store import Appending
 
 DEPUTIES = [f"deputy{i:02d}" for i in range(1, 35)]
 
@@ -149,3 +152,27 @@ async def test_group_commit_puts_concurrent_commands_in_few_transactions(demo_co
     await asyncio.gather(*(demo.ok(u, "presence.register") for u in DEPUTIES))
     assert sessions.batches - before < len(DEPUTIES)
     assert len((await demo.state())["state"]["registered"]) == 34
+
+
+async def test_a_failed_commit_records_nothing_and_the_next_command_works(demo_council: Demo, monkeypatch) -> None:
+    demo = demo_council
+    await demo.ok("chair", "session.open")
+    head = await demo.head()
+    real_flush = Appending._flush
+
+    async def failing_flush(self: Appending) -> None:  # failure injection: the database drops the commit
+        raise asyncpg.InterfaceError("connection lost (simulated)")
+
+    monkeypatch.setattr(Appending, "_flush", failing_flush)
+    refused = await asyncio.gather(*(demo.command(u, "presence.register") for u in ("chair", "secretary")))
+    failed = await demo.command("secretary", "registration.open", id="reg-open")
+    assert failed.status_code == 503 and failed.json()["error"] == "store_unavailable"
+    assert all(r.status_code in (503, 409, 403) for r in refused)
+    monkeypatch.setattr(Appending, "_flush", real_flush)
+    assert await demo.head() == head
+    assert (await demo.state())["state"]["registration_open"] is False
+
+    retried = await demo.ok("secretary", "registration.open", id="reg-open")  # the same id acts now, once
+    assert retried["seq"] == head + 1
+    assert (await demo.state())["state"]["registration_open"] is True
+    assert await demo.server.kvorum.store.verify("session:c8-s45") == head + 1
