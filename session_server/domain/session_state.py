@@ -1,0 +1,311 @@
+"""A plenary session's state and how events fold into it (`evolve`), and its public view.
+
+Session stream events and payloads (all values JSON):
+
+- `session.scheduled {session, council, number, convocation, date, title, agenda: [{id, number,
+  title, draft}]}` — the first event; `session.opened {}`; `session.closed {}`.
+- `registration.opened {}`, `registration.closed {}`, `presence.registered {deputy}`,
+  `presence.left {deputy}` (also drops the member from the speaker queue).
+- `item.started {item}`, `item.finished {item}`.
+- `speaker.requested {deputy}`, `speaker.granted {deputy, seconds, until}`, `speaker.finished {deputy}`.
+- `conflict.declared {deputy, item, reason}` (art. 59-1: shown on the display, goes into the minutes).
+- `vote.opened {vote, item, subject, rule, seconds, closes_at}` (ids "v1", "v2"… in order of
+  opening), `ballot.cast {vote, deputy, choice}` (a later ballot replaces an earlier one),
+  `vote.closed {vote, tally, roll_call: {member: roll-call value}}`, `vote.cancelled {vote, reason}`.
+
+Times are RFC 3339 UTC strings (`events.format_time`). "deputy" fields hold council member ids,
+the mayor's included.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from session_server.domain.council import CouncilState
+from session_server.domain.events import Recorded
+from voting.rules import Rule, has_quorum
+from voting.tally import Choice, RollCall, Tally
+
+__all__ = [
+    "AgendaItem",
+    "Conflict",
+    "SessionState",
+    "Speech",
+    "Vote",
+    "evolve",
+    "quorum",
+    "registered_deputies",
+    "to_public",
+]
+
+SessionStatus = Literal["scheduled", "open", "closed"]
+ItemStatus = Literal["pending", "in_progress", "done"]
+VoteStatus = Literal["open", "closed", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class AgendaItem:
+    """An item on the session's agenda; `draft` is the draft decision's registry number."""
+
+    id: str
+    number: str
+    title: str
+    draft: str | None
+    status: ItemStatus = "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class Speech:
+    """The member holding the floor, for `seconds`, until the RFC 3339 time `until`."""
+
+    deputy: str
+    seconds: int
+    until: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conflict:
+    """A declared conflict of interest of a member on an agenda item (art. 59-1)."""
+
+    deputy: str
+    item: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Vote:
+    """A roll-call vote on an item. `tally` and `roll_call` are set once it is closed.
+
+    Only an open vote is ever mutated (by `evolve`); a closed or cancelled one is final, which lets
+    `SessionState.clone` share it.
+    """
+
+    id: str
+    item: str
+    subject: str
+    rule: Rule
+    seconds: int
+    opened_at: str
+    closes_at: str
+    status: VoteStatus = "open"
+    ballots: dict[str, Choice] = field(default_factory=dict)
+    tally: Tally | None = None
+    roll_call: dict[str, RollCall] | None = None
+    reason: str | None = None
+
+    def copy(self) -> Vote:
+        """An independent copy."""
+        roll_call = None if self.roll_call is None else dict(self.roll_call)
+        return replace(self, ballots=dict(self.ballots), roll_call=roll_call)
+
+
+@dataclass(slots=True)
+class SessionState:
+    """A plenary session as folded from its stream; `seq` is the last applied event's seq.
+
+    `registered` is an insertion-ordered set (dict keys) of member ids; `agenda` and `votes` keep
+    their order too.
+    """
+
+    id: str
+    council: str
+    number: int
+    convocation: int
+    date: str
+    title: str
+    status: SessionStatus = "scheduled"
+    registration_open: bool = False
+    registered: dict[str, None] = field(default_factory=dict)
+    agenda: dict[str, AgendaItem] = field(default_factory=dict)
+    current_item: str | None = None
+    speaker_queue: list[str] = field(default_factory=list)
+    speaker: Speech | None = None
+    conflicts: list[Conflict] = field(default_factory=list)
+    votes: dict[str, Vote] = field(default_factory=dict)
+    seq: int = 0
+
+    def clone(self) -> SessionState:
+        """An independent copy to apply a batch to: containers are copied, immutable parts shared.
+
+        Agenda items, speeches and conflicts are frozen; finished votes are never mutated again, so
+        only the open vote is copied. Cost is linear in the containers' sizes, no deep copy.
+        """
+        return replace(
+            self,
+            registered=dict(self.registered),
+            agenda=dict(self.agenda),
+            speaker_queue=list(self.speaker_queue),
+            conflicts=list(self.conflicts),
+            votes={vid: vote.copy() if vote.status == "open" else vote for vid, vote in self.votes.items()},
+        )
+
+    @property
+    def open_vote(self) -> Vote | None:
+        """The vote now open, if any (at most one is)."""
+        return next((v for v in reversed(self.votes.values()) if v.status == "open"), None)
+
+
+# --- rules shared by decide and to_public ---------------------------------------------------------
+
+
+def registered_deputies(state: SessionState, council: CouncilState, *, without_conflict_on: str | None = None) -> int:
+    """Registered members who are deputies (not the mayor), optionally without a conflict on an item."""
+    mayor = council.mayor
+    conflicted = {c.deputy for c in state.conflicts if c.item == without_conflict_on}
+    return sum(1 for m in state.registered if m != mayor and m not in conflicted)
+
+
+def quorum(state: SessionState, council: CouncilState) -> bool:
+    """Whether the meeting is competent now (art. 46: more than half of the statutory composition
+    of deputies registered; the mayor is not a deputy and does not count)."""
+    return has_quorum(registered_deputies(state, council), council.composition)
+
+
+def evolve(state: SessionState | None, event: Recorded) -> SessionState:
+    """Apply one session event and return the state.
+
+    Creates the state on `session.scheduled`; otherwise MUTATES `state` in place and returns it
+    (apply a batch to `state.clone()` to keep the original). Raises ValueError for an unknown event
+    type, an event before `session.scheduled`, or a change to a vote that is no longer open.
+    """
+    p = event.payload
+    if event.type == "session.scheduled":
+        if state is not None:
+            raise ValueError("session.scheduled on an existing session")
+        agenda = {
+            i["id"]: AgendaItem(id=i["id"], number=i["number"], title=i["title"], draft=i["draft"]) for i in p["agenda"]
+        }
+        return SessionState(
+            id=p["session"],
+            council=p["council"],
+            number=p["number"],
+            convocation=p["convocation"],
+            date=p["date"],
+            title=p["title"],
+            agenda=agenda,
+            seq=event.seq,
+        )
+    if state is None:
+        raise ValueError(f"{event.type} before session.scheduled")
+    match event.type:
+        case "session.opened":
+            state.status = "open"
+        case "session.closed":
+            state.status = "closed"
+            state.registration_open = False
+        case "registration.opened":
+            state.registration_open = True
+        case "registration.closed":
+            state.registration_open = False
+        case "presence.registered":
+            state.registered[p["deputy"]] = None
+        case "presence.left":
+            state.registered.pop(p["deputy"], None)
+            if p["deputy"] in state.speaker_queue:
+                state.speaker_queue.remove(p["deputy"])
+        case "item.started":
+            state.agenda[p["item"]] = replace(state.agenda[p["item"]], status="in_progress")
+            state.current_item = p["item"]
+        case "item.finished":
+            state.agenda[p["item"]] = replace(state.agenda[p["item"]], status="done")
+            state.current_item = None
+        case "speaker.requested":
+            state.speaker_queue.append(p["deputy"])
+        case "speaker.granted":
+            if p["deputy"] in state.speaker_queue:
+                state.speaker_queue.remove(p["deputy"])
+            state.speaker = Speech(deputy=p["deputy"], seconds=p["seconds"], until=p["until"])
+        case "speaker.finished":
+            state.speaker = None
+        case "conflict.declared":
+            state.conflicts.append(Conflict(deputy=p["deputy"], item=p["item"], reason=p["reason"]))
+        case "vote.opened":
+            state.votes[p["vote"]] = Vote(
+                id=p["vote"],
+                item=p["item"],
+                subject=p["subject"],
+                rule=Rule(p["rule"]),
+                seconds=p["seconds"],
+                opened_at=event.at,
+                closes_at=p["closes_at"],
+            )
+        case "ballot.cast":
+            _still_open(state, p["vote"]).ballots[p["deputy"]] = Choice(p["choice"])
+        case "vote.closed":
+            vote = _still_open(state, p["vote"])
+            vote.status = "closed"
+            vote.tally = Tally.from_dict(p["tally"])
+            vote.roll_call = {m: RollCall(line) for m, line in p["roll_call"].items()}
+        case "vote.cancelled":
+            vote = _still_open(state, p["vote"])
+            vote.status = "cancelled"
+            vote.reason = p["reason"]
+        case _:
+            raise ValueError(f"unknown session event type: {event.type!r}")
+    state.seq = event.seq
+    return state
+
+
+def _still_open(state: SessionState, vote_id: str) -> Vote:
+    vote = state.votes[vote_id]
+    if vote.status != "open":
+        raise ValueError(f"vote {vote_id!r} is {vote.status}; finished votes are final")
+    return vote
+
+
+# --- public view -----------------------------------------------------------------------------------
+
+
+def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
+    """The JSON-ready state everyone may see.
+
+    While a vote is open only the number of ballots (`voted`) is shown, never the choices; the
+    tally and the roll call appear once it is closed (art. 59 part 3).
+    """
+    speaker = state.speaker
+    return {
+        "id": state.id,
+        "council": state.council,
+        "number": state.number,
+        "convocation": state.convocation,
+        "date": state.date,
+        "title": state.title,
+        "status": state.status,
+        "registration_open": state.registration_open,
+        "registered": list(state.registered),
+        "quorum": quorum(state, council),
+        "agenda": [
+            {"id": i.id, "number": i.number, "title": i.title, "draft": i.draft, "status": i.status}
+            for i in state.agenda.values()
+        ],
+        "current_item": state.current_item,
+        "speakers": {
+            "queue": list(state.speaker_queue),
+            "current": None
+            if speaker is None
+            else {"deputy": speaker.deputy, "seconds": speaker.seconds, "until": speaker.until},
+        },
+        "conflicts": [{"deputy": c.deputy, "item": c.item, "reason": c.reason} for c in state.conflicts],
+        "votes": [_public_vote(v) for v in state.votes.values()],
+    }
+
+
+def _public_vote(vote: Vote) -> dict[str, Any]:
+    closed = vote.status == "closed"
+    return {
+        "id": vote.id,
+        "item": vote.item,
+        "subject": vote.subject,
+        "rule": vote.rule.value,
+        "seconds": vote.seconds,
+        "opened_at": vote.opened_at,
+        "closes_at": vote.closes_at,
+        "status": vote.status,
+        "voted": len(vote.ballots),
+        "tally": vote.tally.as_dict() if closed and vote.tally is not None else None,
+        "roll_call": {m: line.value for m, line in vote.roll_call.items()}
+        if closed and vote.roll_call is not None
+        else None,
+        "reason": vote.reason,
+    }
