@@ -14,7 +14,7 @@ from session_server.domain.commands import SESSION_COMMAND_ADAPTER, SessionSched
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
 from session_server.http import ApiError, JSONResponse, Model, parse, parse_model, principal, query_int, read_body
-from session_server.service import CommandResult, Sessions, session_stream
+from session_server.service import CommandResult, session_stream
 from session_server.state import Kvorum
 from session_server.tokens import TokenError
 
@@ -153,10 +153,6 @@ def _with_type(raw: bytes, type_: str) -> bytes:
     return orjson.dumps(data)
 
 
-async def _existing(sessions: Sessions, session_id: str) -> None:
-    await sessions.session(session_id)  # DomainError session_not_found → 404
-
-
 async def get_session(request: Request) -> Response:
     """The session's current state and the ``seq`` it reflects."""
     kvorum = _kvorum(request)
@@ -185,7 +181,6 @@ async def session_command(request: Request) -> Response:
     if command.type == "session.schedule":
         raise ApiError(400, "invalid_request", "schedule a session with POST /api/v1/sessions")
     session_id = request.path_params["session"]
-    await _existing(kvorum.sessions, session_id)
     result = await kvorum.sessions.execute(session_stream(session_id), command, who.actor())
     return JSONResponse(_result(result))
 

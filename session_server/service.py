@@ -27,7 +27,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.events import format_time
 from session_server.domain.roles import Actor, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
-from session_server.store import Appending, EventStore, StoredEvent
+from session_server.store import Appending, EventStore, StoredEvent, StreamNotFound
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,12 @@ class Sessions:
                 batch, queue[:] = queue[:MAX_BATCH], queue[MAX_BATCH:]
                 try:
                     await self._commit(stream, batch)
+                except StreamNotFound:
+                    kind, _, name = stream.partition(":")
+                    missing = DomainError(f"{kind}_not_found", f"no {kind} {name!r}")
+                    for p in batch:
+                        if not p.future.done():
+                            p.future.set_exception(missing)
                 except Exception as exc:  # the transaction failed: nobody's command acted
                     if stream.startswith("session:"):
                         self._sessions.pop(stream, None)
