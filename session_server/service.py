@@ -189,33 +189,46 @@ class Sessions:
                 cached = copy.deepcopy(self._councils.get(stream.removeprefix("council:")))
                 council = await _caught_up(tx, cached, evolve_council)
                 answers, council = await self._decide_batch(tx, batch, prior, council, decide_council, evolve_council)
-        # committed: from here on the events exist for everyone
+        # Committed: from here on the events exist for everyone, and nothing below may report otherwise.
         self.batches += 1
         if is_session:
             if session is not None:
                 self._remember(stream, session)
         elif council is not None:
             self._councils[council.id] = council
-        fresh = tx.pending
-        if fresh:
-            for listener in self.listeners:
-                try:
-                    listener(fresh)
-                except Exception:
-                    log.exception("event listener failed")
-            if is_session:
-                self._schedule_timers(stream, fresh)
+        replays: list[tuple[_Pending, int, int]] = []
         for p, answer in zip(batch, answers, strict=True):
             if p.future.done():
                 continue
             if isinstance(answer, BaseException):
                 p.future.set_exception(answer)
-            elif isinstance(answer, tuple):  # replay of an earlier result
-                last_seq, count = answer
-                events = await self.store.read(stream, after=last_seq - count, limit=count) if count else []
-                p.future.set_result(CommandResult(last_seq, events, replayed=True))
+            elif isinstance(answer, tuple):
+                replays.append((p, *answer))
             else:
                 p.future.set_result(answer)
+        self._after_commit(stream, tx.pending)
+        for p, last_seq, count in replays:  # an earlier result of the same command id, read back
+            try:
+                events = await self.store.read(stream, after=last_seq - count, limit=count) if count else []
+            except Exception as exc:
+                p.future.set_exception(exc)
+            else:
+                p.future.set_result(CommandResult(last_seq, events, replayed=True))
+
+    def _after_commit(self, stream: str, events: Sequence[StoredEvent]) -> None:
+        """Tell the listeners and arm vote timers; a failure here is logged, the commit stands."""
+        if not events:
+            return
+        for listener in self.listeners:
+            try:
+                listener(events)
+            except Exception:
+                log.exception("event listener failed")
+        if stream.startswith("session:"):
+            try:
+                self._schedule_timers(stream, events)
+            except Exception:
+                log.exception("arming vote timers for %s failed", stream)
 
     def _check_replay(
         self, p: _Pending, prior: dict[str, tuple[str, int, int]], seen: dict[str, tuple[str, CommandResult]]
