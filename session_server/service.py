@@ -73,6 +73,8 @@ async def _caught_up(tx: Appending, state: Any, evolve_fn: Callable[[Any, Stored
     """``state`` advanced by whatever other processes committed before we locked the head."""
     if state is None and tx.base_seq == 0:
         return None
+    if state is not None and state.seq == tx.base_seq:  # nobody else appended: no read needed
+        return state
     for event in await tx.events_after(state.seq if state is not None else 0):
         state = evolve_fn(state, event)
     return state

@@ -20,6 +20,15 @@ import orjson
 
 from voting.canonical import GENESIS, seal, verify_chain
 
+# One primary-key probe per id. `id = ANY($2)` looks equivalent, but asyncpg's cached generic plan
+# then scans all of the stream's commands and filters them: slower with every command ever run.
+# LIMIT 1 (free: the id is unique) keeps the planner from flattening the probe into a hash join.
+RECORDED_COMMANDS = """
+    SELECT c.id, c.actor, c.last_seq, c.event_count
+    FROM unnest($2::text[]) AS wanted (id)
+    CROSS JOIN LATERAL (SELECT id, actor, last_seq, event_count FROM commands
+                        WHERE stream = $1 AND id = wanted.id LIMIT 1) AS c"""
+
 
 class StoreError(Exception):
     """Base of the store's errors; ``code`` is stable."""
@@ -122,42 +131,40 @@ class Appending:
         if not ids:
             return {}
         rows = await self.conn.fetch(
-            "SELECT id, actor, last_seq, event_count FROM commands WHERE stream = $1 AND id = ANY($2::text[])",
+            RECORDED_COMMANDS,
             self.stream,
             list(ids),
         )
         return {r["id"]: (r["actor"], r["last_seq"], r["event_count"]) for r in rows}
 
     async def _flush(self) -> None:
-        if self.pending:
-            await self.conn.execute(
-                """INSERT INTO events (stream, seq, type, actor, at, hash, leaf)
+        if not self.pending and not self._commands:
+            return
+        # One round trip: the events, the command records and the new head.
+        await self.conn.execute(
+            """WITH appended AS (
+                   INSERT INTO events (stream, seq, type, actor, at, hash, leaf)
                    SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
-                                            $6::bytea[], $7::bytea[])""",
-                self.stream,
-                [e.seq for e in self.pending],
-                [e.type for e in self.pending],
-                [e.actor for e in self.pending],
-                [_parse_at(e.at) for e in self.pending],
-                [bytes.fromhex(e.hash) for e in self.pending],
-                [e.leaf for e in self.pending],
-            )
-            await self.conn.execute(
-                "UPDATE streams SET head_seq = $2, head_hash = $3 WHERE id = $1",
-                self.stream,
-                self.head_seq,
-                self.head_hash,
-            )
-        if self._commands:
-            await self.conn.execute(
-                """INSERT INTO commands (stream, id, actor, last_seq, event_count)
-                   SELECT $1, * FROM unnest($2::text[], $3::text[], $4::bigint[], $5::int[])""",
-                self.stream,
-                [c[0] for c in self._commands],
-                [c[1] for c in self._commands],
-                [c[2] for c in self._commands],
-                [c[3] for c in self._commands],
-            )
+                                            $6::bytea[], $7::bytea[])
+               ), recorded AS (
+                   INSERT INTO commands (stream, id, actor, last_seq, event_count)
+                   SELECT $1, * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::int[])
+               )
+               UPDATE streams SET head_seq = $12, head_hash = $13 WHERE id = $1""",
+            self.stream,
+            [e.seq for e in self.pending],
+            [e.type for e in self.pending],
+            [e.actor for e in self.pending],
+            [_parse_at(e.at) for e in self.pending],
+            [bytes.fromhex(e.hash) for e in self.pending],
+            [e.leaf for e in self.pending],
+            [c[0] for c in self._commands],
+            [c[1] for c in self._commands],
+            [c[2] for c in self._commands],
+            [c[3] for c in self._commands],
+            self.head_seq,
+            self.head_hash,
+        )
 
 
 class EventStore:

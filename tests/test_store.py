@@ -13,7 +13,7 @@ import pytest
 import rfc8785
 
 from session_server.schema import available, migrate
-from session_server.store import EventStore, StreamNotFound
+from session_server.store import RECORDED_COMMANDS, EventStore, StreamNotFound
 from voting.canonical import GENESIS, ChainBroken, event_hash, seal, verify_chain
 
 AT = "2026-11-24T10:00:00.000Z"
@@ -164,3 +164,40 @@ async def test_migrations_apply_once(database_url: str) -> None:
         assert versions == [m.version for m in available()]
     finally:
         await conn.close()
+
+
+def _plan_nodes(node: dict) -> list[dict]:
+    found = [node]
+    for child in node.get("Plans", []):
+        found += _plan_nodes(child)
+    return found
+
+
+async def test_command_id_lookup_stays_a_key_probe_as_the_stream_grows(store: EventStore) -> None:
+    """The plan PostgreSQL caches for the lookup, made while the stream was small, must not scan it all later."""
+
+    async def record(first: int, count: int) -> None:
+        async with store.appending("session:a", kind="session") as tx:
+            for i in range(first, first + count):
+                tx.append("presence.registered", {"i": i}, actor="x", at=AT)
+                tx.record_command(f"c{i}", "x" if i % 2 else "y", 1)
+
+    def batch(tag: str) -> str:  # a batch's worth of ids, as text for EXECUTE
+        return "'{" + ",".join(f"n{tag}-{k}" for k in range(217)) + "}'"
+
+    await record(0, 900)
+    async with store.pool.acquire() as conn:
+        await conn.execute(f"PREPARE lookup (text, text[]) AS {RECORDED_COMMANDS}")
+        for round_ in range(8):  # after five custom plans PostgreSQL settles on a generic one
+            await conn.execute(f"EXECUTE lookup ('session:a', {batch(str(round_))})")
+        await record(900, 20_000)
+        explained = await conn.fetchval(f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE lookup ('session:a', {batch('z')})")
+        plan = orjson.loads(explained)[0]["Plan"]
+    scans = [n for n in _plan_nodes(plan) if n.get("Relation Name") == "commands"]
+    assert scans, plan
+    for scan in scans:
+        assert "id" in scan.get("Index Cond", ""), plan
+        assert scan.get("Rows Removed by Filter", 0) == 0, plan
+    async with store.appending("session:a") as tx:
+        found = await tx.recorded_commands(["c5", "c20898", "nope"])
+    assert found == {"c5": ("x", 6, 1), "c20898": ("y", 20899, 1)}
