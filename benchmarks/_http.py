@@ -13,6 +13,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 __all__ = ["HttpConnection", "HttpError", "Response", "connect", "request_bytes"]
 
@@ -57,8 +58,7 @@ class HttpConnection(asyncio.Protocol):
     # ---- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, but quacks alike
 
     def data_received(self, data: bytes) -> None:
         at = time.perf_counter()
@@ -100,11 +100,11 @@ class HttpConnection(asyncio.Protocol):
         self._waiter = waiter
         return waiter
 
-    async def request(self, data: bytes, *, timeout: float = 30.0) -> Response:
-        """Send one request and wait for its response."""
+    async def request(self, data: bytes) -> Response:
+        """Send one request and wait for its response (callers bound the wait)."""
         waiter = self.expect()
         self.send(data)
-        return await asyncio.wait_for(waiter, timeout)
+        return await waiter
 
     def close(self) -> None:
         """Close the connection (pending waiters fail)."""
