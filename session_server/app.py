@@ -11,7 +11,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from session_server import api
 from session_server.config import Settings
@@ -25,6 +25,7 @@ from session_server.http import (
     http_exception_handler,
 )
 from session_server.openapi import openapi_document
+from session_server.realtime import Admission, session_feed, session_socket
 from session_server.state import Kvorum
 from session_server.store import StoreError
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Kvorum.open(settings) as kvorum:
             app.state.kvorum = kvorum
+            app.state.admission = Admission(settings.ws_per_address)
             # What start-up allocated lives as long as the process: keep it out of the collector's
             # full passes, which otherwise re-walk it and pause a vote burst for tens of ms.
             gc.collect()
@@ -80,6 +82,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api/v1/openapi.json", openapi),
+            Route("/api/v1/sessions/{session}/stream", session_feed),
+            WebSocketRoute("/ws/sessions/{session}", session_socket),
             Mount("/api/v1", routes=api.routes()),
         ],
         exception_handlers={

@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from session_server.accounts import AccountError
 from session_server.config import ConfigError, Settings
@@ -43,7 +44,20 @@ def _serve(settings: Settings, banner: Callable[[Settings], None] | None = None)
 
     if banner:
         banner(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info", access_log=False)
+    uvicorn.run(create_app(settings), **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``kvorum serve`` runs uvicorn (tests start their servers the same way)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": "info",
+        "access_log": False,
+        "ws_max_size": 64 * 1024,  # a bigger WebSocket message is refused with close code 1009
+        "ws_ping_interval": 20.0,  # heartbeats: a peer that stops answering is dropped
+        "ws_ping_timeout": 20.0,
+    }
 
 
 def _with_database(settings: Settings, work: Callable[[Kvorum], Awaitable[None]]) -> None:

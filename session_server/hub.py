@@ -1,0 +1,233 @@
+"""Each node's hub: committed events in, to every local subscriber of their stream, in order.
+
+Per stream the hub knows the highest ``seq`` it delivered. Events at or below it are duplicates
+(the local commit and the broker both bring them) and are dropped; events beyond the next one
+mean something was lost on the way, and the gap is read from the store before delivery. A
+periodic check of the stream heads in the store catches up streams whose broker messages never
+arrived, so delivery is eventual whatever the broker does.
+
+Every event is encoded once per node, for WebSocket and for SSE, and the same object goes to every
+subscriber. A subscriber's queue is bounded: when it overflows the subscriber is marked and told
+to resync, instead of the node's memory growing with one slow client.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import orjson
+
+from session_server.store import EventStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+
+def public_event(event: StoredEvent) -> dict[str, object]:
+    """What residents see of an event: everything but the account name of whoever issued it."""
+    return {"seq": event.seq, "type": event.type, "payload": event.payload, "at": event.at, "hash": event.hash}
+
+
+@dataclass(eq=False)
+class Delivery:
+    """One event as the hub sends it; each encoding is made once, on first use, for all subscribers."""
+
+    event: StoredEvent
+
+    @property
+    def seq(self) -> int:
+        return self.event.seq
+
+    @cached_property
+    def ws(self) -> str:
+        """The WebSocket message ``{"type": "event", "event": …}``; the event is its exact leaf bytes."""
+        return '{"type":"event","event":' + self.event.leaf.decode() + "}"
+
+    @cached_property
+    def sse(self) -> bytes:
+        """The SSE frame: ``id:`` = seq, ``event:`` = type, ``data:`` = the public event."""
+        data = orjson.dumps(public_event(self.event))
+        return b"id: %d\nevent: %s\ndata: %s\n\n" % (self.event.seq, self.event.type.encode(), data)
+
+
+class Overflowed(Exception):
+    """The subscriber fell too far behind; it must resync from its last ``seq``."""
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One client's place in a stream: a bounded queue of deliveries and local messages."""
+
+    limit: int
+    items: deque[Delivery | str] = field(default_factory=deque)
+    overflowed: bool = False
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def put(self, item: Delivery | str) -> None:
+        """Queue ``item``; past the limit, drop everything and mark the subscriber overflowed."""
+        if self.overflowed:
+            return
+        if len(self.items) >= self.limit:
+            self.overflowed = True
+            self.items.clear()
+        else:
+            self.items.append(item)
+        self.wake.set()
+
+    async def next(self, idle_seconds: float | None = None) -> Delivery | str | None:
+        """The next item; None after ``idle_seconds`` of nothing; Overflowed if it fell behind."""
+        while not self.items:
+            if self.overflowed:
+                raise Overflowed
+            self.wake.clear()
+            try:
+                async with asyncio.timeout(idle_seconds):
+                    await self.wake.wait()
+            except TimeoutError:
+                return None
+        if self.overflowed:
+            raise Overflowed
+        return self.items.popleft()
+
+
+@dataclass(eq=False)
+class _Topic:
+    stream: str
+    last_seq: int
+    subscribers: set[Subscriber] = field(default_factory=set)
+    inbox: deque[Sequence[StoredEvent] | int] = field(default_factory=deque)
+    worker: asyncio.Task[None] | None = None
+
+
+class Hub:
+    """Fan committed events out to this node's subscribers; heal gaps from the store."""
+
+    def __init__(self, store: EventStore, *, queue_limit: int = 1024, reconcile_seconds: float = 1.0) -> None:
+        self.store = store
+        self.queue_limit = queue_limit
+        self.reconcile_seconds = reconcile_seconds
+        self._topics: dict[str, _Topic] = {}
+        self._creating: dict[str, asyncio.Lock] = {}
+        self._reconciler: asyncio.Task[None] | None = None
+        self.gaps_healed = 0
+        """Events the hub had to read from the store because they did not arrive (for tests and metrics)."""
+
+    async def start(self) -> None:
+        """Begin the periodic check of stream heads."""
+        self._reconciler = asyncio.create_task(self._reconcile_forever(), name="hub reconcile")
+
+    async def close(self) -> None:
+        """Stop all background work."""
+        tasks = [t for t in [self._reconciler, *(t.worker for t in self._topics.values())] if t]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    @property
+    def subscribers(self) -> int:
+        """How many subscribers this node serves."""
+        return sum(len(t.subscribers) for t in self._topics.values())
+
+    # ---- in ------------------------------------------------------------------------------
+
+    def offer(self, stream: str, events: Sequence[StoredEvent]) -> None:
+        """Committed events of ``stream`` (from this node's commits or the broker), in ``seq`` order."""
+        topic = self._topics.get(stream)
+        if topic is None or not events or events[-1].seq <= topic.last_seq:
+            return
+        self._enqueue(topic, events)
+
+    def reconcile_now(self) -> None:
+        """Check every served stream against the store soon (after the broker reconnects)."""
+        if self._reconciler is not None and not self._reconciler.done():
+            self._reconciler.cancel()
+        self._reconciler = asyncio.create_task(self._reconcile_forever(), name="hub reconcile")
+
+    def _enqueue(self, topic: _Topic, item: Sequence[StoredEvent] | int) -> None:
+        topic.inbox.append(item)
+        if topic.worker is None or topic.worker.done():
+            topic.worker = asyncio.create_task(self._work(topic), name=f"hub {topic.stream}")
+
+    async def _work(self, topic: _Topic) -> None:
+        while topic.inbox:
+            item = topic.inbox.popleft()
+            try:
+                if isinstance(item, int):  # the store's head: read what we have not seen
+                    if item > topic.last_seq:
+                        events = await self.store.read(topic.stream, after=topic.last_seq, limit=item - topic.last_seq)
+                        self.gaps_healed += len(events)
+                        self._deliver(topic, events)
+                    continue
+                fresh = [e for e in item if e.seq > topic.last_seq]
+                if fresh and fresh[0].seq > topic.last_seq + 1:
+                    missing = fresh[0].seq - topic.last_seq - 1
+                    gap = await self.store.read(topic.stream, after=topic.last_seq, limit=missing)
+                    self.gaps_healed += len(gap)
+                    self._deliver(topic, gap)
+                self._deliver(topic, fresh)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the store is unreachable: the periodic check will retry
+                log.exception("hub could not heal a gap in %s", topic.stream)
+
+    def _deliver(self, topic: _Topic, events: Sequence[StoredEvent]) -> None:
+        for event in events:
+            if event.seq != topic.last_seq + 1:
+                continue  # already delivered, or a gap the next check will heal
+            topic.last_seq = event.seq
+            delivery = Delivery(event)
+            for subscriber in topic.subscribers:
+                subscriber.put(delivery)
+
+    async def _reconcile_forever(self) -> None:
+        while True:
+            try:
+                await self._reconcile()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("hub could not check stream heads: %s", exc)
+            await asyncio.sleep(self.reconcile_seconds)
+
+    async def _reconcile(self) -> None:
+        streams = list(self._topics)
+        if not streams:
+            return
+        rows = await self.store.pool.fetch("SELECT id, head_seq FROM streams WHERE id = ANY($1::text[])", streams)
+        for row in rows:
+            topic = self._topics.get(row["id"])
+            if topic is not None and row["head_seq"] > topic.last_seq:
+                self._enqueue(topic, int(row["head_seq"]))
+
+    # ---- out -----------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, stream: str) -> AsyncIterator[Subscriber]:
+        """Receive every event of ``stream`` committed after this returns, in order, until the block ends.
+
+        Events committed before may also arrive; a subscriber skips what it already has by ``seq``.
+        """
+        subscriber = Subscriber(self.queue_limit)
+        topic = self._topics.get(stream)
+        if topic is None:
+            lock = self._creating.setdefault(stream, asyncio.Lock())
+            async with lock:
+                topic = self._topics.get(stream)
+                if topic is None:
+                    head = await self.store.head(stream)
+                    topic = self._topics[stream] = _Topic(stream, head or 0)
+            self._creating.pop(stream, None)
+        topic.subscribers.add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            topic.subscribers.discard(subscriber)
+            if not topic.subscribers and self._topics.get(stream) is topic:
+                del self._topics[stream]
+                if topic.worker is not None:
+                    topic.worker.cancel()

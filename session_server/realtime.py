@@ -1,0 +1,334 @@
+"""Real time: ``WS /ws/sessions/{id}`` for tablets and consoles, SSE ``/api/v1/sessions/{id}/stream`` for residents.
+
+WebSocket protocol (JSON text messages):
+
+- client → ``{"type": "auth", "token"}`` first, within 5 s (else closed with 1008), then
+  ``{"type": "sync", "since": seq}`` (0 for a fresh start) and any number of
+  ``{"type": "command", "command": {...}}``;
+- server → ``{"type": "snapshot", "seq", "hash", "state"}`` or the events after ``since``, then
+  live ``{"type": "event", "event"}`` strictly in ``seq`` order; ``{"type": "ack", "id", "seq"}``
+  after a command committed; ``{"type": "error", "id"?, "error", "message"}``; ``{"type":
+  "resync"}`` before closing with 4000 a client that fell too far behind.
+
+Close codes: 1008 authentication or origin, 1009 message over 64 KiB, 1013 too many connections
+from one address, 4000 resync (reconnect and sync from the last seq), 4404 no such session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from session_server.domain.commands import SESSION_COMMAND_ADAPTER
+from session_server.domain.errors import DomainError
+from session_server.domain.session import to_public
+from session_server.http import ApiError, parse
+from session_server.hub import Delivery, Overflowed, Subscriber
+from session_server.service import session_stream
+from session_server.state import Kvorum
+from session_server.store import StoreError
+from session_server.tokens import Principal, TokenError
+
+log = logging.getLogger(__name__)
+
+AUTH_SECONDS = 5.0
+MAX_MESSAGE = 64 * 1024
+CATCH_UP_PAGE = 1000
+SNAPSHOT_BEYOND = 5000  # a client further behind than this gets a snapshot instead of every event
+SSE_KEEPALIVE_SECONDS = 15.0
+
+CLOSE_POLICY = 1008
+CLOSE_TOO_BIG = 1009
+CLOSE_TRY_LATER = 1013
+CLOSE_RESYNC = 4000
+CLOSE_NOT_FOUND = 4404
+
+
+def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """A browser's ``Origin`` must be listed, or be this server itself; clients without one (apps) pass."""
+    if origin is None:
+        return True
+    origin = origin.rstrip("/")
+    if origin in allowed:
+        return True
+    return not allowed and host is not None and urlsplit(origin).netloc == host
+
+
+class Admission:
+    """Caps the live connections one client address may hold."""
+
+    def __init__(self, per_address: int) -> None:
+        self.per_address = per_address
+        self.open: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def admit(self, address: str) -> Any:
+        """Hold a place for ``address``; yields False when it already holds as many as allowed."""
+        if self.open[address] >= self.per_address:
+            yield False
+            return
+        self.open[address] += 1
+        try:
+            yield True
+        finally:
+            self.open[address] -= 1
+            if not self.open[address]:
+                del self.open[address]
+
+
+def _dumps(message: dict[str, Any]) -> str:
+    return orjson.dumps(message).decode()
+
+
+class _Connection:
+    """One authenticated WebSocket: a reader for commands, a writer for everything sent."""
+
+    def __init__(self, kvorum: Kvorum, websocket: WebSocket, session_id: str, who: Principal) -> None:
+        self.kvorum = kvorum
+        self.websocket = websocket
+        self.session_id = session_id
+        self.stream = session_stream(session_id)
+        self.who = who
+        self.commands: set[asyncio.Task[None]] = set()
+        self.synced = asyncio.Event()
+        self.since = 0
+
+    async def run(self, subscriber: Subscriber) -> None:
+        reader = asyncio.create_task(self._read(subscriber), name="ws read")
+        writer = asyncio.create_task(self._write(subscriber), name="ws write")
+        try:
+            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                task.result()
+        finally:
+            for task in (reader, writer, *self.commands):
+                task.cancel()
+            await asyncio.gather(reader, writer, *self.commands, return_exceptions=True)
+
+    async def _read(self, subscriber: Subscriber) -> None:
+        while True:
+            text = await self.websocket.receive_text()
+            if len(text) > MAX_MESSAGE:
+                await self.websocket.close(CLOSE_TOO_BIG, "message over 64 KiB")
+                return
+            try:
+                message = orjson.loads(text)
+                kind = message.get("type") if isinstance(message, dict) else None
+            except orjson.JSONDecodeError:
+                kind, message = None, None
+            if kind == "sync" and not self.synced.is_set():
+                since = message.get("since") if isinstance(message, dict) else None
+                if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+                    subscriber.put(_dumps(_error(None, "invalid_request", "since must be a whole number ≥ 0")))
+                    continue
+                self.since = since
+                self.synced.set()
+            elif kind == "command" and isinstance(message, dict):
+                task = asyncio.create_task(self._command(subscriber, message.get("command")))
+                self.commands.add(task)
+                task.add_done_callback(self.commands.discard)
+            elif kind == "sync":
+                subscriber.put(_dumps(_error(None, "already_synced", "this connection is already in sync")))
+            else:
+                subscriber.put(_dumps(_error(None, "invalid_request", 'expected {"type": "sync"|"command", …}')))
+
+    async def _command(self, subscriber: Subscriber, raw: Any) -> None:
+        command_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        try:
+            command = parse(SESSION_COMMAND_ADAPTER, orjson.dumps(raw) if raw is not None else b"")
+            if command.type == "session.schedule":
+                raise ApiError(400, "invalid_request", "schedule a session with POST /api/v1/sessions")
+            result = await self.kvorum.sessions.execute(self.stream, command, self.who.actor())
+        except ApiError as exc:
+            subscriber.put(_dumps(_error(command_id, exc.code, exc.message)))
+        except DomainError as exc:
+            subscriber.put(_dumps(_error(command_id, exc.code, exc.message)))
+        except StoreError:
+            subscriber.put(_dumps(_error(command_id, "store_unavailable", "nothing was recorded; send it again")))
+        else:
+            subscriber.put(_dumps({"type": "ack", "id": command.id, "seq": result.seq}))
+
+    async def _write(self, subscriber: Subscriber) -> None:
+        # Until the client says where it is, only replies go out; events wait in the queue.
+        pending: list[Delivery | str] = []
+        while not self.synced.is_set():
+            item = await _next_or_sync(subscriber, self.synced)
+            if isinstance(item, str):
+                await self.websocket.send_text(item)
+            elif item is not None:
+                pending.append(item)
+        last = await self._catch_up()
+        for item in pending:
+            last = await self._send(item, last)
+        while True:
+            try:
+                item = await subscriber.next()
+            except Overflowed:
+                await self.websocket.send_text(_dumps({"type": "resync"}))
+                await self.websocket.close(CLOSE_RESYNC, "too far behind: reconnect and sync from your last seq")
+                return
+            if item is not None:
+                last = await self._send(item, last)
+
+    async def _send(self, item: Delivery | str, last: int) -> int:
+        if isinstance(item, str):
+            await self.websocket.send_text(item)
+            return last
+        if item.seq <= last:
+            return last
+        await self.websocket.send_text(item.ws)
+        return item.seq
+
+    async def _catch_up(self) -> int:
+        store = self.kvorum.store
+        head = await store.head(self.stream) or 0
+        if self.since > head:
+            await self.websocket.send_text(
+                _dumps(_error(None, "sync_ahead", f"this session has {head} events, not {self.since}: starting afresh"))
+            )
+        if self.since == 0 or self.since > head or head - self.since > SNAPSHOT_BEYOND:
+            state, council = await self.kvorum.sessions.session(self.session_id)
+            digest = await store.pool.fetchval(
+                "SELECT encode(hash, 'hex') FROM events WHERE stream = $1 AND seq = $2", self.stream, state.seq
+            )
+            snapshot = {"type": "snapshot", "seq": state.seq, "hash": digest, "state": to_public(state, council)}
+            await self.websocket.send_text(_dumps(snapshot))
+            return state.seq
+        last = self.since
+        while True:
+            events = await store.read(self.stream, after=last, limit=CATCH_UP_PAGE)
+            for event in events:
+                await self.websocket.send_text(Delivery(event).ws)
+                last = event.seq
+            if len(events) < CATCH_UP_PAGE:
+                return last
+
+
+def _error(command_id: str | None, code: str, message: str) -> dict[str, Any]:
+    error: dict[str, Any] = {"type": "error", "error": code, "message": message}
+    if command_id is not None:
+        error["id"] = command_id
+    return error
+
+
+async def _next_or_sync(subscriber: Subscriber, synced: asyncio.Event) -> Delivery | str | None:
+    """The next queued item, or None as soon as the client has synced."""
+    if synced.is_set():
+        return None
+    waiter = asyncio.ensure_future(synced.wait())
+    getter = asyncio.ensure_future(subscriber.next())
+    try:
+        await asyncio.wait({waiter, getter}, return_when=asyncio.FIRST_COMPLETED)
+        return getter.result() if getter.done() else None
+    finally:
+        for task in (waiter, getter):
+            task.cancel()
+
+
+async def _authenticate(kvorum: Kvorum, websocket: WebSocket) -> Principal | None:
+    try:
+        async with asyncio.timeout(AUTH_SECONDS):
+            text = await websocket.receive_text()
+    except TimeoutError:
+        await websocket.close(CLOSE_POLICY, "authenticate within 5 s")
+        return None
+    try:
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        message = None
+    if not isinstance(message, dict) or message.get("type") != "auth" or not isinstance(message.get("token"), str):
+        await websocket.close(CLOSE_POLICY, 'the first message must be {"type": "auth", "token": …}')
+        return None
+    try:
+        return await kvorum.access.verify(message["token"])
+    except TokenError as exc:
+        await websocket.send_text(_dumps(_error(None, exc.code, exc.message)))
+        await websocket.close(CLOSE_POLICY, exc.code)
+        return None
+
+
+async def session_socket(websocket: WebSocket) -> None:
+    """``WS /ws/sessions/{id}``: the session's events live, and commands acknowledged after commit."""
+    kvorum: Kvorum = websocket.app.state.kvorum
+    admission: Admission = websocket.app.state.admission
+    session_id = websocket.path_params["session"]
+    if not origin_allowed(
+        websocket.headers.get("origin"), websocket.headers.get("host"), kvorum.settings.allowed_origins
+    ):
+        await websocket.close(CLOSE_POLICY)  # before accept: the handshake is refused with 403
+        return
+    address = websocket.client.host if websocket.client else "unknown"
+    with admission.admit(address) as admitted:
+        await websocket.accept()
+        if not admitted:
+            await websocket.close(CLOSE_TRY_LATER, "too many connections from this address")
+            return
+        try:
+            who = await _authenticate(kvorum, websocket)
+            if who is None:
+                return
+            if await kvorum.store.head(session_stream(session_id)) is None:
+                await websocket.send_text(_dumps(_error(None, "session_not_found", f"no session {session_id!r}")))
+                await websocket.close(CLOSE_NOT_FOUND, "no such session")
+                return
+            async with kvorum.hub.subscribe(session_stream(session_id)) as subscriber:
+                await _Connection(kvorum, websocket, session_id, who).run(subscriber)
+        except WebSocketDisconnect:
+            pass
+
+
+def _since(request: Request) -> int:
+    raw = request.headers.get("last-event-id") or request.query_params.get("since") or "0"
+    if not raw.isdigit():
+        raise ApiError(400, "invalid_parameter", "Last-Event-ID (or ?since=) must be a whole number")
+    return int(raw)
+
+
+async def session_feed(request: Request) -> Response:
+    """``GET /api/v1/sessions/{id}/stream``: the public events as Server-Sent Events, resumable."""
+    kvorum: Kvorum = request.app.state.kvorum
+    session_id = request.path_params["session"]
+    stream = session_stream(session_id)
+    since = _since(request)
+    if await kvorum.store.head(stream) is None:
+        raise DomainError("session_not_found", f"no session {session_id!r}")
+
+    async def frames() -> AsyncIterator[bytes]:
+        async with kvorum.hub.subscribe(stream) as subscriber:
+            yield b"retry: 2000\n\n"
+            last = since
+            while True:
+                events = await kvorum.store.read(stream, after=last, limit=CATCH_UP_PAGE)
+                for event in events:
+                    yield Delivery(event).sse
+                    last = event.seq
+                if len(events) < CATCH_UP_PAGE:
+                    break
+            while True:
+                try:
+                    item = await subscriber.next(idle_seconds=SSE_KEEPALIVE_SECONDS)
+                except Overflowed:
+                    yield b"event: resync\ndata: {}\n\n"
+                    return
+                if item is None:
+                    yield b": keep-alive\n\n"
+                elif isinstance(item, Delivery) and item.seq > last:
+                    yield item.sse
+                    last = item.seq
+
+    headers = {
+        "Cache-Control": "no-cache, no-transform",
+        "X-Accel-Buffering": "no",  # nginx: do not buffer this response
+        "Connection": "keep-alive",
+    }
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
