@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from session_server import api
 from session_server.config import Settings
@@ -62,6 +63,14 @@ async def internal_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "unexpected server error; it has been logged")
 
 
+def _static(settings: Settings) -> list[Mount]:
+    """The front-end files at ``/static`` (in production nginx serves them from the same folder)."""
+    if not settings.web_dir.is_dir():
+        log.warning("no front-end files at %s (KVORUM_WEB_DIR): /static is not served", settings.web_dir)
+        return []
+    return [Mount("/static", StaticFiles(directory=settings.web_dir), name="static")]
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app; its lifespan opens the database and the services (see ``Kvorum.open``)."""
     settings = settings or Settings.from_env()
@@ -84,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/v1/openapi.json", openapi),
             Route("/api/v1/sessions/{session}/stream", session_feed),
             WebSocketRoute("/ws/sessions/{session}", session_socket),
+            *_static(settings),
             Mount("/api/v1", routes=api.routes()),
         ],
         exception_handlers={

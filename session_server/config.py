@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+
+
+DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+"""The front end beside the packages in a source checkout (installed elsewhere: set KVORUM_WEB_DIR)."""
 
 
 class ConfigError(ValueError):
@@ -42,6 +46,7 @@ class Settings:
     secure_cookies: bool = False
     ws_per_address: int = 200
     subscriber_queue: int = 1024
+    web_dir: Path = field(default_factory=lambda: DEFAULT_WEB_DIR)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -61,4 +66,5 @@ class Settings:
             secure_cookies=env.get("KVORUM_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
             ws_per_address=_int(env, "KVORUM_WS_PER_ADDRESS", 200, low=1, high=100_000),
             subscriber_queue=_int(env, "KVORUM_SUBSCRIBER_QUEUE", 1024, low=16, high=1_000_000),
+            web_dir=Path(env.get("KVORUM_WEB_DIR") or DEFAULT_WEB_DIR),
         )
