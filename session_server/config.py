@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 """The front end beside the packages in a source checkout (installed elsewhere: set KVORUM_WEB_DIR)."""
 
