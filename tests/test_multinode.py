@@ -1,0 +1,225 @@
+"""Three `kvorum serve` processes on one PostgreSQL and one Redis, as a council would run them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from conftest import free_port
+from websockets.exceptions import ConnectionClosed
+
+from session_server import demo
+from session_server.config import Settings
+from session_server.state import Kvorum
+from voting.canonical import GENESIS, event_hash
+
+SESSION = demo.SESSION_ID
+
+
+@dataclass
+class Node:
+    port: int
+    proc: asyncio.subprocess.Process
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/ws/sessions/{SESSION}"
+
+
+async def _start(env: dict[str, str], port: int, log: Path) -> Node:
+    with log.open("wb") as out:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "session_server",
+            "serve",
+            env={**env, "KVORUM_PORT": str(port)},
+            stdout=out,
+            stderr=out,
+        )
+    node = Node(port, proc)
+    async with httpx.AsyncClient(base_url=node.http) as client:
+        for _ in range(300):
+            if proc.returncode is not None:
+                raise AssertionError(f"node on {port} exited with {proc.returncode}; see {log}")
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return node
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"node on {port} did not become ready")
+
+
+Cluster = tuple[list[Node], dict[str, str]]
+
+
+@pytest.fixture
+async def cluster(
+    settings: Settings, redis_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[list[Node], dict[str, str]]]:
+    async with Kvorum.open(settings) as kvorum:  # seed once, and mint every account's token with the shared key
+        await demo.seed(kvorum)
+        tokens = {u.username: kvorum.access.issue(u) for u in await kvorum.accounts.list()}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KVORUM_")}
+    env |= {
+        "KVORUM_DATABASE_URL": str(settings.database_url),
+        "KVORUM_BROKER_URL": redis_url,
+        "KVORUM_DATA_DIR": str(tmp_path),
+        "KVORUM_DB_POOL_SIZE": "4",
+    }
+    nodes = list(await asyncio.gather(*(_start(env, free_port(), tmp_path / f"node{i}.log") for i in range(3))))
+    try:
+        yield nodes, tokens
+    finally:
+        for node in nodes:
+            if node.proc.returncode is None:
+                node.proc.send_signal(signal.SIGTERM)
+        await asyncio.gather(*(asyncio.wait_for(n.proc.wait(), 30) for n in nodes))
+
+
+@dataclass
+class Tablet:
+    """A WebSocket client that checks order and the hash chain, and moves to another node when its own dies."""
+
+    name: str
+    token: str
+    nodes: list[Node]
+    home: int
+    seen: list[tuple[int, str]] = field(default_factory=list)
+    reconnects: int = 0
+    last_seq: int = 0
+    last_hash: bytes = GENESIS
+    synced: asyncio.Event = field(default_factory=asyncio.Event)
+    advanced: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def run(self) -> None:
+        index = self.home
+        while True:
+            node = self.nodes[index % len(self.nodes)]
+            try:
+                async with websockets.connect(node.ws) as ws:
+                    await ws.send(json.dumps({"type": "auth", "token": self.token}))
+                    await ws.send(json.dumps({"type": "sync", "since": self.last_seq}))
+                    async for raw in ws:
+                        self._take(json.loads(raw))
+            except (ConnectionClosed, OSError):
+                pass
+            self.reconnects += 1
+            index += 1  # try the next node
+            await asyncio.sleep(0.05)
+
+    def _take(self, message: dict[str, Any]) -> None:
+        if message["type"] == "snapshot":
+            assert self.last_seq == 0, f"{self.name} got a snapshot while resuming"
+            self.last_seq, self.last_hash = message["seq"], bytes.fromhex(message["hash"])
+            self.synced.set()
+        elif message["type"] == "event":
+            event = message["event"]
+            assert event["seq"] == self.last_seq + 1, f"{self.name}: {event['seq']} after {self.last_seq}"
+            assert event["hash"] == event_hash(self.last_hash, event), f"{self.name}: seq {event['seq']} does not chain"
+            self.seen.append((event["seq"], event["hash"]))
+            self.last_seq, self.last_hash = event["seq"], bytes.fromhex(event["hash"])
+            self.advanced.set()
+
+
+async def _command(client: httpx.AsyncClient, node: Node, token: str, body: dict[str, Any]) -> None:
+    response = await client.post(
+        f"{node.http}/api/v1/sessions/{SESSION}/commands", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 200, response.text
+
+
+async def _until(tablets: list[Tablet], seq: int, seconds: float = 20) -> None:
+    async with asyncio.timeout(seconds):
+        for tablet in tablets:
+            while tablet.last_seq < seq:
+                tablet.advanced.clear()
+                await tablet.advanced.wait()
+
+
+async def test_every_client_on_every_node_sees_one_sequence_even_when_a_node_is_killed(
+    cluster: Cluster,
+) -> None:
+    nodes, tokens = cluster
+    rng = random.Random(45)
+    tablets = [Tablet(f"tablet{i}", tokens[f"deputy{i + 1:02d}"], nodes, home=i % 3) for i in range(9)]
+    runners = [asyncio.create_task(t.run()) for t in tablets]
+    try:
+        async with asyncio.timeout(10):
+            for tablet in tablets:
+                await tablet.synced.wait()
+        async with httpx.AsyncClient(timeout=10) as client:
+            await _command(client, rng.choice(nodes), tokens["chair"], {"id": "open", "type": "session.open"})
+            await _command(client, rng.choice(nodes), tokens["secretary"], {"id": "reg", "type": "registration.open"})
+            await asyncio.gather(
+                *(
+                    _command(
+                        client,
+                        rng.choice(nodes),
+                        tokens[f"deputy{i:02d}"],
+                        {"id": f"p{i}", "type": "presence.register"},
+                    )
+                    for i in range(1, 35)
+                )
+            )
+            await _command(client, rng.choice(nodes), tokens["chair"], {"id": "i1", "type": "item.start", "item": "i1"})
+            vote = {
+                "id": "v",
+                "type": "vote.open",
+                "item": "i1",
+                "subject": "в цілому",
+                "rule": "majority_of_composition",
+            }
+            await _command(client, rng.choice(nodes), tokens["chair"], {**vote, "seconds": 300})
+            head = 1 + 2 + 34 + 2
+            await _until(tablets, head)
+
+            # ballots keep flowing to the two surviving nodes while the third is killed mid-stream
+            victim, survivors = nodes[2], nodes[:2]
+
+            async def ballots(first: int, last: int) -> None:
+                for i in range(first, last + 1):
+                    body = {
+                        "id": f"b{i}",
+                        "type": "ballot.cast",
+                        "vote": "v1",
+                        "choice": rng.choice(["for", "against"]),
+                    }
+                    await _command(client, rng.choice(survivors), tokens[f"deputy{i:02d}"], body)
+
+            flowing = asyncio.create_task(ballots(1, 34))
+            await _until(tablets, head + 5)
+            victim.proc.send_signal(signal.SIGKILL)
+            await flowing
+            head += 34
+            await _until(tablets, head)
+    finally:
+        for runner in runners:
+            runner.cancel()
+        outcomes = await asyncio.gather(*runners, return_exceptions=True)
+        failures = [o for o in outcomes if isinstance(o, Exception) and not isinstance(o, asyncio.CancelledError)]
+        if failures:
+            raise failures[0]  # a tablet saw a gap, a duplicate or a broken chain
+
+    reference = tablets[0].seen
+    assert [seq for seq, _ in reference] == list(range(2, head + 1))
+    for tablet in tablets:
+        assert tablet.seen == reference, f"{tablet.name} saw a different sequence"
+    moved = [t for t in tablets if t.home == 2]
+    assert all(t.reconnects >= 1 for t in moved), "the killed node's clients never had to move"
