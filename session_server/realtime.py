@@ -4,7 +4,9 @@ WebSocket protocol (JSON text messages):
 
 - client → ``{"type": "auth", "token"}`` first, within 5 s (else closed with 1008), then
   ``{"type": "sync", "since": seq}`` (0 for a fresh start) and any number of
-  ``{"type": "command", "command": {...}}``;
+  ``{"type": "command", "command": {...}}`` (at most 64 awaiting their ack); when the access token
+  expires, commands are refused with ``token_expired`` until ``{"type": "auth", "token"}`` brings a
+  fresh token of the same user (the subscription itself goes on);
 - server → ``{"type": "snapshot", "seq", "hash", "state"}`` or the events after ``since``, then
   live ``{"type": "event", "event"}`` strictly in ``seq`` order; ``{"type": "ack", "id", "seq"}``
   after a command committed; ``{"type": "error", "id"?, "error", "message"}``; ``{"type":
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from typing import Any
@@ -46,6 +49,7 @@ MAX_MESSAGE = 64 * 1024
 CATCH_UP_PAGE = 1000
 SNAPSHOT_BEYOND = 5000  # a client further behind than this gets a snapshot instead of every event
 SSE_KEEPALIVE_SECONDS = 15.0
+MAX_COMMANDS_IN_FLIGHT = 64
 
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
@@ -134,16 +138,42 @@ class _Connection:
                 self.since = since
                 self.synced.set()
             elif kind == "command" and isinstance(message, dict):
-                task = asyncio.create_task(self._command(subscriber, message.get("command")))
+                raw = message.get("command")
+                refusal = self._refusal()
+                if refusal is not None:
+                    subscriber.put(_dumps(_error(_command_id(raw), *refusal)))
+                    continue
+                task = asyncio.create_task(self._command(subscriber, raw))
                 self.commands.add(task)
                 task.add_done_callback(self.commands.discard)
+            elif kind == "auth" and isinstance(message, dict):  # a fresh token on the open socket
+                await self._reauthenticate(subscriber, message.get("token"))
             elif kind == "sync":
                 subscriber.put(_dumps(_error(None, "already_synced", "this connection is already in sync")))
             else:
                 subscriber.put(_dumps(_error(None, "invalid_request", 'expected {"type": "sync"|"command", …}')))
 
+    def _refusal(self) -> tuple[str, str] | None:
+        """Why a command may not run now, if it may not."""
+        if self.who.expires <= time.time():
+            return "token_expired", 'the access token has expired: send {"type": "auth", "token": …} with a fresh one'
+        if len(self.commands) >= MAX_COMMANDS_IN_FLIGHT:
+            return "too_many_commands", f"at most {MAX_COMMANDS_IN_FLIGHT} commands may await their ack"
+        return None
+
+    async def _reauthenticate(self, subscriber: Subscriber, token: Any) -> None:
+        try:
+            who = await self.kvorum.access.verify(token if isinstance(token, str) else "")
+        except TokenError as exc:
+            subscriber.put(_dumps(_error(None, exc.code, exc.message)))
+            return
+        if who.user_id != self.who.user_id:
+            subscriber.put(_dumps(_error(None, "forbidden", "a connection stays with the user who opened it")))
+            return
+        self.who = who
+
     async def _command(self, subscriber: Subscriber, raw: Any) -> None:
-        command_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+        command_id = _command_id(raw)
         try:
             command = parse(SESSION_COMMAND_ADAPTER, orjson.dumps(raw) if raw is not None else b"")
             if command.type == "session.schedule":
@@ -159,7 +189,14 @@ class _Connection:
             subscriber.put(_dumps({"type": "ack", "id": command.id, "seq": result.seq}))
 
     async def _write(self, subscriber: Subscriber) -> None:
-        # Until the client says where it is, only replies go out; events wait in the queue.
+        try:
+            await self._forward(subscriber)
+        except Overflowed:
+            await self.websocket.send_text(_dumps({"type": "resync"}))
+            await self.websocket.close(CLOSE_RESYNC, "too far behind: reconnect and sync from your last seq")
+
+    async def _forward(self, subscriber: Subscriber) -> None:
+        # Until the client says where it is, only replies go out; events wait (boundedly) in memory.
         pending: list[Delivery | str] = []
         while not self.synced.is_set():
             item = await _next_or_sync(subscriber, self.synced)
@@ -167,16 +204,13 @@ class _Connection:
                 await self.websocket.send_text(item)
             elif item is not None:
                 pending.append(item)
+                if len(pending) > subscriber.limit:
+                    raise Overflowed
         last = await self._catch_up()
         for item in pending:
             last = await self._send(item, last)
         while True:
-            try:
-                item = await subscriber.next()
-            except Overflowed:
-                await self.websocket.send_text(_dumps({"type": "resync"}))
-                await self.websocket.close(CLOSE_RESYNC, "too far behind: reconnect and sync from your last seq")
-                return
+            item = await subscriber.next()
             if item is not None:
                 last = await self._send(item, last)
 
@@ -212,6 +246,10 @@ class _Connection:
                 last = event.seq
             if len(events) < CATCH_UP_PAGE:
                 return last
+
+
+def _command_id(raw: Any) -> str | None:
+    return raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
 
 
 def _error(command_id: str | None, code: str, message: str) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from conftest import Demo, RunningServer
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from session_server import realtime
+from session_server.tokens import AccessTokens
 from voting.canonical import event_hash
 
 SESSION = "c8-s45"
@@ -231,3 +232,23 @@ async def test_no_subscriptions_are_left_behind(demo_council: Demo) -> None:
             break
         await asyncio.sleep(0.05)
     assert hub.subscribers == 0
+
+
+async def test_an_expired_token_stops_commands_until_a_fresh_one_arrives(demo_council: Demo) -> None:
+    demo = demo_council
+    kvorum = demo.server.kvorum
+    users = {u.username: u for u in await kvorum.accounts.list()}
+    short = AccessTokens(kvorum.keyring, lifetime=1).issue(users["chair"])
+    async with websockets.connect(ws_url(demo.server)) as ws:
+        await ws.send(json.dumps({"type": "auth", "token": short}))
+        await ws.send(json.dumps({"type": "sync", "since": 0}))
+        assert (await recv(ws))["type"] == "snapshot"
+        await asyncio.sleep(1.1)  # the token's lifetime, not luck
+        await ws.send(json.dumps({"type": "command", "command": {"id": "o1", "type": "session.open"}}))
+        assert (await recv(ws))["error"] == "token_expired"
+        await ws.send(json.dumps({"type": "auth", "token": await demo.token("deputy01")}))
+        assert (await recv(ws))["error"] == "forbidden"  # not the user who opened the socket
+        await ws.send(json.dumps({"type": "auth", "token": await demo.token("chair")}))
+        await ws.send(json.dumps({"type": "command", "command": {"id": "o1", "type": "session.open"}}))
+        replies = [await recv(ws), await recv(ws)]
+        assert {"type": "ack", "id": "o1", "seq": 2} in replies

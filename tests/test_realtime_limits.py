@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from dataclasses import replace
 
 import pytest
@@ -60,3 +61,18 @@ async def test_a_subscriber_that_falls_behind_is_told_to_resync_and_loses_nothin
     async with await connect(demo, "deputy01", last) as again:
         rest = await events_until(again, 33)
     assert seen + [e["seq"] for e in rest] == list(range(4, 34))
+
+
+async def test_a_client_that_never_syncs_is_not_buffered_forever(demo_council: Demo) -> None:
+    demo = demo_council
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    ws = await websockets.connect(ws_url(demo.server))
+    await ws.send(json.dumps({"type": "auth", "token": await demo.token("deputy01")}))
+    await asyncio.sleep(0.2)  # authenticated and subscribed; it never says where it is
+    for i in range(1, 31):  # one at a time: each fits the queue, only their sum does not
+        await demo.ok(f"deputy{i:02d}", "presence.register")
+    assert await recv(ws) == {"type": "resync"}
+    with pytest.raises(ConnectionClosed) as closed:
+        await recv(ws)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
