@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import resource
 import secrets
 import signal
 import socket
@@ -19,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+import orjson
 
 from benchmarks._http import HttpError, connect, request_bytes
 
@@ -201,6 +203,95 @@ class Cpu:
         parts.append(("postgres", self.postgres - start.postgres))
         shown = ", ".join(f"{name} {used / wall:.0%}" for name, used in parts)
         return f"cpu, % of one core: {shown} (every postgres process on the machine)"
+
+
+def backend_cpu(database: str) -> dict[int, float]:
+    """CPU seconds used so far by each PostgreSQL backend connected to ``database`` (by its process title).
+
+    Unlike ``Cpu.postgres`` this leaves out other databases' backends and is per process, so a
+    backend that exits between two readings is left out instead of making the difference negative.
+    """
+    marker = f" {database} ".encode()
+    found: dict[int, float] = {}
+    with contextlib.suppress(OSError):
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                with contextlib.suppress(OSError):
+                    title = Path(entry.path, "cmdline").read_bytes()
+                    if title.startswith(b"postgres:") and marker in title:
+                        found[int(entry.name)] = _proc_cpu(entry.name)[1]
+    return found
+
+
+def process_cpu(pid: int) -> float:
+    """User+system CPU seconds used so far by a process (0 once it is gone)."""
+    return _proc_cpu(pid)[1]
+
+
+def raise_file_limit() -> int:
+    """Raise this process's open-file limit to its hard limit (children inherit it); return it."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def rss_kib(pid: int) -> int:
+    """Resident memory of a process (``VmRSS``, KiB)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+# ---- helper processes --------------------------------------------------------------------------
+
+
+class JsonChild:
+    """``python -m MODULE``, told what to do with one JSON object per line on its stdin, answering likewise."""
+
+    def __init__(self, module: str, proc: asyncio.subprocess.Process) -> None:
+        self.module, self.proc = module, proc
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    @classmethod
+    async def start(cls, module: str, *args: str) -> JsonChild:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, *args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, limit=1 << 24
+        )
+        return cls(module, proc)
+
+    async def ask(self, command: dict[str, Any], within: float = READY_SECONDS) -> dict[str, Any]:
+        """Send ``command``; its answer, which must come ``within`` seconds."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(orjson.dumps(command) + b"\n")
+        await self.proc.stdin.drain()
+        return await self.read(within)
+
+    async def read(self, within: float = READY_SECONDS) -> dict[str, Any]:
+        """The next line the child writes (it must come ``within`` seconds)."""
+        assert self.proc.stdout is not None
+        async with asyncio.timeout(within):
+            line = await self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"python -m {self.module} exited with {await self.proc.wait()}")
+        answer: dict[str, Any] = orjson.loads(line)
+        return answer
+
+    async def stop(self) -> None:
+        """Close its stdin (it exits by itself), else SIGTERM, else SIGKILL."""
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        for signal_name in ("", "terminate", "kill"):
+            if signal_name:
+                with contextlib.suppress(ProcessLookupError):
+                    getattr(self.proc, signal_name)()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await self.proc.wait()
+                    return
 
 
 def bounded(low: float, high: float, kind: Callable[[str], Any]) -> Callable[[str], Any]:
