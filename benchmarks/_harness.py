@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -302,3 +302,12 @@ def bounded(low: float, high: float, kind: Callable[[str], Any]) -> Callable[[st
         return value
 
     return check
+
+
+def run_on_fastest_loop(main: Coroutine[Any, Any, int]) -> int:
+    """Run a benchmark's main coroutine on uvloop when it is installed (uvicorn[standard] brings it)."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)

@@ -57,6 +57,7 @@ from benchmarks._harness import (
     percentile,
     postgres_server,
     redacted,
+    run_on_fastest_loop,
     say,
 )
 from benchmarks._http import HttpConnection, Response, connect, request_bytes
@@ -556,11 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--database-url", default=os.environ.get("KVORUM_DATABASE_URL"), help="PostgreSQL server")
     parser.add_argument("--py-spy", type=Path, help="profile the server during the sustained phase into this file")
     args = parser.parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(run(args))
-    return uvloop.run(run(args))
+    return run_on_fastest_loop(run(args))
 
 
 if __name__ == "__main__":

@@ -73,6 +73,7 @@ from benchmarks._harness import (
     raise_file_limit,
     redacted,
     rss_kib,
+    run_on_fastest_loop,
     say,
 )
 from benchmarks._http import HttpConnection, connect, request_bytes
@@ -571,11 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--pin", action="store_true", help="the server on the first core, subscribers on the rest")
     parser.add_argument("--py-spy", type=Path, help="profile the Kvorum server while streaming at the largest N")
     args = parser.parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(run(args))
-    return uvloop.run(run(args))
+    return run_on_fastest_loop(run(args))
 
 
 if __name__ == "__main__":
