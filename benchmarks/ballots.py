@@ -1,6 +1,6 @@
 """450 deputies (the Verkhovna Rada) cast ballots at once through the HTTP API of a running server.
 
-``python -m benchmarks.ballots [--deputies 450] [--bursts 5] [--seconds 10] [--database-url URL]``
+``python -m benchmarks.ballots [--deputies 450] [--bursts 5] [--seconds 10] [--transport http|ws] [--database-url URL]``
 
 A fresh database ``kvorum_bench_<random>`` is created on the PostgreSQL named by ``--database-url``
 or ``KVORUM_DATABASE_URL``, else on postgresql://postgres@127.0.0.1:5432 if it answers, else on an
@@ -22,6 +22,10 @@ Measured, in this order:
 
 Finally the session stream's hash chain is verified and its ``ballot.cast`` events counted against
 the acknowledgements. The last line is a one-line summary with the targets met or not.
+``--transport ws`` casts the ballots over one ``/ws/sessions/{id}`` WebSocket per deputy instead
+(``benchmarks._ws_ballots``; the chair's steering and the registrations still go over HTTP): no
+floor phase; ack = the ``{"type": "ack"}`` message; every socket also receives every event, so a
+burst also reports when every socket held every event and how many deliveries that took.
 ``--py-spy FILE`` (``.venv/bin/pip install py-spy``) also profiles the server during the sustained
 phase: ``.txt`` raw collapsed stacks, ``.json`` speedscope, anything else a flame graph SVG.
 """
@@ -38,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +50,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from benchmarks import _ws_ballots
 from benchmarks._harness import (
     HOST,
     Cpu,
@@ -56,6 +61,7 @@ from benchmarks._harness import (
     ms,
     percentile,
     postgres_server,
+    process_cpu,
     redacted,
     run_on_fastest_loop,
     say,
@@ -195,6 +201,8 @@ class Burst:
     spread: float  # first send → last send
     span: float  # first send → last ack
     errors: list[str]
+    note: str = ""  # appended to the burst's line
+    everywhere: float = float("nan")  # ws: first send → every socket held every event up to the last ack
 
     @property
     def rate(self) -> float:
@@ -231,6 +239,7 @@ class Loop:
     latencies: list[float] = field(default_factory=list)  # acks that arrived by ``end``
     total: int = 0  # every ack, including those of ballots in flight at ``end``
     errors: list[str] = field(default_factory=list)
+    note: str = ""  # appended to the phase's line
 
 
 class _Voter:
@@ -366,18 +375,38 @@ async def floor_phase(deputies: Sequence[Deputy]) -> tuple[float, list[str]]:
     return p99, [e for b in floors for e in b.errors]
 
 
-async def burst_phase(deputies: Sequence[Deputy], vote: str, count: int, server_pid: int) -> list[Burst]:
+def http_burst(deputies: Sequence[Deputy], vote: str) -> Callable[[int], Awaitable[Burst]]:
+    def cast(number: int) -> Awaitable[Burst]:
+        choices = (CHOICES[(i + number) % 3] for i in range(len(deputies)))
+        ballots = [d.ballot(vote, f"b{number}-{d.member}", c) for d, c in zip(deputies, choices, strict=True)]
+        return burst(deputies, ballots, acknowledged)
+
+    return cast
+
+
+def ws_burst(deputies: Sequence[_ws_ballots.WsDeputy], vote: str, pid: int) -> Callable[[int], Awaitable[Burst]]:
+    async def cast(number: int) -> Burst:
+        cpu = process_cpu(pid)
+        b = await _ws_ballots.burst(deputies, vote, number, STEP_SECONDS)
+        note = (
+            f"; every socket had every event {ms(b.everywhere)} after the first send ({b.deliveries:,} deliveries, "
+            f"server CPU {ms(process_cpu(pid) - cpu)})"
+        )
+        return Burst(b.latencies, b.last_to_ack, b.spread, b.span, b.errors, note, b.everywhere)
+
+    return cast
+
+
+async def burst_phase(cast: Callable[[int], Awaitable[Burst]], count: int, server_pid: int) -> list[Burst]:
     bursts: list[Burst] = []
     cpu = Cpu.now(server_pid)
     for number in range(1, count + 1):
         await asyncio.sleep(0.2)  # let the previous burst's stragglers settle
-        choices = (CHOICES[(i + number) % 3] for i in range(len(deputies)))
-        ballots = [d.ballot(vote, f"b{number}-{d.member}", c) for d, c in zip(deputies, choices, strict=True)]
-        b = await burst(deputies, ballots, acknowledged)
+        b = await cast(number)
         bursts.append(b)
         say(
             f"burst {number}: {len(b.latencies)} acks, {latency_line(b.latencies)}; last send → its ack "
-            f"{ms(b.last_to_ack)}; sends spread over {ms(b.spread)}; {b.rate:,.0f} acks/s"
+            f"{ms(b.last_to_ack)}; sends spread over {ms(b.spread)}; {b.rate:,.0f} acks/s{b.note}"
         )
     cpu_line = Cpu.now(server_pid).since(cpu)
     p50 = statistics.median(percentile(b.latencies, 50) for b in bursts if b.latencies)
@@ -394,13 +423,20 @@ def median_p99(bursts: Sequence[Burst]) -> float:
     return statistics.median(percentile(b.latencies, 99) for b in bursts if b.latencies)
 
 
-async def sustained_phase(deputies: Sequence[Deputy], vote: str, args: argparse.Namespace, server_pid: int) -> Loop:
+async def ws_sustained(deputies: Sequence[_ws_ballots.WsDeputy], vote: str, seconds: float) -> Loop:
+    w = await _ws_ballots.sustained(deputies, vote, seconds, STEP_SECONDS)
+    return Loop(w.end, w.latencies, w.total, w.errors, f"; {w.deliveries:,} event deliveries")
+
+
+async def sustained_phase(
+    closed_loop: Awaitable[Loop], connections: str, args: argparse.Namespace, server_pid: int
+) -> Loop:
     profiler = start_profiler(args.py_spy, server_pid, args.seconds)
     cpu = Cpu.now(server_pid)
-    loop = await sustained(deputies, vote, args.seconds)
+    loop = await closed_loop
     say(
-        f"sustained {args.seconds:g} s, closed loop over {len(deputies)} connections: {len(loop.latencies)} acks, "
-        f"{len(loop.latencies) / args.seconds:,.0f} acks/s; {latency_line(loop.latencies)}"
+        f"sustained {args.seconds:g} s, closed loop over {connections}: {len(loop.latencies)} acks, "
+        f"{len(loop.latencies) / args.seconds:,.0f} acks/s; {latency_line(loop.latencies)}{loop.note}"
     )
     say(f"  {Cpu.now(server_pid).since(cpu)}")
     if profiler is not None:
@@ -472,6 +508,9 @@ async def run(args: argparse.Namespace) -> int:
 
         env = dict(os.environ, KVORUM_DATABASE_URL=url, KVORUM_HOST=HOST, KVORUM_PORT=str(free_port()))
         env["KVORUM_DATA_DIR"] = str(tmp / "server")
+        ws = args.transport == "ws"
+        if ws:  # every deputy's socket comes from this one address
+            env["KVORUM_WS_PER_ADDRESS"] = str(args.deputies + 10)
         server_pool = Settings.from_env(env).pool_size
         server = ServerProcess(env, tmp / "server.log")
         stack.callback(server.stop)
@@ -487,7 +526,14 @@ async def run(args: argparse.Namespace) -> int:
         )
         say(f"  server    python -m session_server serve, pid {server.pid}, {server.authority}, pool {server_pool}")
         loop_kind = type(asyncio.get_running_loop()).__module__.split(".")[0]
-        say(f"  client    {loop_kind} event loop, one keep-alive HTTP/1.1 connection per deputy (benchmarks._http)")
+        if ws:
+            say(
+                f"  client    {loop_kind} event loop, transport ws: one WebSocket per deputy (websockets' sans-I/O "
+                f"ClientProtocol in an asyncio.Protocol, benchmarks._ws_ballots, KVORUM_WS_PER_ADDRESS="
+                f"{env['KVORUM_WS_PER_ADDRESS']}); steering over HTTP (benchmarks._http)"
+            )
+        else:
+            say(f"  client    {loop_kind} event loop, one keep-alive HTTP/1.1 connection per deputy (benchmarks._http)")
         say(f"  machine   {os.cpu_count()} cores, Python {platform.python_version()}")
         say(
             f"  seeded    council {COUNCIL_ID!r} with {args.deputies} deputies, accounts and session {SESSION_ID!r} "
@@ -503,14 +549,37 @@ async def run(args: argparse.Namespace) -> int:
             stack.callback(d.conn.close)
         say(f"  connected chair (POST /api/v1/auth/login) and {len(deputies)} deputies, each warmed by GET /api/v1/me")
         vote = await steer(chair, deputies)
+        if ws:
+            head = await admin.fetchval("SELECT max(seq) FROM events WHERE stream = $1", f"session:{SESSION_ID}")
+            for d in deputies:
+                d.conn.close()
+            path = f"/ws/sessions/{SESSION_ID}"
+            began = time.perf_counter()
+            sockets = await _ws_ballots.connect(HOST, server.port, path, seeded.tokens, head)
+            for s in sockets:
+                stack.callback(s.close)
+            say(
+                f"  closed the deputies' HTTP connections; opened {len(sockets)} WebSockets to {path}, each auth + "
+                f"sync since {head} (the head) + subscribed, in {ms(time.perf_counter() - began)}"
+            )
         say()
 
-        floor_p99, floor_errors = await floor_phase(deputies)
-        bursts = await burst_phase(deputies, vote, args.bursts, server.pid)
+        if ws:
+            floor_p99, floor_errors = float("nan"), list[str]()
+            bursts = await burst_phase(ws_burst(sockets, vote, server.pid), args.bursts, server.pid)
+            everywhere = statistics.median(b.everywhere for b in bursts)
+        else:
+            floor_p99, floor_errors = await floor_phase(deputies)
+            bursts = await burst_phase(http_burst(deputies, vote), args.bursts, server.pid)
         p99, last = median_p99(bursts), statistics.median(b.last_to_ack for b in bursts)
         say()
         await asyncio.sleep(0.2)
-        loop = await sustained_phase(deputies, vote, args, server.pid)
+        if ws:
+            closed_loop = ws_sustained(sockets, vote, args.seconds)
+            loop = await sustained_phase(closed_loop, f"{len(sockets)} WebSockets", args, server.pid)
+        else:
+            closed_loop = sustained(deputies, vote, args.seconds)
+            loop = await sustained_phase(closed_loop, f"{len(deputies)} connections", args, server.pid)
         rate = len(loop.latencies) / args.seconds
         say()
         baselines = await baseline_phase(admin, url, server_pool, len(deputies), args.seconds, server.pid)
@@ -524,8 +593,13 @@ async def run(args: argparse.Namespace) -> int:
         errors += await check_stream(url, sum(len(b.latencies) for b in bursts) + loop.total)
         for error in errors[:5]:
             say(f"error: {error}")
+        if ws:
+            edge = f"every event on every socket {ms(everywhere)}; no floor"
+            errors += [f"{n} event(s) out of seq order" for n in [sockets[0].fleet.gaps] if n]
+            errors += [f"unexpected message: {m}" for m in sockets[0].fleet.others]
         say(
-            f"ballots: burst p99 {ms(p99)} (last→ack {ms(last)}; HTTP floor {ms(floor_p99)}) "
+            f"ballots{', transport ws' if ws else ''}: burst p99 {ms(p99)} "
+            f"(last→ack {ms(last)}; {edge if ws else f'HTTP floor {ms(floor_p99)}'}) "
             f"[≤ {TARGET_P99_MS:g} ms {met(max(p99, last) * 1000 <= TARGET_P99_MS)}], "
             f"sustained {rate:,.0f} acks/s [≥ {TARGET_ACKS:,.0f} {met(rate >= TARGET_ACKS)}], "
             f"baseline {baselines[0].rate:,.0f} commits/s (pool {baselines[0].pool}), "
@@ -554,6 +628,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--deputies", type=bounded(1, 1000, int), default=450, help="deputies voting (default 450)")
     parser.add_argument("--bursts", type=bounded(1, 50, int), default=5, help="bursts to measure (default 5)")
     parser.add_argument("--seconds", type=bounded(1, 120, float), default=10.0, help="sustained phase (default 10)")
+    parser.add_argument(
+        "--transport", choices=("http", "ws"), default="http", help="cast ballots over HTTP (default) or WebSockets"
+    )
     parser.add_argument("--database-url", default=os.environ.get("KVORUM_DATABASE_URL"), help="PostgreSQL server")
     parser.add_argument("--py-spy", type=Path, help="profile the server during the sustained phase into this file")
     args = parser.parse_args(argv)
