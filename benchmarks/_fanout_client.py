@@ -40,20 +40,17 @@ from datetime import datetime
 from typing import Any, cast
 
 import orjson
-from websockets.client import ClientProtocol
 from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
-from websockets.frames import Frame, Opcode
-from websockets.http11 import Response
-from websockets.protocol import OPEN
-from websockets.uri import parse_uri
 
 from benchmarks._harness import HOST, JsonChild, raise_file_limit
+from benchmarks._ws import client as ws_client
+from benchmarks._ws import flush, received, say_goodbye
+from benchmarks._ws import start as ws_start
 
 BUCKET = 10_000  # histogram buckets per second: 0.1 ms
 CONNECT_SECONDS = 10.0
 SYNC_SECONDS = 30.0
 ATTEMPTS = 5
-MAX_MESSAGE = 64 * 1024
 DECODED_CACHE = 4096
 
 
@@ -148,44 +145,27 @@ class WsSubscriber(Subscriber):
     def __init__(self, tally: Tally, since: int, uri: str, token: str, deflate: bool) -> None:
         super().__init__(tally, since)
         extensions = [ClientPerMessageDeflateFactory(compress_settings={"memLevel": 5})] if deflate else None
-        self.ws = ClientProtocol(parse_uri(uri), extensions=extensions, max_size=MAX_MESSAGE)
+        self.ws = ws_client(uri, extensions)
         self.hello = [orjson.dumps({"type": "auth", "token": token}), orjson.dumps({"type": "sync", "since": since})]
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, but quacks alike
-        self.ws.send_request(self.ws.connect())
-        self._flush()
+        ws_start(self.ws, self.transport)
 
     def data_received(self, data: bytes) -> None:
         at = time.time()
-        self.ws.receive_data(data)
-        for event in self.ws.events_received():
-            if isinstance(event, Frame):
-                if event.opcode is Opcode.TEXT:
-                    self.message(bytes(event.data), at, wrapped=True)
-                elif event.opcode is Opcode.CLOSE:
-                    self.fail(f"closed by the server with {self.ws.close_code}")
-            elif isinstance(event, Response):
-                if self.ws.state is not OPEN:
-                    self.fail(f"handshake refused: {self.ws.handshake_exc}")
-                    return
+        for kind, value in received(self.ws, data):
+            if kind == "text":
+                self.message(value, at, wrapped=True)
+            elif kind == "open":
                 for text in self.hello:
                     self.ws.send_text(text)
-        self._flush()
-
-    def _flush(self) -> None:
-        if self.transport is None:
-            return
-        for chunk in self.ws.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            else:  # the protocol wants the connection closed
-                self.transport.close()
+            else:
+                self.fail(value.decode())
+        flush(self.ws, self.transport)
 
     def close(self) -> None:
-        if self.ws.state is OPEN:
-            self.ws.send_close(1000)
-            self._flush()
+        say_goodbye(self.ws, self.transport)
         super().close()
 
 

@@ -19,13 +19,11 @@ from dataclasses import dataclass, field
 from typing import cast
 
 import orjson
-from websockets.client import ClientProtocol
-from websockets.frames import Frame, Opcode
-from websockets.http11 import Response
-from websockets.protocol import OPEN
-from websockets.uri import parse_uri
 
-MAX_MESSAGE = 64 * 1024
+from benchmarks._ws import client as ws_client
+from benchmarks._ws import flush, received, say_goodbye
+from benchmarks._ws import start as ws_start
+
 EVENT_PREFIX = b'{"type":"event","event":'
 DECODED_CACHE = 4096
 CHOICES = ("for", "against", "abstain")
@@ -78,7 +76,7 @@ class WsDeputy(asyncio.Protocol):
 
     def __init__(self, fleet: Fleet, member: str, uri: str, token: str, since: int) -> None:
         self.fleet, self.member = fleet, member
-        self.ws = ClientProtocol(parse_uri(uri), max_size=MAX_MESSAGE)
+        self.ws = ws_client(uri)
         self.hello = [{"type": "auth", "token": token}, {"type": "sync", "since": since}, {"type": "sync", "since": 0}]
         self.transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -94,25 +92,19 @@ class WsDeputy(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass, but quacks alike
-        self.ws.send_request(self.ws.connect())
-        self._flush()
+        ws_start(self.ws, self.transport)
 
     def data_received(self, data: bytes) -> None:
         at = time.perf_counter()
-        self.ws.receive_data(data)
-        for frame in self.ws.events_received():
-            if isinstance(frame, Frame):
-                if frame.opcode is Opcode.TEXT:
-                    self._message(bytes(frame.data), at)
-                elif frame.opcode is Opcode.CLOSE:
-                    self._fail(f"closed by the server with {self.ws.close_code}")
-            elif isinstance(frame, Response):
-                if self.ws.state is not OPEN:
-                    self._fail(f"handshake refused: {self.ws.handshake_exc}")
-                    return
+        for kind, value in received(self.ws, data):
+            if kind == "text":
+                self._message(value, at)
+            elif kind == "open":
                 for message in self.hello:
                     self.ws.send_text(orjson.dumps(message))
-        self._flush()
+            else:
+                self._fail(value.decode())
+        flush(self.ws, self.transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail(f"connection lost: {exc}" if exc else "connection closed by the server")
@@ -164,15 +156,6 @@ class WsDeputy(asyncio.Protocol):
         if self.transport is not None:
             self.transport.close()
 
-    def _flush(self) -> None:
-        if self.transport is None:
-            return
-        for chunk in self.ws.data_to_send():
-            if chunk:
-                self.transport.write(chunk)
-            else:  # the protocol wants the connection closed
-                self.transport.close()
-
     # ---- use -------------------------------------------------------------------------------
 
     def itself(self) -> WsDeputy:
@@ -183,7 +166,7 @@ class WsDeputy(asyncio.Protocol):
         """Send one ``ballot.cast``; the time it was written."""
         command = {"id": command_id, "type": "ballot.cast", "vote": vote, "choice": choice}
         self.ws.send_text(orjson.dumps({"type": "command", "command": command}))
-        self._flush()
+        flush(self.ws, self.transport)
         self.sent_at = time.perf_counter()
         return self.sent_at
 
@@ -196,9 +179,7 @@ class WsDeputy(asyncio.Protocol):
         return waiter
 
     def close(self) -> None:
-        if self.ws.state is OPEN:
-            self.ws.send_close(1000)
-            self._flush()
+        say_goodbye(self.ws, self.transport)
         if self.transport is not None:
             self.transport.close()
 
