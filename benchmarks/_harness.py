@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import resource
 import secrets
@@ -311,3 +312,16 @@ def run_on_fastest_loop(main: Coroutine[Any, Any, int]) -> int:
     except ImportError:
         return asyncio.run(main)
     return uvloop.run(main)
+
+
+def start_profiler(output: Path | None, pid: int, seconds: float) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` of process ``pid`` for ``seconds``, if asked for (.txt raw, .json speedscope, else SVG)."""
+    if output is None:
+        return None
+    exe = Path(sys.executable).with_name("py-spy")
+    if not exe.exists():
+        raise SystemExit(f"--py-spy needs {exe}: .venv/bin/pip install py-spy")
+    fmt = {".txt": "raw", ".json": "speedscope"}.get(output.suffix, "flamegraph")
+    command = [str(exe), "record", "--pid", str(pid), "--duration", str(math.ceil(seconds)), "--rate", "200"]
+    command += ["--nonblocking", "--format", fmt, "--output", str(output)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

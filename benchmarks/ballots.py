@@ -38,8 +38,6 @@ import contextlib
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -65,6 +63,7 @@ from benchmarks._harness import (
     redacted,
     run_on_fastest_loop,
     say,
+    start_profiler,
 )
 from benchmarks._http import HttpConnection, Response, connect, request_bytes
 
@@ -608,19 +607,6 @@ async def run(args: argparse.Namespace) -> int:
         )
         return 1 if errors else 0
     return 1  # unreachable: the stack does not swallow exceptions
-
-
-def start_profiler(output: Path | None, pid: int, seconds: float) -> subprocess.Popen[bytes] | None:
-    """``py-spy record`` of the server during the sustained phase, if asked for (.txt: raw, .json: speedscope)."""
-    if output is None:
-        return None
-    exe = Path(sys.executable).with_name("py-spy")
-    if not exe.exists():
-        raise SystemExit(f"--py-spy needs {exe}: .venv/bin/pip install py-spy")
-    fmt = {".txt": "raw", ".json": "speedscope"}.get(output.suffix, "flamegraph")
-    command = [str(exe), "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", "200"]
-    command += ["--nonblocking", "--format", fmt, "--output", str(output)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

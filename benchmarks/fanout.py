@@ -47,8 +47,6 @@ import contextlib
 import math
 import os
 import platform
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -75,6 +73,7 @@ from benchmarks._harness import (
     rss_kib,
     run_on_fastest_loop,
     say,
+    start_profiler,
 )
 from benchmarks._http import HttpConnection, connect, request_bytes
 
@@ -367,7 +366,9 @@ async def measure(target: Target, plan: Plan, phase: Phase, args: argparse.Names
         wall, server, driver = time.perf_counter(), process_cpu(target.pid), time.process_time()
         postgres = backend_cpu(database)
         profiled = args.py_spy if phase.n == max(args.sizes) and isinstance(target, KvorumTarget) else None
-        profiler = start_profiler(profiled, plan.kind, target.pid, args.seconds)
+        profiler = start_profiler(
+            profiled and profiled.with_stem(f"{profiled.stem}-{plan.kind}"), target.pid, args.seconds
+        )
         last = await target.stream(args.rate, max(1, round(args.rate * args.seconds)), phase)
         phase.expected = last - plan.since - 1
         phase.got = await subscribers.collect(last, COLLECT_SECONDS)
@@ -380,19 +381,6 @@ async def measure(target: Target, plan: Plan, phase: Phase, args: argparse.Names
             say(f"  py-spy of the server while streaming: exit status {code} (it perturbs the figures below)")
     finally:
         await subscribers.close()
-
-
-def start_profiler(output: Path | None, kind: str, pid: int, seconds: float) -> subprocess.Popen[bytes] | None:
-    """``py-spy record`` of the server during the stream, if asked for."""
-    if output is None:
-        return None
-    exe = Path(sys.executable).with_name("py-spy")
-    if not exe.exists():
-        raise SystemExit(f"--py-spy needs {exe}: .venv/bin/pip install py-spy")
-    fmt = {".txt": "raw", ".json": "speedscope"}.get(output.suffix, "flamegraph")
-    command = [str(exe), "record", "--pid", str(pid), "--duration", str(math.ceil(seconds)), "--rate", "200"]
-    command += ["--nonblocking", "--format", fmt, "--output", str(output.with_stem(f"{output.stem}-{kind}"))]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # ---- output ------------------------------------------------------------------------------------
