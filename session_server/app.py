@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from session_server import api
+from session_server import api, enrollment, ledger_api
 from session_server.config import Settings
 from session_server.domain.errors import DomainError
 from session_server.http import (
@@ -94,7 +94,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/v1/sessions/{session}/stream", session_feed),
             WebSocketRoute("/ws/sessions/{session}", session_socket),
             *_static(settings),
-            Mount("/api/v1", routes=api.routes()),
+            Route("/.well-known/kvorum/keys", ledger_api.keys),
+            Mount("/api/v1", routes=api.routes() + ledger_api.routes() + enrollment.routes()),
         ],
         exception_handlers={
             ApiError: api_error_handler,

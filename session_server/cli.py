@@ -12,13 +12,17 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from session_server.accounts import AccountError
 from session_server.config import ConfigError, Settings
 from session_server.database import DatabaseUnavailable, database_url
 from session_server.state import Kvorum
 from session_server.store import StoreError
+from session_server.verifier import cmd_verify
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -186,6 +190,35 @@ def cmd_demo(args: argparse.Namespace) -> None:
         _serve(settings, banner)
 
 
+def cmd_ledger_export(args: argparse.Namespace) -> None:
+    """Write a session's ledger export (what ``kvorum verify`` reads) to a file or stdout."""
+    from session_server.http import ApiError
+    from session_server.ledger_api import build_export
+
+    async def work(kvorum: Kvorum) -> None:
+        try:
+            export = await build_export(kvorum, args.session)
+        except ApiError as exc:
+            raise CliError(exc.message) from None
+        data = orjson.dumps(export)
+        if args.output == "-":
+            sys.stdout.buffer.write(data + b"\n")
+            return
+        await asyncio.to_thread(Path(args.output).write_bytes, data)
+        print(f"{args.output}: {len(export['session_ledger']['leaves'])} events of session {args.session}")
+
+    _with_database(_settings(args), work)
+
+
+def cmd_ledger_rotate(args: argparse.Namespace) -> None:
+    """Retire the checkpoint key and make a new one; print the new verifier key."""
+
+    async def work(kvorum: Kvorum) -> None:
+        print(await kvorum.ledger.rotate_key())
+
+    _with_database(_settings(args), work)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (also used for ``--help``)."""
     top = argparse.ArgumentParser(prog="kvorum", description="Kvorum: council plenary sessions.")
@@ -218,6 +251,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(run=cmd_user_passwd)
+
+    p = sub.add_parser("verify", help="verify a session's ledger offline (a file or a URL); exit 1 on a discrepancy")
+    p.add_argument("source", help="an export file, or the session's URL (…/api/v1/sessions/<id>)")
+    p.add_argument("--key", action="append", help="trust only this verifier key (vkey line; repeatable)")
+    p.add_argument("--keys-url", help="trust the keys published at this URL (…/.well-known/kvorum/keys)")
+    p.set_defaults(run=cmd_verify)
+    ledger = sub.add_parser("ledger", help="the public ledger").add_subparsers(dest="ledger_command", required=True)
+    p = ledger.add_parser("export", help="write a session's ledger to a file for `kvorum verify`")
+    p.add_argument("session")
+    p.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    p.set_defaults(run=cmd_ledger_export)
+    p = ledger.add_parser("rotate-key", help="retire the checkpoint key, make a new one (old checkpoints still verify)")
+    p.set_defaults(run=cmd_ledger_rotate)
     return top
 
 
@@ -227,13 +273,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     try:
-        args.run(args)
+        code = args.run(args)
     except (CliError, ConfigError, AccountError, DatabaseUnavailable, StoreError) as exc:
         print(f"kvorum: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ConfigError | CliError) else EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,13 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int
     return value
 
 
+def _name(env: Mapping[str, str], name: str, default: str) -> str:
+    value = env.get(name) or default
+    if not re.fullmatch(r"[a-z0-9.-]{1,253}", value):
+        raise ConfigError(f"{name} must be a lower-case host name (letters, digits, dots, hyphens), got {value!r}")
+    return value
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything the server needs to start; see README "Settings"."""
@@ -46,6 +54,15 @@ class Settings:
     ws_per_address: int = 200
     subscriber_queue: int = 1024
     web_dir: Path = field(default_factory=lambda: DEFAULT_WEB_DIR)
+    rp_id: str = "localhost"
+    ledger_origin: str = "kvorum.localhost"
+    checkpoint_seconds: int = 60
+    enrollment_seconds: int = 24 * 3600
+
+    @property
+    def webauthn_origins(self) -> tuple[str, ...]:
+        """Origins where tablets sign ballots: the allowed origins, else this server on localhost."""
+        return self.allowed_origins or (f"http://localhost:{self.port}",)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -66,4 +83,8 @@ class Settings:
             ws_per_address=_int(env, "KVORUM_WS_PER_ADDRESS", 200, low=1, high=100_000),
             subscriber_queue=_int(env, "KVORUM_SUBSCRIBER_QUEUE", 1024, low=16, high=1_000_000),
             web_dir=Path(env.get("KVORUM_WEB_DIR") or DEFAULT_WEB_DIR),
+            rp_id=_name(env, "KVORUM_RP_ID", "localhost"),
+            ledger_origin=_name(env, "KVORUM_LEDGER_ORIGIN", "kvorum.localhost"),
+            checkpoint_seconds=_int(env, "KVORUM_CHECKPOINT_SECONDS", 60, low=1, high=3600),
+            enrollment_seconds=_int(env, "KVORUM_ENROLLMENT_SECONDS", 24 * 3600, low=60, high=30 * 86400),
         )

@@ -128,6 +128,12 @@ async def seed(kvorum: Kvorum, *, today: date | None = None) -> None:
             composition=COMPOSITION,
             rules=list(Rule),
             first_ballot_final=False,
+            # A demo council takes unsigned ballots so anyone can try it without enrolling a device;
+            # the server warns about it at start, and the public state and verifier report it.
+            demo=True,
+            signed_ballots=False,
+            rp_id=kvorum.settings.rp_id,
+            origins=list(kvorum.settings.webauthn_origins),
         ),
         SYSTEM,
     )

@@ -48,6 +48,26 @@ _DOMAIN_STATUS = {
     "session_not_found": 404,
     "council_not_found": 404,
     "invalid_command": 400,
+    "assertion_invalid": 400,
+    "secret_ballot_unsupported": 400,
+    # A signed ballot that does not prove the deputy cast it on the deputy's own device.
+    **dict.fromkeys(
+        (
+            "signature_required",
+            "unknown_credential",
+            "credential_revoked",
+            "credential_not_yours",
+            "credential_mismatch",
+            "challenge_mismatch",
+            "origin_mismatch",
+            "rp_id_mismatch",
+            "user_not_verified",
+            "sign_count_regressed",
+            "signature_invalid",
+            "nonce_invalid",
+        ),
+        403,
+    ),
 }
 
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import copy
 import logging
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -300,7 +301,8 @@ class Sessions:
             if replay is not None:
                 answers.append(replay)
                 continue
-            ctx = Context(actor=p.actor, at=self.clock())
+            entropy = os.urandom(16) if p.command.type == "vote.open" else b""
+            ctx = Context(actor=p.actor, at=self.clock(), entropy=entropy)
             try:
                 decided = decide_fn(state, p.command, ctx)
             except DomainError as exc:

@@ -13,6 +13,7 @@ from session_server.broker import Broker, open_broker
 from session_server.config import Settings
 from session_server.database import create_pool, database_url
 from session_server.hub import Hub
+from session_server.ledger import Ledger
 from session_server.schema import migrate
 from session_server.service import Sessions
 from session_server.store import EventStore, StoredEvent
@@ -33,6 +34,7 @@ class Kvorum:
     refresh: RefreshTokens
     hub: Hub
     broker: Broker
+    ledger: Ledger
 
     def _fan_out(self, events: Sequence[StoredEvent]) -> None:
         """After a commit: this node's subscribers first, then the other nodes."""
@@ -54,6 +56,8 @@ class Kvorum:
                 await keyring.load()
                 store = EventStore(pool)
                 hub = Hub(store, queue_limit=settings.subscriber_queue)
+                ledger = Ledger(pool, origin=settings.ledger_origin, interval=settings.checkpoint_seconds)
+                await ledger.load_keys()
                 kvorum = cls(
                     settings=settings,
                     pool=pool,
@@ -65,14 +69,18 @@ class Kvorum:
                     refresh=RefreshTokens(pool, lifetime=settings.refresh_token_seconds),
                     hub=hub,
                     broker=broker,
+                    ledger=ledger,
                 )
                 kvorum.sessions.listeners.append(kvorum._fan_out)
+                kvorum.sessions.listeners.append(ledger.on_commit)
                 await hub.start()
+                await ledger.start()
                 await broker.start(hub.offer, hub.reconcile_now)
                 try:
                     yield kvorum
                 finally:
                     await kvorum.sessions.close()
+                    await ledger.close()
                     await broker.close()
                     await hub.close()
             finally:

@@ -259,3 +259,11 @@ def redis_url() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture
+async def chamber(demo_council: Demo) -> Any:
+    """The demo council with signed ballots required and four tablets enrolled (tests/signed_support.py)."""
+    from signed_support import signed_chamber
+
+    return await signed_chamber(demo_council)

@@ -68,6 +68,11 @@ def test_creating_a_council_emits_its_settings() -> None:
                 "composition": 34,
                 "rules": ["majority_of_composition", "two_thirds_of_composition", "majority_of_registered"],
                 "first_ballot_final": False,
+                "demo": False,
+                "signed_ballots": True,
+                "refuse_backup_eligible": False,
+                "rp_id": "localhost",
+                "origins": ["http://localhost:8000"],
             },
         )
     ]
@@ -108,6 +113,12 @@ def test_roster_and_public_view() -> None:
             {"id": "d03", "name": "Іван Мельник", "faction": "Батьківщина", "mayor": False},
         ],
         "factions": ["Батьківщина", "Слуга народу"],
+        "demo": False,
+        "signed_ballots": True,
+        "refuse_backup_eligible": False,
+        "rp_id": "localhost",
+        "origins": ["http://localhost:8000"],
+        "credentials": [],
     }
 
 

@@ -27,6 +27,7 @@ AGENDA = [
     {"number": "2", "title": "Про перейменування вулиці"},
     {"number": "3", "title": "Різне"},
 ]
+ENTROPY = bytes(range(16))
 STAFF = {
     "chair": Actor("holova", Role.CHAIR, None),
     "secretary": Actor("sekretar", Role.SECRETARY, None),
@@ -36,11 +37,16 @@ STAFF = {
 
 
 def make_council(
-    *, composition: int = 5, first_ballot_final: bool = False, rules: list[str] | None = None
+    *, composition: int = 5, first_ballot_final: bool = False, rules: list[str] | None = None, signed: bool = False
 ) -> CouncilState:
-    """A council of `composition` seats, deputies d1..d5 and the mayor."""
+    """A council of `composition` seats, deputies d1..d5 and the mayor.
+
+    Unsigned ballots (a demo council) unless `signed`: these tests are about the council rules;
+    tests/test_signed_ballots.py is about the signatures.
+    """
     admin = Context(STAFF["admin"], T0)
     fields: dict[str, Any] = {"council": "vz", "name": "Рада", "composition": composition}
+    fields.update(demo=not signed, signed_ballots=signed)
     fields["first_ballot_final"] = first_ballot_final
     if rules is not None:
         fields["rules"] = rules
@@ -70,7 +76,7 @@ class Chamber:
     def ctx(self, who: str) -> Context:
         """`who` is a staff key ("chair", "secretary", …) or a member id acting as a deputy."""
         actor = STAFF.get(who) or Actor(f"user-{who}", Role.DEPUTY, who)
-        return Context(actor, self.now)
+        return Context(actor, self.now, entropy=ENTROPY)
 
     def command(self, type_: str, fields: dict[str, Any]) -> Any:
         self.commands += 1
@@ -192,6 +198,7 @@ def test_a_whole_plenary_meeting() -> None:
             "rule": "majority_of_composition",
             "seconds": 30,
             "closes_at": "2026-11-24T10:00:35.000Z",
+            "nonce_seed": "AAECAwQFBgcICQoLDA0ODw",
         },
     )
     assert c.do("d1", "ballot.cast", vote="v1", choice="for") == [

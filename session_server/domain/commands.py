@@ -28,7 +28,10 @@ __all__ = [
     "Command",
     "ConflictDeclare",
     "CouncilCommand",
+    "CouncilConfigure",
     "CouncilCreate",
+    "CredentialEnroll",
+    "CredentialRevoke",
     "DeputyAdd",
     "ItemFinish",
     "ItemStart",
@@ -185,14 +188,21 @@ class VoteOpen(_Command):
     subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     rule: RuleField
     seconds: Annotated[int, Field(ge=5, le=900)]
+    secret: bool = False
 
 
 class BallotCast(_Command):
-    """The caller votes. `assertion` (WebAuthn) is accepted and not yet checked."""
+    """The caller votes.
+
+    Where the council requires signed ballots, `nonce` is the deputy's current nonce for the vote
+    and `assertion` the WebAuthn assertion over the ballot (`voting.ballot`): `{"credential",
+    "authenticator_data", "client_data_json", "signature"}`, each base64url.
+    """
 
     type: Literal["ballot.cast"]
     vote: Ref
     choice: ChoiceField
+    nonce: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     assertion: dict[str, Any] | None = None
 
 
@@ -211,8 +221,16 @@ class VoteCancel(_Command):
     reason: Reason
 
 
+RpId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]{1,253}$")]
+Origin = Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")]
+
+
 class CouncilCreate(_Command):
-    """Create a council (starts the council stream)."""
+    """Create a council (starts the council stream).
+
+    `rp_id` and `origins` are where deputies' WebAuthn credentials live and may sign (the tablets'
+    host name and the page origins). `signed_ballots` may be false only for a `demo` council.
+    """
 
     type: Literal["council.create"]
     council: Slug40
@@ -220,6 +238,42 @@ class CouncilCreate(_Command):
     composition: Annotated[int, Field(ge=1, le=1000)]
     rules: Annotated[list[RuleField], Field(min_length=1)] = Field(default_factory=lambda: list(Rule))
     first_ballot_final: bool = False
+    demo: bool = False
+    signed_ballots: bool = True
+    refuse_backup_eligible: bool = False
+    rp_id: RpId = "localhost"
+    origins: Annotated[list[Origin], Field(min_length=1, max_length=20)] = ["http://localhost:8000"]
+
+
+class CouncilConfigure(_Command):
+    """Change the council's ballot-signing settings; fields left out stay as they are."""
+
+    type: Literal["council.configure"]
+    signed_ballots: bool | None = None
+    refuse_backup_eligible: bool | None = None
+    rp_id: RpId | None = None
+    origins: Annotated[list[Origin], Field(min_length=1, max_length=20)] | None = None
+
+
+class CredentialEnroll(_Command):
+    """Record a deputy's verified WebAuthn credential (issued by the enrollment endpoint only)."""
+
+    type: Literal["credential.enroll"]
+    deputy: Slug40
+    credential: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,1400}$")]
+    public_key: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,2000}$")]
+    sign_count: Annotated[int, Field(ge=0, le=2**32 - 1)] = 0
+    backup_eligible: bool = False
+    backed_up: bool = False
+    aaguid: Annotated[str, StringConstraints(max_length=36)] = ""
+
+
+class CredentialRevoke(_Command):
+    """Revoke a credential: it signs nothing from then on (lost or replaced tablet)."""
+
+    type: Literal["credential.revoke"]
+    credential: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,1400}$")]
+    reason: Reason
 
 
 class DeputyAdd(_Command):
@@ -251,7 +305,7 @@ SessionCommandModel = (
     | VoteClose
     | VoteCancel
 )
-CouncilCommandModel = CouncilCreate | DeputyAdd
+CouncilCommandModel = CouncilCreate | DeputyAdd | CouncilConfigure | CredentialEnroll | CredentialRevoke
 
 SessionCommand = Annotated[SessionCommandModel, Field(discriminator="type")]
 """A command on a session stream (including `session.schedule`, which starts it)."""

@@ -5,8 +5,16 @@ Events (council stream):
 - `council.created {council, name, composition, rules: [str], first_ballot_final: bool}` —
   `composition` is the statutory number of deputies (art. 46 counts quorum against it), not the
   number of seats filled; `rules` the vote thresholds the council allows.
+- `council.created` also carries the ballot-signing settings: `demo`, `signed_ballots`,
+  `refuse_backup_eligible`, `rp_id`, `origins` (absent in councils created before they existed:
+  then not a demo, signed ballots, backup-eligible credentials allowed, "localhost").
 - `deputy.added {deputy, name, faction, mayor: bool}` — a roster member; the mayor (at most one)
   has `mayor: true` and `faction: null`.
+- `council.configured {…}` — the settings that changed, with their new values.
+- `credential.enrolled {deputy, credential, public_key, sign_count, backup_eligible, backed_up,
+  aaguid}` — a deputy's WebAuthn credential (id and COSE public key base64url), verified with user
+  verification at enrollment; public, so anyone can re-check the ballots it signs.
+- `credential.revoked {deputy, credential, reason}` — it signs nothing from then on.
 """
 
 from __future__ import annotations
@@ -14,10 +22,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from session_server.domain.commands import CouncilCommand, CouncilCreate, DeputyAdd
+from session_server.domain.commands import (
+    CouncilCommand,
+    CouncilConfigure,
+    CouncilCreate,
+    CredentialEnroll,
+    CredentialRevoke,
+    DeputyAdd,
+)
 from session_server.domain.errors import DomainError
 from session_server.domain.events import NewEvent, Recorded
 from session_server.domain.roles import Context, authorize
+from voting.ballot import Credential, from_b64url
 from voting.rules import Rule
 
 __all__ = ["CouncilState", "Deputy", "decide_council", "evolve_council"]
@@ -43,7 +59,18 @@ class CouncilState:
     rules: tuple[Rule, ...]
     first_ballot_final: bool
     deputies: dict[str, Deputy] = field(default_factory=dict)
+    demo: bool = False
+    signed_ballots: bool = True
+    refuse_backup_eligible: bool = False
+    rp_id: str = "localhost"
+    origins: tuple[str, ...] = ("http://localhost:8000",)
+    credentials: dict[str, Credential] = field(default_factory=dict)
+    """Every credential ever enrolled, revoked ones included (`Credential.revoked`)."""
     seq: int = 0
+
+    def live_credentials(self, deputy: str) -> list[Credential]:
+        """The deputy's credentials that may sign."""
+        return [c for c in self.credentials.values() if c.deputy == deputy and not c.revoked]
 
     @property
     def mayor(self) -> str | None:
@@ -62,6 +89,15 @@ class CouncilState:
                 {"id": d.id, "name": d.name, "faction": d.faction, "mayor": d.mayor} for d in self.deputies.values()
             ],
             "factions": sorted({d.faction for d in self.deputies.values() if d.faction is not None}),
+            "demo": self.demo,
+            "signed_ballots": self.signed_ballots,
+            "refuse_backup_eligible": self.refuse_backup_eligible,
+            "rp_id": self.rp_id,
+            "origins": list(self.origins),
+            "credentials": [
+                {"id": c.id, "deputy": c.deputy, "backup_eligible": c.backup_eligible, "revoked": c.revoked}
+                for c in self.credentials.values()
+            ],
         }
 
 
@@ -76,6 +112,8 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
         if state is not None:
             raise DomainError("invalid_command", f"council {state.id!r} exists")
         rules = list(dict.fromkeys(command.rules))  # drop repeats, keep the order given
+        if not command.signed_ballots and not command.demo:
+            raise DomainError("signatures_required", "only a demo council may take unsigned ballots")
         return [
             NewEvent(
                 "council.created",
@@ -85,12 +123,29 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
                     "composition": command.composition,
                     "rules": [rule.value for rule in rules],
                     "first_ballot_final": command.first_ballot_final,
+                    "demo": command.demo,
+                    "signed_ballots": command.signed_ballots,
+                    "refuse_backup_eligible": command.refuse_backup_eligible,
+                    "rp_id": command.rp_id,
+                    "origins": list(dict.fromkeys(command.origins)),
                 },
             )
         ]
+    if state is None:
+        raise DomainError("council_not_found", "the council does not exist")
+    if isinstance(command, CouncilConfigure):
+        return _configure(state, command)
+    if isinstance(command, CredentialEnroll):
+        return _enroll(state, command)
+    if isinstance(command, CredentialRevoke):
+        credential = state.credentials.get(command.credential)
+        if credential is None:
+            raise DomainError("unknown_credential", "no such credential is enrolled")
+        if credential.revoked:
+            raise DomainError("credential_revoked", "the credential is already revoked")
+        payload = {"deputy": credential.deputy, "credential": credential.id, "reason": command.reason}
+        return [NewEvent("credential.revoked", payload)]
     if isinstance(command, DeputyAdd):
-        if state is None:
-            raise DomainError("council_not_found", "the council does not exist")
         if command.deputy in state.deputies:
             raise DomainError("invalid_command", f"member {command.deputy!r} is already on the roster")
         if command.mayor:
@@ -112,6 +167,29 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
     raise DomainError("invalid_command", f"not a council command: {command.type!r}")
 
 
+def _configure(state: CouncilState, command: CouncilConfigure) -> list[NewEvent]:
+    changes = command.model_dump(exclude={"id", "type"}, exclude_none=True)
+    if "origins" in changes:
+        changes["origins"] = list(dict.fromkeys(changes["origins"]))
+    if changes.get("signed_ballots") is False and not state.demo:
+        raise DomainError("signatures_required", "only a demo council may take unsigned ballots")
+    if not changes:
+        raise DomainError("invalid_command", "council.configure changes nothing")
+    return [NewEvent("council.configured", changes)]
+
+
+def _enroll(state: CouncilState, command: CredentialEnroll) -> list[NewEvent]:
+    if command.deputy not in state.deputies:
+        raise DomainError("unknown_deputy", f"{command.deputy!r} is not a member of the council")
+    if command.credential in state.credentials:
+        raise DomainError("credential_exists", "this credential is already enrolled")
+    # A synced passkey could sign on a colleague's phone; the council may insist on device-bound keys.
+    if command.backup_eligible and state.refuse_backup_eligible:
+        raise DomainError("credential_backup_eligible", "the council accepts only device-bound credentials")
+    payload = command.model_dump(exclude={"id", "type"})
+    return [NewEvent("credential.enrolled", payload)]
+
+
 def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
     """Apply one council event and return the new state.
 
@@ -128,6 +206,11 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
             composition=p["composition"],
             rules=tuple(Rule(r) for r in p["rules"]),
             first_ballot_final=p["first_ballot_final"],
+            demo=p.get("demo", False),
+            signed_ballots=p.get("signed_ballots", True),
+            refuse_backup_eligible=p.get("refuse_backup_eligible", False),
+            rp_id=p.get("rp_id", "localhost"),
+            origins=tuple(p.get("origins", ("http://localhost:8000",))),
             seq=event.seq,
         )
     if state is None:
@@ -135,4 +218,25 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
     if event.type == "deputy.added":
         deputy = Deputy(id=p["deputy"], name=p["name"], faction=p["faction"], mayor=p["mayor"])
         return replace(state, deputies={**state.deputies, deputy.id: deputy}, seq=event.seq)
+    if event.type == "council.configured":
+        return replace(
+            state,
+            signed_ballots=p.get("signed_ballots", state.signed_ballots),
+            refuse_backup_eligible=p.get("refuse_backup_eligible", state.refuse_backup_eligible),
+            rp_id=p.get("rp_id", state.rp_id),
+            origins=tuple(p.get("origins", state.origins)),
+            seq=event.seq,
+        )
+    if event.type == "credential.enrolled":
+        credential = Credential(
+            id=p["credential"],
+            deputy=p["deputy"],
+            public_key=from_b64url(p["public_key"]),
+            sign_count=p["sign_count"],
+            backup_eligible=p["backup_eligible"],
+        )
+        return replace(state, credentials={**state.credentials, credential.id: credential}, seq=event.seq)
+    if event.type == "credential.revoked":
+        revoked = replace(state.credentials[p["credential"]], revoked=True)
+        return replace(state, credentials={**state.credentials, revoked.id: revoked}, seq=event.seq)
     raise ValueError(f"unknown council event type: {event.type!r}")

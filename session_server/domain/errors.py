@@ -39,6 +39,24 @@ vote_closed                acting on a closed vote, or a ballot after its closin
 ballot_final               changing a ballot where the council makes the first ballot final
 conflict_declared          a ballot from a deputy who declared a conflict on the item (art. 59-1)
 unknown_rule               the vote's rule is not among the council's rules
+secret_ballot_unsupported  a secret vote: refused until ballots can be kept secret from the server too
+signature_required         an unsigned ballot where the council requires signed ones
+signatures_required        turning signed ballots off on a council that is not a demo council
+unknown_credential         the credential is not enrolled
+credential_exists          enrolling a credential twice
+credential_revoked         a ballot signed with (or revoking again) a revoked credential
+credential_not_yours       a ballot signed with another deputy's credential
+credential_backup_eligible enrolling a synced (backup-eligible) passkey where the council refuses them
+nonce_invalid              a ballot whose nonce is not the deputy's for this vote
+nonce_used                 a ballot whose nonce was already used (a replayed assertion)
+credential_mismatch        the assertion names another credential than the ballot's
+assertion_invalid          the assertion is malformed
+challenge_mismatch         the signature is over another ballot (e.g. the choice changed after signing)
+origin_mismatch            the assertion was made on a page of another origin
+rp_id_mismatch             the assertion was made for another relying party
+user_not_verified          the authenticator did not verify the deputy (no fingerprint or PIN)
+sign_count_regressed       the authenticator's sign count went backwards (a cloned authenticator?)
+signature_invalid          the signature does not verify with the enrolled public key
 invalid_command            a command that is well-formed but makes no sense here (e.g. duplicate
                            agenda item ids, a second mayor, an existing council)
 =========================  ==================================================================
@@ -82,6 +100,24 @@ CODES: frozenset[str] = frozenset(
         "ballot_final",
         "conflict_declared",
         "unknown_rule",
+        "secret_ballot_unsupported",
+        "signature_required",
+        "signatures_required",
+        "unknown_credential",
+        "credential_exists",
+        "credential_revoked",
+        "credential_not_yours",
+        "credential_backup_eligible",
+        "nonce_invalid",
+        "nonce_used",
+        "credential_mismatch",
+        "assertion_invalid",
+        "challenge_mismatch",
+        "origin_mismatch",
+        "rp_id_mismatch",
+        "user_not_verified",
+        "sign_count_regressed",
+        "signature_invalid",
         "invalid_command",
     }
 )

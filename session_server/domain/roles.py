@@ -55,13 +55,15 @@ SYSTEM = Actor(username="system", role=Role.ADMIN, member=None)
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """Who issues a command and when; pure code reads the clock only from here.
+    """Who issues a command and when; pure code reads the clock and randomness only from here.
 
-    `at` must be timezone-aware; it is normalised to UTC.
+    `at` must be timezone-aware; it is normalised to UTC. `entropy` is fresh random bytes for the
+    commands that need them (a vote's nonce seed); the service fills it, tests may fix it.
     """
 
     actor: Actor
     at: datetime
+    entropy: bytes = b""
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:
@@ -103,6 +105,11 @@ ALLOWED: dict[str, frozenset[Role]] = {
     **dict.fromkeys(MEMBER_COMMANDS, _MEMBER),
     "council.create": _ADMIN,
     "deputy.add": _ADMIN,
+    # Turning signatures off (demo councils only) or moving the RP id is an administrator's act.
+    "council.configure": _ADMIN,
+    # Only the enrollment endpoint, after verifying the credential, records it (as an ADMIN actor).
+    "credential.enroll": _ADMIN,
+    "credential.revoke": frozenset({Role.SECRETARY, Role.ADMIN}),
 }
 """The roles allowed to issue each command type."""
 

@@ -43,6 +43,7 @@ from session_server.domain.session_state import (
     registered_deputies,
     to_public,
 )
+from voting.ballot import Assertion, BallotRefused, b64url, ballot_bytes, check_assertion, nonce_for
 from voting.rules import has_quorum
 from voting.tally import count
 
@@ -231,6 +232,12 @@ def _conflict_declare(state: SessionState, member: str, command: ConflictDeclare
 
 
 def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx: Context) -> list[NewEvent]:
+    if command.secret:
+        # Art. 59 allows secret ballots for some questions, but a secret ballot needs cryptography that
+        # keeps the choice from the server too; until Kvorum has it, it refuses rather than pretends.
+        raise DomainError(
+            "secret_ballot_unsupported", "secret ballots are not supported yet: the server would see every choice"
+        )
     # Art. 59 part 2: the threshold is chosen per vote from the council's list.
     if command.rule not in council.rules:
         raise DomainError("unknown_rule", f"the council does not vote by {command.rule.value!r}")
@@ -242,6 +249,8 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
     # Art. 46: a meeting without quorum is not competent to decide.
     if not quorum(state, council):
         raise DomainError("no_quorum", "more than half of the statutory composition must be registered")
+    if len(ctx.entropy) < 16:
+        raise ValueError("vote.open needs at least 16 bytes of Context.entropy for the nonce seed")
     payload = {
         "vote": f"v{len(state.votes) + 1}",
         "item": item.id,
@@ -249,6 +258,8 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
         "rule": command.rule.value,
         "seconds": command.seconds,
         "closes_at": format_time(ctx.at + timedelta(seconds=command.seconds)),
+        # Published only now, so no ballot can be signed before the vote opens (voting.ballot).
+        "nonce_seed": b64url(ctx.entropy[:16]),
     }
     return [NewEvent("vote.opened", payload)]
 
@@ -273,7 +284,56 @@ def _ballot_cast(
         raise DomainError("conflict_declared", f"{member!r} declared a conflict on {vote.item!r}")
     if member in vote.ballots and council.first_ballot_final:
         raise DomainError("ballot_final", "this council does not allow changing a ballot")
-    return [NewEvent("ballot.cast", {"vote": vote.id, "deputy": member, "choice": command.choice.value})]
+    payload: dict[str, Any] = {"vote": vote.id, "deputy": member, "choice": command.choice.value}
+    if council.signed_ballots or command.assertion is not None:
+        payload.update(_signed_ballot(state, council, member, vote, command))
+    return [NewEvent("ballot.cast", payload)]
+
+
+def _signed_ballot(
+    state: SessionState, council: CouncilState, member: str, vote: Vote, command: BallotCast
+) -> dict[str, Any]:
+    """Check a WebAuthn-signed ballot; return what `ballot.cast` records so anyone can re-check it."""
+    if command.assertion is None or command.nonce is None:
+        raise DomainError("signature_required", "this council counts only ballots signed on the deputy's device")
+    try:
+        assertion = Assertion.from_json(command.assertion)
+    except BallotRefused as exc:
+        raise DomainError(exc.code, exc.message) from None
+    credential = council.credentials.get(assertion.credential)
+    if credential is None:
+        raise DomainError("unknown_credential", "the ballot is signed with a credential that is not enrolled")
+    if credential.deputy != member:
+        raise DomainError("credential_not_yours", "the ballot is signed with another deputy's credential")
+    if credential.revoked:
+        raise DomainError("credential_revoked", "the ballot is signed with a revoked credential")
+    index = vote.signed.get(member, 0)
+    if command.nonce != nonce_for(vote.nonce_seed, member, index):
+        used = any(command.nonce == nonce_for(vote.nonce_seed, member, k) for k in range(index))
+        if used:
+            raise DomainError("nonce_used", "this ballot's nonce was already used (a replayed ballot?)")
+        raise DomainError("nonce_invalid", f"the nonce is not {member!r}'s for vote {vote.id!r}")
+    ballot = {
+        "council": council.id,
+        "session": state.id,
+        "vote": vote.id,
+        "item": vote.item,
+        "deputy": member,
+        "choice": command.choice.value,
+        "nonce": command.nonce,
+    }
+    try:
+        sign_count = check_assertion(
+            ballot_bytes(**ballot),
+            assertion,
+            credential,
+            rp_id=council.rp_id,
+            origins=council.origins,
+            last_sign_count=state.sign_counts.get(credential.id, credential.sign_count),
+        )
+    except BallotRefused as exc:
+        raise DomainError(exc.code, exc.message) from None
+    return {"nonce": command.nonce, "sign_count": sign_count, "assertion": assertion.to_json()}
 
 
 def _vote_close(state: SessionState, council: CouncilState, command: VoteClose) -> list[NewEvent]:

@@ -9,8 +9,10 @@ Session stream events and payloads (all values JSON):
 - `item.started {item}`, `item.finished {item}`.
 - `speaker.requested {deputy}`, `speaker.granted {deputy, seconds, until}`, `speaker.finished {deputy}`.
 - `conflict.declared {deputy, item, reason}` (art. 59-1: shown on the display, goes into the minutes).
-- `vote.opened {vote, item, subject, rule, seconds, closes_at}` (ids "v1", "v2"… in order of
-  opening), `ballot.cast {vote, deputy, choice}` (a later ballot replaces an earlier one),
+- `vote.opened {vote, item, subject, rule, seconds, closes_at, nonce_seed}` (ids "v1", "v2"… in
+  order of opening), `ballot.cast {vote, deputy, choice}` (a later ballot replaces an earlier one);
+  a signed ballot adds `nonce`, `sign_count` and `assertion {credential, authenticator_data,
+  client_data_json, signature}` (see `voting.ballot`; the ballot itself is rebuilt from the fields),
   `vote.closed {vote, tally, roll_call: {member: roll-call value}}`, `vote.cancelled {vote, reason}`.
 
 Times are RFC 3339 UTC strings (`events.format_time`). "deputy" fields hold council member ids,
@@ -88,8 +90,11 @@ class Vote:
     seconds: int
     opened_at: str
     closes_at: str
+    nonce_seed: str = ""
     status: VoteStatus = "open"
     ballots: dict[str, Choice] = field(default_factory=dict)
+    signed: dict[str, int] = field(default_factory=dict)
+    """Signed ballots accepted per member: the index of the member's next nonce."""
     tally: Tally | None = None
     roll_call: dict[str, RollCall] | None = None
     reason: str | None = None
@@ -97,7 +102,7 @@ class Vote:
     def copy(self) -> Vote:
         """An independent copy."""
         roll_call = None if self.roll_call is None else dict(self.roll_call)
-        return replace(self, ballots=dict(self.ballots), roll_call=roll_call)
+        return replace(self, ballots=dict(self.ballots), signed=dict(self.signed), roll_call=roll_call)
 
 
 @dataclass(slots=True)
@@ -123,6 +128,8 @@ class SessionState:
     speaker: Speech | None = None
     conflicts: list[Conflict] = field(default_factory=list)
     votes: dict[str, Vote] = field(default_factory=dict)
+    sign_counts: dict[str, int] = field(default_factory=dict)
+    """The last sign count seen per credential in this session (a count must never go back)."""
     seq: int = 0
 
     def clone(self) -> SessionState:
@@ -138,6 +145,7 @@ class SessionState:
             speaker_queue=list(self.speaker_queue),
             conflicts=list(self.conflicts),
             votes={vid: vote.copy() if vote.status == "open" else vote for vid, vote in self.votes.items()},
+            sign_counts=dict(self.sign_counts),
         )
 
     @property
@@ -229,9 +237,14 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 seconds=p["seconds"],
                 opened_at=event.at,
                 closes_at=p["closes_at"],
+                nonce_seed=p.get("nonce_seed", ""),
             )
         case "ballot.cast":
-            _still_open(state, p["vote"]).ballots[p["deputy"]] = Choice(p["choice"])
+            vote = _still_open(state, p["vote"])
+            vote.ballots[p["deputy"]] = Choice(p["choice"])
+            if "assertion" in p:
+                vote.signed[p["deputy"]] = vote.signed.get(p["deputy"], 0) + 1
+                state.sign_counts[p["assertion"]["credential"]] = p["sign_count"]
         case "vote.closed":
             vote = _still_open(state, p["vote"])
             vote.status = "closed"
@@ -301,6 +314,7 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "seconds": vote.seconds,
         "opened_at": vote.opened_at,
         "closes_at": vote.closes_at,
+        "nonce_seed": vote.nonce_seed,
         "status": vote.status,
         "voted": len(vote.ballots),
         "tally": vote.tally.as_dict() if closed and vote.tally is not None else None,

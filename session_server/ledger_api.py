@@ -1,0 +1,198 @@
+"""Public ledger endpoints: leaves, checkpoints, proofs, receipts, the export file and the verifier keys.
+
+Everything here is public: the ledger is what residents verify. Hashes and leaves are standard
+base64; checkpoints are C2SP signed notes (``text/plain``). See docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from session_server.http import ApiError, query_int
+from session_server.ledger import Ledger, LedgerError, b64
+from session_server.service import council_stream, session_stream
+from session_server.state import Kvorum
+
+EXPORT_FORMAT = "kvorum-ledger-v1"
+MAX_LEAVES = 10_000
+"""Leaves per page of ``/ledger``."""
+
+
+def _kvorum(request: Request) -> Kvorum:
+    kvorum: Kvorum = request.app.state.kvorum
+    return kvorum
+
+
+async def _stream(request: Request) -> str:
+    """The stream the URL names: ``/sessions/{session}/ledger…`` or ``/council/ledger…``; 404 if absent."""
+    kvorum = _kvorum(request)
+    session = request.path_params.get("session")
+    if session is not None:
+        stream = session_stream(session)
+    else:
+        council_id = await kvorum.sessions.council_id()
+        if council_id is None:
+            raise ApiError(404, "council_not_found", "no council yet")
+        stream = council_stream(council_id)
+    if await kvorum.store.head(stream) is None:
+        kind = "session" if session is not None else "council"
+        raise ApiError(404, f"{kind}_not_found", f"no {kind} {session or ''}".strip())
+    return stream
+
+
+def _required(request: Request, name: str, *, low: int) -> int:
+    if name not in request.query_params:
+        raise ApiError(400, "invalid_parameter", f"{name} is required")
+    return query_int(request, name, 0, low=low, high=2**62)
+
+
+def _ledger_error(exc: LedgerError) -> ApiError:
+    status = 404 if exc.code in ("no_checkpoint", "session_not_found") else 400
+    return ApiError(status, exc.code, exc.message)
+
+
+async def leaves(request: Request) -> Response:
+    """``{"origin", "size", "from", "to", "leaves": [base64 …]}``; ``?from=&to=`` pick a range (≤ 10,000)."""
+    ledger = _kvorum(request).ledger
+    stream = await _stream(request)
+    size = len(await ledger.tree(stream))
+    start = query_int(request, "from", 0, low=0, high=2**62)
+    end = query_int(request, "to", min(size, start + MAX_LEAVES), low=0, high=2**62)
+    if not start <= end <= size:
+        raise ApiError(400, "bad_range", f"need 0 <= from <= to <= {size}, got from={start} to={end}")
+    if end - start > MAX_LEAVES:
+        raise ApiError(400, "bad_range", f"at most {MAX_LEAVES} leaves per request")
+    body = {
+        "origin": await ledger.origin_of(stream),
+        "size": size,
+        "from": start,
+        "to": end,
+        "leaves": [b64(leaf) for leaf in await ledger.leaves(stream, start, end)],
+    }
+    return JSONResponse(body)
+
+
+async def checkpoint(request: Request) -> Response:
+    """The latest signed checkpoint (``?size=N`` for an earlier one) as a C2SP signed note."""
+    ledger = _kvorum(request).ledger
+    stream = await _stream(request)
+    size = _required(request, "size", low=0) if "size" in request.query_params else None
+    try:
+        note = await ledger.checkpoint(stream, size)
+    except LedgerError as exc:
+        if size is not None or exc.code != "no_checkpoint":
+            raise _ledger_error(exc) from None
+        note = await ledger.sign(stream)  # nothing signed yet: sign the ledger as it stands
+    return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
+
+
+async def checkpoints(request: Request) -> Response:
+    """The sizes of every signed checkpoint, ascending: ``{"sizes": […]}``."""
+    ledger = _kvorum(request).ledger
+    return JSONResponse({"sizes": await ledger.checkpoint_sizes(await _stream(request))})
+
+
+async def inclusion(request: Request) -> Response:
+    """``{"index", "size", "hashes"}``: the RFC 9162 inclusion proof of leaf ``index`` in tree ``size``."""
+    ledger = _kvorum(request).ledger
+    stream = await _stream(request)
+    index = _required(request, "index", low=0)
+    size = _required(request, "size", low=1)
+    try:
+        hashes = await ledger.inclusion(stream, index, size)
+    except LedgerError as exc:
+        raise _ledger_error(exc) from None
+    return JSONResponse({"index": index, "size": size, "hashes": [b64(h) for h in hashes]})
+
+
+async def consistency(request: Request) -> Response:
+    """``{"from", "to", "hashes"}``: the RFC 9162 consistency proof between trees ``from`` and ``to``."""
+    ledger = _kvorum(request).ledger
+    stream = await _stream(request)
+    old = _required(request, "from", low=0)
+    new = _required(request, "to", low=0)
+    try:
+        hashes = await ledger.consistency(stream, old, new)
+    except LedgerError as exc:
+        raise _ledger_error(exc) from None
+    return JSONResponse({"from": old, "to": new, "hashes": [b64(h) for h in hashes]})
+
+
+async def receipt(request: Request) -> Response:
+    """A receipt for the event ``?seq=N`` (e.g. one's own ballot): leaf, index, inclusion proof, checkpoint."""
+    ledger = _kvorum(request).ledger
+    stream = await _stream(request)
+    seq = _required(request, "seq", low=1)
+    try:
+        return JSONResponse((await ledger.receipt(stream, seq)).as_dict())
+    except LedgerError as exc:
+        raise _ledger_error(exc) from None
+
+
+async def export_stream(ledger: Ledger, stream: str) -> dict[str, Any]:
+    """One stream's part of the export: leaves up to a fresh checkpoint, every checkpoint, the proofs between."""
+    latest = await ledger.sign(stream)
+    size = int(latest.split("\n")[1])
+    sizes = [s for s in await ledger.checkpoint_sizes(stream) if s <= size]
+    notes = [await ledger.checkpoint(stream, s) for s in sizes]
+    proofs = []
+    for old, new in itertools.pairwise(sizes):
+        hashes = await ledger.consistency(stream, old, new)
+        proofs.append({"from": old, "to": new, "hashes": [b64(h) for h in hashes]})
+    return {
+        "origin": await ledger.origin_of(stream),
+        "leaves": [b64(leaf) for leaf in await ledger.leaves(stream, 0, size)],
+        "checkpoints": notes,
+        "consistency": proofs,
+    }
+
+
+async def build_export(kvorum: Kvorum, session_id: str) -> dict[str, Any]:
+    """The self-contained file ``kvorum verify`` checks: the session's and the council's ledgers and the keys."""
+    stream = session_stream(session_id)
+    if await kvorum.store.head(stream) is None:
+        raise ApiError(404, "session_not_found", f"no session {session_id!r}")
+    _, council = await kvorum.sessions.session(session_id)
+    return {
+        "format": EXPORT_FORMAT,
+        "session": session_id,
+        "council": council.id,
+        "keys": kvorum.ledger.vkeys(),
+        "session_ledger": await export_stream(kvorum.ledger, stream),
+        "council_ledger": await export_stream(kvorum.ledger, council_stream(council.id)),
+    }
+
+
+async def export(request: Request) -> Response:
+    """The whole ledger of a session in one JSON file, for ``kvorum verify``."""
+    kvorum = _kvorum(request)
+    body = await build_export(kvorum, request.path_params["session"])
+    filename = f"kvorum-{body['council']}-{body['session']}.ledger.json"
+    return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+async def keys(request: Request) -> Response:
+    """The council's checkpoint verifier keys (C2SP vkey), one a line, oldest first."""
+    lines = "".join(f"{vkey}\n" for vkey in _kvorum(request).ledger.vkeys())
+    return PlainTextResponse(lines, media_type="text/plain; charset=utf-8")
+
+
+def routes() -> list[BaseRoute]:
+    """Ledger routes under ``/api/v1``."""
+    out: list[BaseRoute] = []
+    for prefix in ("/sessions/{session}/ledger", "/council/ledger"):
+        out += [
+            Route(prefix, leaves),
+            Route(f"{prefix}/checkpoint", checkpoint),
+            Route(f"{prefix}/checkpoints", checkpoints),
+            Route(f"{prefix}/inclusion", inclusion),
+            Route(f"{prefix}/consistency", consistency),
+            Route(f"{prefix}/receipt", receipt),
+        ]
+    out.append(Route("/sessions/{session}/ledger/export", export))
+    return out

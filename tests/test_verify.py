@@ -1,0 +1,189 @@
+"""The offline verifier against a real session's ledger, and against every tampering it must catch."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import copy
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from signed_support import PRESENT, Chamber
+
+from session_server.cli import main
+from session_server.domain.audit import Discrepancy, audit
+from session_server.ledger import b64
+from voting.canonical import GENESIS, seal
+from voting.checkpoint import Checkpoint, NoteSigner
+from voting.merkle import MerkleTree
+
+
+async def _run_session(chamber: Chamber) -> dict[str, Any]:
+    """A vote with four signed ballots, closed; then a second vote closed by the chair; the export."""
+    vote = await chamber.open_vote()
+    for member, choice in zip(PRESENT[:4], ("for", "for", "against", "abstain"), strict=True):
+        assert (await chamber.cast(member, choice)).status_code == 200
+    await chamber.demo.ok("chair", "vote.close", vote=vote["id"])
+    second = await chamber.open_vote()
+    assert (await chamber.cast("d01", "against")).status_code == 200
+    await chamber.demo.ok("chair", "vote.close", vote=second["id"])
+    response = await chamber.client.get("/api/v1/sessions/c8-s45/ledger/export")
+    assert response.status_code == 200, response.text
+    export: dict[str, Any] = response.json()
+    return export
+
+
+def _leaves(export: dict[str, Any]) -> list[dict[str, Any]]:
+    return [orjson.loads(base64.b64decode(leaf)) for leaf in export["session_ledger"]["leaves"]]
+
+
+def _index_of(export: dict[str, Any], type_: str, nth: int = 0) -> int:
+    return [i for i, e in enumerate(_leaves(export)) if e["type"] == type_][nth]
+
+
+def _reseal(export: dict[str, Any], events: list[dict[str, Any]], signer: NoteSigner) -> dict[str, Any]:
+    """What a server holding the council key could do: re-chain the events, re-sign every checkpoint size."""
+    forged = copy.deepcopy(export)
+    ledger = forged["session_ledger"]
+    prev, leaves = GENESIS, []
+    for seq, event in enumerate(events, start=1):
+        fields = {k: event[k] for k in ("stream", "type", "payload", "actor", "at")}
+        digest, leaf = seal(prev, seq=seq, **fields)
+        prev = bytes.fromhex(digest)
+        leaves.append(leaf)
+    tree = MerkleTree(leaves)
+    sizes = sorted({min(int(note.split("\n")[1]), len(leaves)) for note in ledger["checkpoints"]} | {len(leaves)})
+    ledger["leaves"] = [b64(leaf) for leaf in leaves]
+    ledger["checkpoints"] = [signer.sign(Checkpoint(ledger["origin"], size, tree.root(size))) for size in sizes]
+    ledger["consistency"] = [
+        {"from": a, "to": b, "hashes": [b64(h) for h in tree.consistency_proof(a, b)]}
+        for a, b in itertools.pairwise(sizes)
+    ]
+    return forged
+
+
+async def test_a_real_session_verifies_from_a_file_and_from_its_url(
+    chamber: Chamber, tmp_path: Path, capsys: Any
+) -> None:
+    export = await _run_session(chamber)
+    report = audit(export)
+    assert report.ballots == report.signed_ballots == 5
+    assert [v.tally["for"] for v in report.votes] == [2, 0]
+    assert len(export["session_ledger"]["checkpoints"]) >= 2  # signed at each vote close
+
+    path = tmp_path / "ledger.json"
+    path.write_bytes(orjson.dumps(export))
+    assert await asyncio.to_thread(main, ["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("OK  voznesensk / c8-s45")
+    assert "5 WebAuthn signatures verified" in out
+
+    keys_url = f"{chamber.demo.server.url}/.well-known/kvorum/keys"
+    url = f"{chamber.demo.server.url}/api/v1/sessions/c8-s45"
+    assert await asyncio.to_thread(main, ["verify", url, "--keys-url", keys_url]) == 0
+    assert "OK" in capsys.readouterr().out
+
+
+async def test_each_tampering_is_named_with_the_first_bad_event(chamber: Chamber, tmp_path: Path, capsys: Any) -> None:
+    export = await _run_session(chamber)
+    signer = chamber.demo.server.kvorum.ledger.signer
+    ballot = _index_of(export, "ballot.cast")
+    events = _leaves(export)
+
+    def first_problem(forged: dict[str, Any]) -> Discrepancy:
+        with pytest.raises(Discrepancy) as info:
+            audit(forged)
+        return info.value
+
+    # an edited leaf: the choice of the first ballot
+    edited = copy.deepcopy(export)
+    event = dict(events[ballot], payload={**events[ballot]["payload"], "choice": "against"})
+    edited["session_ledger"]["leaves"][ballot] = base64.b64encode(orjson.dumps(event)).decode()
+    problem = first_problem(edited)
+    assert problem.index == ballot and "hash" in problem.message
+
+    # a dropped ballot and two swapped events
+    dropped = copy.deepcopy(export)
+    del dropped["session_ledger"]["leaves"][ballot]
+    assert first_problem(dropped).index == ballot
+    swapped = copy.deepcopy(export)
+    leaves = swapped["session_ledger"]["leaves"]
+    leaves[ballot], leaves[ballot + 1] = leaves[ballot + 1], leaves[ballot]
+    assert first_problem(swapped).index == ballot
+
+    # a consistency proof that does not prove what it claims
+    bent = copy.deepcopy(export)
+    proof = bent["session_ledger"]["consistency"][0]
+    proof["hashes"][0] = b64(bytes(32))
+    assert "not consistent" in first_problem(bent).message
+
+    # a checkpoint signed by another key under the council's key name
+    forger = NoteSigner(signer.name, Ed25519PrivateKey.generate())
+    forged = copy.deepcopy(export)
+    last = Checkpoint.parse(forged["session_ledger"]["checkpoints"][-1].split("\n\n")[0].encode() + b"\n")
+    forged["session_ledger"]["checkpoints"][-1] = forger.sign(last)
+    assert "not validly signed" in first_problem(forged).message
+
+    # a checkpoint re-signed with the real key over another root
+    resigned = copy.deepcopy(export)
+    resigned["session_ledger"]["checkpoints"][-1] = signer.sign(Checkpoint(last.origin, last.size, bytes(32)))
+    assert "another root" in first_problem(resigned).message
+
+    # history rewritten behind an already published checkpoint: the first ballot turned around,
+    # re-chained and re-signed; the old checkpoint still in the file no longer fits
+    rewritten = [dict(e) for e in events]
+    rewritten[ballot] = dict(events[ballot], payload={**events[ballot]["payload"], "choice": "against"})
+    forged = _reseal(export, rewritten, signer)
+    forged["session_ledger"]["checkpoints"][0] = export["session_ledger"]["checkpoints"][0]
+    forged["session_ledger"]["consistency"][0] = export["session_ledger"]["consistency"][0]
+    problem = first_problem(forged)
+    assert problem.index is not None and problem.index >= ballot and "history rewritten" in problem.message
+
+    # a tally that does not match the ballots, with every chain and signature made to fit
+    closed = _index_of(export, "vote.closed")
+    tally = {**events[closed]["payload"]["tally"], "for": 30, "outcome": "adopted"}
+    cooked = [dict(e) for e in events]
+    cooked[closed] = dict(events[closed], payload={**events[closed]["payload"], "tally": tally})
+    problem = first_problem(_reseal(export, cooked, signer))
+    assert problem.index == closed and "tally" in problem.message
+
+    # a ballot a signature does not back: another deputy's ballot re-labelled as d05's
+    stolen = [dict(e) for e in events]
+    stolen[ballot] = dict(events[ballot], payload={**events[ballot]["payload"], "deputy": "d05"})
+    problem = first_problem(_reseal(export, stolen, signer))
+    assert problem.index == ballot and "ballot.cast breaks the rules" in problem.message
+
+    # the CLI names the first discrepancy and exits 1
+    path = tmp_path / "cooked.json"
+    path.write_bytes(orjson.dumps(_reseal(export, cooked, signer)))
+    assert await asyncio.to_thread(main, ["verify", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"FAIL session ledger, event {closed} (seq {closed + 1}):")
+
+
+async def test_pinned_keys_refuse_a_ledger_signed_by_another_key(chamber: Chamber, tmp_path: Path, capsys: Any) -> None:
+    export = await _run_session(chamber)
+    own = NoteSigner("kvorum.localhost", Ed25519PrivateKey.generate())
+    path = tmp_path / "ledger.json"
+    path.write_bytes(orjson.dumps(export))
+    assert await asyncio.to_thread(main, ["verify", str(path), "--key", own.vkey]) == 1
+    assert "not validly signed" in capsys.readouterr().err
+    # a key rotation keeps the old checkpoints verifiable: both keys are published
+    new_vkey = await chamber.demo.server.kvorum.ledger.rotate_key()
+    keys = (await chamber.client.get("/.well-known/kvorum/keys")).text.splitlines()
+    assert keys[-1] == new_vkey and len(keys) == 2
+    assert audit(export, trusted_keys=keys).checkpoints >= 2
+
+
+async def test_unreadable_sources_get_one_line_and_exit_2(tmp_path: Path, capsys: Any) -> None:
+    assert main(["verify", str(tmp_path / "missing.json")]) == 2
+    assert capsys.readouterr().err.startswith("kvorum verify: cannot read the ledger:")
+    (tmp_path / "bad.json").write_text("{not json")
+    assert main(["verify", str(tmp_path / "bad.json")]) == 2
+    (tmp_path / "other.json").write_text(json.dumps({"format": "something-else"}))
+    assert main(["verify", str(tmp_path / "other.json")]) == 1

@@ -1,0 +1,211 @@
+"""Signed ballots: the ballot's canonical form, its WebAuthn challenge, nonces and the assertion check.
+
+A ballot is the RFC 8785 canonical JSON of ``{v, council, session, vote, item, deputy, choice,
+nonce}``. The deputy's authenticator signs it through WebAuthn: the challenge is
+``SHA-256("kvorum-ballot-v1" || 0x00 || ballot bytes)``, so the signature commits to every field and
+a changed choice no longer matches. The assertion must carry the user-verified flag (a fingerprint
+or PIN on the deputy's own device): that is what stops a colleague pressing the button for an
+absent deputy.
+
+Nonces make each signature single-use and impossible to prepare before the vote opens. ``vote.opened``
+publishes a random ``nonce_seed``; a deputy's k-th ballot in that vote (k = 0, 1, … — a deputy may
+change a ballot where the council allows it) carries ``nonce_for(seed, deputy, k)``. Anyone can
+recompute them, so the offline verifier checks them too; nobody can know them before the seed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from webauthn.helpers import decode_credential_public_key, decoded_public_key_to_cryptography, verify_signature
+from webauthn.helpers.exceptions import InvalidPublicKeyStructure, UnsupportedPublicKeyType
+
+from voting.canonical import canonical
+
+__all__ = [
+    "BALLOT_VERSION",
+    "CHALLENGE_DOMAIN",
+    "Assertion",
+    "BallotRefused",
+    "Credential",
+    "b64url",
+    "ballot_bytes",
+    "ballot_challenge",
+    "check_assertion",
+    "from_b64url",
+    "nonce_for",
+]
+
+BALLOT_VERSION = 1
+CHALLENGE_DOMAIN = b"kvorum-ballot-v1"
+_NONCE_DOMAIN = b"kvorum-nonce-v1"
+
+# Authenticator data flags (WebAuthn §6.1).
+_UP, _UV, _BE, _BS = 0x01, 0x04, 0x08, 0x10
+
+
+class BallotRefused(ValueError):
+    """A signed ballot that must not count; ``code`` is stable (see docs/ledger.md)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+def b64url(data: bytes) -> str:
+    """Base64url without padding, as WebAuthn writes it."""
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def from_b64url(text: str) -> bytes:
+    """Decode base64url with or without padding; ValueError on anything else."""
+    if not isinstance(text, str) or not text.isascii():
+        raise ValueError("not a base64url string")
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError(f"not a base64url string: {exc}") from None
+
+
+def ballot_bytes(*, council: str, session: str, vote: str, item: str, deputy: str, choice: str, nonce: str) -> bytes:
+    """The canonical bytes of a ballot (what the challenge commits to)."""
+    ballot = {
+        "v": BALLOT_VERSION,
+        "council": council,
+        "session": session,
+        "vote": vote,
+        "item": item,
+        "deputy": deputy,
+        "choice": choice,
+        "nonce": nonce,
+    }
+    return canonical(ballot)
+
+
+def ballot_challenge(ballot: bytes) -> bytes:
+    """The WebAuthn challenge for a ballot: SHA-256("kvorum-ballot-v1" || 0x00 || ballot)."""
+    return hashlib.sha256(CHALLENGE_DOMAIN + b"\x00" + ballot).digest()
+
+
+def nonce_for(seed: str, deputy: str, index: int) -> str:
+    """The nonce of ``deputy``'s ``index``-th ballot (from 0) in the vote whose seed is ``seed``."""
+    material = b"\x00".join((_NONCE_DOMAIN, seed.encode(), deputy.encode(), str(index).encode()))
+    return b64url(hashlib.sha256(material).digest())
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    """A deputy's enrolled WebAuthn credential: ``id`` base64url, ``public_key`` the COSE key bytes."""
+
+    id: str
+    deputy: str
+    public_key: bytes
+    sign_count: int = 0
+    backup_eligible: bool = False
+    revoked: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Assertion:
+    """The raw parts of a WebAuthn assertion, exactly as the authenticator produced them."""
+
+    credential: str
+    authenticator_data: bytes
+    client_data_json: bytes
+    signature: bytes
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Assertion:
+        """From ``{"credential", "authenticator_data", "client_data_json", "signature"}`` (base64url).
+
+        Raises BallotRefused("assertion_invalid") when a field is missing or not base64url.
+        """
+        try:
+            credential = data["credential"]
+            from_b64url(credential)
+            return cls(
+                credential=credential,
+                authenticator_data=from_b64url(data["authenticator_data"]),
+                client_data_json=from_b64url(data["client_data_json"]),
+                signature=from_b64url(data["signature"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BallotRefused("assertion_invalid", f"the assertion is malformed: {exc}") from None
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON form stored in ``ballot.cast`` (base64url fields)."""
+        return {
+            "credential": self.credential,
+            "authenticator_data": b64url(self.authenticator_data),
+            "client_data_json": b64url(self.client_data_json),
+            "signature": b64url(self.signature),
+        }
+
+
+def check_assertion(
+    ballot: bytes,
+    assertion: Assertion,
+    credential: Credential,
+    *,
+    rp_id: str,
+    origins: Sequence[str],
+    last_sign_count: int,
+) -> int:
+    """Check that ``assertion`` signs ``ballot`` with ``credential``; return the new sign count.
+
+    Every check has its own code, tested in this order: ``credential_mismatch``,
+    ``assertion_invalid``, ``challenge_mismatch``, ``origin_mismatch``, ``rp_id_mismatch``,
+    ``user_not_verified``, ``sign_count_regressed``, ``signature_invalid``. Whether the credential
+    belongs to the deputy and is live is the caller's check (it knows the roster and revocations).
+    """
+    if assertion.credential != credential.id:
+        raise BallotRefused("credential_mismatch", "the assertion names another credential")
+    try:
+        client = json.loads(assertion.client_data_json)
+        kind, challenge, origin = client["type"], client["challenge"], client["origin"]
+    except (ValueError, TypeError, KeyError):
+        raise BallotRefused("assertion_invalid", "client data is not WebAuthn client data JSON") from None
+    if kind != "webauthn.get":
+        raise BallotRefused("assertion_invalid", f"client data type is {kind!r}, not 'webauthn.get'")
+    try:
+        signed_challenge = from_b64url(challenge)
+    except ValueError:
+        raise BallotRefused("assertion_invalid", "the challenge is not base64url") from None
+    if signed_challenge != ballot_challenge(ballot):
+        raise BallotRefused("challenge_mismatch", "the signature is over another ballot (choice, vote or nonce)")
+    if origin not in origins:
+        raise BallotRefused("origin_mismatch", f"signed on {origin!r}, not on one of the council's origins")
+    data = assertion.authenticator_data
+    if len(data) < 37:
+        raise BallotRefused("assertion_invalid", "authenticator data is shorter than 37 bytes")
+    if data[:32] != hashlib.sha256(rp_id.encode()).digest():
+        raise BallotRefused("rp_id_mismatch", f"the credential was not used for relying party {rp_id!r}")
+    flags = data[32]
+    if not flags & _UP or not flags & _UV:
+        raise BallotRefused("user_not_verified", "the authenticator did not verify the deputy (fingerprint or PIN)")
+    sign_count = int.from_bytes(data[33:37], "big")
+    # Authenticators that do not count report 0 every time; one that counts must only go up.
+    if (sign_count or last_sign_count) and sign_count <= last_sign_count:
+        raise BallotRefused(
+            "sign_count_regressed", f"sign count {sign_count} after {last_sign_count}: a cloned authenticator?"
+        )
+    try:
+        decoded = decode_credential_public_key(credential.public_key)
+        verify_signature(
+            public_key=decoded_public_key_to_cryptography(decoded),
+            signature_alg=decoded.alg,
+            signature=assertion.signature,
+            data=data + hashlib.sha256(assertion.client_data_json).digest(),
+        )
+    except (InvalidPublicKeyStructure, UnsupportedPublicKeyType) as exc:
+        raise BallotRefused("signature_invalid", f"the enrolled public key is unusable: {exc}") from None
+    except Exception:  # cryptography's InvalidSignature and malformed DER alike
+        raise BallotRefused("signature_invalid", "the signature does not verify with the enrolled key") from None
+    return sign_count
