@@ -94,3 +94,10 @@ class Tablet(SoftWebauthnDevice):  # type: ignore[misc]
             "client_data_json": b64url(client_data),
             "signature": b64url(signature),
         }
+
+    def create_directly(self, rp_id: str, user: bytes) -> tuple[str, str]:
+        """Make the credential without a registration ceremony (benchmark seeding):
+        ``(credential id, COSE public key)``, both base64url, as ``credential.enrolled`` records them."""
+        self.cred_init(rp_id, user)
+        cose_key = cbor.encode(ES256.from_cryptography_key(self.private_key.public_key()))
+        return self.credential, b64url(cose_key)

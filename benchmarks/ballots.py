@@ -1,6 +1,7 @@
 """450 deputies (the Verkhovna Rada) cast ballots at once through the HTTP API of a running server.
 
-``python -m benchmarks.ballots [--deputies 450] [--bursts 5] [--seconds 10] [--transport http|ws] [--database-url URL]``
+``python -m benchmarks.ballots [--deputies 450] [--bursts 5] [--seconds 10] [--transport http|ws] [--signed]
+[--database-url URL]``
 
 A fresh database ``kvorum_bench_<random>`` is created on the PostgreSQL named by ``--database-url``
 or ``KVORUM_DATABASE_URL``, else on postgresql://postgres@127.0.0.1:5432 if it answers, else on an
@@ -26,6 +27,9 @@ the acknowledgements. The last line is a one-line summary with the targets met o
 (``benchmarks._ws_ballots``; the chair's steering and the registrations still go over HTTP): no
 floor phase; ack = the ``{"type": "ack"}`` message; every socket also receives every event, so a
 burst also reports when every socket held every event and how many deliveries that took.
+``--signed`` (HTTP only) then repeats the bursts and the closed loop with WebAuthn-signed ballots
+(``benchmarks._signed_ballots``: soft authenticators, one per deputy) on a second vote, after the
+unsigned ones, which are its baseline in the same run; targets ≥ 1,500 verified ballots/s, p99 ≤ 30 ms.
 ``--py-spy FILE`` (``.venv/bin/pip install py-spy``) also profiles the server during the sustained
 phase: ``.txt`` raw collapsed stacks, ``.json`` speedscope, anything else a flame graph SVG.
 """
@@ -48,7 +52,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from benchmarks import _ws_ballots
+from benchmarks import _signed_ballots, _ws_ballots
 from benchmarks._harness import (
     HOST,
     Cpu,
@@ -75,6 +79,9 @@ CHOICES = ("for", "against", "abstain")
 TARGET_P99_MS = 20.0
 TARGET_ACKS = 2000.0
 TARGET_RATIO = 0.5
+TARGET_SIGNED_P99_MS = 30.0
+TARGET_SIGNED = 1500.0
+SIGNED_OFFSET = 100  # signed bursts' command ids: b101-…, b102-…
 CONTEXT_POOL = 64
 FLOOR_BURSTS = 3
 STEP_SECONDS = 60  # the longest any one request, burst or phase tail may take
@@ -83,9 +90,12 @@ STEP_SECONDS = 60  # the longest any one request, burst or phase tail may take
 @dataclass(frozen=True, slots=True)
 class Seeded:
     tokens: list[tuple[str, str]]  # (member id, access token) per deputy
+    admin: str  # the administrator's access token
+    signers: dict[str, _signed_ballots.Signer]  # with --signed: each deputy's enrolled tablet
+    enrolling: float  # seconds
 
 
-async def seed(url: str, deputies: int, tmp: Path) -> Seeded:
+async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
     """Council, roster, accounts (one precomputed argon2 hash) and a scheduled session; deputy tokens."""
     from session_server.accounts import hash_password
     from session_server.config import Settings
@@ -104,6 +114,10 @@ async def seed(url: str, deputies: int, tmp: Path) -> Seeded:
             name="Верховна Рада (benchmark)",
             composition=deputies,
             first_ballot_final=False,
+            demo=True,  # unsigned ballots first; --signed switches them on later
+            signed_ballots=False,
+            rp_id=_signed_ballots.RP_ID,
+            origins=[_signed_ballots.ORIGIN],
         )
         await kvorum.sessions.execute(stream, create, SYSTEM)
         await asyncio.gather(
@@ -116,6 +130,7 @@ async def seed(url: str, deputies: int, tmp: Path) -> Seeded:
         )
         digest = await asyncio.to_thread(hash_password, PASSWORD)
         await kvorum.accounts.add("chair", PASSWORD, "chair", display_name="Голова", password_hash=digest)
+        admin = await kvorum.accounts.add("admin", PASSWORD, "admin", password_hash=digest)
         users = await asyncio.gather(
             *(
                 kvorum.accounts.add(f"deputy{m[1:]}", PASSWORD, "deputy", member=m, password_hash=digest)
@@ -133,8 +148,12 @@ async def seed(url: str, deputies: int, tmp: Path) -> Seeded:
             agenda=[AgendaItemIn(id="i1", number="1", title="Законопроєкт (benchmark)")],
         )
         await kvorum.sessions.execute(session_stream(SESSION_ID), schedule, SYSTEM)
+        signers, enrolling = (
+            await _signed_ballots.enroll(kvorum, COUNCIL_ID, SESSION_ID, members) if signed else ({}, 0.0)
+        )
         # Signed with the key the server will load from signing_keys: the same as logging in, minus argon2.
-        return Seeded([(u.member or "", kvorum.access.issue(u)) for u in users])
+        tokens = [(u.member or "", kvorum.access.issue(u)) for u in users]
+        return Seeded(tokens, kvorum.access.issue(admin), signers, enrolling)
 
 
 # ---- deputies on the wire ----------------------------------------------------------------------
@@ -146,6 +165,7 @@ class Deputy:
     token: str
     conn: HttpConnection
     authority: str
+    signer: _signed_ballots.Signer | None = None  # set: ballots are signed
 
     def request(self, method: str, path: str, body: bytes = b"") -> bytes:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
@@ -155,7 +175,10 @@ class Deputy:
         return self.request("POST", f"/api/v1/sessions/{SESSION_ID}/commands", orjson.dumps(body))
 
     def ballot(self, vote: str, command_id: str, choice: str) -> bytes:
-        return self.command({"id": command_id, "type": "ballot.cast", "vote": vote, "choice": choice})
+        body: dict[str, Any] = {"id": command_id, "type": "ballot.cast", "vote": vote, "choice": choice}
+        if self.signer is not None:
+            body |= self.signer.sign(self.member, choice)
+        return self.command(body)
 
 
 def acknowledged(response: Response) -> bool:
@@ -244,8 +267,8 @@ class Loop:
 class _Voter:
     """One deputy in the closed loop: on each ack, the next ballot goes out from the callback."""
 
-    def __init__(self, deputy: Deputy, index: int, vote: str, stats: Loop) -> None:
-        self.deputy, self.index, self.vote, self.stats = deputy, index, vote, stats
+    def __init__(self, deputy: Deputy, index: int, vote: str, stats: Loop, prefix: str) -> None:
+        self.deputy, self.index, self.vote, self.stats, self.prefix = deputy, index, vote, stats, prefix
         self.sent = 0
         self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         deputy.conn.on_response = self.answered
@@ -254,7 +277,7 @@ class _Voter:
     def send(self) -> None:
         self.sent += 1
         choice = CHOICES[(self.index + self.sent) % 3]
-        self.deputy.conn.send(self.deputy.ballot(self.vote, f"s-{self.deputy.member}-{self.sent}", choice))
+        self.deputy.conn.send(self.deputy.ballot(self.vote, f"{self.prefix}-{self.deputy.member}-{self.sent}", choice))
 
     def answered(self, response: Response) -> None:
         if not acknowledged(response):
@@ -279,10 +302,10 @@ class _Voter:
             self.done.set_result(None)
 
 
-async def sustained(deputies: Sequence[Deputy], vote: str, seconds: float) -> Loop:
+async def sustained(deputies: Sequence[Deputy], vote: str, seconds: float, prefix: str = "s") -> Loop:
     start = time.perf_counter()
     stats = Loop(end=start + seconds)
-    voters = [_Voter(d, i, vote, stats) for i, d in enumerate(deputies)]
+    voters = [_Voter(d, i, vote, stats, prefix) for i, d in enumerate(deputies)]
     for voter in voters:
         voter.send()
     try:
@@ -374,10 +397,11 @@ async def floor_phase(deputies: Sequence[Deputy]) -> tuple[float, list[str]]:
     return p99, [e for b in floors for e in b.errors]
 
 
-def http_burst(deputies: Sequence[Deputy], vote: str) -> Callable[[int], Awaitable[Burst]]:
+def http_burst(deputies: Sequence[Deputy], vote: str, offset: int = 0) -> Callable[[int], Awaitable[Burst]]:
     def cast(number: int) -> Awaitable[Burst]:
         choices = (CHOICES[(i + number) % 3] for i in range(len(deputies)))
-        ballots = [d.ballot(vote, f"b{number}-{d.member}", c) for d, c in zip(deputies, choices, strict=True)]
+        # Built (and with --signed, signed) before the burst's clock starts.
+        ballots = [d.ballot(vote, f"b{number + offset}-{d.member}", c) for d, c in zip(deputies, choices, strict=True)]
         return burst(deputies, ballots, acknowledged)
 
     return cast
@@ -479,7 +503,7 @@ async def check_stream(url: str, acks: int) -> list[str]:
         # now() is the transaction's start, so distinct `at` values of the commands count the transactions.
         phases = await pool.fetch(
             """SELECT split_part(id, '-', 1) AS phase, count(*) AS ballots, count(DISTINCT at) AS transactions
-               FROM commands WHERE stream = $1 AND id ~ '^(b[0-9]+|s)-' GROUP BY 1 ORDER BY 1""",
+               FROM commands WHERE stream = $1 AND id ~ '^(b[0-9]+|s|ss)-' GROUP BY 1 ORDER BY 1""",
             stream,
         )
     finally:
@@ -488,7 +512,8 @@ async def check_stream(url: str, acks: int) -> list[str]:
         f"check: hash chain of {stream} verifies ({events} events); {cast} ballot.cast events for {acks} acks "
         f"({'equal' if cast == acks else 'DIFFERENT'})"
     )
-    names = {"s": "sustained"} | {f"b{n}": f"burst {n}" for n in range(1, 51)}
+    names = {"s": "sustained", "ss": "signed sustained"} | {f"b{n}": f"burst {n}" for n in range(1, 51)}
+    names |= {f"b{n + SIGNED_OFFSET}": f"signed burst {n}" for n in range(1, 51)}
     grouped = ", ".join(f"{names[r['phase']]} {r['ballots']}/{r['transactions']}" for r in phases)
     say(f"group commit, ballots/transactions: {grouped}")
     return [] if cast == acks else [f"{cast} ballot.cast events but {acks} acks"]
@@ -502,7 +527,7 @@ async def run(args: argparse.Namespace) -> int:
         server_url, origin = await stack.enter_async_context(postgres_server(args.database_url, tmp))
         url = await stack.enter_async_context(fresh_database(server_url))
         began = time.perf_counter()
-        seeded = await seed(url, args.deputies, tmp)
+        seeded = await seed(url, args.deputies, tmp, signed=args.signed)
         seeding = time.perf_counter() - began
 
         env = dict(os.environ, KVORUM_DATABASE_URL=url, KVORUM_HOST=HOST, KVORUM_PORT=str(free_port()))
@@ -538,6 +563,11 @@ async def run(args: argparse.Namespace) -> int:
             f"  seeded    council {COUNCIL_ID!r} with {args.deputies} deputies, accounts and session {SESSION_ID!r} "
             f"in {seeding:.1f} s; deputy tokens minted with the server's signing key (no argon2 per deputy)"
         )
+        if args.signed:
+            say(
+                f"  enrolled  {len(seeded.signers)} soft authenticators (ES256, user verification), one "
+                f"credential.enrolled each, in {seeding and seeded.enrolling:.1f} s"
+            )
 
         chair = Deputy("chair", "", await connect(HOST, server.port), server.authority)
         stack.callback(chair.conn.close)
@@ -581,6 +611,10 @@ async def run(args: argparse.Namespace) -> int:
             loop = await sustained_phase(closed_loop, f"{len(deputies)} connections", args, server.pid)
         rate = len(loop.latencies) / args.seconds
         say()
+        signed: Signed | None = None
+        if args.signed:
+            signed = await signed_phase(chair, deputies, seeded, vote, args, server.pid, rate)
+            say()
         baselines = await baseline_phase(admin, url, server_pool, len(deputies), args.seconds, server.pid)
         ratio = rate / baselines[0].rate
         ratios = ", ".join(f"{rate / b.rate:.2f} of pool {b.pool}" for b in baselines)
@@ -589,7 +623,11 @@ async def run(args: argparse.Namespace) -> int:
 
         server.stop()  # it waits for batches in flight, so the stream is final
         errors = floor_errors + [e for b in bursts for e in b.errors] + loop.errors
-        errors += await check_stream(url, sum(len(b.latencies) for b in bursts) + loop.total)
+        acks = sum(len(b.latencies) for b in bursts) + loop.total
+        if signed is not None:
+            errors += signed.errors
+            acks += signed.acks
+        errors += await check_stream(url, acks)
         for error in errors[:5]:
             say(f"error: {error}")
         if ws:
@@ -603,10 +641,67 @@ async def run(args: argparse.Namespace) -> int:
             f"sustained {rate:,.0f} acks/s [≥ {TARGET_ACKS:,.0f} {met(rate >= TARGET_ACKS)}], "
             f"baseline {baselines[0].rate:,.0f} commits/s (pool {baselines[0].pool}), "
             f"ratio {ratio:.2f} [≥ {TARGET_RATIO} {met(ratio >= TARGET_RATIO)}]"
+            + (f"; {signed.summary()}" if signed is not None else "")
             + (f"; {len(errors)} ERRORS" if errors else "")
         )
         return 1 if errors else 0
     return 1  # unreachable: the stack does not swallow exceptions
+
+
+@dataclass(frozen=True, slots=True)
+class Signed:
+    p99: float  # median of the signed bursts' p99, seconds
+    last: float
+    rate: float  # verified, durable ballots per second in the closed loop
+    unsigned_rate: float
+    acks: int
+    errors: list[str]
+
+    def summary(self) -> str:
+        ok_p99 = max(self.p99, self.last) * 1000 <= TARGET_SIGNED_P99_MS
+        return (
+            f"signed: burst p99 {ms(self.p99)} (last→ack {ms(self.last)}) "
+            f"[≤ {TARGET_SIGNED_P99_MS:g} ms {met(ok_p99)}], "
+            f"{self.rate:,.0f} verified ballots/s [≥ {TARGET_SIGNED:,.0f} {met(self.rate >= TARGET_SIGNED)}], "
+            f"{self.rate / self.unsigned_rate:.2f} of unsigned"
+        )
+
+
+async def signed_phase(
+    chair: Deputy,
+    deputies: Sequence[Deputy],
+    seeded: Seeded,
+    unsigned_vote: str,
+    args: argparse.Namespace,
+    pid: int,
+    unsigned_rate: float,
+) -> Signed:
+    """Switch the council to signed ballots, open a new vote, then bursts and the closed loop again."""
+    chair.conn.close()  # idle through the phases before: the server may have closed it
+    chair.conn = await connect(HOST, int(chair.authority.rpartition(":")[2]))
+    admin = Deputy("admin", seeded.admin, chair.conn, chair.authority)
+    configure = {"id": "sign-on", "type": "council.configure", "signed_ballots": True}
+    await ok(chair.conn, admin.request("POST", "/api/v1/council/commands", orjson.dumps(configure)))
+    await ok(chair.conn, chair.command({"id": "close-unsigned", "type": "vote.close", "vote": unsigned_vote}))
+    open_vote = {"id": "vote-signed", "type": "vote.open", "item": "i1", "subject": "Підписане", "seconds": 900}
+    opened = (await ok(chair.conn, chair.command(open_vote | {"rule": "majority_of_composition"})))["events"][0]
+    vote, seed = str(opened["payload"]["vote"]), str(opened["payload"]["nonce_seed"])
+    for d in deputies:
+        d.signer = seeded.signers[d.member]
+        d.signer.start(vote, "i1", seed)
+    say(f"signed ballots: council.configure signed_ballots=true, {unsigned_vote} closed, {vote} opened")
+    bursts = await burst_phase(http_burst(deputies, vote, SIGNED_OFFSET), args.bursts, pid)
+    say()
+    await asyncio.sleep(0.2)
+    loop = await sustained_phase(
+        sustained(deputies, vote, args.seconds, "ss"), f"{len(deputies)} connections", args, pid
+    )
+    rate = len(loop.latencies) / args.seconds
+    say(f"signed ÷ unsigned sustained: {rate / unsigned_rate:.2f} ({rate:,.0f} ÷ {unsigned_rate:,.0f} ballots/s)")
+    errors = [e for b in bursts for e in b.errors] + loop.errors
+    acks = sum(len(b.latencies) for b in bursts) + loop.total
+    last = statistics.median(b.last_to_ack for b in bursts)
+    return Signed(median_p99(bursts), last, rate, unsigned_rate, acks, errors)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -617,9 +712,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--transport", choices=("http", "ws"), default="http", help="cast ballots over HTTP (default) or WebSockets"
     )
+    parser.add_argument("--signed", action="store_true", help="then again with WebAuthn-signed ballots (HTTP only)")
     parser.add_argument("--database-url", default=os.environ.get("KVORUM_DATABASE_URL"), help="PostgreSQL server")
     parser.add_argument("--py-spy", type=Path, help="profile the server during the sustained phase into this file")
     args = parser.parse_args(argv)
+    if args.signed and args.transport != "http":
+        parser.error("--signed is measured over HTTP only")
     return run_on_fastest_loop(run(args))
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -38,8 +39,10 @@ __all__ = [
     "ballot_bytes",
     "ballot_challenge",
     "check_assertion",
+    "check_sign_count",
     "from_b64url",
     "nonce_for",
+    "verify_assertion",
 ]
 
 BALLOT_VERSION = 1
@@ -149,21 +152,23 @@ class Assertion:
         }
 
 
-def check_assertion(
-    ballot: bytes,
-    assertion: Assertion,
-    credential: Credential,
-    *,
-    rp_id: str,
-    origins: Sequence[str],
-    last_sign_count: int,
-) -> int:
-    """Check that ``assertion`` signs ``ballot`` with ``credential``; return the new sign count.
+@functools.lru_cache(maxsize=4096)
+def _public_key(cose: bytes) -> tuple[Any, Any]:
+    """The enrolled COSE key as a ready ``cryptography`` key and its algorithm (decoded once per key)."""
+    decoded = decode_credential_public_key(cose)
+    return decoded_public_key_to_cryptography(decoded), decoded.alg
 
-    Every check has its own code, tested in this order: ``credential_mismatch``,
-    ``assertion_invalid``, ``challenge_mismatch``, ``origin_mismatch``, ``rp_id_mismatch``,
-    ``user_not_verified``, ``sign_count_regressed``, ``signature_invalid``. Whether the credential
-    belongs to the deputy and is live is the caller's check (it knows the roster and revocations).
+
+def verify_assertion(
+    ballot: bytes, assertion: Assertion, credential: Credential, *, rp_id: str, origins: Sequence[str]
+) -> int:
+    """Check everything about ``assertion`` that does not depend on history; return its sign count.
+
+    Pure and thread-safe (the signature check releases the GIL, so callers may run it in threads).
+    Codes, in the order checked: ``credential_mismatch``, ``assertion_invalid``,
+    ``challenge_mismatch``, ``origin_mismatch``, ``rp_id_mismatch``, ``user_not_verified``,
+    ``signature_invalid``. Whether the credential belongs to the deputy and is live, and whether
+    the sign count went back, are the caller's checks (``check_sign_count``).
     """
     if assertion.credential != credential.id:
         raise BallotRefused("credential_mismatch", "the assertion names another credential")
@@ -190,22 +195,43 @@ def check_assertion(
     flags = data[32]
     if not flags & _UP or not flags & _UV:
         raise BallotRefused("user_not_verified", "the authenticator did not verify the deputy (fingerprint or PIN)")
-    sign_count = int.from_bytes(data[33:37], "big")
-    # Authenticators that do not count report 0 every time; one that counts must only go up.
+    try:
+        public_key, alg = _public_key(credential.public_key)
+    except (InvalidPublicKeyStructure, UnsupportedPublicKeyType, ValueError) as exc:
+        raise BallotRefused("signature_invalid", f"the enrolled public key is unusable: {exc}") from None
+    try:
+        verify_signature(
+            public_key=public_key,
+            signature_alg=alg,
+            signature=assertion.signature,
+            data=data + hashlib.sha256(assertion.client_data_json).digest(),
+        )
+    except Exception:  # cryptography's InvalidSignature and malformed DER alike
+        raise BallotRefused("signature_invalid", "the signature does not verify with the enrolled key") from None
+    return int.from_bytes(data[33:37], "big")
+
+
+def check_sign_count(sign_count: int, last_sign_count: int) -> None:
+    """Refuse a sign count that did not go up (``sign_count_regressed``).
+
+    Authenticators that do not count report 0 every time; that is allowed.
+    """
     if (sign_count or last_sign_count) and sign_count <= last_sign_count:
         raise BallotRefused(
             "sign_count_regressed", f"sign count {sign_count} after {last_sign_count}: a cloned authenticator?"
         )
-    try:
-        decoded = decode_credential_public_key(credential.public_key)
-        verify_signature(
-            public_key=decoded_public_key_to_cryptography(decoded),
-            signature_alg=decoded.alg,
-            signature=assertion.signature,
-            data=data + hashlib.sha256(assertion.client_data_json).digest(),
-        )
-    except (InvalidPublicKeyStructure, UnsupportedPublicKeyType) as exc:
-        raise BallotRefused("signature_invalid", f"the enrolled public key is unusable: {exc}") from None
-    except Exception:  # cryptography's InvalidSignature and malformed DER alike
-        raise BallotRefused("signature_invalid", "the signature does not verify with the enrolled key") from None
+
+
+def check_assertion(
+    ballot: bytes,
+    assertion: Assertion,
+    credential: Credential,
+    *,
+    rp_id: str,
+    origins: Sequence[str],
+    last_sign_count: int,
+) -> int:
+    """``verify_assertion`` and ``check_sign_count`` together; return the new sign count."""
+    sign_count = verify_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
+    check_sign_count(sign_count, last_sign_count)
     return sign_count

@@ -7,12 +7,13 @@ public observes. Authentication is the outer layer's job: it hands the domain an
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from session_server.domain.errors import DomainError
+from voting.ballot import Assertion, Credential, verify_assertion
 
 __all__ = [
     "ALLOWED",
@@ -20,6 +21,7 @@ __all__ = [
     "STEERING_COMMANDS",
     "SYSTEM",
     "Actor",
+    "AssertionCheck",
     "Context",
     "Role",
     "authorize",
@@ -53,17 +55,28 @@ SYSTEM = Actor(username="system", role=Role.ADMIN, member=None)
 """The server itself, e.g. when it closes a vote whose time ran out."""
 
 
+AssertionCheck = Callable[[bytes, Assertion, Credential, str, Sequence[str]], int]
+"""``(ballot, assertion, credential, rp_id, origins) -> sign count``, raising ``BallotRefused``."""
+
+
+def _verify(ballot: bytes, assertion: Assertion, credential: Credential, rp_id: str, origins: Sequence[str]) -> int:
+    return verify_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """Who issues a command and when; pure code reads the clock and randomness only from here.
 
     `at` must be timezone-aware; it is normalised to UTC. `entropy` is fresh random bytes for the
     commands that need them (a vote's nonce seed); the service fills it, tests may fix it.
+    `check_assertion` checks a ballot's WebAuthn signature; the service passes one that answers from
+    checks it already ran in worker threads before the batch (the same pure function, run earlier).
     """
 
     actor: Actor
     at: datetime
     entropy: bytes = b""
+    check_assertion: AssertionCheck = _verify
 
     def __post_init__(self) -> None:
         if self.at.tzinfo is None or self.at.utcoffset() is None:

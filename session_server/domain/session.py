@@ -43,7 +43,7 @@ from session_server.domain.session_state import (
     registered_deputies,
     to_public,
 )
-from voting.ballot import Assertion, BallotRefused, b64url, ballot_bytes, check_assertion, nonce_for
+from voting.ballot import Assertion, BallotRefused, b64url, ballot_bytes, check_sign_count, nonce_for
 from voting.rules import has_quorum
 from voting.tally import count
 
@@ -286,12 +286,12 @@ def _ballot_cast(
         raise DomainError("ballot_final", "this council does not allow changing a ballot")
     payload: dict[str, Any] = {"vote": vote.id, "deputy": member, "choice": command.choice.value}
     if council.signed_ballots or command.assertion is not None:
-        payload.update(_signed_ballot(state, council, member, vote, command))
+        payload.update(_signed_ballot(state, council, member, vote, command, ctx))
     return [NewEvent("ballot.cast", payload)]
 
 
 def _signed_ballot(
-    state: SessionState, council: CouncilState, member: str, vote: Vote, command: BallotCast
+    state: SessionState, council: CouncilState, member: str, vote: Vote, command: BallotCast, ctx: Context
 ) -> dict[str, Any]:
     """Check a WebAuthn-signed ballot; return what `ballot.cast` records so anyone can re-check it."""
     if command.assertion is None or command.nonce is None:
@@ -323,14 +323,8 @@ def _signed_ballot(
         "nonce": command.nonce,
     }
     try:
-        sign_count = check_assertion(
-            ballot_bytes(**ballot),
-            assertion,
-            credential,
-            rp_id=council.rp_id,
-            origins=council.origins,
-            last_sign_count=state.sign_counts.get(credential.id, credential.sign_count),
-        )
+        sign_count = ctx.check_assertion(ballot_bytes(**ballot), assertion, credential, council.rp_id, council.origins)
+        check_sign_count(sign_count, state.sign_counts.get(credential.id, credential.sign_count))
     except BallotRefused as exc:
         raise DomainError(exc.code, exc.message) from None
     return {"nonce": command.nonce, "sign_count": sign_count, "assertion": assertion.to_json()}
