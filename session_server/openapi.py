@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from session_server.domain.commands import SESSION_COMMAND_ADAPTER, SessionSchedule
+from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, SESSION_COMMAND_ADAPTER, SessionSchedule
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -21,7 +21,8 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "Malformed JSON, unknown field or wrong type",
         401: "Missing, expired or forged access token",
         403: "The caller's role may not do this",
-        404: "No such session",
+        404: "No such session, council, checkpoint or enrollment link",
+        410: "The enrollment link was used or has expired",
         409: "The session's state or the council rules refuse the command",
         413: "Body over 64 KiB",
     }
@@ -71,6 +72,7 @@ def openapi_document() -> dict[str, Any]:
     }
     adapters: dict[str, TypeAdapter[Any]] = {
         "Command": SESSION_COMMAND_ADAPTER,
+        "CouncilCommand": COUNCIL_COMMAND_ADAPTER,
         "ScheduleSession": TypeAdapter(SessionSchedule),
         "Login": TypeAdapter(LoginBody),
         "Refresh": TypeAdapter(RefreshBody),
@@ -152,6 +154,7 @@ def openapi_document() -> dict[str, Any]:
             }
         },
     }
+    paths |= _signed_vote_paths(session, bearer, ref)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kvorum API", "version": "1"},
@@ -162,3 +165,103 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
+
+
+def _query(name: str, description: str, *, required: bool = True) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": {"type": "integer"},
+    }
+
+
+def _signed_vote_paths(session: dict[str, Any], bearer: list[dict[str, list[str]]], ref: Any) -> dict[str, Any]:
+    """Enrollment, council commands and the public ledger (docs/ledger.md)."""
+    text = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+    paths: dict[str, Any] = {
+        "/enrollments": {
+            "post": {
+                "summary": "A one-time link enrolling a deputy's tablet (secretary, admin): {deputy} -> {token, url}",
+                "security": bearer,
+                "responses": {"201": {"description": "Created"}, **_errors(400, 401, 403)},
+            }
+        },
+        "/enrollments/{token}/options": {
+            "post": {
+                "summary": "WebAuthn registration options for the link (user verification required)",
+                "responses": {"200": {"description": "PublicKeyCredentialCreationOptions (JSON)"}, **_errors(404, 410)},
+            }
+        },
+        "/enrollments/{token}/credential": {
+            "post": {
+                "summary": "Enroll the new credential (a RegistrationResponseJSON); records credential.enrolled",
+                "responses": {"201": {"description": "Enrolled"}, **_errors(400, 404, 409, 410)},
+            }
+        },
+        "/council/commands": {
+            "post": {
+                "summary": "credential.revoke (secretary, admin); council.configure, deputy.add (admin)",
+                "security": bearer,
+                "requestBody": _json(ref("CouncilCommand")),
+                "responses": {"200": {"description": "Committed"}, **_errors(400, 401, 403, 409)},
+            }
+        },
+    }
+    ledgers = {"/sessions/{session}/ledger": [session], "/council/ledger": []}
+    for prefix, params in ledgers.items():
+        paths[prefix] = {
+            "get": {
+                "summary": "Leaves (base64 of each event's canonical bytes): {origin, size, from, to, leaves}",
+                "parameters": [
+                    *params,
+                    _query("from", "first index", required=False),
+                    _query("to", "end", required=False),
+                ],
+                "responses": {"200": {"description": "OK"}, **_errors(400, 404)},
+            }
+        }
+        paths[f"{prefix}/checkpoint"] = {
+            "get": {
+                "summary": "The latest signed checkpoint (C2SP signed note), or ?size=N",
+                "parameters": [*params, _query("size", "tree size", required=False)],
+                "responses": {"200": {"description": "Signed note", **text}, **_errors(400, 404)},
+            }
+        }
+        paths[f"{prefix}/checkpoints"] = {
+            "get": {
+                "summary": "Sizes of every signed checkpoint",
+                "parameters": params,
+                "responses": {"200": {"description": "OK"}},
+            }
+        }
+        paths[f"{prefix}/inclusion"] = {
+            "get": {
+                "summary": "RFC 9162 inclusion proof {index, size, hashes}",
+                "parameters": [*params, _query("index", "leaf index"), _query("size", "tree size")],
+                "responses": {"200": {"description": "OK"}, **_errors(400, 404)},
+            }
+        }
+        paths[f"{prefix}/consistency"] = {
+            "get": {
+                "summary": "RFC 9162 consistency proof {from, to, hashes}",
+                "parameters": [*params, _query("from", "old size"), _query("to", "new size")],
+                "responses": {"200": {"description": "OK"}, **_errors(400, 404)},
+            }
+        }
+        paths[f"{prefix}/receipt"] = {
+            "get": {
+                "summary": "Receipt for event ?seq=N: {index, leaf, size, hashes, checkpoint}",
+                "parameters": [*params, _query("seq", "the event's seq")],
+                "responses": {"200": {"description": "OK"}, **_errors(400, 404)},
+            }
+        }
+    paths["/sessions/{session}/ledger/export"] = {
+        "get": {
+            "summary": "The whole ledger in one file for `kvorum verify` (kvorum-ledger-v1)",
+            "parameters": [session],
+            "responses": {"200": {"description": "OK"}, **_errors(404)},
+        }
+    }
+    return paths

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 
+import httpx
 from signed_support import Chamber
 
 from voting.checkpoint import NoteVerifier, open_note
 from voting.merkle import leaf_hash, verify_consistency, verify_inclusion
+
+
+async def _checkpointed(client: httpx.AsyncClient, seq: int) -> list[int]:
+    """The checkpoint sizes once one covers ``seq`` (polled: the signing runs after the commit)."""
+    for _ in range(500):
+        sizes: list[int] = (await client.get("/api/v1/sessions/c8-s45/ledger/checkpoints")).json()["sizes"]
+        if sizes and sizes[-1] >= seq:
+            return sizes
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no checkpoint covers seq {seq} after 10 s")
 
 
 def _b64(text: str) -> bytes:
@@ -37,9 +49,10 @@ async def test_leaves_checkpoints_and_proofs_agree(chamber: Chamber) -> None:
     vote = await chamber.open_vote()
     old = (await client.get("/api/v1/sessions/c8-s45/ledger/checkpoint")).text
     await chamber.cast("d01", "for")
-    await chamber.demo.ok("chair", "vote.close", vote=vote["id"])  # signs a checkpoint at once
+    closed = await chamber.demo.ok("chair", "vote.close", vote=vote["id"])
     keys = [NoteVerifier.from_vkey(k) for k in (await client.get("/.well-known/kvorum/keys")).text.splitlines()]
-    sizes = (await client.get("/api/v1/sessions/c8-s45/ledger/checkpoints")).json()["sizes"]
+    sizes = await _checkpointed(client, closed["seq"])  # a vote's close is signed at once, by a background task
+    assert sizes[-1] == closed["seq"]
     new_note = (await client.get("/api/v1/sessions/c8-s45/ledger/checkpoint")).text
     first, _ = open_note(old, keys)
     latest, _ = open_note(new_note, keys)

@@ -15,7 +15,6 @@ recompute them, so the offline verifier checks them too; nobody can know them be
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import hashlib
@@ -35,6 +34,7 @@ __all__ = [
     "Assertion",
     "BallotRefused",
     "Credential",
+    "PreparedAssertion",
     "b64url",
     "ballot_bytes",
     "ballot_challenge",
@@ -42,6 +42,7 @@ __all__ = [
     "check_sign_count",
     "from_b64url",
     "nonce_for",
+    "prepare_assertion",
     "verify_assertion",
 ]
 
@@ -62,18 +63,25 @@ class BallotRefused(ValueError):
         self.message = message
 
 
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+
+
 def b64url(data: bytes) -> str:
     """Base64url without padding, as WebAuthn writes it."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def from_b64url(text: str) -> bytes:
-    """Decode base64url with or without padding; ValueError on anything else."""
+    """Decode base64url with or without padding; ValueError on any other character."""
     if not isinstance(text, str) or not text.isascii():
         raise ValueError("not a base64url string")
+    raw = text.encode("ascii")
+    if b"+" in raw or b"/" in raw:
+        raise ValueError("not a base64url string: '+' or '/'")
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError) as exc:
+        return binascii.a2b_base64(raw.translate(_FROM_URLSAFE) + b"=" * (-len(raw) % 4), strict_mode=True)
+    except binascii.Error as exc:
         raise ValueError(f"not a base64url string: {exc}") from None
 
 
@@ -159,17 +167,30 @@ def _public_key(cose: bytes) -> tuple[Any, Any]:
     return decoded_public_key_to_cryptography(decoded), decoded.alg
 
 
-def verify_assertion(
-    ballot: bytes, assertion: Assertion, credential: Credential, *, rp_id: str, origins: Sequence[str]
-) -> int:
-    """Check everything about ``assertion`` that does not depend on history; return its sign count.
+@dataclass(frozen=True, slots=True)
+class PreparedAssertion:
+    """An assertion whose every field checked out; only its signature is still to be verified."""
 
-    Pure and thread-safe (the signature check releases the GIL, so callers may run it in threads).
-    Codes, in the order checked: ``credential_mismatch``, ``assertion_invalid``,
-    ``challenge_mismatch``, ``origin_mismatch``, ``rp_id_mismatch``, ``user_not_verified``,
-    ``signature_invalid``. Whether the credential belongs to the deputy and is live, and whether
-    the sign count went back, are the caller's checks (``check_sign_count``).
-    """
+    sign_count: int
+    public_key: Any
+    alg: Any
+    signature: bytes
+    signed_data: bytes
+
+    def verify(self) -> None:
+        """Verify the signature (releases the GIL); BallotRefused("signature_invalid") if it fails."""
+        try:
+            verify_signature(
+                public_key=self.public_key, signature_alg=self.alg, signature=self.signature, data=self.signed_data
+            )
+        except Exception:  # cryptography's InvalidSignature and malformed DER alike
+            raise BallotRefused("signature_invalid", "the signature does not verify with the enrolled key") from None
+
+
+def prepare_assertion(
+    ballot: bytes, assertion: Assertion, credential: Credential, *, rp_id: str, origins: Sequence[str]
+) -> PreparedAssertion:
+    """Every check of ``verify_assertion`` but the signature itself (for callers that batch those)."""
     if assertion.credential != credential.id:
         raise BallotRefused("credential_mismatch", "the assertion names another credential")
     try:
@@ -199,16 +220,23 @@ def verify_assertion(
         public_key, alg = _public_key(credential.public_key)
     except (InvalidPublicKeyStructure, UnsupportedPublicKeyType, ValueError) as exc:
         raise BallotRefused("signature_invalid", f"the enrolled public key is unusable: {exc}") from None
-    try:
-        verify_signature(
-            public_key=public_key,
-            signature_alg=alg,
-            signature=assertion.signature,
-            data=data + hashlib.sha256(assertion.client_data_json).digest(),
-        )
-    except Exception:  # cryptography's InvalidSignature and malformed DER alike
-        raise BallotRefused("signature_invalid", "the signature does not verify with the enrolled key") from None
-    return int.from_bytes(data[33:37], "big")
+    signed_data = data + hashlib.sha256(assertion.client_data_json).digest()
+    return PreparedAssertion(int.from_bytes(data[33:37], "big"), public_key, alg, assertion.signature, signed_data)
+
+
+def verify_assertion(
+    ballot: bytes, assertion: Assertion, credential: Credential, *, rp_id: str, origins: Sequence[str]
+) -> int:
+    """Check everything about ``assertion`` that does not depend on history; return its sign count.
+
+    Pure and thread-safe. Codes, in the order checked: ``credential_mismatch``,
+    ``assertion_invalid``, ``challenge_mismatch``, ``origin_mismatch``, ``rp_id_mismatch``,
+    ``user_not_verified``, ``signature_invalid``. Whether the credential belongs to the deputy and
+    is live, and whether the sign count went back, are the caller's checks (``check_sign_count``).
+    """
+    prepared = prepare_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
+    prepared.verify()
+    return prepared.sign_count
 
 
 def check_sign_count(sign_count: int, last_sign_count: int) -> None:

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
 import rfc8785
 
 GENESIS = bytes(32)
@@ -27,8 +28,44 @@ class ChainBroken(ValueError):
         self.reason = reason
 
 
+_FAST = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+def _plain(value: Any) -> bool:
+    """Whether orjson's sorted output is already RFC 8785 for ``value``.
+
+    It is for dicts, lists, strings, integers within ±2^53, booleans and null: orjson escapes
+    strings exactly as JCS does (checked for every code point in tests/test_canonical.py) and sorts
+    keys by code point, which is JCS's UTF-16 order unless a key holds a character beyond U+FFFF.
+    Floats need ECMAScript number formatting: those go the slow way.
+    """
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not (key.isascii() or max(key) < "\U00010000"):
+                return False
+            if not _plain_scalar(item) and not _plain(item):
+                return False
+        return True
+    if kind is list or kind is tuple:
+        return all(_plain_scalar(item) or _plain(item) for item in value)
+    return _plain_scalar(value)
+
+
+def _plain_scalar(value: Any) -> bool:
+    kind = type(value)
+    return kind is str or kind is int or kind is bool or value is None
+
+
 def canonical(value: Any) -> bytes:
-    """RFC 8785 canonical JSON of ``value``."""
+    """RFC 8785 canonical JSON of ``value`` (orjson where that is provably the same bytes, else rfc8785)."""
+    if type(value) is str:
+        return orjson.dumps(value)
+    if _plain(value):
+        try:
+            return orjson.dumps(value, option=_FAST)
+        except orjson.JSONEncodeError:  # an integer beyond ±2^53: rfc8785 raises its own error
+            pass
     return rfc8785.dumps(value)
 
 

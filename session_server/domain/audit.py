@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,14 +30,14 @@ from session_server.domain.commands import BallotCast, VoteClose, VoteOpen
 from session_server.domain.council import CouncilState, evolve_council
 from session_server.domain.errors import DomainError
 from session_server.domain.events import RecordedEvent, parse_time
-from session_server.domain.roles import Actor, Context, Role
+from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
-from voting.ballot import from_b64url
+from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, from_b64url, prepare_assertion
 from voting.canonical import GENESIS, seal
 from voting.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_note
 from voting.merkle import CompactRange, ProofError, leaf_hash, verify_consistency
 
-__all__ = ["EXPORT_FORMAT", "Discrepancy", "Report", "VoteSummary", "audit"]
+__all__ = ["EXPORT_FORMAT", "Discrepancy", "Report", "SignatureCheck", "VoteSummary", "audit", "verify_in_order"]
 
 EXPORT_FORMAT = "kvorum-ledger-v1"
 _AUDITOR = Actor(username="auditor", role=Role.ADMIN)
@@ -182,7 +182,9 @@ def _recorded(event: Mapping[str, Any]) -> RecordedEvent:
     return RecordedEvent(event["type"], event["payload"], event["seq"], event["at"], actor=event["actor"])
 
 
-def _decided_again(state: SessionState, council: CouncilState, event: Mapping[str, Any], index: int) -> None:
+def _decided_again(
+    state: SessionState, council: CouncilState, event: Mapping[str, Any], index: int, check: AssertionCheck
+) -> None:
     """Decide a vote event again by the rules; it must come out exactly as recorded."""
     p = event["payload"]
     at = parse_time(event["at"])
@@ -207,7 +209,7 @@ def _decided_again(state: SessionState, council: CouncilState, event: Mapping[st
                     nonce=p.get("nonce"),
                     assertion=p.get("assertion"),
                 )
-                ctx = Context(Actor(event["actor"], Role.DEPUTY, p["deputy"]), at)
+                ctx = Context(Actor(event["actor"], Role.DEPUTY, p["deputy"]), at, check_assertion=check)
             case _:
                 command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
         [again] = decide(state, council, command, ctx)
@@ -226,12 +228,54 @@ def _decided_again(state: SessionState, council: CouncilState, event: Mapping[st
         raise Discrepancy("session", index, f"{event['type']} differs from what the rules produce")
 
 
-def audit(export: Mapping[str, Any], *, trusted_keys: Sequence[str] | None = None) -> Report:
+SignatureCheck = Callable[[Sequence[tuple[int, PreparedAssertion]]], tuple[int, str] | None]
+"""Verifies prepared ballot signatures; returns ``(event index, message)`` of the first that fails."""
+
+
+def verify_in_order(jobs: Sequence[tuple[int, PreparedAssertion]]) -> tuple[int, str] | None:
+    """The plain ``SignatureCheck``: one after another, stop at the first failure."""
+    for index, prepared in jobs:
+        try:
+            prepared.verify()
+        except BallotRefused as exc:
+            return index, f"{exc.code}: {exc.message}"
+    return None
+
+
+def audit(
+    export: Mapping[str, Any],
+    *,
+    trusted_keys: Sequence[str] | None = None,
+    check_signatures: SignatureCheck = verify_in_order,
+) -> Report:
     """Audit an export; return the report or raise Discrepancy naming the first problem.
 
     ``trusted_keys`` (vkey lines) pins the council's keys; without it the export's own keys are used
-    (the report lists which ones signed, to compare with the council's published keys).
+    (the report lists which ones signed, to compare with the council's published keys). Ballot
+    signatures are checked last, all together, by ``check_signatures`` (the CLI passes one that uses
+    every core); a bad one is still reported if it comes before any other discrepancy.
     """
+    jobs: list[tuple[int, PreparedAssertion]] = []
+    try:
+        report = _audit(export, trusted_keys, jobs)
+    except Discrepancy as found:
+        earlier = check_signatures([job for job in jobs if found.index is None or job[0] < found.index])
+        if earlier is not None and found.ledger == "session":
+            raise _bad_signature(*earlier) from None
+        raise
+    failed = check_signatures(jobs)
+    if failed is not None:
+        raise _bad_signature(*failed)
+    return report
+
+
+def _bad_signature(index: int, message: str) -> Discrepancy:
+    return Discrepancy("session", index, f"ballot.cast breaks the rules: {message}")
+
+
+def _audit(
+    export: Mapping[str, Any], trusted_keys: Sequence[str] | None, jobs: list[tuple[int, PreparedAssertion]]
+) -> Report:
     if export.get("format") != EXPORT_FORMAT:
         raise Discrepancy("export", None, f"not a {EXPORT_FORMAT} file")
     try:
@@ -249,6 +293,15 @@ def audit(export: Mapping[str, Any], *, trusted_keys: Sequence[str] | None = Non
         checkpoints=len(council_ledger.checkpoints) + len(session_ledger.checkpoints),
         keys=sorted(keys_used),
     )
+    at_index = [0]
+
+    def deferred(
+        ballot: bytes, assertion: Assertion, credential: Credential, rp_id: str, origins: Sequence[str]
+    ) -> int:
+        prepared = prepare_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
+        jobs.append((at_index[0], prepared))
+        return prepared.sign_count
+
     council_events = iter(council_ledger.events)
     pending = next(council_events, None)
     council: CouncilState | None = None
@@ -261,7 +314,8 @@ def audit(export: Mapping[str, Any], *, trusted_keys: Sequence[str] | None = Non
         if council is None:
             raise Discrepancy("session", index, "an event before the council existed")
         if state is not None and event["type"] in ("vote.opened", "ballot.cast", "vote.closed"):
-            _decided_again(state, council, event, index)
+            at_index[0] = index
+            _decided_again(state, council, event, index, deferred)
         try:
             state = evolve(state, _recorded(event))
         except (ValueError, KeyError, TypeError) as exc:
