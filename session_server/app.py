@@ -71,6 +71,20 @@ def _static(settings: Settings) -> list[Mount]:
     return [Mount("/static", StaticFiles(directory=settings.web_dir), name="static")]
 
 
+async def _warn_if_unsigned(kvorum: Kvorum) -> None:
+    """Say it loudly at every start when the council counts ballots nobody signed (a demo council)."""
+    council_id = await kvorum.sessions.council_id()
+    if council_id is None:
+        return
+    council = await kvorum.sessions.council(council_id)
+    if not council.signed_ballots:
+        log.warning(
+            "DEMO COUNCIL %r: ballots are NOT signed on the deputies' devices; anyone with a deputy's password "
+            "can vote for them. A real council requires signed ballots (docs/ledger.md).",
+            council_id,
+        )
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app; its lifespan opens the database and the services (see ``Kvorum.open``)."""
     settings = settings or Settings.from_env()
@@ -80,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with Kvorum.open(settings) as kvorum:
             app.state.kvorum = kvorum
             app.state.admission = Admission(settings.ws_per_address)
+            await _warn_if_unsigned(kvorum)
             # What start-up allocated lives as long as the process: keep it out of the collector's
             # full passes, which otherwise re-walk it and pause a vote burst for tens of ms.
             gc.collect()

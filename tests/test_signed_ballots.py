@@ -7,8 +7,10 @@ py_webauthn and our own checks on the server side.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
+from conftest import Demo
 from signed_support import ORIGIN, PRESENT, RP_ID, Chamber
 
 from benchmarks._authenticator import Tablet
@@ -218,3 +220,13 @@ async def test_only_a_demo_council_may_turn_signatures_off(chamber: Chamber) -> 
     # … but a secretary may not touch the setting at all
     by_secretary = await chamber.council_command("secretary", "council.configure", signed_ballots=True)
     await refused(chamber, by_secretary, "forbidden")
+
+
+async def test_a_demo_council_without_signatures_is_announced_loudly(demo_council: Demo, caplog: Any) -> None:
+    from session_server.app import _warn_if_unsigned
+
+    with caplog.at_level("WARNING", logger="session_server.app"):
+        await _warn_if_unsigned(demo_council.server.kvorum)
+    assert "NOT signed" in caplog.text and "voznesensk" in caplog.text
+    council = (await demo_council.client.get("/api/v1/council")).json()
+    assert council["demo"] is True and council["signed_ballots"] is False
