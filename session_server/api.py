@@ -17,6 +17,7 @@ from session_server.http import ApiError, JSONResponse, Model, parse, parse_mode
 from session_server.service import CommandResult, session_stream
 from session_server.state import Kvorum
 from session_server.tokens import TokenError
+from voting.ballot import nonce_for
 
 REFRESH_COOKIE = "kvorum_refresh"
 _COOKIE_PATH = "/api/v1/auth"
@@ -185,6 +186,21 @@ async def session_command(request: Request) -> Response:
     return JSONResponse(_result(result))
 
 
+async def my_nonce(request: Request) -> Response:
+    """The caller's next ballot nonce in a vote: ``{"vote", "deputy", "index", "nonce"}`` (voting.ballot)."""
+    kvorum = _kvorum(request)
+    who = await principal(request)
+    if who.member is None:
+        raise ApiError(403, "not_a_deputy", "only a council member has ballot nonces")
+    state, _ = await kvorum.sessions.session(request.path_params["session"])
+    vote = state.votes.get(request.path_params["vote"])
+    if vote is None:
+        raise DomainError("unknown_vote", f"no vote {request.path_params['vote']!r} in this session")
+    index = vote.signed.get(who.member, 0)
+    nonce = nonce_for(vote.nonce_seed, who.member, index)
+    return JSONResponse({"vote": vote.id, "deputy": who.member, "index": index, "nonce": nonce})
+
+
 def routes() -> list[BaseRoute]:
     """The ``/api/v1`` routes (mounted by the app)."""
     return [
@@ -198,4 +214,5 @@ def routes() -> list[BaseRoute]:
         Route("/sessions/{session}", get_session),
         Route("/sessions/{session}/events", session_events),
         Route("/sessions/{session}/commands", session_command, methods=["POST"]),
+        Route("/sessions/{session}/votes/{vote}/nonce", my_nonce),
     ]

@@ -6,11 +6,12 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
@@ -63,6 +64,30 @@ async def internal_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(500, "internal_error", "unexpected server error; it has been logged")
 
 
+# The pages load only the app's own scripts, styles and sockets: no inline code anywhere in web/.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
+
+
+def _pages(settings: Settings) -> list[Route]:
+    """The front end's pages, each one HTML file of web/ with the strict policy."""
+
+    def page(name: str) -> Any:
+        async def serve(request: Request) -> Response:
+            return FileResponse(settings.web_dir / f"{name}.html", headers=PAGE_HEADERS, media_type="text/html")
+
+        return serve
+
+    return [Route("/tablet", page("tablet"))]
+
+
 def _static(settings: Settings) -> list[Mount]:
     """The front-end files at ``/static`` (in production nginx serves them from the same folder)."""
     if not settings.web_dir.is_dir():
@@ -109,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/api/v1/sessions/{session}/stream", session_feed),
             WebSocketRoute("/ws/sessions/{session}", session_socket),
             *_static(settings),
+            *_pages(settings),
             Route("/.well-known/kvorum/keys", ledger_api.keys),
             Mount("/api/v1", routes=api.routes() + ledger_api.routes() + enrollment.routes()),
         ],

@@ -267,3 +267,12 @@ async def chamber(demo_council: Demo) -> Any:
     from signed_support import signed_chamber
 
     return await signed_chamber(demo_council)
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """One headless Chromium for the whole run (tests/browser_support.py; skips without one)."""
+    from browser_support import launch
+
+    async with launch() as chromium:
+        yield chromium

@@ -10,58 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import rfc8785
+from browser_support import Browser, Page, WebSocketRoute  # skips the module without a browser
 from conftest import Demo
-
-# A developer without a browser may skip these; CI sets KVORUM_REQUIRE_BROWSER=1 so they fail instead.
-_REQUIRED = os.environ.get("KVORUM_REQUIRE_BROWSER") == "1"
-
-
-def _missing(reason: str) -> None:
-    if _REQUIRED:
-        raise RuntimeError(f"browser tests required but {reason}")
-    pytest.skip(reason, allow_module_level=True)
-
-
-try:
-    from playwright.async_api import Browser, Page, WebSocketRoute, async_playwright
-except ImportError:
-    _missing("playwright is not installed: pip install playwright")
-
-CHROMIUM = Path(os.environ.get("KVORUM_CHROMIUM", "/usr/bin/chromium"))
-if not CHROMIUM.exists():
-    _missing(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
 
 SESSION = "c8-s45"
 WAIT_MS = 10_000
 SOCKETS = re.compile(r"/ws/sessions/")
-
-
-@pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 @pytest.fixture

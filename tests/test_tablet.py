@@ -1,0 +1,176 @@
+"""The deputy's tablet (/tablet) in headless Chromium with a DevTools virtual authenticator.
+
+The page is opened at http://localhost:<port> (WebAuthn needs a secure context and a host name as
+its relying party id); the council is configured for signed ballots on that origin.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import Browser, Page
+from conftest import Demo
+
+WAIT_MS = 15_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PRESENT = [f"deputy{i:02d}" for i in range(2, 20)]
+
+
+async def _council_command(demo: Demo, **body: Any) -> None:
+    response = await demo.client.post(
+        "/api/v1/council/commands", json={"id": f"cfg-{len(body)}", **body}, headers=await demo.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+async def tablet(browser: Browser, demo_council: Demo) -> AsyncIterator[tuple[Page, Any, str]]:
+    """A 1280×800 page with a user-verifying virtual authenticator; ``(page, context, origin)``."""
+    origin = demo_council.server.url.replace("127.0.0.1", "localhost")
+    await _council_command(
+        demo_council, type="council.configure", signed_ballots=True, rp_id="localhost", origins=[origin]
+    )
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="uk-UA")
+    page = await context.new_page()
+    errors: list[Exception] = []
+    page.on("pageerror", lambda error: errors.append(error))
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable")
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    try:
+        yield page, context, origin
+    finally:
+        await context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+async def _enrollment_link(demo: Demo, deputy: str) -> str:
+    response = await demo.client.post(
+        "/api/v1/enrollments", json={"deputy": deputy}, headers=await demo.headers("secretary")
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["token"])
+
+
+async def _sign_in(page: Page, username: str) -> None:
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector("#chamber:not([hidden])", timeout=WAIT_MS)
+    await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
+
+
+async def _screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+async def test_a_deputy_enrolls_the_tablet_registers_and_casts_a_signed_ballot(
+    tablet: tuple[Page, Any, str], demo_council: Demo
+) -> None:
+    page, _, origin = tablet
+    demo = demo_council
+    token = await _enrollment_link(demo, "d01")
+    await page.goto(f"{origin}/tablet#enroll={token}")
+    await page.click("#enroll-button")
+    await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+    council = (await demo.client.get("/api/v1/council")).json()
+    assert [c["deputy"] for c in council["credentials"]] == ["d01"]
+
+    await _sign_in(page, "deputy01")
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    register = page.locator("#register")
+    await register.wait_for(state="visible", timeout=WAIT_MS)
+    assert await register.text_content() == "Зареєструватися"
+    await register.click()
+    await page.wait_for_selector("#registered-note:not([hidden])", timeout=WAIT_MS)
+    await asyncio.gather(*(demo.ok(u, "presence.register") for u in PRESENT))
+    await page.wait_for_selector("#quorum:has-text('Кворум є')", timeout=WAIT_MS)
+    await demo.ok("chair", "item.start", item="i1")
+    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=120)
+
+    await page.wait_for_selector("#choices:not([hidden])", timeout=WAIT_MS)
+    await _screenshot(page, "tablet-vote-open")
+    await page.click(".choice[data-choice=for]")
+    status = page.locator("#ballot-status[data-state=counted]:has-text('запис №')")  # the receipt's leaf
+    await status.wait_for(timeout=WAIT_MS)
+    text = await status.text_content()
+    assert text is not None and "Ваш голос зараховано" in text and "запис №" in text
+    assert await page.get_attribute(".choice[data-choice=for]", "aria-pressed") == "true"
+    await _screenshot(page, "tablet-vote-counted")
+
+    events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
+    [ballot] = [e for e in events if e["type"] == "ballot.cast" and e["payload"]["deputy"] == "d01"]
+    assert ballot["payload"]["choice"] == "for"
+    assert ballot["payload"]["assertion"]["credential"] == council["credentials"][0]["id"]
+    leaf = int(text.split("№")[1].split()[0])
+    assert leaf == ballot["seq"] - 1  # the receipt's leaf index is this ballot's
+
+    await demo.ok("chair", "vote.close", vote="v1")
+    await page.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
+    assert "за" in (await page.text_content("#my-line") or "")
+    assert "не прийнято" in (await page.text_content("#outcome") or "")  # 1 of 35 needed 18
+    await _screenshot(page, "tablet-results")
+
+
+async def test_a_ballot_that_cannot_be_delivered_is_shown_as_failed_and_the_page_recovers(
+    tablet: tuple[Page, Any, str], demo_council: Demo
+) -> None:
+    page, context, origin = tablet
+    demo = demo_council
+    token = await _enrollment_link(demo, "d01")
+    await page.goto(f"{origin}/tablet#enroll={token}")
+    await page.click("#enroll-button")
+    await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+    await _sign_in(page, "deputy01")
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(u, "presence.register") for u in ["deputy01", *PRESENT]))
+    await demo.ok("chair", "item.start", item="i1")
+    await demo.ok("chair", "vote.open", item="i1", subject="за основу", rule="majority_of_composition", seconds=120)
+    await page.wait_for_selector("#choices:not([hidden])", timeout=WAIT_MS)
+
+    await context.set_offline(True)
+    await page.click(".choice[data-choice=against]")
+    failed = page.locator("#ballot-status[data-state=failed]")
+    await failed.wait_for(timeout=WAIT_MS)
+    assert "не доставлено" in (await failed.text_content() or "")
+    state = (await demo.client.get("/api/v1/sessions/c8-s45")).json()["state"]
+    assert state["votes"][0]["voted"] == 0  # nothing was cast behind the deputy's back
+
+    await context.set_offline(False)
+    await page.click(".choice[data-choice=against]")
+    await page.wait_for_selector("#ballot-status[data-state=counted]", timeout=WAIT_MS)
+    await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
+
+
+async def test_the_tablet_switches_to_english_and_serves_a_strict_content_security_policy(
+    tablet: tuple[Page, Any, str], demo_council: Demo
+) -> None:
+    page, _, origin = tablet
+    response = await page.goto(f"{origin}/tablet")
+    assert response is not None
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    await page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
+    assert await page.text_content("#sign-in-button") == "Увійти"
+    await page.click("#lang")
+    assert await page.text_content("#sign-in-button") == "Sign in"
+    assert await page.evaluate("document.documentElement.lang") == "en"
+    await page.fill("input[name=username]", "deputy01")
+    await page.fill("input[name=password]", "wrong")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector("#sign-in-status:has-text('wrong username or password')", timeout=WAIT_MS)

@@ -1,0 +1,135 @@
+/**
+ * The public session state (the shape of `GET /api/v1/sessions/{id}` → `state`) advanced by events,
+ * as `session_server/domain/session_state.py` (`evolve` + `to_public`) does on the server. The pages
+ * start from the client's snapshot and apply each checked event with `applyEvent`.
+ *
+ * @module session-state
+ */
+
+/**
+ * A deep copy of a snapshot's state, ready to be advanced.
+ *
+ * @param {object} state the snapshot's `state`
+ * @returns {object}
+ */
+export function fromSnapshot(state) {
+  const copy = structuredClone(state);
+  copy._ballots = {}; // vote id → Set of members who voted (the public view shows only the count)
+  return copy;
+}
+
+/**
+ * Whether more than half of the statutory composition of deputies is registered (art. 46; the mayor
+ * is not a deputy).
+ *
+ * @param {object} state
+ * @param {{composition: number, deputies: {id: string, mayor: boolean}[]}} council
+ */
+export function hasQuorum(state, council) {
+  const mayor = council.deputies.find((d) => d.mayor)?.id;
+  const deputies = state.registered.filter((m) => m !== mayor).length;
+  return deputies * 2 > council.composition;
+}
+
+/**
+ * Apply one event (already checked by the client) to `state`, in place.
+ *
+ * @param {object} state from `fromSnapshot`
+ * @param {{type: string, payload: object, at: string}} event
+ * @param {object} council `GET /api/v1/council`
+ */
+export function applyEvent(state, event, council) {
+  const p = event.payload;
+  const item = (id) => state.agenda.find((i) => i.id === id);
+  const vote = (id) => state.votes.find((v) => v.id === id);
+  switch (event.type) {
+    case "session.opened":
+      state.status = "open";
+      break;
+    case "session.closed":
+      state.status = "closed";
+      state.registration_open = false;
+      break;
+    case "registration.opened":
+      state.registration_open = true;
+      break;
+    case "registration.closed":
+      state.registration_open = false;
+      break;
+    case "presence.registered":
+      if (!state.registered.includes(p.deputy)) state.registered.push(p.deputy);
+      break;
+    case "presence.left":
+      state.registered = state.registered.filter((m) => m !== p.deputy);
+      state.speakers.queue = state.speakers.queue.filter((m) => m !== p.deputy);
+      break;
+    case "item.started":
+      item(p.item).status = "in_progress";
+      state.current_item = p.item;
+      break;
+    case "item.finished":
+      item(p.item).status = "done";
+      state.current_item = null;
+      break;
+    case "speaker.requested":
+      state.speakers.queue.push(p.deputy);
+      break;
+    case "speaker.granted":
+      state.speakers.queue = state.speakers.queue.filter((m) => m !== p.deputy);
+      state.speakers.current = { deputy: p.deputy, seconds: p.seconds, until: p.until };
+      break;
+    case "speaker.finished":
+      state.speakers.current = null;
+      break;
+    case "conflict.declared":
+      state.conflicts.push({ deputy: p.deputy, item: p.item, reason: p.reason });
+      break;
+    case "vote.opened":
+      state.votes.push({
+        id: p.vote,
+        item: p.item,
+        subject: p.subject,
+        rule: p.rule,
+        seconds: p.seconds,
+        opened_at: event.at,
+        closes_at: p.closes_at,
+        nonce_seed: p.nonce_seed ?? "",
+        status: "open",
+        voted: 0,
+        tally: null,
+        roll_call: null,
+        reason: null,
+      });
+      break;
+    case "ballot.cast": {
+      const voters = (state._ballots[p.vote] ??= new Set());
+      const v = vote(p.vote);
+      // A snapshot taken mid-vote carries only the count: a change of mind must not count twice.
+      if (!voters.has(p.deputy)) {
+        voters.add(p.deputy);
+        if (voters.size > v.voted) v.voted = voters.size;
+      }
+      break;
+    }
+    case "vote.closed": {
+      const v = vote(p.vote);
+      v.status = "closed";
+      v.tally = p.tally;
+      v.roll_call = p.roll_call;
+      v.voted = Object.values(p.roll_call).filter((line) => ["for", "against", "abstain"].includes(line)).length;
+      break;
+    }
+    case "vote.cancelled":
+      Object.assign(vote(p.vote), { status: "cancelled", reason: p.reason });
+      break;
+    default:
+      break; // broadcast.* and later event types do not change what these pages show
+  }
+  state.quorum = hasQuorum(state, council);
+  return state;
+}
+
+/** The vote now open, if any. */
+export function openVote(state) {
+  return state.votes.findLast((v) => v.status === "open") ?? null;
+}
