@@ -85,7 +85,12 @@ def _pages(settings: Settings) -> list[Route]:
 
         return serve
 
-    return [Route("/tablet", page("tablet"))]
+    return [
+        Route("/tablet", page("tablet")),
+        Route("/console", page("console")),
+        Route("/display/{session}", page("display")),
+        Route("/live/{session}", page("live")),
+    ]
 
 
 def _static(settings: Settings) -> list[Mount]:
