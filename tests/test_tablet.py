@@ -121,6 +121,7 @@ async def test_a_deputy_enrolls_the_tablet_registers_and_casts_a_signed_ballot(
 
     await demo.ok("chair", "vote.close", vote="v1")
     await page.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
+    assert await page.is_hidden("#choices")  # no buttons once the vote is closed
     assert "за" in (await page.text_content("#my-line") or "")
     assert "не прийнято" in (await page.text_content("#outcome") or "")  # 1 of 35 needed 18
     await _screenshot(page, "tablet-results")

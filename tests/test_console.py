@@ -1,0 +1,116 @@
+"""The chair's and secretary's console (/console) in headless Chromium against the real server."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from browser_support import Browser, Page
+from conftest import Demo
+
+from benchmarks._authenticator import Tablet
+
+WAIT_MS = 15_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+DEPUTIES = [f"deputy{i:02d}" for i in range(1, 19)]
+
+
+@pytest.fixture
+async def console(browser: Browser, demo_council: Demo) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="uk-UA")
+    page = await context.new_page()
+    errors: list[Exception] = []
+    page.on("pageerror", lambda error: errors.append(error))
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert not errors, f"uncaught errors in the page: {errors}"
+
+
+async def _sign_in(page: Page, demo: Demo, username: str) -> None:
+    await page.goto(f"{demo.server.url}/console")
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector("#desk:not([hidden])", timeout=WAIT_MS)
+    await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
+
+
+async def _status(page: Page, text: str) -> None:
+    await page.wait_for_selector(f"#action-status:has-text('{text}')", timeout=WAIT_MS)
+
+
+async def test_the_chair_runs_a_vote_from_the_console(console: Page, demo_council: Demo) -> None:
+    page, demo = console, demo_council
+    await _sign_in(page, demo, "chair")
+    await page.click("#open-session")
+    await page.wait_for_selector("#session-status:has-text('Засідання триває')", timeout=WAIT_MS)
+    await page.click("#open-registration")
+    await page.wait_for_selector("#registration-status:has-text('Реєстрація триває')", timeout=WAIT_MS)
+
+    # no quorum yet: the console says why it refuses to open a vote on the taken-up item
+    await page.click("#agenda li:first-child button")
+    await page.wait_for_selector("#agenda li[data-status=in_progress]", timeout=WAIT_MS)
+    await page.click("#open-vote")
+    await _status(page, "немає кворуму")
+
+    await asyncio.gather(*(demo.ok(u, "presence.register") for u in DEPUTIES))
+    await page.wait_for_selector("#quorum:has-text('Кворум є: зареєстровано 18 з 34')", timeout=WAIT_MS)
+    await page.fill("input[name=subject]", "в цілому")
+    await page.select_option("#rule", "majority_of_composition")
+    await page.fill("input[name=seconds]", "60")
+    await page.click("#open-vote")
+    await page.wait_for_selector("#vote-live:not([hidden])", timeout=WAIT_MS)
+    for username, choice in (("deputy01", "for"), ("deputy02", "for"), ("deputy03", "against")):
+        await demo.ok(username, "ballot.cast", vote="v1", choice=choice)
+    await page.wait_for_selector("#voted:has-text('Проголосували: 3 із 18')", timeout=WAIT_MS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "console-vote-open.png"), full_page=True)
+
+    await page.click("#close-vote")
+    await page.wait_for_selector("#vote-result:has-text('Рішення не прийнято (потрібно 18)')", timeout=WAIT_MS)
+    assert "За — 2, проти — 1" in (await page.text_content("#vote-result") or "")
+    state = (await demo.client.get("/api/v1/sessions/c8-s45")).json()["state"]
+    assert state["votes"][0]["status"] == "closed" and state["votes"][0]["subject"] == "в цілому"
+    await page.screenshot(path=str(ARTIFACTS / "console-results.png"), full_page=True)
+
+
+async def test_the_secretary_makes_an_enrollment_link_with_a_qr_code_and_revokes_a_device(
+    console: Page, demo_council: Demo
+) -> None:
+    page, demo = console, demo_council
+    await _sign_in(page, demo, "secretary")
+    await page.select_option("#deputy", "d05")
+    await page.click("#make-link")
+    await page.wait_for_selector("#link:not([hidden])", timeout=WAIT_MS)
+    url = await page.text_content("#link-url")
+    assert url is not None and "/tablet#enroll=" in url
+    assert await page.evaluate("document.getElementById('link-qr').naturalWidth") > 100
+    token = url.split("#enroll=")[1]
+
+    # the tablet uses the link (soft authenticator); the console then lists and revokes the device
+    origin = (await demo.client.get("/api/v1/council")).json()["origins"][0]
+    options = await demo.client.post(f"/api/v1/enrollments/{token}/options")
+    assert options.status_code == 200, options.text
+    enrolled = await demo.client.post(
+        f"/api/v1/enrollments/{token}/credential", json=Tablet(origin).register(options.json())
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    await page.reload()
+    await page.wait_for_selector("#devices li button", timeout=WAIT_MS)
+    await page.click("#devices li button")
+    await page.wait_for_selector("#devices li:has-text('відкликано')", timeout=WAIT_MS)
+    council = (await demo.client.get("/api/v1/council")).json()
+    assert [c["revoked"] for c in council["credentials"]] == [True]
+
+
+async def test_the_console_refuses_deputies(console: Page, demo_council: Demo) -> None:
+    await console.goto(f"{demo_council.server.url}/console")
+    await console.fill("input[name=username]", "deputy01")
+    await console.fill("input[name=password]", "demo")
+    await console.click("#sign-in-button")
+    await console.wait_for_selector("#sign-in-status:has-text('для головуючого')", timeout=WAIT_MS)
+    assert await console.is_hidden("#desk")
