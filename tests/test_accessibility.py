@@ -1,0 +1,87 @@
+"""axe-core (from npm, evaluated in the page) finds no serious or critical violation on the pages.
+
+The file comes from ``KVORUM_AXE`` (``.ci/run`` fetches axe-core with npm into ``.cache/``); without
+it the audit skips, unless KVORUM_REQUIRE_BROWSER=1, where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import Browser, Page
+from conftest import Demo
+
+WAIT_MS = 15_000
+_AXE = Path(os.environ.get("KVORUM_AXE", Path(__file__).resolve().parent.parent / ".cache/axe-core-4.14.1/axe.min.js"))
+
+
+@pytest.fixture(scope="module")
+def axe_source() -> str:
+    if not _AXE.exists():
+        if os.environ.get("KVORUM_REQUIRE_BROWSER") == "1":
+            raise RuntimeError(f"the accessibility audit needs axe-core at {_AXE} (see .ci/run)")
+        pytest.skip(f"no axe-core at {_AXE}: npm pack axe-core (see .ci/run)")
+    return _AXE.read_text()
+
+
+@pytest.fixture
+async def page(browser: Browser, demo_council: Demo) -> AsyncIterator[Page]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    try:
+        yield page
+    finally:
+        await context.close()
+
+
+async def serious_violations(page: Page, axe_source: str) -> list[dict[str, Any]]:
+    """Run axe on the page as it stands; the serious and critical violations, with where they are."""
+    await page.evaluate(axe_source)  # through DevTools, so the page's CSP does not apply
+    result = await page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+async def _live_session(demo: Demo) -> None:
+    """An open meeting with quorum and a closed vote, so results and roll calls are on the pages."""
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(f"deputy{i:02d}", "presence.register") for i in range(1, 19)))
+    await demo.ok("chair", "item.start", item="i1")
+    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=60)
+    await demo.ok("deputy02", "ballot.cast", vote="v1", choice="against")
+    await demo.ok("chair", "vote.close", vote="v1")
+
+
+async def test_the_tablet_has_no_serious_accessibility_violation(
+    page: Page, demo_council: Demo, axe_source: str
+) -> None:
+    await _live_session(demo_council)
+    await page.goto(f"{demo_council.server.url}/tablet")
+    await page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
+    assert await serious_violations(page, axe_source) == []
+    await page.fill("input[name=username]", "deputy02")
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
+    assert await serious_violations(page, axe_source) == []
+
+
+async def test_the_console_has_no_serious_accessibility_violation(
+    page: Page, demo_council: Demo, axe_source: str
+) -> None:
+    await _live_session(demo_council)
+    await page.goto(f"{demo_council.server.url}/console")
+    await page.fill("input[name=username]", "secretary")
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector("#vote-result:has-text('Рішення')", timeout=WAIT_MS)
+    assert await serious_violations(page, axe_source) == []
