@@ -85,3 +85,13 @@ async def test_the_console_has_no_serious_accessibility_violation(
     await page.click("#sign-in-button")
     await page.wait_for_selector("#vote-result:has-text('Рішення')", timeout=WAIT_MS)
     assert await serious_violations(page, axe_source) == []
+
+
+@pytest.mark.parametrize("path", ["/display/c8-s45", "/live/c8-s45"])
+async def test_the_public_pages_have_no_serious_accessibility_violation(
+    page: Page, demo_council: Demo, axe_source: str, path: str
+) -> None:
+    await _live_session(demo_council)
+    await page.goto(f"{demo_council.server.url}{path}")
+    await page.wait_for_selector("text=/не прийнято/", timeout=WAIT_MS)
+    assert await serious_violations(page, axe_source) == []

@@ -14,7 +14,8 @@
  */
 export function fromSnapshot(state) {
   const copy = structuredClone(state);
-  copy._ballots = {}; // vote id → Set of members who voted (the public view shows only the count)
+  // vote id → Set of members who voted, so a change of mind is not counted as a new ballot
+  copy._ballots = Object.fromEntries(copy.votes.map((v) => [v.id, new Set(v.voters ?? [])]));
   return copy;
 }
 
@@ -96,6 +97,7 @@ export function applyEvent(state, event, council) {
         nonce_seed: p.nonce_seed ?? "",
         status: "open",
         voted: 0,
+        voters: [],
         tally: null,
         roll_call: null,
         reason: null,
@@ -104,10 +106,10 @@ export function applyEvent(state, event, council) {
     case "ballot.cast": {
       const voters = (state._ballots[p.vote] ??= new Set());
       const v = vote(p.vote);
-      // A snapshot taken mid-vote carries only the count: a change of mind must not count twice.
       if (!voters.has(p.deputy)) {
-        voters.add(p.deputy);
-        if (voters.size > v.voted) v.voted = voters.size;
+        voters.add(p.deputy); // a change of mind is not a new ballot
+        v.voters.push(p.deputy);
+        v.voted = voters.size;
       }
       break;
     }

@@ -273,7 +273,7 @@ def _still_open(state: SessionState, vote_id: str) -> Vote:
 def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
     """The JSON-ready state everyone may see.
 
-    While a vote is open only the number of ballots (`voted`) is shown, never the choices; the
+    While a vote is open only who has voted (`voters`, `voted`) is shown, never the choices; the
     tally and the roll call appear once it is closed (art. 59 part 3).
     """
     speaker = state.speaker
@@ -317,6 +317,7 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "nonce_seed": vote.nonce_seed,
         "status": vote.status,
         "voted": len(vote.ballots),
+        "voters": list(vote.ballots),  # who has voted (never how, until the close)
         "tally": vote.tally.as_dict() if closed and vote.tally is not None else None,
         "roll_call": {m: line.value for m, line in vote.roll_call.items()}
         if closed and vote.roll_call is not None

@@ -1,0 +1,239 @@
+/**
+ * The public pages' loader: one session followed without signing in. It loads the council and the
+ * session's snapshot, then follows the public Server-Sent Events stream
+ * (`GET /api/v1/sessions/{id}/stream?since=<seq>`), applying each event in seq order with
+ * `session-state.js`. EventSource reconnects by itself with `Last-Event-ID`, which the server
+ * honours; a gap in the seqs (or an event that cannot be applied) reloads the snapshot.
+ *
+ * Also the small helpers both pages need to present a vote the same way.
+ *
+ * @module public-feed
+ */
+
+import { applyEvent, fromSnapshot, openVote } from "./session-state.js";
+
+/** Every session event type: the stream's messages are named, so each needs its own listener. */
+export const EVENT_TYPES = [
+  "session.scheduled",
+  "session.opened",
+  "session.closed",
+  "registration.opened",
+  "registration.closed",
+  "presence.registered",
+  "presence.left",
+  "item.started",
+  "item.finished",
+  "speaker.requested",
+  "speaker.granted",
+  "speaker.finished",
+  "conflict.declared",
+  "vote.opened",
+  "ballot.cast",
+  "vote.closed",
+  "vote.cancelled",
+];
+
+const MIN_RETRY_MS = 1000;
+const MAX_RETRY_MS = 15000;
+
+class MissingSession extends Error {}
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (response.status === 404) throw new MissingSession(url);
+  if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+/**
+ * Follow one session: `onChange(state, council)` after the snapshot and after every event applied;
+ * `onStatus("connecting" | "open" | "closed")` as the connection changes; `onMissing()` when the
+ * server has no such session (the loader keeps asking, slowly).
+ *
+ * @param {string} sessionId
+ * @param {(state: object, council: object) => void} onChange
+ * @param {{onStatus?: (status: string) => void, onMissing?: () => void}} [options]
+ * @returns {{close: () => void, readonly state: object | null, readonly council: object | null, readonly seq: number}}
+ */
+export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = () => {} } = {}) {
+  const base = `/api/v1/sessions/${encodeURIComponent(sessionId)}`;
+  let council = null;
+  let state = null;
+  let lastSeq = 0;
+  let source = null;
+  let status = null;
+  let stopped = false;
+  let restarting = false;
+  let retryTimer = null;
+  let retryMs = MIN_RETRY_MS;
+
+  function setStatus(next) {
+    if (next === status) return;
+    status = next;
+    onStatus(next);
+  }
+
+  async function load() {
+    const [c, snapshot] = await Promise.all([getJson("/api/v1/council"), getJson(base)]);
+    const next = fromSnapshot(snapshot.state);
+    council = c;
+    state = next;
+    lastSeq = snapshot.seq;
+  }
+
+  function receive(message) {
+    if (restarting || !state) return; // a fresh snapshot is on its way; the stream restarts after it
+    let event;
+    try {
+      event = JSON.parse(message.data);
+    } catch {
+      restart();
+      return;
+    }
+    if (event.seq <= lastSeq) return; // already applied (a replay after reconnecting)
+    if (event.seq !== lastSeq + 1) {
+      restart(); // a gap: something was missed, start again from a snapshot
+      return;
+    }
+    try {
+      applyEvent(state, event, council);
+    } catch (error) {
+      console.warn("event could not be applied; reloading the session", event, error);
+      restart();
+      return;
+    }
+    lastSeq = event.seq;
+    onChange(state, council);
+  }
+
+  function listen() {
+    const es = new EventSource(`${base}/stream?since=${lastSeq}`);
+    source = es;
+    es.onopen = () => {
+      retryMs = MIN_RETRY_MS;
+      setStatus("open");
+    };
+    es.onerror = () => {
+      if (es !== source) return;
+      if (es.readyState === EventSource.CLOSED) {
+        // The server answered with an error, not a stream: EventSource gives up, so we retry.
+        setStatus("closed");
+        retryLater();
+      } else {
+        setStatus("connecting"); // EventSource reconnects by itself, sending Last-Event-ID
+      }
+    };
+    for (const type of EVENT_TYPES) es.addEventListener(type, receive);
+    // The server fell behind and ends the stream; EventSource resumes from Last-Event-ID.
+    es.addEventListener("resync", () => setStatus("connecting"));
+  }
+
+  function retryLater() {
+    clearTimeout(retryTimer);
+    const delay = retryMs * (0.5 + Math.random() / 2);
+    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    retryTimer = setTimeout(restart, delay);
+  }
+
+  async function restart() {
+    if (stopped || restarting) return;
+    restarting = true;
+    source?.close();
+    source = null;
+    setStatus("connecting");
+    try {
+      await load();
+    } catch (error) {
+      if (error instanceof MissingSession) onMissing();
+      setStatus("closed");
+      restarting = false;
+      if (!stopped) retryLater();
+      return;
+    }
+    restarting = false;
+    if (stopped) return;
+    onChange(state, council);
+    listen();
+  }
+
+  restart();
+  return {
+    close() {
+      stopped = true;
+      clearTimeout(retryTimer);
+      source?.close();
+      setStatus("closed");
+    },
+    get state() {
+      return state;
+    },
+    get council() {
+      return council;
+    },
+    get seq() {
+      return lastSeq;
+    },
+  };
+}
+
+// ---- presenting a vote ------------------------------------------------------------------------
+
+/** The choices of a roll call, in the order the totals are shown. */
+export const LINES = ["for", "against", "abstain", "not_voted", "absent"];
+
+/**
+ * The vote the pages show: the open one, else the latest while its item is still being considered
+ * (or no other item has started since).
+ */
+export function shownVote(state) {
+  const open = openVote(state);
+  if (open) return open;
+  const last = state.votes.at(-1);
+  if (!last) return null;
+  return !state.current_item || state.current_item === last.item ? last : null;
+}
+
+/** Whole seconds until an RFC 3339 time (never below 0). */
+export function secondsUntil(time, now = Date.now()) {
+  return Math.max(0, Math.ceil((Date.parse(time) - now) / 1000));
+}
+
+/** `m:ss` for a number of seconds. */
+export function clock(seconds) {
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/** Registered deputies (the mayor is not a deputy and does not count towards quorum, art. 46). */
+export function registeredDeputies(state, council) {
+  const mayor = council.deputies.find((d) => d.mayor)?.id;
+  return state.registered.filter((m) => m !== mayor).length;
+}
+
+/** A member's name, or the id when the roster does not know it. */
+export function memberName(council, id) {
+  return council.deputies.find((d) => d.id === id)?.name ?? id;
+}
+
+/**
+ * The council's members grouped for a roll call: the mayor first, then the factions, then those
+ * without one; factions and names in Ukrainian alphabetical order (`Intl.Collator("uk")`, so "Рідне"
+ * comes before "Розвиток", unlike a sort by code point).
+ *
+ * @returns {{key: string, faction: string | null, members: {id: string, name: string}[]}[]}
+ *   `key` is `"mayor"`, `"faction"` or `"none"`
+ */
+export function rollCallGroups(council) {
+  const collator = new Intl.Collator("uk");
+  const sorted = (members) => [...members].sort((a, b) => collator.compare(a.name, b.name));
+  const groups = [];
+  const mayor = council.deputies.filter((d) => d.mayor);
+  if (mayor.length) groups.push({ key: "mayor", faction: null, members: mayor });
+  const factions = [...new Set(council.deputies.map((d) => d.faction).filter(Boolean))].sort(collator.compare);
+  for (const faction of factions) {
+    const members = council.deputies.filter((d) => !d.mayor && d.faction === faction);
+    if (members.length) groups.push({ key: "faction", faction, members: sorted(members) });
+  }
+  const none = council.deputies.filter((d) => !d.mayor && !d.faction);
+  if (none.length) groups.push({ key: "none", faction: null, members: sorted(none) });
+  return groups;
+}
