@@ -1,0 +1,144 @@
+"""A whole session through the four screens at once, in headless Chromium.
+
+The chair steers from the console; three deputies, each in a browser context of their own with a
+DevTools virtual authenticator, enroll their tablets from the secretary's links, register and cast
+signed ballots; the chamber display and a resident's live page show the outcome and the roll call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import Browser, Page
+from conftest import Demo
+
+WAIT_MS = 15_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+VOTERS = {"d01": "for", "d02": "against", "d03": "abstain"}
+OTHERS = [f"deputy{i:02d}" for i in range(4, 19)]  # 15 more registered by API: 18 of 34 is a quorum
+
+
+class Screens:
+    """Browser contexts opened by the test, closed at the end; uncaught page errors fail it."""
+
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.contexts: list[Any] = []
+        self.errors: list[Exception] = []
+
+    async def open(self, width: int, height: int, *, authenticator: bool = False) -> Page:
+        context = await self.browser.new_context(viewport={"width": width, "height": height})
+        self.contexts.append(context)
+        page = await context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(error))
+        if authenticator:
+            cdp = await context.new_cdp_session(page)
+            await cdp.send("WebAuthn.enable")
+            options = {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+            await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+        return page
+
+
+@pytest.fixture
+async def screens(browser: Browser, demo_council: Demo) -> AsyncIterator[Screens]:
+    """Depends on the server so that the pages close before it stops (it waits for their sockets)."""
+    opened = Screens(browser)
+    try:
+        yield opened
+    finally:
+        for context in opened.contexts:
+            await context.close()
+    assert not opened.errors, f"uncaught errors in the pages: {opened.errors}"
+
+
+async def _sign_in(page: Page, username: str, ready: str) -> None:
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector(ready, timeout=WAIT_MS)
+    await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
+
+
+async def _deputy(screens: Screens, demo: Demo, origin: str, member: str) -> Page:
+    """A tablet enrolled from the secretary's link and signed in."""
+    link = await demo.client.post(
+        "/api/v1/enrollments", json={"deputy": member}, headers=await demo.headers("secretary")
+    )
+    assert link.status_code == 201, link.text
+    page = await screens.open(1280, 800, authenticator=True)
+    await page.goto(f"{origin}/tablet#enroll={link.json()['token']}")
+    await page.click("#enroll-button")
+    await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+    await _sign_in(page, f"deputy{member[1:]}", "#chamber:not([hidden])")
+    return page
+
+
+async def test_a_whole_session_on_the_console_three_tablets_the_display_and_the_live_page(
+    screens: Screens, demo_council: Demo
+) -> None:
+    demo = demo_council
+    origin = demo.server.url.replace("127.0.0.1", "localhost")
+    configure = {"id": "sign", "type": "council.configure", "signed_ballots": True, "rp_id": "localhost"}
+    response = await demo.client.post(
+        "/api/v1/council/commands", json={**configure, "origins": [origin]}, headers=await demo.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+
+    console = await screens.open(1440, 900)
+    await console.goto(f"{origin}/console")
+    await _sign_in(console, "chair", "#desk:not([hidden])")
+    display = await screens.open(1920, 1080)
+    await display.goto(f"{origin}/display/c8-s45")
+    live = await screens.open(390, 844)
+    await live.goto(f"{origin}/live/c8-s45")
+    tablets = {member: await _deputy(screens, demo, origin, member) for member in VOTERS}
+
+    await console.click("#open-session")
+    await console.wait_for_selector("#open-registration:not([disabled])", timeout=WAIT_MS)
+    await console.click("#open-registration")
+    for page in tablets.values():
+        await page.click("#register", timeout=WAIT_MS)
+        await page.wait_for_selector("#registered-note:not([hidden])", timeout=WAIT_MS)
+    await asyncio.gather(*(demo.ok(u, "presence.register") for u in OTHERS))
+    await console.wait_for_selector("#quorum:has-text('Кворум є')", timeout=WAIT_MS)
+    await console.click("#agenda li:first-child button")
+    await console.wait_for_selector("#open-vote:not([disabled])", timeout=WAIT_MS)
+    await console.fill("input[name=subject]", "в цілому")
+    await console.click("#open-vote")
+
+    for member, choice in VOTERS.items():
+        page = tablets[member]
+        await page.click(f".choice[data-choice={choice}]", timeout=WAIT_MS)
+        await page.wait_for_selector("#ballot-status[data-state=counted]:has-text('запис №')", timeout=WAIT_MS)
+    await console.wait_for_selector("#voted:has-text('Проголосували: 3 із 18')", timeout=WAIT_MS)
+    await display.wait_for_selector("text=/Проголосували: 3/", timeout=WAIT_MS)
+
+    await console.click("#close-vote")
+    await console.wait_for_selector("#vote-result:has-text('Рішення не прийнято')", timeout=WAIT_MS)
+    for page in (display, live):
+        await page.wait_for_selector("text=/Рішення не прийнято/", timeout=WAIT_MS)
+    display_text = await display.inner_text("body")
+    assert "Андрій Ковальчук" in display_text  # d02, on the roll-call grid
+    for member, choice in VOTERS.items():
+        line = {"for": "за", "against": "проти", "abstain": "утримався"}[choice]
+        assert line in (await tablets[member].text_content("#my-line") or "")
+    state = (await demo.client.get("/api/v1/sessions/c8-s45")).json()["state"]
+    assert {m: state["votes"][0]["roll_call"][m] for m in VOTERS} == VOTERS
+    events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
+    assert sum(1 for e in events if e["type"] == "ballot.cast" and "assertion" in e["payload"]) == 3
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    shots = {"console": console, "display": display, "live": live, "tablet": tablets["d01"]}
+    for name, page in shots.items():
+        await page.screenshot(path=str(ARTIFACTS / f"whole-session-{name}.png"))
