@@ -10,6 +10,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -98,7 +99,9 @@ def _static(settings: Settings) -> list[Mount]:
     if not settings.web_dir.is_dir():
         log.warning("no front-end files at %s (KVORUM_WEB_DIR): /static is not served", settings.web_dir)
         return []
-    return [Mount("/static", StaticFiles(directory=settings.web_dir), name="static")]
+    # Compressed here only: the API's small replies and the event streams stay uncompressed.
+    files = GZipMiddleware(StaticFiles(directory=settings.web_dir), minimum_size=512)
+    return [Mount("/static", app=files, name="static")]
 
 
 async def _warn_if_unsigned(kvorum: Kvorum) -> None:

@@ -175,3 +175,22 @@ async def test_the_tablet_switches_to_english_and_serves_a_strict_content_securi
     await page.fill("input[name=password]", "wrong")
     await page.click("#sign-in-button")
     await page.wait_for_selector("#sign-in-status:has-text('wrong username or password')", timeout=WAIT_MS)
+
+
+async def test_the_tablet_first_load_is_small(browser: Browser, demo_council: Demo) -> None:
+    """Issue target: under 150 KB transferred (gzip) for the tablet's first load."""
+    context = await browser.new_context()
+    page = await context.new_page()
+    responses: list[Any] = []
+    page.on("response", lambda response: responses.append(response))
+    try:
+        await page.goto(f"{demo_council.server.url}/tablet")
+        await page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
+        await page.wait_for_load_state("networkidle")
+        sizes = [await r.request.sizes() for r in responses]
+        scripts = [r for r in responses if r.url.endswith(".js")]
+        assert scripts and all(r.headers.get("content-encoding") == "gzip" for r in scripts)
+    finally:
+        await context.close()
+    transferred = sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sizes)
+    assert transferred < 150 * 1024, f"{transferred} bytes"
