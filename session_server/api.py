@@ -13,7 +13,17 @@ from starlette.routing import BaseRoute, Route
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER, SessionSchedule
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
-from session_server.http import ApiError, JSONResponse, Model, parse, parse_model, principal, query_int, read_body
+from session_server.http import (
+    ApiError,
+    JSONResponse,
+    Model,
+    json_object,
+    parse,
+    parse_model,
+    principal,
+    query_int,
+    read_body,
+)
 from session_server.service import CommandResult, session_stream
 from session_server.state import Kvorum
 from session_server.tokens import TokenError
@@ -143,12 +153,7 @@ async def schedule_session(request: Request) -> Response:
 
 def _with_type(raw: bytes, type_: str) -> bytes:
     """Insert ``"type"`` into a JSON object body (an explicit one must match)."""
-    try:
-        data = orjson.loads(raw) if raw.strip() else None
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_request", "the body must be a JSON object")
+    data = json_object(raw)
     if data.setdefault("type", type_) != type_:
         raise ApiError(400, "invalid_request", f"type must be {type_!r} here")
     return orjson.dumps(data)

@@ -15,7 +15,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -32,7 +31,7 @@ from webauthn.helpers.structs import (
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, CredentialEnroll
 from session_server.domain.council import CouncilState
 from session_server.domain.roles import Actor, Role
-from session_server.http import ApiError, parse, principal, read_body
+from session_server.http import ApiError, json_object, parse, principal, read_body
 from session_server.service import CommandResult, council_stream
 from session_server.state import Kvorum
 from voting.ballot import b64url, from_b64url
@@ -54,23 +53,13 @@ async def _council(kvorum: Kvorum) -> CouncilState:
     return await kvorum.sessions.council(council_id)
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
-    try:
-        data = orjson.loads(raw) if raw.strip() else None
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_request", "the body must be a JSON object")
-    return data
-
-
 async def create(request: Request) -> Response:
     """A one-time enrollment link for a deputy (secretary or admin): ``{"deputy"}`` → token and URL."""
     kvorum = _kvorum(request)
     who = await principal(request)
     if who.role not in (Role.SECRETARY, Role.ADMIN):
         raise ApiError(403, "forbidden", "only the secretary or an administrator enrolls devices")
-    data = _json_object(await read_body(request, kvorum.settings.max_body_bytes))
+    data = json_object(await read_body(request, kvorum.settings.max_body_bytes))
     deputy = data.get("deputy")
     council = await _council(kvorum)
     if not isinstance(deputy, str) or deputy not in council.deputies:
@@ -143,7 +132,7 @@ async def register(request: Request) -> Response:
     if link["challenge"] is None:
         raise ApiError(409, "enrollment_not_started", "ask for the registration options first")
     raw = await read_body(request, kvorum.settings.max_body_bytes)
-    _json_object(raw)
+    json_object(raw)
     council = await _council(kvorum)
     try:
         verified = verify_registration_response(

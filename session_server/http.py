@@ -145,6 +145,17 @@ def parse_model(model: type[M], body: bytes) -> M:
     return parse(adapter, body)
 
 
+def json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object; ApiError 400 (``malformed_json``, ``invalid_request``) otherwise."""
+    try:
+        data = orjson.loads(raw) if raw.strip() else None
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, "malformed_json", f"the body is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "invalid_request", "the body must be a JSON object")
+    return data
+
+
 def query_int(request: Request, name: str, default: int, *, low: int, high: int) -> int:
     """An integer query parameter within bounds; ApiError 400 otherwise."""
     raw = request.query_params.get(name)

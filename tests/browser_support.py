@@ -10,6 +10,7 @@ import contextlib
 import os
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ CHROMIUM = Path(os.environ.get("KVORUM_CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.exists():
     _missing(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
 
-__all__ = ["CHROMIUM", "Browser", "Page", "WebSocketRoute", "launch"]
+__all__ = ["CHROMIUM", "Browser", "Page", "WebSocketRoute", "add_authenticator", "launch"]
 
 
 @contextlib.asynccontextmanager
@@ -54,3 +55,18 @@ async def launch() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+async def add_authenticator(context: Any, page: Page) -> None:
+    """A DevTools virtual platform authenticator that verifies the user (NOTES.md: flags 0x05)."""
+    cdp = await context.new_cdp_session(page)
+    await cdp.send("WebAuthn.enable")
+    options = {
+        "protocol": "ctap2",
+        "transport": "internal",
+        "hasResidentKey": True,
+        "hasUserVerification": True,
+        "isUserVerified": True,
+        "automaticPresenceSimulation": True,
+    }
+    await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})

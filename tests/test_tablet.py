@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Browser, Page
+from browser_support import Browser, Page, add_authenticator
 from conftest import Demo
 
 WAIT_MS = 15_000
@@ -38,17 +38,7 @@ async def tablet(browser: Browser, demo_council: Demo) -> AsyncIterator[tuple[Pa
     page = await context.new_page()
     errors: list[Exception] = []
     page.on("pageerror", lambda error: errors.append(error))
-    cdp = await context.new_cdp_session(page)
-    await cdp.send("WebAuthn.enable")
-    options = {
-        "protocol": "ctap2",
-        "transport": "internal",
-        "hasResidentKey": True,
-        "hasUserVerification": True,
-        "isUserVerified": True,
-        "automaticPresenceSimulation": True,
-    }
-    await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    await add_authenticator(context, page)
     try:
         yield page, context, origin
     finally:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Browser, Page
+from browser_support import Browser, Page, add_authenticator
 from conftest import Demo
 
 WAIT_MS = 15_000
@@ -36,17 +36,7 @@ class Screens:
         page = await context.new_page()
         page.on("pageerror", lambda error: self.errors.append(error))
         if authenticator:
-            cdp = await context.new_cdp_session(page)
-            await cdp.send("WebAuthn.enable")
-            options = {
-                "protocol": "ctap2",
-                "transport": "internal",
-                "hasResidentKey": True,
-                "hasUserVerification": True,
-                "isUserVerified": True,
-                "automaticPresenceSimulation": True,
-            }
-            await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+            await add_authenticator(context, page)
         return page
 
 

@@ -6,9 +6,9 @@
  */
 
 import { Auth } from "./auth.js";
-import { SessionClient } from "./kvorum-client.js";
+import { followSession, pickSession, savedLanguage, wireSignIn } from "./signed-in-page.js";
 import { STRINGS, format } from "./console-strings.js";
-import { applyEvent, fromSnapshot, openVote } from "./session-state.js";
+import { openVote } from "./session-state.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 
 const NOT_DELIVERED_MS = 5000;
@@ -16,7 +16,7 @@ const STAFF = new Set(["chair", "secretary", "admin"]);
 const $ = (id) => document.getElementById(id);
 
 const auth = new Auth();
-const view = { lang: localStorage.getItem("kvorum.lang") === "en" ? "en" : "uk", council: null, sessionId: null, state: null, client: null };
+const view = { lang: savedLanguage(), council: null, sessionId: null, state: null, client: null };
 const s = () => STRINGS[view.lang];
 const t = (key, params) => format(s(), key, params);
 const errorText = (error) => s().errors[error.error] ?? error.message ?? String(error);
@@ -258,13 +258,6 @@ async function revoke(credential) {
 
 // ---- start -------------------------------------------------------------------------------------
 
-async function pickSession() {
-  const wanted = new URLSearchParams(location.search).get("session");
-  if (wanted) return wanted;
-  const { sessions } = await (await fetch("/api/v1/sessions")).json();
-  return (sessions.find((x) => x.status === "open") ?? sessions.find((x) => x.status === "scheduled") ?? sessions[0])?.id ?? null;
-}
-
 async function enterDesk() {
   if (!STAFF.has(auth.me.role)) {
     $("sign-in").hidden = false;
@@ -279,42 +272,16 @@ async function enterDesk() {
   view.sessionId = await pickSession();
   if (!view.sessionId) return;
   $("desk").hidden = false;
-  const client = new SessionClient({ session: view.sessionId, token: () => auth.token() });
-  view.client = client;
-  client.addEventListener("status", ({ detail }) => renderConnection(detail));
-  client.addEventListener("snapshot", ({ detail }) => {
-    view.state = fromSnapshot(detail.state);
-    render();
-  });
-  client.addEventListener("event", ({ detail }) => {
-    if (!view.state) return;
-    applyEvent(view.state, detail, view.council);
-    render();
-  });
-  client.start();
+  followSession(view, auth, { render, renderConnection });
 }
 
 function wire() {
-  $("lang").addEventListener("click", () => {
-    view.lang = view.lang === "uk" ? "en" : "uk";
-    localStorage.setItem("kvorum.lang", view.lang);
-    renderTexts();
-  });
-  $("sign-in-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const form = new FormData(event.target);
-    try {
-      await auth.login(form.get("username"), form.get("password"));
-      $("sign-in-status").textContent = "";
-      await enterDesk();
-    } catch (error) {
-      $("sign-in-status").textContent = t("signInFailed", { message: errorText(error) });
-    }
-  });
-  $("sign-out").addEventListener("click", async () => {
-    view.client?.close();
-    await auth.logout();
-    location.reload();
+  wireSignIn({
+    view,
+    auth,
+    renderTexts,
+    onSignedIn: enterDesk,
+    signInFailed: (error) => t("signInFailed", { message: errorText(error) }),
   });
   $("open-session").addEventListener("click", () => command({ type: "session.open" }));
   $("close-session").addEventListener("click", () => command({ type: "session.close" }));

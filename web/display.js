@@ -8,7 +8,7 @@
 import {
   LINES,
   clock,
-  follow,
+  followInto,
   memberName,
   registeredDeputies,
   rollCallGroups,
@@ -175,25 +175,7 @@ function main() {
   document.documentElement.lang = s.lang;
   document.title = t("displayTitle");
   renderConnection();
-  follow(
-    sessionId,
-    (state, council) => {
-      view.state = state;
-      view.council = council;
-      view.missing = false;
-      render();
-    },
-    {
-      onStatus: (status) => {
-        view.status = status;
-        renderConnection();
-      },
-      onMissing: () => {
-        view.missing = true;
-        render();
-      },
-    },
-  );
+  followInto(view, sessionId, { render, renderConnection });
   setInterval(tick, 250);
 }
 

@@ -8,7 +8,7 @@
 import {
   LINES,
   clock,
-  follow,
+  followInto,
   registeredDeputies,
   rollCallGroups,
   secondsUntil,
@@ -196,25 +196,7 @@ function main() {
     renderTexts();
   });
   renderTexts();
-  follow(
-    sessionId,
-    (state, council) => {
-      view.state = state;
-      view.council = council;
-      view.missing = false;
-      render();
-    },
-    {
-      onStatus: (status) => {
-        view.status = status;
-        renderConnection();
-      },
-      onMissing: () => {
-        view.missing = true;
-        render();
-      },
-    },
-  );
+  followInto(view, sessionId, { render, renderConnection });
   setInterval(tick, 250);
 }
 

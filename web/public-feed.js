@@ -237,3 +237,29 @@ export function rollCallGroups(council) {
   if (none.length) groups.push({ key: "none", faction: null, members: sorted(none) });
   return groups;
 }
+
+/**
+ * `follow` into a page's `view`: `state`, `council`, `status` and `missing` (no such session) are
+ * kept there, and `render` / `renderConnection` are called when they change.
+ */
+export function followInto(view, sessionId, { render, renderConnection }) {
+  return follow(
+    sessionId,
+    (state, council) => {
+      view.state = state;
+      view.council = council;
+      view.missing = false;
+      render();
+    },
+    {
+      onStatus: (status) => {
+        view.status = status;
+        renderConnection();
+      },
+      onMissing: () => {
+        view.missing = true;
+        render();
+      },
+    },
+  );
+}

@@ -7,8 +7,8 @@
  */
 
 import { Auth } from "./auth.js";
-import { SessionClient } from "./kvorum-client.js";
-import { applyEvent, fromSnapshot, openVote } from "./session-state.js";
+import { followSession, pickSession, savedLanguage, wireSignIn } from "./signed-in-page.js";
+import { openVote } from "./session-state.js";
 import { STRINGS, format } from "./tablet-strings.js";
 import { enroll, signBallot } from "./webauthn.js";
 
@@ -17,7 +17,7 @@ const $ = (id) => document.getElementById(id);
 
 const auth = new Auth();
 const view = {
-  lang: localStorage.getItem("kvorum.lang") === "en" ? "en" : "uk",
+  lang: savedLanguage(),
   council: null,
   sessionId: null,
   state: null,
@@ -266,59 +266,31 @@ async function startEnrollment(token) {
   });
 }
 
-async function pickSession() {
-  const wanted = new URLSearchParams(location.search).get("session");
-  if (wanted) return wanted;
-  const { sessions } = await (await fetch("/api/v1/sessions")).json();
-  return (sessions.find((x) => x.status === "open") ?? sessions[0])?.id ?? null;
-}
-
 async function enterChamber() {
   $("sign-in").hidden = true;
   $("sign-out").hidden = false;
-  $("who").textContent = auth.me.member ? deputyName(auth.me.member) : auth.me.username;
   view.council = await (await fetch("/api/v1/council")).json();
-  $("who").textContent = deputyName(auth.me.member);
+  $("who").textContent = auth.me.member ? deputyName(auth.me.member) : auth.me.username;
   view.sessionId = await pickSession();
   if (!view.sessionId) return;
   $("chamber").hidden = false;
-  const client = new SessionClient({ session: view.sessionId, token: () => auth.token() });
-  view.client = client;
-  client.addEventListener("status", ({ detail }) => renderConnection(detail));
-  client.addEventListener("snapshot", ({ detail }) => {
-    view.state = fromSnapshot(detail.state);
-    render();
+  followSession(view, auth, {
+    render,
+    renderConnection,
+    onEvent: async (event) => {
+      // a vote is when a newly enrolled or revoked device matters: refresh the council's credentials
+      if (event.type === "vote.opened") view.council = await (await fetch("/api/v1/council")).json();
+    },
   });
-  client.addEventListener("event", async ({ detail }) => {
-    if (!view.state) return;
-    applyEvent(view.state, detail, view.council);
-    if (detail.type === "vote.opened") view.council = await (await fetch("/api/v1/council")).json();
-    render();
-  });
-  client.start();
 }
 
 function wire() {
-  $("lang").addEventListener("click", () => {
-    view.lang = view.lang === "uk" ? "en" : "uk";
-    localStorage.setItem("kvorum.lang", view.lang);
-    renderTexts();
-  });
-  $("sign-in-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const form = new FormData(event.target);
-    try {
-      await auth.login(form.get("username"), form.get("password"));
-      $("sign-in-status").textContent = "";
-      await enterChamber();
-    } catch (error) {
-      $("sign-in-status").textContent = t("signInFailed", { message: errorText(error) });
-    }
-  });
-  $("sign-out").addEventListener("click", async () => {
-    view.client?.close();
-    await auth.logout();
-    location.reload();
+  wireSignIn({
+    view,
+    auth,
+    renderTexts,
+    onSignedIn: enterChamber,
+    signInFailed: (error) => t("signInFailed", { message: errorText(error) }),
   });
   for (const button of document.querySelectorAll(".choice")) {
     button.addEventListener("click", () => cast(button.dataset.choice));
