@@ -187,3 +187,29 @@ async def test_unreadable_sources_get_one_line_and_exit_2(tmp_path: Path, capsys
     assert main(["verify", str(tmp_path / "bad.json")]) == 2
     (tmp_path / "other.json").write_text(json.dumps({"format": "something-else"}))
     assert main(["verify", str(tmp_path / "other.json")]) == 1
+
+
+async def test_a_forged_signature_is_found_also_when_checked_in_other_processes(chamber: Chamber) -> None:
+    from session_server.verifier import OtherProcesses
+
+    export = await _run_session(chamber)
+    signer = chamber.demo.server.kvorum.ledger.signer
+    events = _leaves(export)
+    first, second = _index_of(export, "ballot.cast", 0), _index_of(export, "ballot.cast", 2)
+    forged = [dict(e) for e in events]
+    for index in (second, first):  # two bad signatures: the first by index must be named
+        assertion = dict(events[index]["payload"]["assertion"])
+        signature = bytearray(base64.urlsafe_b64decode(assertion["signature"] + "=="))
+        signature[-1] ^= 1
+        assertion["signature"] = base64.urlsafe_b64encode(bytes(signature)).rstrip(b"=").decode()
+        forged[index] = dict(events[index], payload={**events[index]["payload"], "assertion": assertion})
+    resealed = _reseal(export, forged, signer)
+    workers = OtherProcesses(workers=2)
+    workers.CHUNK = 2  # send every two signatures to the worker processes
+    with pytest.raises(Discrepancy) as info:
+        audit(resealed, signatures=workers)
+    assert info.value.index == first and "signature_invalid" in info.value.message
+    with pytest.raises(Discrepancy) as again:
+        audit(resealed)  # the same answer verified here, in order
+    assert again.value.index == first
+    assert audit(export, signatures=OtherProcesses(workers=2)).signed_ballots == 5

@@ -172,17 +172,15 @@ class PreparedAssertion:
     """An assertion whose every field checked out; only its signature is still to be verified."""
 
     sign_count: int
-    public_key: Any
-    alg: Any
+    public_key: bytes  # COSE, as enrolled (plain bytes, so a prepared assertion can go to another process)
     signature: bytes
     signed_data: bytes
 
     def verify(self) -> None:
         """Verify the signature (releases the GIL); BallotRefused("signature_invalid") if it fails."""
+        key, alg = _public_key(self.public_key)
         try:
-            verify_signature(
-                public_key=self.public_key, signature_alg=self.alg, signature=self.signature, data=self.signed_data
-            )
+            verify_signature(public_key=key, signature_alg=alg, signature=self.signature, data=self.signed_data)
         except Exception:  # cryptography's InvalidSignature and malformed DER alike
             raise BallotRefused("signature_invalid", "the signature does not verify with the enrolled key") from None
 
@@ -217,11 +215,12 @@ def prepare_assertion(
     if not flags & _UP or not flags & _UV:
         raise BallotRefused("user_not_verified", "the authenticator did not verify the deputy (fingerprint or PIN)")
     try:
-        public_key, alg = _public_key(credential.public_key)
+        _public_key(credential.public_key)  # decodable, once per key and process
     except (InvalidPublicKeyStructure, UnsupportedPublicKeyType, ValueError) as exc:
         raise BallotRefused("signature_invalid", f"the enrolled public key is unusable: {exc}") from None
     signed_data = data + hashlib.sha256(assertion.client_data_json).digest()
-    return PreparedAssertion(int.from_bytes(data[33:37], "big"), public_key, alg, assertion.signature, signed_data)
+    sign_count = int.from_bytes(data[33:37], "big")
+    return PreparedAssertion(sign_count, credential.public_key, assertion.signature, signed_data)
 
 
 def verify_assertion(

@@ -20,9 +20,9 @@ from __future__ import annotations
 import base64
 import binascii
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -37,7 +37,16 @@ from voting.canonical import GENESIS, seal
 from voting.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_note
 from voting.merkle import CompactRange, ProofError, leaf_hash, verify_consistency
 
-__all__ = ["EXPORT_FORMAT", "Discrepancy", "Report", "SignatureCheck", "VoteSummary", "audit", "verify_in_order"]
+__all__ = [
+    "EXPORT_FORMAT",
+    "Discrepancy",
+    "InOrder",
+    "Report",
+    "SignatureSink",
+    "VoteSummary",
+    "audit",
+    "verify_in_order",
+]
 
 EXPORT_FORMAT = "kvorum-ledger-v1"
 _AUDITOR = Actor(username="auditor", role=Role.ADMIN)
@@ -228,12 +237,31 @@ def _decided_again(
         raise Discrepancy("session", index, f"{event['type']} differs from what the rules produce")
 
 
-SignatureCheck = Callable[[Sequence[tuple[int, PreparedAssertion]]], tuple[int, str] | None]
-"""Verifies prepared ballot signatures; returns ``(event index, message)`` of the first that fails."""
+class SignatureSink(Protocol):
+    """Where the audit hands the ballot signatures it prepared, to verify them in bulk (maybe elsewhere)."""
+
+    def add(self, index: int, prepared: PreparedAssertion) -> None:
+        """A signature of the event at ``index`` (added in index order)."""
+
+    def first_failure(self, before: int | None = None) -> tuple[int, str] | None:
+        """``(index, message)`` of the first bad signature added (below ``before``, if given), else None."""
 
 
-def verify_in_order(jobs: Sequence[tuple[int, PreparedAssertion]]) -> tuple[int, str] | None:
-    """The plain ``SignatureCheck``: one after another, stop at the first failure."""
+class InOrder:
+    """The plain ``SignatureSink``: keeps them, and verifies one after another when asked."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[int, PreparedAssertion]] = []
+
+    def add(self, index: int, prepared: PreparedAssertion) -> None:
+        self.jobs.append((index, prepared))
+
+    def first_failure(self, before: int | None = None) -> tuple[int, str] | None:
+        return verify_in_order([job for job in self.jobs if before is None or job[0] < before])
+
+
+def verify_in_order(jobs: Iterable[tuple[int, PreparedAssertion]]) -> tuple[int, str] | None:
+    """Verify one after another; ``(index, message)`` of the first that fails, else None."""
     for index, prepared in jobs:
         try:
             prepared.verify()
@@ -246,24 +274,26 @@ def audit(
     export: Mapping[str, Any],
     *,
     trusted_keys: Sequence[str] | None = None,
-    check_signatures: SignatureCheck = verify_in_order,
+    signatures: SignatureSink | None = None,
 ) -> Report:
     """Audit an export; return the report or raise Discrepancy naming the first problem.
 
     ``trusted_keys`` (vkey lines) pins the council's keys; without it the export's own keys are used
-    (the report lists which ones signed, to compare with the council's published keys). Ballot
-    signatures are checked last, all together, by ``check_signatures`` (the CLI passes one that uses
-    every core); a bad one is still reported if it comes before any other discrepancy.
+    (the report lists which ones signed, to compare with the council's published keys). Every
+    check but the ballot signatures themselves runs here in order; the signatures go to
+    ``signatures`` (default: verified here, after the rest; the CLI verifies them in other
+    processes while the rest runs), and a bad one is reported if it comes before any other
+    discrepancy.
     """
-    jobs: list[tuple[int, PreparedAssertion]] = []
+    sink = signatures if signatures is not None else InOrder()
     try:
-        report = _audit(export, trusted_keys, jobs)
+        report = _audit(export, trusted_keys, sink)
     except Discrepancy as found:
-        earlier = check_signatures([job for job in jobs if found.index is None or job[0] < found.index])
+        earlier = sink.first_failure(found.index if found.ledger == "session" else None)
         if earlier is not None and found.ledger == "session":
             raise _bad_signature(*earlier) from None
         raise
-    failed = check_signatures(jobs)
+    failed = sink.first_failure()
     if failed is not None:
         raise _bad_signature(*failed)
     return report
@@ -273,9 +303,7 @@ def _bad_signature(index: int, message: str) -> Discrepancy:
     return Discrepancy("session", index, f"ballot.cast breaks the rules: {message}")
 
 
-def _audit(
-    export: Mapping[str, Any], trusted_keys: Sequence[str] | None, jobs: list[tuple[int, PreparedAssertion]]
-) -> Report:
+def _audit(export: Mapping[str, Any], trusted_keys: Sequence[str] | None, sink: SignatureSink) -> Report:
     if export.get("format") != EXPORT_FORMAT:
         raise Discrepancy("export", None, f"not a {EXPORT_FORMAT} file")
     try:
@@ -299,7 +327,7 @@ def _audit(
         ballot: bytes, assertion: Assertion, credential: Credential, rp_id: str, origins: Sequence[str]
     ) -> int:
         prepared = prepare_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
-        jobs.append((at_index[0], prepared))
+        sink.add(at_index[0], prepared)
         return prepared.sign_count
 
     council_events = iter(council_ledger.events)
