@@ -8,7 +8,6 @@ published keys with ``--key`` (or ``--keys-url``) so a server cannot sign with a
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import sys
@@ -18,6 +17,8 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from session_server.domain.audit import Discrepancy, Report, audit, verify_in_order
 from voting.ballot import PreparedAssertion
@@ -61,8 +62,8 @@ def load(source: str) -> Mapping[str, Any]:
         except OSError as exc:
             raise LedgerUnreadable(f"{source}: {exc.strerror or exc}") from None
     try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         raise LedgerUnreadable(f"{source}: not a JSON ledger export ({exc})") from None
     if not isinstance(data, dict):
         raise LedgerUnreadable(f"{source}: not a JSON ledger export")
