@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Browser, Page, add_authenticator
+from browser_support import Browser, CuttableLink, Page, add_authenticator
 from conftest import Demo
 
 WAIT_MS = 15_000
@@ -184,3 +184,51 @@ async def test_the_tablet_first_load_is_small(browser: Browser, demo_council: De
         await context.close()
     transferred = sum(s["responseBodySize"] + s["responseHeadersSize"] for s in sizes)
     assert transferred < 150 * 1024, f"{transferred} bytes"
+
+
+async def test_a_tablet_whose_network_drops_mid_vote_resumes_and_its_vote_counts(
+    browser: Browser, demo_council: Demo
+) -> None:
+    """The tablet reaches the server through a TCP proxy the test cuts, as a dropped Wi-Fi would
+    (Chromium's offline emulation does not close a WebSocket that is already open)."""
+    demo = demo_council
+    async with CuttableLink(demo.server.url) as link:
+        origin = link.url.replace("127.0.0.1", "localhost")
+        await _council_command(demo, type="council.configure", signed_ballots=True, rp_id="localhost", origins=[origin])
+        context = await browser.new_context(viewport={"width": 1280, "height": 800})
+        page = await context.new_page()
+        errors: list[Exception] = []
+        page.on("pageerror", lambda error: errors.append(error))
+        await add_authenticator(context, page)
+        try:
+            token = await _enrollment_link(demo, "d01")
+            await page.goto(f"{origin}/tablet#enroll={token}")
+            await page.click("#enroll-button")
+            await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+            await _sign_in(page, "deputy01")
+            await demo.ok("chair", "session.open")
+            await demo.ok("secretary", "registration.open")
+            await asyncio.gather(*(demo.ok(u, "presence.register") for u in ["deputy01", *PRESENT]))
+            await demo.ok("chair", "item.start", item="i1")
+            await demo.ok(
+                "chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=120
+            )
+            await page.wait_for_selector("#choices:not([hidden])", timeout=WAIT_MS)
+
+            link.cut()
+            await page.wait_for_selector("#connection:not([data-status=open])", timeout=WAIT_MS)
+            await page.click(".choice[data-choice=for]")
+            await page.wait_for_selector("#ballot-status[data-state=failed]:has-text('не доставлено')", timeout=WAIT_MS)
+            await demo.ok("deputy02", "speaker.request")  # the chamber goes on meanwhile
+            await demo.ok("chair", "speaker.grant", deputy="d02", seconds=120)
+
+            link.restore()
+            await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
+            await page.wait_for_selector("#speaker:has-text('Андрій Ковальчук')", timeout=WAIT_MS)  # caught up
+            await page.click(".choice[data-choice=for]")
+            await page.wait_for_selector("#ballot-status[data-state=counted]:has-text('запис №')", timeout=WAIT_MS)
+            await demo.ok("chair", "vote.close", vote="v1")
+            await page.wait_for_selector("#tally:has-text('За — 1, проти — 0')", timeout=WAIT_MS)
+        finally:
+            await context.close()
+        assert not errors, f"uncaught errors in the page: {errors}"
