@@ -15,6 +15,7 @@ import asyncio
 import base64
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,9 @@ from voting.checkpoint import Checkpoint, NoteSigner
 from voting.merkle import MerkleTree
 
 log = logging.getLogger(__name__)
+
+TREES_CACHED = 64
+"""Streams whose Merkle trees stay in memory (≈ 15 MB for 100,000 events); older ones are rebuilt."""
 
 # Events after which a checkpoint is signed at once (the results residents will check).
 _SIGN_NOW = frozenset({"vote.closed", "vote.cancelled", "session.closed", "credential.enrolled", "credential.revoked"})
@@ -73,7 +77,7 @@ class Ledger:
         self.pool = pool
         self.origin = origin
         self.interval = interval
-        self._trees: dict[str, MerkleTree] = {}
+        self._trees: OrderedDict[str, MerkleTree] = OrderedDict()  # least recently used first
         self._locks: dict[str, asyncio.Lock] = {}
         self._signers: list[tuple[NoteSigner, bool]] = []  # (signer, retired), oldest first
         self._dirty: set[str] = set()
@@ -150,6 +154,9 @@ class Ledger:
             tree = self._trees.get(stream)
             if tree is None:
                 tree = self._trees[stream] = MerkleTree()
+                while len(self._trees) > TREES_CACHED:  # rebuilt from the store when asked again
+                    self._trees.popitem(last=False)
+            self._trees.move_to_end(stream)
             rows = await self.pool.fetch(
                 "SELECT leaf FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq", stream, len(tree)
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+from typing import Any
 
 import httpx
 from signed_support import Chamber
@@ -92,3 +93,19 @@ async def test_bad_ledger_requests_get_clear_errors(chamber: Chamber) -> None:
     for url, (status, code) in cases.items():
         response = await client.get(url)
         assert (response.status_code, response.json()["error"]) == (status, code), url
+
+
+async def test_proofs_stay_right_when_trees_are_evicted_and_rebuilt(chamber: Chamber, monkeypatch: Any) -> None:
+    from session_server import ledger as ledger_module
+
+    monkeypatch.setattr(ledger_module, "TREES_CACHED", 1)  # every other stream's tree is dropped
+    client = chamber.client
+    keys = [NoteVerifier.from_vkey(k) for k in (await client.get("/.well-known/kvorum/keys")).text.splitlines()]
+    for _ in range(2):
+        for prefix in ("/api/v1/sessions/c8-s45/ledger", "/api/v1/council/ledger"):
+            checkpoint, _ = open_note((await client.get(f"{prefix}/checkpoint")).text, keys)
+            leaves = [_b64(x) for x in (await client.get(prefix)).json()["leaves"]]
+            index = checkpoint.size - 1
+            proof = (await client.get(f"{prefix}/inclusion?index={index}&size={checkpoint.size}")).json()
+            hashes = [_b64(h) for h in proof["hashes"]]
+            verify_inclusion(leaf_hash(leaves[index]), index, checkpoint.size, hashes, checkpoint.root)
