@@ -114,3 +114,39 @@ async def test_the_console_refuses_deputies(console: Page, demo_council: Demo) -
     await console.click("#sign-in-button")
     await console.wait_for_selector("#sign-in-status:has-text('для головуючого')", timeout=WAIT_MS)
     assert await console.is_hidden("#desk")
+
+
+async def test_the_secretary_prepares_the_agenda_until_the_meeting_opens(console: Page, demo_council: Demo) -> None:
+    page, demo = console, demo_council
+    await _sign_in(page, demo, "secretary")
+    await page.wait_for_selector("#item-form:not([hidden])", timeout=WAIT_MS)
+    await page.fill("#item-form input[name=number]", "1-1")
+    await page.fill("#item-form textarea[name=title]", "Про звернення щодо ремонту дороги")
+    await page.fill("#item-form input[name=draft]", "ПР-110")
+    await page.fill("#item-form input[name=position]", "2")
+    await page.click("#item-save")
+    await page.wait_for_selector(
+        "#agenda li:nth-child(2):has-text('Про звернення щодо ремонту дороги')", timeout=WAIT_MS
+    )
+
+    await page.click("#agenda li:nth-child(4) button:has-text('Змінити')")  # item 3
+    await page.fill("#item-form textarea[name=title]", "Про громадський бюджет (нова редакція)")
+    await page.click("#item-save")
+    await page.wait_for_selector("#agenda li:has-text('нова редакція')", timeout=WAIT_MS)
+    await page.click("#agenda li:last-child button:has-text('Вилучити')")  # item 5
+    await page.wait_for_selector("#agenda li:nth-child(5)", timeout=WAIT_MS)
+    await page.wait_for_selector("#agenda li:nth-child(6)", state="detached", timeout=WAIT_MS)
+
+    agenda = (await demo.state())["state"]["agenda"]
+    assert [(i["number"], i["draft"]) for i in agenda] == [
+        ("1", "ПР-101"),
+        ("1-1", "ПР-110"),
+        ("2", "ПР-102"),
+        ("3", "ПР-103"),
+        ("4", "ПР-104"),
+    ]
+    assert agenda[3]["title"] == "Про громадський бюджет (нова редакція)"
+
+    await demo.ok("chair", "session.open")
+    await page.wait_for_selector("#item-form", state="hidden", timeout=WAIT_MS)
+    assert await page.locator("#agenda button:has-text('Вилучити')").count() == 0

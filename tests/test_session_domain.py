@@ -741,3 +741,33 @@ def test_times_are_rfc3339_utc_with_milliseconds() -> None:
         format_time(datetime(2026, 11, 24))  # naive on purpose
     with pytest.raises(ValueError):
         Context(STAFF["chair"], datetime(2026, 11, 24))  # naive on purpose
+
+
+# --- preparing the agenda ----------------------------------------------------------------------------
+
+
+def test_the_secretary_edits_the_agenda_until_the_session_opens() -> None:
+    c = Chamber()
+    c.do("secretary", "session.schedule", number=12, convocation=8, date="2026-11-24", title="12 сесія", agenda=AGENDA)
+    [added] = c.do("secretary", "item.add", number="1-1", title="Про звернення щодо мосту", draft="1240", position=2)
+    assert added == NewEvent(
+        "item.added",
+        {"item": "i4", "number": "1-1", "title": "Про звернення щодо мосту", "draft": "1240", "position": 2},
+    )
+    c.do("secretary", "item.update", item="i3", title="Різне (інформація)")
+    c.do("secretary", "item.remove", item="i2")
+    c.do("secretary", "item.add", item="last", number="9", title="Наприкінці")
+    assert [(i["id"], i["number"], i["title"]) for i in c.public()["agenda"]] == [
+        ("budget", "1", "Про бюджет громади на 2027 рік"),
+        ("i4", "1-1", "Про звернення щодо мосту"),
+        ("i3", "3", "Різне (інформація)"),
+        ("last", "9", "Наприкінці"),
+    ]
+    assert c.refuse("secretary", "item.update", item="i2", title="x") == "unknown_item"
+    assert c.refuse("secretary", "item.add", item="budget", number="1", title="x") == "invalid_command"
+    assert c.refuse("secretary", "item.update", item="i3") == "invalid_command"
+    assert c.refuse("d1", "item.add", number="5", title="x") == "forbidden"
+    assert c.refuse("chair", "item.remove", item="i3") == "forbidden"
+    c.do("chair", "session.open")
+    assert c.refuse("secretary", "item.add", number="5", title="x") == "agenda_locked"
+    assert c.refuse("secretary", "item.remove", item="i3") == "agenda_locked"

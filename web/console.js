@@ -66,7 +66,9 @@ function renderTexts() {
     "open-vote": "openVote", "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
     "speakers-title": "speakers", "finish-speech": "finishSpeech", "grant-seconds-label": "grantSeconds",
     "conflicts-title": "conflicts", "devices-title": "devices", "deputy-label": "deputy", "make-link": "makeLink",
-    "enrolled-title": "enrolledDevices", "signed-off": "signedOff",
+    "enrolled-title": "enrolledDevices", "signed-off": "signedOff", "item-number-label": "itemNumber",
+    "item-title-label": "itemTitle", "item-draft-label": "itemDraft", "item-position-label": "itemPosition",
+    "item-save": "save", "item-cancel": "cancelEdit",
   };
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
   $("link-qr").alt = t("qrAlt");
@@ -140,8 +142,55 @@ function render() {
   $("conflicts").replaceChildren(...(conflicts.length ? conflicts : [Object.assign(document.createElement("li"), { textContent: t("noConflicts"), className: "empty" })]));
 }
 
+const editor = () => ["secretary", "admin"].includes(auth.me?.role);
+
+/** A small button for an agenda row. */
+function rowButton(text, onClick, disabled = false) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = text;
+  button.disabled = disabled;
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+function renderAgendaForm(state) {
+  const editing = editor() && state.status === "scheduled";
+  $("item-form").hidden = !editing;
+  const target = state.agenda.find((i) => i.id === view.editing);
+  if (!target) view.editing = null;
+  $("item-form-title").textContent = target ? t("editItem", { number: target.number }) : t("addItem");
+  $("item-cancel").hidden = !target;
+  $("item-form").position.closest("label").hidden = Boolean(target);
+}
+
+function editItem(item) {
+  view.editing = item.id;
+  const form = $("item-form");
+  form.number.value = item.number;
+  form.title.value = item.title;
+  form.draft.value = item.draft ?? "";
+  render();
+  form.title.focus();
+}
+
+function saveItem(form) {
+  const data = new FormData(form);
+  const fields = { number: String(data.get("number")), title: String(data.get("title")) };
+  const draft = String(data.get("draft") ?? "").trim();
+  if (view.editing) {
+    command({ type: "item.update", item: view.editing, ...fields, draft: draft || null });
+  } else {
+    const position = Number(data.get("position")) || undefined;
+    command({ type: "item.add", ...fields, draft: draft || null, ...(position ? { position } : {}) });
+  }
+  view.editing = null;
+  form.reset();
+}
+
 function renderAgenda(state) {
   const busy = Boolean(openVote(state));
+  renderAgendaForm(state);
   $("agenda").replaceChildren(
     ...state.agenda.map((item) => {
       const li = document.createElement("li");
@@ -151,6 +200,14 @@ function renderAgenda(state) {
       meta.className = "meta";
       meta.textContent = [t(`item_${item.status}`), item.draft ? t("draft", { draft: item.draft }) : ""].filter(Boolean).join(" · ");
       li.append(meta);
+      if (editor() && state.status === "scheduled") {
+        li.append(
+          rowButton(t("change"), () => editItem(item)),
+          " ",
+          rowButton(t("remove"), () => command({ type: "item.remove", item: item.id })),
+        );
+        return li;
+      }
       const button = document.createElement("button");
       button.type = "button";
       if (item.status === "pending") {
@@ -300,6 +357,15 @@ function wire() {
     command({ type: "vote.cancel", vote: openVote(view.state).id, reason });
   });
   $("finish-speech").addEventListener("click", () => command({ type: "speaker.finish" }));
+  $("item-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveItem(event.target);
+  });
+  $("item-cancel").addEventListener("click", () => {
+    view.editing = null;
+    $("item-form").reset();
+    render();
+  });
   $("link-form").addEventListener("submit", (event) => {
     event.preventDefault();
     makeLink($("deputy").value);

@@ -64,6 +64,15 @@ export function applyEvent(state, event, council) {
       state.registered = state.registered.filter((m) => m !== p.deputy);
       state.speakers.queue = state.speakers.queue.filter((m) => m !== p.deputy);
       break;
+    case "item.added":
+      state.agenda.splice(p.position - 1, 0, { id: p.item, number: p.number, title: p.title, draft: p.draft, status: "pending" });
+      break;
+    case "item.updated":
+      for (const key of ["number", "title", "draft"]) if (key in p) item(p.item)[key] = p[key];
+      break;
+    case "item.removed":
+      state.agenda = state.agenda.filter((i) => i.id !== p.item);
+      break;
     case "item.started":
       item(p.item).status = "in_progress";
       state.current_item = p.item;

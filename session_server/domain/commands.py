@@ -33,8 +33,11 @@ __all__ = [
     "CredentialEnroll",
     "CredentialRevoke",
     "DeputyAdd",
+    "ItemAdd",
     "ItemFinish",
+    "ItemRemove",
     "ItemStart",
+    "ItemUpdate",
     "PresenceLeave",
     "PresenceRegister",
     "RegistrationClose",
@@ -136,6 +139,39 @@ class PresenceLeave(_Command):
     """The caller leaves the chamber."""
 
     type: Literal["presence.leave"]
+
+
+ItemNumber = Annotated[str, StringConstraints(min_length=1, max_length=20)]
+ItemTitle = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+DraftRef = Annotated[str, StringConstraints(max_length=100)]
+
+
+class ItemAdd(_Command):
+    """Put an item on the agenda before the session opens; at `position` (1 = first), else last."""
+
+    type: Literal["item.add"]
+    item: Slug40 | None = None
+    number: ItemNumber
+    title: ItemTitle
+    draft: DraftRef | None = None
+    position: Annotated[int, Field(ge=1, le=200)] | None = None
+
+
+class ItemUpdate(_Command):
+    """Change an agenda item's number, title or draft before the session opens."""
+
+    type: Literal["item.update"]
+    item: Ref
+    number: ItemNumber | None = None
+    title: ItemTitle | None = None
+    draft: DraftRef | None = None
+
+
+class ItemRemove(_Command):
+    """Take an item off the agenda before the session opens."""
+
+    type: Literal["item.remove"]
+    item: Ref
 
 
 class ItemStart(_Command):
@@ -294,6 +330,9 @@ SessionCommandModel = (
     | RegistrationClose
     | PresenceRegister
     | PresenceLeave
+    | ItemAdd
+    | ItemUpdate
+    | ItemRemove
     | ItemStart
     | ItemFinish
     | SpeakerRequest

@@ -115,6 +115,8 @@ ALLOWED: dict[str, frozenset[Role]] = {
     # The server's own SYSTEM actor (an ADMIN) closes votes whose time ran out.
     "vote.close": _STEERING | _ADMIN,
     "session.schedule": frozenset({Role.ADMIN, Role.SECRETARY}),
+    # The agenda is the secretary's to prepare, until the meeting opens.
+    **dict.fromkeys(("item.add", "item.update", "item.remove"), frozenset({Role.ADMIN, Role.SECRETARY})),
     **dict.fromkeys(MEMBER_COMMANDS, _MEMBER),
     "council.create": _ADMIN,
     "deputy.add": _ADMIN,

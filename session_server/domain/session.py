@@ -11,8 +11,11 @@ from typing import Any
 from session_server.domain.commands import (
     BallotCast,
     ConflictDeclare,
+    ItemAdd,
     ItemFinish,
+    ItemRemove,
     ItemStart,
+    ItemUpdate,
     PresenceLeave,
     PresenceRegister,
     RegistrationClose,
@@ -108,6 +111,8 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
         raise DomainError("session_not_found", "the session has not been scheduled")
     if state.council != council.id:
         raise ValueError(f"session {state.id!r} belongs to council {state.council!r}, not {council.id!r}")
+    if isinstance(command, ItemAdd | ItemUpdate | ItemRemove):
+        return _edit_agenda(state, command)
     if isinstance(command, SessionOpen):
         if state.status == "closed":
             raise DomainError("session_closed", f"session {state.id!r} is closed")
@@ -190,6 +195,32 @@ def _schedule(command: SessionSchedule, council: CouncilState) -> list[NewEvent]
         "agenda": agenda,
     }
     return [NewEvent("session.scheduled", payload)]
+
+
+def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove) -> list[NewEvent]:
+    if state.status != "scheduled":
+        raise DomainError("agenda_locked", "the agenda can be changed only before the session opens")
+    match command:
+        case ItemAdd():
+            item_id = command.item or next(
+                f"i{n}" for n in range(len(state.agenda) + 1, 10_000) if f"i{n}" not in state.agenda
+            )
+            if item_id in state.agenda:
+                raise DomainError("invalid_command", f"agenda item id {item_id!r} is taken")
+            if len(state.agenda) >= 200:
+                raise DomainError("invalid_command", "an agenda holds at most 200 items")
+            position = min(command.position or len(state.agenda) + 1, len(state.agenda) + 1)
+            payload = {"item": item_id, "number": command.number, "title": command.title, "draft": command.draft}
+            return [NewEvent("item.added", {**payload, "position": position})]
+        case ItemUpdate():
+            _item(state, command.item)
+            changes = command.model_dump(include={"number", "title", "draft"}, exclude_unset=True)
+            if not changes:
+                raise DomainError("invalid_command", "item.update changes nothing")
+            return [NewEvent("item.updated", {"item": command.item, **changes})]
+        case ItemRemove():
+            _item(state, command.item)
+            return [NewEvent("item.removed", {"item": command.item})]
 
 
 def _item_start(state: SessionState, command: ItemStart) -> list[NewEvent]:

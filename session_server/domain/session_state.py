@@ -7,6 +7,8 @@ Session stream events and payloads (all values JSON):
 - `registration.opened {}`, `registration.closed {}`, `presence.registered {deputy}`,
   `presence.left {deputy}` (also drops the member from the speaker queue).
 - `item.started {item}`, `item.finished {item}`.
+- Before the session opens, the secretary edits the agenda: `item.added {item, number, title, draft,
+  position}` (position 1 = first), `item.updated {item, number?, title?, draft?}`, `item.removed {item}`.
 - `speaker.requested {deputy}`, `speaker.granted {deputy, seconds, until}`, `speaker.finished {deputy}`.
 - `conflict.declared {deputy, item, reason}` (art. 59-1: shown on the display, goes into the minutes).
 - `vote.opened {vote, item, subject, rule, seconds, closes_at, nonce_seed}` (ids "v1", "v2"… in
@@ -212,6 +214,16 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             state.registered.pop(p["deputy"], None)
             if p["deputy"] in state.speaker_queue:
                 state.speaker_queue.remove(p["deputy"])
+        case "item.added":
+            items = list(state.agenda.values())
+            added = AgendaItem(id=p["item"], number=p["number"], title=p["title"], draft=p["draft"])
+            items.insert(p["position"] - 1, added)
+            state.agenda = {i.id: i for i in items}
+        case "item.updated":
+            changes = {k: p[k] for k in ("number", "title", "draft") if k in p}
+            state.agenda[p["item"]] = replace(state.agenda[p["item"]], **changes)
+        case "item.removed":
+            del state.agenda[p["item"]]
         case "item.started":
             state.agenda[p["item"]] = replace(state.agenda[p["item"]], status="in_progress")
             state.current_item = p["item"]
