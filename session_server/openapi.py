@@ -181,6 +181,14 @@ def _signed_vote_paths(session: dict[str, Any], bearer: list[dict[str, list[str]
     """Enrollment, council commands and the public ledger (docs/ledger.md)."""
     text = {"content": {"text/plain": {"schema": {"type": "string"}}}}
     paths: dict[str, Any] = {
+        "/sessions/{session}/votes/{vote}/nonce": {
+            "get": {
+                "summary": "The caller's next ballot nonce in a vote: {vote, deputy, index, nonce} (a council member)",
+                "security": bearer,
+                "parameters": [session, {"name": "vote", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "OK"}, **_errors(401, 403, 404, 409)},
+            }
+        },
         "/enrollments": {
             "post": {
                 "summary": "A one-time link enrolling a deputy's tablet (secretary, admin): {deputy} -> {token, url}",

@@ -230,3 +230,25 @@ async def test_a_demo_council_without_signatures_is_announced_loudly(demo_counci
     assert "NOT signed" in caplog.text and "voznesensk" in caplog.text
     council = (await demo_council.client.get("/api/v1/council")).json()
     assert council["demo"] is True and council["signed_ballots"] is False
+
+
+async def test_the_nonce_endpoint_answers_only_members_for_an_existing_vote(chamber: Chamber) -> None:
+    vote = await chamber.open_vote()
+    url = f"/api/v1/sessions/{demo.SESSION_ID}/votes/{vote['id']}/nonce"
+    mine = await chamber.client.get(url, headers=await chamber.demo.headers("deputy01"))
+    assert mine.json() == {
+        "vote": vote["id"],
+        "deputy": "d01",
+        "index": 0,
+        "nonce": nonce_for(vote["nonce_seed"], "d01", 0),
+    }
+    assert (await chamber.cast("d01", "for")).status_code == 200
+    after = await chamber.client.get(url, headers=await chamber.demo.headers("deputy01"))
+    assert after.json()["index"] == 1 and after.json()["nonce"] == nonce_for(vote["nonce_seed"], "d01", 1)
+    staff = await chamber.client.get(url, headers=await chamber.demo.headers("secretary"))
+    assert (staff.status_code, staff.json()["error"]) == (403, "not_a_deputy")
+    missing = await chamber.client.get(
+        url.replace("/votes/v1/", "/votes/v99/"), headers=await chamber.demo.headers("deputy01")
+    )
+    assert missing.json()["error"] == "unknown_vote"
+    assert (await chamber.client.get(url)).status_code == 401
