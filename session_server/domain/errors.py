@@ -58,6 +58,17 @@ rp_id_mismatch             the assertion was made for another relying party
 user_not_verified          the authenticator did not verify the deputy (no fingerprint or PIN)
 sign_count_regressed       the authenticator's sign count went backwards (a cloned authenticator?)
 signature_invalid          the signature does not verify with the enrolled public key
+document_exists            registering a decision document twice
+document_not_found         a command on a document that was never registered
+draft_published            changing the attachments of, or publishing again, a published draft
+draft_not_published        putting a draft on the agenda before it is published for residents
+published_too_late         a draft published fewer than 10 working days before its consideration (art. 15
+                           part 3 of the Law on Access to Public Information), without an override reason
+not_scheduled              a vote's outcome for a document not on that session's agenda
+not_adopted                signing a decision that was not adopted
+already_signed             signing a decision twice
+not_signed                 publishing, or controlling the execution of, an unsigned decision
+no_execution               reporting on the execution of a decision not under control
 invalid_command            a command that is well-formed but makes no sense here (e.g. duplicate
                            agenda item ids, a second mayor, an existing council)
 =========================  ==================================================================
@@ -120,6 +131,16 @@ CODES: frozenset[str] = frozenset(
         "user_not_verified",
         "sign_count_regressed",
         "signature_invalid",
+        "document_exists",
+        "document_not_found",
+        "draft_published",
+        "draft_not_published",
+        "published_too_late",
+        "not_scheduled",
+        "not_adopted",
+        "already_signed",
+        "not_signed",
+        "no_execution",
         "invalid_command",
     }
 )

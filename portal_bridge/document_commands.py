@@ -1,0 +1,137 @@
+"""Commands on decision documents, validated at the edge like the session's (strict, frozen, no extras)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
+
+__all__ = [
+    "DOCUMENT_COMMAND_ADAPTER",
+    "DocumentAttach",
+    "DocumentCommand",
+    "DocumentPublish",
+    "DocumentPublishDraft",
+    "DocumentRecordOutcome",
+    "DocumentRegister",
+    "DocumentSchedule",
+    "DocumentSign",
+    "ExecutionAssign",
+    "ExecutionReport",
+]
+
+CommandId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,60}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+IsoDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: CommandId
+
+
+class _Dated(_Command):
+    @field_validator("date", check_fields=False)
+    @classmethod
+    def _real_date(cls, value: str) -> str:
+        dt.date.fromisoformat(value)
+        return value
+
+
+class DocumentRegister(_Command):
+    """Register a draft decision: `document` (id), registry `number`, title, initiator, rapporteur, text."""
+
+    type: Literal["document.register"]
+    document: Slug
+    number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    initiator: Text
+    rapporteur: Text
+    text: Annotated[str, StringConstraints(max_length=200_000)] = ""
+
+
+class DocumentAttach(_Command):
+    """Attach a stored file (the upload endpoint computes its SHA-256)."""
+
+    type: Literal["document.attach"]
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+    size: Annotated[int, Field(ge=1, le=50 * 2**20)]
+    media_type: Literal["application/pdf"] = "application/pdf"
+
+
+class DocumentPublishDraft(_Dated):
+    """Publish the draft for residents on `date`."""
+
+    type: Literal["document.publish_draft"]
+    date: IsoDate
+
+
+class DocumentSchedule(_Dated):
+    """Put the draft on a session's agenda item, considered on `date`; an early one needs `override_reason`."""
+
+    type: Literal["document.schedule"]
+    session: Slug
+    item: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
+    date: IsoDate
+    override_reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+
+
+class DocumentRecordOutcome(_Command):
+    """The vote's result (issued by the server's consumer of `vote.closed`)."""
+
+    type: Literal["document.record_outcome"]
+    session: Slug
+    vote: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    outcome: Literal["adopted", "rejected"]
+    decision_number: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+
+
+class DocumentSign(_Command):
+    """The mayor's signature over the decision's digest (Ed25519 by default; pluggable)."""
+
+    type: Literal["document.sign"]
+    algorithm: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    key_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    signature: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class DocumentPublish(_Dated):
+    """Publish the signed decision on `date`."""
+
+    type: Literal["document.publish"]
+    date: IsoDate
+
+
+class ExecutionAssign(_Command):
+    """Put the decision under execution control: the responsible unit and the deadline."""
+
+    type: Literal["execution.assign"]
+    unit: Text
+    deadline: IsoDate
+
+
+class ExecutionReport(_Command):
+    """Report on the execution: `in_progress` or `done`, with a note."""
+
+    type: Literal["execution.report"]
+    status: Literal["in_progress", "done"]
+    note: Annotated[str, StringConstraints(max_length=2000)] = ""
+
+
+DocumentCommandModel = (
+    DocumentRegister
+    | DocumentAttach
+    | DocumentPublishDraft
+    | DocumentSchedule
+    | DocumentRecordOutcome
+    | DocumentSign
+    | DocumentPublish
+    | ExecutionAssign
+    | ExecutionReport
+)
+DocumentCommand = Annotated[DocumentCommandModel, Field(discriminator="type")]
+DOCUMENT_COMMAND_ADAPTER: TypeAdapter[DocumentCommandModel] = TypeAdapter(DocumentCommand)

@@ -1,0 +1,286 @@
+"""A decision document's life, pure: registered draft → published for residents → on a session's
+agenda → adopted (with its decision number) or rejected by the vote → signed by the mayor →
+published → its execution followed. Each document is one event stream (``document:<id>``).
+
+Events (past tense) and payloads:
+
+- ``draft.registered {document, number, title, initiator, rapporteur, text}``;
+  ``draft.attached {name, sha256, size, media_type}`` (a PDF stored by its SHA-256);
+- ``draft.published {date}`` — published for residents (art. 15 part 3 counts from this date);
+- ``draft.scheduled {session, item, date, override}`` — put on a session's agenda; ``override`` is
+  null, or ``{reason}`` when the secretary put an early draft on the agenda anyway (logged);
+- ``decision.adopted {session, vote, decision_number}`` / ``decision.rejected {session, vote}`` —
+  taken from the vote's result;
+- ``decision.signed {signer, algorithm, key_id, digest, signature}`` — over ``digest(state)``;
+- ``decision.published {date}``;
+- ``execution.assigned {unit, deadline}``; ``execution.reported {status, note}``.
+
+Commands are the pydantic models in ``portal_bridge.document_commands``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Literal
+
+from portal_bridge.document_commands import (
+    DocumentAttach,
+    DocumentCommand,
+    DocumentPublish,
+    DocumentPublishDraft,
+    DocumentRecordOutcome,
+    DocumentRegister,
+    DocumentSchedule,
+    DocumentSign,
+    ExecutionAssign,
+    ExecutionReport,
+)
+from portal_bridge.workdays import latest_publication
+from session_server.domain.errors import DomainError
+from session_server.domain.events import NewEvent, Recorded
+from session_server.domain.roles import Context, Role
+from voting.canonical import canonical
+
+__all__ = ["Attachment", "DocumentState", "decide_document", "digest", "evolve_document", "overdue"]
+
+Status = Literal["registered", "published_draft", "scheduled", "adopted", "rejected", "signed", "published"]
+SignatureCheck = Callable[[str, str, bytes, str], bool]
+"""``(algorithm, key_id, digest, signature) -> valid``: the pluggable signature scheme (Ed25519 by default)."""
+
+_STAFF = frozenset({Role.SECRETARY, Role.ADMIN})
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file of the draft, known by its SHA-256 (the bytes live in the file store)."""
+
+    name: str
+    sha256: str
+    size: int
+    media_type: str
+
+
+@dataclass(slots=True)
+class DocumentState:
+    """A decision document as folded from its stream."""
+
+    id: str
+    number: str
+    title: str
+    initiator: str
+    rapporteur: str
+    text: str
+    status: Status = "registered"
+    attachments: tuple[Attachment, ...] = ()
+    published_on: str | None = None
+    session: str | None = None
+    item: str | None = None
+    vote: str | None = None
+    decision_number: str | None = None
+    signature: dict[str, str] | None = None
+    execution: dict[str, Any] | None = None
+    history: list[tuple[str, str]] = field(default_factory=list)  # (event type, at)
+    seq: int = 0
+
+
+def digest(state: DocumentState) -> bytes:
+    """What the mayor signs: SHA-256 of the canonical adopted text, its attachments and decision number."""
+    body = {
+        "document": state.id,
+        "number": state.number,
+        "decision_number": state.decision_number,
+        "title": state.title,
+        "text": state.text,
+        "attachments": [a.sha256 for a in state.attachments],
+        "session": state.session,
+        "vote": state.vote,
+    }
+    return hashlib.sha256(canonical(body)).digest()
+
+
+def _staff(ctx: Context) -> None:
+    if ctx.actor.role not in _STAFF:
+        raise DomainError("forbidden", f"role {ctx.actor.role.value!r} may not change decision documents")
+
+
+def decide_document(
+    state: DocumentState | None,
+    command: DocumentCommand,
+    ctx: Context,
+    *,
+    holidays: Collection[date] = (),
+    mayor: str | None = None,
+    check_signature: SignatureCheck | None = None,
+) -> list[NewEvent]:
+    """Check a document command against the document's life and return the events it causes.
+
+    ``holidays`` are the council's public holidays (working days, art. 15 part 3); ``mayor`` the
+    member id whose account may sign; ``check_signature`` verifies a signature over ``digest``.
+    Raises DomainError.
+    """
+    if isinstance(command, DocumentRegister):
+        _staff(ctx)
+        if state is not None:
+            raise DomainError("document_exists", f"document {state.id!r} is already registered")
+        fields = command.model_dump(include={"document", "number", "title", "initiator", "rapporteur", "text"})
+        return [NewEvent("draft.registered", fields)]
+    if state is None:
+        raise DomainError("document_not_found", "the document has not been registered")
+    match command:
+        case DocumentAttach():
+            _staff(ctx)
+            if state.status != "registered":
+                raise DomainError("draft_published", "attachments cannot change once the draft is published")
+            if any(a.sha256 == command.sha256 for a in state.attachments):
+                raise DomainError("invalid_command", "this file is already attached")
+            return [NewEvent("draft.attached", command.model_dump(include={"name", "sha256", "size", "media_type"}))]
+        case DocumentPublishDraft():
+            _staff(ctx)
+            if state.published_on is not None:
+                raise DomainError("draft_published", f"the draft was published on {state.published_on}")
+            return [NewEvent("draft.published", {"date": command.date})]
+        case DocumentSchedule():
+            return _schedule(state, command, ctx, holidays)
+        case DocumentRecordOutcome():
+            if ctx.actor.role is not Role.ADMIN:
+                raise DomainError("forbidden", "the outcome is taken from the vote by the server")
+            if state.status != "scheduled" or state.session != command.session:
+                raise DomainError("not_scheduled", f"the draft is not on the agenda of session {command.session!r}")
+            if command.outcome == "adopted":
+                if not command.decision_number:
+                    raise DomainError("invalid_command", "an adopted decision needs its number")
+                payload = {"session": command.session, "vote": command.vote, "decision_number": command.decision_number}
+                return [NewEvent("decision.adopted", payload)]
+            return [NewEvent("decision.rejected", {"session": command.session, "vote": command.vote})]
+        case DocumentSign():
+            return _sign(state, command, ctx, mayor, check_signature)
+        case DocumentPublish():
+            _staff(ctx)
+            if state.status != "signed":
+                raise DomainError("not_signed", "only a decision signed by the mayor is published")
+            return [NewEvent("decision.published", {"date": command.date})]
+        case ExecutionAssign():
+            _staff(ctx)
+            if state.status not in ("signed", "published"):
+                raise DomainError("not_signed", "execution is controlled for signed decisions")
+            return [NewEvent("execution.assigned", {"unit": command.unit, "deadline": command.deadline})]
+        case ExecutionReport():
+            _staff(ctx)
+            if state.execution is None:
+                raise DomainError("no_execution", "assign the responsible unit and deadline first")
+            return [NewEvent("execution.reported", {"status": command.status, "note": command.note})]
+    raise DomainError("invalid_command", f"not a document command: {command.type!r}")
+
+
+def _schedule(
+    state: DocumentState, command: DocumentSchedule, ctx: Context, holidays: Collection[date]
+) -> list[NewEvent]:
+    _staff(ctx)
+    if state.published_on is None:
+        raise DomainError("draft_not_published", "a draft goes on the agenda only after it is published for residents")
+    if state.status not in ("published_draft", "scheduled"):
+        raise DomainError("invalid_command", f"the document is already {state.status}")
+    latest = latest_publication(date.fromisoformat(command.date), holidays)
+    override = None
+    # Law "On Access to Public Information", art. 15 part 3: published ≥ 10 working days before.
+    if date.fromisoformat(state.published_on) > latest:
+        if not command.override_reason:
+            raise DomainError(
+                "published_too_late",
+                f"published on {state.published_on}; for {command.date} it had to be published by {latest.isoformat()}"
+                " (10 working days, art. 15 part 3); give an override reason to schedule it anyway",
+            )
+        override = {"reason": command.override_reason}
+    payload = {"session": command.session, "item": command.item, "date": command.date, "override": override}
+    return [NewEvent("draft.scheduled", payload)]
+
+
+def _sign(
+    state: DocumentState,
+    command: DocumentSign,
+    ctx: Context,
+    mayor: str | None,
+    check_signature: SignatureCheck | None,
+) -> list[NewEvent]:
+    if not (ctx.actor.role is Role.ADMIN or (mayor is not None and ctx.actor.member == mayor)):
+        raise DomainError("forbidden", "only the mayor signs the council's decisions")
+    if state.status == "signed" or state.status == "published":
+        raise DomainError("already_signed", "the decision is already signed")
+    if state.status != "adopted":
+        raise DomainError("not_adopted", "only an adopted decision is signed")
+    doc_digest = digest(state)
+    if check_signature is None or not check_signature(command.algorithm, command.key_id, doc_digest, command.signature):
+        raise DomainError("signature_invalid", "the signature does not verify over the decision's digest")
+    payload = {
+        "signer": ctx.actor.member or ctx.actor.username,
+        "algorithm": command.algorithm,
+        "key_id": command.key_id,
+        "digest": doc_digest.hex(),
+        "signature": command.signature,
+    }
+    return [NewEvent("decision.signed", payload)]
+
+
+def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentState:
+    """Apply one document event; creates the state on ``draft.registered``, else mutates and returns it."""
+    p = event.payload
+    if event.type == "draft.registered":
+        if state is not None:
+            raise ValueError("draft.registered on an existing document")
+        fields = {k: p[k] for k in ("number", "title", "initiator", "rapporteur", "text")}
+        created = DocumentState(id=p["document"], **fields, seq=event.seq)
+        created.history.append((event.type, event.at))
+        return created
+    if state is None:
+        raise ValueError(f"{event.type} before draft.registered")
+    match event.type:
+        case "draft.attached":
+            state.attachments = (*state.attachments, Attachment(p["name"], p["sha256"], p["size"], p["media_type"]))
+        case "draft.published":
+            state.published_on = p["date"]
+            state.status = "published_draft"
+        case "draft.scheduled":
+            state.session, state.item, state.status = p["session"], p["item"], "scheduled"
+        case "decision.adopted":
+            state.vote, state.decision_number, state.status = p["vote"], p["decision_number"], "adopted"
+        case "decision.rejected":
+            state.vote, state.status = p["vote"], "rejected"
+        case "decision.signed":
+            state.signature = {k: p[k] for k in ("signer", "algorithm", "key_id", "digest", "signature")}
+            state.status = "signed"
+        case "decision.published":
+            state.status = "published"
+        case "execution.assigned":
+            state.execution = {"unit": p["unit"], "deadline": p["deadline"], "status": "assigned", "reports": []}
+        case "execution.reported":
+            assert state.execution is not None
+            state.execution = {
+                **state.execution,
+                "status": p["status"],
+                "reports": [*state.execution["reports"], {"status": p["status"], "note": p["note"], "at": event.at}],
+            }
+        case _:
+            raise ValueError(f"unknown document event type: {event.type!r}")
+    state.history.append((event.type, event.at))
+    state.seq = event.seq
+    return state
+
+
+def overdue(documents: Iterable[DocumentState], today: date) -> list[DocumentState]:
+    """Decisions whose execution deadline passed without a ``done`` report, earliest deadline first."""
+    late = [
+        d
+        for d in documents
+        if d.execution is not None
+        and d.execution["status"] != "done"
+        and date.fromisoformat(d.execution["deadline"]) < today
+    ]
+    return sorted(late, key=lambda d: (d.execution or {}).get("deadline", ""))
+
+
+def clone(state: DocumentState) -> DocumentState:
+    """An independent copy to apply events to."""
+    return replace(state, history=list(state.history), execution=dict(state.execution) if state.execution else None)
