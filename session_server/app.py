@@ -6,14 +6,15 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from importlib.metadata import entry_points
+from typing import Any, Protocol
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from session_server import api, enrollment, ledger_api
@@ -118,15 +119,39 @@ async def _warn_if_unsigned(kvorum: Kvorum) -> None:
         )
 
 
+class Extension(Protocol):
+    """A package that adds routes and services to the app (e.g. the decisions workflow, ``portal_bridge``)."""
+
+    name: str
+
+    def routes(self) -> list[BaseRoute]:
+        """Its routes under ``/api/v1``."""
+        ...
+
+    def open(self, kvorum: Kvorum, app: Starlette) -> contextlib.AbstractAsyncContextManager[None]:
+        """Its services for the app's life."""
+        ...
+
+
+def extensions() -> list[Extension]:
+    """The installed extensions: the ``kvorum.extensions`` entry points (the outer packages are found,
+    not imported by name, so ``session_server`` stays below them)."""
+    found: list[Extension] = [entry.load() for entry in entry_points(group="kvorum.extensions")]
+    return sorted(found, key=lambda e: e.name)
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app; its lifespan opens the database and the services (see ``Kvorum.open``)."""
     settings = settings or Settings.from_env()
+    plugged = extensions()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with Kvorum.open(settings) as kvorum:
+        async with Kvorum.open(settings) as kvorum, contextlib.AsyncExitStack() as stack:
             app.state.kvorum = kvorum
             app.state.admission = Admission(settings.ws_per_address)
+            for extension in plugged:
+                await stack.enter_async_context(extension.open(kvorum, app))
             await _warn_if_unsigned(kvorum)
             # What start-up allocated lives as long as the process: keep it out of the collector's
             # full passes, which otherwise re-walk it and pause a vote burst for tens of ms.
@@ -144,7 +169,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *_static(settings),
             *_pages(settings),
             Route("/.well-known/kvorum/keys", ledger_api.keys),
-            Mount("/api/v1", routes=api.routes() + ledger_api.routes() + enrollment.routes()),
+            Mount(
+                "/api/v1",
+                routes=api.routes()
+                + ledger_api.routes()
+                + enrollment.routes()
+                + [r for e in plugged for r in e.routes()],
+            ),
         ],
         exception_handlers={
             ApiError: api_error_handler,

@@ -47,6 +47,7 @@ _DOMAIN_STATUS = {
     "not_a_deputy": 403,
     "session_not_found": 404,
     "council_not_found": 404,
+    "document_not_found": 404,
     "invalid_command": 400,
     "assertion_invalid": 400,
     "secret_ballot_unsupported": 400,

@@ -118,6 +118,8 @@ def test_roster_and_public_view() -> None:
         "refuse_backup_eligible": False,
         "rp_id": "localhost",
         "origins": ["http://localhost:8000"],
+        "holidays": [],
+        "signer_keys": {},
         "credentials": [],
     }
 

@@ -281,14 +281,25 @@ class CouncilCreate(_Command):
     origins: Annotated[list[Origin], Field(min_length=1, max_length=20)] = ["http://localhost:8000"]
 
 
+IsoDay = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+KeyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
+Ed25519Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+
+
 class CouncilConfigure(_Command):
-    """Change the council's ballot-signing settings; fields left out stay as they are."""
+    """Change the council's settings; fields left out stay as they are.
+
+    `holidays` are the public holidays that are not working days (the 10-working-day rule for
+    drafts); `signer_keys` the Ed25519 public keys (base64) the mayor signs decisions with, by key id.
+    """
 
     type: Literal["council.configure"]
     signed_ballots: bool | None = None
     refuse_backup_eligible: bool | None = None
     rp_id: RpId | None = None
     origins: Annotated[list[Origin], Field(min_length=1, max_length=20)] | None = None
+    holidays: Annotated[list[IsoDay], Field(max_length=500)] | None = None
+    signer_keys: Annotated[dict[KeyId, Ed25519Key], Field(max_length=20)] | None = None
 
 
 class CredentialEnroll(_Command):

@@ -20,6 +20,7 @@ Events (council stream):
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any
 
 from session_server.domain.commands import (
@@ -66,6 +67,10 @@ class CouncilState:
     origins: tuple[str, ...] = ("http://localhost:8000",)
     credentials: dict[str, Credential] = field(default_factory=dict)
     """Every credential ever enrolled, revoked ones included (`Credential.revoked`)."""
+    holidays: tuple[str, ...] = ()
+    """Public holidays (ISO dates) that are not working days, for the publication rule on drafts."""
+    signer_keys: dict[str, str] = field(default_factory=dict)
+    """Ed25519 public keys (base64) that sign the council's decisions, by key id."""
     seq: int = 0
 
     def live_credentials(self, deputy: str) -> list[Credential]:
@@ -94,6 +99,8 @@ class CouncilState:
             "refuse_backup_eligible": self.refuse_backup_eligible,
             "rp_id": self.rp_id,
             "origins": list(self.origins),
+            "holidays": list(self.holidays),
+            "signer_keys": dict(self.signer_keys),
             "credentials": [
                 {"id": c.id, "deputy": c.deputy, "backup_eligible": c.backup_eligible, "revoked": c.revoked}
                 for c in self.credentials.values()
@@ -171,6 +178,13 @@ def _configure(state: CouncilState, command: CouncilConfigure) -> list[NewEvent]
     changes = command.model_dump(exclude={"id", "type"}, exclude_none=True)
     if "origins" in changes:
         changes["origins"] = list(dict.fromkeys(changes["origins"]))
+    if "holidays" in changes:
+        for day in changes["holidays"]:
+            try:
+                date.fromisoformat(day)
+            except ValueError:
+                raise DomainError("invalid_command", f"{day!r} is not a date") from None
+        changes["holidays"] = sorted(set(changes["holidays"]))
     if changes.get("signed_ballots") is False and not state.demo:
         raise DomainError("signatures_required", "only a demo council may take unsigned ballots")
     if not changes:
@@ -225,6 +239,8 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
             refuse_backup_eligible=p.get("refuse_backup_eligible", state.refuse_backup_eligible),
             rp_id=p.get("rp_id", state.rp_id),
             origins=tuple(p.get("origins", state.origins)),
+            holidays=tuple(p.get("holidays", state.holidays)),
+            signer_keys=dict(p.get("signer_keys", state.signer_keys)),
             seq=event.seq,
         )
     if event.type == "credential.enrolled":

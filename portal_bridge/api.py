@@ -1,0 +1,154 @@
+"""The decisions workflow's HTTP API, plugged into the app as the ``portal`` extension.
+
+``session_server`` does not import this package: the app finds it through the ``kvorum.extensions``
+entry point (pyproject.toml) and calls ``routes()`` and ``open()``.
+
+- ``GET /api/v1/documents`` (anyone): ``{"documents": [...]}``, the read model;
+- ``POST /api/v1/documents`` (secretary, admin): register a draft, ``{"id", "document", "number",
+  "title", "initiator", "rapporteur", "text"}``;
+- ``GET /api/v1/documents/{id}`` (anyone): the document's state, history and attachments;
+- ``POST /api/v1/documents/{id}/commands`` (by command): any command of
+  ``portal_bridge.document_commands``;
+- ``POST /api/v1/documents/{id}/attachments?name=`` (secretary, admin): a PDF body (≤ 50 MiB),
+  stored by its SHA-256, then ``draft.attached``;
+- ``GET /api/v1/files/{sha256}`` (anyone): the stored file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
+from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
+from portal_bridge.documents import DocumentState
+from session_server.domain.roles import Role
+from session_server.http import ApiError, JSONResponse, json_object, parse, principal, read_body
+from session_server.state import Kvorum
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _documents(request: Request) -> Documents:
+    documents: Documents = request.app.state.documents
+    return documents
+
+
+def _result(result: DocumentResult) -> dict[str, Any]:
+    return {"seq": result.seq, "events": [e.as_dict() for e in result.events]}
+
+
+def public(state: DocumentState) -> dict[str, Any]:
+    """The JSON view of a document."""
+    view = asdict(state)
+    view["history"] = [{"type": t, "at": at} for t, at in state.history]
+    return view
+
+
+async def list_documents(request: Request) -> Response:
+    """Every registered document (the read model)."""
+    return JSONResponse({"documents": await _documents(request).list()})
+
+
+async def register(request: Request) -> Response:
+    """Register a draft decision (secretary, admin)."""
+    who = await principal(request)
+    data = json_object(await read_body(request, request.app.state.kvorum.settings.max_body_bytes))
+    if data.setdefault("type", "document.register") != "document.register":
+        raise ApiError(400, "invalid_request", "type must be 'document.register' here")
+    command = parse(DOCUMENT_COMMAND_ADAPTER, orjson.dumps(data))
+    document_id = str(data.get("document", ""))
+    result = await _documents(request).execute(document_id, command, who.actor())
+    return JSONResponse({"document": document_id, **_result(result)}, status_code=200 if result.replayed else 201)
+
+
+async def get_document(request: Request) -> Response:
+    """A document's state, history and attachments."""
+    return JSONResponse(public(await _documents(request).document(request.path_params["document"])))
+
+
+async def document_command(request: Request) -> Response:
+    """Run a command on a document; the reply comes after its events are committed."""
+    who = await principal(request)
+    body = await read_body(request, request.app.state.kvorum.settings.max_body_bytes)
+    command = parse(DOCUMENT_COMMAND_ADAPTER, body)
+    result = await _documents(request).execute(request.path_params["document"], command, who.actor())
+    return JSONResponse(_result(result))
+
+
+async def attach(request: Request) -> Response:
+    """Upload a PDF for the draft: stored by its SHA-256, then ``draft.attached``."""
+    who = await principal(request)
+    if who.role not in (Role.SECRETARY, Role.ADMIN):
+        raise ApiError(403, "forbidden", "only the secretary or an administrator attaches files")
+    name = request.query_params.get("name", "").strip()
+    if not name or len(name) > 200:
+        raise ApiError(400, "invalid_parameter", "name (the file's name, up to 200 characters) is required")
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/pdf":
+        raise ApiError(415, "unsupported_media_type", "attachments are PDF files: Content-Type: application/pdf")
+    content = await read_body(request, MAX_FILE)
+    if not content.startswith(b"%PDF-"):
+        raise ApiError(400, "invalid_file", "the body is not a PDF file")
+    documents = _documents(request)
+    document_id = request.path_params["document"]
+    await documents.document(document_id)  # 404 before storing anything for a missing document
+    sha256 = await documents.store_file(content, "application/pdf")
+    command = DocumentAttach(
+        id=f"attach-{hashlib.sha256(f'{document_id}:{sha256}'.encode()).hexdigest()[:32]}",
+        type="document.attach",
+        name=name,
+        sha256=sha256,
+        size=len(content),
+    )
+    result = await documents.execute(document_id, command, who.actor())
+    return JSONResponse({"sha256": sha256, **_result(result)}, status_code=200 if result.replayed else 201)
+
+
+async def get_file(request: Request) -> Response:
+    """A stored file, by its SHA-256 (immutable: cached for a year)."""
+    sha256 = request.path_params["sha256"]
+    if not _SHA256.match(sha256):
+        raise ApiError(400, "invalid_parameter", "a file is named by its SHA-256 in lower-case hex")
+    found = await _documents(request).file(sha256)
+    if found is None:
+        raise ApiError(404, "not_found", "no such file")
+    content, media_type = found
+    headers = {"ETag": f'"{sha256}"', "Cache-Control": "public, max-age=31536000, immutable"}
+    return Response(content, media_type=media_type, headers=headers)
+
+
+class PortalExtension:
+    """The decisions workflow as an app extension."""
+
+    name = "portal"
+
+    def routes(self) -> list[BaseRoute]:
+        """Routes under ``/api/v1``."""
+        return [
+            Route("/documents", list_documents, methods=["GET"]),
+            Route("/documents", register, methods=["POST"]),
+            Route("/documents/{document}", get_document),
+            Route("/documents/{document}/commands", document_command, methods=["POST"]),
+            Route("/documents/{document}/attachments", attach, methods=["POST"]),
+            Route("/files/{sha256}", get_file),
+        ]
+
+    @contextlib.asynccontextmanager
+    async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
+        """Put the documents service on ``app.state`` for the app's life."""
+        app.state.documents = Documents(kvorum.store, kvorum.sessions)
+        yield
+
+
+extension = PortalExtension()
+"""The ``kvorum.extensions`` entry point."""
