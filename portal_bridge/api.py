@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState
+from portal_bridge.outcomes import Outcomes
 from session_server.domain.roles import Role
 from session_server.http import ApiError, JSONResponse, json_object, parse, principal, read_body
 from session_server.state import Kvorum
@@ -145,9 +146,18 @@ class PortalExtension:
 
     @contextlib.asynccontextmanager
     async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
-        """Put the documents service on ``app.state`` for the app's life."""
-        app.state.documents = Documents(kvorum.store, kvorum.sessions)
-        yield
+        """The documents service on ``app.state`` and the outcomes consumer, for the app's life."""
+        documents = Documents(kvorum.store, kvorum.sessions)
+        app.state.documents = documents
+        outcomes = Outcomes(kvorum.store, documents)
+        app.state.outcomes = outcomes
+        kvorum.sessions.listeners.append(outcomes.on_commit)
+        await outcomes.start()
+        try:
+            yield
+        finally:
+            kvorum.sessions.listeners.remove(outcomes.on_commit)
+            await outcomes.close()
 
 
 extension = PortalExtension()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 from datetime import date, timedelta
@@ -143,3 +144,40 @@ async def test_document_refusals_over_http(demo_council: Demo) -> None:
     assert (missing.status_code, missing.json()["error"]) == (404, "document_not_found")
     assert (await demo.client.get("/api/v1/files/" + "0" * 64)).status_code == 404
     assert (await demo.client.get("/api/v1/files/xyz")).status_code == 400
+
+
+async def test_the_outcome_of_the_items_last_vote_is_recorded_on_its_draft(demo_council: Demo) -> None:
+    demo = demo_council
+    body = {"id": "r1", "document": "pr-101", "number": "ПР-101", "title": "Т", "initiator": "І", "rapporteur": "Р"}
+    assert (await _post(demo, "secretary", "/documents", body)).status_code == 201
+    today = date.today()
+    await _command(demo, "secretary", "document.publish_draft", 1, date=(today - timedelta(days=30)).isoformat())
+    await _command(demo, "secretary", "document.schedule", 1, session="c8-s45", item="i1", date=today.isoformat())
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    for n in range(1, 21):
+        await demo.ok(f"deputy{n:02d}", "presence.register")
+    await demo.ok("chair", "item.start", item="i1")
+    # "за основу" fails, "в цілому" passes: the item's last vote decides
+    await demo.ok("chair", "vote.open", item="i1", subject="за основу", rule="majority_of_composition", seconds=60)
+    await demo.ok("chair", "vote.close", vote="v1")
+    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=60)
+    for n in range(1, 19):
+        await demo.ok(f"deputy{n:02d}", "ballot.cast", vote="v2", choice="for")
+    await demo.ok("chair", "vote.close", vote="v2")
+    await demo.ok("chair", "item.finish", item="i1")
+
+    for _ in range(200):  # the consumer is woken by item.finished; wait for its commit
+        document = (await demo.client.get("/api/v1/documents/pr-101")).json()
+        if document["status"] != "scheduled":
+            break
+        await asyncio.sleep(0.025)
+    assert (document["status"], document["vote"], document["decision_number"]) == ("adopted", "v2", "1-VIII")
+
+    # a restarted consumer reads from its stored positions and records nothing twice
+    outcomes = demo.server.app.state.outcomes
+    assert await outcomes.catch_up() == 0
+    await demo.server.kvorum.pool.execute("DELETE FROM consumer_positions")
+    assert await outcomes.catch_up() > 0  # read everything again …
+    events = await demo.server.kvorum.store.read("document:pr-101")
+    assert [e.type for e in events].count("decision.adopted") == 1  # … and acted once
