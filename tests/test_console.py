@@ -150,3 +150,40 @@ async def test_the_secretary_prepares_the_agenda_until_the_meeting_opens(console
     await demo.ok("chair", "session.open")
     await page.wait_for_selector("#item-form", state="hidden", timeout=WAIT_MS)
     assert await page.locator("#agenda button:has-text('Вилучити')").count() == 0
+
+
+PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+async def test_the_secretary_registers_publishes_and_schedules_a_draft(
+    console: Page, demo_council: Demo, tmp_path: Path
+) -> None:
+    page, demo = console, demo_council
+    await _sign_in(page, demo, "secretary")
+    await page.wait_for_selector("#documents-panel:not([hidden])", timeout=WAIT_MS)
+    await page.click("#register-title")
+    await page.fill("#register-form input[name=number]", "ПР-101")
+    await page.fill("#register-form input[name=document]", "pr-101")
+    await page.fill("#register-form textarea[name=title]", "Про програму «Електронне урядування»")
+    await page.fill("#register-form input[name=initiator]", "Виконавчий комітет")
+    await page.fill("#register-form input[name=rapporteur]", "Олена Бондар")
+    pdf = tmp_path / "proekt.pdf"
+    pdf.write_bytes(PDF)
+    await page.set_input_files("#register-form input[name=file]", str(pdf))
+    await page.click("#register-send")
+    row = page.locator("#documents li[data-document=pr-101]")
+    await row.locator("a:has-text('PDF')").wait_for(timeout=WAIT_MS)
+    await row.locator("button:has-text('Оприлюднити проєкт')").click()
+    await row.locator("text=/проєкт оприлюднено/").wait_for(timeout=WAIT_MS)
+
+    # published today for a session today: too late by art. 15 part 3, so the console asks for a reason
+    await row.locator("button:has-text('До порядку денного')").click()
+    await page.wait_for_selector("#override-form:not([hidden])", timeout=WAIT_MS)
+    await _status(page, "пізніше ніж за 10 робочих днів")
+    await page.fill("#override-form input[name=reason]", "Невідкладне питання")
+    await page.click("#override-send")
+    await row.locator("text=/у порядку денному/").wait_for(timeout=WAIT_MS)
+    document = (await demo.client.get("/api/v1/documents/pr-101")).json()
+    assert (document["status"], document["session"], document["item"]) == ("scheduled", "c8-s45", "i1")
+    stored = await demo.client.get(f"/api/v1/files/{document['attachments'][0]['sha256']}")
+    assert stored.content == PDF

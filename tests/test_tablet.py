@@ -232,3 +232,21 @@ async def test_a_tablet_whose_network_drops_mid_vote_resumes_and_its_vote_counts
         finally:
             await context.close()
         assert not errors, f"uncaught errors in the page: {errors}"
+
+
+async def test_the_tablet_opens_a_drafts_document(tablet: tuple[Page, Any, str], demo_council: Demo) -> None:
+    page, _, origin = tablet
+    demo = demo_council
+    body = {"id": "r", "document": "pr-101", "number": "ПР-101", "title": "Т", "initiator": "І", "rapporteur": "Р"}
+    response = await demo.client.post("/api/v1/documents", json=body, headers=await demo.headers("secretary"))
+    assert response.status_code == 201, response.text
+    pdf = b"%PDF-1.7\n%%EOF\n"
+    headers = {**await demo.headers("secretary"), "Content-Type": "application/pdf"}
+    attached = await demo.client.post("/api/v1/documents/pr-101/attachments?name=p.pdf", content=pdf, headers=headers)
+    assert attached.status_code == 201, attached.text
+    await page.goto(f"{origin}/tablet")
+    await _sign_in(page, "deputy01")
+    link = page.locator("#agenda a.draft:has-text('ПР-101')")
+    await link.wait_for(timeout=WAIT_MS)
+    assert await link.get_attribute("href") == f"/api/v1/files/{attached.json()['sha256']}"
+    assert await page.locator("#agenda a.draft").count() == 1  # the other drafts have no document yet

@@ -9,6 +9,7 @@ import { Auth } from "./auth.js";
 import { followSession, pickSession, savedLanguage, wireSignIn } from "./signed-in-page.js";
 import { STRINGS, format } from "./console-strings.js";
 import { openVote } from "./session-state.js";
+import { documentsPanel } from "./console-documents.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 
 const NOT_DELIVERED_MS = 5000;
@@ -68,13 +69,17 @@ function renderTexts() {
     "conflicts-title": "conflicts", "devices-title": "devices", "deputy-label": "deputy", "make-link": "makeLink",
     "enrolled-title": "enrolledDevices", "signed-off": "signedOff", "item-number-label": "itemNumber",
     "item-title-label": "itemTitle", "item-draft-label": "itemDraft", "item-position-label": "itemPosition",
-    "item-save": "save", "item-cancel": "cancelEdit",
+    "item-save": "save", "item-cancel": "cancelEdit", "documents-title": "documents", "override-label": "overrideLabel",
+    "override-send": "overrideSend", "register-title": "registerDraft", "doc-number-label": "docNumber",
+    "doc-id-label": "docId", "doc-title-label": "docTitle", "doc-initiator-label": "docInitiator",
+    "doc-rapporteur-label": "docRapporteur", "doc-file-label": "docFile", "register-send": "register",
   };
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
   $("link-qr").alt = t("qrAlt");
   if (!$("vote-form").subject.value) $("vote-form").subject.placeholder = t("subjectDefault");
   renderConnection(view.client?.status ?? "connecting");
   renderCouncil();
+  view.documents?.render();
   render();
 }
 
@@ -325,6 +330,11 @@ async function enterDesk() {
   $("sign-out").hidden = false;
   $("who").textContent = auth.me.username;
   $("devices-panel").hidden = auth.me.role === "chair";
+  $("documents-panel").hidden = auth.me.role === "chair";
+  if (auth.me.role !== "chair") {
+    view.documents = documentsPanel({ api, t, say, errorText, view });
+    await view.documents.reload();
+  }
   await reloadCouncil();
   view.sessionId = await pickSession();
   if (!view.sessionId) return;

@@ -24,6 +24,7 @@ const view = {
   client: null,
   ballot: { vote: null, choice: null, state: "", text: "" }, // this deputy's ballot in the open vote
   busy: false,
+  drafts: {}, // registry number → SHA-256 of the draft's PDF, to open the document
 };
 
 const s = () => STRINGS[view.lang];
@@ -102,9 +103,15 @@ function renderAgenda(state) {
       status.textContent = t(`item_${item.status}`);
       li.append(status);
       if (item.draft) {
-        const draft = document.createElement("span");
+        const file = view.drafts[item.draft];
+        const draft = document.createElement(file ? "a" : "span");
         draft.className = "draft";
         draft.textContent = t("draft", { draft: item.draft });
+        if (file) {
+          draft.href = `/api/v1/files/${file}`;
+          draft.target = "_blank";
+          draft.rel = "noopener";
+        }
         li.append(draft);
       }
       return li;
@@ -266,10 +273,20 @@ async function startEnrollment(token) {
   });
 }
 
+/** The PDFs of the registered drafts, by registry number (documents come from the decisions workflow). */
+async function loadDrafts() {
+  const { documents } = await (await fetch("/api/v1/documents")).json();
+  const entries = await Promise.all(
+    documents.map(async (d) => [d.number, (await (await fetch(`/api/v1/documents/${d.id}`)).json()).attachments?.[0]?.sha256]),
+  );
+  return Object.fromEntries(entries.filter(([, sha]) => sha));
+}
+
 async function enterChamber() {
   $("sign-in").hidden = true;
   $("sign-out").hidden = false;
   view.council = await (await fetch("/api/v1/council")).json();
+  view.drafts = await loadDrafts().catch(() => ({}));
   $("who").textContent = auth.me.member ? deputyName(auth.me.member) : auth.me.username;
   view.sessionId = await pickSession();
   if (!view.sessionId) return;

@@ -1,0 +1,129 @@
+/**
+ * The secretary's draft decisions on the console: register a draft with its PDF, publish it for
+ * residents, put it on the agenda item that carries its number (with a recorded reason when it was
+ * published fewer than 10 working days before), and publish the signed decision.
+ *
+ * @module console-documents
+ */
+
+const $ = (id) => document.getElementById(id);
+const today = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * @param {{api: Function, t: Function, say: Function, errorText: Function, view: object}} page
+ */
+export function documentsPanel({ api, t, say, errorText, view }) {
+  let documents = [];
+  let pending = null; // the schedule command waiting for an override reason
+
+  async function run(id, body) {
+    try {
+      await api(`/documents/${id}/commands`, { method: "POST", body: JSON.stringify({ id: crypto.randomUUID(), ...body }) });
+      say(t("done"), "done");
+      return true;
+    } catch (error) {
+      if (error.error === "published_too_late") {
+        pending = { id, body };
+        $("override-form").hidden = false;
+        $("override-form").reason.focus();
+      }
+      say(t("refused", { message: errorText(error) }));
+      return false;
+    } finally {
+      await reload();
+    }
+  }
+
+  function schedule(doc) {
+    const state = view.state;
+    const item = state?.agenda.find((i) => i.draft === doc.number);
+    if (!item) {
+      say(t("notOnAgenda", { number: doc.number }));
+      return;
+    }
+    run(doc.id, { type: "document.schedule", session: state.id, item: item.id, date: state.date });
+  }
+
+  function statusText(doc) {
+    return t(`doc_${doc.status}`, { date: doc.published_on ?? "", number: doc.decision_number ?? "" });
+  }
+
+  function button(text, onClick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function render() {
+    const items = documents.map((doc) => {
+      const li = document.createElement("li");
+      li.dataset.document = doc.id;
+      li.append(`${doc.number}. ${doc.title} — ${statusText(doc)} `);
+      if (doc.attachment) {
+        const link = Object.assign(document.createElement("a"), { href: `/api/v1/files/${doc.attachment}`, textContent: t("pdf") });
+        link.target = "_blank";
+        link.rel = "noopener";
+        li.append(link, " ");
+      }
+      if (doc.status === "registered") li.append(button(t("publishDraft"), () => run(doc.id, { type: "document.publish_draft", date: today() })));
+      if (doc.status === "published_draft") li.append(button(t("schedule"), () => schedule(doc)));
+      if (doc.status === "signed") li.append(button(t("publishDecision"), () => run(doc.id, { type: "document.publish", date: today() })));
+      return li;
+    });
+    const empty = Object.assign(document.createElement("li"), { textContent: t("noDocuments"), className: "empty" });
+    $("documents").replaceChildren(...(items.length ? items : [empty]));
+  }
+
+  async function reload() {
+    const { documents: rows } = await (await fetch("/api/v1/documents")).json();
+    documents = await Promise.all(
+      rows.map(async (row) => {
+        const full = await (await fetch(`/api/v1/documents/${row.id}`)).json();
+        return { ...row, attachment: full.attachments?.[0]?.sha256 ?? null };
+      }),
+    );
+    render();
+  }
+
+  async function register(form) {
+    const data = new FormData(form);
+    const body = Object.fromEntries(["document", "number", "title", "initiator", "rapporteur"].map((k) => [k, String(data.get(k))]));
+    try {
+      await api("/documents", { method: "POST", body: JSON.stringify({ id: crypto.randomUUID(), ...body }) });
+      const file = data.get("file");
+      if (file && file.size) {
+        const name = encodeURIComponent(file.name);
+        await api(`/documents/${body.document}/attachments?name=${name}`, {
+          method: "POST",
+          body: file,
+          headers: { "Content-Type": "application/pdf" },
+        });
+      }
+      form.reset();
+      say(t("done"), "done");
+    } catch (error) {
+      say(t("refused", { message: errorText(error) }));
+    }
+    await reload();
+  }
+
+  $("register-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    register(event.target);
+  });
+  $("override-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (!pending) return;
+    const reason = new FormData(event.target).get("reason");
+    const { id, body } = pending;
+    pending = null;
+    if (await run(id, { ...body, override_reason: reason })) {
+      event.target.reset();
+      $("override-form").hidden = true;
+    }
+  });
+
+  return { reload, render };
+}
