@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from portal_bridge import opendata
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState
@@ -144,20 +145,43 @@ class PortalExtension:
             Route("/files/{sha256}", get_file),
         ]
 
+    def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
+        """``kvorum portal rebuild``: rebuild the portal's read models from the log."""
+        portal = commands.add_parser("portal", help="the portal's read models").add_subparsers(
+            dest="portal_command", required=True
+        )
+        p = portal.add_parser("rebuild", help="rebuild the open data and the decisions' outcomes from the log")
+
+        def rebuild(args: Any) -> None:
+            async def work(kvorum: Kvorum) -> None:
+                documents = Documents(kvorum.store, kvorum.sessions)
+                for consumer in (Outcomes(kvorum.store, documents), opendata.OpenData(kvorum.store, kvorum.sessions)):
+                    print(f"{consumer.name}: {await consumer.rebuild()} events read")
+
+            with_database(args, work)
+
+        p.set_defaults(run=rebuild)
+
+    def root_routes(self) -> list[BaseRoute]:
+        """Open data at ``/opendata/…``."""
+        return opendata.routes()
+
     @contextlib.asynccontextmanager
     async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
-        """The documents service on ``app.state`` and the outcomes consumer, for the app's life."""
+        """The documents service on ``app.state`` and the consumers of the log, for the app's life."""
         documents = Documents(kvorum.store, kvorum.sessions)
         app.state.documents = documents
-        outcomes = Outcomes(kvorum.store, documents)
-        app.state.outcomes = outcomes
-        kvorum.sessions.listeners.append(outcomes.on_commit)
-        await outcomes.start()
+        consumers = [Outcomes(kvorum.store, documents), opendata.OpenData(kvorum.store, kvorum.sessions)]
+        app.state.consumers = {c.name: c for c in consumers}
+        for consumer in consumers:
+            kvorum.sessions.listeners.append(consumer.on_commit)
+            await consumer.start()
         try:
             yield
         finally:
-            kvorum.sessions.listeners.remove(outcomes.on_commit)
-            await outcomes.close()
+            for consumer in consumers:
+                kvorum.sessions.listeners.remove(consumer.on_commit)
+                await consumer.close()
 
 
 extension = PortalExtension()

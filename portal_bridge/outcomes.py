@@ -10,11 +10,10 @@ the session and the vote, so handling an event twice records the outcome once.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 
+from portal_bridge.consumers import Consumer
 from portal_bridge.decisions import Documents
 from portal_bridge.document_commands import DocumentRecordOutcome
 from session_server.domain.errors import DomainError
@@ -25,83 +24,25 @@ log = logging.getLogger(__name__)
 
 NAME = "outcomes"
 CONSUMER = Actor(username="system", role=Role.ADMIN)
-_LOCK = "kvorum consumer outcomes"
 
 
-class Outcomes:
+class Outcomes(Consumer):
     """Follow every session stream; record decisions' outcomes on their documents."""
 
+    name = NAME
+    wake_on = frozenset({"item.finished"})
+
     def __init__(self, store: EventStore, documents: Documents, *, interval: float = 5.0) -> None:
-        self.store = store
+        super().__init__(store, interval=interval)
         self.documents = documents
-        self.interval = interval
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
 
-    def on_commit(self, events: Sequence[StoredEvent]) -> None:
-        """Listener: a finished item wakes the consumer at once."""
-        if any(e.type == "item.finished" for e in events):
-            self._wake.set()
-
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="consumer outcomes")
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.catch_up()
-            except Exception:
-                log.exception("the outcomes consumer failed; it retries")
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval):
-                    await self._wake.wait()
-            self._wake.clear()
-
-    async def catch_up(self) -> int:
-        """Handle every session event after the stored positions; return how many events were read."""
-        async with self.store.pool.acquire() as conn:
-            if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", _LOCK):
-                return 0  # another node is handling them
-            try:
-                streams = await conn.fetch(
-                    """SELECT s.id, coalesce(p.seq, 0) AS seq FROM streams s
-                       LEFT JOIN consumer_positions p ON p.consumer = $1 AND p.stream = s.id
-                       WHERE s.kind = 'session' AND s.head_seq > coalesce(p.seq, 0)""",
-                    NAME,
-                )
-                handled = 0
-                for row in streams:
-                    handled += await self._follow(row["id"], row["seq"])
-                return handled
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", _LOCK)
-
-    async def _follow(self, stream: str, after: int) -> int:
-        events = await self.store.read(stream, after=after)
-        if not any(e.type == "item.finished" for e in events):
-            await self._save(stream, events[-1].seq if events else after)
-            return len(events)
-        history = await self.store.read(stream)  # the votes and agenda are needed from the start
-        for event in events:
-            if event.type == "item.finished":
-                await self._item_finished(history, event)
-            await self._save(stream, event.seq)
-        return len(events)
-
-    async def _save(self, stream: str, seq: int) -> None:
-        await self.store.pool.execute(
-            """INSERT INTO consumer_positions (consumer, stream, seq) VALUES ($1, $2, $3)
-               ON CONFLICT (consumer, stream) DO UPDATE SET seq = EXCLUDED.seq""",
-            NAME,
-            stream,
-            seq,
-        )
+    async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
+        finished = [e for e in events if e.type == "item.finished"]
+        if not finished:
+            return
+        history = await self.store.read(stream)  # the agenda and the votes are needed from the start
+        for event in finished:
+            await self._item_finished(history, event)
 
     async def _item_finished(self, history: Sequence[StoredEvent], finished: StoredEvent) -> None:
         item = finished.payload["item"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
@@ -128,8 +128,17 @@ class Extension(Protocol):
         """Its routes under ``/api/v1``."""
         ...
 
+    def root_routes(self) -> list[BaseRoute]:
+        """Its routes at the site's root (e.g. ``/opendata/…``)."""
+        ...
+
     def open(self, kvorum: Kvorum, app: Starlette) -> contextlib.AbstractAsyncContextManager[None]:
         """Its services for the app's life."""
+        ...
+
+    def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
+        """Its ``kvorum`` subcommands on the argparse ``commands``; ``with_database(args, work)`` runs
+        ``await work(kvorum)`` against the configured database."""
         ...
 
 
@@ -169,6 +178,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *_static(settings),
             *_pages(settings),
             Route("/.well-known/kvorum/keys", ledger_api.keys),
+            *[r for e in plugged for r in e.root_routes()],
             Mount(
                 "/api/v1",
                 routes=api.routes()

@@ -264,6 +264,11 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_ledger_export)
     p = ledger.add_parser("rotate-key", help="retire the checkpoint key, make a new one (old checkpoints still verify)")
     p.set_defaults(run=cmd_ledger_rotate)
+
+    from session_server.app import extensions
+
+    for extension in extensions():
+        extension.add_commands(sub, lambda args, work: _with_database(_settings(args), work))
     return top
 
 

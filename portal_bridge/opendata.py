@@ -1,0 +1,197 @@
+"""Open data: roll-call results as Ukrainian councils publish them (Cabinet of Ministers Resolution
+No. 835): ``motions``, ``votings`` and the deputies, as CSV (UTF-8) and JSON, per session or for the
+whole convocation.
+
+The ``opendata`` consumer writes one motion per closed vote and one voting line per council member
+into ``od_motions`` / ``od_votings`` as each ``vote.closed`` commits (upserts: idempotent).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from portal_bridge.consumers import Consumer
+from session_server.domain.council import CouncilState
+from session_server.http import ApiError, JSONResponse
+from session_server.service import Sessions
+from session_server.store import EventStore, StoredEvent
+
+MOTION_FIELDS = (
+    "uid",
+    "date",
+    "authorityName",
+    "authorityId",
+    "convocation",
+    "legislativeSession",
+    "number",
+    "title",
+    "projectNumber",
+    "votingFor",
+    "votingAgainst",
+    "votingAbstain",
+    "notVoting",
+    "absent",
+    "votingResult",
+    "textUrl",
+)
+VOTING_FIELDS = ("motionUid", "voterId", "voterName", "motionTitle", "result")
+DEPUTY_FIELDS = ("id", "name", "faction", "mayor")
+RESULT = {"adopted": "Прийнято", "rejected": "Не прийнято"}
+LINE = {"for": "За", "against": "Проти", "abstain": "Утримався", "not_voted": "Не голосував", "absent": "Відсутній"}
+
+
+class OpenData(Consumer):
+    """Keeps ``od_motions`` and ``od_votings`` up to date with every closed vote."""
+
+    name = "opendata"
+    wake_on = frozenset({"vote.closed"})
+
+    def __init__(self, store: EventStore, sessions: Sessions, *, interval: float = 5.0) -> None:
+        super().__init__(store, interval=interval)
+        self.sessions = sessions
+
+    async def reset(self) -> None:
+        await self.store.pool.execute("TRUNCATE od_motions, od_votings")
+
+    async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
+        closed = [e for e in events if e.type == "vote.closed"]
+        if not closed:
+            return
+        history = await self.store.read(stream, after=0, limit=max(e.seq for e in closed))
+        scheduled = history[0].payload
+        council = await self.sessions.council(str(scheduled["council"]))
+        for event in closed:
+            await self._motion(history, event, scheduled, council)
+
+    async def _motion(
+        self, history: Sequence[StoredEvent], closed: StoredEvent, scheduled: Any, council: CouncilState
+    ) -> None:
+        vote_id = closed.payload["vote"]
+        opened = next(e.payload for e in history if e.type == "vote.opened" and e.payload["vote"] == vote_id)
+        agenda = {i["id"]: dict(i) for i in scheduled["agenda"]}
+        for e in history:  # the agenda as edited before the session opened
+            if e.seq > closed.seq:
+                break
+            if e.type == "item.added":
+                agenda[e.payload["item"]] = {k: e.payload[k] for k in ("number", "title", "draft")}
+            elif e.type == "item.updated":
+                agenda[e.payload["item"]].update({k: v for k, v in e.payload.items() if k != "item"})
+        item = agenda.get(opened["item"], {"number": "", "title": "", "draft": None})
+        tally = closed.payload["tally"]
+        uid = f"{scheduled['session']}-{vote_id}"
+        title = f"{item['title']} ({opened['subject']})"
+        motion = {
+            "uid": uid,
+            "date": closed.at[:10],
+            "authorityName": council.name,
+            "authorityId": council.id,
+            "convocation": scheduled["convocation"],
+            "legislativeSession": scheduled["number"],
+            "number": item["number"],
+            "title": title,
+            "projectNumber": item.get("draft") or "",
+            "votingFor": tally["for"],
+            "votingAgainst": tally["against"],
+            "votingAbstain": tally["abstain"],
+            "notVoting": tally["not_voted"],
+            "absent": tally["absent"],
+            "votingResult": RESULT[tally["outcome"]],
+            "textUrl": "",
+        }
+        votings = [
+            {
+                "motionUid": uid,
+                "voterId": member,
+                "voterName": council.deputies[member].name if member in council.deputies else member,
+                "motionTitle": title,
+                "result": LINE[line],
+            }
+            for member, line in closed.payload["roll_call"].items()
+        ]
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            await conn.execute(
+                """INSERT INTO od_motions (uid, session, position, data) VALUES ($1, $2, $3, $4::jsonb)
+                   ON CONFLICT (uid) DO UPDATE SET data = EXCLUDED.data, position = EXCLUDED.position""",
+                uid,
+                scheduled["session"],
+                closed.seq,
+                orjson.dumps(motion).decode(),
+            )
+            await conn.executemany(
+                """INSERT INTO od_votings (motion_uid, voter_id, ordinal, data) VALUES ($1, $2, $3, $4::jsonb)
+                   ON CONFLICT (motion_uid, voter_id) DO UPDATE SET data = EXCLUDED.data, ordinal = EXCLUDED.ordinal""",
+                [(uid, v["voterId"], n, orjson.dumps(v).decode()) for n, v in enumerate(votings)],
+            )
+
+
+# ---- endpoints ---------------------------------------------------------------------------------
+
+
+def _render(rows: list[dict[str, Any]], fields: Sequence[str], fmt: str, name: str) -> Response:
+    rows = [{f: row.get(f) for f in fields} for row in rows]  # the published field order (jsonb sorts keys)
+    if fmt == "json":
+        return JSONResponse(rows)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _format(request: Request) -> str:
+    fmt = request.path_params["format"]
+    if fmt not in ("csv", "json"):
+        raise ApiError(404, "not_found", "open data comes as .csv or .json")
+    return str(fmt)
+
+
+async def motions(request: Request) -> Response:
+    """``/opendata/ua835/motions.{csv,json}[?session=ID]``: one row per closed vote."""
+    fmt, session = _format(request), request.query_params.get("session")
+    rows = await request.app.state.kvorum.pool.fetch(
+        "SELECT data FROM od_motions WHERE $1::text IS NULL OR session = $1 ORDER BY session, position", session
+    )
+    return _render([orjson.loads(r["data"]) for r in rows], MOTION_FIELDS, fmt, "motions")
+
+
+async def votings(request: Request) -> Response:
+    """``/opendata/ua835/votings.{csv,json}[?session=ID]``: one row per member per closed vote."""
+    fmt, session = _format(request), request.query_params.get("session")
+    rows = await request.app.state.kvorum.pool.fetch(
+        """SELECT v.data FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
+           WHERE $1::text IS NULL OR m.session = $1 ORDER BY m.session, m.position, v.ordinal""",
+        session,
+    )
+    return _render([orjson.loads(r["data"]) for r in rows], VOTING_FIELDS, fmt, "votings")
+
+
+async def deputies(request: Request) -> Response:
+    """``/opendata/ua835/deputies.{csv,json}``: the council's members."""
+    fmt = _format(request)
+    sessions = request.app.state.kvorum.sessions
+    council_id = await sessions.council_id()
+    if council_id is None:
+        raise ApiError(404, "council_not_found", "no council yet")
+    council = await sessions.council(council_id)
+    rows = [
+        {"id": d.id, "name": d.name, "faction": d.faction or "", "mayor": d.mayor} for d in council.deputies.values()
+    ]
+    return _render(rows, DEPUTY_FIELDS, fmt, "deputies")
+
+
+def routes() -> list[BaseRoute]:
+    """The open-data routes (mounted at the root, not under /api/v1)."""
+    return [
+        Route("/opendata/ua835/motions.{format}", motions),
+        Route("/opendata/ua835/votings.{format}", votings),
+        Route("/opendata/ua835/deputies.{format}", deputies),
+    ]

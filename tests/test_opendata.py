@@ -1,0 +1,110 @@
+"""Open data (Resolution No. 835 sets) built by a durable consumer, served as CSV and JSON, rebuildable."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from typing import Any
+
+from conftest import Demo
+
+from portal_bridge.opendata import DEPUTY_FIELDS, MOTION_FIELDS, VOTING_FIELDS
+
+
+async def _session_with_two_votes(demo: Demo) -> None:
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 21)))
+    await demo.ok("chair", "item.start", item="i1")
+    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=60)
+    for n in range(1, 19):
+        await demo.ok(f"deputy{n:02d}", "ballot.cast", vote="v1", choice="for")
+    await demo.ok("deputy19", "ballot.cast", vote="v1", choice="against")
+    await demo.ok("chair", "vote.close", vote="v1")
+    await demo.ok("chair", "item.finish", item="i1")
+    await demo.ok("chair", "item.start", item="i2")
+    await demo.ok("chair", "vote.open", item="i2", subject="за основу", rule="majority_of_composition", seconds=60)
+    await demo.ok("deputy01", "ballot.cast", vote="v2", choice="abstain")
+    await demo.ok("chair", "vote.close", vote="v2")
+
+
+async def _json(demo: Demo, path: str) -> Any:
+    """The rows once both votes are in (the consumer writes right after each commit; wait for it)."""
+    want = 70 if "votings" in path else 2
+    for _ in range(200):
+        rows = (await demo.client.get(path)).json()
+        if len(rows) >= want:
+            return rows
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"{path} did not fill in")
+
+
+async def test_motions_and_votings_follow_the_votes_in_both_formats(demo_council: Demo) -> None:
+    demo = demo_council
+    await _session_with_two_votes(demo)
+    motions = await _json(demo, "/opendata/ua835/motions.json?session=c8-s45")
+    assert [tuple(m) for m in motions] == [MOTION_FIELDS, MOTION_FIELDS]
+    first, second = motions
+    assert first["uid"] == "c8-s45-v1" and first["authorityName"] == "Вознесенська міська рада"
+    assert (first["convocation"], first["legislativeSession"], first["number"], first["projectNumber"]) == (
+        8,
+        45,
+        "1",
+        "ПР-101",
+    )
+    assert (
+        first["votingFor"],
+        first["votingAgainst"],
+        first["votingAbstain"],
+        first["notVoting"],
+        first["absent"],
+    ) == (18, 1, 0, 1, 15)
+    assert first["votingResult"] == "Прийнято" and second["votingResult"] == "Не прийнято"
+    assert first["title"].endswith("(в цілому)")
+
+    votings = await _json(demo, "/opendata/ua835/votings.json?session=c8-s45")
+    assert len(votings) == 2 * 35 and all(tuple(v) == VOTING_FIELDS for v in votings)
+    by_voter = {(v["motionUid"], v["voterId"]): v["result"] for v in votings}
+    assert by_voter[("c8-s45-v1", "d01")] == "За" and by_voter[("c8-s45-v1", "d19")] == "Проти"
+    assert by_voter[("c8-s45-v1", "d20")] == "Не голосував" and by_voter[("c8-s45-v1", "d30")] == "Відсутній"
+    assert by_voter[("c8-s45-v2", "d01")] == "Утримався"
+
+    response = await demo.client.get("/opendata/ua835/votings.csv?session=c8-s45")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+    assert tuple(rows[0]) == VOTING_FIELDS and len(rows) == 70
+    assert {(r["motionUid"], r["voterId"]): r["result"] for r in rows} == by_voter
+    deputies = (await demo.client.get("/opendata/ua835/deputies.json")).json()
+    assert len(deputies) == 35 and tuple(deputies[0]) == DEPUTY_FIELDS
+    assert (await demo.client.get("/opendata/ua835/motions.json?session=nope")).json() == []
+    assert (await demo.client.get("/opendata/ua835/motions.xml")).status_code == 404
+
+
+async def test_a_rebuild_from_scratch_gives_the_same_open_data(demo_council: Demo) -> None:
+    demo = demo_council
+    await _session_with_two_votes(demo)
+    before_motions = await _json(demo, "/opendata/ua835/motions.json")
+    before_votings = await _json(demo, "/opendata/ua835/votings.json")
+    consumer = demo.server.app.state.consumers["opendata"]
+    assert await consumer.catch_up() == 0  # up to date: nothing to read
+    assert await consumer.rebuild() > 0
+    assert (await demo.client.get("/opendata/ua835/motions.json")).json() == before_motions
+    assert (await demo.client.get("/opendata/ua835/votings.json")).json() == before_votings
+
+
+async def test_kvorum_portal_rebuild_from_the_command_line(
+    demo_council: Demo, database_url: str, tmp_path: Any
+) -> None:
+    from test_cli import _env, _run
+
+    demo = demo_council
+    await _session_with_two_votes(demo)
+    before = await _json(demo, "/opendata/ua835/votings.json")
+    await demo.server.kvorum.pool.execute("TRUNCATE od_motions, od_votings")  # a read model lost …
+    code, out, err = await _run(
+        "portal", "rebuild", env=_env(KVORUM_DATABASE_URL=database_url, KVORUM_DATA_DIR=str(tmp_path))
+    )
+    assert code == 0, err
+    assert "opendata:" in out and "outcomes:" in out
+    assert (await demo.client.get("/opendata/ua835/votings.json")).json() == before  # … and rebuilt the same
