@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge import opendata, pages
+from portal_bridge import feeds, opendata, pages
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState
@@ -164,7 +164,7 @@ class PortalExtension:
 
     def root_routes(self) -> list[BaseRoute]:
         """Open data at ``/opendata/…``."""
-        return opendata.routes() + pages.routes()
+        return opendata.routes() + pages.routes() + feeds.routes()
 
     @contextlib.asynccontextmanager
     async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:

@@ -76,6 +76,7 @@ class DocumentState:
     status: Status = "registered"
     attachments: tuple[Attachment, ...] = ()
     published_on: str | None = None
+    decision_published_on: str | None = None
     session: str | None = None
     item: str | None = None
     vote: str | None = None
@@ -253,6 +254,7 @@ def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentSta
             state.status = "signed"
         case "decision.published":
             state.status = "published"
+            state.decision_published_on = p["date"]
         case "execution.assigned":
             state.execution = {"unit": p["unit"], "deadline": p["deadline"], "status": "assigned", "reports": []}
         case "execution.reported":

@@ -1,0 +1,130 @@
+"""Feeds for residents and re-users: the Atom feed of published decisions and Popolo JSON.
+
+- ``/decisions.atom``: every published decision, newest first (RFC 4287).
+- ``/opendata/popolo.json``: the council as Popolo (https://www.popoloproject.com): persons,
+  organizations (the council and its factions), memberships, motions, vote events with their counts
+  and requirement, and each member's vote; from the open-data read models.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from session_server.http import ApiError, JSONResponse
+
+ATOM = "http://www.w3.org/2005/Atom"
+OPTION = {"За": "yes", "Проти": "no", "Утримався": "abstain", "Не голосував": "not voting", "Відсутній": "absent"}
+
+
+async def _council(request: Request) -> Any:
+    sessions = request.app.state.kvorum.sessions
+    council_id = await sessions.council_id()
+    if council_id is None:
+        raise ApiError(404, "council_not_found", "no council yet")
+    return await sessions.council(council_id)
+
+
+async def decisions_atom(request: Request) -> Response:
+    """The Atom feed of published decisions."""
+    council = await _council(request)
+    rows = await request.app.state.kvorum.pool.fetch(
+        """SELECT id, number, title, decision_number, decision_published_on FROM documents
+           WHERE status = 'published' ORDER BY decision_published_on DESC, id LIMIT 200"""
+    )
+    base = str(request.base_url).rstrip("/")
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    ET.SubElement(feed, f"{{{ATOM}}}title").text = f"{council.name}: рішення"
+    ET.SubElement(feed, f"{{{ATOM}}}id").text = f"urn:kvorum:{council.id}:decisions"
+    ET.SubElement(feed, f"{{{ATOM}}}link", rel="self", href=f"{base}/decisions.atom")
+    newest = rows[0]["decision_published_on"].isoformat() if rows else "1970-01-01"
+    ET.SubElement(feed, f"{{{ATOM}}}updated").text = f"{newest}T00:00:00Z"
+    ET.SubElement(ET.SubElement(feed, f"{{{ATOM}}}author"), f"{{{ATOM}}}name").text = council.name
+    for row in rows:
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        ET.SubElement(entry, f"{{{ATOM}}}id").text = f"urn:kvorum:{council.id}:decision:{row['id']}"
+        ET.SubElement(entry, f"{{{ATOM}}}title").text = f"Рішення № {row['decision_number']}: {row['title']}"
+        ET.SubElement(entry, f"{{{ATOM}}}updated").text = f"{row['decision_published_on'].isoformat()}T00:00:00Z"
+        ET.SubElement(entry, f"{{{ATOM}}}link", href=f"{base}/api/v1/documents/{row['id']}")
+        ET.SubElement(entry, f"{{{ATOM}}}summary").text = f"Проєкт {row['number']}"
+    body = ET.tostring(feed, encoding="utf-8", xml_declaration=True)
+    return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+
+async def popolo(request: Request) -> Response:
+    """The council, its members and every closed vote as Popolo JSON."""
+    council = await _council(request)
+    pool = request.app.state.kvorum.pool
+    motions = [
+        orjson.loads(r["data"]) for r in await pool.fetch("SELECT data FROM od_motions ORDER BY session, position")
+    ]
+    votings = [
+        orjson.loads(r["data"])
+        for r in await pool.fetch(
+            """SELECT v.data FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
+               ORDER BY m.session, m.position, v.ordinal"""
+        )
+    ]
+    factions = sorted({d.faction for d in council.deputies.values() if d.faction})
+    organizations = [{"id": council.id, "name": council.name, "classification": "legislature"}]
+    organizations += [
+        {"id": f"{council.id}/{n}", "name": f, "classification": "party", "parent_id": council.id}
+        for n, f in enumerate(factions, start=1)
+    ]
+    faction_id = {f: f"{council.id}/{n}" for n, f in enumerate(factions, start=1)}
+    memberships = []
+    for d in council.deputies.values():
+        role = "Міський голова" if d.mayor else "Депутат"
+        memberships.append({"person_id": d.id, "organization_id": council.id, "role": role})
+        if d.faction:
+            memberships.append({"person_id": d.id, "organization_id": faction_id[d.faction], "role": "Член фракції"})
+    result = {"Прийнято": "pass", "Не прийнято": "fail"}
+    body = {
+        "persons": [{"id": d.id, "name": d.name} for d in council.deputies.values()],
+        "organizations": organizations,
+        "memberships": memberships,
+        "motions": [
+            {
+                "id": m["uid"],
+                "organization_id": council.id,
+                "text": m["title"],
+                "date": m["date"],
+                "legislative_session_id": str(m["legislativeSession"]),
+                "requirement": "majority of the statutory composition or as the council's rule requires",
+                "result": result[m["votingResult"]],
+            }
+            for m in motions
+        ],
+        "vote_events": [
+            {
+                "id": m["uid"],
+                "motion_id": m["uid"],
+                "organization_id": council.id,
+                "start_date": m["date"],
+                "result": result[m["votingResult"]],
+                "counts": [
+                    {"option": "yes", "value": m["votingFor"]},
+                    {"option": "no", "value": m["votingAgainst"]},
+                    {"option": "abstain", "value": m["votingAbstain"]},
+                    {"option": "not voting", "value": m["notVoting"]},
+                    {"option": "absent", "value": m["absent"]},
+                ],
+            }
+            for m in motions
+        ],
+        "votes": [
+            {"vote_event_id": v["motionUid"], "voter_id": v["voterId"], "option": OPTION[v["result"]]} for v in votings
+        ],
+    }
+    return JSONResponse(body)
+
+
+def routes() -> list[BaseRoute]:
+    """The feeds, at the site's root."""
+    return [Route("/decisions.atom", decisions_atom), Route("/opendata/popolo.json", popolo)]

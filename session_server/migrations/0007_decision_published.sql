@@ -1,0 +1,2 @@
+-- When a signed decision was published (the Atom feed of decisions orders by it).
+ALTER TABLE documents ADD COLUMN decision_published_on date;
