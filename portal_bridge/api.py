@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge import feeds, opendata, pages
+from portal_bridge import feeds, opendata, pages, search
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState
@@ -143,6 +143,7 @@ class PortalExtension:
             Route("/documents/{document}/commands", document_command, methods=["POST"]),
             Route("/documents/{document}/attachments", attach, methods=["POST"]),
             Route("/files/{sha256}", get_file),
+            *search.routes(),
         ]
 
     def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
@@ -155,7 +156,12 @@ class PortalExtension:
         def rebuild(args: Any) -> None:
             async def work(kvorum: Kvorum) -> None:
                 documents = Documents(kvorum.store, kvorum.sessions)
-                for consumer in (Outcomes(kvorum.store, documents), opendata.OpenData(kvorum.store, kvorum.sessions)):
+                consumers = (
+                    Outcomes(kvorum.store, documents),
+                    opendata.OpenData(kvorum.store, kvorum.sessions),
+                    search.AgendaIndex(kvorum.store),
+                )
+                for consumer in consumers:
                     print(f"{consumer.name}: {await consumer.rebuild()} events read")
 
             with_database(args, work)
@@ -171,7 +177,11 @@ class PortalExtension:
         """The documents service on ``app.state`` and the consumers of the log, for the app's life."""
         documents = Documents(kvorum.store, kvorum.sessions)
         app.state.documents = documents
-        consumers = [Outcomes(kvorum.store, documents), opendata.OpenData(kvorum.store, kvorum.sessions)]
+        consumers = [
+            Outcomes(kvorum.store, documents),
+            opendata.OpenData(kvorum.store, kvorum.sessions),
+            search.AgendaIndex(kvorum.store),
+        ]
         app.state.consumers = {c.name: c for c in consumers}
         for consumer in consumers:
             kvorum.sessions.listeners.append(consumer.on_commit)

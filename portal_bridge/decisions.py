@@ -148,12 +148,12 @@ class Documents:
 async def _write_read_model(conn: Any, state: DocumentState) -> None:
     await conn.execute(
         """INSERT INTO documents (id, number, title, status, published_on, session, item, decision_number, seq,
-                                  decision_published_on)
-           VALUES ($1, $2, $3, $4, $5::text::date, $6, $7, $8, $9, $10::text::date)
+                                  decision_published_on, body)
+           VALUES ($1, $2, $3, $4, $5::text::date, $6, $7, $8, $9, $10::text::date, $11)
            ON CONFLICT (id) DO UPDATE SET number = EXCLUDED.number, title = EXCLUDED.title,
                status = EXCLUDED.status, published_on = EXCLUDED.published_on, session = EXCLUDED.session,
                item = EXCLUDED.item, decision_number = EXCLUDED.decision_number, seq = EXCLUDED.seq,
-               decision_published_on = EXCLUDED.decision_published_on""",
+               decision_published_on = EXCLUDED.decision_published_on, body = EXCLUDED.body""",
         state.id,
         state.number,
         state.title,
@@ -164,4 +164,5 @@ async def _write_read_model(conn: Any, state: DocumentState) -> None:
         state.decision_number,
         state.seq,
         state.decision_published_on,
+        state.text,
     )
