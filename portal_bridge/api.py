@@ -16,6 +16,7 @@ entry point (pyproject.toml) and calls ``routes()`` and ``open()``.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import re
@@ -29,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge import feeds, opendata, pages, search
+from portal_bridge import feeds, opendata, pages, search, webhooks
+from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState
@@ -144,6 +146,7 @@ class PortalExtension:
             Route("/documents/{document}/attachments", attach, methods=["POST"]),
             Route("/files/{sha256}", get_file),
             *search.routes(),
+            *webhooks.routes(),
         ]
 
     def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
@@ -177,21 +180,34 @@ class PortalExtension:
         """The documents service on ``app.state`` and the consumers of the log, for the app's life."""
         documents = Documents(kvorum.store, kvorum.sessions)
         app.state.documents = documents
+        wake = asyncio.Event()
+        app.state.webhook_wake = wake
         consumers = [
             Outcomes(kvorum.store, documents),
             opendata.OpenData(kvorum.store, kvorum.sessions),
             search.AgendaIndex(kvorum.store),
+            webhooks.Outbox(kvorum.store, sender_wake=wake),
         ]
         app.state.consumers = {c.name: c for c in consumers}
+        settings = kvorum.settings
+        sender = webhooks.Sender(
+            kvorum.store, attempts=settings.webhook_attempts, backoff_ms=settings.webhook_backoff_ms, wake=wake
+        )
+        app.state.webhook_sender = sender
+        runner = Runner(kvorum.store, consumers)
         for consumer in consumers:
             kvorum.sessions.listeners.append(consumer.on_commit)
-            await consumer.start()
+        documents.listeners.append(consumers[-1].on_commit)
+        await runner.start()
+        await sender.start()
         try:
             yield
         finally:
+            documents.listeners.remove(consumers[-1].on_commit)
             for consumer in consumers:
                 kvorum.sessions.listeners.remove(consumer.on_commit)
-                await consumer.close()
+            await runner.close()
+            await sender.close()
 
 
 extension = PortalExtension()

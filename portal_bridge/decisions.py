@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,6 +29,8 @@ from session_server.service import Sessions, utcnow
 from session_server.store import EventStore, StoredEvent, StreamNotFound
 
 __all__ = ["DocumentResult", "Documents", "document_stream"]
+
+log = logging.getLogger(__name__)
 
 MAX_FILE = 50 * 2**20
 
@@ -57,6 +60,8 @@ class Documents:
     def __init__(self, store: EventStore, sessions: Sessions) -> None:
         self.store = store
         self.sessions = sessions
+        self.listeners: list[Callable[[Sequence[StoredEvent]], None]] = []
+        """Told of every commit's events (after the commit)."""
 
     async def _council(self) -> CouncilState:
         council_id = await self.sessions.council_id()
@@ -110,6 +115,12 @@ class Documents:
                         await _write_read_model(tx.conn, state)
         except StreamNotFound:
             raise DomainError("document_not_found", f"no document {document_id!r}") from None
+        if replay is None and tx.pending:
+            for listener in self.listeners:
+                try:
+                    listener(tx.pending)
+                except Exception:
+                    log.exception("a document listener failed")
         if replay is not None:
             last_seq, count = replay
             events = await self.store.read(stream, after=last_seq - count, limit=count) if count else []

@@ -54,8 +54,8 @@ class OpenData(Consumer):
     name = "opendata"
     wake_on = frozenset({"vote.closed"})
 
-    def __init__(self, store: EventStore, sessions: Sessions, *, interval: float = 5.0) -> None:
-        super().__init__(store, interval=interval)
+    def __init__(self, store: EventStore, sessions: Sessions) -> None:
+        super().__init__(store)
         self.sessions = sessions
 
     async def reset(self) -> None:

@@ -32,8 +32,8 @@ class Outcomes(Consumer):
     name = NAME
     wake_on = frozenset({"item.finished"})
 
-    def __init__(self, store: EventStore, documents: Documents, *, interval: float = 5.0) -> None:
-        super().__init__(store, interval=interval)
+    def __init__(self, store: EventStore, documents: Documents) -> None:
+        super().__init__(store)
         self.documents = documents
 
     async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:

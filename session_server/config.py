@@ -58,6 +58,8 @@ class Settings:
     ledger_origin: str = "kvorum.localhost"
     checkpoint_seconds: int = 60
     enrollment_seconds: int = 24 * 3600
+    webhook_attempts: int = 8
+    webhook_backoff_ms: int = 10_000
 
     @property
     def webauthn_origins(self) -> tuple[str, ...]:
@@ -87,4 +89,6 @@ class Settings:
             ledger_origin=_name(env, "KVORUM_LEDGER_ORIGIN", "kvorum.localhost"),
             checkpoint_seconds=_int(env, "KVORUM_CHECKPOINT_SECONDS", 60, low=1, high=3600),
             enrollment_seconds=_int(env, "KVORUM_ENROLLMENT_SECONDS", 24 * 3600, low=60, high=30 * 86400),
+            webhook_attempts=_int(env, "KVORUM_WEBHOOK_ATTEMPTS", 8, low=1, high=100),
+            webhook_backoff_ms=_int(env, "KVORUM_WEBHOOK_BACKOFF_MS", 10_000, low=10, high=86_400_000),
         )

@@ -1,0 +1,253 @@
+"""The webhooks outbox: vote and decision events delivered to subscribers, signed per Standard Webhooks.
+
+- The admin manages subscriptions (URL, event types); each gets a secret ``whsec_<base64>``.
+- The ``webhooks`` consumer of the log writes one delivery per matching subscription and event into
+  ``webhook_deliveries`` with a stable id (``msg_…`` from the subscription, stream and seq), so a
+  re-read never duplicates one.
+- The sender posts each due delivery with ``webhook-id``, ``webhook-timestamp`` and
+  ``webhook-signature: v1,<base64 HMAC-SHA256(secret, id.timestamp.body)>``; a non-2xx answer or a
+  network error is retried with exponential backoff (``KVORUM_WEBHOOK_BACKOFF_MS`` doubled per
+  attempt), and after ``KVORUM_WEBHOOK_ATTEMPTS`` failures the delivery is parked; the admin can
+  deliver a parked one again. Delivery is at least once: receivers ignore an id they have seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hashlib
+import hmac
+import logging
+import secrets
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from portal_bridge.consumers import Consumer
+from session_server.domain.roles import Role
+from session_server.http import ApiError, JSONResponse, json_object, principal, read_body
+from session_server.store import EventStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = frozenset(
+    {
+        "vote.opened",
+        "vote.closed",
+        "vote.cancelled",
+        "decision.adopted",
+        "decision.rejected",
+        "decision.signed",
+        "decision.published",
+    }
+)
+"""What subscribers may ask for: the votes and the decisions."""
+
+
+def new_secret() -> str:
+    """A fresh Standard Webhooks secret."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode("ascii")
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: str) -> str:
+    """The ``webhook-signature`` value: ``v1,`` + base64 HMAC-SHA256 over ``id.timestamp.body``."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    mac = hmac.new(key, f"{msg_id}.{timestamp}.{body}".encode(), hashlib.sha256).digest()
+    return "v1," + base64.b64encode(mac).decode("ascii")
+
+
+class Outbox(Consumer):
+    """Writes a delivery for every subscribed vote or decision event (idempotent by its id)."""
+
+    name = "webhooks"
+    wake_on = EVENT_TYPES
+    kinds = ("session", "document")
+
+    def __init__(self, store: EventStore, *, sender_wake: asyncio.Event) -> None:
+        super().__init__(store)
+        self.sender_wake = sender_wake
+
+    async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
+        wanted = [e for e in events if e.type in EVENT_TYPES]
+        if not wanted:
+            return
+        subscriptions = await self.store.pool.fetch("SELECT id, event_types FROM webhook_subscriptions WHERE active")
+        rows = []
+        for event in wanted:
+            body = orjson.dumps(
+                {"type": event.type, "timestamp": event.at, "data": {**event.as_dict(), "payload": event.payload}}
+            ).decode()
+            for sub in subscriptions:
+                if event.type in sub["event_types"]:
+                    digest = hashlib.sha256(f"{sub['id']}:{event.stream}:{event.seq}".encode()).hexdigest()[:32]
+                    rows.append((f"msg_{digest}", sub["id"], event.type, body))
+        if rows:
+            await self.store.pool.executemany(
+                """INSERT INTO webhook_deliveries (id, subscription_id, event_type, body) VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (id) DO NOTHING""",
+                rows,
+            )
+            self.sender_wake.set()
+
+
+class Sender:
+    """Posts due deliveries; retries with backoff; parks after the last attempt."""
+
+    def __init__(self, store: EventStore, *, attempts: int, backoff_ms: int, wake: asyncio.Event) -> None:
+        self.store = store
+        self.attempts = attempts
+        self.backoff_ms = backoff_ms
+        self.wake = wake
+        self._task: asyncio.Task[None] | None = None
+        self._client = httpx.AsyncClient(timeout=10, follow_redirects=False)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="webhooks sender")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._client.aclose()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                sent = await self.send_due()
+            except Exception:
+                log.exception("sending webhooks failed; retrying")
+                sent = 0
+            if sent:
+                continue
+            wait = await self._seconds_to_next()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(wait):
+                    await self.wake.wait()
+            self.wake.clear()
+
+    async def _seconds_to_next(self) -> float:
+        due = await self.store.pool.fetchval(
+            "SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM webhook_deliveries WHERE status = 'pending'"
+        )
+        return 5.0 if due is None else min(5.0, max(0.01, float(due)))
+
+    async def send_due(self, limit: int = 50) -> int:
+        """Send the deliveries that are due; return how many were attempted."""
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """SELECT d.id, d.body, d.attempts, s.url, s.secret FROM webhook_deliveries d
+                   JOIN webhook_subscriptions s ON s.id = d.subscription_id
+                   WHERE d.status = 'pending' AND d.next_attempt_at <= now() AND s.active
+                   ORDER BY d.next_attempt_at, d.id LIMIT $1 FOR UPDATE OF d SKIP LOCKED""",
+                limit,
+            )
+            results = await asyncio.gather(*(self._post(r) for r in rows))
+            for row, error in zip(rows, results, strict=True):
+                attempts = row["attempts"] + 1
+                if error is None:
+                    await conn.execute(
+                        """UPDATE webhook_deliveries SET status = 'delivered', attempts = $2, delivered_at = now(),
+                           last_error = NULL WHERE id = $1""",
+                        row["id"],
+                        attempts,
+                    )
+                else:
+                    parked = attempts >= self.attempts
+                    delay_ms = self.backoff_ms * 2 ** (attempts - 1)
+                    await conn.execute(
+                        """UPDATE webhook_deliveries SET attempts = $2, last_error = $3,
+                               status = CASE WHEN $4 THEN 'parked' ELSE 'pending' END,
+                               next_attempt_at = now() + make_interval(secs => $5::float8 / 1000)
+                           WHERE id = $1""",
+                        row["id"],
+                        attempts,
+                        error[:500],
+                        parked,
+                        float(delay_ms),
+                    )
+        return len(rows)
+
+    async def _post(self, row: Any) -> str | None:
+        timestamp = int(time.time())
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": row["id"],
+            "webhook-timestamp": str(timestamp),
+            "webhook-signature": sign(row["secret"], row["id"], timestamp, row["body"]),
+        }
+        try:
+            response = await self._client.post(row["url"], content=row["body"].encode(), headers=headers)
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+
+
+# ---- the admin's API ---------------------------------------------------------------------------
+
+
+async def _admin(request: Request) -> None:
+    who = await principal(request)
+    if who.role is not Role.ADMIN:
+        raise ApiError(403, "forbidden", "webhooks are managed by an administrator")
+
+
+async def subscribe(request: Request) -> Response:
+    """``{"url", "event_types"}`` → 201 ``{"id", "url", "event_types", "secret"}`` (the secret is shown once)."""
+    await _admin(request)
+    data = json_object(await read_body(request, request.app.state.kvorum.settings.max_body_bytes))
+    url, types = data.get("url"), data.get("event_types")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2000:
+        raise ApiError(400, "invalid_request", "url must be an http(s) URL")
+    if not isinstance(types, list) or not types or not set(types) <= EVENT_TYPES:
+        raise ApiError(400, "invalid_request", f"event_types must be a non-empty list of {sorted(EVENT_TYPES)}")
+    secret = new_secret()
+    row = await request.app.state.kvorum.pool.fetchrow(
+        "INSERT INTO webhook_subscriptions (url, secret, event_types) VALUES ($1, $2, $3) RETURNING id",
+        url,
+        secret,
+        sorted(set(types)),
+    )
+    body = {"id": row["id"], "url": url, "event_types": sorted(set(types)), "secret": secret}
+    return JSONResponse(body, status_code=201)
+
+
+async def deliveries(request: Request) -> Response:
+    """A subscription's deliveries, newest first: id, event type, status, attempts, last error."""
+    await _admin(request)
+    rows = await request.app.state.kvorum.pool.fetch(
+        """SELECT id, event_type, status, attempts, last_error FROM webhook_deliveries
+           WHERE subscription_id = $1 ORDER BY created_at DESC, id LIMIT 500""",
+        int(request.path_params["subscription"]),
+    )
+    return JSONResponse({"deliveries": [dict(r) for r in rows]})
+
+
+async def redeliver(request: Request) -> Response:
+    """Deliver a parked (or delivered) delivery again, with the same id and body."""
+    await _admin(request)
+    done = await request.app.state.kvorum.pool.fetchval(
+        """UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()
+           WHERE id = $1 RETURNING id""",
+        request.path_params["delivery"],
+    )
+    if done is None:
+        raise ApiError(404, "not_found", "no such delivery")
+    request.app.state.webhook_wake.set()
+    return JSONResponse({"id": done, "status": "pending"})
+
+
+def routes() -> list[BaseRoute]:
+    """Webhook routes under ``/api/v1``."""
+    return [
+        Route("/webhooks", subscribe, methods=["POST"]),
+        Route("/webhooks/{subscription:int}/deliveries", deliveries),
+        Route("/webhooks/deliveries/{delivery}/redeliver", redeliver, methods=["POST"]),
+    ]
