@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge import feeds, opendata, pages, search, webhooks
+from portal_bridge import feeds, opendata, pages, portal, search, webhooks
 from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
@@ -173,7 +173,7 @@ class PortalExtension:
 
     def root_routes(self) -> list[BaseRoute]:
         """Open data at ``/opendata/…``."""
-        return opendata.routes() + pages.routes() + feeds.routes()
+        return opendata.routes() + pages.routes() + feeds.routes() + portal.routes()
 
     @contextlib.asynccontextmanager
     async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:

@@ -95,3 +95,15 @@ async def test_the_public_pages_have_no_serious_accessibility_violation(
     await page.goto(f"{demo_council.server.url}{path}")
     await page.wait_for_selector("text=/не прийнято/", timeout=WAIT_MS)
     assert await serious_violations(page, axe_source) == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/sessions/c8-s45", "/sessions/c8-s45/minutes", "/deputies/d02", "/search?q=бюджет"]
+)
+async def test_the_portal_pages_have_no_serious_accessibility_violation(
+    page: Page, demo_council: Demo, axe_source: str, path: str
+) -> None:
+    await _live_session(demo_council)
+    await page.goto(f"{demo_council.server.url}{path}")
+    await page.wait_for_load_state("load")
+    assert await serious_violations(page, axe_source) == []
