@@ -161,7 +161,7 @@ class PortalExtension:
                 documents = Documents(kvorum.store, kvorum.sessions)
                 consumers = (
                     Outcomes(kvorum.store, documents),
-                    opendata.OpenData(kvorum.store, kvorum.sessions),
+                    opendata.OpenData(kvorum.store, kvorum.sessions, site_url=kvorum.settings.site_url),
                     search.AgendaIndex(kvorum.store),
                 )
                 for consumer in consumers:
@@ -184,7 +184,7 @@ class PortalExtension:
         app.state.webhook_wake = wake
         consumers = [
             Outcomes(kvorum.store, documents),
-            opendata.OpenData(kvorum.store, kvorum.sessions),
+            opendata.OpenData(kvorum.store, kvorum.sessions, site_url=kvorum.settings.site_url),
             search.AgendaIndex(kvorum.store),
             webhooks.Outbox(kvorum.store, sender_wake=wake),
         ]

@@ -54,9 +54,10 @@ class OpenData(Consumer):
     name = "opendata"
     wake_on = frozenset({"vote.closed"})
 
-    def __init__(self, store: EventStore, sessions: Sessions) -> None:
+    def __init__(self, store: EventStore, sessions: Sessions, *, site_url: str = "") -> None:
         super().__init__(store)
         self.sessions = sessions
+        self.site_url = site_url
 
     async def reset(self) -> None:
         await self.store.pool.execute("TRUNCATE od_motions, od_votings")
@@ -87,6 +88,7 @@ class OpenData(Consumer):
         item = agenda.get(opened["item"], {"number": "", "title": "", "draft": None})
         tally = closed.payload["tally"]
         uid = f"{scheduled['session']}-{vote_id}"
+        document = await self.store.pool.fetchval("SELECT id FROM documents WHERE number = $1", item.get("draft") or "")
         title = f"{item['title']} ({opened['subject']})"
         motion = {
             "uid": uid,
@@ -104,7 +106,7 @@ class OpenData(Consumer):
             "notVoting": tally["not_voted"],
             "absent": tally["absent"],
             "votingResult": RESULT[tally["outcome"]],
-            "textUrl": "",
+            "textUrl": f"{self.site_url}/decisions/{document}" if document else "",
         }
         votings = [
             {
@@ -154,22 +156,37 @@ def _format(request: Request) -> str:
     return str(fmt)
 
 
+def _convocation(request: Request) -> int | None:
+    raw = request.query_params.get("convocation")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 100:
+        raise ApiError(400, "invalid_parameter", "convocation must be a whole number from 1 to 100")
+    return int(raw)
+
+
 async def motions(request: Request) -> Response:
-    """``/opendata/ua835/motions.{csv,json}[?session=ID]``: one row per closed vote."""
-    fmt, session = _format(request), request.query_params.get("session")
+    """``/opendata/ua835/motions.{csv,json}[?session=ID|?convocation=N]``: one row per closed vote."""
+    fmt, session, convocation = _format(request), request.query_params.get("session"), _convocation(request)
     rows = await request.app.state.kvorum.pool.fetch(
-        "SELECT data FROM od_motions WHERE $1::text IS NULL OR session = $1 ORDER BY session, position", session
+        """SELECT data FROM od_motions WHERE ($1::text IS NULL OR session = $1)
+               AND ($2::int IS NULL OR (data ->> 'convocation')::int = $2)
+           ORDER BY session, position""",
+        session,
+        convocation,
     )
     return _render([orjson.loads(r["data"]) for r in rows], MOTION_FIELDS, fmt, "motions")
 
 
 async def votings(request: Request) -> Response:
-    """``/opendata/ua835/votings.{csv,json}[?session=ID]``: one row per member per closed vote."""
-    fmt, session = _format(request), request.query_params.get("session")
+    """``/opendata/ua835/votings.{csv,json}[?session=ID|?convocation=N]``: one row per member per closed vote."""
+    fmt, session, convocation = _format(request), request.query_params.get("session"), _convocation(request)
     rows = await request.app.state.kvorum.pool.fetch(
         """SELECT v.data FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
-           WHERE $1::text IS NULL OR m.session = $1 ORDER BY m.session, m.position, v.ordinal""",
+           WHERE ($1::text IS NULL OR m.session = $1) AND ($2::int IS NULL OR (m.data ->> 'convocation')::int = $2)
+           ORDER BY m.session, m.position, v.ordinal""",
         session,
+        convocation,
     )
     return _render([orjson.loads(r["data"]) for r in rows], VOTING_FIELDS, fmt, "votings")
 

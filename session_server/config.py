@@ -58,8 +58,15 @@ class Settings:
     ledger_origin: str = "kvorum.localhost"
     checkpoint_seconds: int = 60
     enrollment_seconds: int = 24 * 3600
+    public_url: str = ""
+    """The site's address as residents reach it (links in open data); default: this server on localhost."""
     webhook_attempts: int = 8
     webhook_backoff_ms: int = 10_000
+
+    @property
+    def site_url(self) -> str:
+        """``KVORUM_PUBLIC_URL``, else this server on localhost."""
+        return self.public_url or f"http://localhost:{self.port}"
 
     @property
     def webauthn_origins(self) -> tuple[str, ...]:
@@ -89,6 +96,7 @@ class Settings:
             ledger_origin=_name(env, "KVORUM_LEDGER_ORIGIN", "kvorum.localhost"),
             checkpoint_seconds=_int(env, "KVORUM_CHECKPOINT_SECONDS", 60, low=1, high=3600),
             enrollment_seconds=_int(env, "KVORUM_ENROLLMENT_SECONDS", 24 * 3600, low=60, high=30 * 86400),
+            public_url=(env.get("KVORUM_PUBLIC_URL") or "").rstrip("/"),
             webhook_attempts=_int(env, "KVORUM_WEBHOOK_ATTEMPTS", 8, low=1, high=100),
             webhook_backoff_ms=_int(env, "KVORUM_WEBHOOK_BACKOFF_MS", 10_000, low=10, high=86_400_000),
         )

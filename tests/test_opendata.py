@@ -42,6 +42,9 @@ async def _json(demo: Demo, path: str) -> Any:
 
 async def test_motions_and_votings_follow_the_votes_in_both_formats(demo_council: Demo) -> None:
     demo = demo_council
+    draft = {"id": "r", "document": "pr-101", "number": "ПР-101", "title": "Т", "initiator": "І", "rapporteur": "Р"}
+    registered = await demo.client.post("/api/v1/documents", json=draft, headers=await demo.headers("secretary"))
+    assert registered.status_code == 201, registered.text
     await _session_with_two_votes(demo)
     motions = await _json(demo, "/opendata/ua835/motions.json?session=c8-s45")
     assert [tuple(m) for m in motions] == [MOTION_FIELDS, MOTION_FIELDS]
@@ -62,6 +65,11 @@ async def test_motions_and_votings_follow_the_votes_in_both_formats(demo_council
     ) == (18, 1, 0, 1, 15)
     assert first["votingResult"] == "Прийнято" and second["votingResult"] == "Не прийнято"
     assert first["title"].endswith("(в цілому)")
+    assert first["textUrl"].endswith("/decisions/pr-101") and second["textUrl"] == ""  # ПР-102 has no document
+    by_convocation = (await demo.client.get("/opendata/ua835/motions.json?convocation=8")).json()
+    assert [m["uid"] for m in by_convocation] == ["c8-s45-v1", "c8-s45-v2"]
+    assert (await demo.client.get("/opendata/ua835/votings.json?convocation=7")).json() == []
+    assert (await demo.client.get("/opendata/ua835/motions.csv?convocation=x")).status_code == 400
 
     votings = await _json(demo, "/opendata/ua835/votings.json?session=c8-s45")
     assert len(votings) == 2 * 35 and all(tuple(v) == VOTING_FIELDS for v in votings)
