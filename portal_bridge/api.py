@@ -22,6 +22,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 import orjson
@@ -34,7 +35,7 @@ from portal_bridge import feeds, opendata, pages, portal, search, webhooks
 from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
-from portal_bridge.documents import DocumentState
+from portal_bridge.documents import DocumentState, overdue
 from portal_bridge.outcomes import Outcomes
 from session_server.domain.roles import Role
 from session_server.http import ApiError, JSONResponse, json_object, parse, principal, read_body
@@ -74,6 +75,15 @@ async def register(request: Request) -> Response:
     document_id = str(data.get("document", ""))
     result = await _documents(request).execute(document_id, command, who.actor())
     return JSONResponse({"document": document_id, **_result(result)}, status_code=200 if result.replayed else 201)
+
+
+async def overdue_documents(request: Request) -> Response:
+    """Decisions whose execution deadline has passed without a ``done`` report, earliest first."""
+    documents = _documents(request)
+    ids = [r["id"] for r in await documents.list() if r["status"] in ("signed", "published")]
+    states = [await documents.document(i) for i in ids]
+    late = overdue(states, date.today())
+    return JSONResponse({"overdue": [{**public(d), "execution": d.execution} for d in late]})
 
 
 async def get_document(request: Request) -> Response:
@@ -141,6 +151,7 @@ class PortalExtension:
         return [
             Route("/documents", list_documents, methods=["GET"]),
             Route("/documents", register, methods=["POST"]),
+            Route("/documents/overdue", overdue_documents),
             Route("/documents/{document}", get_document),
             Route("/documents/{document}/commands", document_command, methods=["POST"]),
             Route("/documents/{document}/attachments", attach, methods=["POST"]),

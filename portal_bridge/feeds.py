@@ -19,6 +19,11 @@ from starlette.routing import BaseRoute, Route
 from session_server.http import ApiError, JSONResponse
 
 ATOM = "http://www.w3.org/2005/Atom"
+REQUIREMENT = {
+    "majority_of_composition": "majority of the statutory composition",
+    "two_thirds_of_composition": "two thirds of the statutory composition",
+    "majority_of_registered": "majority of those registered",
+}
 OPTION = {"За": "yes", "Проти": "no", "Утримався": "abstain", "Не голосував": "not voting", "Відсутній": "absent"}
 
 
@@ -96,7 +101,7 @@ async def popolo(request: Request) -> Response:
                 "text": m["title"],
                 "date": m["date"],
                 "legislative_session_id": str(m["legislativeSession"]),
-                "requirement": "majority of the statutory composition or as the council's rule requires",
+                "requirement": f"{REQUIREMENT.get(m.get('rule', ''), m.get('rule', ''))}: {m.get('required')} votes",
                 "result": result[m["votingResult"]],
             }
             for m in motions

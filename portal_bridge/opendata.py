@@ -107,6 +107,9 @@ class OpenData(Consumer):
             "absent": tally["absent"],
             "votingResult": RESULT[tally["outcome"]],
             "textUrl": f"{self.site_url}/decisions/{document}" if document else "",
+            # not among the published fields (``_render`` keeps only those); Popolo's requirement
+            "rule": opened["rule"],
+            "required": tally["required"],
         }
         votings = [
             {

@@ -108,6 +108,16 @@ async def test_a_draft_becomes_a_signed_published_decision(demo_council: Demo) -
     again = await _command(demo, "secretary", "document.publish", 2, date=today.isoformat())
     assert again.status_code == 200 and again.json()["events"] == published.json()["events"]  # a retry replays
 
+    # execution control: a passed deadline puts the decision on the overdue list until it is done
+    yesterday = (today - timedelta(days=1)).isoformat()
+    assert (
+        await _command(demo, "secretary", "execution.assign", 1, unit="Відділ ЦНАП", deadline=yesterday)
+    ).status_code == 200
+    late = (await demo.client.get("/api/v1/documents/overdue")).json()["overdue"]
+    assert [(d["id"], d["execution"]["unit"]) for d in late] == [("pr-101", "Відділ ЦНАП")]
+    assert (await _command(demo, "secretary", "execution.report", 1, status="done", note="Виконано")).status_code == 200
+    assert (await demo.client.get("/api/v1/documents/overdue")).json()["overdue"] == []
+
 
 async def test_document_refusals_over_http(demo_council: Demo) -> None:
     demo = demo_council

@@ -77,6 +77,7 @@ async def test_popolo_holds_the_council_its_members_and_every_vote(demo_council:
     popolo = (await demo_council.client.get("/opendata/popolo.json")).json()
     assert len(popolo["persons"]) == 35
     assert [o["classification"] for o in popolo["organizations"]] == ["legislature"] + ["party"] * 4
+    assert popolo["motions"][0]["requirement"] == "majority of the statutory composition: 18 votes"
     first = popolo["vote_events"][0]
     assert first["result"] == "pass"
     assert {c["option"]: c["value"] for c in first["counts"]} == {
