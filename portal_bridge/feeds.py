@@ -9,14 +9,14 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from session_server.http import ApiError, JSONResponse
+from portal_bridge.pages import council_of
+from session_server.http import JSONResponse
 
 ATOM = "http://www.w3.org/2005/Atom"
 REQUIREMENT = {
@@ -27,17 +27,9 @@ REQUIREMENT = {
 OPTION = {"За": "yes", "Проти": "no", "Утримався": "abstain", "Не голосував": "not voting", "Відсутній": "absent"}
 
 
-async def _council(request: Request) -> Any:
-    sessions = request.app.state.kvorum.sessions
-    council_id = await sessions.council_id()
-    if council_id is None:
-        raise ApiError(404, "council_not_found", "no council yet")
-    return await sessions.council(council_id)
-
-
 async def decisions_atom(request: Request) -> Response:
     """The Atom feed of published decisions."""
-    council = await _council(request)
+    council = await council_of(request)
     rows = await request.app.state.kvorum.pool.fetch(
         """SELECT id, number, title, decision_number, decision_published_on FROM documents
            WHERE status = 'published' ORDER BY decision_published_on DESC, id LIMIT 200"""
@@ -64,7 +56,7 @@ async def decisions_atom(request: Request) -> Response:
 
 async def popolo(request: Request) -> Response:
     """The council, its members and every closed vote as Popolo JSON."""
-    council = await _council(request)
+    council = await council_of(request)
     pool = request.app.state.kvorum.pool
     motions = [
         orjson.loads(r["data"]) for r in await pool.fetch("SELECT data FROM od_motions ORDER BY session, position")

@@ -11,8 +11,19 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge.minutes import build
 from session_server.app import PAGE_HEADERS
+from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.service import session_stream
+
+
+async def council_of(request: Request) -> CouncilState:
+    """This installation's council; 404 ``council_not_found`` before there is one."""
+    sessions = request.app.state.kvorum.sessions
+    council_id = await sessions.council_id()
+    if council_id is None:
+        raise DomainError("council_not_found", "no council yet")
+    council: CouncilState = await sessions.council(council_id)
+    return council
 
 
 @functools.cache

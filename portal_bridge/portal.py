@@ -20,11 +20,10 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge.documents import digest
-from portal_bridge.pages import templates
+from portal_bridge.pages import council_of, templates
 from portal_bridge.search import tsquery
 from session_server.app import PAGE_HEADERS
 from session_server.domain.council import CouncilState
-from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
 from session_server.http import ApiError
 
@@ -53,22 +52,13 @@ HISTORY = {
 LINES = {"for": "за", "against": "проти", "abstain": "утримався", "not_voted": "не голосував", "absent": "відсутній"}
 
 
-async def _council(request: Request) -> CouncilState:
-    sessions = request.app.state.kvorum.sessions
-    council_id = await sessions.council_id()
-    if council_id is None:
-        raise DomainError("council_not_found", "no council yet")
-    council: CouncilState = await sessions.council(council_id)
-    return council
-
-
 def _page(name: str, **context: Any) -> Response:
     return HTMLResponse(templates().get_template(name).render(**context), headers=PAGE_HEADERS)
 
 
 async def home(request: Request) -> Response:
     """Sessions by status and the published decisions."""
-    council = await _council(request)
+    council = await council_of(request)
     pool = request.app.state.kvorum.pool
     rows = [
         dict(r)
@@ -123,7 +113,7 @@ def _signature_ok(state: Any, council: CouncilState) -> bool:
 
 async def decision_page(request: Request) -> Response:
     """A decision: text, files, the signature checked here, its vote and history."""
-    council = await _council(request)
+    council = await council_of(request)
     state = await request.app.state.documents.document(request.path_params["document"])
     vote = votings = None
     if state.session and state.vote:
@@ -153,7 +143,7 @@ async def decision_page(request: Request) -> Response:
 
 async def deputy_page(request: Request) -> Response:
     """A member: faction, attendance, voting record, declared conflicts."""
-    council = await _council(request)
+    council = await council_of(request)
     member = request.path_params["deputy"]
     deputy = council.deputies.get(member)
     if deputy is None:
@@ -195,7 +185,7 @@ async def deputy_page(request: Request) -> Response:
 
 async def search_page(request: Request) -> Response:
     """Search results as a page."""
-    council = await _council(request)
+    council = await council_of(request)
     text = request.query_params.get("q", "")
     query = tsquery(text)
     documents: list[Any] = []
