@@ -138,6 +138,7 @@ async def decision_page(request: Request) -> Response:
         signature_ok=_signature_ok(state, council),
         vote=vote,
         votings=votings,
+        base=str(request.base_url).rstrip("/"),
     )
 
 

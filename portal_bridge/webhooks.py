@@ -219,6 +219,27 @@ async def subscribe(request: Request) -> Response:
     return JSONResponse(body, status_code=201)
 
 
+async def subscriptions(request: Request) -> Response:
+    """Every subscription (without its secret)."""
+    await _admin(request)
+    rows = await request.app.state.kvorum.pool.fetch(
+        "SELECT id, url, event_types, active FROM webhook_subscriptions ORDER BY id"
+    )
+    return JSONResponse({"webhooks": [dict(r) for r in rows]})
+
+
+async def unsubscribe(request: Request) -> Response:
+    """Stop a subscription: nothing more is written or sent for it (its deliveries stay for the record)."""
+    await _admin(request)
+    done = await request.app.state.kvorum.pool.fetchval(
+        "UPDATE webhook_subscriptions SET active = false WHERE id = $1 RETURNING id",
+        int(request.path_params["subscription"]),
+    )
+    if done is None:
+        raise ApiError(404, "not_found", "no such subscription")
+    return Response(status_code=204)
+
+
 async def deliveries(request: Request) -> Response:
     """A subscription's deliveries, newest first: id, event type, status, attempts, last error."""
     await _admin(request)
@@ -248,6 +269,8 @@ def routes() -> list[BaseRoute]:
     """Webhook routes under ``/api/v1``."""
     return [
         Route("/webhooks", subscribe, methods=["POST"]),
+        Route("/webhooks", subscriptions, methods=["GET"]),
+        Route("/webhooks/{subscription:int}", unsubscribe, methods=["DELETE"]),
         Route("/webhooks/{subscription:int}/deliveries", deliveries),
         Route("/webhooks/deliveries/{delivery}/redeliver", redeliver, methods=["POST"]),
     ]

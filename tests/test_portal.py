@@ -38,7 +38,10 @@ async def test_the_portal_pages_show_sessions_votes_a_signed_decision_and_a_depu
     assert (
         "рішення прийнято" in decision and "підписано міським головою" in decision and "рішення оприлюднено" in decision
     )
-    assert 'href="/sessions/c8-s45"' in decision_html
+    assert (
+        'href="/sessions/c8-s45"' in decision_html and 'href="/api/v1/sessions/c8-s45/ledger/export"' in decision_html
+    )
+    assert "kvorum verify" in decision
 
     deputy = _text((await demo.client.get("/deputies/d19")).text)
     assert "Фракція: Розвиток" in deputy

@@ -188,3 +188,19 @@ async def test_decision_events_are_delivered_too(demo_council: Demo, receiver: R
     verifier = Webhook(sub["secret"])
     kinds = [verifier.verify(body, headers)["type"] for headers, body in receiver.requests("/decisions")]
     assert sorted(kinds) == ["decision.adopted", "decision.published"]
+
+
+async def test_the_admin_lists_and_stops_subscriptions(demo_council: Demo, receiver: Receiver) -> None:
+    demo = demo_council
+    sub = await _subscribe(demo, f"{receiver.url}/stopped", ["vote.closed"])
+    listed = (await demo.client.get("/api/v1/webhooks", headers=await demo.headers("admin"))).json()["webhooks"]
+    assert listed == [
+        {"id": sub["id"], "url": f"{receiver.url}/stopped", "event_types": ["vote.closed"], "active": True}
+    ]
+    stopped = await demo.client.delete(f"/api/v1/webhooks/{sub['id']}", headers=await demo.headers("admin"))
+    assert stopped.status_code == 204
+    await _close_a_vote(demo)
+    await demo.server.app.state.consumers["webhooks"].catch_up()
+    assert await _deliveries(demo, sub["id"]) == [] and receiver.requests("/stopped") == []
+    gone = await demo.client.delete("/api/v1/webhooks/999", headers=await demo.headers("admin"))
+    assert gone.status_code == 404
