@@ -9,7 +9,9 @@ import argparse
 import asyncio
 import getpass
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -272,9 +274,21 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+class _Terminated(BaseException):
+    """SIGTERM (systemd or docker stopping us), raised so that every ``finally`` runs."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kvorum`` console script."""
     args = parser().parse_args(argv)
+    # uvicorn stops gracefully on SIGTERM and then raises the signal again; with the default action
+    # that would kill the process before the embedded PostgreSQL is stopped. Unwind instead.
+    if threading.current_thread() is threading.main_thread():  # signals go to the main thread only
+        signal.signal(signal.SIGTERM, _terminate)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     try:
@@ -284,6 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(exc, ConfigError | CliError) else EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+    except _Terminated:
+        return 0  # a requested stop, completed
     return code if isinstance(code, int) else 0
 
 

@@ -126,7 +126,8 @@ async def test_demo_on_the_embedded_database_serves_the_council_and_stops_it(tmp
     assert "deputy01 … deputy34" in out and "/api/v1/sessions/c8-s45" in out
     assert not (data / "postgres" / "postmaster.pid").exists(), "the embedded PostgreSQL was left running"
 
-    # a second start reuses the data: the demo seeds nothing twice
+    # a second start reuses the data: the demo seeds nothing twice; SIGTERM (systemd, docker) stops
+    # it as cleanly as Ctrl-C, embedded PostgreSQL included
     proc = await asyncio.create_subprocess_exec(
         *KVORUM, "demo", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
@@ -136,9 +137,10 @@ async def test_demo_on_the_embedded_database_serves_the_council_and_stops_it(tmp
             assert len((await client.get("/api/v1/council")).json()["deputies"]) == 35
             assert (await client.get("/api/v1/sessions/c8-s45")).json()["seq"] == 1
     finally:
-        proc.send_signal(signal.SIGINT)
-        await asyncio.wait_for(proc.communicate(), 60)
-    assert proc.returncode == 0
+        proc.send_signal(signal.SIGTERM)
+        out = (await asyncio.wait_for(proc.communicate(), 60))[0].decode()
+    assert proc.returncode == 0, out
+    assert not (data / "postgres" / "postmaster.pid").exists(), "SIGTERM left the embedded PostgreSQL running"
 
 
 async def test_serve_does_not_create_demo_accounts(empty_database: str, tmp_path: Path) -> None:
