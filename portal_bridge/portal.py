@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge.documents import digest
 from portal_bridge.pages import council_of, templates
-from portal_bridge.search import tsquery
+from portal_bridge.search import find, tsquery
 from session_server.app import PAGE_HEADERS
 from session_server.domain.council import CouncilState
 from session_server.domain.session import to_public
@@ -192,19 +192,7 @@ async def search_page(request: Request) -> Response:
     documents: list[Any] = []
     items: list[Any] = []
     if query is not None:
-        pool = request.app.state.kvorum.pool
-        documents = await pool.fetch(
-            """SELECT id, number, title FROM documents
-               WHERE kvorum_search_text(number || ' ' || title || ' ' || body) @@ to_tsquery('simple', $1)
-               ORDER BY number LIMIT 50""",
-            query,
-        )
-        items = await pool.fetch(
-            """SELECT session, number, title FROM agenda_items
-               WHERE kvorum_search_text(number || ' ' || title) @@ to_tsquery('simple', $1)
-               ORDER BY session, number LIMIT 50""",
-            query,
-        )
+        documents, items = await find(request.app.state.kvorum.pool, query)
     error = None if query is not None else "Введіть хоча б одне слово."
     return _page("search.html", council=council, query=text, documents=documents, items=items, error=error)
 

@@ -74,12 +74,8 @@ async def _upsert(conn: Any, session: str, item: str, number: str, title: str, d
     )
 
 
-async def search(request: Request) -> Response:
-    """``{"query", "documents": [...], "items": [...]}``, best matches first (at most 50 of each)."""
-    query = tsquery(request.query_params.get("q", ""))
-    if query is None:
-        raise ApiError(400, "invalid_parameter", "q must hold at least one word")
-    pool = request.app.state.kvorum.pool
+async def find(pool: Any, query: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Decisions and agenda items matching ``query`` (a ``tsquery``), best first, at most 50 of each."""
     documents = await pool.fetch(
         """SELECT id, number, title, status, decision_number FROM documents
            WHERE kvorum_search_text(number || ' ' || title || ' ' || body) @@ to_tsquery('simple', $1)
@@ -94,7 +90,16 @@ async def search(request: Request) -> Response:
                     session, number LIMIT 50""",
         query,
     )
-    return JSONResponse({"query": query, "documents": [dict(r) for r in documents], "items": [dict(r) for r in items]})
+    return [dict(r) for r in documents], [dict(r) for r in items]
+
+
+async def search(request: Request) -> Response:
+    """``{"query", "documents": [...], "items": [...]}``, best matches first (at most 50 of each)."""
+    query = tsquery(request.query_params.get("q", ""))
+    if query is None:
+        raise ApiError(400, "invalid_parameter", "q must hold at least one word")
+    documents, items = await find(request.app.state.kvorum.pool, query)
+    return JSONResponse({"query": query, "documents": documents, "items": items})
 
 
 def routes() -> list[BaseRoute]:
