@@ -54,6 +54,14 @@ async def _enrollment_link(demo: Demo, deputy: str) -> str:
     return str(response.json()["token"])
 
 
+async def _enroll(page: Page, demo: Demo, origin: str, member: str) -> None:
+    """Open the secretary's enrollment link for ``member`` on the tablet and enroll its authenticator."""
+    token = await _enrollment_link(demo, member)
+    await page.goto(f"{origin}/tablet#enroll={token}")
+    await page.click("#enroll-button")
+    await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+
+
 async def _sign_in(page: Page, username: str) -> None:
     await page.fill("input[name=username]", username)
     await page.fill("input[name=password]", "demo")
@@ -72,10 +80,7 @@ async def test_a_deputy_enrolls_the_tablet_registers_and_casts_a_signed_ballot(
 ) -> None:
     page, _, origin = tablet
     demo = demo_council
-    token = await _enrollment_link(demo, "d01")
-    await page.goto(f"{origin}/tablet#enroll={token}")
-    await page.click("#enroll-button")
-    await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+    await _enroll(page, demo, origin, "d01")
     council = (await demo.client.get("/api/v1/council")).json()
     assert [c["deputy"] for c in council["credentials"]] == ["d01"]
 
@@ -122,10 +127,7 @@ async def test_a_ballot_that_cannot_be_delivered_is_shown_as_failed_and_the_page
 ) -> None:
     page, context, origin = tablet
     demo = demo_council
-    token = await _enrollment_link(demo, "d01")
-    await page.goto(f"{origin}/tablet#enroll={token}")
-    await page.click("#enroll-button")
-    await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+    await _enroll(page, demo, origin, "d01")
     await _sign_in(page, "deputy01")
     await demo.ok("chair", "session.open")
     await demo.ok("secretary", "registration.open")
@@ -201,10 +203,7 @@ async def test_a_tablet_whose_network_drops_mid_vote_resumes_and_its_vote_counts
         page.on("pageerror", lambda error: errors.append(error))
         await add_authenticator(context, page)
         try:
-            token = await _enrollment_link(demo, "d01")
-            await page.goto(f"{origin}/tablet#enroll={token}")
-            await page.click("#enroll-button")
-            await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+            await _enroll(page, demo, origin, "d01")
             await _sign_in(page, "deputy01")
             await demo.ok("chair", "session.open")
             await demo.ok("secretary", "registration.open")
