@@ -174,8 +174,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
             f"  Council:   {base}/api/v1/council\n"
             f"  Session:   {base}/api/v1/sessions/{demo.SESSION_ID}\n"
             f"  Health:    {base}/healthz\n"
-            f"Accounts, all with the password «{demo.PASSWORD}»: admin, secretary, chair (the mayor, who chairs),\n"
-            f"  deputy01 … deputy{demo.COMPOSITION}. Data: {settings.database_url or s.data_dir / 'postgres'}\n",
+            f"Accounts, all with the password «{demo.PASSWORD}»: admin, secretary, operator (video),\n"
+            f"  chair (the mayor), deputy01 … deputy{demo.COMPOSITION}.\n"
+            f"  Data: {settings.database_url or s.data_dir / 'postgres'}\n",
             flush=True,
         )
 
@@ -242,7 +243,7 @@ def parser() -> argparse.ArgumentParser:
     users = sub.add_parser("user", help="manage accounts").add_subparsers(dest="user_command", required=True)
     p = users.add_parser("add", help="create an account (password from the prompt or stdin)")
     p.add_argument("username")
-    p.add_argument("--role", required=True, choices=["admin", "secretary", "chair", "deputy", "observer"])
+    p.add_argument("--role", required=True, choices=["admin", "secretary", "chair", "deputy", "observer", "operator"])
     p.add_argument("--member", help="council member id for a deputy or the mayor (e.g. d07, mayor)")
     p.add_argument("--name", help="display name")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")

@@ -104,10 +104,11 @@ def deputies() -> list[tuple[str, str, str | None]]:
 
 
 def accounts() -> list[DemoAccount]:
-    """Every demo account: admin, secretary, chair (the mayor), deputy01…deputy34."""
+    """Every demo account: admin, secretary, operator (the video), chair (the mayor), deputy01…deputy34."""
     people = [
         DemoAccount("admin", "admin", None, "Адміністратор системи"),
         DemoAccount("secretary", "secretary", None, "Секретар ради"),
+        DemoAccount("operator", "operator", None, "Оператор трансляції"),
         DemoAccount("chair", "chair", "mayor", MAYOR_NAME),
     ]
     people += [DemoAccount(f"deputy{member[1:]}", "deputy", member, name) for member, name, _ in deputies()]

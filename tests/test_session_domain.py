@@ -33,6 +33,7 @@ STAFF = {
     "secretary": Actor("sekretar", Role.SECRETARY, None),
     "admin": Actor("root", Role.ADMIN, None),
     "observer": Actor("gromada", Role.OBSERVER, None),
+    "operator": Actor("kamera", Role.OPERATOR, None),
 }
 
 

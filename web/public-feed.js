@@ -31,6 +31,10 @@ export const EVENT_TYPES = [
   "ballot.cast",
   "vote.closed",
   "vote.cancelled",
+  "broadcast.started",
+  "broadcast.interrupted",
+  "broadcast.resumed",
+  "broadcast.stopped",
 ];
 
 const MIN_RETRY_MS = 1000;

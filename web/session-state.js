@@ -133,8 +133,18 @@ export function applyEvent(state, event, council) {
     case "vote.cancelled":
       Object.assign(vote(p.vote), { status: "cancelled", reason: p.reason });
       break;
+    case "broadcast.started":
+      state.broadcast = { status: "live", source: p.source, started_at: event.at, reason: null };
+      break;
+    case "broadcast.resumed":
+    case "broadcast.interrupted":
+    case "broadcast.stopped": {
+      const status = { "broadcast.resumed": "live", "broadcast.interrupted": "interrupted" }[event.type] ?? "stopped";
+      state.broadcast = { ...state.broadcast, status, source: p.source ?? state.broadcast?.source, reason: p.reason ?? null };
+      break;
+    }
     default:
-      break; // broadcast.* and later event types do not change what these pages show
+      break; // later event types do not change what these pages show
   }
   state.quorum = hasQuorum(state, council);
   return state;

@@ -25,6 +25,9 @@ __all__ = [
     "SESSION_COMMAND_ADAPTER",
     "AgendaItemIn",
     "BallotCast",
+    "BroadcastInterrupt",
+    "BroadcastStart",
+    "BroadcastStop",
     "Command",
     "ConflictDeclare",
     "CouncilCommand",
@@ -257,6 +260,26 @@ class VoteCancel(_Command):
     reason: Reason
 
 
+class BroadcastStart(_Command):
+    """The live video is on air: the first start sets the recording's timeline, later ones resume it."""
+
+    type: Literal["broadcast.start"]
+    source: Literal["whip", "camera"] = "whip"
+
+
+class BroadcastInterrupt(_Command):
+    """The live video dropped (the publisher went away); viewers are told, the publisher may come back."""
+
+    type: Literal["broadcast.interrupt"]
+    reason: Reason
+
+
+class BroadcastStop(_Command):
+    """The broadcast is over; the recording is finished."""
+
+    type: Literal["broadcast.stop"]
+
+
 RpId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]{1,253}$")]
 Origin = Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")]
 
@@ -354,6 +377,9 @@ SessionCommandModel = (
     | BallotCast
     | VoteClose
     | VoteCancel
+    | BroadcastStart
+    | BroadcastInterrupt
+    | BroadcastStop
 )
 CouncilCommandModel = CouncilCreate | DeputyAdd | CouncilConfigure | CredentialEnroll | CredentialRevoke
 

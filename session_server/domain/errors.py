@@ -69,6 +69,8 @@ not_adopted                signing a decision that was not adopted
 already_signed             signing a decision twice
 not_signed                 publishing, or controlling the execution of, an unsigned decision
 no_execution               reporting on the execution of a decision not under control
+broadcast_live             starting the broadcast while it is live (a second publisher)
+broadcast_not_live         interrupting or stopping a broadcast that is not live
 invalid_command            a command that is well-formed but makes no sense here (e.g. duplicate
                            agenda item ids, a second mayor, an existing council)
 =========================  ==================================================================
@@ -81,6 +83,8 @@ __all__ = ["CODES", "DomainError"]
 CODES: frozenset[str] = frozenset(
     {
         "forbidden",
+        "broadcast_live",
+        "broadcast_not_live",
         "not_a_deputy",
         "unknown_deputy",
         "council_not_found",

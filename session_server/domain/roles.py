@@ -17,6 +17,7 @@ from voting.ballot import Assertion, Credential, verify_assertion
 
 __all__ = [
     "ALLOWED",
+    "BROADCAST_COMMANDS",
     "MEMBER_COMMANDS",
     "STEERING_COMMANDS",
     "SYSTEM",
@@ -36,6 +37,8 @@ class Role(StrEnum):
     CHAIR = "chair"
     DEPUTY = "deputy"
     OBSERVER = "observer"
+    OPERATOR = "operator"
+    """Runs the chamber camera: starts and stops the broadcast, nothing else."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,9 @@ MEMBER_COMMANDS: frozenset[str] = frozenset(
 )
 """Commands a council member issues for themself; the caller must be on the roster."""
 
+BROADCAST_COMMANDS: frozenset[str] = frozenset({"broadcast.start", "broadcast.interrupt", "broadcast.stop"})
+"""Commands that mark the live video's start, interruption and stop on the session's timeline."""
+
 _STEERING = frozenset({Role.CHAIR, Role.SECRETARY})
 _MEMBER = frozenset({Role.DEPUTY, Role.CHAIR})
 _ADMIN = frozenset({Role.ADMIN})
@@ -125,6 +131,8 @@ ALLOWED: dict[str, frozenset[Role]] = {
     # Only the enrollment endpoint, after verifying the credential, records it (as an ADMIN actor).
     "credential.enroll": _ADMIN,
     "credential.revoke": frozenset({Role.SECRETARY, Role.ADMIN}),
+    # The video operator (or the secretary) runs the broadcast; the server (ADMIN) marks a dropped one.
+    **dict.fromkeys(BROADCAST_COMMANDS, frozenset({Role.OPERATOR, Role.SECRETARY, Role.ADMIN})),
 }
 """The roles allowed to issue each command type."""
 

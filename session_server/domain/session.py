@@ -10,6 +10,9 @@ from typing import Any
 
 from session_server.domain.commands import (
     BallotCast,
+    BroadcastInterrupt,
+    BroadcastStart,
+    BroadcastStop,
     ConflictDeclare,
     ItemAdd,
     ItemFinish,
@@ -113,6 +116,8 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
         raise ValueError(f"session {state.id!r} belongs to council {state.council!r}, not {council.id!r}")
     if isinstance(command, ItemAdd | ItemUpdate | ItemRemove):
         return _edit_agenda(state, command)
+    if isinstance(command, BroadcastStart | BroadcastInterrupt | BroadcastStop):
+        return _broadcast(state, command)
     if isinstance(command, SessionOpen):
         if state.status == "closed":
             raise DomainError("session_closed", f"session {state.id!r} is closed")
@@ -221,6 +226,28 @@ def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove
         case ItemRemove():
             _item(state, command.item)
             return [NewEvent("item.removed", {"item": command.item})]
+
+
+def _broadcast(state: SessionState, command: BroadcastStart | BroadcastInterrupt | BroadcastStop) -> list[NewEvent]:
+    """The broadcast may go on air before the session opens (the chamber fills up); not after it closed."""
+    current = state.broadcast
+    live = current is not None and current.status == "live"
+    match command:
+        case BroadcastStart():
+            if state.status == "closed":
+                raise DomainError("session_closed", f"session {state.id!r} is closed")
+            if live:
+                raise DomainError("broadcast_live", "the broadcast is already live")
+            kind = "broadcast.started" if current is None else "broadcast.resumed"
+            return [NewEvent(kind, {"source": command.source})]
+        case BroadcastInterrupt():
+            if not live:
+                raise DomainError("broadcast_not_live", "the broadcast is not live")
+            return [NewEvent("broadcast.interrupted", {"reason": command.reason})]
+        case BroadcastStop():
+            if current is None or current.status == "stopped":
+                raise DomainError("broadcast_not_live", "the broadcast is not on")
+            return [NewEvent("broadcast.stopped", {})]
 
 
 def _item_start(state: SessionState, command: ItemStart) -> list[NewEvent]:

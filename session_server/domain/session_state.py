@@ -16,6 +16,9 @@ Session stream events and payloads (all values JSON):
   a signed ballot adds `nonce`, `sign_count` and `assertion {credential, authenticator_data,
   client_data_json, signature}` (see `voting.ballot`; the ballot itself is rebuilt from the fields),
   `vote.closed {vote, tally, roll_call: {member: roll-call value}}`, `vote.cancelled {vote, reason}`.
+- The live video: `broadcast.started {source}` (its time is the recording's zero: chapters are offsets
+  from it), `broadcast.interrupted {reason}` (the publisher dropped), `broadcast.resumed {source}`,
+  `broadcast.stopped {}`; `source` is "whip" or "camera".
 
 Times are RFC 3339 UTC strings (`events.format_time`). "deputy" fields hold council member ids,
 the mayor's included.
@@ -33,6 +36,7 @@ from voting.tally import Choice, RollCall, Tally
 
 __all__ = [
     "AgendaItem",
+    "Broadcast",
     "Conflict",
     "SessionState",
     "Speech",
@@ -46,6 +50,7 @@ __all__ = [
 SessionStatus = Literal["scheduled", "open", "closed"]
 ItemStatus = Literal["pending", "in_progress", "done"]
 VoteStatus = Literal["open", "closed", "cancelled"]
+BroadcastStatus = Literal["live", "interrupted", "stopped"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,16 @@ class Conflict:
     deputy: str
     item: str
     reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """The session's live video: `started_at` (RFC 3339) is the zero of the recording's timeline."""
+
+    status: BroadcastStatus
+    source: str
+    started_at: str
+    reason: str | None = None
 
 
 @dataclass(slots=True)
@@ -132,6 +147,7 @@ class SessionState:
     votes: dict[str, Vote] = field(default_factory=dict)
     sign_counts: dict[str, int] = field(default_factory=dict)
     """The last sign count seen per credential in this session (a count must never go back)."""
+    broadcast: Broadcast | None = None
     seq: int = 0
 
     def clone(self) -> SessionState:
@@ -266,6 +282,18 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             vote = _still_open(state, p["vote"])
             vote.status = "cancelled"
             vote.reason = p["reason"]
+        case "broadcast.started":
+            state.broadcast = Broadcast(status="live", source=p["source"], started_at=event.at)
+        case "broadcast.resumed" | "broadcast.interrupted" | "broadcast.stopped":
+            if state.broadcast is None:
+                raise ValueError(f"{event.type} before broadcast.started")
+            status: BroadcastStatus = "live"
+            if event.type == "broadcast.interrupted":
+                status = "interrupted"
+            elif event.type == "broadcast.stopped":
+                status = "stopped"
+            source = p.get("source", state.broadcast.source)
+            state.broadcast = replace(state.broadcast, status=status, source=source, reason=p.get("reason"))
         case _:
             raise ValueError(f"unknown session event type: {event.type!r}")
     state.seq = event.seq
@@ -313,6 +341,14 @@ def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
         },
         "conflicts": [{"deputy": c.deputy, "item": c.item, "reason": c.reason} for c in state.conflicts],
         "votes": [_public_vote(v) for v in state.votes.values()],
+        "broadcast": None
+        if state.broadcast is None
+        else {
+            "status": state.broadcast.status,
+            "source": state.broadcast.source,
+            "started_at": state.broadcast.started_at,
+            "reason": state.broadcast.reason,
+        },
     }
 
 

@@ -1,0 +1,15 @@
+-- Live video: the operator role, and each session's video settings. Settings are not session
+-- events: a camera URL may carry the camera's password and must never reach the public log.
+ALTER TABLE users DROP CONSTRAINT users_role_check;
+ALTER TABLE users ADD CONSTRAINT users_role_check
+    CHECK (role IN ('admin', 'secretary', 'chair', 'deputy', 'observer', 'operator'));
+
+CREATE TABLE video_settings (
+    session       text PRIMARY KEY,
+    source        text NOT NULL DEFAULT 'whip' CHECK (source IN ('whip', 'camera')),
+    camera_url    text,  -- rtsp://…, http(s)://… or a file path; only for source = 'camera'
+    bitrate_kbps  integer NOT NULL DEFAULT 1500 CHECK (bitrate_kbps BETWEEN 200 AND 8000),
+    updated_by    text NOT NULL,
+    updated_at    timestamptz NOT NULL DEFAULT now(),
+    CHECK (source = 'whip' OR camera_url IS NOT NULL)
+);
