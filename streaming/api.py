@@ -1,0 +1,321 @@
+"""The video's HTTP side, plugged into the app as the ``video`` extension.
+
+At the site's root:
+
+- ``POST /whip/{session}`` (operator, secretary, admin; ``application/sdp``): publish (WHIP,
+  RFC 9725). ``201`` with the answer and ``Location: /whip/{session}/{id}``; ``DELETE`` it when
+  done (the broadcast stops and the recording is finished). 409 when someone already publishes,
+  400 for an offer that is not SDP or sends no video. No trickle ICE: the answer carries every
+  candidate, so ``PATCH`` gets 405.
+- ``POST /whep/{session}`` (anyone; ``application/sdp``): watch at low latency (WHEP). ``201`` with
+  the answer and a ``Location`` to ``DELETE``; 503 with the HLS address when the node is full.
+- ``GET /live/{session}/index.m3u8`` and the segments (HLS), ``recording.m3u8``, ``recording.mp4``.
+- ``GET /broadcast/{session}``: the operator's page that publishes a camera from the browser.
+
+Under ``/api/v1``:
+
+- ``GET /sessions/{id}/broadcast`` (anyone): status, viewers (counted every few seconds), addresses;
+- ``GET /sessions/{id}/chapters`` and ``/chapters.vtt`` (anyone): the recording's chapters;
+- ``GET`` / ``PUT /sessions/{id}/video`` (operator, secretary, admin): the source (``whip`` or
+  ``camera`` with its URL) and the bitrate;
+- ``POST`` / ``DELETE /sessions/{id}/broadcast/camera`` (operator, secretary, admin): pull the
+  camera set in the settings, or stop pulling it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from session_server.domain.events import parse_time
+from session_server.domain.roles import Role
+from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, read_body
+from session_server.service import session_stream
+from session_server.state import Kvorum
+from session_server.tokens import Principal
+from streaming.broadcast import Studio
+from streaming.chapters import chapters, webvtt
+from streaming.config import video_config
+from streaming.hls import FILE_NAME
+
+__all__ = ["VideoExtension", "extension"]
+
+MAX_SDP = 64 * 1024
+_STAFF = frozenset({Role.OPERATOR, Role.SECRETARY, Role.ADMIN})
+_TYPES = {
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".mp4": "video/mp4",
+}
+
+
+def _studio(request: Request) -> Studio:
+    studio: Studio = request.app.state.studio
+    return studio
+
+
+def _session(request: Request) -> str:
+    return str(request.path_params["session"])
+
+
+async def _staff(request: Request) -> Principal:
+    who = await principal(request)
+    if who.role not in _STAFF:
+        raise ApiError(403, "forbidden", "only the video operator, the secretary or an administrator may do this")
+    return who
+
+
+async def _offer(request: Request) -> str:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/sdp":
+        raise ApiError(415, "unsupported_media_type", "send the SDP offer as application/sdp")
+    body = await read_body(request, MAX_SDP)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ApiError(400, "invalid_sdp", "the offer is not UTF-8 text") from None
+
+
+def _answer(sdp: str, location: str) -> Response:
+    return Response(sdp, status_code=201, media_type="application/sdp", headers={"Location": location})
+
+
+async def _settings(request: Request, session: str) -> dict[str, Any]:
+    row = await request.app.state.kvorum.pool.fetchrow(
+        "SELECT source, camera_url, bitrate_kbps FROM video_settings WHERE session = $1", session
+    )
+    if row is None:
+        return {"source": "whip", "camera_url": None, "bitrate_kbps": _studio(request).config.bitrate // 1000}
+    return dict(row)
+
+
+# --- WHIP and WHEP ---------------------------------------------------------------------------------
+
+
+async def whip(request: Request) -> Response:
+    """Publish the session's video."""
+    who = await _staff(request)
+    session = _session(request)
+    offer = await _offer(request)
+    settings = await _settings(request, session)
+    answer, resource = await _studio(request).publish(
+        session, offer, who.actor(), bitrate=settings["bitrate_kbps"] * 1000
+    )
+    return _answer(answer, f"/whip/{session}/{resource}")
+
+
+async def whip_delete(request: Request) -> Response:
+    """The publisher is done: the broadcast stops and the recording is joined."""
+    who = await _staff(request)
+    await _studio(request).unpublish(_session(request), request.path_params["resource"], who.actor())
+    return Response(status_code=204)
+
+
+async def whep(request: Request) -> Response:
+    """Watch the session's video over WebRTC."""
+    session = _session(request)
+    offer = await _offer(request)
+    try:
+        answer, resource = await _studio(request).watch(session, offer)
+    except ApiError as exc:
+        if exc.status == 503:
+            hls = f"/live/{session}/index.m3u8"
+            body = {"error": exc.code, "message": exc.message, "hls": hls}
+            return JSONResponse(
+                body, status_code=503, headers={**(exc.headers or {}), "Link": f'<{hls}>; rel="alternate"'}
+            )
+        raise
+    return _answer(answer, f"/whep/{session}/{resource}")
+
+
+async def whep_delete(request: Request) -> Response:
+    """A viewer leaves."""
+    await _studio(request).unwatch(_session(request), request.path_params["resource"])
+    return Response(status_code=204)
+
+
+async def live_file(request: Request) -> Response:
+    """The HLS playlists and segments and the recording, from the session's video folder."""
+    session, name = _session(request), str(request.path_params["name"])
+    studio = _studio(request)
+    path = studio.folder(session) / name
+    if not FILE_NAME.match(name) or not session.replace("-", "").isalnum() or not path.is_file():
+        raise ApiError(404, "not_found", "no such video file (has the broadcast started?)")
+    suffix = path.suffix
+    if name == "index.m3u8":
+        client = f"{request.client.host if request.client else ''} {request.headers.get('user-agent', '')}"
+        studio.saw_hls(session, client)
+    cache = "no-cache" if suffix == ".m3u8" else "public, max-age=31536000, immutable"
+    if name == "recording.mp4":
+        cache = "no-cache"  # rewritten when a stopped broadcast resumes and stops again
+    return FileResponse(path, media_type=_TYPES[suffix], headers={"Cache-Control": cache})
+
+
+# --- the JSON API ----------------------------------------------------------------------------------
+
+
+async def broadcast_status(request: Request) -> Response:
+    """What a resident's page needs: is it live, how many watch, where to watch."""
+    session = _session(request)
+    kvorum: Kvorum = request.app.state.kvorum
+    state, _ = await kvorum.sessions.session(session)
+    studio = _studio(request)
+    folder = studio.folder(session)
+    current = state.broadcast
+    body = {
+        "session": session,
+        "status": "off" if current is None else current.status,
+        "started_at": None if current is None else current.started_at,
+        "viewers": {"webrtc": studio.viewers(session), "hls": studio.hls_viewers(session)},
+        "whep": f"/whep/{session}",
+        "hls": f"/live/{session}/index.m3u8" if (folder / "index.m3u8").is_file() else None,
+        "recording": f"/live/{session}/recording.mp4" if (folder / "recording.mp4").is_file() else None,
+        "chapters": f"/api/v1/sessions/{session}/chapters.vtt",
+    }
+    # Counted when asked, cached a few seconds: a thousand open pages cost one count per node.
+    return JSONResponse(body, headers={"Cache-Control": "public, max-age=5"})
+
+
+async def _chapters(request: Request) -> tuple[list[Any], float, str | None]:
+    session = _session(request)
+    kvorum: Kvorum = request.app.state.kvorum
+    state, _ = await kvorum.sessions.session(session)
+    events = await kvorum.store.read(session_stream(session))
+    agenda = {item.id: (item.number, item.title) for item in state.agenda.values()}
+    found = chapters(events, agenda)
+    end = 0.0
+    if state.broadcast is not None:
+        stopped = next((e for e in reversed(events) if e.type == "broadcast.stopped"), None)
+        until = parse_time(stopped.at).timestamp() if stopped and state.broadcast.status == "stopped" else time.time()
+        end = until - parse_time(state.broadcast.started_at).timestamp()
+    return found, end, None if state.broadcast is None else state.broadcast.started_at
+
+
+async def chapters_json(request: Request) -> Response:
+    """The chapters of the session's recording: offsets in seconds from the broadcast's start."""
+    found, _, started_at = await _chapters(request)
+    return JSONResponse(
+        {"session": _session(request), "started_at": started_at, "chapters": [c.as_dict() for c in found]}
+    )
+
+
+async def chapters_vtt(request: Request) -> Response:
+    """The same chapters as WebVTT, for a player's chapter menu."""
+    found, end, _ = await _chapters(request)
+    return Response(webvtt(found, end=end), media_type="text/vtt", headers={"Cache-Control": "no-cache"})
+
+
+class VideoSettingsIn(Model):
+    """A session's video source and bitrate."""
+
+    source: Literal["whip", "camera"] = "whip"
+    camera_url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
+    bitrate_kbps: Annotated[int, Field(ge=200, le=8000)] = 1500
+
+
+async def video_settings(request: Request) -> Response:
+    """The session's video settings (staff only: a camera URL may hold the camera's password)."""
+    await _staff(request)
+    session = _session(request)
+    await request.app.state.kvorum.sessions.session(session)
+    return JSONResponse(await _settings(request, session))
+
+
+async def put_video_settings(request: Request) -> Response:
+    """Choose the session's source: a WHIP publisher, or a camera pulled by URL."""
+    who = await _staff(request)
+    session = _session(request)
+    await request.app.state.kvorum.sessions.session(session)
+    body = parse_model(VideoSettingsIn, await read_body(request, 16 * 1024))
+    if body.source == "camera" and not body.camera_url:
+        raise ApiError(400, "invalid_request", "a camera source needs camera_url (rtsp://…, http(s)://… or a file)")
+    await request.app.state.kvorum.pool.execute(
+        """INSERT INTO video_settings (session, source, camera_url, bitrate_kbps, updated_by)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (session) DO UPDATE SET source = $2, camera_url = $3, bitrate_kbps = $4,
+               updated_by = $5, updated_at = now()""",
+        session,
+        body.source,
+        body.camera_url,
+        body.bitrate_kbps,
+        who.username,
+    )
+    return JSONResponse(await _settings(request, session))
+
+
+async def start_camera(request: Request) -> Response:
+    """Pull the session's camera into the broadcast."""
+    who = await _staff(request)
+    session = _session(request)
+    settings = await _settings(request, session)
+    if settings["source"] != "camera" or not settings["camera_url"]:
+        raise ApiError(409, "no_camera", "set the session's video source to a camera first (PUT …/video)")
+    resource = await _studio(request).pull_camera(
+        session, settings["camera_url"], who.actor(), bitrate=settings["bitrate_kbps"] * 1000
+    )
+    return JSONResponse({"resource": resource}, status_code=201)
+
+
+async def stop_camera(request: Request) -> Response:
+    """Stop pulling the camera: the broadcast stops and the recording is joined."""
+    who = await _staff(request)
+    session = _session(request)
+    studio = _studio(request)
+    resource = studio.ingest_of(session)
+    if resource is None:
+        raise ApiError(404, "not_found", "no camera is being pulled for this session")
+    await studio.unpublish(session, resource, who.actor())
+    return Response(status_code=204)
+
+
+class VideoExtension:
+    """Live video as an app extension."""
+
+    name = "video"
+
+    def routes(self) -> list[BaseRoute]:
+        """Routes under ``/api/v1``."""
+        return [
+            Route("/sessions/{session}/broadcast", broadcast_status),
+            Route("/sessions/{session}/broadcast/camera", start_camera, methods=["POST"]),
+            Route("/sessions/{session}/broadcast/camera", stop_camera, methods=["DELETE"]),
+            Route("/sessions/{session}/chapters", chapters_json),
+            Route("/sessions/{session}/chapters.vtt", chapters_vtt),
+            Route("/sessions/{session}/video", video_settings, methods=["GET"]),
+            Route("/sessions/{session}/video", put_video_settings, methods=["PUT"]),
+        ]
+
+    def root_routes(self) -> list[BaseRoute]:
+        """WHIP, WHEP and the HLS files."""
+        return [
+            Route("/whip/{session}", whip, methods=["POST"]),
+            Route("/whip/{session}/{resource}", whip_delete, methods=["DELETE"]),
+            Route("/whep/{session}", whep, methods=["POST"]),
+            Route("/whep/{session}/{resource}", whep_delete, methods=["DELETE"]),
+            Route("/live/{session}/{name}", live_file),
+        ]
+
+    @contextlib.asynccontextmanager
+    async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
+        """The studio on ``app.state`` for the app's life; every ingest and viewer closed at the end."""
+        studio = Studio(kvorum.sessions, kvorum.pool, video_config(kvorum.settings))
+        app.state.studio = studio
+        try:
+            yield
+        finally:
+            await studio.close()
+
+    def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
+        """No subcommands of its own."""
+
+
+extension = VideoExtension()
+"""The ``kvorum.extensions`` entry point."""

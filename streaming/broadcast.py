@@ -1,0 +1,476 @@
+"""Each session's live video on this node: one ingest, one encode, every viewer, the recording.
+
+``Studio`` holds a ``Broadcast`` per session with video. An ingest (a WHIP publisher's track, or an
+IP camera pulled through aiortc's ``MediaPlayer``) is decoded by aiortc; the broadcast's worker
+thread encodes each frame once (``Encoder``) and writes it into the HLS segments and the recording
+(``Recording``); the same packets go to every WebRTC viewer's ``PacketTrack``.
+
+One publisher per session, across nodes: the ingest holds a PostgreSQL advisory lock on a
+connection of its own for as long as it runs, so a second one gets 409 wherever it lands, and a
+node that dies lets go of it with its connection.
+
+The log tells everyone what happens: ``broadcast.started`` (the recording's zero) or
+``broadcast.resumed`` when an ingest begins, ``broadcast.interrupted`` when it drops (no frame for
+a few seconds, the peer gone), ``broadcast.stopped`` when the publisher says it is done.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import asyncpg
+import av
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.contrib.media import MediaPlayer
+from aiortc.exceptions import OperationError
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from session_server.domain.commands import BroadcastInterrupt, BroadcastStart, BroadcastStop
+from session_server.domain.errors import DomainError
+from session_server.domain.events import parse_time
+from session_server.domain.roles import SYSTEM, Actor
+from session_server.http import ApiError
+from session_server.service import Sessions, session_stream
+from streaming.encoder import Encoder, output_size
+from streaming.hls import Recording
+from streaming.tracks import PacketTrack
+
+__all__ = ["Broadcast", "Studio", "VideoConfig"]
+
+log = logging.getLogger("kvorum.video")
+
+_LOCK_CLASS = 0x4B76  # "Kv": advisory locks of the video ingest (two-int form, apart from others)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoConfig:
+    """What the video needs from the environment (see ``streaming.config``)."""
+
+    folder: Path
+    """Where each session's segments, playlists and recording go (``<data>/video``)."""
+    ice_servers: tuple[RTCIceServer, ...] = ()
+    max_viewers: int = 100
+    """WebRTC viewers per node; more get 503 and the HLS address."""
+    bitrate: int = 1_500_000
+    frame_timeout: float = 5.0
+    """An ingest with no frame for this long has dropped."""
+    connect_timeout: float = 30.0
+    """A peer that has not connected by then is closed."""
+
+
+@dataclass(eq=False)
+class _Viewer:
+    id: str
+    pc: RTCPeerConnection
+    track: PacketTrack
+    timer: asyncio.Task[None] | None = None
+
+
+@dataclass(eq=False)
+class _Ingest:
+    id: str
+    source: Literal["whip", "camera"]
+    lock: asyncpg.Connection
+    pc: RTCPeerConnection | None = None
+    player: MediaPlayer | None = None
+    track: MediaStreamTrack | None = None
+    task: asyncio.Task[None] | None = None
+    timer: asyncio.Task[None] | None = None
+    ending: bool = False
+    frames: int = 0
+
+
+@dataclass(eq=False)
+class Broadcast:
+    """One session's video on this node."""
+
+    session: str
+    recording: Recording
+    viewers: dict[str, _Viewer] = field(default_factory=dict)
+    ingest: _Ingest | None = None
+    encoder: Encoder | None = None
+    executor: ThreadPoolExecutor | None = None
+    bitrate: int = 1_500_000
+
+    @property
+    def idle(self) -> bool:
+        return self.ingest is None and not self.viewers
+
+
+_H264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType.lower() in ("video/h264", "video/rtx")]
+"""What viewers get: H.264 (with retransmissions), the single encode's codec."""
+
+
+class Studio:
+    """Every broadcast of this node, and the way its ingests and viewers come and go."""
+
+    def __init__(self, sessions: Sessions, pool: asyncpg.Pool, config: VideoConfig) -> None:
+        self.sessions = sessions
+        self.pool = pool
+        self.config = config
+        self.broadcasts: dict[str, Broadcast] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._hls_seen: dict[str, dict[str, float]] = {}
+
+    # --- what the pages see -----------------------------------------------------------------------
+
+    def viewers(self, session: str) -> int:
+        """WebRTC viewers of the session on this node."""
+        broadcast = self.broadcasts.get(session)
+        return 0 if broadcast is None else len(broadcast.viewers)
+
+    def saw_hls(self, session: str, client: str) -> None:
+        """A resident's player fetched the live playlist (players do every few seconds)."""
+        self._hls_seen.setdefault(session, {})[client] = time.monotonic()
+
+    def hls_viewers(self, session: str, *, within: float = 15.0) -> int:
+        """Distinct players that fetched the live playlist lately."""
+        seen = self._hls_seen.get(session, {})
+        now = time.monotonic()
+        for client in [c for c, at in seen.items() if now - at > within]:
+            del seen[client]
+        return len(seen)
+
+    def stats(self) -> dict[str, int]:
+        """What is running: for operators (`/metrics`) and for the test that nothing leaks."""
+        ingests = [b.ingest for b in self.broadcasts.values() if b.ingest is not None]
+        viewers = sum(len(b.viewers) for b in self.broadcasts.values())
+        return {
+            "broadcasts": len(self.broadcasts),
+            "publishers": len(ingests),
+            "viewers": viewers,
+            "peer_connections": viewers + sum(1 for i in ingests if i.pc is not None),
+            "tasks": len(self._tasks),
+            "encoder_threads": sum(1 for b in self.broadcasts.values() if b.executor is not None),
+        }
+
+    def folder(self, session: str) -> Path:
+        return self.config.folder / session
+
+    # --- publishing -------------------------------------------------------------------------------
+
+    async def publish(self, session: str, offer: str, actor: Actor, *, bitrate: int) -> tuple[str, str]:
+        """WHIP: take the publisher's offer; return (answer SDP, resource id). The broadcast is live."""
+        await self.sessions.session(session)  # 404 for an unknown session
+        ingest = await self._begin(session, "whip", bitrate)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.config.ice_servers)))
+        ingest.pc = pc
+        tracks: list[MediaStreamTrack] = []
+        pc.on("track", tracks.append)
+        try:
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+            except Exception as exc:  # aiortc's SDP parser raises many kinds
+                raise ApiError(400, "invalid_sdp", f"the offer is not a usable SDP offer: {exc}") from None
+            video = [t for t in tracks if t.kind == "video"]
+            if not video:
+                raise ApiError(400, "invalid_sdp", "the offer sends no video")
+            for transceiver in pc.getTransceivers():
+                if transceiver.kind != "video":
+                    transceiver.direction = "inactive"  # the broadcast carries the picture only, for now
+            await pc.setLocalDescription(await pc.createAnswer())
+            await self._go_live(session, ingest, video[0], actor)
+        except BaseException:
+            await self._abandon(session, ingest)
+            raise
+        pc.on("connectionstatechange", lambda: self._on_ingest_state(session, ingest))
+        ingest.timer = self._later(self._close_if_unconnected(session, ingest=ingest))
+        return pc.localDescription.sdp, ingest.id
+
+    async def pull_camera(self, session: str, url: str, actor: Actor, *, bitrate: int) -> str:
+        """Start pulling an IP camera (RTSP, HTTP or a file) into the broadcast; returns the resource id."""
+        await self.sessions.session(session)
+        ingest = await self._begin(session, "camera", bitrate)
+        try:
+            try:
+                options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
+                ingest.player = await asyncio.to_thread(MediaPlayer, url, options=options, timeout=10)
+            except (av.FFmpegError, OSError) as exc:
+                raise ApiError(400, "camera_unreachable", f"cannot open the camera at that address: {exc}") from None
+            if ingest.player.video is None:
+                raise ApiError(400, "camera_unreachable", "the camera's stream has no video")
+            await self._go_live(session, ingest, ingest.player.video, actor)
+        except BaseException:
+            await self._abandon(session, ingest)
+            raise
+        return ingest.id
+
+    async def unpublish(self, session: str, resource: str, actor: Actor) -> None:
+        """The publisher is done (WHIP DELETE, or the camera stopped): the broadcast stops."""
+        broadcast = self.broadcasts.get(session)
+        ingest = None if broadcast is None else broadcast.ingest
+        if ingest is None or ingest.id != resource:
+            raise ApiError(404, "not_found", "no such publisher for this session")
+        await self._end(session, ingest, stopped_by=actor)
+
+    def ingest_of(self, session: str) -> str | None:
+        broadcast = self.broadcasts.get(session)
+        return None if broadcast is None or broadcast.ingest is None else broadcast.ingest.id
+
+    async def _begin(self, session: str, source: Literal["whip", "camera"], bitrate: int) -> _Ingest:
+        broadcast = self._broadcast(session)
+        if broadcast.ingest is not None:
+            raise ApiError(409, "publisher_exists", "someone is already publishing this session's video")
+        lock = await self.pool.acquire()
+        try:
+            taken = await lock.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_CLASS, session)
+        except BaseException:
+            await self.pool.release(lock)
+            raise
+        if not taken or broadcast.ingest is not None:
+            await self.pool.release(lock)
+            raise ApiError(409, "publisher_exists", "someone is already publishing this session's video")
+        ingest = _Ingest(id=uuid.uuid4().hex, source=source, lock=lock)
+        broadcast.ingest = ingest
+        broadcast.bitrate = bitrate
+        return ingest
+
+    async def _go_live(self, session: str, ingest: _Ingest, track: MediaStreamTrack, actor: Actor) -> None:
+        state, _ = await self.sessions.session(session)
+        stream = session_stream(session)
+        if state.broadcast is not None and state.broadcast.status == "live":
+            # We hold the lock, so nobody publishes: the last publisher's node died mid-broadcast.
+            reason = "the previous publisher was lost"
+            await self.sessions.execute(
+                stream, BroadcastInterrupt(id=_command_id(), type="broadcast.interrupt", reason=reason), SYSTEM
+            )
+        await self.sessions.execute(
+            stream, BroadcastStart(id=_command_id(), type="broadcast.start", source=ingest.source), actor
+        )
+        state, _ = await self.sessions.session(session)
+        assert state.broadcast is not None
+        zero = parse_time(state.broadcast.started_at).timestamp()
+        broadcast = self.broadcasts[session]
+        broadcast.recording.resume()
+        broadcast.encoder = None
+        broadcast.executor = ThreadPoolExecutor(1, thread_name_prefix=f"video {session}")
+        for viewer in broadcast.viewers.values():
+            viewer.track.restart()
+        ingest.track = track
+        ingest.task = asyncio.create_task(self._pump(broadcast, ingest, track, zero), name=f"video ingest {session}")
+
+    async def _pump(self, broadcast: Broadcast, ingest: _Ingest, track: MediaStreamTrack, zero: float) -> None:
+        """Frames in, packets out: encode in the broadcast's thread, hand the packets to every viewer."""
+        loop = asyncio.get_running_loop()
+        # The timeline in 90 kHz ticks since broadcast.started, on the monotonic clock from here on.
+        start = time.monotonic() - (time.time() - zero)
+        last = -1
+        reason = "the publisher stopped sending video"
+        try:
+            while True:
+                try:
+                    frame = await asyncio.wait_for(track.recv(), self.config.frame_timeout)
+                except TimeoutError:
+                    reason = f"no video for {self.config.frame_timeout:g} s"
+                    break
+                if not isinstance(frame, av.VideoFrame):
+                    continue
+                pts = max(round((time.monotonic() - start) * 90_000), last + 1)
+                last = pts
+                assert broadcast.executor is not None
+                packets = await loop.run_in_executor(broadcast.executor, self._encode, broadcast, frame, pts)
+                ingest.frames += 1
+                for packet in packets:
+                    for viewer in list(broadcast.viewers.values()):
+                        viewer.track.offer(packet)
+        except MediaStreamError:
+            pass
+        if not ingest.ending:
+            self._later(self._end(broadcast.session, ingest, interrupted=reason))
+
+    @staticmethod
+    def _encode(broadcast: Broadcast, frame: av.VideoFrame, pts: int) -> list[av.Packet[Any]]:
+        if broadcast.encoder is None:
+            width, height = output_size(frame.width, frame.height)
+            broadcast.encoder = Encoder(width, height, bitrate=broadcast.bitrate)
+        encoder = broadcast.encoder
+        packets = encoder.encode(frame, pts)
+        for packet in packets:
+            broadcast.recording.write(packet, encoder.width, encoder.height)
+        return packets
+
+    async def _end(
+        self, session: str, ingest: _Ingest, *, stopped_by: Actor | None = None, interrupted: str | None = None
+    ) -> None:
+        """Close the ingest; say in the log whether the broadcast stopped or was interrupted."""
+        if ingest.ending:
+            return
+        ingest.ending = True
+        broadcast = self.broadcasts[session]
+        if ingest.task is not None and ingest.task is not asyncio.current_task():
+            ingest.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await ingest.task
+        await self._close_source(ingest)
+        executor = broadcast.executor
+        stream = session_stream(session)
+        try:
+            if executor is not None:
+                finish = broadcast.recording.finish if stopped_by is not None else broadcast.recording.cut
+                await asyncio.get_running_loop().run_in_executor(executor, finish)
+            if stopped_by is not None:
+                await self.sessions.execute(stream, BroadcastStop(id=_command_id(), type="broadcast.stop"), stopped_by)
+            else:
+                command = BroadcastInterrupt(
+                    id=_command_id(), type="broadcast.interrupt", reason=interrupted or "dropped"
+                )
+                await self.sessions.execute(stream, command, SYSTEM)
+        except DomainError as exc:
+            log.warning("video of session %s: %s", session, exc.message)
+        finally:
+            if executor is not None:
+                executor.shutdown(wait=True)
+            broadcast.executor = None
+            broadcast.encoder = None
+            broadcast.ingest = None
+            await self._unlock(ingest)
+            self._forget_if_idle(session)
+
+    async def _abandon(self, session: str, ingest: _Ingest) -> None:
+        """An ingest that never went live: undo what `_begin` and the offer set up."""
+        ingest.ending = True
+        await self._close_source(ingest)
+        broadcast = self.broadcasts.get(session)
+        if broadcast is not None and broadcast.ingest is ingest:
+            if broadcast.executor is not None:
+                broadcast.executor.shutdown(wait=True)
+                broadcast.executor = None
+            broadcast.ingest = None
+        await self._unlock(ingest)
+        self._forget_if_idle(session)
+
+    async def _close_source(self, ingest: _Ingest) -> None:
+        self._cancel_timer(ingest.timer)
+        if ingest.pc is not None:
+            await ingest.pc.close()
+        if ingest.player is not None:
+            if ingest.player.video is not None:
+                ingest.player.video.stop()  # stops the player's reader thread with its last track
+
+    async def _unlock(self, ingest: _Ingest) -> None:
+        with contextlib.suppress(Exception):
+            await ingest.lock.execute("SELECT pg_advisory_unlock_all()")
+        await self.pool.release(ingest.lock)
+
+    def _on_ingest_state(self, session: str, ingest: _Ingest) -> None:
+        if ingest.pc is not None and ingest.pc.connectionState in ("failed", "closed") and not ingest.ending:
+            self._later(self._end(session, ingest, interrupted="the publisher's connection was lost"))
+
+    # --- viewers ----------------------------------------------------------------------------------
+
+    async def watch(self, session: str, offer: str) -> tuple[str, str]:
+        """WHEP: take a viewer's offer; return (answer SDP, resource id). 503 over the cap."""
+        await self.sessions.session(session)
+        if sum(len(b.viewers) for b in self.broadcasts.values()) >= self.config.max_viewers:
+            raise ApiError(
+                503,
+                "viewers_full",
+                "this server has no room for another low-latency viewer; watch the HLS stream instead",
+                {"Retry-After": "30"},
+            )
+        broadcast = self._broadcast(session)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.config.ice_servers)))
+        viewer = _Viewer(id=uuid.uuid4().hex, pc=pc, track=PacketTrack())
+        broadcast.viewers[viewer.id] = viewer
+        try:
+            # The transceiver exists before the offer is read, so its codec preference (H.264 only,
+            # what the single encode makes) decides the negotiation.
+            transceiver = pc.addTransceiver(viewer.track, direction="sendonly")
+            transceiver.setCodecPreferences(_H264)
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
+            except OperationError:
+                raise ApiError(400, "invalid_sdp", "the viewer must accept H.264 video") from None
+            except Exception as exc:
+                raise ApiError(400, "invalid_sdp", f"the offer is not a usable SDP offer: {exc}") from None
+            if transceiver.mid is None:
+                raise ApiError(400, "invalid_sdp", "the offer receives no video")
+            for other in pc.getTransceivers():
+                if other is not transceiver:
+                    other.direction = "inactive"
+            await pc.setLocalDescription(await pc.createAnswer())
+        except BaseException:
+            await self._drop_viewer(session, viewer)
+            raise
+        pc.on("connectionstatechange", lambda: self._on_viewer_state(session, viewer))
+        viewer.timer = self._later(self._close_if_unconnected(session, viewer=viewer))
+        return pc.localDescription.sdp, viewer.id
+
+    async def unwatch(self, session: str, resource: str) -> None:
+        broadcast = self.broadcasts.get(session)
+        viewer = None if broadcast is None else broadcast.viewers.get(resource)
+        if viewer is None:
+            raise ApiError(404, "not_found", "no such viewer for this session")
+        await self._drop_viewer(session, viewer)
+
+    async def _drop_viewer(self, session: str, viewer: _Viewer) -> None:
+        broadcast = self.broadcasts.get(session)
+        if broadcast is not None:
+            broadcast.viewers.pop(viewer.id, None)
+        self._cancel_timer(viewer.timer)
+        viewer.track.stop()
+        await viewer.pc.close()
+        self._forget_if_idle(session)
+
+    def _on_viewer_state(self, session: str, viewer: _Viewer) -> None:
+        if viewer.pc.connectionState in ("failed", "closed"):
+            self._later(self._drop_viewer(session, viewer))
+
+    async def _close_if_unconnected(
+        self, session: str, *, viewer: _Viewer | None = None, ingest: _Ingest | None = None
+    ) -> None:
+        await asyncio.sleep(self.config.connect_timeout)
+        pc = viewer.pc if viewer is not None else ingest.pc if ingest is not None else None
+        if pc is None or pc.connectionState == "connected":
+            return
+        if viewer is not None:
+            await self._drop_viewer(session, viewer)
+        elif ingest is not None and not ingest.ending:
+            await self._end(session, ingest, interrupted="the publisher never connected")
+
+    # --- housekeeping -----------------------------------------------------------------------------
+
+    def _broadcast(self, session: str) -> Broadcast:
+        broadcast = self.broadcasts.get(session)
+        if broadcast is None:
+            broadcast = self.broadcasts[session] = Broadcast(session, Recording(self.folder(session)))
+        return broadcast
+
+    def _forget_if_idle(self, session: str) -> None:
+        broadcast = self.broadcasts.get(session)
+        if broadcast is not None and broadcast.idle:
+            del self.broadcasts[session]
+
+    def _later(self, work: Any) -> asyncio.Task[Any]:
+        task: asyncio.Task[Any] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    @staticmethod
+    def _cancel_timer(timer: asyncio.Task[None] | None) -> None:
+        if timer is not None and timer is not asyncio.current_task():
+            timer.cancel()
+
+    async def close(self) -> None:
+        """Interrupt every ingest and close every viewer (the server is stopping)."""
+        for session, broadcast in list(self.broadcasts.items()):
+            for viewer in list(broadcast.viewers.values()):
+                await self._drop_viewer(session, viewer)
+            if broadcast.ingest is not None:
+                await self._end(session, broadcast.ingest, interrupted="the video server stopped")
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _command_id() -> str:
+    return f"video-{uuid.uuid4().hex}"
