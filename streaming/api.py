@@ -10,7 +10,7 @@ At the site's root:
 - ``POST /whep/{session}`` (anyone; ``application/sdp``): watch at low latency (WHEP). ``201`` with
   the answer and a ``Location`` to ``DELETE``; 503 with the HLS address when the node is full.
 - ``GET /live/{session}/index.m3u8`` and the segments (HLS), ``recording.m3u8``, ``recording.mp4``.
-- ``GET /broadcast/{session}``: the operator's page that publishes a camera from the browser.
+- ``GET /broadcast?session=``: the operator's page that publishes a camera from the browser.
 
 Under ``/api/v1``:
 
@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from session_server.app import PAGE_HEADERS
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Role
 from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, read_body
@@ -157,6 +158,13 @@ async def live_file(request: Request) -> Response:
     if name == "recording.mp4":
         cache = "no-cache"  # rewritten when a stopped broadcast resumes and stops again
     return FileResponse(path, media_type=_TYPES[suffix], headers={"Cache-Control": cache})
+
+
+async def broadcast_page(request: Request) -> Response:
+    """The operator's page that publishes the chamber camera from a browser."""
+    kvorum: Kvorum = request.app.state.kvorum
+    page = kvorum.settings.web_dir / "broadcast.html"
+    return FileResponse(page, headers=PAGE_HEADERS, media_type="text/html")
 
 
 # --- the JSON API ----------------------------------------------------------------------------------
@@ -301,6 +309,7 @@ class VideoExtension:
             Route("/whep/{session}", whep, methods=["POST"]),
             Route("/whep/{session}/{resource}", whep_delete, methods=["DELETE"]),
             Route("/live/{session}/{name}", live_file),
+            Route("/broadcast", broadcast_page),
         ]
 
     @contextlib.asynccontextmanager

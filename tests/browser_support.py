@@ -51,6 +51,9 @@ async def launch() -> AsyncIterator[Browser]:
                 "--disable-component-update",
                 "--disable-sync",
                 "--no-first-run",
+                # A fake camera (a moving test pattern) that needs no permission prompt: the broadcast tests.
+                "--use-fake-device-for-media-stream",
+                "--use-fake-ui-for-media-stream",
             ],
         )
         try:

@@ -107,3 +107,16 @@ async def test_the_portal_pages_have_no_serious_accessibility_violation(
     await page.goto(f"{demo_council.server.url}{path}")
     await page.wait_for_load_state("load")
     assert await serious_violations(page, axe_source) == []
+
+
+async def test_the_broadcast_page_has_no_serious_accessibility_violation(
+    page: Page, demo_council: Demo, axe_source: str
+) -> None:
+    await page.goto(f"{demo_council.server.url}/broadcast")
+    await page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
+    assert await serious_violations(page, axe_source) == []
+    await page.fill("input[name=username]", "operator")
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector("#broadcast-status:has-text('Трансляція не ведеться')", timeout=WAIT_MS)
+    assert await serious_violations(page, axe_source) == []

@@ -1,6 +1,7 @@
 /**
- * The public live page (`/live/{session}`): for residents, without signing in — the broadcast (a
- * placeholder until video arrives), the agenda with the item under consideration, and the votes
+ * The public live page (`/live/{session}`): for residents, without signing in — the broadcast
+ * (WebRTC, or HLS when the server is full; the recording with its chapters once it ended), the
+ * agenda with the item under consideration, and the votes
  * live: the open vote's countdown and how many voted (never choices), then the totals, the outcome
  * and the roll call as a table. Ukrainian or English, remembered like the tablet's choice.
  */
@@ -15,6 +16,7 @@ import {
   shownVote,
 } from "./public-feed.js";
 import { STRINGS, format } from "./public-strings.js";
+import { watch } from "./video.js";
 
 const LANG_KEY = "kvorum.lang"; // shared with the tablet: one choice per browser
 const $ = (id) => document.getElementById(id);
@@ -26,7 +28,10 @@ const view = {
   council: null,
   status: "connecting",
   missing: false,
+  video: { status: "off", watching: null, viewers: null, chapters: [], failed: false },
 };
+
+const VIEWERS_MS = 15_000; // the count is cached for a few seconds on the server anyway
 
 const s = () => STRINGS[view.lang];
 const t = (key, params) => format(s(), key, params);
@@ -62,6 +67,7 @@ function renderTexts() {
     "col-name": "col_name",
     "col-faction": "col_faction",
     "col-choice": "col_choice",
+    "chapters-title": "chapters",
   };
   for (const [id, key] of Object.entries(texts)) setText($(id), t(key));
   renderConnection();
@@ -86,7 +92,120 @@ function render() {
   renderSessionState(state, council);
   renderAgenda(state);
   renderVote(state, council);
+  renderVideo(state);
   tick();
+}
+
+// ---- the broadcast ----------------------------------------------------------------------------
+
+function renderVideo(state) {
+  const video = view.video;
+  const status = state.broadcast?.status ?? "off";
+  if (status !== video.status) {
+    video.status = status;
+    if (status === "live" && !video.watching) startWatching();
+    if (status === "stopped") showRecording();
+    if (status !== "live") refreshViewers();
+  }
+  const player = $("player");
+  $("video").dataset.status = status;
+  const texts = {
+    off: "videoPlaceholder",
+    live: video.failed ? "videoUnavailable" : video.watching ? "" : "videoConnecting",
+    interrupted: "videoInterrupted",
+    stopped: player.hidden ? "videoStopped" : "",
+  };
+  setText($("video-placeholder"), texts[status] ? t(texts[status]) : "");
+  setText($("viewers"), video.viewers === null || status !== "live" ? "" : t("videoViewers", { count: video.viewers }));
+  renderChapters();
+}
+
+async function startWatching() {
+  const video = view.video;
+  const player = $("player");
+  video.watching = "connecting";
+  try {
+    video.watching = await watch(player, sessionId);
+    player.hidden = false;
+    video.failed = false;
+    refreshViewers();
+  } catch {
+    video.watching = null;
+    video.failed = true;
+  }
+  render();
+}
+
+async function showRecording() {
+  const video = view.video;
+  if (video.watching && video.watching !== "connecting") video.watching.close();
+  video.watching = null;
+  const base = `/api/v1/sessions/${encodeURIComponent(sessionId)}`;
+  let status;
+  let chapters;
+  try {
+    status = await fetch(`${base}/broadcast`).then((r) => r.json());
+    chapters = status.recording ? await fetch(`${base}/chapters`).then((r) => r.json()) : null;
+  } catch {
+    return; // offline: the page shows "ended" without the recording until it is reloaded
+  }
+  if (!status.recording) return;
+  const player = $("player");
+  player.srcObject = null;
+  player.src = status.recording;
+  player.controls = true;
+  player.autoplay = false;
+  player.setAttribute("aria-label", t("videoRecording"));
+  player.hidden = false;
+  video.chapters = chapters.chapters;
+  render();
+}
+
+function stamp(seconds) {
+  const whole = Math.floor(seconds);
+  const h = Math.floor(whole / 3600);
+  const m = String(Math.floor((whole % 3600) / 60)).padStart(2, "0");
+  const s = String(whole % 60).padStart(2, "0");
+  return h ? `${h}:${m}:${s}` : `${m}:${s}`;
+}
+
+function renderChapters() {
+  const { chapters } = view.video;
+  const list = $("chapters");
+  $("chapters-nav").hidden = chapters.length === 0;
+  if (list.dataset.count === String(chapters.length)) return;
+  list.dataset.count = String(chapters.length);
+  list.replaceChildren(
+    ...chapters.map((chapter) => {
+      const button = el("button");
+      button.type = "button";
+      const time = el("time", "", stamp(chapter.start));
+      time.dateTime = `PT${chapter.start}S`;
+      button.append(time, chapter.title);
+      button.addEventListener("click", () => {
+        const player = $("player");
+        player.currentTime = chapter.start;
+        player.play().catch(() => {});
+      });
+      const li = el("li");
+      li.append(button);
+      return li;
+    }),
+  );
+}
+
+async function refreshViewers() {
+  if (view.video.status !== "live") {
+    view.video.viewers = null;
+    return;
+  }
+  try {
+    const status = await fetch(`/api/v1/sessions/${encodeURIComponent(sessionId)}/broadcast`).then((r) => r.json());
+    view.video.viewers = status.viewers.webrtc + status.viewers.hls;
+  } catch {
+    view.video.viewers = null;
+  }
+  render();
 }
 
 function renderSessionState(state, council) {
@@ -198,6 +317,7 @@ function main() {
   renderTexts();
   followInto(view, sessionId, { render, renderConnection });
   setInterval(tick, 250);
+  setInterval(refreshViewers, VIEWERS_MS);
 }
 
 main();

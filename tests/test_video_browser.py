@@ -1,0 +1,115 @@
+"""The broadcast in real browsers: the operator's page publishes Chromium's fake camera (WHIP), a
+resident's live page watches it (WHEP), sees it interrupted, and gets the recording with chapters."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import Browser, Page
+from conftest import Demo
+from playwright.async_api import expect
+
+WAIT_MS = 20_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SESSION = "c8-s45"
+
+
+_ERRORS: list[Any] = []
+
+
+@pytest.fixture
+async def contexts(browser: Browser, demo_council: Demo) -> AsyncIterator[list[Any]]:
+    """Browser contexts closed at the end, before the server; no page may have thrown."""
+    opened: list[Any] = []
+    _ERRORS.clear()
+    try:
+        yield opened
+    finally:
+        for context in opened:
+            await context.close()
+    assert not _ERRORS, f"uncaught errors in the pages: {_ERRORS}"
+
+
+async def _page(browser: Browser, contexts: list[Any], url: str) -> Page:
+    context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="uk-UA")
+    contexts.append(context)
+    page = await context.new_page()
+    page.on("pageerror", lambda error: _ERRORS.append(error))
+    response = await page.goto(url)
+    assert response is not None and response.status == 200
+    return page
+
+
+async def _operator(browser: Browser, contexts: list[Any], base: str) -> Page:
+    page = await _page(browser, contexts, f"{base}/broadcast?session={SESSION}")
+    await page.fill("input[name=username]", "operator")
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await expect(page.locator("#start")).to_be_enabled(timeout=WAIT_MS)
+    await page.click("#start")
+    await expect(page.locator("#broadcast-status")).to_contain_text("В ефірі", timeout=WAIT_MS)
+    return page
+
+
+async def _frames_on_air(demo: Demo, count: int) -> None:
+    """The server has encoded `count` frames from the current publisher."""
+    studio = demo.server.app.state.studio
+    for _ in range(200):
+        broadcast = studio.broadcasts.get(SESSION)
+        if broadcast is not None and broadcast.ingest is not None and broadcast.ingest.frames >= count:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the server did not encode {count} frames from the publisher")
+
+
+async def _playing(page: Page) -> None:
+    """The resident's player shows moving pictures: it has a size and its clock advances."""
+    await page.wait_for_function(
+        "() => { const v = document.getElementById('player'); return v.videoWidth > 0 && v.currentTime > 1; }",
+        timeout=WAIT_MS,
+    )
+
+
+async def test_a_browser_publishes_and_another_watches_then_gets_the_recording_with_chapters(
+    browser: Browser, contexts: list[Any], demo_council: Demo
+) -> None:
+    base = demo_council.server.url
+    resident = await _page(browser, contexts, f"{base}/live/{SESSION}")
+    await expect(resident.locator("#video-placeholder")).to_have_text("Трансляція ще не розпочалася", timeout=WAIT_MS)
+
+    operator = await _operator(browser, contexts, base)
+    await _playing(resident)
+    await _frames_on_air(demo_council, 60)
+    await expect(resident.locator("#viewers")).to_have_text("Дивляться: 1", timeout=WAIT_MS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await resident.screenshot(path=str(ARTIFACTS / "live-video.png"))
+    await demo_council.ok("chair", "session.open")
+    await demo_council.ok("chair", "item.start", item="i1")
+
+    await operator.context.close()  # the operator's laptop loses the network: no DELETE
+    await expect(resident.locator("#video-placeholder")).to_have_text(
+        "Трансляцію перервано. Чекаємо на відновлення…", timeout=WAIT_MS
+    )
+
+    operator = await _operator(browser, contexts, base)  # back on air; the resident did nothing
+    await expect(resident.locator("#video")).to_have_attribute("data-status", "live", timeout=WAIT_MS)
+    await _frames_on_air(demo_council, 60)
+    await operator.click("#stop")
+    await expect(operator.locator("#broadcast-status")).to_contain_text("Трансляцію завершено", timeout=WAIT_MS)
+
+    # The resident's page now offers the recording, with the item as a chapter to jump to.
+    chapter = resident.locator("#chapters button")
+    await expect(chapter).to_have_count(1, timeout=WAIT_MS)
+    title = (await demo_council.state())["state"]["agenda"][0]["title"]
+    await expect(chapter).to_contain_text(title)
+    await expect(resident.locator("#player")).to_have_attribute("src", f"/live/{SESSION}/recording.mp4")
+    await resident.screenshot(path=str(ARTIFACTS / "live-recording.png"))
+    await chapter.click()
+    start = (await demo_council.client.get(f"/api/v1/sessions/{SESSION}/chapters")).json()["chapters"][0]["start"]
+    await resident.wait_for_function(
+        f"() => Math.abs(document.getElementById('player').currentTime - {start}) < 1.5", timeout=WAIT_MS
+    )

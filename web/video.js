@@ -1,0 +1,103 @@
+/**
+ * The session's live video in the browser: watch it over WebRTC (WHEP), fall back to HLS when the
+ * server has no room, and publish a camera (WHIP) from the operator's page.
+ *
+ * The server takes no trickled candidates: each offer is sent once ICE gathering is complete (or
+ * after a short wait), so it carries every candidate.
+ *
+ * @module video
+ */
+
+const GATHER_MS = 2000;
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      if (pc.iceGatheringState !== "complete") return;
+      pc.removeEventListener("icegatheringstatechange", done);
+      resolve();
+    };
+    pc.addEventListener("icegatheringstatechange", done);
+    setTimeout(resolve, GATHER_MS);
+  });
+}
+
+async function exchange(pc, url, headers) {
+  await pc.setLocalDescription(await pc.createOffer());
+  await gathered(pc);
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/sdp", ...headers },
+    body: pc.localDescription.sdp,
+  });
+  if (response.status !== 201) {
+    const body = await response.json().catch(() => ({}));
+    const error = new Error(body.message ?? `HTTP ${response.status}`);
+    Object.assign(error, { status: response.status, code: body.error, hls: body.hls });
+    throw error;
+  }
+  await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
+  return new URL(response.headers.get("Location"), location.href).pathname;
+}
+
+/** Whether this browser plays HLS by itself (Safari, Chrome on Android, recent desktop Chromium). */
+export function playsHls(video) {
+  return video.canPlayType("application/vnd.apple.mpegurl") !== "";
+}
+
+/**
+ * Watch the session in `video`: WebRTC first; on 503 (the server is full) the HLS stream.
+ * Resolves with `{kind: "webrtc" | "hls", close()}`; rejects when neither can play here.
+ */
+export async function watch(video, session) {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addEventListener("track", (event) => {
+    video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
+  });
+  let resource;
+  try {
+    resource = await exchange(pc, `/whep/${encodeURIComponent(session)}`, {});
+  } catch (error) {
+    pc.close();
+    if (error.status === 503 && error.hls && playsHls(video)) {
+      video.src = error.hls;
+      return { kind: "hls", close: () => video.removeAttribute("src") };
+    }
+    throw error;
+  }
+  return {
+    kind: "webrtc",
+    pc,
+    close() {
+      pc.close();
+      video.srcObject = null;
+      fetch(resource, { method: "DELETE" }).catch(() => {});
+    },
+  };
+}
+
+/**
+ * Publish `stream`'s video track for the session (WHIP) with the operator's access token.
+ * Resolves with `{pc, stop()}`; `stop()` ends the broadcast (DELETE).
+ */
+export async function publish(stream, session, headers) {
+  const pc = new RTCPeerConnection();
+  for (const track of stream.getVideoTracks()) pc.addTransceiver(track, { direction: "sendonly" });
+  let resource;
+  try {
+    resource = await exchange(pc, `/whip/${encodeURIComponent(session)}`, await headers());
+  } catch (error) {
+    pc.close();
+    throw error;
+  }
+  return {
+    pc,
+    async stop() {
+      const response = await fetch(resource, { method: "DELETE", headers: await headers() });
+      pc.close();
+      return response.ok;
+    },
+  };
+}
