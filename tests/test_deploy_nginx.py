@@ -116,7 +116,7 @@ class Proxy:
         assert (plain, tls) == (1, 1), "expected one `listen 80;` and one `listen 443 ssl` server"
         for i, address in enumerate(upstream_servers(text)):
             self.nodes.append(Node(f"node{i + 1}", self.release))
-            text = text.replace(f"server {address} ", f"server 127.0.0.1:{self.nodes[-1].port} ", 1)
+            text = text.replace(f"server {address} ", f"server 127.0.0.1:{self.nodes[-1].port} ")  # every upstream
         (self.prefix / "site.conf").write_text(text)
         user = "user root;" if os.geteuid() == 0 else ""  # workers must read the temp files
         main = MAIN_CONF.format(user=user, prefix=self.prefix, site=self.prefix / "site.conf")
@@ -160,9 +160,9 @@ def proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Proxy]:
     proxy = Proxy(request.param, tmp_path)
     (proxy.web / "app.js").parent.mkdir(parents=True)
     (proxy.web / "app.js").write_text("export const greeting = 'Вітаємо';\n" * 20)
-    (proxy.data / "hls" / "s1").mkdir(parents=True)
-    (proxy.data / "hls" / "s1" / "index.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\nseg0.ts\n")
-    (proxy.data / "hls" / "s1" / "seg0.ts").write_bytes(b"\x47" * 188)
+    (proxy.data / "video" / "s1").mkdir(parents=True)
+    (proxy.data / "video" / "s1" / "index.m3u8").write_text("#EXTM3U\n#EXT-X-TARGETDURATION:2\nseg-00001.ts\n")
+    (proxy.data / "video" / "s1" / "seg-00001.ts").write_bytes(b"\x47" * 188)
     process = subprocess.Popen(proxy.nginx("-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 10
@@ -267,7 +267,7 @@ def test_static_files_come_from_disk_compressed_and_cached(proxy: Proxy) -> None
 def test_live_video_comes_from_the_data_folder(proxy: Proxy) -> None:
     with proxy.client() as client:
         playlist = client.get("/live/s1/index.m3u8")
-        segment = client.get("/live/s1/seg0.ts")
+        segment = client.get("/live/s1/seg-00001.ts")
     assert playlist.status_code == segment.status_code == 200
     assert playlist.text.startswith("#EXTM3U")
     assert playlist.headers["cache-control"] == "max-age=1"
