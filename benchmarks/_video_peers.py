@@ -3,7 +3,8 @@
 The publisher draws a 16-bit frame counter and a 32-bit wall-clock stamp (milliseconds) into the
 picture as 48 black or white cells; a viewer decodes its frames and reads them back, so it can see
 the counter advance and measure glass-to-glass latency (frame drawn → frame decoded). The rest of
-the picture is noise, so that the encoder really spends its bitrate.
+the picture is noise, so that the encoder really spends its bitrate. A `ToneTrack` is the
+chamber's microphone: a steady 440 Hz tone that a listener can tell from silence.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-__all__ = ["CounterTrack", "Publisher", "Viewer", "read_cells", "whep_watch", "whip_publish"]
+__all__ = ["CounterTrack", "Publisher", "ToneTrack", "Viewer", "loudness", "read_cells", "whep_watch", "whip_publish"]
 
 _COLUMNS, _ROWS = 8, 6  # 48 cells over the top two thirds of the picture
 _BITS = _COLUMNS * _ROWS
@@ -83,6 +84,39 @@ class CounterTrack(MediaStreamTrack):
         return frame
 
 
+class ToneTrack(MediaStreamTrack):
+    """A microphone hearing a 440 Hz tone: 20 ms frames of 48 kHz stereo, paced in real time."""
+
+    kind = "audio"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._sent = 0
+        self._start: float | None = None
+
+    async def recv(self) -> av.AudioFrame:
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        due = self._start + self._sent / 48_000
+        await asyncio.sleep(max(0.0, due - time.monotonic()))
+        t = (np.arange(960) + self._sent) / 48_000
+        tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(np.repeat(tone, 2)[None, :], format="s16", layout="stereo")
+        frame.sample_rate, frame.pts, frame.time_base = 48_000, self._sent, fractions.Fraction(1, 48_000)
+        self._sent += 960
+        return frame
+
+
+def loudness(frame: av.AudioFrame) -> float:
+    """Mean absolute sample value of a frame, on the 16-bit scale (silence ≈ 0, the tone ≈ 5000)."""
+    samples = frame.to_ndarray().astype(np.float64)
+    if frame.format.name.startswith("flt"):
+        samples *= 32768
+    return float(np.abs(samples).mean())
+
+
 @dataclass
 class Publisher:
     """A WHIP publisher: its peer connection, its camera and the resource to DELETE."""
@@ -94,12 +128,15 @@ class Publisher:
 
 
 async def whip_publish(
-    base: str, session: str, token: str, track: CounterTrack | None = None
+    base: str, session: str, token: str, track: CounterTrack | None = None, *, sound: bool = False
 ) -> Publisher | httpx.Response:
-    """Publish `track` (a counter camera by default); the HTTP response when the server refuses."""
+    """Publish `track` (a counter camera by default), with a tone if `sound`; the HTTP response when
+    the server refuses."""
     track = track or CounterTrack()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: loopback only
     pc.addTransceiver(track, direction="sendonly")
+    if sound:
+        pc.addTransceiver(ToneTrack(), direction="sendonly")
     await pc.setLocalDescription(await pc.createOffer())
     async with httpx.AsyncClient(base_url=base, timeout=30) as client:
         response = await client.post(
@@ -121,7 +158,9 @@ class Viewer:
     pc: RTCPeerConnection
     location: str
     frames: list[tuple[float, int, int]] = field(default_factory=list)
-    task: asyncio.Task[None] | None = None
+    sound: list[float] = field(default_factory=list)
+    """The loudness of every sound frame heard."""
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def counters(self) -> list[int]:
@@ -129,21 +168,29 @@ class Viewer:
 
     async def close(self, base: str | None = None) -> None:
         if base is not None:
-            async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+            async with httpx.AsyncClient(base_url=base, timeout=30) as client:
                 await client.delete(self.location)
         await self.pc.close()
-        if self.task is not None:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
 
 async def whep_watch(
-    base: str, session: str, *, read: bool = True, on_frame: Callable[[float, int, int], None] | None = None
+    base: str,
+    session: str,
+    *,
+    read: bool = True,
+    sound: bool = False,
+    on_frame: Callable[[float, int, int], None] | None = None,
 ) -> Viewer | httpx.Response:
-    """Watch the session; with `read`, decode the counter from every frame."""
+    """Watch the session (and listen, with `sound`); with `read`, decode the counter from every frame."""
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))  # no STUN: loopback only
     pc.addTransceiver("video", direction="recvonly")
+    if sound:
+        pc.addTransceiver("audio", direction="recvonly")
     received: list[tuple[float, int, int]] = []
+    heard: list[float] = []
 
     async def consume(track: MediaStreamTrack) -> None:
         with_counter = read or on_frame is not None
@@ -152,7 +199,9 @@ async def whep_watch(
                 frame = await track.recv()
             except MediaStreamError:
                 return
-            if with_counter and isinstance(frame, av.VideoFrame):
+            if isinstance(frame, av.AudioFrame):
+                heard.append(loudness(frame))
+            elif with_counter and isinstance(frame, av.VideoFrame):
                 now = time.time()
                 counter, stamp = read_cells(frame.to_ndarray(format="gray"))
                 received.append((now, counter, stamp))
@@ -170,6 +219,4 @@ async def whep_watch(
         await pc.close()
         return response
     await pc.setRemoteDescription(RTCSessionDescription(sdp=response.text, type="answer"))
-    viewer = Viewer(pc, response.headers["location"], received)
-    viewer.task = tasks[0] if tasks else None
-    return viewer
+    return Viewer(pc, response.headers["location"], received, heard, tasks)

@@ -39,7 +39,7 @@ from session_server.domain.events import parse_time
 from session_server.domain.roles import SYSTEM, Actor
 from session_server.http import ApiError
 from session_server.service import Sessions, session_stream
-from streaming.encoder import Encoder, output_size
+from streaming.encoder import AUDIO_RATE, AudioEncoder, Encoder, output_size
 from streaming.hls import Recording
 from streaming.tracks import PacketTrack
 
@@ -71,6 +71,7 @@ class _Viewer:
     id: str
     pc: RTCPeerConnection
     track: PacketTrack
+    sound: PacketTrack | None = None
     timer: asyncio.Task[None] | None = None
 
 
@@ -83,6 +84,7 @@ class _Ingest:
     player: MediaPlayer | None = None
     track: MediaStreamTrack | None = None
     task: asyncio.Task[None] | None = None
+    sound_task: asyncio.Task[None] | None = None
     timer: asyncio.Task[None] | None = None
     ending: bool = False
     frames: int = 0
@@ -97,6 +99,7 @@ class Broadcast:
     viewers: dict[str, _Viewer] = field(default_factory=dict)
     ingest: _Ingest | None = None
     encoder: Encoder | None = None
+    audio_encoder: AudioEncoder | None = None
     executor: ThreadPoolExecutor | None = None
     bitrate: int = 1_500_000
 
@@ -107,6 +110,7 @@ class Broadcast:
 
 _H264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType.lower() in ("video/h264", "video/rtx")]
 """What viewers get: H.264 (with retransmissions), the single encode's codec."""
+_OPUS = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.lower() == "audio/opus"]
 
 
 class Studio:
@@ -171,13 +175,11 @@ class Studio:
             except Exception as exc:  # aiortc's SDP parser raises many kinds
                 raise ApiError(400, "invalid_sdp", f"the offer is not a usable SDP offer: {exc}") from None
             video = [t for t in tracks if t.kind == "video"]
+            audio = [t for t in tracks if t.kind == "audio"]
             if not video:
                 raise ApiError(400, "invalid_sdp", "the offer sends no video")
-            for transceiver in pc.getTransceivers():
-                if transceiver.kind != "video":
-                    transceiver.direction = "inactive"  # the broadcast carries the picture only, for now
             await pc.setLocalDescription(await pc.createAnswer())
-            await self._go_live(session, ingest, video[0], actor)
+            await self._go_live(session, ingest, video[0], audio[0] if audio else None, actor)
         except BaseException:
             await self._abandon(session, ingest)
             raise
@@ -197,7 +199,7 @@ class Studio:
                 raise ApiError(400, "camera_unreachable", f"cannot open the camera at that address: {exc}") from None
             if ingest.player.video is None:
                 raise ApiError(400, "camera_unreachable", "the camera's stream has no video")
-            await self._go_live(session, ingest, ingest.player.video, actor)
+            await self._go_live(session, ingest, ingest.player.video, ingest.player.audio, actor)
         except BaseException:
             await self._abandon(session, ingest)
             raise
@@ -233,7 +235,9 @@ class Studio:
         broadcast.bitrate = bitrate
         return ingest
 
-    async def _go_live(self, session: str, ingest: _Ingest, track: MediaStreamTrack, actor: Actor) -> None:
+    async def _go_live(
+        self, session: str, ingest: _Ingest, track: MediaStreamTrack, sound: MediaStreamTrack | None, actor: Actor
+    ) -> None:
         state, _ = await self.sessions.session(session)
         stream = session_stream(session)
         if state.broadcast is not None and state.broadcast.status == "live":
@@ -251,11 +255,17 @@ class Studio:
         broadcast = self.broadcasts[session]
         broadcast.recording.resume()
         broadcast.encoder = None
+        broadcast.audio_encoder = AudioEncoder() if sound is not None else None
+        broadcast.recording.audio = broadcast.audio_encoder.aac_extradata if broadcast.audio_encoder else None
         broadcast.executor = ThreadPoolExecutor(1, thread_name_prefix=f"video {session}")
         for viewer in broadcast.viewers.values():
             viewer.track.restart()
         ingest.track = track
         ingest.task = asyncio.create_task(self._pump(broadcast, ingest, track, zero), name=f"video ingest {session}")
+        if sound is not None:
+            ingest.sound_task = asyncio.create_task(
+                self._pump_sound(broadcast, sound, zero), name=f"sound ingest {session}"
+            )
 
     async def _pump(self, broadcast: Broadcast, ingest: _Ingest, track: MediaStreamTrack, zero: float) -> None:
         """Frames in, packets out: encode in the broadcast's thread, hand the packets to every viewer."""
@@ -283,8 +293,41 @@ class Studio:
                         viewer.track.offer(packet)
         except MediaStreamError:
             pass
+        except Exception:
+            log.exception("video of session %s: encoding failed", broadcast.session)
+            reason = "the server could not encode the video"
         if not ingest.ending:
             self._later(self._end(broadcast.session, ingest, interrupted=reason))
+
+    async def _pump_sound(self, broadcast: Broadcast, track: MediaStreamTrack, zero: float) -> None:
+        """Sound in, packets out, like the picture; the picture alone decides when the ingest dropped."""
+        loop = asyncio.get_running_loop()
+        start = time.monotonic() - (time.time() - zero)
+        try:
+            while broadcast.audio_encoder is not None:
+                frame = await track.recv()
+                if not isinstance(frame, av.AudioFrame) or broadcast.executor is None:
+                    continue
+                pts = round((time.monotonic() - start) * AUDIO_RATE) - frame.samples  # its first sample
+                packets = await loop.run_in_executor(broadcast.executor, self._encode_sound, broadcast, frame, pts)
+                for packet in packets:
+                    for viewer in list(broadcast.viewers.values()):
+                        if viewer.sound is not None:
+                            viewer.sound.offer(packet)
+        except MediaStreamError:
+            pass
+        except Exception:
+            log.exception("video of session %s: the sound failed; the picture goes on without it", broadcast.session)
+
+    @staticmethod
+    def _encode_sound(broadcast: Broadcast, frame: av.AudioFrame, pts: int) -> list[av.Packet[Any]]:
+        encoder = broadcast.audio_encoder
+        if encoder is None:
+            return []
+        opus, aac = encoder.encode(frame, pts)
+        for packet in aac:
+            broadcast.recording.write_audio(packet)
+        return opus
 
     @staticmethod
     def _encode(broadcast: Broadcast, frame: av.VideoFrame, pts: int) -> list[av.Packet[Any]]:
@@ -305,10 +348,12 @@ class Studio:
             return
         ingest.ending = True
         broadcast = self.broadcasts[session]
-        if ingest.task is not None and ingest.task is not asyncio.current_task():
-            ingest.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await ingest.task
+        pumps = [t for t in (ingest.task, ingest.sound_task) if t is not None and t is not asyncio.current_task()]
+        for task in pumps:
+            task.cancel()
+        for outcome in await asyncio.gather(*pumps, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                log.error("video of session %s: the ingest failed", session, exc_info=outcome)
         await self._close_source(ingest)
         executor = broadcast.executor
         stream = session_stream(session)
@@ -327,9 +372,10 @@ class Studio:
             log.warning("video of session %s: %s", session, exc.message)
         finally:
             if executor is not None:
-                executor.shutdown(wait=True)
+                await asyncio.to_thread(executor.shutdown, wait=True)  # its last job may still run
             broadcast.executor = None
             broadcast.encoder = None
+            broadcast.audio_encoder = None
             broadcast.ingest = None
             await self._unlock(ingest)
             self._forget_if_idle(session)
@@ -341,7 +387,7 @@ class Studio:
         broadcast = self.broadcasts.get(session)
         if broadcast is not None and broadcast.ingest is ingest:
             if broadcast.executor is not None:
-                broadcast.executor.shutdown(wait=True)
+                await asyncio.to_thread(broadcast.executor.shutdown, wait=True)
                 broadcast.executor = None
             broadcast.ingest = None
         await self._unlock(ingest)
@@ -352,8 +398,9 @@ class Studio:
         if ingest.pc is not None:
             await ingest.pc.close()
         if ingest.player is not None:
-            if ingest.player.video is not None:
-                ingest.player.video.stop()  # stops the player's reader thread with its last track
+            for track in (ingest.player.video, ingest.player.audio):
+                if track is not None:
+                    track.stop()  # the player's reader thread ends with its last track
 
     async def _unlock(self, ingest: _Ingest) -> None:
         with contextlib.suppress(Exception):
@@ -385,6 +432,9 @@ class Studio:
             # what the single encode makes) decides the negotiation.
             transceiver = pc.addTransceiver(viewer.track, direction="sendonly")
             transceiver.setCodecPreferences(_H264)
+            if "m=audio" in offer:  # the sound, to a viewer that asks for it
+                viewer.sound = PacketTrack("audio")
+                pc.addTransceiver(viewer.sound, direction="sendonly").setCodecPreferences(_OPUS)
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
             except OperationError:
@@ -393,9 +443,6 @@ class Studio:
                 raise ApiError(400, "invalid_sdp", f"the offer is not a usable SDP offer: {exc}") from None
             if transceiver.mid is None:
                 raise ApiError(400, "invalid_sdp", "the offer receives no video")
-            for other in pc.getTransceivers():
-                if other is not transceiver:
-                    other.direction = "inactive"
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:
             await self._drop_viewer(session, viewer)
@@ -417,6 +464,8 @@ class Studio:
             broadcast.viewers.pop(viewer.id, None)
         self._cancel_timer(viewer.timer)
         viewer.track.stop()
+        if viewer.sound is not None:
+            viewer.sound.stop()
         await viewer.pc.close()
         self._forget_if_idle(session)
 

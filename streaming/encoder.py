@@ -75,3 +75,58 @@ class Encoder:
         for packet in packets:
             packet.time_base = CLOCK
         return packets
+
+
+AUDIO_RATE = 48_000
+AUDIO_CLOCK = fractions.Fraction(1, AUDIO_RATE)
+"""Audio timestamps: samples at 48 kHz on the same timeline (zero = `broadcast.started`)."""
+
+
+class AudioEncoder:
+    """The sound, encoded once twice over: Opus for WebRTC viewers, AAC for HLS and the recording.
+
+    Frames come in as aiortc decodes them (any layout and rate); each codec gets them resampled to
+    48 kHz stereo in its own frame size (Opus 20 ms, AAC 1024 samples). Timestamps count samples
+    from where the first frame fell on the timeline, so the sound is continuous for the decoder.
+    """
+
+    def __init__(self, *, opus_bitrate: int = 64_000, aac_bitrate: int = 128_000) -> None:
+        self._opus = self._codec("libopus", "s16", opus_bitrate)
+        self._aac = self._codec("aac", "fltp", aac_bitrate)
+        self._to_opus = av.AudioResampler(format="s16", layout="stereo", rate=AUDIO_RATE, frame_size=960)
+        self._to_aac = av.AudioResampler(format="fltp", layout="stereo", rate=AUDIO_RATE, frame_size=1024)
+        self._next_opus: int | None = None
+        self._next_aac: int | None = None
+
+    @staticmethod
+    def _codec(name: str, sample_format: str, bitrate: int) -> av.AudioCodecContext:
+        codec = av.CodecContext.create(name, "w")
+        assert isinstance(codec, av.AudioCodecContext)
+        codec.sample_rate, codec.layout, codec.format = AUDIO_RATE, "stereo", sample_format
+        codec.bit_rate = bitrate
+        codec.time_base = AUDIO_CLOCK
+        return codec
+
+    @property
+    def aac_extradata(self) -> bytes:
+        """The AAC decoder configuration a container needs (MPEG-TS writes ADTS headers from it)."""
+        return bytes(self._aac.extradata or b"")
+
+    def encode(self, frame: av.AudioFrame, pts: int) -> tuple[list[av.Packet[Any]], list[av.Packet[Any]]]:
+        """Encode one frame heard at `pts` (48 kHz ticks on the timeline): (Opus packets, AAC packets)."""
+        opus = self._run(self._opus, self._to_opus.resample(frame), pts, "_next_opus")
+        aac = self._run(self._aac, self._to_aac.resample(frame), pts, "_next_aac")
+        return opus, aac
+
+    def _run(self, codec: av.AudioCodecContext, frames: list[av.AudioFrame], pts: int, clock: str) -> list[Any]:
+        packets: list[av.Packet[Any]] = []
+        for frame in frames:
+            expected: int | None = getattr(self, clock)
+            # Keep counting samples unless the sound drifted from the clock by over 100 ms (a gap).
+            at = expected if expected is not None and abs(expected - pts) < AUDIO_RATE // 10 else pts
+            frame.pts, frame.time_base = at, AUDIO_CLOCK
+            setattr(self, clock, at + frame.samples)
+            packets += codec.encode(frame)
+        for packet in packets:
+            packet.time_base = AUDIO_CLOCK
+        return packets

@@ -86,6 +86,9 @@ class Recording:
         self.finished = False
         self._open: av.container.OutputContainer | None = None
         self._stream: av.VideoStream | None = None
+        self._audio_stream: av.AudioStream | None = None
+        self.audio: bytes | None = None
+        """The AAC configuration when the ingest has sound (set before its first packet), else None."""
         self._number = self.segments[-1].number if self.segments else 0
         self._first_pts = 0
         self._last_pts = 0
@@ -108,6 +111,13 @@ class Recording:
         self._open.mux(packet)
         packet.time_base = CLOCK  # muxing rebased it to the stream's (the same clock; kept explicit)
 
+    def write_audio(self, packet: av.Packet[Any]) -> None:
+        """Add one AAC packet to the open segment (sound before the first keyframe is dropped)."""
+        if self._open is None or self._audio_stream is None:
+            return
+        packet.stream = self._audio_stream
+        self._open.mux(packet)
+
     def cut(self) -> None:
         """The ingest ended: close the open segment; the next one follows a discontinuity."""
         if self._open is not None:
@@ -126,24 +136,33 @@ class Recording:
         self.finished = False
 
     def join(self) -> Path | None:
-        """Remux every segment, in order, into ``recording.mp4`` (no re-encoding); None if none."""
+        """Remux every segment, in order, into ``recording.mp4`` (no re-encoding); None if none.
+
+        The picture and, where an ingest had it, the sound; timestamps as they are (the timeline).
+        """
         if not self.segments:
             return None
+        paths = [self.folder / segment.name for segment in self.segments]
         target = self.folder / "recording.mp4"
         tmp = self.folder / "recording.mp4.part"
         with av.open(str(tmp), "w", format="mp4") as out:
-            stream: av.VideoStream | None = None
-            last_dts = -1
-            for segment in self.segments:
-                with av.open(str(self.folder / segment.name)) as source:
-                    video = source.streams.video[0]
-                    if stream is None:
-                        stream = out.add_stream_from_template(video)
-                    for packet in source.demux(video):
-                        if packet.dts is None or packet.dts <= last_dts:
+            streams: dict[str, Any] = {}
+            for path in paths:  # every kind of stream, from the first segment that has it
+                with av.open(str(path)) as source:
+                    for kind in ("video", "audio"):
+                        found = [s for s in source.streams if s.type == kind]
+                        if kind not in streams and found:
+                            streams[kind] = out.add_stream_from_template(found[0])
+            last_dts = dict.fromkeys(streams, -1)
+            for path in paths:
+                with av.open(str(path)) as source:
+                    wanted = [s for s in source.streams if s.type in streams]
+                    for packet in source.demux(wanted):
+                        kind = packet.stream.type
+                        if packet.dts is None or packet.dts <= last_dts[kind]:
                             continue  # the demuxer's flush packet; or an overlap after a restart
-                        last_dts = packet.dts
-                        packet.stream = stream
+                        last_dts[kind] = packet.dts
+                        packet.stream = streams[kind]
                         out.mux(packet)
         os.replace(tmp, target)
         return target
@@ -159,12 +178,18 @@ class Recording:
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = CLOCK
         self._stream = stream
+        self._audio_stream = None
+        if self.audio is not None:
+            audio = self._open.add_stream("aac", rate=48_000)
+            audio.layout = "stereo"
+            audio.codec_context.extradata = self.audio
+            self._audio_stream = audio
 
     def _close(self, *, seconds: float) -> None:
         if self._open is None:
             return
         self._open.close()
-        self._open, self._stream = None, None
+        self._open, self._stream, self._audio_stream = None, None, None
         segment = Segment(self._number, max(seconds, 0.001), self._discontinuity)
         self._discontinuity = False
         os.replace(self.folder / f"{segment.name}.part", self.folder / segment.name)

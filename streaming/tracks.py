@@ -1,9 +1,10 @@
-"""A viewer's video track: the broadcast's encoded packets, relayed without decoding or encoding.
+"""A viewer's track: the broadcast's encoded packets, relayed without decoding or encoding.
 
 aiortc's `RTCRtpSender` packetises an `av.Packet` returned by `recv()` as it is (it encodes only
 frames), so one encode serves every viewer. A viewer starts at a keyframe; one that falls behind by
 more than its queue drops what it holds and starts again at the next keyframe, rather than
-growing memory or showing a broken picture.
+growing memory or showing a broken picture. A sound track needs no keyframe: it drops what it
+holds and goes on.
 """
 
 from __future__ import annotations
@@ -16,19 +17,19 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 __all__ = ["QUEUE_PACKETS", "PacketTrack"]
 
-QUEUE_PACKETS = 90
-"""Three seconds of video at 30 fps."""
+QUEUE_PACKETS = {"video": 90, "audio": 150}
+"""Three seconds: video at 30 fps, sound in 20 ms packets."""
 
 
 class PacketTrack(MediaStreamTrack):
-    """A video track fed with encoded packets by `offer` (on the event loop)."""
+    """A video or audio track fed with encoded packets by `offer` (on the event loop)."""
 
-    kind = "video"
-
-    def __init__(self) -> None:
+    def __init__(self, kind: str = "video") -> None:
         super().__init__()
-        self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue(QUEUE_PACKETS)
-        self._waiting_for_keyframe = True
+        self.kind = kind
+        self._queue: asyncio.Queue[av.Packet[Any] | None] = asyncio.Queue(QUEUE_PACKETS[kind])
+        self._needs_keyframe = kind == "video"
+        self._waiting_for_keyframe = self._needs_keyframe
         self.dropped = 0
         """Packets dropped because the viewer fell behind (or joined between keyframes)."""
 
@@ -47,11 +48,11 @@ class PacketTrack(MediaStreamTrack):
             self.dropped += self._queue.qsize() + 1
             while not self._queue.empty():
                 self._queue.get_nowait()
-            self._waiting_for_keyframe = True
+            self._waiting_for_keyframe = self._needs_keyframe
 
     def restart(self) -> None:
         """The ingest restarted: wait for its first keyframe (its SPS may differ)."""
-        self._waiting_for_keyframe = True
+        self._waiting_for_keyframe = self._needs_keyframe
 
     async def recv(self) -> av.Packet[Any]:
         if self.readyState != "live":

@@ -14,7 +14,7 @@ from typing import Any
 import av
 import httpx
 
-from benchmarks._video_peers import CounterTrack, Publisher, Viewer, read_cells, whep_watch, whip_publish
+from benchmarks._video_peers import CounterTrack, Publisher, Viewer, loudness, read_cells, whep_watch, whip_publish
 from session_server import demo
 from session_server.domain.events import parse_time
 from streaming.broadcast import Studio
@@ -69,7 +69,7 @@ async def test_viewers_see_the_publishers_frames_and_the_log_says_when_it_was_li
         status = (await chamber.client.get(f"/api/v1/sessions/{SESSION}/broadcast")).json()
         assert status["status"] == "live" and status["viewers"]["webrtc"] == 3
     finally:
-        async with httpx.AsyncClient(base_url=chamber.server.url) as client:
+        async with httpx.AsyncClient(base_url=chamber.server.url, timeout=30) as client:
             response = await client.delete(publisher.location, headers=await chamber.headers("operator"))
         assert response.status_code == 204
         await publisher.pc.close()
@@ -108,7 +108,7 @@ async def test_a_second_publisher_gets_409_and_bad_offers_get_400(demo_council: 
 
 
 async def _stop(chamber: Demo, publisher: Publisher) -> None:
-    response = await chamber.client.delete(publisher.location, headers=await chamber.headers("operator"))
+    response = await chamber.client.delete(publisher.location, headers=await chamber.headers("operator"), timeout=30)
     assert response.status_code == 204, response.text
     await publisher.pc.close()
 
@@ -316,7 +316,7 @@ async def test_an_ip_camera_is_pulled_by_url_from_the_session_settings(demo_coun
     await _until(lambda: len(viewer.frames) >= 30, what="frames from the camera")
     assert viewer.counters == sorted(viewer.counters)
     assert (await chamber.state())["state"]["broadcast"]["source"] == "camera"
-    stopped = await chamber.client.delete(f"/api/v1/sessions/{SESSION}/broadcast/camera", headers=staff)
+    stopped = await chamber.client.delete(f"/api/v1/sessions/{SESSION}/broadcast/camera", headers=staff, timeout=30)
     assert stopped.status_code == 204
     await viewer.close(chamber.server.url)
     assert await _events(chamber) == ["broadcast.started", "broadcast.stopped"]
@@ -326,3 +326,33 @@ async def test_an_ip_camera_is_pulled_by_url_from_the_session_settings(demo_coun
     )
     unreachable = await chamber.client.post(f"/api/v1/sessions/{SESSION}/broadcast/camera", headers=staff)
     assert unreachable.status_code == 400 and unreachable.json()["error"] == "camera_unreachable"
+
+
+async def test_the_sound_is_encoded_once_for_viewers_hls_and_the_recording(demo_council: Demo) -> None:
+    chamber = demo_council
+    listener = await whep_watch(chamber.server.url, SESSION, sound=True)
+    deaf = await _watch(chamber)  # a viewer that asked for the picture only gets the picture only
+    assert isinstance(listener, Viewer), listener.text  # type: ignore[union-attr]
+    publisher = await whip_publish(chamber.server.url, SESSION, await chamber.token("operator"), sound=True)
+    assert isinstance(publisher, Publisher), publisher.text  # type: ignore[union-attr]
+    studio = _studio(chamber)
+    await _until(lambda: len(listener.sound) >= 100 and len(listener.frames) >= 60, what="sound and picture")
+    await _until(lambda: len(studio.broadcasts[SESSION].recording.segments) >= 1, what="a segment")
+    # The 440 Hz tone, not silence: Opus, encoded once on the server, decoded here.
+    assert sorted(listener.sound)[len(listener.sound) // 2] > 2000
+    assert deaf.sound == [] and len(deaf.frames) >= 30
+    segment = studio.folder(SESSION) / studio.broadcasts[SESSION].recording.segments[0].name
+    await _stop(chamber, publisher)
+    for viewer in (listener, deaf):
+        await viewer.close(chamber.server.url)
+
+    with av.open(str(segment)) as ts:
+        kinds = sorted(s.type for s in ts.streams)
+        heard = [loudness(f) for f in ts.decode(audio=0)]
+    assert kinds == ["audio", "video"] and len(heard) >= 60  # two seconds of AAC beside the picture
+    assert sorted(heard)[len(heard) // 2] > 2000
+    with av.open(str(studio.folder(SESSION) / "recording.mp4")) as mp4:
+        codecs = sorted(s.codec_context.name for s in mp4.streams)
+        audio = mp4.streams.audio[0]
+        span = [float(p.pts * audio.time_base) for p in mp4.demux(audio) if p.pts is not None]
+    assert codecs == ["aac", "h264"] and span[-1] - span[0] > 1.5

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from browser_support import Browser, Page
 from conftest import Demo
@@ -85,6 +86,15 @@ async def test_a_browser_publishes_and_another_watches_then_gets_the_recording_w
     await _playing(resident)
     await _frames_on_air(demo_council, 60)
     await expect(resident.locator("#viewers")).to_have_text("Дивляться: 1", timeout=WAIT_MS)
+    # The chamber's sound comes too (Chromium's fake microphone beeps); the resident turns it on.
+    await resident.wait_for_function(
+        "() => document.getElementById('player').srcObject?.getAudioTracks().length === 1", timeout=WAIT_MS
+    )
+    sound = resident.locator("#sound")
+    await expect(sound).to_have_text("🔊 Увімкнути звук")
+    await sound.click()
+    await expect(sound).to_have_attribute("aria-pressed", "true")
+    assert await resident.evaluate("document.getElementById('player').muted") is False
     ARTIFACTS.mkdir(exist_ok=True)
     await resident.screenshot(path=str(ARTIFACTS / "live-video.png"))
     await demo_council.ok("chair", "session.open")
@@ -108,6 +118,9 @@ async def test_a_browser_publishes_and_another_watches_then_gets_the_recording_w
     await expect(chapter).to_contain_text(title)
     await expect(resident.locator("#player")).to_have_attribute("src", f"/live/{SESSION}/recording.mp4")
     await resident.screenshot(path=str(ARTIFACTS / "live-recording.png"))
+    recording = demo_council.server.app.state.studio.folder(SESSION) / "recording.mp4"
+    with av.open(str(recording)) as mp4:
+        assert sorted(s.codec_context.name for s in mp4.streams) == ["aac", "h264"]
     await chapter.click()
     start = (await demo_council.client.get(f"/api/v1/sessions/{SESSION}/chapters")).json()["chapters"][0]["start"]
     await resident.wait_for_function(

@@ -70,7 +70,7 @@ async function start() {
   view.message = t("starting");
   render();
   try {
-    view.stream ??= await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: false });
+    view.stream ??= await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
   } catch (error) {
     view.message = t("noCamera", { message: error.message });
     render();

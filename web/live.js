@@ -117,6 +117,11 @@ function renderVideo(state) {
   };
   setText($("video-placeholder"), texts[status] ? t(texts[status]) : "");
   setText($("viewers"), video.viewers === null || status !== "live" ? "" : t("videoViewers", { count: video.viewers }));
+  // Browsers start a page's video only muted; the sound is the resident's choice.
+  const sound = $("sound");
+  sound.hidden = player.hidden;
+  sound.setAttribute("aria-pressed", String(!player.muted));
+  setText(sound, t(player.muted ? "soundOn" : "soundOff"));
   renderChapters();
 }
 
@@ -309,6 +314,11 @@ function tick() {
 // ---- start -----------------------------------------------------------------------------------
 
 function main() {
+  $("sound").addEventListener("click", () => {
+    const player = $("player");
+    player.muted = !player.muted;
+    render();
+  });
   $("lang").addEventListener("click", () => {
     view.lang = view.lang === "uk" ? "en" : "uk";
     localStorage.setItem(LANG_KEY, view.lang);

@@ -53,8 +53,11 @@ export function playsHls(video) {
 export async function watch(video, session) {
   const pc = new RTCPeerConnection();
   pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  const stream = new MediaStream();
   pc.addEventListener("track", (event) => {
-    video.srcObject = event.streams[0] ?? new MediaStream([event.track]);
+    stream.addTrack(event.track); // the picture and the sound, in one stream for the player
+    video.srcObject = stream;
   });
   let resource;
   try {
@@ -79,12 +82,12 @@ export async function watch(video, session) {
 }
 
 /**
- * Publish `stream`'s video track for the session (WHIP) with the operator's access token.
+ * Publish `stream`'s picture and sound for the session (WHIP) with the operator's access token.
  * Resolves with `{pc, stop()}`; `stop()` ends the broadcast (DELETE).
  */
 export async function publish(stream, session, headers) {
   const pc = new RTCPeerConnection();
-  for (const track of stream.getVideoTracks()) pc.addTransceiver(track, { direction: "sendonly" });
+  for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: "sendonly" });
   let resource;
   try {
     resource = await exchange(pc, `/whip/${encodeURIComponent(session)}`, await headers());
