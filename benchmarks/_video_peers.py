@@ -50,18 +50,26 @@ def read_cells(luma: np.ndarray[Any, Any]) -> tuple[int, int]:
 
 
 class CounterTrack(MediaStreamTrack):
-    """A camera that shows its frame counter and the time, at `fps`."""
+    """A camera that shows its frame counter and the time, at `fps`.
+
+    `noise` is the luma range of the picture behind the cells, ``(low, high)`` with ``high``
+    excluded: the full video range by default; a narrow one such as ``(112, 144)`` is gentler
+    noise that an encoder can hold to a lower bitrate.
+    """
 
     kind = "video"
 
-    def __init__(self, width: int = 320, height: int = 240, fps: int = 30) -> None:
+    def __init__(
+        self, width: int = 320, height: int = 240, fps: int = 30, *, noise: tuple[int, int] = (16, 235)
+    ) -> None:
         super().__init__()
         self.width, self.height, self.fps = width, height, fps
         self.counter = 0
         self._start: float | None = None
         rng = np.random.default_rng(7)
+        low, high = noise
         # A few noisy pictures, cycled and shifted: real detail for the encoder, cheap to draw.
-        self._noise = [rng.integers(16, 235, (height, width), dtype=np.uint8) for _ in range(4)]
+        self._noise = [rng.integers(low, high, (height, width), dtype=np.uint8) for _ in range(4)]
         self._chroma = np.full((height // 2, width), 128, dtype=np.uint8)
         self._boxes = _cell_boxes(width, height)
 

@@ -8,7 +8,8 @@ demo council; the operator's token is minted in-process. Every process below is 
 
 - the server: ``kvorum serve`` (``session_server.cli``), its single encode at 1.5 Mbit/s;
 - a publisher: the counter camera of ``benchmarks._video_peers`` at 1280×720, 30 fps, over WHIP (aiortc
-  sends it as VP8); by default over gentle noise (``SoftTrack``), ``--noise full`` for full-range noise;
+  sends it as VP8); by default over gentle noise (``CounterTrack(..., noise=(112, 144))``), ``--noise full``
+  for full-range noise;
 - the viewers, over WHEP: ``--probes`` of them, in a process of their own, decode every frame and read
   the publisher's stamp from it (glass-to-glass = decoded at − drawn at, one clock); the rest, in
   ``--crowd-processes`` processes, run aiortc's whole receive path (ICE, DTLS, SRTP, RTP, jitter
@@ -32,6 +33,9 @@ Every peer connection's ICE candidates are on 127.0.0.1 and no STUN server is as
 (``loopback_only``), so all traffic stays on loopback.
 
 Targets: ≤ 2 % of a core per extra viewer; glass-to-glass p50 ≤ 300 ms; HLS ≤ 8 s behind.
+
+The peers' processes are in ``benchmarks._video_clients``, the baseline server in
+``benchmarks._video_baseline``; this module orchestrates, measures and prints.
 """
 
 from __future__ import annotations
@@ -47,30 +51,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aioice.ice
-import aiortc.rtcrtpreceiver
 import av
 import httpx
-import numpy as np
-import orjson
 import uvicorn
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpCodecParameters, RTCSessionDescription
-from aiortc.codecs.base import Decoder
-from aiortc.contrib.media import MediaRelay
-from aiortc.jitterbuffer import JitterFrame
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
-from aiortc.rtcconfiguration import RTCIceServer
-from aiortc.rtcicetransport import RTCIceGatherer
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import Route
 
 from benchmarks._harness import (
     HOST,
@@ -86,15 +74,16 @@ from benchmarks._harness import (
     run_on_fastest_loop,
     say,
 )
-from benchmarks._video_peers import CounterTrack, Publisher, Viewer, read_cells, whep_watch, whip_publish
+from benchmarks._video_baseline import baseline_app
+from benchmarks._video_clients import FPS, HEIGHT, WIDTH, loopback_only, serve_peers
+from benchmarks._video_peers import read_cells
 
-WIDTH, HEIGHT, FPS, BITRATE_KBPS = 1280, 720, 30, 1500
+BITRATE_KBPS = 1500
 TARGET_PER_VIEWER = 0.02  # of one core
 TARGET_P50_MS = 300.0
 TARGET_BEHIND_S = 8.0
 SATURATED_MACHINE = 0.9  # share of all cores busy
 SATURATED_SERVER = 1.8  # cores
-CONNECT_SECONDS = 60.0
 HLS_SAMPLES = 5
 
 
@@ -102,239 +91,7 @@ def met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
 
-# ---- the peers' side: what runs in the child processes ------------------------------------------
-
-
-def loopback_only() -> None:
-    """This process's ICE: candidates on 127.0.0.1 only, no STUN server.
-
-    aioice leaves 127.0.0.1 out of its host candidates and aiortc asks Google's STUN server when a
-    peer connection has no configuration; on loopback neither is wanted.
-    """
-
-    def loopback(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        return ["127.0.0.1"]
-
-    def no_stun(cls: type[RTCIceGatherer]) -> list[RTCIceServer]:
-        return []
-
-    aioice.ice.get_host_addresses = loopback
-    RTCIceGatherer.getDefaultIceServers = classmethod(no_stun)  # type: ignore[method-assign,assignment]
-
-
-class SoftTrack(CounterTrack):
-    """The counter camera over gentle noise (grey ± 16 levels).
-
-    It still fills 1.5 Mbit/s of H.264, and aiortc's VP8 (the publisher's and the baseline's) holds it to
-    about 1.4 Mbit/s; on full-range noise VP8 reaches its coarsest quantizer at ~13.7 Mbit/s, so every
-    baseline viewer would cost nine times the packets of a Kvorum viewer as well as its own encode.
-    """
-
-    def __init__(self, width: int, height: int, fps: int) -> None:
-        super().__init__(width, height, fps)
-        rng = np.random.default_rng(7)
-        self._noise = [rng.integers(112, 144, (height, width), dtype=np.uint8) for _ in range(4)]
-
-
-class Counted(Decoder):
-    """A viewer's decoder that counts the frames and bytes that arrive; without ``inner`` it decodes nothing."""
-
-    def __init__(self, inner: Decoder | None) -> None:
-        self.inner = inner
-        self.frames = 0
-        self.bytes = 0
-
-    def decode(self, encoded_frame: JitterFrame) -> list[av.frame.Frame]:
-        self.frames += 1
-        self.bytes += len(encoded_frame.data)
-        return [] if self.inner is None else self.inner.decode(encoded_frame)
-
-
-async def settled(pc: RTCPeerConnection) -> None:
-    """Until the peer connection has connected (or failed)."""
-    changed = asyncio.Event()
-    pc.on("connectionstatechange", changed.set)
-    try:
-        while pc.connectionState not in ("connected", "failed", "closed"):
-            await changed.wait()
-            changed.clear()
-    finally:
-        pc.remove_listener("connectionstatechange", changed.set)
-
-
-class Peers:
-    """One child's publisher and viewers, driven by JSON commands."""
-
-    def __init__(self, discard: bool) -> None:
-        self.publisher: Publisher | None = None
-        self.viewers: list[Viewer] = []
-        self.decoders: list[Counted] = []
-        self.base, self.token, self.discard = "", "", discard
-        self.marked = (0.0, 0.0, 0, 0, 0)  # wall, cpu, frames, bytes, frames published
-        receiver = aiortc.rtcrtpreceiver
-        decoder = receiver.get_decoder  # type: ignore[attr-defined]
-
-        def counted(codec: RTCRtpCodecParameters) -> Decoder:
-            self.decoders.append(Counted(None if discard else decoder(codec)))
-            return self.decoders[-1]
-
-        receiver.get_decoder = counted  # type: ignore[attr-defined]
-
-    def counts(self) -> tuple[int, int, int]:
-        """Frames and bytes received so far; frames published so far."""
-        sent = self.publisher.track.counter if self.publisher is not None else 0
-        return sum(d.frames for d in self.decoders), sum(d.bytes for d in self.decoders), sent
-
-    async def handle(self, command: dict[str, Any]) -> dict[str, Any]:
-        do = command["do"]
-        if do == "publish":
-            self.base, self.token = command["base"], command["token"]
-            track = CounterTrack(WIDTH, HEIGHT, FPS) if command["noise"] == "full" else SoftTrack(WIDTH, HEIGHT, FPS)
-            published = await whip_publish(self.base, command["session"], self.token, track)
-            if isinstance(published, httpx.Response):
-                return {"error": f"WHIP refused: {published.status_code} {published.text}"}
-            self.publisher = published
-        elif do == "watch":
-            self.base = command["base"]
-            semaphore = asyncio.Semaphore(8)
-
-            async def join() -> Viewer | httpx.Response:
-                async with semaphore:
-                    return await whep_watch(self.base, command["session"], read=not self.discard)
-
-            joined = await asyncio.gather(*(join() for _ in range(command["count"] - len(self.viewers))))
-            refused = [j for j in joined if isinstance(j, httpx.Response)]
-            self.viewers += [j for j in joined if isinstance(j, Viewer)]
-            if refused:
-                return {"error": f"WHEP refused: {refused[0].status_code} {refused[0].text}"}
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(CONNECT_SECONDS):
-                    await asyncio.gather(*(settled(v.pc) for v in self.viewers))
-        elif do == "mark":
-            self.marked = (time.time(), time.process_time(), *self.counts())
-        elif do == "report":
-            wall, cpu, frames, received, sent = self.marked
-            now_frames, now_bytes, now_sent = self.counts()
-            latencies = [
-                ((int(at * 1000) - stamp) % 2**32) for v in self.viewers for at, _, stamp in v.frames if at >= wall
-            ]
-            return {
-                "wall": time.time() - wall,
-                "cpu": time.process_time() - cpu,
-                "frames": now_frames - frames,
-                "bytes": now_bytes - received,
-                "sent": now_sent - sent,
-                "viewers": len(self.viewers),
-                "connected": sum(v.pc.connectionState == "connected" for v in self.viewers),
-                "latencies": [ms for ms in latencies if ms < 60_000],  # a misread stamp is not a latency
-            }
-        elif do == "leave":
-            await self.close()
-        else:
-            return {"error": f"unknown command {do!r}"}
-        return {"viewers": len(self.viewers)}
-
-    async def close(self) -> None:
-        viewers, self.viewers = self.viewers, []
-        await asyncio.gather(*(v.close(self.base) for v in viewers), return_exceptions=True)
-        publisher, self.publisher = self.publisher, None
-        if publisher is not None:
-            with contextlib.suppress(httpx.HTTPError):
-                async with httpx.AsyncClient(base_url=self.base, timeout=10) as client:
-                    await client.delete(publisher.location, headers={"Authorization": f"Bearer {self.token}"})
-            await publisher.pc.close()
-
-
-async def serve_peers(discard: bool) -> int:
-    """A child of peers: one JSON command a line on stdin, one JSON answer a line on stdout, until stdin closes."""
-    loopback_only()
-    peers = Peers(discard)
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    try:
-        while line := await reader.readline():
-            try:
-                reply = await peers.handle(orjson.loads(line))
-            except Exception as exc:  # the parent says what went wrong
-                reply = {"error": repr(exc)}
-            sys.stdout.buffer.write(orjson.dumps(reply) + b"\n")
-            sys.stdout.flush()
-    finally:
-        await peers.close()
-    return 0
-
-
-# ---- the baseline server --------------------------------------------------------------------------
-
-
-def baseline_app() -> Starlette:
-    """WHIP in, WHEP out, aiortc's MediaRelay in between: each viewer's sender encodes its own copy."""
-    relay = MediaRelay()
-    sources: dict[str, MediaStreamTrack] = {}
-    peers: dict[str, RTCPeerConnection] = {}
-    drains: set[asyncio.Task[None]] = set()
-
-    async def drain(track: MediaStreamTrack) -> None:
-        """Read the ingest with or without viewers, as Kvorum does."""
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                await track.recv()
-
-    async def answer(request: Request, pc: RTCPeerConnection, kind: str) -> Response:
-        await pc.setLocalDescription(await pc.createAnswer())
-        resource = uuid.uuid4().hex
-        peers[resource] = pc
-        location = f"/{kind}/{request.path_params['session']}/{resource}"
-        return Response(pc.localDescription.sdp, 201, {"Location": location}, media_type="application/sdp")
-
-    async def whip(request: Request) -> Response:
-        session = request.path_params["session"]
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-
-        def on_track(track: MediaStreamTrack) -> None:
-            if track.kind == "video":
-                sources[session] = track
-                task = asyncio.ensure_future(drain(relay.subscribe(track, buffered=False)))
-                drains.add(task)
-                task.add_done_callback(drains.discard)
-
-        pc.on("track", on_track)
-        await pc.setRemoteDescription(RTCSessionDescription((await request.body()).decode(), "offer"))
-        return await answer(request, pc, "whip")
-
-    async def whep(request: Request) -> Response:
-        source = sources.get(request.path_params["session"])
-        if source is None:
-            return PlainTextResponse("nobody publishes", 404)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-        await pc.setRemoteDescription(RTCSessionDescription((await request.body()).decode(), "offer"))
-        pc.addTrack(relay.subscribe(source, buffered=False))
-        return await answer(request, pc, "whep")
-
-    async def leave(request: Request) -> Response:
-        pc = peers.pop(request.path_params["resource"], None)
-        if pc is not None:
-            await pc.close()
-        return Response(status_code=204)
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await asyncio.gather(*(pc.close() for pc in peers.values()), return_exceptions=True)
-        for task in drains:
-            task.cancel()
-        await asyncio.gather(*drains, return_exceptions=True)
-
-    return Starlette(
-        routes=[
-            Route("/readyz", lambda request: PlainTextResponse("ok")),
-            Route("/whip/{session}", whip, methods=["POST"]),
-            Route("/whep/{session}", whep, methods=["POST"]),
-            Route("/{kind}/{session}/{resource}", leave, methods=["DELETE"]),
-        ],
-        lifespan=lifespan,
-    )
+# ---- the servers, as children -------------------------------------------------------------------
 
 
 class ChildServer(ServerProcess):
@@ -663,7 +420,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=bounded(2, 60, float), default=8.0, help="measured per N (default 8)")
     parser.add_argument("--settle", type=bounded(1, 30, float), default=3.0, help="wait after viewers join")
     parser.add_argument("--crowd-processes", type=bounded(1, 8, int), default=2, help="non-decoding viewers' processes")
-    parser.add_argument("--noise", choices=["soft", "full"], default="soft", help="the picture (see SoftTrack)")
+    parser.add_argument(
+        "--noise", choices=["soft", "full"], default="soft", help="the picture's noise: grey ± 16 levels or full range"
+    )
     parser.add_argument("--quick", action="store_true", help="N = 1, 10 and 1, 2; 4 s each")
     parser.add_argument("--database-url", default=os.environ.get("KVORUM_DATABASE_URL"), help="PostgreSQL server")
     parser.add_argument("--child", choices=["kvorum", "baseline", "peers"], help=argparse.SUPPRESS)

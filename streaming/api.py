@@ -4,9 +4,9 @@ At the site's root:
 
 - ``POST /whip/{session}`` (operator, secretary, admin; ``application/sdp``): publish (WHIP,
   RFC 9725). ``201`` with the answer and ``Location: /whip/{session}/{id}``; ``DELETE`` it when
-  done (the broadcast stops and the recording is finished). 409 when someone already publishes,
-  400 for an offer that is not SDP or sends no video. No trickle ICE: the answer carries every
-  candidate, so ``PATCH`` gets 405.
+  done (the broadcast stops; the recording is joined right after, in the background). 409 when
+  someone already publishes, 400 for an offer that is not SDP or sends no video. No trickle ICE:
+  the answer carries every candidate, so ``PATCH`` gets 405.
 - ``POST /whep/{session}`` (anyone; ``application/sdp``): watch at low latency (WHEP). ``201`` with
   the answer and a ``Location`` to ``DELETE``; 503 with the HLS address when the node is full.
 - ``GET /live/{session}/index.m3u8`` and the segments (HLS), ``recording.m3u8``, ``recording.mp4``.
@@ -114,7 +114,7 @@ async def whip(request: Request) -> Response:
 
 
 async def whip_delete(request: Request) -> Response:
-    """The publisher is done: the broadcast stops and the recording is joined."""
+    """The publisher is done: the broadcast stops (the recording is joined after)."""
     who = await _staff(request)
     await _studio(request).unpublish(_session(request), request.path_params["resource"], who.actor())
     return Response(status_code=204)
@@ -273,7 +273,7 @@ async def start_camera(request: Request) -> Response:
 
 
 async def stop_camera(request: Request) -> Response:
-    """Stop pulling the camera: the broadcast stops and the recording is joined."""
+    """Stop pulling the camera: the broadcast stops (the recording is joined after)."""
     who = await _staff(request)
     session = _session(request)
     studio = _studio(request)

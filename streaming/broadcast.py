@@ -11,7 +11,8 @@ node that dies lets go of it with its connection.
 
 The log tells everyone what happens: ``broadcast.started`` (the recording's zero) or
 ``broadcast.resumed`` when an ingest begins, ``broadcast.interrupted`` when it drops (no frame for
-a few seconds, the peer gone), ``broadcast.stopped`` when the publisher says it is done.
+a few seconds, the peer gone), ``broadcast.stopped`` when the publisher says it is done; the
+recording (``recording.mp4``) is joined after that, in the background.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ __all__ = ["Broadcast", "Studio", "VideoConfig"]
 
 log = logging.getLogger("kvorum.video")
 
+_CLOSE_SECONDS = 10  # aiortc's close waits on its transports; never let a stuck one hold a request
 _LOCK_CLASS = 0x4B76  # "Kv": advisory locks of the video ingest (two-int form, apart from others)
 
 
@@ -123,6 +125,8 @@ class Studio:
         self.broadcasts: dict[str, Broadcast] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._hls_seen: dict[str, dict[str, float]] = {}
+        self._joins: dict[str, asyncio.Lock] = {}
+        self._joining: set[asyncio.Task[None]] = set()
 
     # --- what the pages see -----------------------------------------------------------------------
 
@@ -152,7 +156,7 @@ class Studio:
             "publishers": len(ingests),
             "viewers": viewers,
             "peer_connections": viewers + sum(1 for i in ingests if i.pc is not None),
-            "tasks": len(self._tasks),
+            "tasks": len(self._tasks) + len(self._joining),
             "encoder_threads": sum(1 for b in self.broadcasts.values() if b.executor is not None),
         }
 
@@ -343,7 +347,11 @@ class Studio:
     async def _end(
         self, session: str, ingest: _Ingest, *, stopped_by: Actor | None = None, interrupted: str | None = None
     ) -> None:
-        """Close the ingest; say in the log whether the broadcast stopped or was interrupted."""
+        """Close the ingest; say in the log whether the broadcast stopped or was interrupted.
+
+        The log is told first, then the peer is closed: whatever the network does, the stop is
+        recorded and the lock is let go.
+        """
         if ingest.ending:
             return
         ingest.ending = True
@@ -354,7 +362,6 @@ class Studio:
         for outcome in await asyncio.gather(*pumps, return_exceptions=True):
             if isinstance(outcome, Exception):
                 log.error("video of session %s: the ingest failed", session, exc_info=outcome)
-        await self._close_source(ingest)
         executor = broadcast.executor
         stream = session_stream(session)
         try:
@@ -363,6 +370,10 @@ class Studio:
                 await asyncio.get_running_loop().run_in_executor(executor, finish)
             if stopped_by is not None:
                 await self.sessions.execute(stream, BroadcastStop(id=_command_id(), type="broadcast.stop"), stopped_by)
+                # Joining hours of segments takes a while: the publisher is not kept waiting for it.
+                joining = asyncio.ensure_future(self._join(session, broadcast.recording))
+                self._joining.add(joining)
+                joining.add_done_callback(self._joining.discard)
             else:
                 command = BroadcastInterrupt(
                     id=_command_id(), type="broadcast.interrupt", reason=interrupted or "dropped"
@@ -372,13 +383,22 @@ class Studio:
             log.warning("video of session %s: %s", session, exc.message)
         finally:
             if executor is not None:
-                await asyncio.to_thread(executor.shutdown, wait=True)  # its last job may still run
+                executor.shutdown(wait=False)  # idle: its last job (finish or cut) is done; its thread ends
             broadcast.executor = None
             broadcast.encoder = None
             broadcast.audio_encoder = None
             broadcast.ingest = None
+            await self._close_source(ingest)
             await self._unlock(ingest)
             self._forget_if_idle(session)
+
+    async def _join(self, session: str, recording: Recording) -> None:
+        """Make ``recording.mp4`` from the segments (one join at a time per session)."""
+        async with self._joins.setdefault(session, asyncio.Lock()):
+            try:
+                await asyncio.to_thread(recording.join)
+            except Exception:
+                log.exception("video of session %s: joining the recording failed (the segments are kept)", session)
 
     async def _abandon(self, session: str, ingest: _Ingest) -> None:
         """An ingest that never went live: undo what `_begin` and the offer set up."""
@@ -387,7 +407,7 @@ class Studio:
         broadcast = self.broadcasts.get(session)
         if broadcast is not None and broadcast.ingest is ingest:
             if broadcast.executor is not None:
-                await asyncio.to_thread(broadcast.executor.shutdown, wait=True)
+                broadcast.executor.shutdown(wait=False)
                 broadcast.executor = None
             broadcast.ingest = None
         await self._unlock(ingest)
@@ -396,7 +416,10 @@ class Studio:
     async def _close_source(self, ingest: _Ingest) -> None:
         self._cancel_timer(ingest.timer)
         if ingest.pc is not None:
-            await ingest.pc.close()
+            try:
+                await asyncio.wait_for(ingest.pc.close(), _CLOSE_SECONDS)
+            except TimeoutError:
+                log.warning("the publisher's peer connection did not close within %d s", _CLOSE_SECONDS)
         if ingest.player is not None:
             for track in (ingest.player.video, ingest.player.audio):
                 if track is not None:
@@ -466,7 +489,10 @@ class Studio:
         viewer.track.stop()
         if viewer.sound is not None:
             viewer.sound.stop()
-        await viewer.pc.close()
+        try:
+            await asyncio.wait_for(viewer.pc.close(), _CLOSE_SECONDS)
+        except TimeoutError:
+            log.warning("a viewer's peer connection did not close within %d s", _CLOSE_SECONDS)
         self._forget_if_idle(session)
 
     def _on_viewer_state(self, session: str, viewer: _Viewer) -> None:
@@ -518,7 +544,7 @@ class Studio:
                 await self._end(session, broadcast.ingest, interrupted="the video server stopped")
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._joining, return_exceptions=True)  # joins finish
 
 
 def _command_id() -> str:

@@ -9,7 +9,7 @@ Timestamps stay on the broadcast's timeline, so the recording's time is the offs
 `broadcast.started` that chapters use; an ingest that drops and comes back continues the same
 timeline after an ``#EXT-X-DISCONTINUITY``. A restarted server continues the numbering from
 ``recording.m3u8``. Files are written under a temporary name and renamed, so a reader never sees
-half a playlist or half a segment.
+half a playlist, half a segment or half a recording.
 
 `Recording` is used from one worker thread (the broadcast's encoder thread).
 """
@@ -124,12 +124,11 @@ class Recording:
             self._close(seconds=(self._last_pts - self._first_pts + self._frame_ticks) / 90_000)
         self._discontinuity = True
 
-    def finish(self) -> Path | None:
-        """The broadcast stopped: close the playlists and join the segments into ``recording.mp4``."""
+    def finish(self) -> None:
+        """The broadcast stopped: close the playlists (`join` then makes ``recording.mp4``)."""
         self.cut()
         self.finished = True
         self._write_playlists()
-        return self.join()
 
     def resume(self) -> None:
         """A stopped broadcast goes on air again: the playlists are live again."""

@@ -76,6 +76,7 @@ async def test_viewers_see_the_publishers_frames_and_the_log_says_when_it_was_li
         for viewer in viewers:
             await viewer.close(chamber.server.url)
     assert await _events(chamber) == ["broadcast.started", "broadcast.stopped"]
+    await _recording(chamber)
     recording = (await chamber.client.get(f"/live/{SESSION}/recording.mp4")).content
     assert len(recording) > 10_000
 
@@ -113,6 +114,16 @@ async def _stop(chamber: Demo, publisher: Publisher) -> None:
     await publisher.pc.close()
 
 
+async def _recording(chamber: Demo) -> Path:
+    """The joined recording, once the broadcast status names it (it is joined after the stop)."""
+    for _ in range(300):
+        status = (await chamber.client.get(f"/api/v1/sessions/{SESSION}/broadcast")).json()
+        if status["recording"]:
+            return _studio(chamber).folder(SESSION) / "recording.mp4"
+        await asyncio.sleep(0.1)
+    raise AssertionError("the recording was not joined")
+
+
 def _studio(chamber: Demo) -> Studio:
     studio: Studio = chamber.server.app.state.studio
     return studio
@@ -143,8 +154,7 @@ async def test_a_dropped_publisher_is_shown_interrupted_and_comes_back_on_the_sa
     # One recording on one timeline: the second ingest's segments follow a discontinuity, later.
     playlist = (await chamber.client.get(f"/live/{SESSION}/recording.m3u8")).text
     assert "#EXT-X-DISCONTINUITY" in playlist and playlist.rstrip().endswith("#EXT-X-ENDLIST")
-    folder = _studio(chamber).folder(SESSION)
-    with av.open(str(folder / "recording.mp4")) as mp4:
+    with av.open(str(await _recording(chamber))) as mp4:
         times = [float(p.pts * p.time_base) for p in mp4.demux(mp4.streams.video[0]) if p.pts is not None]
     assert times == sorted(times) and times[-1] - times[0] >= 2.0
 
@@ -221,7 +231,7 @@ async def test_chapters_are_the_offsets_of_the_events_in_the_recording(demo_coun
         assert abs(chapter["start"] - expected) < 0.002
 
     # At each chapter's offset the recording shows what the camera saw at the event's time.
-    with av.open(str(_studio(chamber).folder(SESSION) / "recording.mp4")) as mp4:
+    with av.open(str(await _recording(chamber))) as mp4:
         pictures = [(float(f.time), read_cells(f.to_ndarray(format="gray"))[1]) for f in mp4.decode(video=0)]
     for chapter in body["chapters"]:
         at = parse_time(events[chapter["seq"]].at).timestamp() * 1000
@@ -268,7 +278,7 @@ async def test_nothing_leaks_after_publishers_and_viewers_leave(demo_council: De
     await viewers[1].close()  # just goes away
     await viewers[2].close()
     await _stop(chamber, publisher)
-    await _until(lambda: studio.stats()["peer_connections"] == 0, what="the server to close every peer")
+    await _until(lambda: studio.stats()["tasks"] == 0, what="the recording to be joined")
     assert studio.stats() == {
         "broadcasts": 0,
         "publishers": 0,
@@ -351,7 +361,7 @@ async def test_the_sound_is_encoded_once_for_viewers_hls_and_the_recording(demo_
         heard = [loudness(f) for f in ts.decode(audio=0)]
     assert kinds == ["audio", "video"] and len(heard) >= 60  # two seconds of AAC beside the picture
     assert sorted(heard)[len(heard) // 2] > 2000
-    with av.open(str(studio.folder(SESSION) / "recording.mp4")) as mp4:
+    with av.open(str(await _recording(chamber))) as mp4:
         codecs = sorted(s.codec_context.name for s in mp4.streams)
         audio = mp4.streams.audio[0]
         span = [float(p.pts * audio.time_base) for p in mp4.demux(audio) if p.pts is not None]

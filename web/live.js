@@ -32,6 +32,8 @@ const view = {
 };
 
 const VIEWERS_MS = 15_000; // the count is cached for a few seconds on the server anyway
+const RECORDING_RETRY_MS = 2000;
+const RECORDING_TRIES = 90; // three minutes for the longest session's recording to be joined
 
 const s = () => STRINGS[view.lang];
 const t = (key, params) => format(s(), key, params);
@@ -148,13 +150,18 @@ async function showRecording() {
   const base = `/api/v1/sessions/${encodeURIComponent(sessionId)}`;
   let status;
   let chapters;
-  try {
-    status = await fetch(`${base}/broadcast`).then((r) => r.json());
-    chapters = status.recording ? await fetch(`${base}/chapters`).then((r) => r.json()) : null;
-  } catch {
-    return; // offline: the page shows "ended" without the recording until it is reloaded
+  // The server joins the recording after the broadcast stops: ask until it is there.
+  for (let attempt = 0; attempt < RECORDING_TRIES && video.status === "stopped"; attempt += 1) {
+    try {
+      status = await fetch(`${base}/broadcast`, { cache: "no-store" }).then((r) => r.json());
+      chapters = status.recording ? await fetch(`${base}/chapters`).then((r) => r.json()) : null;
+    } catch {
+      status = null; // offline for a moment: ask again
+    }
+    if (status?.recording) break;
+    await new Promise((resolve) => setTimeout(resolve, RECORDING_RETRY_MS));
   }
-  if (!status.recording) return;
+  if (!status?.recording || video.status !== "stopped") return;
   const player = $("player");
   player.srcObject = null;
   player.src = status.recording;
