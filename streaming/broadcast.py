@@ -279,9 +279,12 @@ class Studio:
         last = -1
         reason = "the publisher stopped sending video"
         try:
-            while True:
+            while not ingest.ending:
                 try:
-                    frame = await asyncio.wait_for(track.recv(), self.config.frame_timeout)
+                    # Not asyncio.wait_for: on 3.11 it can swallow the cancel that ends the ingest
+                    # when a frame arrives at the same moment, and this loop would never stop.
+                    async with asyncio.timeout(self.config.frame_timeout):
+                        frame = await track.recv()
                 except TimeoutError:
                     reason = f"no video for {self.config.frame_timeout:g} s"
                     break
@@ -417,7 +420,8 @@ class Studio:
         self._cancel_timer(ingest.timer)
         if ingest.pc is not None:
             try:
-                await asyncio.wait_for(ingest.pc.close(), _CLOSE_SECONDS)
+                async with asyncio.timeout(_CLOSE_SECONDS):
+                    await ingest.pc.close()
             except TimeoutError:
                 log.warning("the publisher's peer connection did not close within %d s", _CLOSE_SECONDS)
         if ingest.player is not None:
@@ -490,7 +494,8 @@ class Studio:
         if viewer.sound is not None:
             viewer.sound.stop()
         try:
-            await asyncio.wait_for(viewer.pc.close(), _CLOSE_SECONDS)
+            async with asyncio.timeout(_CLOSE_SECONDS):
+                await viewer.pc.close()
         except TimeoutError:
             log.warning("a viewer's peer connection did not close within %d s", _CLOSE_SECONDS)
         self._forget_if_idle(session)
