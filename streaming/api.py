@@ -2,7 +2,8 @@
 
 At the site's root:
 
-- ``POST /whip/{session}`` (operator, secretary, admin; ``application/sdp``): publish (WHIP,
+- ``POST /whip/{session}`` (operator, secretary, admin, or the session's stream key;
+  ``application/sdp``): publish (WHIP,
   RFC 9725). ``201`` with the answer and ``Location: /whip/{session}/{id}``; ``DELETE`` it when
   done (the broadcast stops; the recording is joined right after, in the background). 409 when
   someone already publishes, 400 for an offer that is not SDP or sends no video. No trickle ICE:
@@ -18,6 +19,8 @@ Under ``/api/v1``:
 - ``GET /sessions/{id}/chapters`` and ``/chapters.vtt`` (anyone): the recording's chapters;
 - ``GET`` / ``PUT /sessions/{id}/video`` (operator, secretary, admin): the source (``whip`` or
   ``camera`` with its URL) and the bitrate;
+- ``POST /sessions/{id}/video/key`` (operator, secretary, admin): a new stream key for OBS, a
+  bearer token for this session's WHIP only that does not expire (the previous key stops working);
 - ``POST`` / ``DELETE /sessions/{id}/broadcast/camera`` (operator, secretary, admin): pull the
   camera set in the settings, or stop pulling it.
 """
@@ -25,6 +28,9 @@ Under ``/api/v1``:
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
+import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, Literal
@@ -37,7 +43,7 @@ from starlette.routing import BaseRoute, Route
 
 from session_server.app import PAGE_HEADERS
 from session_server.domain.events import parse_time
-from session_server.domain.roles import Role
+from session_server.domain.roles import Actor, Role
 from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, read_body
 from session_server.service import session_stream
 from session_server.state import Kvorum
@@ -101,22 +107,42 @@ async def _settings(request: Request, session: str) -> dict[str, Any]:
 # --- WHIP and WHEP ---------------------------------------------------------------------------------
 
 
+STREAM_KEY_PREFIX = "kvs_"
+
+
+def _key_digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode()).digest()
+
+
+async def _publisher(request: Request) -> Actor:
+    """Who may publish: a staff access token, or the session's stream key (for OBS: access tokens
+    expire in minutes, a broadcast lasts hours)."""
+    token = request.headers.get("authorization", "").partition(" ")[2].strip()
+    if not token.startswith(STREAM_KEY_PREFIX):
+        return (await _staff(request)).actor()
+    session = _session(request)
+    row = await request.app.state.kvorum.pool.fetchrow(
+        "SELECT stream_key, updated_by FROM video_settings WHERE session = $1", session
+    )
+    if row is None or row["stream_key"] is None or not hmac.compare_digest(row["stream_key"], _key_digest(token)):
+        raise ApiError(401, "invalid_token", "this stream key is not the session's (make a new one: POST …/video/key)")
+    return Actor(username=f"{row['updated_by']} (stream key)", role=Role.OPERATOR)
+
+
 async def whip(request: Request) -> Response:
     """Publish the session's video."""
-    who = await _staff(request)
+    who = await _publisher(request)
     session = _session(request)
     offer = await _offer(request)
     settings = await _settings(request, session)
-    answer, resource = await _studio(request).publish(
-        session, offer, who.actor(), bitrate=settings["bitrate_kbps"] * 1000
-    )
+    answer, resource = await _studio(request).publish(session, offer, who, bitrate=settings["bitrate_kbps"] * 1000)
     return _answer(answer, f"/whip/{session}/{resource}")
 
 
 async def whip_delete(request: Request) -> Response:
     """The publisher is done: the broadcast stops (the recording is joined after)."""
-    who = await _staff(request)
-    await _studio(request).unpublish(_session(request), request.path_params["resource"], who.actor())
+    who = await _publisher(request)
+    await _studio(request).unpublish(_session(request), request.path_params["resource"], who)
     return Response(status_code=204)
 
 
@@ -259,6 +285,23 @@ async def put_video_settings(request: Request) -> Response:
     return JSONResponse(await _settings(request, session))
 
 
+async def make_stream_key(request: Request) -> Response:
+    """A new stream key for the session (the old one stops working); shown once, stored hashed."""
+    who = await _staff(request)
+    session = _session(request)
+    await request.app.state.kvorum.sessions.session(session)
+    key = STREAM_KEY_PREFIX + secrets.token_urlsafe(32)
+    await request.app.state.kvorum.pool.execute(
+        """INSERT INTO video_settings (session, stream_key, updated_by) VALUES ($1, $2, $3)
+           ON CONFLICT (session) DO UPDATE SET stream_key = $2, updated_by = $3, updated_at = now()""",
+        session,
+        _key_digest(key),
+        who.username,
+    )
+    whip_url = f"{request.app.state.kvorum.settings.site_url}/whip/{session}"
+    return JSONResponse({"key": key, "whip": whip_url}, status_code=201, headers={"Cache-Control": "no-store"})
+
+
 async def start_camera(request: Request) -> Response:
     """Pull the session's camera into the broadcast."""
     who = await _staff(request)
@@ -299,6 +342,7 @@ class VideoExtension:
             Route("/sessions/{session}/chapters.vtt", chapters_vtt),
             Route("/sessions/{session}/video", video_settings, methods=["GET"]),
             Route("/sessions/{session}/video", put_video_settings, methods=["PUT"]),
+            Route("/sessions/{session}/video/key", make_stream_key, methods=["POST"]),
         ]
 
     def root_routes(self) -> list[BaseRoute]:

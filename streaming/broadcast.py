@@ -66,6 +66,8 @@ class VideoConfig:
     """An ingest with no frame for this long has dropped."""
     connect_timeout: float = 30.0
     """A peer that has not connected by then is closed."""
+    resume_seconds: float = 900.0
+    """An interrupted broadcast that nobody resumes within this long is stopped (its recording joined)."""
 
 
 @dataclass(eq=False)
@@ -382,6 +384,7 @@ class Studio:
                     id=_command_id(), type="broadcast.interrupt", reason=interrupted or "dropped"
                 )
                 await self.sessions.execute(stream, command, SYSTEM)
+                self._later(self._stop_unless_resumed(session, broadcast.recording))
         except DomainError as exc:
             log.warning("video of session %s: %s", session, exc.message)
         finally:
@@ -394,6 +397,22 @@ class Studio:
             await self._close_source(ingest)
             await self._unlock(ingest)
             self._forget_if_idle(session)
+
+    async def _stop_unless_resumed(self, session: str, recording: Recording) -> None:
+        """Stop a broadcast left interrupted (OBS crashed, the operator went home), so that its
+        recording is finished and published rather than left waiting."""
+        await asyncio.sleep(self.config.resume_seconds)
+        if self.ingest_of(session) is not None:
+            return
+        stop = BroadcastStop(id=_command_id(), type="broadcast.stop")
+        try:
+            await self.sessions.execute(session_stream(session), stop, SYSTEM)
+        except DomainError:
+            return  # resumed and stopped meanwhile, or stopped by hand
+        recording.finish()  # on the loop: no ingest writes now, and it only rewrites two playlists
+        joining = asyncio.ensure_future(self._join(session, recording))
+        self._joining.add(joining)
+        joining.add_done_callback(self._joining.discard)
 
     async def _join(self, session: str, recording: Recording) -> None:
         """Make ``recording.mp4`` from the segments (one join at a time per session)."""

@@ -6,6 +6,8 @@
 - ``KVORUM_WHEP_MAX_VIEWERS``: WebRTC viewers per node (100); more are sent to HLS.
 - ``KVORUM_VIDEO_BITRATE_KBPS``: the encode's bitrate when a session sets none (1500).
 - ``KVORUM_VIDEO_DIR``: where segments, playlists and recordings go (``<KVORUM_DATA_DIR>/video``).
+- ``KVORUM_VIDEO_RESUME_SECONDS``: how long an interrupted broadcast waits for its publisher before
+  it is stopped and its recording joined (900).
 """
 
 from __future__ import annotations
@@ -61,4 +63,5 @@ def video_config(settings: Settings, env: Mapping[str, str] | None = None) -> Vi
         ice_servers=ice_servers(env.get("KVORUM_ICE_SERVERS", "")),
         max_viewers=_int(env, "KVORUM_WHEP_MAX_VIEWERS", 100, 0, 10_000),
         bitrate=_int(env, "KVORUM_VIDEO_BITRATE_KBPS", 1500, 200, 8000) * 1000,
+        resume_seconds=_int(env, "KVORUM_VIDEO_RESUME_SECONDS", 900, 1, 86_400),
     )

@@ -119,4 +119,6 @@ async def test_the_broadcast_page_has_no_serious_accessibility_violation(
     await page.fill("input[name=password]", "demo")
     await page.click("#sign-in-button")
     await page.wait_for_selector("#broadcast-status:has-text('Трансляція не ведеться')", timeout=WAIT_MS)
+    await page.click("#make-key")  # the stream key for OBS, shown once
+    await page.wait_for_selector("#stream-key:has-text('kvs_')", timeout=WAIT_MS)
     assert await serious_violations(page, axe_source) == []

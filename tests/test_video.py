@@ -366,3 +366,44 @@ async def test_the_sound_is_encoded_once_for_viewers_hls_and_the_recording(demo_
         audio = mp4.streams.audio[0]
         span = [float(p.pts * audio.time_base) for p in mp4.demux(audio) if p.pts is not None]
     assert codecs == ["aac", "h264"] and span[-1] - span[0] > 1.5
+
+
+async def test_obs_publishes_with_the_sessions_stream_key_which_outlives_access_tokens(demo_council: Demo) -> None:
+    chamber = demo_council
+    staff = await chamber.headers("operator")
+    assert (await chamber.client.post(f"/api/v1/sessions/{SESSION}/video/key")).status_code == 401
+    made = await chamber.client.post(f"/api/v1/sessions/{SESSION}/video/key", headers=staff)
+    assert made.status_code == 201 and made.headers["cache-control"] == "no-store"
+    old_key = made.json()["key"]
+    assert made.json()["whip"].endswith(f"/whip/{SESSION}")
+    key = (await chamber.client.post(f"/api/v1/sessions/{SESSION}/video/key", headers=staff)).json()["key"]
+    assert key.startswith("kvs_") and key != old_key
+    settings = (await chamber.client.get(f"/api/v1/sessions/{SESSION}/video", headers=staff)).json()
+    assert key not in str(settings) and "stream_key" not in settings  # shown once, kept hashed
+
+    refused = await whip_publish(chamber.server.url, SESSION, old_key)  # a new key retires the old one
+    assert isinstance(refused, httpx.Response) and refused.status_code == 401
+    publisher = await whip_publish(chamber.server.url, SESSION, key)
+    assert isinstance(publisher, Publisher), publisher.text  # type: ignore[union-attr]
+    await _until(lambda: _studio(chamber).ingest_of(SESSION) is not None, what="the ingest")
+    events = await chamber.server.kvorum.store.read(f"session:{SESSION}")
+    assert events[-1].type == "broadcast.started" and events[-1].actor == "operator (stream key)"
+    stopped = await chamber.client.delete(publisher.location, headers={"Authorization": f"Bearer {key}"}, timeout=30)
+    assert stopped.status_code == 204
+    await publisher.pc.close()
+    assert await _events(chamber) == ["broadcast.started", "broadcast.stopped"]
+
+
+async def test_a_broadcast_nobody_resumes_is_stopped_and_its_recording_published(demo_council: Demo) -> None:
+    chamber = demo_council
+    studio = _studio(chamber)
+    studio.config = dataclasses.replace(studio.config, resume_seconds=1.0)
+    publisher = await _publish(chamber)
+    await _until(
+        lambda: studio.broadcasts[SESSION].ingest is not None and studio.broadcasts[SESSION].ingest.frames > 30
+    )  # type: ignore[union-attr]
+    await publisher.pc.close()  # OBS crashes and nobody comes back
+    await _recording(chamber)
+    assert await _events(chamber) == ["broadcast.started", "broadcast.interrupted", "broadcast.stopped"]
+    playlist = (await chamber.client.get(f"/live/{SESSION}/recording.m3u8")).text
+    assert "#EXT-X-PLAYLIST-TYPE:VOD" in playlist and playlist.endswith("#EXT-X-ENDLIST\n")

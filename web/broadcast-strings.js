@@ -26,7 +26,9 @@ export const STRINGS = {
     publisher_exists: "Трансляцію вже веде інший оператор",
     failed: "Не вдалося: {message}",
     obs: "Трансляція з OBS Studio",
-    obsHelp: "У OBS: Налаштування → Трансляція → Служба «WHIP», сервер — ця адреса, токен носія — токен доступу оператора (POST /api/v1/auth/login).",
+    obsHelp: "У OBS: Налаштування → Трансляція → Служба «WHIP», сервер — ця адреса, токен носія (Bearer Token) — ключ трансляції.",
+    makeKey: "Створити ключ трансляції",
+    keyHelp: "Ключ показано один раз; попередній ключ більше не діє. Скопіюйте його в OBS:",
   },
   en: {
     lang: "en",
@@ -53,7 +55,9 @@ export const STRINGS = {
     publisher_exists: "Another operator is already broadcasting",
     failed: "Failed: {message}",
     obs: "Broadcasting from OBS Studio",
-    obsHelp: "In OBS: Settings → Stream → Service \"WHIP\", server: this address, bearer token: the operator's access token (POST /api/v1/auth/login).",
+    obsHelp: "In OBS: Settings → Stream → Service \"WHIP\", server: this address, Bearer Token: the stream key.",
+    makeKey: "Make a stream key",
+    keyHelp: "The key is shown once; the previous key no longer works. Copy it into OBS:",
   },
 };
 

@@ -39,6 +39,8 @@ function renderTexts() {
     stop: "stop",
     "obs-title": "obs",
     "obs-help": "obsHelp",
+    "make-key": "makeKey",
+    "key-help": "keyHelp",
   };
   for (const [id, key] of Object.entries(texts)) setText($(id), t(key));
   render();
@@ -96,6 +98,22 @@ async function stop() {
   await refresh();
 }
 
+async function makeKey() {
+  try {
+    const response = await fetch(`/api/v1/sessions/${encodeURIComponent(view.sessionId)}/video/key`, {
+      method: "POST",
+      headers: await auth.headers(),
+    });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+    $("key-help").hidden = false;
+    setText($("stream-key"), body.key);
+  } catch (error) {
+    view.message = t("failed", { message: error.message });
+    render();
+  }
+}
+
 async function showDesk() {
   if (!STAFF.has(auth.me?.role)) {
     view.message = t("notStaff");
@@ -122,6 +140,7 @@ async function showDesk() {
 async function main() {
   $("start").addEventListener("click", start);
   $("stop").addEventListener("click", stop);
+  $("make-key").addEventListener("click", makeKey);
   wireSignIn({
     view,
     auth,

@@ -9,6 +9,7 @@ CREATE TABLE video_settings (
     source        text NOT NULL DEFAULT 'whip' CHECK (source IN ('whip', 'camera')),
     camera_url    text,  -- rtsp://…, http(s)://… or a file path; only for source = 'camera'
     bitrate_kbps  integer NOT NULL DEFAULT 1500 CHECK (bitrate_kbps BETWEEN 200 AND 8000),
+    stream_key    bytea,  -- SHA-256 of the session's WHIP stream key (OBS keeps it for hours), if one was made
     updated_by    text NOT NULL,
     updated_at    timestamptz NOT NULL DEFAULT now(),
     CHECK (source = 'whip' OR camera_url IS NOT NULL)
