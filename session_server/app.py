@@ -67,10 +67,12 @@ async def internal_error_handler(request: Request, exc: Exception) -> Response:
 
 
 # The pages load only the app's own scripts, styles and sockets: no inline code anywhere in web/.
+# Video plays from the site or, where HLS is played through Media Source Extensions, from blob: URLs.
 PAGE_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
     ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",

@@ -4,6 +4,7 @@ resident's live page watches it (WHEP), sees it interrupted, and gets the record
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -126,3 +127,27 @@ async def test_a_browser_publishes_and_another_watches_then_gets_the_recording_w
     await resident.wait_for_function(
         f"() => Math.abs(document.getElementById('player').currentTime - {start}) < 1.5", timeout=WAIT_MS
     )
+
+
+async def test_a_resident_over_the_webrtc_cap_watches_hls_even_where_the_browser_cannot_play_it(
+    browser: Browser, contexts: list[Any], demo_council: Demo
+) -> None:
+    studio = demo_council.server.app.state.studio
+    studio.config = dataclasses.replace(studio.config, max_viewers=0)  # every WebRTC place is taken
+    base = demo_council.server.url
+    operator = await _operator(browser, contexts, base)
+    await _frames_on_air(demo_council, 150)  # a few segments in the playlist
+    # A browser without HLS of its own (Firefox): the page loads hls.js and plays through MSE.
+    context = await browser.new_context(viewport={"width": 390, "height": 844}, locale="uk-UA")
+    contexts.append(context)
+    await context.add_init_script(
+        "HTMLMediaElement.prototype.canPlayType = function (type) { return type.includes('mpegurl') ? '' : 'maybe'; };"
+    )
+    resident = await context.new_page()
+    resident.on("pageerror", lambda error: _ERRORS.append(error))
+    hls_js = []
+    resident.on("request", lambda request: hls_js.append(request.url) if "hls.js" in request.url else None)
+    await resident.goto(f"{base}/live/{SESSION}")
+    await _playing(resident)
+    assert hls_js and await resident.evaluate("document.getElementById('player').src.startsWith('blob:')")
+    await operator.click("#stop")

@@ -41,9 +41,30 @@ async function exchange(pc, url, headers) {
   return new URL(response.headers.get("Location"), location.href).pathname;
 }
 
+const HLS_JS = "./vendor/hls.js-1.7.4/hls.light.min.mjs";
+
 /** Whether this browser plays HLS by itself (Safari, Chrome on Android, recent desktop Chromium). */
 export function playsHls(video) {
   return video.canPlayType("application/vnd.apple.mpegurl") !== "";
+}
+
+/**
+ * Play the HLS stream at `url` in `video`: natively where the browser can, else with hls.js
+ * (loaded only then; Firefox, older Chromium). Resolves with a function that stops it, or null
+ * when this browser can play neither.
+ */
+export async function playHls(video, url) {
+  if (playsHls(video)) {
+    video.src = url;
+    return () => video.removeAttribute("src");
+  }
+  const { default: Hls } = await import(HLS_JS);
+  if (!Hls.isSupported()) return null;
+  // No worker: the page's policy allows scripts from the site only, and a worker would be a blob.
+  const hls = new Hls({ enableWorker: false });
+  hls.loadSource(url);
+  hls.attachMedia(video);
+  return () => hls.destroy();
 }
 
 /**
@@ -64,10 +85,8 @@ export async function watch(video, session) {
     resource = await exchange(pc, `/whep/${encodeURIComponent(session)}`, {});
   } catch (error) {
     pc.close();
-    if (error.status === 503 && error.hls && playsHls(video)) {
-      video.src = error.hls;
-      return { kind: "hls", close: () => video.removeAttribute("src") };
-    }
+    const stop = error.status === 503 && error.hls ? await playHls(video, error.hls) : null;
+    if (stop) return { kind: "hls", close: stop };
     throw error;
   }
   return {
