@@ -3,7 +3,8 @@
 ``Studio`` holds a ``Broadcast`` per session with video. An ingest (a WHIP publisher's track, or an
 IP camera pulled through aiortc's ``MediaPlayer``) is decoded by aiortc; the broadcast's worker
 thread encodes each frame once (``Encoder``) and writes it into the HLS segments and the recording
-(``Recording``); the same packets go to every WebRTC viewer's ``PacketTrack``.
+(``Recording``); the same packets go to every WebRTC viewer's ``PacketTrack`` (the pumps that do
+this are in ``streaming.pipeline``; here is how ingests and viewers come and go).
 
 One publisher per session, across nodes: the ingest holds a PostgreSQL advisory lock on a
 connection of its own for as long as it runs, so a second one gets 409 wherever it lands, and a
@@ -23,7 +24,7 @@ import logging
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +33,7 @@ import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from aiortc.exceptions import OperationError
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from session_server.domain.commands import BroadcastInterrupt, BroadcastStart, BroadcastStop
 from session_server.domain.errors import DomainError
@@ -40,11 +41,12 @@ from session_server.domain.events import parse_time
 from session_server.domain.roles import SYSTEM, Actor
 from session_server.http import ApiError
 from session_server.service import Sessions, session_stream
-from streaming.encoder import AUDIO_RATE, AudioEncoder, Encoder, output_size
+from streaming.encoder import AudioEncoder
 from streaming.hls import Recording
+from streaming.pipeline import Broadcast, Ingest, Viewer, pump_picture, pump_sound
 from streaming.tracks import PacketTrack
 
-__all__ = ["Broadcast", "Studio", "VideoConfig"]
+__all__ = ["Studio", "VideoConfig"]
 
 log = logging.getLogger("kvorum.video")
 
@@ -68,48 +70,6 @@ class VideoConfig:
     """A peer that has not connected by then is closed."""
     resume_seconds: float = 900.0
     """An interrupted broadcast that nobody resumes within this long is stopped (its recording joined)."""
-
-
-@dataclass(eq=False)
-class _Viewer:
-    id: str
-    pc: RTCPeerConnection
-    track: PacketTrack
-    sound: PacketTrack | None = None
-    timer: asyncio.Task[None] | None = None
-
-
-@dataclass(eq=False)
-class _Ingest:
-    id: str
-    source: Literal["whip", "camera"]
-    lock: asyncpg.Connection
-    pc: RTCPeerConnection | None = None
-    player: MediaPlayer | None = None
-    track: MediaStreamTrack | None = None
-    task: asyncio.Task[None] | None = None
-    sound_task: asyncio.Task[None] | None = None
-    timer: asyncio.Task[None] | None = None
-    ending: bool = False
-    frames: int = 0
-
-
-@dataclass(eq=False)
-class Broadcast:
-    """One session's video on this node."""
-
-    session: str
-    recording: Recording
-    viewers: dict[str, _Viewer] = field(default_factory=dict)
-    ingest: _Ingest | None = None
-    encoder: Encoder | None = None
-    audio_encoder: AudioEncoder | None = None
-    executor: ThreadPoolExecutor | None = None
-    bitrate: int = 1_500_000
-
-    @property
-    def idle(self) -> bool:
-        return self.ingest is None and not self.viewers
 
 
 _H264 = [c for c in RTCRtpSender.getCapabilities("video").codecs if c.mimeType.lower() in ("video/h264", "video/rtx")]
@@ -223,7 +183,7 @@ class Studio:
         broadcast = self.broadcasts.get(session)
         return None if broadcast is None or broadcast.ingest is None else broadcast.ingest.id
 
-    async def _begin(self, session: str, source: Literal["whip", "camera"], bitrate: int) -> _Ingest:
+    async def _begin(self, session: str, source: Literal["whip", "camera"], bitrate: int) -> Ingest:
         broadcast = self._broadcast(session)
         if broadcast.ingest is not None:
             raise ApiError(409, "publisher_exists", "someone is already publishing this session's video")
@@ -236,13 +196,13 @@ class Studio:
         if not taken or broadcast.ingest is not None:
             await self.pool.release(lock)
             raise ApiError(409, "publisher_exists", "someone is already publishing this session's video")
-        ingest = _Ingest(id=uuid.uuid4().hex, source=source, lock=lock)
+        ingest = Ingest(id=uuid.uuid4().hex, source=source, lock=lock)
         broadcast.ingest = ingest
         broadcast.bitrate = bitrate
         return ingest
 
     async def _go_live(
-        self, session: str, ingest: _Ingest, track: MediaStreamTrack, sound: MediaStreamTrack | None, actor: Actor
+        self, session: str, ingest: Ingest, track: MediaStreamTrack, sound: MediaStreamTrack | None, actor: Actor
     ) -> None:
         state, _ = await self.sessions.session(session)
         stream = session_stream(session)
@@ -267,90 +227,20 @@ class Studio:
         for viewer in broadcast.viewers.values():
             viewer.track.restart()
         ingest.track = track
-        ingest.task = asyncio.create_task(self._pump(broadcast, ingest, track, zero), name=f"video ingest {session}")
+        ingest.task = asyncio.create_task(
+            self._run_ingest(broadcast, ingest, track, zero), name=f"video ingest {session}"
+        )
         if sound is not None:
-            ingest.sound_task = asyncio.create_task(
-                self._pump_sound(broadcast, sound, zero), name=f"sound ingest {session}"
-            )
+            ingest.sound_task = asyncio.create_task(pump_sound(broadcast, sound, zero), name=f"sound ingest {session}")
 
-    async def _pump(self, broadcast: Broadcast, ingest: _Ingest, track: MediaStreamTrack, zero: float) -> None:
-        """Frames in, packets out: encode in the broadcast's thread, hand the packets to every viewer."""
-        loop = asyncio.get_running_loop()
-        # The timeline in 90 kHz ticks since broadcast.started, on the monotonic clock from here on.
-        start = time.monotonic() - (time.time() - zero)
-        last = -1
-        reason = "the publisher stopped sending video"
-        try:
-            while not ingest.ending:
-                try:
-                    # Not asyncio.wait_for: on 3.11 it can swallow the cancel that ends the ingest
-                    # when a frame arrives at the same moment, and this loop would never stop.
-                    async with asyncio.timeout(self.config.frame_timeout):
-                        frame = await track.recv()
-                except TimeoutError:
-                    reason = f"no video for {self.config.frame_timeout:g} s"
-                    break
-                if not isinstance(frame, av.VideoFrame):
-                    continue
-                pts = max(round((time.monotonic() - start) * 90_000), last + 1)
-                last = pts
-                assert broadcast.executor is not None
-                packets = await loop.run_in_executor(broadcast.executor, self._encode, broadcast, frame, pts)
-                ingest.frames += 1
-                for packet in packets:
-                    for viewer in list(broadcast.viewers.values()):
-                        viewer.track.offer(packet)
-        except MediaStreamError:
-            pass
-        except Exception:
-            log.exception("video of session %s: encoding failed", broadcast.session)
-            reason = "the server could not encode the video"
+    async def _run_ingest(self, broadcast: Broadcast, ingest: Ingest, track: MediaStreamTrack, zero: float) -> None:
+        """The picture's pump; when it ends by itself the publisher has dropped."""
+        reason = await pump_picture(broadcast, ingest, track, zero, self.config.frame_timeout)
         if not ingest.ending:
             self._later(self._end(broadcast.session, ingest, interrupted=reason))
 
-    async def _pump_sound(self, broadcast: Broadcast, track: MediaStreamTrack, zero: float) -> None:
-        """Sound in, packets out, like the picture; the picture alone decides when the ingest dropped."""
-        loop = asyncio.get_running_loop()
-        start = time.monotonic() - (time.time() - zero)
-        try:
-            while broadcast.audio_encoder is not None:
-                frame = await track.recv()
-                if not isinstance(frame, av.AudioFrame) or broadcast.executor is None:
-                    continue
-                pts = round((time.monotonic() - start) * AUDIO_RATE) - frame.samples  # its first sample
-                packets = await loop.run_in_executor(broadcast.executor, self._encode_sound, broadcast, frame, pts)
-                for packet in packets:
-                    for viewer in list(broadcast.viewers.values()):
-                        if viewer.sound is not None:
-                            viewer.sound.offer(packet)
-        except MediaStreamError:
-            pass
-        except Exception:
-            log.exception("video of session %s: the sound failed; the picture goes on without it", broadcast.session)
-
-    @staticmethod
-    def _encode_sound(broadcast: Broadcast, frame: av.AudioFrame, pts: int) -> list[av.Packet[Any]]:
-        encoder = broadcast.audio_encoder
-        if encoder is None:
-            return []
-        opus, aac = encoder.encode(frame, pts)
-        for packet in aac:
-            broadcast.recording.write_audio(packet)
-        return opus
-
-    @staticmethod
-    def _encode(broadcast: Broadcast, frame: av.VideoFrame, pts: int) -> list[av.Packet[Any]]:
-        if broadcast.encoder is None:
-            width, height = output_size(frame.width, frame.height)
-            broadcast.encoder = Encoder(width, height, bitrate=broadcast.bitrate)
-        encoder = broadcast.encoder
-        packets = encoder.encode(frame, pts)
-        for packet in packets:
-            broadcast.recording.write(packet, encoder.width, encoder.height)
-        return packets
-
     async def _end(
-        self, session: str, ingest: _Ingest, *, stopped_by: Actor | None = None, interrupted: str | None = None
+        self, session: str, ingest: Ingest, *, stopped_by: Actor | None = None, interrupted: str | None = None
     ) -> None:
         """Close the ingest; say in the log whether the broadcast stopped or was interrupted.
 
@@ -422,7 +312,7 @@ class Studio:
             except Exception:
                 log.exception("video of session %s: joining the recording failed (the segments are kept)", session)
 
-    async def _abandon(self, session: str, ingest: _Ingest) -> None:
+    async def _abandon(self, session: str, ingest: Ingest) -> None:
         """An ingest that never went live: undo what `_begin` and the offer set up."""
         ingest.ending = True
         await self._close_source(ingest)
@@ -435,7 +325,7 @@ class Studio:
         await self._unlock(ingest)
         self._forget_if_idle(session)
 
-    async def _close_source(self, ingest: _Ingest) -> None:
+    async def _close_source(self, ingest: Ingest) -> None:
         self._cancel_timer(ingest.timer)
         if ingest.pc is not None:
             try:
@@ -448,12 +338,12 @@ class Studio:
                 if track is not None:
                     track.stop()  # the player's reader thread ends with its last track
 
-    async def _unlock(self, ingest: _Ingest) -> None:
+    async def _unlock(self, ingest: Ingest) -> None:
         with contextlib.suppress(Exception):
             await ingest.lock.execute("SELECT pg_advisory_unlock_all()")
         await self.pool.release(ingest.lock)
 
-    def _on_ingest_state(self, session: str, ingest: _Ingest) -> None:
+    def _on_ingest_state(self, session: str, ingest: Ingest) -> None:
         if ingest.pc is not None and ingest.pc.connectionState in ("failed", "closed") and not ingest.ending:
             self._later(self._end(session, ingest, interrupted="the publisher's connection was lost"))
 
@@ -471,7 +361,7 @@ class Studio:
             )
         broadcast = self._broadcast(session)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.config.ice_servers)))
-        viewer = _Viewer(id=uuid.uuid4().hex, pc=pc, track=PacketTrack())
+        viewer = Viewer(id=uuid.uuid4().hex, pc=pc, track=PacketTrack())
         broadcast.viewers[viewer.id] = viewer
         try:
             # The transceiver exists before the offer is read, so its codec preference (H.264 only,
@@ -504,7 +394,7 @@ class Studio:
             raise ApiError(404, "not_found", "no such viewer for this session")
         await self._drop_viewer(session, viewer)
 
-    async def _drop_viewer(self, session: str, viewer: _Viewer) -> None:
+    async def _drop_viewer(self, session: str, viewer: Viewer) -> None:
         broadcast = self.broadcasts.get(session)
         if broadcast is not None:
             broadcast.viewers.pop(viewer.id, None)
@@ -519,12 +409,12 @@ class Studio:
             log.warning("a viewer's peer connection did not close within %d s", _CLOSE_SECONDS)
         self._forget_if_idle(session)
 
-    def _on_viewer_state(self, session: str, viewer: _Viewer) -> None:
+    def _on_viewer_state(self, session: str, viewer: Viewer) -> None:
         if viewer.pc.connectionState in ("failed", "closed"):
             self._later(self._drop_viewer(session, viewer))
 
     async def _close_if_unconnected(
-        self, session: str, *, viewer: _Viewer | None = None, ingest: _Ingest | None = None
+        self, session: str, *, viewer: Viewer | None = None, ingest: Ingest | None = None
     ) -> None:
         await asyncio.sleep(self.config.connect_timeout)
         pc = viewer.pc if viewer is not None else ingest.pc if ingest is not None else None
