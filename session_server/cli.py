@@ -174,6 +174,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
             f"  Council:   {base}/api/v1/council\n"
             f"  Session:   {base}/api/v1/sessions/{demo.SESSION_ID}\n"
             f"  Health:    {base}/healthz\n"
+            f"  Pages:     {base}/tablet  {base}/console  {base}/display/{demo.SESSION_ID}\n"
+            f"             {base}/live/{demo.SESSION_ID}  {base}/broadcast  {base}/ (the portal)\n"
             f"Accounts, all with the password «{demo.PASSWORD}»: admin, secretary, operator (video),\n"
             f"  chair (the mayor), deputy01 … deputy{demo.COMPOSITION}.\n"
             f"  Data: {settings.database_url or s.data_dir / 'postgres'}\n",
