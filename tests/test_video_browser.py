@@ -92,7 +92,7 @@ async def test_a_browser_publishes_and_another_watches_then_gets_the_recording_w
         "() => document.getElementById('player').srcObject?.getAudioTracks().length === 1", timeout=WAIT_MS
     )
     sound = resident.locator("#sound")
-    await expect(sound).to_have_text("🔊 Увімкнути звук")
+    await expect(sound).to_have_text("Увімкнути звук")
     await sound.click()
     await expect(sound).to_have_attribute("aria-pressed", "true")
     assert await resident.evaluate("document.getElementById('player').muted") is False
@@ -101,10 +101,18 @@ async def test_a_browser_publishes_and_another_watches_then_gets_the_recording_w
     await demo_council.ok("chair", "session.open")
     await demo_council.ok("chair", "item.start", item="i1")
 
+    console = await _page(browser, contexts, f"{base}/console?session={SESSION}")  # the secretary sees it too
+    await console.fill("input[name=username]", "secretary")
+    await console.fill("input[name=password]", "demo")
+    await console.click("#sign-in-button")
+    await expect(console.locator("#broadcast-status")).to_have_text("Трансляція в ефірі.", timeout=WAIT_MS)
+    await expect(console.locator("#broadcast-link")).to_have_attribute("href", f"/broadcast?session={SESSION}")
+
     await operator.context.close()  # the operator's laptop loses the network: no DELETE
     await expect(resident.locator("#video-placeholder")).to_have_text(
         "Трансляцію перервано. Чекаємо на відновлення…", timeout=WAIT_MS
     )
+    await expect(console.locator("#broadcast-status")).to_have_text("Трансляцію перервано.", timeout=WAIT_MS)
 
     operator = await _operator(browser, contexts, base)  # back on air; the resident did nothing
     await expect(resident.locator("#video")).to_have_attribute("data-status", "live", timeout=WAIT_MS)

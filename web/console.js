@@ -125,6 +125,9 @@ function render() {
   if (!state || !view.council) return;
   $("session-title").textContent = state.title;
   $("session-status").textContent = t(`session_${state.status}`);
+  $("broadcast-status").textContent = t(`broadcast_${state.broadcast?.status ?? "off"}`);
+  $("broadcast-link").textContent = t("broadcastPage");
+  $("broadcast-link").href = `/broadcast?session=${encodeURIComponent(state.id)}`;
   $("open-session").disabled = state.status !== "scheduled";
   $("close-session").disabled = state.status !== "open" || Boolean(openVote(state));
   $("registration-status").textContent = t(state.registration_open ? "registrationOpen" : "registrationClosed");
