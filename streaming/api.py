@@ -122,11 +122,11 @@ async def _publisher(request: Request) -> Actor:
         return (await _staff(request)).actor()
     session = _session(request)
     row = await request.app.state.kvorum.pool.fetchrow(
-        "SELECT stream_key, updated_by FROM video_settings WHERE session = $1", session
+        "SELECT stream_key, stream_key_by FROM video_settings WHERE session = $1", session
     )
     if row is None or row["stream_key"] is None or not hmac.compare_digest(row["stream_key"], _key_digest(token)):
         raise ApiError(401, "invalid_token", "this stream key is not the session's (make a new one: POST …/video/key)")
-    return Actor(username=f"{row['updated_by']} (stream key)", role=Role.OPERATOR)
+    return Actor(username=f"{row['stream_key_by']} (stream key)", role=Role.OPERATOR)
 
 
 async def whip(request: Request) -> Response:
@@ -292,8 +292,9 @@ async def make_stream_key(request: Request) -> Response:
     await request.app.state.kvorum.sessions.session(session)
     key = STREAM_KEY_PREFIX + secrets.token_urlsafe(32)
     await request.app.state.kvorum.pool.execute(
-        """INSERT INTO video_settings (session, stream_key, updated_by) VALUES ($1, $2, $3)
-           ON CONFLICT (session) DO UPDATE SET stream_key = $2, updated_by = $3, updated_at = now()""",
+        """INSERT INTO video_settings (session, stream_key, stream_key_by, updated_by) VALUES ($1, $2, $3, $3)
+           ON CONFLICT (session) DO UPDATE SET stream_key = $2, stream_key_by = $3, updated_by = $3,
+               updated_at = now()""",
         session,
         _key_digest(key),
         who.username,
