@@ -110,7 +110,7 @@ class Studio:
         return len(seen)
 
     def stats(self) -> dict[str, int]:
-        """What is running: for operators (`/metrics`) and for the test that nothing leaks."""
+        """What is running: for a future `/metrics` and for the test that nothing leaks."""
         ingests = [b.ingest for b in self.broadcasts.values() if b.ingest is not None]
         viewers = sum(len(b.viewers) for b in self.broadcasts.values())
         return {

@@ -88,6 +88,7 @@ async def test_a_second_publisher_gets_409_and_bad_offers_get_400(demo_council: 
         second = await whip_publish(chamber.server.url, SESSION, await chamber.token("secretary"))
         assert isinstance(second, httpx.Response) and second.status_code == 409
         assert second.json()["error"] == "publisher_exists"
+        assert await _events(chamber) == ["broadcast.started"]  # the refusal wrote nothing
     finally:
         await first.pc.close()
     auth = await chamber.headers("operator")
@@ -106,6 +107,11 @@ async def test_a_second_publisher_gets_409_and_bad_offers_get_400(demo_council: 
     assert bad_view.status_code == 400 and bad_view.json()["error"] == "invalid_sdp"
     missing = await chamber.client.post("/whep/no-such-session", content=b"v=0", headers=sdp)
     assert missing.status_code == 404
+    nowhere = await chamber.client.post("/whip/no-such-session", content=b"v=0", headers={**auth, **sdp})
+    assert nowhere.status_code == 404 and nowhere.json()["error"] == "session_not_found"
+    # Every refusal above left the log as the first publisher left it.
+    await _until(lambda: _studio(chamber).ingest_of(SESSION) is None, what="the first publisher's drop")
+    assert await _events(chamber) == ["broadcast.started", "broadcast.interrupted"]
 
 
 async def _stop(chamber: Demo, publisher: Publisher) -> None:
@@ -313,6 +319,10 @@ async def test_an_ip_camera_is_pulled_by_url_from_the_session_settings(demo_coun
     assert (await chamber.client.get(settings_url)).status_code == 401  # the URL may hold a password
     refused = await chamber.client.put(settings_url, json={"source": "camera"}, headers=staff)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_request"
+    too_fast = await chamber.client.put(settings_url, json={"bitrate_kbps": 100_000}, headers=staff)
+    assert too_fast.status_code == 400 and set(too_fast.json()) == {"error", "message"}
+    unchanged = (await chamber.client.get(settings_url, headers=staff)).json()
+    assert unchanged == {"source": "whip", "camera_url": None, "bitrate_kbps": 1500}
     no_camera = await chamber.client.post(f"/api/v1/sessions/{SESSION}/broadcast/camera", headers=staff)
     assert no_camera.status_code == 409
     saved = await chamber.client.put(
