@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import secrets
 from typing import Any
 
 import httpx
@@ -30,7 +31,7 @@ class Chamber:
         self.tablets: dict[str, Tablet] = {}
 
     async def council_command(self, username: str, type_: str, **fields: Any) -> httpx.Response:
-        body = {"id": f"{type_}-{len(fields)}-{id(fields)}", "type": type_, **fields}
+        body = {"id": secrets.token_hex(8), "type": type_, **fields}  # unique: id() of a freed dict is reused
         return await self.client.post("/api/v1/council/commands", json=body, headers=await self.demo.headers(username))
 
     async def enroll(self, member: str, **register: Any) -> httpx.Response:
