@@ -66,6 +66,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # Events are ~250 bytes: compressing them per subscriber doubled the CPU per delivery and the
         # memory per idle socket (76 → 34 KiB) for almost no saving (benchmarks.fanout).
         "ws_per_message_deflate": False,
+        # uvicorn's own protocols, plus a way for the hub to write an event's ready bytes at once.
+        "ws": "session_server.direct:DirectWebSocketProtocol",
+        "http": "session_server.direct:DirectHttpProtocol",
         # On SIGTERM, open WebSockets and SSE streams get this long to end before the node stops anyway;
         # their clients resume on another node.
         "timeout_graceful_shutdown": 10,

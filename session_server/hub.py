@@ -7,8 +7,11 @@ periodic check of the stream heads in the store catches up streams whose broker 
 arrived, so delivery is eventual whatever the broker does.
 
 Every event is encoded once per node, for WebSocket and for SSE, and the same object goes to every
-subscriber. A subscriber's queue is bounded: when it overflows the subscriber is marked and told
-to resync, instead of the node's memory growing with one slow client.
+subscriber. A WebSocket subscriber that is in sync and whose socket keeps up gets the event's
+ready frame written at once (``session_server.direct``), with no task woken, and an SSE
+subscriber its ready chunk; any other gets it through its queue. A subscriber's queue is
+bounded: when it overflows the subscriber is marked and told to resync, instead of the node's
+memory growing with one slow client.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from functools import cached_property
 
 import orjson
 
+from session_server.direct import Writer, chunk, text_frame
 from session_server.store import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -38,10 +42,10 @@ class Delivery:
     """One event as the hub sends it; each encoding is made once, on first use, for all subscribers."""
 
     event: StoredEvent
+    seq: int = field(init=False)  # read once per subscriber: a plain attribute, not a property
 
-    @property
-    def seq(self) -> int:
-        return self.event.seq
+    def __post_init__(self) -> None:
+        self.seq = self.event.seq
 
     @cached_property
     def ws(self) -> str:
@@ -49,10 +53,20 @@ class Delivery:
         return '{"type":"event","event":' + self.event.leaf.decode() + "}"
 
     @cached_property
+    def frame(self) -> bytes:
+        """:attr:`ws` as a whole WebSocket frame, the same bytes for every subscriber."""
+        return text_frame(self.ws)
+
+    @cached_property
     def sse(self) -> bytes:
         """The SSE frame: ``id:`` = seq, ``event:`` = type, ``data:`` = the public event."""
         data = orjson.dumps(public_event(self.event))
         return b"id: %d\nevent: %s\ndata: %s\n\n" % (self.event.seq, self.event.type.encode(), data)
+
+    @cached_property
+    def sse_chunk(self) -> bytes:
+        """:attr:`sse` as one chunk of a chunked HTTP response, the same bytes for every subscriber."""
+        return chunk(self.sse)
 
 
 class Overflowed(Exception):
@@ -61,12 +75,40 @@ class Overflowed(Exception):
 
 @dataclass(eq=False)
 class Subscriber:
-    """One client's place in a stream: a bounded queue of deliveries and local messages."""
+    """One client's place in a stream: a bounded queue of deliveries and local messages.
+
+    While ``direct`` is set (by a connection that has sent everything it had queued, see
+    :meth:`go_direct`), events bypass the queue: their WebSocket frame, or their SSE chunk if
+    ``sse``, is written at once, and ``sent`` is the last ``seq`` written. When a write is refused
+    (the socket is backed up or closing), ``direct`` is cleared and events queue again until the
+    connection has caught up and sets it anew, so order is kept.
+    """
 
     limit: int
     items: deque[Delivery | str] = field(default_factory=deque)
     overflowed: bool = False
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    # A bare Future while ``next`` waits: an asyncio.Event would hold a deque per idle connection.
+    waiter: asyncio.Future[None] | None = None
+    direct: Writer | None = None
+    sse: bool = False
+    sent: int = 0
+
+    def go_direct(self, writer: Writer | None, *, sse: bool = False) -> None:
+        """Let events bypass the queue through ``writer`` if nothing is queued (and there is a writer)."""
+        if writer is not None and not self.items:
+            self.direct, self.sse = writer, sse
+
+    def deliver(self, delivery: Delivery) -> None:
+        """Hand an event over: written at once when the subscriber is direct, queued otherwise."""
+        direct = self.direct
+        if direct is not None:
+            if delivery.seq <= self.sent:
+                return
+            if direct(delivery.sse_chunk if self.sse else delivery.frame):
+                self.sent = delivery.seq
+                return
+            self.direct = None
+        self.put(delivery)
 
     def put(self, item: Delivery | str) -> None:
         """Queue ``item``; past the limit, drop everything and mark the subscriber overflowed."""
@@ -77,19 +119,22 @@ class Subscriber:
             self.items.clear()
         else:
             self.items.append(item)
-        self.wake.set()
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
 
     async def next(self, idle_seconds: float | None = None) -> Delivery | str | None:
         """The next item; None after ``idle_seconds`` of nothing; Overflowed if it fell behind."""
         while not self.items:
             if self.overflowed:
                 raise Overflowed
-            self.wake.clear()
+            self.waiter = asyncio.get_running_loop().create_future()
             try:
                 async with asyncio.timeout(idle_seconds):
-                    await self.wake.wait()
+                    await self.waiter
             except TimeoutError:
                 return None
+            finally:
+                self.waiter = None
         if self.overflowed:
             raise Overflowed
         return self.items.popleft()
@@ -182,7 +227,7 @@ class Hub:
             topic.last_seq = event.seq
             delivery = Delivery(event)
             for subscriber in topic.subscribers:
-                subscriber.put(delivery)
+                subscriber.deliver(delivery)
 
     async def _reconcile_forever(self) -> None:
         while True:

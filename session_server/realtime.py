@@ -32,6 +32,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from session_server.direct import CHUNK_WRITER, FRAME_WRITER
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
@@ -104,7 +105,7 @@ class _Connection:
         self.stream = session_stream(session_id)
         self.who = who
         self.commands: set[asyncio.Task[None]] = set()
-        self.synced = asyncio.Event()
+        self.synced: asyncio.Future[None] = asyncio.get_running_loop().create_future()  # the client said "sync"
         self.since = 0
 
     async def run(self, subscriber: Subscriber) -> None:
@@ -130,13 +131,13 @@ class _Connection:
                 kind = message.get("type") if isinstance(message, dict) else None
             except orjson.JSONDecodeError:
                 kind, message = None, None
-            if kind == "sync" and not self.synced.is_set():
+            if kind == "sync" and not self.synced.done():
                 since = message.get("since") if isinstance(message, dict) else None
                 if not isinstance(since, int) or isinstance(since, bool) or since < 0:
                     subscriber.put(_dumps(_error(None, "invalid_request", "since must be a whole number ≥ 0")))
                     continue
                 self.since = since
-                self.synced.set()
+                self.synced.set_result(None)
             elif kind == "command" and isinstance(message, dict):
                 raw = message.get("command")
                 refusal = self._refusal()
@@ -198,7 +199,7 @@ class _Connection:
     async def _forward(self, subscriber: Subscriber) -> None:
         # Until the client says where it is, only replies go out; events wait (boundedly) in memory.
         pending: list[Delivery | str] = []
-        while not self.synced.is_set():
+        while not self.synced.done():
             item = await _next_or_sync(subscriber, self.synced)
             if isinstance(item, str):
                 await self.websocket.send_text(item)
@@ -206,22 +207,22 @@ class _Connection:
                 pending.append(item)
                 if len(pending) > subscriber.limit:
                     raise Overflowed
-        last = await self._catch_up()
+        subscriber.sent = await self._catch_up()
         for item in pending:
-            last = await self._send(item, last)
+            await self._send(subscriber, item)
+        frame_writer = self.websocket.scope.get("extensions", {}).get(FRAME_WRITER)
         while True:
+            subscriber.go_direct(frame_writer)  # in sync: the hub writes events straight to the socket
             item = await subscriber.next()
             if item is not None:
-                last = await self._send(item, last)
+                await self._send(subscriber, item)
 
-    async def _send(self, item: Delivery | str, last: int) -> int:
+    async def _send(self, subscriber: Subscriber, item: Delivery | str) -> None:
         if isinstance(item, str):
             await self.websocket.send_text(item)
-            return last
-        if item.seq <= last:
-            return last
-        await self.websocket.send_text(item.ws)
-        return item.seq
+        elif item.seq > subscriber.sent:
+            await self.websocket.send_text(item.ws)
+            subscriber.sent = item.seq
 
     async def _catch_up(self) -> int:
         store = self.kvorum.store
@@ -259,18 +260,17 @@ def _error(command_id: str | None, code: str, message: str) -> dict[str, Any]:
     return error
 
 
-async def _next_or_sync(subscriber: Subscriber, synced: asyncio.Event) -> Delivery | str | None:
+async def _next_or_sync(subscriber: Subscriber, synced: asyncio.Future[None]) -> Delivery | str | None:
     """The next queued item, or None as soon as the client has synced."""
-    if synced.is_set():
+    if synced.done():
         return None
-    waiter = asyncio.ensure_future(synced.wait())
     getter = asyncio.ensure_future(subscriber.next())
     try:
-        await asyncio.wait({waiter, getter}, return_when=asyncio.FIRST_COMPLETED)
+        either: set[asyncio.Future[Any]] = {synced, getter}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         return getter.result() if getter.done() else None
     finally:
-        for task in (waiter, getter):
-            task.cancel()
+        getter.cancel()
 
 
 async def _authenticate(kvorum: Kvorum, websocket: WebSocket) -> Principal | None:
@@ -341,18 +341,21 @@ async def session_feed(request: Request) -> Response:
     if await kvorum.store.head(stream) is None:
         raise DomainError("session_not_found", f"no session {session_id!r}")
 
+    chunk_writer = request.scope.get("extensions", {}).get(CHUNK_WRITER)
+
     async def frames() -> AsyncIterator[bytes]:
         async with kvorum.hub.subscribe(stream) as subscriber:
             yield b"retry: 2000\n\n"
-            last = since
+            subscriber.sent = since
             while True:
-                events = await kvorum.store.read(stream, after=last, limit=CATCH_UP_PAGE)
+                events = await kvorum.store.read(stream, after=subscriber.sent, limit=CATCH_UP_PAGE)
                 for event in events:
                     yield Delivery(event).sse
-                    last = event.seq
+                    subscriber.sent = event.seq
                 if len(events) < CATCH_UP_PAGE:
                     break
             while True:
+                subscriber.go_direct(chunk_writer, sse=True)  # in sync: the hub writes events straight out
                 try:
                     item = await subscriber.next(idle_seconds=SSE_KEEPALIVE_SECONDS)
                 except Overflowed:
@@ -360,9 +363,9 @@ async def session_feed(request: Request) -> Response:
                     return
                 if item is None:
                     yield b": keep-alive\n\n"
-                elif isinstance(item, Delivery) and item.seq > last:
+                elif isinstance(item, Delivery) and item.seq > subscriber.sent:
                     yield item.sse
-                    last = item.seq
+                    subscriber.sent = item.seq
 
     headers = {
         "Cache-Control": "no-cache, no-transform",

@@ -107,6 +107,7 @@ class RunningServer:
 
     url: str
     app: Any
+    uvicorn: uvicorn.Server
 
     @property
     def kvorum(self) -> Kvorum:
@@ -129,7 +130,7 @@ async def server(settings: Settings) -> AsyncIterator[RunningServer]:
             raise RuntimeError("server stopped during start-up")
         await asyncio.sleep(0.01)
     try:
-        yield RunningServer(f"http://127.0.0.1:{port}", app)
+        yield RunningServer(f"http://127.0.0.1:{port}", app, srv)
     finally:
         srv.should_exit = True
         await asyncio.wait_for(task, 10)

@@ -1,18 +1,24 @@
-"""Real-time limits: connections per address, and a subscriber that falls behind."""
+"""Real-time limits: connections per address, and subscribers (tablets and residents) that fall behind."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
+import socket
 from dataclasses import replace
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import websockets
 from conftest import Demo
-from test_realtime import connect, events_until, recv, ws_url
+from test_realtime import SESSION, _sse_lines, connect, events_until, recv, ws_url
 from websockets.exceptions import ConnectionClosed
 
 from session_server.config import Settings
+
+ROUNDS = 6  # of 20 agenda edits: 120 events of ~2 KiB, three times what the congested link holds
 
 
 @pytest.fixture
@@ -41,13 +47,51 @@ async def test_connections_per_address_are_capped(demo_council: Demo) -> None:
         assert (await recv(ws))["type"] == "snapshot"
 
 
+def stalled_socket(demo: Demo) -> socket.socket:
+    """A connection to the server over a congested link: both ends' socket buffers as small as can be.
+
+    Loopback buffers grow to megabytes; shrinking them (the server's end through the running server's
+    connection) makes a tablet that stopped reading back the server up after a few events.
+    """
+    address = urlsplit(demo.server.url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((address.hostname, address.port))
+    sock.setblocking(False)
+    return sock
+
+
+def congest_server_end(demo: Demo, sock: socket.socket) -> None:
+    """Shrink the send buffer of the server's end of ``sock``'s connection."""
+    for connection in demo.server.uvicorn.server_state.connections:
+        if connection.client == sock.getsockname():
+            server_end = connection.transport.get_extra_info("socket")
+            server_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            return
+    raise AssertionError("the server does not hold this connection")
+
+
+async def edit_the_agenda(demo: Demo) -> int:
+    """Many big events (agenda edits of ~2 KiB) before the session opens; the new head ``seq``."""
+    titles = ["Про бюджет громади " + "і" * 900, "Про бюджет громади " + "ї" * 900]
+    for round_ in range(ROUNDS):
+        await asyncio.gather(
+            *(demo.ok("secretary", "item.update", item="i1", title=titles[(round_ + n) % 2]) for n in range(20))
+        )
+    seq: int = (await demo.state())["seq"]
+    return seq
+
+
 async def test_a_subscriber_that_falls_behind_is_told_to_resync_and_loses_nothing(demo_council: Demo) -> None:
     demo = demo_council
-    await demo.ok("chair", "session.open")
-    await demo.ok("secretary", "registration.open")
-    ws = await connect(demo, "deputy01", 3)
-    await asyncio.sleep(0.2)  # subscribed; now 30 events in one batch overflow its queue of 16 at once
-    await asyncio.gather(*(demo.ok(f"deputy{i:02d}", "presence.register") for i in range(1, 31)))
+    head = (await demo.state())["seq"]
+    # The tablet reads nothing while the agenda is edited: its socket's buffers fill, the server
+    # stops writing to it and queues, and the queue (16 here) overflows.
+    sock = stalled_socket(demo)
+    ws = await connect(demo, "deputy01", head, sock=sock, max_queue=1)
+    congest_server_end(demo, sock)
+    await asyncio.sleep(0.2)  # subscribed and in sync
+    seq = await edit_the_agenda(demo)
     seen: list[int] = []
     with pytest.raises(ConnectionClosed) as closed:
         while True:
@@ -57,10 +101,34 @@ async def test_a_subscriber_that_falls_behind_is_told_to_resync_and_loses_nothin
             else:
                 assert message == {"type": "resync"}
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
-    last = seen[-1] if seen else 3
+    assert seen == list(range(head + 1, head + 1 + len(seen)))  # what it got before the resync is in order
+    last = seen[-1] if seen else head
     async with await connect(demo, "deputy01", last) as again:
-        rest = await events_until(again, 33)
-    assert seen + [e["seq"] for e in rest] == list(range(4, 34))
+        rest = await events_until(again, seq)
+    assert seen + [e["seq"] for e in rest] == list(range(head + 1, seq + 1))
+
+
+async def test_a_resident_whose_feed_falls_behind_is_told_to_resync_and_loses_nothing(demo_council: Demo) -> None:
+    demo = demo_council
+    head = (await demo.state())["seq"]
+    sock = stalled_socket(demo)
+    reader, writer = await asyncio.open_connection(sock=sock, limit=1024)  # stops reading past 2 KiB
+    writer.write(f"GET /api/v1/sessions/{SESSION}/stream?since={head} HTTP/1.1\r\nHost: kvorum\r\n\r\n".encode())
+    got = await asyncio.wait_for(reader.readuntil(b"retry: 2000\n\n"), 5)  # subscribed
+    congest_server_end(demo, sock)
+    seq = await edit_the_agenda(demo)
+    while b"event: resync" not in got or not got.endswith(b"0\r\n\r\n"):  # the resync, then the response ends
+        data = await asyncio.wait_for(reader.read(65536), 5)
+        assert data, "the server closed the feed without a resync"
+        got += data
+    writer.close()
+    seen = [int(n) for n in re.findall(rb"^id: (\d+)$", got, re.MULTILINE)]
+    assert seen == list(range(head + 1, head + 1 + len(seen)))  # in order, none twice
+    assert len(seen) < seq - head  # it did fall behind
+    last = seen[-1] if seen else head
+    async with httpx.AsyncClient(base_url=demo.server.url, timeout=10) as client:
+        rest = await asyncio.wait_for(_sse_lines(client, {"Last-Event-ID": str(last)}, seq - last), 10)
+    assert seen + [int(f["id"]) for f in rest] == list(range(head + 1, seq + 1))
 
 
 async def test_a_client_that_never_syncs_is_not_buffered_forever(demo_council: Demo) -> None:
