@@ -44,7 +44,7 @@ from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFact
 
 from benchmarks._harness import HOST, JsonChild, raise_file_limit
 from benchmarks._ws import client as ws_client
-from benchmarks._ws import flush, received, say_goodbye
+from benchmarks._ws import flush, received, say_goodbye, whole_text_frames
 from benchmarks._ws import start as ws_start
 
 BUCKET = 10_000  # histogram buckets per second: 0.1 ms
@@ -88,22 +88,26 @@ class Tally:
         return decoded
 
 
-def whole_text_frame(data: bytes) -> bytes | None:
-    """The payload if ``data`` is exactly one final, unmasked, uncompressed text frame under 64 KiB.
+def whole_sse_chunk(data: bytes) -> bytes | None:
+    """The ``data:`` of an event if ``data`` is exactly one HTTP chunk holding one SSE event with an ``id:``.
 
-    A server's event frames are just that, and the same few bytes for every subscriber: reading
-    their two- or four-byte header here costs a tenth of feeding ``websockets``' parser, which still
-    gets everything else (handshake, control frames, split or coalesced reads). It keeps the client
-    from being what the benchmark measures; both servers' subscribers use it alike.
+    Both servers write an event as just that; anything else (keep-alives, a resync, split or
+    coalesced reads) goes through the general reader, as ``whole_text_frames`` does for WebSocket.
     """
-    if len(data) < 2 or data[0] != 0x81:
+    line_end = data.find(b"\r\n", 0, 10)
+    if line_end <= 0 or data[line_end + 2 : line_end + 6] != b"id: " or not data.endswith(b"\n\n\r\n"):
         return None
-    size = data[1]
-    if size < 126:
-        return data[2:] if len(data) == 2 + size else None
-    if size == 126 and len(data) >= 4 and len(data) == 4 + int.from_bytes(data[2:4], "big"):
-        return data[4:]
-    return None
+    try:
+        size = int(data[:line_end], 16)
+    except ValueError:
+        return None
+    if len(data) != line_end + 2 + size + 2:
+        return None
+    start = data.find(b"\ndata: ", line_end) + 7
+    end = len(data) - 4
+    if start < 7 or data.find(b"\n", start, end) >= 0:
+        return None
+    return data[start:end]
 
 
 class Subscriber(asyncio.Protocol):
@@ -173,10 +177,11 @@ class WsSubscriber(Subscriber):
 
     def data_received(self, data: bytes) -> None:
         at = time.time()
-        if self.plain and not self.ws.reader.buffer:  # between frames: most reads are one whole event
-            payload = whole_text_frame(data)
-            if payload is not None:
-                self.message(payload, at, wrapped=True)
+        if self.plain and not self.ws.reader.buffer:  # between frames: most reads are whole events
+            payloads = whole_text_frames(data)
+            if payloads is not None:
+                for payload in payloads:
+                    self.message(payload, at, wrapped=True)
                 return
         for kind, value in received(self.ws, data):
             if kind == "text":
@@ -212,6 +217,11 @@ class SseSubscriber(Subscriber):
 
     def data_received(self, data: bytes) -> None:
         at = time.time()
+        if self.chunked and not self.raw and not self.frames:  # between chunks: most reads are one event
+            payload = whole_sse_chunk(data)
+            if payload is not None:
+                self.message(payload, at, wrapped=False)
+                return
         self.raw += data
         if not self.head_done:
             end = self.raw.find(b"\r\n\r\n")

@@ -21,7 +21,7 @@ from typing import cast
 import orjson
 
 from benchmarks._ws import client as ws_client
-from benchmarks._ws import flush, received, say_goodbye
+from benchmarks._ws import flush, received, say_goodbye, whole_text_frames
 from benchmarks._ws import start as ws_start
 
 EVENT_PREFIX = b'{"type":"event","event":'
@@ -78,6 +78,7 @@ class WsDeputy(asyncio.Protocol):
         self.fleet, self.member = fleet, member
         self.ws = ws_client(uri)
         self.hello = [{"type": "auth", "token": token}, {"type": "sync", "since": since}, {"type": "sync", "since": 0}]
+        self.plain = False  # open with no extension negotiated: whole text frames may skip the parser
         self.transport: asyncio.Transport | None = None
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.waiters: dict[str, asyncio.Future[Reply]] = {}
@@ -96,10 +97,17 @@ class WsDeputy(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         at = time.perf_counter()
+        if self.plain and not self.ws.reader.buffer:  # between frames: most reads are whole events
+            payloads = whole_text_frames(data)
+            if payloads is not None:
+                for payload in payloads:
+                    self._message(payload, at)
+                return
         for kind, value in received(self.ws, data):
             if kind == "text":
                 self._message(value, at)
             elif kind == "open":
+                self.plain = not self.ws.extensions
                 for message in self.hello:
                     self.ws.send_text(orjson.dumps(message))
             else:
