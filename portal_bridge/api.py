@@ -32,6 +32,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import feeds, opendata, pages, portal, search, webhooks
+from portal_bridge import openapi as portal_openapi
 from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
@@ -39,6 +40,7 @@ from portal_bridge.documents import DocumentState, overdue
 from portal_bridge.outcomes import Outcomes
 from session_server.domain.roles import Role
 from session_server.http import ApiError, JSONResponse, json_object, parse, principal, read_body
+from session_server.openapi import OpenAPIPaths
 from session_server.state import Kvorum
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -159,6 +161,10 @@ class PortalExtension:
             *search.routes(),
             *webhooks.routes(),
         ]
+
+    def openapi(self) -> OpenAPIPaths:
+        """The description of ``routes()`` in ``/api/v1/openapi.json``."""
+        return portal_openapi.description()
 
     def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
         """``kvorum portal rebuild``: rebuild the portal's read models from the log."""

@@ -45,6 +45,7 @@ from session_server.app import PAGE_HEADERS
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
 from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, read_body
+from session_server.openapi import OpenAPIPaths
 from session_server.service import session_stream
 from session_server.state import Kvorum
 from session_server.tokens import Principal
@@ -345,6 +346,12 @@ class VideoExtension:
             Route("/sessions/{session}/video", put_video_settings, methods=["PUT"]),
             Route("/sessions/{session}/video/key", make_stream_key, methods=["POST"]),
         ]
+
+    def openapi(self) -> OpenAPIPaths:
+        """The description of ``routes()`` in ``/api/v1/openapi.json``."""
+        from streaming.openapi import description  # imported here: it reads this module's models
+
+        return description()
 
     def root_routes(self) -> list[BaseRoute]:
         """WHIP, WHEP and the HLS files."""
