@@ -19,12 +19,15 @@ import binascii
 import functools
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePublicKey
 from webauthn.helpers import decode_credential_public_key, decoded_public_key_to_cryptography, verify_signature
-from webauthn.helpers.exceptions import InvalidPublicKeyStructure, UnsupportedPublicKeyType
+from webauthn.helpers.algorithms import get_ec2_sig_alg
+from webauthn.helpers.exceptions import InvalidPublicKeyStructure, UnsupportedAlgorithm, UnsupportedPublicKeyType
 
 from voting.canonical import canonical
 
@@ -40,6 +43,7 @@ __all__ = [
     "ballot_challenge",
     "check_assertion",
     "check_sign_count",
+    "check_signature",
     "from_b64url",
     "nonce_for",
     "prepare_assertion",
@@ -77,12 +81,17 @@ def from_b64url(text: str) -> bytes:
     if not isinstance(text, str) or not text.isascii():
         raise ValueError("not a base64url string")
     raw = text.encode("ascii")
-    if b"+" in raw or b"/" in raw:
+    standard = raw.translate(_FROM_URLSAFE, b"+/")  # and drops '+' and '/', which are not base64url
+    if len(standard) != len(raw):
         raise ValueError("not a base64url string: '+' or '/'")
     try:
-        return binascii.a2b_base64(raw.translate(_FROM_URLSAFE) + b"=" * (-len(raw) % 4), strict_mode=True)
+        return binascii.a2b_base64(standard + b"=" * (-len(raw) % 4), strict_mode=True)
     except binascii.Error as exc:
         raise ValueError(f"not a base64url string: {exc}") from None
+
+
+_check_credential_id = functools.lru_cache(maxsize=4096)(from_b64url)
+"""``from_b64url`` for the few credential ids a session's ballots name, each decoded once (only to check it)."""
 
 
 def ballot_bytes(*, council: str, session: str, vote: str, item: str, deputy: str, choice: str, nonce: str) -> bytes:
@@ -97,6 +106,24 @@ def ballot_bytes(*, council: str, session: str, vote: str, item: str, deputy: st
         "choice": choice,
         "nonce": nonce,
     }
+    strings = type(council) is str and type(session) is str and type(vote) is str and type(item) is str
+    if strings and type(deputy) is str and type(choice) is str and type(nonce) is str:
+        # The usual case, in JCS key order already: orjson writes strings exactly as JCS does
+        # (voting.canonical), so one call gives the same bytes as the general path below.
+        ordered = {
+            "choice": choice,
+            "council": council,
+            "deputy": deputy,
+            "item": item,
+            "nonce": nonce,
+            "session": session,
+            "v": BALLOT_VERSION,
+            "vote": vote,
+        }
+        try:
+            return orjson.dumps(ordered)
+        except orjson.JSONEncodeError:  # a lone surrogate: let the general path decide
+            pass
     return canonical(ballot)
 
 
@@ -140,7 +167,10 @@ class Assertion:
         """
         try:
             credential = data["credential"]
-            from_b64url(credential)
+            if type(credential) is str:
+                _check_credential_id(credential)
+            else:
+                from_b64url(credential)  # to raise what it raises
             return cls(
                 credential=credential,
                 authenticator_data=from_b64url(data["authenticator_data"]),
@@ -160,11 +190,70 @@ class Assertion:
         }
 
 
+Verify = Callable[[bytes, bytes], None]
+"""``(signature, data) -> None``, raising when the signature does not verify."""
+
+
 @functools.lru_cache(maxsize=4096)
-def _public_key(cose: bytes) -> tuple[Any, Any]:
-    """The enrolled COSE key as a ready ``cryptography`` key and its algorithm (decoded once per key)."""
+def _public_key(cose: bytes) -> Verify:
+    """The enrolled COSE key, decoded once per key and process, as a ready signature check."""
     decoded = decode_credential_public_key(cose)
-    return decoded_public_key_to_cryptography(decoded), decoded.alg
+    key, alg = decoded_public_key_to_cryptography(decoded), decoded.alg
+    if isinstance(key, EllipticCurvePublicKey):
+        # What webauthn's verify_signature does for an EC2 key, with the algorithm object made once
+        # (nearly every authenticator signs ES256; this is most of a ballot audit's time).
+        try:
+            ecdsa = get_ec2_sig_alg(alg)
+        except UnsupportedAlgorithm:
+            pass
+        else:
+            return functools.partial(_ec2_verify, key, ecdsa)
+    return functools.partial(_any_verify, key, alg)
+
+
+def _ec2_verify(key: EllipticCurvePublicKey, algorithm: Any, signature: bytes, data: bytes) -> None:
+    key.verify(signature, data, algorithm)
+
+
+def _any_verify(key: Any, alg: Any, signature: bytes, data: bytes) -> None:
+    verify_signature(public_key=key, signature_alg=alg, signature=signature, data=data)
+
+
+def check_signature(public_key: bytes, signature: bytes, signed_data: bytes) -> None:
+    """Verify a signature with an enrolled COSE key (releases the GIL); BallotRefused("signature_invalid")."""
+    verify = _public_key(public_key)
+    try:
+        verify(signature, signed_data)
+    except Exception:  # cryptography's InvalidSignature, malformed DER and an unusable key alike
+        raise BallotRefused("signature_invalid", "the signature does not verify with the enrolled key") from None
+
+
+@functools.lru_cache(maxsize=64)
+def _rp_id_hash(rp_id: str) -> bytes:
+    return hashlib.sha256(rp_id.encode()).digest()
+
+
+def _rp_id_digest(rp_id: str) -> bytes:
+    return _rp_id_hash(rp_id) if type(rp_id) is str else hashlib.sha256(rp_id.encode()).digest()
+
+
+def _client_fields(raw: bytes) -> tuple[Any, Any, Any]:
+    """``type``, ``challenge`` and ``origin`` of client data JSON, exactly as ``json.loads`` reads them.
+
+    orjson first: it takes a subset of what json takes and reads strings the same way; anything else
+    (a BOM, another encoding, NaN, a lone surrogate, a field that is not a string…) is json's to read.
+    """
+    try:
+        client = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if type(client) is dict:
+            kind, challenge, origin = client.get("type"), client.get("challenge"), client.get("origin")
+            if type(kind) is str and type(challenge) is str and type(origin) is str:
+                return kind, challenge, origin
+    client = json.loads(raw)
+    return client["type"], client["challenge"], client["origin"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,11 +267,7 @@ class PreparedAssertion:
 
     def verify(self) -> None:
         """Verify the signature (releases the GIL); BallotRefused("signature_invalid") if it fails."""
-        key, alg = _public_key(self.public_key)
-        try:
-            verify_signature(public_key=key, signature_alg=alg, signature=self.signature, data=self.signed_data)
-        except Exception:  # cryptography's InvalidSignature and malformed DER alike
-            raise BallotRefused("signature_invalid", "the signature does not verify with the enrolled key") from None
+        check_signature(self.public_key, self.signature, self.signed_data)
 
 
 def prepare_assertion(
@@ -192,8 +277,7 @@ def prepare_assertion(
     if assertion.credential != credential.id:
         raise BallotRefused("credential_mismatch", "the assertion names another credential")
     try:
-        client = json.loads(assertion.client_data_json)
-        kind, challenge, origin = client["type"], client["challenge"], client["origin"]
+        kind, challenge, origin = _client_fields(assertion.client_data_json)
     except (ValueError, TypeError, KeyError):
         raise BallotRefused("assertion_invalid", "client data is not WebAuthn client data JSON") from None
     if kind != "webauthn.get":
@@ -209,7 +293,7 @@ def prepare_assertion(
     data = assertion.authenticator_data
     if len(data) < 37:
         raise BallotRefused("assertion_invalid", "authenticator data is shorter than 37 bytes")
-    if data[:32] != hashlib.sha256(rp_id.encode()).digest():
+    if data[:32] != _rp_id_digest(rp_id):
         raise BallotRefused("rp_id_mismatch", f"the credential was not used for relying party {rp_id!r}")
     flags = data[32]
     if not flags & _UP or not flags & _UV:
