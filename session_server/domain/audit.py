@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
+import hashlib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 import orjson
@@ -29,11 +32,11 @@ import orjson
 from session_server.domain.commands import BallotCast, VoteClose, VoteOpen
 from session_server.domain.council import CouncilState, evolve_council
 from session_server.domain.errors import DomainError
-from session_server.domain.events import RecordedEvent, parse_time
+from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
 from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, from_b64url, prepare_assertion
-from voting.canonical import GENESIS, seal
+from voting.canonical import GENESIS, canonical, seal
 from voting.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_note
 from voting.merkle import CompactRange, ProofError, leaf_hash, verify_consistency
 
@@ -88,22 +91,16 @@ class Report:
     unsigned_demo: bool = False
 
 
-@dataclass(slots=True)
-class _Ledger:
-    name: str
-    origin: str
-    events: list[dict[str, Any]]
-    checkpoints: list[Checkpoint]
-
-
 def _b64(text: Any) -> bytes:
     if not isinstance(text, str):
         raise ValueError("not a base64 string")
     return base64.b64decode(text, validate=True)
 
 
-def _open_ledger(name: str, data: Any, verifiers: Sequence[NoteVerifier], keys_used: set[str]) -> _Ledger:
-    """Steps 1 and 2 for one ledger: chain, canonical leaves, checkpoints, consistency."""
+def _open_checkpoints(
+    name: str, data: Any, verifiers: Sequence[NoteVerifier], keys_used: set[str]
+) -> tuple[Mapping[str, Any], list[Checkpoint]]:
+    """Step 2's start for one ledger: every checkpoint signed by a known key, for this origin, growing."""
     if not isinstance(data, Mapping) or not isinstance(data.get("leaves"), list):
         raise Discrepancy(name, None, "the export has no list of leaves")
     origin = str(data.get("origin", ""))
@@ -124,34 +121,95 @@ def _open_ledger(name: str, data: Any, verifiers: Sequence[NoteVerifier], keys_u
         checkpoints.append(checkpoint)
     if not checkpoints:
         raise Discrepancy(name, None, "no signed checkpoint")
-    wanted = {c.size: c for c in checkpoints}
-    if 0 in wanted and wanted[0].root != CompactRange().root():
+    if checkpoints[0].size == 0 and checkpoints[0].root != CompactRange().root():
         raise Discrepancy(name, None, "the checkpoint of size 0 does not have the empty tree's root")
-    events: list[dict[str, Any]] = []
+    return data, checkpoints
+
+
+_EVENT_KEYS = frozenset({"actor", "at", "hash", "payload", "seq", "stream", "type"})
+_HASH_MEMBER = b',"hash":"'
+_SORTED = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+def _has_no_float(value: Any) -> bool:
+    """Whether a parsed JSON object or array holds no float, at any depth."""
+    for item in value.values() if type(value) is dict else value:
+        kind = type(item)
+        if kind is float or ((kind is dict or kind is list) and not _has_no_float(item)):
+            return False
+    return True
+
+
+def _sealed(prev: bytes, index: int, encoded: Any) -> tuple[dict[str, Any], bytes, bytes] | None:
+    """``(event, leaf, hash bytes)`` when the leaf is the canonical form of its event and chains after
+    ``prev``, else None (then ``_sealed_slowly`` names what is wrong).
+
+    The leaf is checked once as a whole: it must be JCS of the parsed event, whose keys are exactly
+    the event's; the hash then covers those bytes without the ``hash`` member, which is what
+    ``voting.canonical.seal`` hashes (JCS of an object less one member is its JCS less that member).
+    A ``hash`` that is not plain hex would be cut out wrongly, but then cannot equal the hex digest.
+    """
+    try:
+        leaf = binascii.a2b_base64(encoded, strict_mode=True)
+        event = orjson.loads(leaf)
+        if type(event) is not dict or event.keys() != _EVENT_KEYS:
+            return None
+        seq, claimed = event["seq"], event["hash"]
+        if type(seq) is not int or seq != index + 1 or type(claimed) is not str:
+            return None
+        # Strings before the hash member, so that nothing before it can look like it.
+        if type(event["actor"]) is not str or type(event["at"]) is not str:
+            return None
+        # orjson's sorted output is JCS but for floats and keys beyond U+FFFF (voting.canonical): an
+        # ASCII leaf holds no such key, and the walk finds any float. Other leaves go the general way.
+        if leaf.isascii() and _has_no_float(event):
+            if orjson.dumps(event, option=_SORTED) != leaf:
+                return None
+        elif canonical(event) != leaf:
+            return None
+    except (ValueError, TypeError, RecursionError):  # an integer beyond 2**53 too: the general way decides
+        return None
+    start = leaf.find(_HASH_MEMBER)  # after two strings: a quote after a comma cannot sit in a string
+    end = start + len(_HASH_MEMBER) + len(claimed) + 1
+    digest = hashlib.sha256(prev + leaf[:start] + leaf[end:])
+    if digest.hexdigest() != claimed:
+        return None
+    return event, leaf, digest.digest()
+
+
+def _sealed_slowly(name: str, prev: bytes, index: int, encoded: Any) -> tuple[dict[str, Any], bytes, bytes]:
+    """Rebuild the leaf from its event field by field: ``(event, leaf, hash bytes)`` or the Discrepancy."""
+    try:
+        leaf = _b64(encoded)
+        event = orjson.loads(leaf)
+        digest, canonical_leaf = seal(
+            prev,
+            stream=event["stream"],
+            seq=event["seq"],
+            type=event["type"],
+            payload=event["payload"],
+            actor=event["actor"],
+            at=event["at"],
+        )
+    except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError) as exc:
+        raise Discrepancy(name, index, f"the leaf is not an event: {exc}") from None
+    if event["seq"] != index + 1:
+        raise Discrepancy(name, index, f"seq {event['seq']} where {index + 1} belongs (events dropped or swapped)")
+    if event.get("hash") != digest:
+        raise Discrepancy(name, index, "the hash does not chain to the previous event (an edited or moved event)")
+    if leaf != canonical_leaf:
+        raise Discrepancy(name, index, "the leaf is not the canonical form of its event")
+    return event, leaf, bytes.fromhex(digest)
+
+
+def _events(name: str, data: Mapping[str, Any], checkpoints: list[Checkpoint]) -> Iterator[dict[str, Any]]:
+    """Step 1 and the roots of step 2, leaf by leaf: each event once it chains and fits the tree."""
+    wanted = {c.size: c for c in checkpoints}
     tree = CompactRange()
     prev = GENESIS
     for index, encoded in enumerate(data["leaves"]):
-        try:
-            leaf = _b64(encoded)
-            event = orjson.loads(leaf)
-            digest, canonical_leaf = seal(
-                prev,
-                stream=event["stream"],
-                seq=event["seq"],
-                type=event["type"],
-                payload=event["payload"],
-                actor=event["actor"],
-                at=event["at"],
-            )
-        except (ValueError, TypeError, KeyError, binascii.Error, orjson.JSONDecodeError) as exc:
-            raise Discrepancy(name, index, f"the leaf is not an event: {exc}") from None
-        if event["seq"] != index + 1:
-            raise Discrepancy(name, index, f"seq {event['seq']} where {index + 1} belongs (events dropped or swapped)")
-        if event.get("hash") != digest:
-            raise Discrepancy(name, index, "the hash does not chain to the previous event (an edited or moved event)")
-        if leaf != canonical_leaf:
-            raise Discrepancy(name, index, "the leaf is not the canonical form of its event")
-        prev = bytes.fromhex(digest)
+        sealed = _sealed(prev, index, encoded) or _sealed_slowly(name, prev, index, encoded)
+        event, leaf, prev = sealed
         tree.append_hash(leaf_hash(leaf))
         signed = wanted.get(tree.size)
         if signed is not None and signed.root != tree.root():
@@ -159,15 +217,16 @@ def _open_ledger(name: str, data: Any, verifiers: Sequence[NoteVerifier], keys_u
             if signed is not checkpoints[-1]:
                 what += " (history rewritten after it was signed: not consistent with the later checkpoints)"
             raise Discrepancy(name, index, f"the signed checkpoint of size {signed.size} has {what}")
-        events.append(event)
-    if checkpoints[-1].size > len(events):
-        raise Discrepancy(
-            name, None, f"a checkpoint covers {checkpoints[-1].size} events, the export has {len(events)}"
-        )
-    if checkpoints[-1].size != len(events):
+        yield event
+
+
+def _close_ledger(name: str, data: Mapping[str, Any], checkpoints: list[Checkpoint], count: int) -> None:
+    """The end of step 2: the last checkpoint covers every leaf; consistency between successive ones."""
+    if checkpoints[-1].size > count:
+        raise Discrepancy(name, None, f"a checkpoint covers {checkpoints[-1].size} events, the export has {count}")
+    if checkpoints[-1].size != count:
         raise Discrepancy(name, checkpoints[-1].size, "events after the last signed checkpoint")
     _check_consistency(name, checkpoints, data.get("consistency") or [])
-    return _Ledger(name, origin, events, checkpoints)
 
 
 def _check_consistency(name: str, checkpoints: list[Checkpoint], proofs: Iterable[Any]) -> None:
@@ -187,16 +246,43 @@ def _check_consistency(name: str, checkpoints: list[Checkpoint], proofs: Iterabl
             raise Discrepancy(name, None, f"checkpoint {new.size} is not consistent with {old.size}: {exc}") from None
 
 
-def _recorded(event: Mapping[str, Any]) -> RecordedEvent:
-    return RecordedEvent(event["type"], event["payload"], event["seq"], event["at"], actor=event["actor"])
+class _Recorded:
+    """An exported event as ``evolve`` reads it (a ``Recorded``, lighter than ``RecordedEvent``)."""
+
+    __slots__ = ("actor", "at", "payload", "seq", "type")
+
+    def __init__(self, event: Mapping[str, Any]) -> None:
+        self.type: str = event["type"]
+        self.payload: Mapping[str, Any] = event["payload"]
+        self.seq: int = event["seq"]
+        self.at: str = event["at"]
+        self.actor: str = event["actor"]
+
+
+@functools.lru_cache(maxsize=4096)
+def _deputy_of(username: str, member: str) -> Actor:
+    return Actor(username, Role.DEPUTY, member)
+
+
+def _deputy(username: Any, member: Any) -> Actor:
+    """The deputy who cast a ballot, as the actor of the command (one per deputy and user)."""
+    if type(username) is str and type(member) is str:
+        return _deputy_of(username, member)
+    return Actor(username, Role.DEPUTY, member)
 
 
 def _decided_again(
-    state: SessionState, council: CouncilState, event: Mapping[str, Any], index: int, check: AssertionCheck
+    state: SessionState,
+    council: CouncilState,
+    event: Mapping[str, Any],
+    index: int,
+    check: AssertionCheck,
+    at: datetime | None = None,
 ) -> None:
-    """Decide a vote event again by the rules; it must come out exactly as recorded."""
+    """Decide a vote event again by the rules; it must come out exactly as recorded (``at``: its time, parsed)."""
     p = event["payload"]
-    at = parse_time(event["at"])
+    if at is None:
+        at = parse_time(event["at"])
     try:
         match event["type"]:
             case "vote.opened":
@@ -218,7 +304,7 @@ def _decided_again(
                     nonce=p.get("nonce"),
                     assertion=p.get("assertion"),
                 )
-                ctx = Context(Actor(event["actor"], Role.DEPUTY, p["deputy"]), at, check_assertion=check)
+                ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check)
             case _:
                 command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
         [again] = decide(state, council, command, ctx)
@@ -246,6 +332,9 @@ class SignatureSink(Protocol):
     def first_failure(self, before: int | None = None) -> tuple[int, str] | None:
         """``(index, message)`` of the first bad signature added (below ``before``, if given), else None."""
 
+    def discard(self) -> None:
+        """Drop every signature added: the audit stopped at a discrepancy that no bad signature can precede."""
+
 
 class InOrder:
     """The plain ``SignatureSink``: keeps them, and verifies one after another when asked."""
@@ -258,6 +347,9 @@ class InOrder:
 
     def first_failure(self, before: int | None = None) -> tuple[int, str] | None:
         return verify_in_order([job for job in self.jobs if before is None or job[0] < before])
+
+    def discard(self) -> None:
+        self.jobs = []
 
 
 def verify_in_order(jobs: Iterable[tuple[int, PreparedAssertion]]) -> tuple[int, str] | None:
@@ -283,16 +375,22 @@ def audit(
     check but the ballot signatures themselves runs here in order; the signatures go to
     ``signatures`` (default: verified here, after the rest; the CLI verifies them in other
     processes while the rest runs), and a bad one is reported if it comes before any other
-    discrepancy.
+    discrepancy of the rules (steps 1 and 2, the ledgers themselves, come first).
     """
     sink = signatures if signatures is not None else InOrder()
     try:
-        report = _audit(export, trusted_keys, sink)
-    except Discrepancy as found:
-        earlier = sink.first_failure(found.index if found.ledger == "session" else None)
-        if earlier is not None and found.ledger == "session":
-            raise _bad_signature(*earlier) from None
+        report, broken = _audit(export, trusted_keys, sink)
+    except BaseException:
+        sink.discard()
         raise
+    if isinstance(broken, Discrepancy):
+        earlier = sink.first_failure(broken.index)
+        if earlier is not None:
+            raise _bad_signature(*earlier) from None
+        raise broken
+    if broken is not None:
+        sink.discard()
+        raise broken
     failed = sink.first_failure()
     if failed is not None:
         raise _bad_signature(*failed)
@@ -303,7 +401,11 @@ def _bad_signature(index: int, message: str) -> Discrepancy:
     return Discrepancy("session", index, f"ballot.cast breaks the rules: {message}")
 
 
-def _audit(export: Mapping[str, Any], trusted_keys: Sequence[str] | None, sink: SignatureSink) -> Report:
+def _audit(
+    export: Mapping[str, Any], trusted_keys: Sequence[str] | None, sink: SignatureSink
+) -> tuple[Report, Exception | None]:
+    """The report and what broke the rules (step 3) first, if anything; a discrepancy in the ledgers
+    themselves (steps 1 and 2, which come first wherever it is) is raised."""
     if export.get("format") != EXPORT_FORMAT:
         raise Discrepancy("export", None, f"not a {EXPORT_FORMAT} file")
     try:
@@ -311,43 +413,78 @@ def _audit(export: Mapping[str, Any], trusted_keys: Sequence[str] | None, sink: 
     except CheckpointError as exc:
         raise Discrepancy("export", None, f"a verifier key is malformed: {exc}") from None
     keys_used: set[str] = set()
-    council_ledger = _open_ledger("council", export.get("council_ledger"), verifiers, keys_used)
-    session_ledger = _open_ledger("session", export.get("session_ledger"), verifiers, keys_used)
+    council_data, council_checkpoints = _open_checkpoints("council", export.get("council_ledger"), verifiers, keys_used)
+    council_events = list(_events("council", council_data, council_checkpoints))
+    _close_ledger("council", council_data, council_checkpoints, len(council_events))
+    session_data, session_checkpoints = _open_checkpoints("session", export.get("session_ledger"), verifiers, keys_used)
     report = Report(
         council=str(export.get("council", "")),
         session=str(export.get("session", "")),
-        events=len(session_ledger.events),
-        council_events=len(council_ledger.events),
-        checkpoints=len(council_ledger.checkpoints) + len(session_ledger.checkpoints),
+        council_events=len(council_events),
+        checkpoints=len(council_checkpoints) + len(session_checkpoints),
         keys=sorted(keys_used),
     )
-    at_index = [0]
+    rules = _Rules(council_events, sink, report)
+    broken: Exception | None = None
+    for index, event in enumerate(_events("session", session_data, session_checkpoints)):
+        report.events = index + 1
+        if broken is None:
+            # Each event is decided as soon as it is known to chain; what breaks the rules is kept
+            # until every leaf is checked, since a broken chain or tree anywhere is reported first.
+            try:
+                rules.apply(index, event)
+            except Exception as exc:
+                broken = exc
+    _close_ledger("session", session_data, session_checkpoints, report.events)
+    report.unsigned_demo = rules.council is not None and not rules.council.signed_ballots
+    return report, broken
 
-    def deferred(
-        ballot: bytes, assertion: Assertion, credential: Credential, rp_id: str, origins: Sequence[str]
+
+class _Rules:
+    """Step 3, one session event after another: the session and the council as they stood then."""
+
+    def __init__(self, council_events: Iterable[Mapping[str, Any]], sink: SignatureSink, report: Report) -> None:
+        self._council_events = iter(council_events)
+        self._pending = next(self._council_events, None)
+        self._pending_at: datetime | None = None
+        self.council: CouncilState | None = None
+        self._state: SessionState | None = None
+        self._sink = sink
+        self._report = report
+        self._index = 0
+
+    def _deferred(
+        self, ballot: bytes, assertion: Assertion, credential: Credential, rp_id: str, origins: Sequence[str]
     ) -> int:
+        """Every check of the assertion here but the signature itself, which goes to the sink."""
         prepared = prepare_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
-        sink.add(at_index[0], prepared)
+        self._sink.add(self._index, prepared)
         return prepared.sign_count
 
-    council_events = iter(council_ledger.events)
-    pending = next(council_events, None)
-    council: CouncilState | None = None
-    state: SessionState | None = None
-    for index, event in enumerate(session_ledger.events):
+    def apply(self, index: int, event: Mapping[str, Any]) -> None:
+        """Decide the event again if it is a vote event, then apply it; Discrepancy if either fails."""
         # The council as it stood when this event was decided: everything it recorded up to then.
-        while pending is not None and parse_time(pending["at"]) <= parse_time(event["at"]):
-            council = evolve_council(council, _recorded(pending))
-            pending = next(council_events, None)
+        at: datetime | None = None
+        while self._pending is not None:
+            if self._pending_at is None:
+                self._pending_at = parse_time(self._pending["at"])
+            if at is None:
+                at = parse_time(event["at"])
+            if self._pending_at > at:
+                break
+            self.council = evolve_council(self.council, _Recorded(self._pending))
+            self._pending, self._pending_at = next(self._council_events, None), None
+        council = self.council
         if council is None:
             raise Discrepancy("session", index, "an event before the council existed")
-        if state is not None and event["type"] in ("vote.opened", "ballot.cast", "vote.closed"):
-            at_index[0] = index
-            _decided_again(state, council, event, index, deferred)
+        if self._state is not None and event["type"] in ("vote.opened", "ballot.cast", "vote.closed"):
+            self._index = index
+            _decided_again(self._state, council, event, index, self._deferred, at)
         try:
-            state = evolve(state, _recorded(event))
+            state = self._state = evolve(self._state, _Recorded(event))
         except (ValueError, KeyError, TypeError) as exc:
             raise Discrepancy("session", index, f"{event['type']} does not apply: {exc}") from None
+        report = self._report
         if event["type"] == "ballot.cast":
             report.ballots += 1
             report.signed_ballots += "assertion" in event["payload"]
@@ -356,5 +493,3 @@ def _audit(export: Mapping[str, Any], trusted_keys: Sequence[str] | None, sink: 
             report.votes.append(VoteSummary(vote.id, vote.subject, event["payload"]["tally"]))
         if state.council != council.id:
             raise Discrepancy("session", index, f"the session belongs to {state.council!r}, not {council.id!r}")
-    report.unsigned_demo = council is not None and not council.signed_ballots
-    return report
