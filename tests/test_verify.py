@@ -7,6 +7,7 @@ import base64
 import copy
 import itertools
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from session_server.ledger import b64
 from voting.canonical import GENESIS, seal
 from voting.checkpoint import Checkpoint, NoteSigner
 from voting.merkle import MerkleTree
+
+SIGNATURE_INVALID = "signature_invalid: the signature does not verify with the enrolled key"
 
 
 async def _run_session(chamber: Chamber) -> dict[str, Any]:
@@ -44,6 +47,15 @@ def _leaves(export: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _index_of(export: dict[str, Any], type_: str, nth: int = 0) -> int:
     return [i for i, e in enumerate(_leaves(export)) if e["type"] == type_][nth]
+
+
+def _signature_broken(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with the last bit of its ballot's signature flipped."""
+    assertion = dict(event["payload"]["assertion"])
+    signature = bytearray(base64.urlsafe_b64decode(assertion["signature"] + "=="))
+    signature[-1] ^= 1
+    assertion["signature"] = base64.urlsafe_b64encode(bytes(signature)).rstrip(b"=").decode()
+    return dict(event, payload={**event["payload"], "assertion": assertion})
 
 
 def _reseal(export: dict[str, Any], events: list[dict[str, Any]], signer: NoteSigner) -> dict[str, Any]:
@@ -198,11 +210,7 @@ async def test_a_forged_signature_is_found_also_when_checked_in_other_processes(
     first, second = _index_of(export, "ballot.cast", 0), _index_of(export, "ballot.cast", 2)
     forged = [dict(e) for e in events]
     for index in (second, first):  # two bad signatures: the first by index must be named
-        assertion = dict(events[index]["payload"]["assertion"])
-        signature = bytearray(base64.urlsafe_b64decode(assertion["signature"] + "=="))
-        signature[-1] ^= 1
-        assertion["signature"] = base64.urlsafe_b64encode(bytes(signature)).rstrip(b"=").decode()
-        forged[index] = dict(events[index], payload={**events[index]["payload"], "assertion": assertion})
+        forged[index] = _signature_broken(events[index])
     resealed = _reseal(export, forged, signer)
     workers = OtherProcesses(workers=2)
     workers.CHUNK = 2  # send every two signatures to the worker processes
@@ -213,3 +221,84 @@ async def test_a_forged_signature_is_found_also_when_checked_in_other_processes(
         audit(resealed)  # the same answer verified here, in order
     assert again.value.index == first
     assert audit(export, signatures=OtherProcesses(workers=2)).signed_ballots == 5
+
+
+async def test_the_first_discrepancy_is_named_wherever_the_signatures_are_checked(chamber: Chamber) -> None:
+    from session_server.verifier import OtherProcesses
+
+    def every_way() -> list[OtherProcesses | None]:
+        small = OtherProcesses(workers=2)
+        small.CHUNK = 1  # each signature on its own: some verified by the workers, the rest taken back
+        return [None, OtherProcesses(workers=0), OtherProcesses(workers=1), small]
+
+    def first_problem(export: dict[str, Any], signatures: OtherProcesses | None) -> Discrepancy:
+        with pytest.raises(Discrepancy) as info:
+            audit(export, signatures=signatures)
+        return info.value
+
+    export = await _run_session(chamber)
+    signer = chamber.demo.server.kvorum.ledger.signer
+    events = _leaves(export)
+    ballot, closed = _index_of(export, "ballot.cast"), _index_of(export, "vote.closed")
+    later_ballot = _index_of(export, "ballot.cast", 4)  # in the second vote
+    assert ballot < closed < later_ballot
+    cooked = dict(events[closed], payload={**events[closed]["payload"], "tally": {"for": 30}})
+
+    # a bad signature, then a cooked tally: the signature is named
+    forged = [dict(e) for e in events]
+    forged[ballot], forged[closed] = _signature_broken(events[ballot]), cooked
+    signature_first = _reseal(export, forged, signer)
+    for signatures in every_way():
+        problem = first_problem(signature_first, signatures)
+        assert (problem.index, problem.message) == (ballot, f"ballot.cast breaks the rules: {SIGNATURE_INVALID}")
+
+    # a cooked tally, then a bad signature: the tally is named
+    forged = [dict(e) for e in events]
+    forged[closed], forged[later_ballot] = cooked, _signature_broken(events[later_ballot])
+    tally_first = _reseal(export, forged, signer)
+    for signatures in every_way():
+        problem = first_problem(tally_first, signatures)
+        assert problem.index == closed and "published tally" in problem.message
+
+    # both, and a leaf edited after them that no longer chains: the ledger itself is checked first
+    for resealed in (signature_first, tally_first):
+        broken = copy.deepcopy(resealed)
+        last = dict(events[-1], actor="someone else")
+        broken["session_ledger"]["leaves"][-1] = base64.b64encode(orjson.dumps(last)).decode()
+        for signatures in every_way():
+            problem = first_problem(broken, signatures)
+            assert problem.index == len(events) - 1 and "does not chain" in problem.message
+
+
+async def test_worker_processes_forked_from_the_command_line_find_the_same_first_bad_signature(
+    chamber: Chamber, tmp_path: Path
+) -> None:
+    export = await _run_session(chamber)
+    events = _leaves(export)
+    first, third = _index_of(export, "ballot.cast", 0), _index_of(export, "ballot.cast", 2)
+    forged = [dict(e) for e in events]
+    forged[first], forged[third] = _signature_broken(events[first]), _signature_broken(events[third])
+    path = tmp_path / "forged.json"
+    path.write_bytes(orjson.dumps(_reseal(export, forged, chamber.demo.server.kvorum.ledger.signer)))
+    # a process of its own runs no other thread, so its workers are forked (the tests' own process spawns)
+    script = (
+        "import sys, threading\n"
+        "from session_server.domain.audit import Discrepancy, audit\n"
+        "from session_server.verifier import OtherProcesses, _start_method, load\n"
+        "assert threading.active_count() == 1 and _start_method().get_start_method() == 'fork'\n"
+        "workers = OtherProcesses(workers=1)\n"
+        "workers.CHUNK = 1\n"
+        "try:\n"
+        "    audit(load(sys.argv[1]), signatures=workers)\n"
+        "except Discrepancy as exc:\n"
+        "    print(exc)\n"
+    )
+    run = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, str(path), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(run.communicate(), 60)
+    assert run.returncode == 0, err.decode()
+    assert (
+        out.decode().strip()
+        == f"session ledger, event {first} (seq {first + 1}): ballot.cast breaks the rules: {SIGNATURE_INVALID}"
+    )
