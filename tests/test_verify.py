@@ -41,8 +41,8 @@ async def _run_session(chamber: Chamber) -> dict[str, Any]:
     return export
 
 
-def _leaves(export: dict[str, Any]) -> list[dict[str, Any]]:
-    return [orjson.loads(base64.b64decode(leaf)) for leaf in export["session_ledger"]["leaves"]]
+def _leaves(export: dict[str, Any], which: str = "session_ledger") -> list[dict[str, Any]]:
+    return [orjson.loads(base64.b64decode(leaf)) for leaf in export[which]["leaves"]]
 
 
 def _index_of(export: dict[str, Any], type_: str, nth: int = 0) -> int:
@@ -58,10 +58,12 @@ def _signature_broken(event: dict[str, Any]) -> dict[str, Any]:
     return dict(event, payload={**event["payload"], "assertion": assertion})
 
 
-def _reseal(export: dict[str, Any], events: list[dict[str, Any]], signer: NoteSigner) -> dict[str, Any]:
+def _reseal(
+    export: dict[str, Any], events: list[dict[str, Any]], signer: NoteSigner, which: str = "session_ledger"
+) -> dict[str, Any]:
     """What a server holding the council key could do: re-chain the events, re-sign every checkpoint size."""
     forged = copy.deepcopy(export)
-    ledger = forged["session_ledger"]
+    ledger = forged[which]
     prev, leaves = GENESIS, []
     for seq, event in enumerate(events, start=1):
         fields = {k: event[k] for k in ("stream", "type", "payload", "actor", "at")}
@@ -176,6 +178,25 @@ async def test_each_tampering_is_named_with_the_first_bad_event(chamber: Chamber
     assert await asyncio.to_thread(main, ["verify", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"FAIL session ledger, event {closed} (seq {closed + 1}):")
+
+
+async def test_a_signed_ledger_with_unreadable_times_is_named_not_a_crash(chamber: Chamber) -> None:
+    # A server holding the council key signs a session event, or a council event, whose time is garbage.
+    export = await _run_session(chamber)
+    signer = chamber.demo.server.kvorum.ledger.signer
+    events = _leaves(export)
+    ballot = _index_of(export, "ballot.cast")
+    garbled = [dict(e) for e in events]
+    garbled[ballot] = dict(events[ballot], at="yesterday")
+    with pytest.raises(Discrepancy) as info:
+        audit(_reseal(export, garbled, signer))
+    assert info.value.index == ballot and "'yesterday' cannot be read" in info.value.message
+
+    council = _leaves(export, "council_ledger")
+    council[1] = dict(council[1], at=42)
+    with pytest.raises(Discrepancy) as info:
+        audit(_reseal(export, council, signer, "council_ledger"))
+    assert "council event" in info.value.message and "cannot be read" in info.value.message
 
 
 async def test_pinned_keys_refuse_a_ledger_signed_by_another_key(chamber: Chamber, tmp_path: Path, capsys: Any) -> None:

@@ -271,6 +271,14 @@ def _deputy(username: Any, member: Any) -> Actor:
     return Actor(username, Role.DEPUTY, member)
 
 
+def _time_of(event: Mapping[str, Any], index: int) -> datetime:
+    """The session event's time; a Discrepancy naming it if it is not an RFC 3339 time with a zone."""
+    try:
+        return parse_time(event["at"])
+    except (ValueError, TypeError) as exc:
+        raise Discrepancy("session", index, f"its time {event['at']!r} cannot be read: {exc}") from None
+
+
 def _decided_again(
     state: SessionState,
     council: CouncilState,
@@ -282,7 +290,7 @@ def _decided_again(
     """Decide a vote event again by the rules; it must come out exactly as recorded (``at``: its time, parsed)."""
     p = event["payload"]
     if at is None:
-        at = parse_time(event["at"])
+        at = _time_of(event, index)
     try:
         match event["type"]:
             case "vote.opened":
@@ -466,13 +474,19 @@ class _Rules:
         # The council as it stood when this event was decided: everything it recorded up to then.
         at: datetime | None = None
         while self._pending is not None:
-            if self._pending_at is None:
-                self._pending_at = parse_time(self._pending["at"])
             if at is None:
-                at = parse_time(event["at"])
-            if self._pending_at > at:
-                break
-            self.council = evolve_council(self.council, _Recorded(self._pending))
+                at = _time_of(event, index)
+            try:
+                if self._pending_at is None:
+                    self._pending_at = parse_time(self._pending["at"])
+                if self._pending_at > at:
+                    break
+                self.council = evolve_council(self.council, _Recorded(self._pending))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                seq = self._pending.get("seq")
+                raise Discrepancy(
+                    "council", None, f"council event {seq} ({self._pending.get('type')}) cannot be read: {exc}"
+                ) from None
             self._pending, self._pending_at = next(self._council_events, None), None
         council = self.council
         if council is None:
