@@ -125,10 +125,10 @@ class Subscriber:
         """Hand events over: written at once (in one write) when the subscriber is direct, queued otherwise."""
         direct = self.direct
         if direct is not None:
-            if batch.first <= self.sent:  # some were sent already (rare): take them one at a time
-                for delivery in batch.deliveries:
-                    if delivery.seq > self.sent:
-                        self.deliver(Batch([delivery]))
+            if batch.first <= self.sent:  # some were sent already (rare): the rest, as a batch of their own
+                rest = [d for d in batch.deliveries if d.seq > self.sent]
+                if rest:
+                    self.deliver(Batch(rest))
                 return
             if direct(batch.sse_chunks if self.sse else batch.frames):
                 self.sent = batch.last
