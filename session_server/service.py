@@ -28,6 +28,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.events import format_time
 from session_server.domain.roles import Actor, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
+from session_server.store import HOT_STATEMENTS as APPEND_STATEMENTS
 from session_server.store import Appending, EventStore, StoredEvent, StreamNotFound
 from voting.ballot import Assertion, BallotRefused, Credential, ballot_bytes, verify_assertion
 
@@ -38,6 +39,20 @@ SYSTEM = Actor(username="system", role=Role.ADMIN, member=None)
 
 MAX_BATCH = 1000
 Listener = Callable[[Sequence[StoredEvent]], None]
+
+
+SESSION_ROW = """
+    INSERT INTO sessions (id, council, number, convocation, date, title, status, seq)
+    VALUES ($1, $2, $3, $4, $5::text::date, $6, $7, $8)
+    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq"""
+"""The read model's row of a session, written in the transaction that appends to its stream."""
+
+HOT_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
+    *APPEND_STATEMENTS,
+    (SESSION_ROW, ("", "", 0, 0, "2000-01-01", "", "", 0)),
+]
+"""What a command runs in the database, with arguments that change nothing once rolled back
+(see ``session_server.database.warm``)."""
 
 
 def council_stream(council_id: str) -> str:
@@ -335,9 +350,7 @@ class Sessions:
         answers, state = await self._decide_batch(tx, batch, prior, state, decide_here, evolve)
         if state is not None and tx.pending:
             await tx.conn.execute(
-                """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq)
-                   VALUES ($1, $2, $3, $4, $5::text::date, $6, $7, $8)
-                   ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq""",
+                SESSION_ROW,
                 state.id,
                 state.council,
                 state.number,

@@ -11,11 +11,11 @@ import asyncpg
 from session_server.accounts import Accounts
 from session_server.broker import Broker, open_broker
 from session_server.config import Settings
-from session_server.database import create_pool, database_url
+from session_server.database import create_pool, database_url, warm
 from session_server.hub import Hub
 from session_server.ledger import Ledger
 from session_server.schema import migrate
-from session_server.service import Sessions
+from session_server.service import HOT_STATEMENTS, Sessions
 from session_server.store import EventStore, StoredEvent
 from session_server.tokens import AccessTokens, Keyring, RefreshTokens
 
@@ -48,10 +48,11 @@ class Kvorum:
         """Connect (starting the embedded PostgreSQL when no URL is set), migrate, load keys; close on exit."""
         broker = open_broker(settings.broker_url)  # an unknown scheme fails before anything starts
         async with database_url(settings.database_url, settings.data_dir) as url:
-            pool = await create_pool(url, size=settings.pool_size)
+            pool = await create_pool(url, size=settings.pool_size, hot=HOT_STATEMENTS)
             try:
                 async with pool.acquire() as conn:
                     await migrate(conn)
+                    await warm(conn, HOT_STATEMENTS)
                 keyring = Keyring(pool)
                 await keyring.load()
                 store = EventStore(pool)

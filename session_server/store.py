@@ -29,6 +29,29 @@ RECORDED_COMMANDS = """
     CROSS JOIN LATERAL (SELECT id, actor, last_seq, event_count FROM commands
                         WHERE stream = $1 AND id = wanted.id LIMIT 1) AS c"""
 
+LOCK_HEAD = "SELECT head_seq, head_hash FROM streams WHERE id = $1 FOR UPDATE"
+
+READ_AFTER = "SELECT leaf FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+
+# One round trip: the events, the command records and the new head.
+FLUSH = """
+    WITH appended AS (
+        INSERT INTO events (stream, seq, type, actor, at, hash, leaf)
+        SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bytea[])
+    ), recorded AS (
+        INSERT INTO commands (stream, id, actor, last_seq, event_count)
+        SELECT $1, * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::int[])
+    )
+    UPDATE streams SET head_seq = $12, head_hash = $13 WHERE id = $1"""
+
+HOT_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
+    (LOCK_HEAD, ("",)),
+    (RECORDED_COMMANDS, ("", [""])),
+    (READ_AFTER, ("", 0, 1)),
+    (FLUSH, ("", [], [], [], [], [], [], [], [], [], [], 0, b"")),
+]
+"""An append's statements, with arguments that match nothing (see ``session_server.database.warm``)."""
+
 
 class StoreError(Exception):
     """Base of the store's errors; ``code`` is stable."""
@@ -140,17 +163,8 @@ class Appending:
     async def _flush(self) -> None:
         if not self.pending and not self._commands:
             return
-        # One round trip: the events, the command records and the new head.
         await self.conn.execute(
-            """WITH appended AS (
-                   INSERT INTO events (stream, seq, type, actor, at, hash, leaf)
-                   SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[],
-                                            $6::bytea[], $7::bytea[])
-               ), recorded AS (
-                   INSERT INTO commands (stream, id, actor, last_seq, event_count)
-                   SELECT $1, * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::int[])
-               )
-               UPDATE streams SET head_seq = $12, head_hash = $13 WHERE id = $1""",
+            FLUSH,
             self.stream,
             [e.seq for e in self.pending],
             [e.type for e in self.pending],
@@ -186,7 +200,7 @@ class EventStore:
                     await conn.execute(
                         "INSERT INTO streams (id, kind) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING", stream, kind
                     )
-                head = await conn.fetchrow("SELECT head_seq, head_hash FROM streams WHERE id = $1 FOR UPDATE", stream)
+                head = await conn.fetchrow(LOCK_HEAD, stream)
                 if head is None:
                     raise StreamNotFound(f"no stream {stream!r}")
                 tx = Appending(conn, stream, head["head_seq"], bytes(head["head_hash"]))
@@ -208,9 +222,7 @@ class EventStore:
         self, stream: str, *, after: int = 0, limit: int | None = None, conn: asyncpg.Connection | None = None
     ) -> list[StoredEvent]:
         """Events of ``stream`` with ``seq > after`` in order (one index range scan on the primary key)."""
-        rows = await (conn or self.pool).fetch(
-            "SELECT leaf FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3", stream, after, limit
-        )
+        rows = await (conn or self.pool).fetch(READ_AFTER, stream, after, limit)
         return [StoredEvent.from_leaf(r["leaf"]) for r in rows]
 
     async def head(self, stream: str) -> int | None:

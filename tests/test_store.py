@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import os
+import secrets
 import sys
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import orjson
 import pytest
 import rfc8785
 
+from session_server.database import create_pool, warm
 from session_server.schema import available, migrate
+from session_server.service import HOT_STATEMENTS
+from session_server.state import Kvorum
 from session_server.store import RECORDED_COMMANDS, EventStore, StreamNotFound
 from voting.canonical import GENESIS, ChainBroken, event_hash, seal, verify_chain
 
@@ -201,3 +208,42 @@ async def test_command_id_lookup_stays_a_key_probe_as_the_stream_grows(store: Ev
     async with store.appending("session:a") as tx:
         found = await tx.recorded_commands(["c5", "c20898", "nope"])
     assert found == {"c5": ("x", 6, 1), "c20898": ("y", 20899, 1)}
+
+
+async def _prepared(conn: asyncpg.Connection) -> set[str]:
+    """The statements this connection's server session has prepared, whitespace folded."""
+    rows = await conn.fetch("SELECT statement FROM pg_prepared_statements")
+    return {" ".join(r["statement"].split()) for r in rows}
+
+
+async def test_every_new_pooled_connection_has_an_appends_statements_ready_and_wrote_nothing(kvorum: Kvorum) -> None:
+    hot = {" ".join(query.split()) for query, _ in HOT_STATEMENTS}
+    async with contextlib.AsyncExitStack() as stack:  # hold three at once: the pool must open new ones
+        connections = [await stack.enter_async_context(kvorum.pool.acquire()) for _ in range(3)]
+        assert len({c.get_server_pid() for c in connections}) == 3
+        for conn in connections:
+            assert hot <= await _prepared(conn)
+    async with kvorum.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM sessions") == 0
+        assert await conn.fetchval("SELECT count(*) FROM streams") == 0
+        assert await conn.fetchval("SELECT count(*) FROM events") == 0
+
+
+async def test_a_pool_opens_on_a_database_not_migrated_yet(pg_server_url: str) -> None:
+    name = f"kvorum_t_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        url = urlunsplit(urlsplit(pg_server_url)._replace(path="/" + name))
+        pool = await create_pool(url, size=2, hot=HOT_STATEMENTS)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+                await warm(conn, HOT_STATEMENTS)
+                assert {" ".join(q.split()) for q, _ in HOT_STATEMENTS} <= await _prepared(conn)
+                assert await conn.fetchval("SELECT count(*) FROM sessions") == 0
+        finally:
+            await pool.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
