@@ -26,7 +26,7 @@ from functools import cached_property
 
 import orjson
 
-from session_server.direct import Writer, chunk, text_frame
+from session_server.direct import Direct, chunk, text_frame, write_all
 from session_server.store import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -96,15 +96,16 @@ class Overflowed(Exception):
     """The subscriber fell too far behind; it must resync from its last ``seq``."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Subscriber:
     """One client's place in a stream: a bounded queue of deliveries and local messages.
 
     While ``direct`` is set (by a connection that has sent everything it had queued, see
-    :meth:`go_direct`), events bypass the queue: their WebSocket frame, or their SSE chunk if
-    ``sse``, is written at once, and ``sent`` is the last ``seq`` written. When a write is refused
-    (the socket is backed up or closing), ``direct`` is cleared and events queue again until the
-    connection has caught up and sets it anew, so order is kept.
+    :meth:`go_direct`), events bypass the queue: :meth:`deliver` hands back the connection, the hub
+    writes the batch's WebSocket frames, or its SSE chunks if ``sse``, to it and to every other
+    such connection at once, and ``sent`` is the last ``seq`` written. When a connection is not
+    ready (its socket is backed up or closing), ``direct`` is cleared and events queue again until
+    the connection has caught up and sets it anew, so order is kept.
     """
 
     limit: int
@@ -112,30 +113,33 @@ class Subscriber:
     overflowed: bool = False
     # A bare Future while ``next`` waits: an asyncio.Event would hold a deque per idle connection.
     waiter: asyncio.Future[None] | None = None
-    direct: Writer | None = None
+    direct: Direct | None = None
     sse: bool = False
     sent: int = 0
 
-    def go_direct(self, writer: Writer | None, *, sse: bool = False) -> None:
-        """Let events bypass the queue through ``writer`` if nothing is queued (and there is a writer)."""
-        if writer is not None and not self.items:
-            self.direct, self.sse = writer, sse
+    def go_direct(self, connection: Direct | None, *, sse: bool = False) -> None:
+        """Let events bypass the queue to ``connection`` if nothing is queued (and there is one)."""
+        if connection is not None and not self.items:
+            self.direct, self.sse = connection, sse
 
-    def deliver(self, batch: Batch) -> None:
-        """Hand events over: written at once (in one write) when the subscriber is direct, queued otherwise."""
+    def deliver(self, batch: Batch) -> Direct | None:
+        """Hand events over: the connection to write the batch to at once when direct and ready, else queue them."""
         direct = self.direct
         if direct is not None:
             if batch.first <= self.sent:  # some were sent already (rare): the rest, as a batch of their own
                 rest = [d for d in batch.deliveries if d.seq > self.sent]
                 if rest:
-                    self.deliver(Batch(rest))
-                return
-            if direct(batch.sse_chunks if self.sse else batch.frames):
+                    part = Batch(rest)
+                    if self.deliver(part) is not None:
+                        write_all([direct], part.sse_chunks if self.sse else part.frames)
+                return None
+            if direct.ready():
                 self.sent = batch.last
-                return
+                return direct
             self.direct = None
         for delivery in batch.deliveries:
             self.put(delivery)
+        return None
 
     def put(self, item: Delivery | str) -> None:
         """Queue ``item``; past the limit, drop everything and mark the subscriber overflowed."""
@@ -259,8 +263,16 @@ class Hub:
             deliveries.append(Delivery(event))
         if deliveries:
             batch = Batch(deliveries)
-            for subscriber in topic.subscribers:
-                subscriber.deliver(batch)
+            frames: list[Direct] = []
+            chunks: list[Direct] = []
+            for subscriber in topic.subscribers:  # first who is ready, then the writes alone (session_server.direct)
+                connection = subscriber.deliver(batch)
+                if connection is not None:
+                    (chunks if subscriber.sse else frames).append(connection)
+            if frames:
+                write_all(frames, batch.frames)
+            if chunks:
+                write_all(chunks, batch.sse_chunks)
 
     async def _reconcile_forever(self) -> None:
         while True:

@@ -6,8 +6,6 @@ from disk and refuse large bodies.
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import os
 import re
 import socket
@@ -21,35 +19,17 @@ from pathlib import Path
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-from deploy_support import COMPOSE_NGINX, NGINX, VM_NGINX, Node, env_example, free_port, needs_nginx, upstream_servers
-
-
-def write_self_signed(directory: Path) -> None:
-    """A key and certificate for 127.0.0.1, as /etc/ssl/kvorum/{privkey,fullchain}.pem."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    (directory / "privkey.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    (directory / "fullchain.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+from deploy_support import (
+    COMPOSE_NGINX,
+    NGINX,
+    VM_NGINX,
+    Node,
+    env_example,
+    free_port,
+    needs_nginx,
+    upstream_servers,
+    write_self_signed,
+)
 
 
 def location(text: str, match: str) -> str:
