@@ -29,7 +29,7 @@ from session_server.domain.events import format_time
 from session_server.domain.roles import Actor, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
 from session_server.store import HOT_STATEMENTS as APPEND_STATEMENTS
-from session_server.store import Appending, EventStore, StoredEvent, StreamNotFound
+from session_server.store import NOTHING_APPENDED, Appending, EventStore, StoredEvent, StreamNotFound, flush_with
 from voting.ballot import Assertion, BallotRefused, Credential, ballot_bytes, verify_assertion
 
 log = logging.getLogger(__name__)
@@ -41,15 +41,16 @@ MAX_BATCH = 1000
 Listener = Callable[[Sequence[StoredEvent]], None]
 
 
-SESSION_ROW = """
-    INSERT INTO sessions (id, council, number, convocation, date, title, status, seq)
-    VALUES ($1, $2, $3, $4, $5::text::date, $6, $7, $8)
-    ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq"""
-"""The read model's row of a session, written in the transaction that appends to its stream."""
+SESSION_ROW = flush_with(
+    """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq)
+       VALUES ($14, $15, $16, $17, $18::text::date, $19, $20, $21)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq"""
+)
+"""An append that also writes the read model's row of its session, in the same round trip."""
 
 HOT_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
     *APPEND_STATEMENTS,
-    (SESSION_ROW, ("", "", 0, 0, "2000-01-01", "", "", 0)),
+    (SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0)),
 ]
 """What a command runs in the database, with arguments that change nothing once rolled back
 (see ``session_server.database.warm``)."""
@@ -348,8 +349,8 @@ class Sessions:
             return decide(s, council, command, ctx)
 
         answers, state = await self._decide_batch(tx, batch, prior, state, decide_here, evolve)
-        if state is not None and tx.pending:
-            await tx.conn.execute(
+        if state is not None:
+            tx.also(
                 SESSION_ROW,
                 state.id,
                 state.council,

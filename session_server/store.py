@@ -33,22 +33,35 @@ LOCK_HEAD = "SELECT head_seq, head_hash FROM streams WHERE id = $1 FOR UPDATE"
 
 READ_AFTER = "SELECT leaf FROM events WHERE stream = $1 AND seq > $2 ORDER BY seq LIMIT $3"
 
-# One round trip: the events, the command records and the new head.
-FLUSH = """
+# One round trip: the events, the command records, whatever else the transaction writes (``also``,
+# see ``Appending.also``) and the new head.
+_FLUSH = """
     WITH appended AS (
         INSERT INTO events (stream, seq, type, actor, at, hash, leaf)
         SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::timestamptz[], $6::bytea[], $7::bytea[])
     ), recorded AS (
         INSERT INTO commands (stream, id, actor, last_seq, event_count)
         SELECT $1, * FROM unnest($8::text[], $9::text[], $10::bigint[], $11::int[])
-    )
+    ){also}
     UPDATE streams SET head_seq = $12, head_hash = $13 WHERE id = $1"""
+FLUSH = _FLUSH.format(also="")
+ALSO_FIRST_PARAMETER = 14
+"""The number of the first parameter of a statement given to ``Appending.also``."""
+
+
+def flush_with(also: str) -> str:
+    """The append's statement that also runs ``also`` (a data-modifying statement), in one round trip."""
+    return _FLUSH.format(also=f", also AS ({also})")
+
+
+NOTHING_APPENDED: tuple[Any, ...] = ("", [], [], [], [], [], [], [], [], [], [], 0, b"")
+"""Arguments of :data:`FLUSH` that write nothing."""
 
 HOT_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
     (LOCK_HEAD, ("",)),
     (RECORDED_COMMANDS, ("", [""])),
     (READ_AFTER, ("", 0, 1)),
-    (FLUSH, ("", [], [], [], [], [], [], [], [], [], [], 0, b"")),
+    (FLUSH, NOTHING_APPENDED),
 ]
 """An append's statements, with arguments that match nothing (see ``session_server.database.warm``)."""
 
@@ -127,6 +140,7 @@ class Appending:
         self.head_hash = head_hash
         self.pending: list[StoredEvent] = []
         self._commands: list[tuple[str, str, int, int]] = []
+        self._also: tuple[str, tuple[Any, ...]] | None = None
 
     def append(self, type: str, payload: Mapping[str, Any], *, actor: str, at: str) -> StoredEvent:
         """Chain one event after the current head (in memory; written when the transaction ends)."""
@@ -141,6 +155,15 @@ class Appending:
     def record_command(self, command_id: str, actor: str, event_count: int) -> None:
         """Remember that ``command_id`` acted now, appending the last ``event_count`` events."""
         self._commands.append((command_id, actor, self.head_seq, event_count))
+
+    def also(self, query: str, *args: Any) -> None:
+        """Run ``query`` when the events are written, in the same round trip (if anything is written).
+
+        ``query`` comes from :func:`flush_with` (prepared once per connection, so build it once); its
+        own parameters start at :data:`ALSO_FIRST_PARAMETER`. A read model kept in step with the
+        stream costs no extra round trip while the head is locked.
+        """
+        self._also = (query, args)
 
     async def events_after(self, seq: int) -> list[StoredEvent]:
         """Committed events after ``seq`` (up to the locked head), read inside this transaction."""
@@ -163,8 +186,9 @@ class Appending:
     async def _flush(self) -> None:
         if not self.pending and not self._commands:
             return
+        query, also = self._also or (FLUSH, ())
         await self.conn.execute(
-            FLUSH,
+            query,
             self.stream,
             [e.seq for e in self.pending],
             [e.type for e in self.pending],
@@ -178,6 +202,7 @@ class Appending:
             [c[3] for c in self._commands],
             self.head_seq,
             self.head_hash,
+            *also,
         )
 
 
