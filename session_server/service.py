@@ -41,7 +41,7 @@ MAX_BATCH = 1000
 Listener = Callable[[Sequence[StoredEvent]], None]
 
 
-SESSION_ROW = flush_with(
+APPEND_WITH_SESSION_ROW = flush_with(
     """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq)
        VALUES ($14, $15, $16, $17, $18::text::date, $19, $20, $21)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq"""
@@ -50,7 +50,7 @@ SESSION_ROW = flush_with(
 
 HOT_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
     *APPEND_STATEMENTS,
-    (SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0)),
+    (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0)),
 ]
 """What a command runs in the database, with arguments that change nothing once rolled back
 (see ``session_server.database.warm``)."""
@@ -351,7 +351,7 @@ class Sessions:
         answers, state = await self._decide_batch(tx, batch, prior, state, decide_here, evolve)
         if state is not None:
             tx.also(
-                SESSION_ROW,
+                APPEND_WITH_SESSION_ROW,
                 state.id,
                 state.council,
                 state.number,
