@@ -4,13 +4,14 @@ transport, so every byte arrives, in order, whether the socket keeps up or not."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import ssl
 from pathlib import Path
 
 from deploy_support import write_self_signed
 
-from session_server.direct import socket_fd, write_all
+from session_server.direct import Flag, Inbox, socket_fd, write_all
 
 
 class Connection:
@@ -98,3 +99,41 @@ async def test_a_plain_socket_is_written_directly_and_a_tls_one_never(tmp_path: 
     plain = await _server_transport(tmp_path, tls=False)
     assert socket_fd(plain) == plain.get_extra_info("socket").fileno() >= 0
     assert socket_fd(await _server_transport(tmp_path, tls=True)) == -1
+
+
+async def test_the_inbox_hands_messages_over_in_order_and_wakes_its_receiver() -> None:
+    inbox: Inbox[int] = Inbox()
+    assert inbox.empty()
+    inbox.put_nowait(1)
+    inbox.put_nowait(2)
+    assert not inbox.empty()
+    assert [await inbox.get(), await inbox.get()] == [1, 2]
+    assert inbox.empty()
+    waiting = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    assert not waiting.done()
+    inbox.put_nowait(3)
+    assert await asyncio.wait_for(waiting, 1) == 3
+
+
+async def test_a_cancelled_receive_loses_no_message() -> None:
+    inbox: Inbox[str] = Inbox()
+    waiting = asyncio.create_task(inbox.get())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    inbox.put_nowait("kept")  # arrives while the cancelled receiver unwinds
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiting
+    assert await asyncio.wait_for(inbox.get(), 1) == "kept"
+
+
+async def test_the_flag_blocks_writers_while_cleared_and_frees_every_one_when_set() -> None:
+    flag = Flag()
+    flag.set()
+    assert flag.is_set() and await asyncio.wait_for(flag.wait(), 1)
+    flag.clear()
+    writers = [asyncio.create_task(flag.wait()) for _ in range(3)]
+    await asyncio.sleep(0.01)
+    assert not any(w.done() for w in writers)
+    flag.set()
+    assert await asyncio.wait_for(asyncio.gather(*writers), 1) == [True, True, True]
