@@ -232,10 +232,17 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
 class DirectHttpProtocol(HttpToolsProtocol):
     """uvicorn's ``httptools`` protocol, offering each request's :class:`DirectChunks` under :data:`CHUNK_WRITER`."""
 
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        # The same use as uvicorn's asyncio.Event, without its empty deque (an idle SSE stream keeps it).
+        self.flow._is_writable_event = Flag()  # type: ignore[assignment]
+        self.flow._is_writable_event.set()
+
     def on_headers_complete(self) -> None:
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope:  # not for a WebSocket upgrade
+            cycle.message_event = Flag()  # type: ignore[assignment]  # as above; nothing has waited on it yet
             _extensions(self.scope)[CHUNK_WRITER] = DirectChunks(cycle)
 
 
