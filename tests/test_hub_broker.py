@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import shutil
 import subprocess
 import time
@@ -19,7 +20,7 @@ from session_server.broker import RedisBroker, decode, encode, open_broker
 from session_server.config import ConfigError, Settings
 from session_server.domain.commands import PresenceRegister, RegistrationOpen, SessionOpen
 from session_server.domain.roles import Actor, Role
-from session_server.hub import Delivery, Hub, Subscriber
+from session_server.hub import CrowdCollector, Delivery, Hub, Subscriber
 from session_server.service import session_stream
 from session_server.state import Kvorum
 from session_server.store import StoredEvent
@@ -70,6 +71,36 @@ async def test_an_event_no_message_announced_is_found_by_the_head_check(seeded: 
         async with hub.subscribe(STREAM) as subscriber:
             await seeded.store.append(STREAM, [("session.opened", {})], actor="chair", at=AT, kind="session")
             assert await take(subscriber, 1) == [2]  # nobody offered it: the check read it
+    finally:
+        await hub.close()
+
+
+async def test_a_crowd_of_new_subscribers_is_followed_by_one_full_collection_once_it_settles(seeded: Kvorum) -> None:
+    hub = Hub(seeded.store, reconcile_seconds=3600, collector=CrowdCollector(crowd=3, quiet_seconds=0.1))
+    await hub.start()
+    full_before = gc.get_stats()[2]["collections"]
+
+    async def arrive(stack: contextlib.AsyncExitStack, count: int, pause: float = 0.0) -> None:
+        for _ in range(count):
+            await stack.enter_async_context(hub.subscribe(STREAM))
+            await asyncio.sleep(pause)
+
+    try:
+        async with contextlib.AsyncExitStack() as stack:
+            await arrive(stack, 2)  # not a crowd: nothing
+            await asyncio.sleep(0.3)
+            assert hub.collector.collections == 0
+            await arrive(stack, 28, pause=0.005)  # a crowd, still arriving: not yet
+            assert hub.collector.collections == 0
+            await asyncio.sleep(0.3)  # settled: one collection
+            assert hub.collector.collections == 1
+            assert gc.get_stats()[2]["collections"] > full_before  # a real full collection ran
+            await arrive(stack, 5)  # 5 newcomers among 35 is not a fifth
+            await asyncio.sleep(0.3)
+            assert hub.collector.collections == 1
+            await arrive(stack, 3)  # 8 among 38 is
+            await asyncio.sleep(0.3)
+            assert hub.collector.collections == 2
     finally:
         await hub.close()
 
