@@ -22,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from session_server.database import Statement
 from session_server.domain.commands import BallotCast, CouncilCommand, SessionCommand, VoteClose
 from session_server.domain.council import CouncilState, decide_council, evolve_council
 from session_server.domain.errors import DomainError
@@ -48,7 +49,7 @@ APPEND_WITH_SESSION_ROW = flush_with(
 )
 """An append that also writes the read model's row of its session, in the same round trip."""
 
-HOT_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
+HOT_STATEMENTS: list[Statement] = [
     *APPEND_STATEMENTS,
     (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0)),
 ]

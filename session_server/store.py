@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from session_server.database import Statement
 from voting.canonical import GENESIS, seal, verify_chain
 
 # One primary-key probe per id. `id = ANY($2)` looks equivalent, but asyncpg's cached generic plan
@@ -57,7 +58,7 @@ def flush_with(also: str) -> str:
 NOTHING_APPENDED: tuple[Any, ...] = ("", [], [], [], [], [], [], [], [], [], [], 0, b"")
 """Arguments of :data:`FLUSH` that write nothing."""
 
-HOT_STATEMENTS: list[tuple[str, tuple[Any, ...]]] = [
+HOT_STATEMENTS: list[Statement] = [
     (LOCK_HEAD, ("",)),
     (RECORDED_COMMANDS, ("", [""])),
     (READ_AFTER, ("", 0, 1)),
@@ -140,7 +141,7 @@ class Appending:
         self.head_hash = head_hash
         self.pending: list[StoredEvent] = []
         self._commands: list[tuple[str, str, int, int]] = []
-        self._also: tuple[str, tuple[Any, ...]] | None = None
+        self._also: Statement | None = None
 
     def append(self, type: str, payload: Mapping[str, Any], *, actor: str, at: str) -> StoredEvent:
         """Chain one event after the current head (in memory; written when the transaction ends)."""
