@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from session_server.accounts import AccountError, hash_password
-from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, SessionSchedule
+from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, DeputyUpdate, Gender, SessionSchedule
+from session_server.domain.errors import DomainError
 from session_server.service import SYSTEM, council_stream, session_stream
 from session_server.state import Kvorum
 from voting.rules import Rule
@@ -30,43 +31,44 @@ _FACTIONS = (
     ("Народний контроль", 4),
     (None, 3),  # позафракційні
 )
-_NAMES = (
-    "Олена Бондар",
-    "Андрій Ковальчук",
-    "Ірина Мельник",
-    "Сергій Шевчук",
-    "Наталія Кравець",
-    "Віктор Олійник",
-    "Тетяна Лисенко",
-    "Олег Гончаренко",
-    "Юлія Ткаченко",
-    "Дмитро Поліщук",
-    "Оксана Марченко",
-    "Василь Руденко",
-    "Галина Савчук",
-    "Ігор Мороз",
-    "Людмила Панченко",
-    "Роман Кузьменко",
-    "Світлана Левченко",
-    "Микола Харченко",
-    "Марія Білик",
-    "Петро Онищенко",
-    "Ганна Сидоренко",
-    "Юрій Гаврилюк",
-    "Валентина Костенко",
-    "Богдан Остапенко",
-    "Лариса Яковенко",
-    "Артем Демченко",
-    "Катерина Науменко",
-    "Євген Тимошенко",
-    "Алла Власенко",
-    "Тарас Литвиненко",
-    "Вікторія Зінченко",
-    "Максим Приходько",
-    "Надія Кириленко",
-    "Олександр Фесенко",
+_NAMES: tuple[tuple[str, Gender], ...] = (
+    ("Олена Бондар", "female"),
+    ("Андрій Ковальчук", "male"),
+    ("Ірина Мельник", "female"),
+    ("Сергій Шевчук", "male"),
+    ("Наталія Кравець", "female"),
+    ("Віктор Олійник", "male"),
+    ("Тетяна Лисенко", "female"),
+    ("Олег Гончаренко", "male"),
+    ("Юлія Ткаченко", "female"),
+    ("Дмитро Поліщук", "male"),
+    ("Оксана Марченко", "female"),
+    ("Василь Руденко", "male"),
+    ("Галина Савчук", "female"),
+    ("Ігор Мороз", "male"),
+    ("Людмила Панченко", "female"),
+    ("Роман Кузьменко", "male"),
+    ("Світлана Левченко", "female"),
+    ("Микола Харченко", "male"),
+    ("Марія Білик", "female"),
+    ("Петро Онищенко", "male"),
+    ("Ганна Сидоренко", "female"),
+    ("Юрій Гаврилюк", "male"),
+    ("Валентина Костенко", "female"),
+    ("Богдан Остапенко", "male"),
+    ("Лариса Яковенко", "female"),
+    ("Артем Демченко", "male"),
+    ("Катерина Науменко", "female"),
+    ("Євген Тимошенко", "male"),
+    ("Алла Власенко", "female"),
+    ("Тарас Литвиненко", "male"),
+    ("Вікторія Зінченко", "female"),
+    ("Максим Приходько", "male"),
+    ("Надія Кириленко", "female"),
+    ("Олександр Фесенко", "male"),
 )
 MAYOR_NAME = "Михайло Степаненко"
+MAYOR_GENDER: Gender = "male"
 
 AGENDA = (
     (
@@ -94,13 +96,19 @@ class DemoAccount:
 
 def deputies() -> list[tuple[str, str, str | None]]:
     """``(member id, name, faction)`` of the 34 demo deputies."""
-    out: list[tuple[str, str, str | None]] = []
+    return [(member, name, faction) for member, name, faction, _ in roster()[:-1]]
+
+
+def roster() -> list[tuple[str, str, str | None, Gender]]:
+    """``(member id, name, faction, gender)`` of the 34 demo deputies, then the mayor (member ``mayor``)."""
+    out: list[tuple[str, str, str | None, Gender]] = []
     names = iter(_NAMES)
     for faction, size in _FACTIONS:
         for _ in range(size):
-            out.append((f"d{len(out) + 1:02d}", next(names), faction))
+            name, gender = next(names)
+            out.append((f"d{len(out) + 1:02d}", name, faction, gender))
     assert len(out) == COMPOSITION
-    return out
+    return [*out, ("mayor", MAYOR_NAME, None, MAYOR_GENDER)]
 
 
 def accounts() -> list[DemoAccount]:
@@ -138,19 +146,35 @@ async def seed(kvorum: Kvorum, *, today: date | None = None) -> None:
         ),
         SYSTEM,
     )
-    members = [(m, n, f, False) for m, n, f in deputies()] + [("mayor", MAYOR_NAME, None, True)]
+    members = roster()
     await asyncio.gather(
         *(
             sessions.execute(
                 stream,
                 DeputyAdd(
-                    id=f"demo-{member}", type="deputy.add", deputy=member, name=name, faction=faction, mayor=mayor
+                    id=f"demo-{member}",
+                    type="deputy.add",
+                    deputy=member,
+                    name=name,
+                    faction=faction,
+                    mayor=member == "mayor",
+                    gender=gender,
                 ),
                 SYSTEM,
             )
-            for member, name, faction, mayor in members
+            for member, name, faction, gender in members
         )
     )
+    # A demo seeded before genders were recorded gets them now (each correction once, by its fixed id).
+    council = await sessions.council(COUNCIL_ID)
+    for member, _, _, gender in members:
+        if council.deputies[member].gender is None:
+            update = DeputyUpdate(id=f"demo-gender-{member}", type="deputy.update", deputy=member, gender=gender)
+            try:
+                await sessions.execute(stream, update, SYSTEM)
+            except DomainError as exc:
+                if exc.code != "invalid_command":
+                    raise
     digest = await asyncio.to_thread(hash_password, PASSWORD)  # one hash: every demo account has this password
     for account in accounts():
         try:

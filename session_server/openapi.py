@@ -336,7 +336,7 @@ def _signed_vote_paths(session: dict[str, Any], bearer: list[dict[str, list[str]
         },
         "/council/commands": {
             "post": {
-                "summary": "credential.revoke (secretary, admin); council.configure, deputy.add (admin)",
+                "summary": "credential.revoke, deputy.update (secretary, admin); council.configure, deputy.add (admin)",
                 "security": bearer,
                 "requestBody": json_content(ref("CouncilCommand")),
                 "responses": {"200": {"description": "Committed"}, **errors(400, 401, 403, 409)},

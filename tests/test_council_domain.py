@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from session_server.domain.commands import COMMAND_ADAPTER, COUNCIL_COMMAND_ADAPTER, CouncilCreate, DeputyAdd
+from session_server.domain.commands import COMMAND_ADAPTER, COUNCIL_COMMAND_ADAPTER
 from session_server.domain.council import CouncilState, Deputy, decide_council, evolve_council
 from session_server.domain.errors import CODES, DomainError
 from session_server.domain.events import NewEvent, RecordedEvent
@@ -17,10 +17,11 @@ from voting.rules import Rule
 
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 ADMIN = Context(Actor("root", Role.ADMIN), AT)
+SECRETARY = Context(Actor("secretary", Role.SECRETARY), AT)
 _ids = iter(range(1_000_000))
 
 
-def command(type_: str, **fields: Any) -> CouncilCreate | DeputyAdd:
+def command(type_: str, **fields: Any) -> Any:
     return COUNCIL_COMMAND_ADAPTER.validate_python({"id": f"c{next(_ids)}", "type": type_, **fields})
 
 
@@ -107,12 +108,12 @@ def test_roster_and_public_view() -> None:
         "rules": ["majority_of_composition", "two_thirds_of_composition", "majority_of_registered"],
         "first_ballot_final": False,
         "deputies": [
-            {"id": "d01", "name": "Олена Коваль", "faction": "Слуга народу", "mayor": False},
-            {"id": "d02", "name": "Петро Бондар", "faction": "Батьківщина", "mayor": False},
-            {"id": "mayor", "name": "Міський голова", "faction": None, "mayor": True},
-            {"id": "d03", "name": "Іван Мельник", "faction": "Батьківщина", "mayor": False},
+            {"id": "d01", "name": "Олена Коваль", "faction": "Слуга народу", "mayor": False, "gender": None},
+            {"id": "d02", "name": "Петро Бондар", "faction": "Батьківщина", "mayor": False, "gender": None},
+            {"id": "mayor", "name": "Міський голова", "faction": None, "mayor": True, "gender": None},
+            {"id": "d03", "name": "Іван Мельник", "faction": "Батьківщина", "mayor": False, "gender": None},
         ],
-        "factions": ["Батьківщина", "Слуга народу"],
+        "factions": ["Слуга народу", "Батьківщина"],  # as they first appear on the roster
         "demo": False,
         "signed_ballots": True,
         "refuse_backup_eligible": False,
@@ -122,6 +123,28 @@ def test_roster_and_public_view() -> None:
         "signer_keys": {},
         "credentials": [],
     }
+
+
+def test_the_council_sets_the_order_of_its_factions() -> None:
+    state = run(voznesensk(), "council.configure", factions=["Батьківщина", "Нова"])
+    state = run(state, "deputy.add", deputy="d03", name="Іван Мельник", faction="Голос")
+    assert state.factions == ["Батьківщина", "Слуга народу", "Голос"]  # listed first; unlisted as seated
+    assert state.to_public()["factions"] == state.factions
+
+
+def test_the_secretary_records_a_members_grammatical_gender() -> None:
+    state = run(voznesensk(), "deputy.add", deputy="d03", name="Іван Мельник", faction="Батьківщина", gender="male")
+    assert state.deputies["d03"].gender == "male"
+    [event] = decide_council(state, command("deputy.update", deputy="d01", gender="female"), SECRETARY)
+    assert event == NewEvent("deputy.updated", {"deputy": "d01", "gender": "female"})
+    state = run(state, "deputy.update", deputy="d01", gender="female", ctx=SECRETARY)
+    assert state.deputies["d01"].gender == "female"
+    assert state.to_public()["deputies"][0]["gender"] == "female"
+    assert refused(state, "deputy.update", deputy="d01", gender="female", ctx=SECRETARY) == "invalid_command"
+    assert refused(state, "deputy.update", deputy="d09", gender="male", ctx=SECRETARY) == "unknown_deputy"
+    assert refused(state, "deputy.update", deputy="mayor", faction="Голос", ctx=SECRETARY) == "invalid_command"
+    moved = run(state, "deputy.update", deputy="d01", faction_none=True, ctx=SECRETARY)
+    assert moved.deputies["d01"].faction is None
 
 
 def test_deputy_added_event_payload() -> None:

@@ -38,7 +38,7 @@ async def test_the_minutes_record_attendance_speakers_conflicts_and_each_vote(de
     assert "ВИСТУПИЛИ: Ірина Мельник" in text  # d03
     assert "Конфлікт інтересів (ст. 59-1): Наталія Кравець — Син — засновник підрядника" in text  # d05
     assert "ГОЛОСУВАЛИ «в цілому» (більшість від складу ради)" in text
-    assert "За — 17, проти — 1, утрималися — 0, не голосували — 2, відсутні — 15; потрібно 18" in text
+    assert "За — 17, проти — 1, утрималися — 0, не голосували — 2, відсутні — 14; потрібно 18" in text
     assert "ВИРІШИЛИ: рішення не прийнято" in text
     assert "Ірина Мельник за" in text and "Ганна Сидоренко відсутній" in text  # the roll call
     assert "Питання не розглядалося" in text  # items 2–5

@@ -132,14 +132,14 @@ async def test_the_display_follows_a_whole_vote_live_and_shows_the_roll_call_by_
     await results.wait_for(state="visible", timeout=WAIT_MS)
     assert await page.locator("#vote-panel").is_hidden()
     tally = (await demo.state())["state"]["votes"][0]["tally"]
-    assert (tally["for"], tally["against"], tally["abstain"], tally["not_voted"], tally["absent"]) == (2, 1, 0, 15, 17)
+    assert (tally["for"], tally["against"], tally["abstain"], tally["not_voted"], tally["absent"]) == (2, 1, 0, 15, 16)
     for line in ("for", "against", "abstain", "not_voted", "absent"):
         assert await page.text_content(f"#totals [data-line={line}] .count") == str(tally[line])
     await expect(page.locator("#totals [data-line=not_voted]")).to_contain_text("Не голосували")
     await expect(page.locator("#outcome")).to_have_text("Рішення не прийнято (потрібно 18)")
 
     cells = page.locator("#roll-call .cell")
-    assert await cells.count() == 35  # 34 deputies and the mayor
+    assert await cells.count() == 34  # the 34 deputies: the mayor took no part, so has no line
     council = (await demo.client.get("/api/v1/council")).json()
     groups = await page.eval_on_selector_all(
         "#roll-call section",
@@ -150,12 +150,14 @@ async def test_the_display_follows_a_whole_vote_live_and_shows_the_roll_call_by_
         ])""",
     )
     headings = [heading for heading, _ in groups]
-    # Factions in Ukrainian alphabetical order (і comes before о), the mayor first, no faction last.
-    assert headings == ["Міський голова", "Громада", "Народний контроль", "Рідне місто", "Розвиток", "Позафракційні"]
+    # Factions in the council's order, no faction last; the mayor, not taking part, has no group.
+    assert headings == ["Громада", "Розвиток", "Рідне місто", "Народний контроль", "Позафракційні"]
     by_heading = {heading: {member for member, _, _ in members} for heading, members in groups}
     for deputy in council["deputies"]:
-        heading = "Міський голова" if deputy["mayor"] else deputy["faction"] or "Позафракційні"
-        assert deputy["id"] in by_heading[heading], deputy
+        if deputy["mayor"]:
+            assert all(deputy["id"] not in members for members in by_heading.values())
+            continue
+        assert deputy["id"] in by_heading[deputy["faction"] or "Позафракційні"], deputy
     roll_call = (await demo.state())["state"]["votes"][0]["roll_call"]
     for _, members in groups:
         for member, choice, mark in members:
@@ -163,7 +165,7 @@ async def test_the_display_follows_a_whole_vote_live_and_shows_the_roll_call_by_
     against = page.locator("#roll-call .cell[data-member=d04]")
     await expect(against).to_have_text(re.compile(r"Сергій Шевчук\s*✗ Проти"))
     await expect(page.locator("#roll-call .cell[data-member=d01] .mark")).to_have_text("✓ За")
-    await expect(page.locator("#roll-call .cell[data-member=mayor] .mark")).to_have_text("· Відс.")
+    assert await page.locator("#roll-call .cell[data-member=mayor]").count() == 0
     size = await _fits(page)
     assert size["w"] <= size["vw"] and size["h"] <= size["vh"], f"the results do not fit the projector: {size}"
     cut_short = await page.eval_on_selector_all(
@@ -207,6 +209,7 @@ async def test_the_live_page_on_a_phone_shows_the_agenda_and_the_results_and_swi
     await expect(page.locator("#no-vote")).to_have_text("Зараз голосування немає")
 
     await _open_with_quorum(demo, "i3")
+    await demo.ok("chair", "presence.register")  # the mayor takes part: a line in the roll call
     current = page.locator("#agenda li[aria-current=true]")
     await expect(current).to_have_count(1, timeout=WAIT_MS)
     await expect(current).to_have_attribute("data-item", "i3")
@@ -294,7 +297,7 @@ async def test_the_live_page_resumes_after_the_stream_drops_and_shows_the_final_
         link.restore()
         await page.locator("#vote-results").wait_for(state="visible", timeout=WAIT_MS)
         await expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
-        for line, count in (("for", 2), ("against", 1), ("abstain", 1), ("not_voted", 14), ("absent", 17)):
+        for line, count in (("for", 2), ("against", 1), ("abstain", 1), ("not_voted", 14), ("absent", 16)):
             await expect(page.locator(f"#totals [data-line={line}] .count")).to_have_text(str(count))
         await expect(page.locator("#roll-body tr[data-member=d03] td.choice")).to_have_text("проти")
 
@@ -336,6 +339,7 @@ async def test_the_display_in_english_and_both_pages_under_the_strict_policy(
     assert await live.evaluate("getComputedStyle(document.documentElement).backgroundColor") == "rgb(246, 247, 249)"
 
     await _open_with_quorum(demo, "i5")
+    await demo.ok("chair", "presence.register")  # the mayor takes part: first in the roll call
     await _open_vote(demo, "i5", "в цілому")
     await expect(display.locator("#vote-heading")).to_have_text("Vote: в цілому", timeout=WAIT_MS)
     await demo.ok("chair", "vote.cancel", vote="v1", reason="помилка в проєкті")
@@ -352,6 +356,7 @@ async def test_the_display_in_english_and_both_pages_under_the_strict_policy(
     await expect(display.locator("#roll-call .cell[data-member=d01] .mark")).to_have_text("✓ For")
     await expect(display.locator("#roll-call h3").first).to_have_text("Mayor")
     await expect(live.locator("#outcome")).to_have_text("Рішення прийнято (потрібно 18)", timeout=WAIT_MS)
+    await demo.ok("chair", "item.finish", item="i5")
     await demo.ok("chair", "session.close")
     await expect(live.locator("#session-state")).to_have_text("Засідання закрито", timeout=WAIT_MS)
 

@@ -164,6 +164,7 @@ def test_a_whole_plenary_meeting() -> None:
                 {"id": "i2", "number": "2", "title": "Про перейменування вулиці", "draft": None},
                 {"id": "i3", "number": "3", "title": "Різне", "draft": None},
             ],
+            "counting": 2,
         },
     )
     assert c.public()["status"] == "scheduled"
@@ -243,14 +244,16 @@ def test_a_whole_plenary_meeting() -> None:
     for member in ["d1", "d2", "d3"]:
         c.do(member, "ballot.cast", vote="v3", choice="for")
     c.do("chair", "vote.close", vote="v3")
+    assert c.refuse("chair", "session.close") == "item_in_progress"  # no item left "in progress" for ever
+    c.do("chair", "item.finish", item="i2")
     c.do("chair", "session.close")
 
     public = c.public()
     assert public["status"] == "closed"
-    assert public["current_item"] == "i2"  # an item in progress stays as it was
+    assert public["current_item"] is None
     assert [(i["id"], i["status"]) for i in public["agenda"]] == [
         ("budget", "done"),
-        ("i2", "in_progress"),
+        ("i2", "done"),
         ("i3", "pending"),
     ]
     assert [(v["id"], v["status"], v["reason"]) for v in public["votes"]] == [
@@ -339,7 +342,7 @@ def test_commands_need_a_scheduled_session() -> None:
 
 
 def test_a_session_opens_once_and_not_after_closing() -> None:
-    c = in_session()
+    c = in_session(item=None)
     assert c.refuse("chair", "session.open") == "session_not_scheduled"
     c.do("chair", "session.close")
     assert c.refuse("chair", "session.open") == "session_closed"
@@ -355,6 +358,7 @@ def test_nothing_happens_before_the_session_opens() -> None:
 
 def test_nothing_happens_after_the_session_closes() -> None:
     c = in_session("d1", "d2", "d3")
+    c.do("chair", "item.finish", item="budget")
     c.do("chair", "session.close")
     assert c.public()["registration_open"] is False
     assert c.refuse("d4", "presence.register") == "session_closed"
@@ -367,6 +371,16 @@ def test_nothing_happens_after_the_session_closes() -> None:
 def test_the_session_does_not_close_during_a_vote() -> None:
     c = voting("d1", "d2", "d3")
     assert c.refuse("chair", "session.close") == "vote_open"
+
+
+def test_the_session_does_not_close_while_an_item_is_under_consideration() -> None:
+    c = in_session("d1", "d2", "d3")
+    assert c.refuse("chair", "session.close") == "item_in_progress"
+    assert c.public()["agenda"][0]["status"] == "in_progress"
+    c.do("chair", "item.finish", item="budget")
+    c.do("chair", "session.close")
+    assert c.public()["status"] == "closed"
+    assert [i["status"] for i in c.public()["agenda"]] == ["done", "pending", "pending"]
 
 
 # --- registration and quorum (art. 46) -------------------------------------------------------------------
@@ -577,7 +591,37 @@ def test_the_mayor_is_counted_in_the_composition_when_registered() -> None:
     assert (with_mayor.vote()["tally"]["required"], with_mayor.vote()["tally"]["outcome"]) == (4, "rejected")
     assert with_mayor.vote()["roll_call"]["mayor"] == "not_voted"
     assert (without_mayor.vote()["tally"]["required"], without_mayor.vote()["tally"]["outcome"]) == (3, "adopted")
-    assert without_mayor.vote()["roll_call"]["mayor"] == "absent"
+    # Not taking part, the mayor is not in the composition: no line, and the lines add up to the 5 seats.
+    assert "mayor" not in without_mayor.vote()["roll_call"]
+    assert sum(v for k, v in without_mayor.vote()["tally"].items() if k not in ("required", "outcome")) == 5
+    assert sum(v for k, v in with_mayor.vote()["tally"].items() if k not in ("required", "outcome")) == 6
+
+
+def test_one_composition_is_stated_with_what_it_is_made_of() -> None:
+    c = in_session("d1", "d2", item=None)
+    assert c.public()["composition"] == {
+        "statutory": 5,
+        "quorum": 3,
+        "registered_deputies": 2,
+        "mayor_taking_part": False,
+        "total": 5,
+        "registered": 2,
+    }
+    assert c.public()["quorum"] is False
+    c.do("mayor", "presence.register")
+    c.do("d3", "presence.register")
+    composition = c.public()["composition"]
+    assert (composition["registered_deputies"], composition["registered"], composition["total"]) == (3, 4, 6)
+    assert composition["mayor_taking_part"] is True
+    assert c.public()["quorum"] is True
+
+
+def test_a_session_scheduled_before_the_second_counting_rule_still_counts_an_absent_mayor() -> None:
+    # Its ledger must recount exactly as it was closed: the rule travels with the session.
+    c = voting("d1", "d2", "d3")
+    c.s.counting = 1
+    c.do("chair", "vote.close", vote="v1")
+    assert c.vote()["roll_call"]["mayor"] == "absent"
 
 
 def test_the_mayors_vote_counts() -> None:
@@ -687,14 +731,13 @@ def test_evolve_refuses_what_cannot_happen() -> None:
         evolve(
             c.s.clone(), RecordedEvent("ballot.cast", {"vote": "v1", "deputy": "d2", "choice": "for"}, c.seq + 1, at)
         )
-    assert c.s.votes["v1"].tally == Tally(0, 0, 0, 3, 3, 3, Outcome.REJECTED)
+    assert c.s.votes["v1"].tally == Tally(0, 0, 0, 3, 2, 3, Outcome.REJECTED)
     assert c.s.votes["v1"].roll_call == {
         "d1": RollCall.NOT_VOTED,
         "d2": RollCall.NOT_VOTED,
         "d3": RollCall.NOT_VOTED,
         "d4": RollCall.ABSENT,
         "d5": RollCall.ABSENT,
-        "mayor": RollCall.ABSENT,
     }
 
 

@@ -103,15 +103,19 @@ def count(
     ballots: Mapping[str, Choice],
     rule: Rule,
     composition: int,
+    mayor_only_when_taking_part: bool = False,
 ) -> tuple[Tally, dict[str, RollCall]]:
     """Count a vote and build its roll call, in the order of `members`.
 
     `members` is the whole council roster: the deputies and the mayor (`mayor`, if any). Each
     member's line is their ballot's choice if they cast one (ballots are accepted only from
     registered members, so they count as given); otherwise `not_voted` when registered and
-    `absent` when not — the mayor included. The threshold comes from `required_votes` with the
-    mayor present when registered (art. 59 part 2) and `registered` restricted to the roster.
-    The decision is adopted when the votes "for" reach the threshold.
+    `absent` when not. The mayor who is not registered is not taking part and, with
+    `mayor_only_when_taking_part`, has no line at all (art. 59 part 2 counts the mayor in the
+    composition only while taking part, so the lines add up to the composition the threshold is
+    computed from); without it (the first counting rule) such a mayor is `absent`. The threshold
+    comes from `required_votes` with the mayor present when registered (art. 59 part 2) and
+    `registered` restricted to the roster. The decision is adopted when the votes "for" reach it.
 
     Raises ValueError for a member listed twice, a mayor who is not a member, or a ballot from
     someone who is not a member — callers' bugs that must not be counted silently.
@@ -129,6 +133,8 @@ def count(
     present = on_roster.intersection(registered)
     roll_call: dict[str, RollCall] = {}
     for member in roster:
+        if mayor_only_when_taking_part and member == mayor and member not in present:
+            continue
         choice = ballots.get(member)
         if choice is not None:
             roll_call[member] = _FROM_CHOICE[Choice(choice)]

@@ -142,13 +142,13 @@ function renderResults(vote, council) {
   roll.dataset.vote = key;
   roll.setAttribute("aria-label", t("rollCall"));
   roll.replaceChildren(
-    ...rollCallGroups(council).map((group) => {
+    ...rollCallGroups(council, vote.roll_call).map((group) => {
       const section = el("section", `group ${group.key}`);
       section.append(el("h3", "group-name", group.key === "faction" ? group.faction : t(group.key === "mayor" ? "mayor" : "noFaction")));
       const cells = el("ul", "cells");
       cells.dataset.size = String(group.members.length);
       for (const member of group.members) {
-        const line = vote.roll_call[member.id] ?? "absent";
+        const line = vote.roll_call[member.id];
         const cell = el("li", `cell ${line}`);
         cell.dataset.member = member.id;
         cell.dataset.choice = line;

@@ -295,10 +295,10 @@ function renderResults(vote, council) {
     t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: t("required", { required: tally.required }) }),
   );
   const rows = [];
-  for (const group of rollCallGroups(council)) {
+  for (const group of rollCallGroups(council, vote.roll_call)) {
     const faction = group.key === "faction" ? group.faction : t(group.key === "mayor" ? "mayor" : "noFactionMember");
     for (const member of group.members) {
-      const line = vote.roll_call[member.id] ?? "absent";
+      const line = vote.roll_call[member.id];
       const row = document.createElement("tr");
       row.dataset.member = member.id;
       row.dataset.choice = line;

@@ -219,25 +219,26 @@ export function memberName(council, id) {
 }
 
 /**
- * The council's members grouped for a roll call: the mayor first, then the factions, then those
- * without one; factions and names in Ukrainian alphabetical order (`Intl.Collator("uk")`, so "Рідне"
- * comes before "Розвиток", unlike a sort by code point).
+ * The members with a line in `rollCall`, grouped: the mayor first, then the factions in the
+ * council's order (`council.factions`), then those without one; names in Ukrainian alphabetical order
+ * (`Intl.Collator("uk")`, so "Рідне" comes before "Розвиток", unlike a sort by code point).
  *
  * @returns {{key: string, faction: string | null, members: {id: string, name: string}[]}[]}
  *   `key` is `"mayor"`, `"faction"` or `"none"`
  */
-export function rollCallGroups(council) {
+export function rollCallGroups(council, rollCall) {
   const collator = new Intl.Collator("uk");
   const sorted = (members) => [...members].sort((a, b) => collator.compare(a.name, b.name));
+  // Only members with a line: the mayor who takes no part in the meeting is not in the composition.
+  const lined = council.deputies.filter((d) => rollCall[d.id] !== undefined);
   const groups = [];
-  const mayor = council.deputies.filter((d) => d.mayor);
+  const mayor = lined.filter((d) => d.mayor);
   if (mayor.length) groups.push({ key: "mayor", faction: null, members: mayor });
-  const factions = [...new Set(council.deputies.map((d) => d.faction).filter(Boolean))].sort(collator.compare);
-  for (const faction of factions) {
-    const members = council.deputies.filter((d) => !d.mayor && d.faction === faction);
+  for (const faction of council.factions) {
+    const members = lined.filter((d) => !d.mayor && d.faction === faction);
     if (members.length) groups.push({ key: "faction", faction, members: sorted(members) });
   }
-  const none = council.deputies.filter((d) => !d.mayor && !d.faction);
+  const none = lined.filter((d) => !d.mayor && !d.faction);
   if (none.length) groups.push({ key: "none", faction: null, members: sorted(none) });
   return groups;
 }

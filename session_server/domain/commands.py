@@ -36,6 +36,7 @@ __all__ = [
     "CredentialEnroll",
     "CredentialRevoke",
     "DeputyAdd",
+    "DeputyUpdate",
     "ItemAdd",
     "ItemFinish",
     "ItemRemove",
@@ -280,6 +281,12 @@ class BroadcastStop(_Command):
     type: Literal["broadcast.stop"]
 
 
+Gender = Literal["female", "male"]
+"""A member's grammatical gender, for the forms official texts agree with («утримався» / «утрималася»)."""
+
+Faction = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
 RpId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]{1,253}$")]
 Origin = Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$")]
 
@@ -323,6 +330,8 @@ class CouncilConfigure(_Command):
     origins: Annotated[list[Origin], Field(min_length=1, max_length=20)] | None = None
     holidays: Annotated[list[IsoDay], Field(max_length=500)] | None = None
     signer_keys: Annotated[dict[KeyId, Ed25519Key], Field(max_length=20)] | None = None
+    factions: Annotated[list[Faction], Field(max_length=100)] | None = None
+    """The factions in the council's own order (minutes, roll calls); others follow in roster order."""
 
 
 class CredentialEnroll(_Command):
@@ -347,13 +356,29 @@ class CredentialRevoke(_Command):
 
 
 class DeputyAdd(_Command):
-    """Add a member to the council roster: a deputy, or the mayor (`mayor`, no faction)."""
+    """Add a member to the council roster: a deputy, or the mayor (`mayor`, no faction).
+
+    `gender` is the member's grammatical gender as the secretary records it (never guessed from the
+    name); without it, texts use forms that fit both («утримався(-лася)»).
+    """
 
     type: Literal["deputy.add"]
     deputy: Slug40
     name: Name
-    faction: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    faction: Faction | None = None
     mayor: bool = False
+    gender: Gender | None = None
+
+
+class DeputyUpdate(_Command):
+    """Correct a member's record: `name`, `gender`, or `faction` (`faction_none` moves a deputy out of any)."""
+
+    type: Literal["deputy.update"]
+    deputy: Slug40
+    name: Name | None = None
+    gender: Gender | None = None
+    faction: Faction | None = None
+    faction_none: bool = False
 
 
 SessionCommandModel = (
@@ -381,7 +406,7 @@ SessionCommandModel = (
     | BroadcastInterrupt
     | BroadcastStop
 )
-CouncilCommandModel = CouncilCreate | DeputyAdd | CouncilConfigure | CredentialEnroll | CredentialRevoke
+CouncilCommandModel = CouncilCreate | DeputyAdd | DeputyUpdate | CouncilConfigure | CredentialEnroll | CredentialRevoke
 
 SessionCommand = Annotated[SessionCommandModel, Field(discriminator="type")]
 """A command on a session stream (including `session.schedule`, which starts it)."""

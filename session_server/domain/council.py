@@ -8,8 +8,11 @@ Events (council stream):
 - `council.created` also carries the ballot-signing settings: `demo`, `signed_ballots`,
   `refuse_backup_eligible`, `rp_id`, `origins` (absent in councils created before they existed:
   then not a demo, signed ballots, backup-eligible credentials allowed, "localhost").
-- `deputy.added {deputy, name, faction, mayor: bool}` — a roster member; the mayor (at most one)
-  has `mayor: true` and `faction: null`.
+- `deputy.added {deputy, name, faction, mayor: bool, gender?}` — a roster member; the mayor (at most
+  one) has `mayor: true` and `faction: null`; `gender` ("female" | "male") is the grammatical gender
+  the secretary recorded, absent when not recorded.
+- `deputy.updated {deputy, name?, faction?, gender?}` — a correction of the member's record; a
+  `faction` of null moves a deputy out of every faction.
 - `council.configured {…}` — the settings that changed, with their new values.
 - `credential.enrolled {deputy, credential, public_key, sign_count, backup_eligible, backed_up,
   aaguid}` — a deputy's WebAuthn credential (id and COSE public key base64url), verified with user
@@ -30,6 +33,8 @@ from session_server.domain.commands import (
     CredentialEnroll,
     CredentialRevoke,
     DeputyAdd,
+    DeputyUpdate,
+    Gender,
 )
 from session_server.domain.errors import DomainError
 from session_server.domain.events import NewEvent, Recorded
@@ -48,6 +53,8 @@ class Deputy:
     name: str
     faction: str | None
     mayor: bool = False
+    gender: Gender | None = None
+    """Grammatical gender as recorded by the secretary; None when not recorded (texts then fit both)."""
 
 
 @dataclass(slots=True)
@@ -71,7 +78,16 @@ class CouncilState:
     """Public holidays (ISO dates) that are not working days, for the publication rule on drafts."""
     signer_keys: dict[str, str] = field(default_factory=dict)
     """Ed25519 public keys (base64) that sign the council's decisions, by key id."""
+    faction_order: tuple[str, ...] = ()
+    """The factions in the order the council set; see `factions`."""
     seq: int = 0
+
+    @property
+    def factions(self) -> list[str]:
+        """The factions in the council's order: those it listed, then the rest as they first appear on the roster."""
+        seated = dict.fromkeys(d.faction for d in self.deputies.values() if d.faction is not None)
+        listed = [f for f in self.faction_order if f in seated]
+        return listed + [f for f in seated if f not in listed]
 
     def live_credentials(self, deputy: str) -> list[Credential]:
         """The deputy's credentials that may sign."""
@@ -91,9 +107,10 @@ class CouncilState:
             "rules": [rule.value for rule in self.rules],
             "first_ballot_final": self.first_ballot_final,
             "deputies": [
-                {"id": d.id, "name": d.name, "faction": d.faction, "mayor": d.mayor} for d in self.deputies.values()
+                {"id": d.id, "name": d.name, "faction": d.faction, "mayor": d.mayor, "gender": d.gender}
+                for d in self.deputies.values()
             ],
-            "factions": sorted({d.faction for d in self.deputies.values() if d.faction is not None}),
+            "factions": self.factions,
             "demo": self.demo,
             "signed_ballots": self.signed_ballots,
             "refuse_backup_eligible": self.refuse_backup_eligible,
@@ -165,12 +182,12 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
             # The statutory composition is the number of seats: no more deputies than seats.
             if seated >= state.composition:
                 raise DomainError("invalid_command", f"all {state.composition} seats are filled")
-        return [
-            NewEvent(
-                "deputy.added",
-                {"deputy": command.deputy, "name": command.name, "faction": command.faction, "mayor": command.mayor},
-            )
-        ]
+        added = {"deputy": command.deputy, "name": command.name, "faction": command.faction, "mayor": command.mayor}
+        if command.gender is not None:
+            added["gender"] = command.gender
+        return [NewEvent("deputy.added", added)]
+    if isinstance(command, DeputyUpdate):
+        return _update_deputy(state, command)
     raise DomainError("invalid_command", f"not a council command: {command.type!r}")
 
 
@@ -190,6 +207,27 @@ def _configure(state: CouncilState, command: CouncilConfigure) -> list[NewEvent]
     if not changes:
         raise DomainError("invalid_command", "council.configure changes nothing")
     return [NewEvent("council.configured", changes)]
+
+
+def _update_deputy(state: CouncilState, command: DeputyUpdate) -> list[NewEvent]:
+    deputy = state.deputies.get(command.deputy)
+    if deputy is None:
+        raise DomainError("unknown_deputy", f"{command.deputy!r} is not a member of the council")
+    if command.faction is not None and command.faction_none:
+        raise DomainError("invalid_command", "give a faction or faction_none, not both")
+    changes: dict[str, Any] = {}
+    if command.name is not None and command.name != deputy.name:
+        changes["name"] = command.name
+    if command.gender is not None and command.gender != deputy.gender:
+        changes["gender"] = command.gender
+    faction = None if command.faction_none else command.faction
+    if (command.faction is not None or command.faction_none) and faction != deputy.faction:
+        if deputy.mayor:
+            raise DomainError("invalid_command", "the mayor belongs to no faction")
+        changes["faction"] = faction
+    if not changes:
+        raise DomainError("invalid_command", "deputy.update changes nothing")
+    return [NewEvent("deputy.updated", {"deputy": deputy.id, **changes})]
 
 
 def _enroll(state: CouncilState, command: CredentialEnroll) -> list[NewEvent]:
@@ -230,7 +268,11 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
     if state is None:
         raise ValueError(f"{event.type} before council.created")
     if event.type == "deputy.added":
-        deputy = Deputy(id=p["deputy"], name=p["name"], faction=p["faction"], mayor=p["mayor"])
+        deputy = Deputy(id=p["deputy"], name=p["name"], faction=p["faction"], mayor=p["mayor"], gender=p.get("gender"))
+        return replace(state, deputies={**state.deputies, deputy.id: deputy}, seq=event.seq)
+    if event.type == "deputy.updated":
+        changes = {k: p[k] for k in ("name", "faction", "gender") if k in p}
+        deputy = replace(state.deputies[p["deputy"]], **changes)
         return replace(state, deputies={**state.deputies, deputy.id: deputy}, seq=event.seq)
     if event.type == "council.configured":
         return replace(
@@ -241,6 +283,7 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
             origins=tuple(p.get("origins", state.origins)),
             holidays=tuple(p.get("holidays", state.holidays)),
             signer_keys=dict(p.get("signer_keys", state.signer_keys)),
+            faction_order=tuple(p.get("factions", state.faction_order)),
             seq=event.seq,
         )
     if event.type == "credential.enrolled":

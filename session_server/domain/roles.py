@@ -126,6 +126,8 @@ ALLOWED: dict[str, frozenset[Role]] = {
     **dict.fromkeys(MEMBER_COMMANDS, _MEMBER),
     "council.create": _ADMIN,
     "deputy.add": _ADMIN,
+    # The secretary keeps the roster's records right (a name's spelling, grammatical gender, faction).
+    "deputy.update": frozenset({Role.ADMIN, Role.SECRETARY}),
     # Turning signatures off (demo councils only) or moving the RP id is an administrator's act.
     "council.configure": _ADMIN,
     # Only the enrollment endpoint, after verifying the credential, records it (as an ADMIN actor).

@@ -39,6 +39,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.events import NewEvent, format_time, parse_time
 from session_server.domain.roles import Context, authorize
 from session_server.domain.session_state import (
+    COUNTING,
     AgendaItem,
     Conflict,
     SessionState,
@@ -129,6 +130,10 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
         case SessionClose():
             if state.open_vote is not None:
                 raise DomainError("vote_open", "close the open vote first")
+            if state.current_item is not None:
+                # An item left "in progress" would stay so in the record for ever: finish it first.
+                item = state.agenda[state.current_item]
+                raise DomainError("item_in_progress", f"item {item.number} is in progress: finish it first")
             return [NewEvent("session.closed", {})]
         case RegistrationOpen():
             if state.registration_open:
@@ -198,6 +203,9 @@ def _schedule(command: SessionSchedule, council: CouncilState) -> list[NewEvent]
         "date": command.date,
         "title": command.title,
         "agenda": agenda,
+        # How votes are counted in this session (see `SessionState.counting`); sessions scheduled
+        # before this field existed count by rule 1, so their ledgers recount as they were closed.
+        "counting": COUNTING,
     }
     return [NewEvent("session.scheduled", payload)]
 
@@ -397,6 +405,7 @@ def _vote_close(state: SessionState, council: CouncilState, command: VoteClose) 
         ballots=vote.ballots,
         rule=vote.rule,
         composition=council.composition,
+        mayor_only_when_taking_part=state.counting >= 2,
     )
     # Art. 59 part 3: roll-call results per deputy are public.
     payload = {

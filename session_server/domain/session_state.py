@@ -3,7 +3,8 @@
 Session stream events and payloads (all values JSON):
 
 - `session.scheduled {session, council, number, convocation, date, title, agenda: [{id, number,
-  title, draft}]}` — the first event; `session.opened {}`; `session.closed {}`.
+  title, draft}], counting?}` — the first event (`counting`: see `SessionState.counting`);
+  `session.opened {}`; `session.closed {}` (refused while a vote is open or an item in progress).
 - `registration.opened {}`, `registration.closed {}`, `presence.registered {deputy}`,
   `presence.left {deputy}` (also drops the member from the speaker queue).
 - `item.started {item}`, `item.finished {item}`.
@@ -35,17 +36,22 @@ from voting.rules import Rule, has_quorum
 from voting.tally import Choice, RollCall, Tally
 
 __all__ = [
+    "COUNTING",
     "AgendaItem",
     "Broadcast",
     "Conflict",
     "SessionState",
     "Speech",
     "Vote",
+    "composition",
     "evolve",
     "quorum",
     "registered_deputies",
     "to_public",
 ]
+
+COUNTING = 2
+"""The counting rule new sessions are scheduled with (`SessionState.counting`)."""
 
 SessionStatus = Literal["scheduled", "open", "closed"]
 ItemStatus = Literal["pending", "in_progress", "done"]
@@ -148,6 +154,11 @@ class SessionState:
     sign_counts: dict[str, int] = field(default_factory=dict)
     """The last sign count seen per credential in this session (a count must never go back)."""
     broadcast: Broadcast | None = None
+    counting: int = 1
+    """How a vote's roll call treats the mayor. 1 (sessions scheduled before December 2026): every
+    roster member has a line, an absent mayor counted "absent". 2: the mayor has a line only while
+    taking part in the meeting (registered), as art. 59 part 2 counts the mayor in the composition
+    only then; so a tally's lines add up to the composition the threshold was computed from."""
     seq: int = 0
 
     def clone(self) -> SessionState:
@@ -188,6 +199,29 @@ def quorum(state: SessionState, council: CouncilState) -> bool:
     return has_quorum(registered_deputies(state, council), council.composition)
 
 
+def composition(state: SessionState, council: CouncilState) -> dict[str, Any]:
+    """The one count every screen, the minutes and the open data state, and what it is made of.
+
+    - `statutory`: the council's statutory composition (deputies; art. 46 counts the quorum against it);
+    - `quorum`: the registered deputies a competent meeting needs: more than half of `statutory`;
+    - `registered_deputies`: deputies registered now (the mayor is not a deputy);
+    - `mayor_taking_part`: whether the mayor is registered, hence counted in the composition (art. 59 part 2);
+    - `total`: the composition thresholds are computed from: `statutory`, plus one while the mayor takes part;
+    - `registered`: every registered member, the mayor included (the base of "majority of registered").
+    """
+    mayor = council.mayor
+    deputies = registered_deputies(state, council)
+    taking_part = mayor is not None and mayor in state.registered
+    return {
+        "statutory": council.composition,
+        "quorum": council.composition // 2 + 1,
+        "registered_deputies": deputies,
+        "mayor_taking_part": taking_part,
+        "total": council.composition + (1 if taking_part else 0),
+        "registered": deputies + (1 if taking_part else 0),
+    }
+
+
 def evolve(state: SessionState | None, event: Recorded) -> SessionState:
     """Apply one session event and return the state.
 
@@ -210,6 +244,7 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             date=p["date"],
             title=p["title"],
             agenda=agenda,
+            counting=p.get("counting", 1),
             seq=event.seq,
         )
     if state is None:
@@ -328,6 +363,7 @@ def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
         "registration_open": state.registration_open,
         "registered": list(state.registered),
         "quorum": quorum(state, council),
+        "composition": composition(state, council),
         "agenda": [
             {"id": i.id, "number": i.number, "title": i.title, "draft": i.draft, "status": i.status}
             for i in state.agenda.values()

@@ -1,0 +1,101 @@
+"""Correct Ukrainian for the texts residents read and officials sign: numbers that agree with their
+nouns, dates in words, roll-call lines that agree with the member's grammatical gender.
+
+Plural categories are CLDR's, through Babel (1 депутат, 2–4 депутати, 5–20 депутатів, 21 депутат…);
+dates are Babel's long Ukrainian form («2 грудня 2026 р.»). A member whose gender the secretary has
+not recorded gets the form that fits both («утримався(-лася)»): it is never guessed from the name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any, Final
+
+from babel import Locale
+from babel.dates import format_date
+
+__all__ = [
+    "LINES",
+    "composition_line",
+    "count",
+    "deputies",
+    "long_date",
+    "plural",
+    "registration_line",
+    "roll_call_line",
+]
+
+_UK: Final = Locale("uk")
+
+
+def plural(n: int, one: str, few: str, many: str) -> str:
+    """The form of a noun that agrees with ``n`` (CLDR categories one / few / many)."""
+    form = _UK.plural_form(abs(n))
+    return one if form == "one" else few if form == "few" else many
+
+
+def count(n: int, one: str, few: str, many: str) -> str:
+    """``n`` and its noun in agreement: ``count(34, "депутат", "депутати", "депутатів")`` → «34 депутати»."""
+    return f"{n} {plural(n, one, few, many)}"
+
+
+def long_date(value: str | dt.date) -> str:
+    """A date in words as official documents write it: «2 грудня 2026 р.»; an unreadable one as given."""
+    if isinstance(value, dt.date):
+        return format_date(value, format="long", locale=_UK)
+    try:
+        day = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return value
+    return format_date(day, format="long", locale=_UK)
+
+
+LINES: Final[dict[str, tuple[str, str, str]]] = {
+    # roll-call value: (male, female, both)
+    "for": ("за", "за", "за"),
+    "against": ("проти", "проти", "проти"),
+    "abstain": ("утримався", "утрималася", "утримався(-лася)"),
+    "not_voted": ("не голосував", "не голосувала", "не голосував(-ла)"),
+    "absent": ("відсутній", "відсутня", "відсутній(-я)"),
+}
+
+
+def roll_call_line(line: str, gender: str | None) -> str:
+    """A member's roll-call line in words, agreeing with the member's recorded grammatical gender."""
+    male, female, both = LINES[line]
+    return male if gender == "male" else female if gender == "female" else both
+
+
+LAW: Final = "Закону України «Про місцеве самоврядування в Україні»"
+
+
+def deputies(n: int) -> str:
+    """«1 депутат», «34 депутати», «20 депутатів»."""
+    return count(n, "депутат", "депутати", "депутатів")
+
+
+def registration_line(composition: Mapping[str, Any]) -> str:
+    """Who is registered against the statutory composition, as every screen and the minutes say it.
+
+    ``composition`` is the session's public ``composition`` (``session_state.composition``):
+    «Зареєстровано 20 депутатів з 34 і міський голова; для кворуму потрібно 18 (ст. 46)».
+    """
+    text = f"Зареєстровано {deputies(composition['registered_deputies'])} з {composition['statutory']}"
+    if composition["mayor_taking_part"]:
+        text += " і міський голова"
+    return f"{text}; для кворуму потрібно {composition['quorum']} (ст. 46 {LAW})"
+
+
+def composition_line(composition: Mapping[str, Any]) -> str:
+    """The composition votes are counted from and how it was reached (art. 59 part 2), in one sentence."""
+    statutory = deputies(composition["statutory"])
+    if composition["mayor_taking_part"]:
+        return (
+            f"Склад ради для підрахунку голосів — {composition['total']}: {statutory} за законом "
+            f"і міський голова, який бере участь у засіданні (ч. 2 ст. 59 {LAW})."
+        )
+    return (
+        f"Склад ради для підрахунку голосів — {statutory} за законом; міський голова в засіданні "
+        f"участі не бере (ч. 2 ст. 59 {LAW})."
+    )
