@@ -187,7 +187,7 @@ def _result(result: CommandResult) -> dict[str, Any]:
 
 
 async def council_command(request: Request) -> Response:
-    """A council command: ``credential.revoke``, ``deputy.update`` (secretary), ``council.configure``/``deputy.add`` (admin)."""
+    """A council command: ``credential.revoke``, ``deputy.update`` (secretary); ``council.configure`` (admin)."""
     kvorum = _kvorum(request)
     who = await principal(request)
     command = parse(COUNCIL_COMMAND_ADAPTER, await read_body(request, kvorum.settings.max_body_bytes))
