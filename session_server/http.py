@@ -28,17 +28,26 @@ class JSONResponse(Response):
 class ApiError(Exception):
     """An error answered as ``{"error": code, "message": message}`` with a 4xx/5xx status."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None, *, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.field = field
+        """The request field at fault (``title``, ``agenda.0.number``), so a screen shows the error beside it."""
 
 
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    """The one shape every error takes."""
-    return JSONResponse({"error": code, "message": message}, status_code=status, headers=headers)
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None, *, field: str | None = None
+) -> JSONResponse:
+    """The one shape every error takes: ``{"error", "message"}``, and ``field`` when one field is at fault."""
+    body = {"error": code, "message": message}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 # Domain codes that are not "the session's state does not allow it" (409).
@@ -79,7 +88,7 @@ def domain_status(code: str) -> int:
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status, exc.code, exc.message, exc.headers)
+    return error_response(exc.status, exc.code, exc.message, exc.headers, field=exc.field)
 
 
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
@@ -112,16 +121,21 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _describe(error: ValidationError) -> tuple[str, str]:
+def _describe(error: ValidationError) -> tuple[str, str, str | None]:
     first = error.errors(include_url=False)[0]
     if first["type"] == "json_invalid":
-        return "malformed_json", f"the body is not valid JSON: {first['msg']}"
+        return "malformed_json", f"the body is not valid JSON: {first['msg']}", None
     where = ".".join(str(part) for part in first["loc"]) or "body"
+    # The field without the command type a tagged union puts first ("document.register").
+    parts = [str(part) for part in first["loc"]]
+    if parts and "." in parts[0]:
+        parts = parts[1:]
+    field = ".".join(parts) or None
     if first["type"] == "extra_forbidden":
-        return "invalid_request", f"{where}: unknown field"
+        return "invalid_request", f"{where}: unknown field", field
     if first["type"] == "union_tag_invalid":
-        return "unknown_command", f"{where}: {first['msg']}"
-    return "invalid_request", f"{where}: {first['msg']}"
+        return "unknown_command", f"{where}: {first['msg']}", None
+    return "invalid_request", f"{where}: {first['msg']}", field
 
 
 def parse(adapter: TypeAdapter[M], body: bytes) -> M:
@@ -131,8 +145,8 @@ def parse(adapter: TypeAdapter[M], body: bytes) -> M:
     try:
         return adapter.validate_json(body, strict=True)
     except ValidationError as exc:
-        code, message = _describe(exc)
-        raise ApiError(400, code, message) from None
+        code, message, field = _describe(exc)
+        raise ApiError(400, code, message, field=field) from None
 
 
 _ADAPTERS: dict[type[Any], TypeAdapter[Any]] = {}

@@ -181,7 +181,7 @@ class _Connection:
                 raise ApiError(400, "invalid_request", "schedule a session with POST /api/v1/sessions")
             result = await self.kvorum.sessions.execute(self.stream, command, self.who.actor())
         except ApiError as exc:
-            subscriber.put(_dumps(_error(command_id, exc.code, exc.message)))
+            subscriber.put(_dumps(_error(command_id, exc.code, exc.message, field=exc.field)))
         except DomainError as exc:
             subscriber.put(_dumps(_error(command_id, exc.code, exc.message)))
         except StoreError:
@@ -253,10 +253,12 @@ def _command_id(raw: Any) -> str | None:
     return raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
 
 
-def _error(command_id: str | None, code: str, message: str) -> dict[str, Any]:
+def _error(command_id: str | None, code: str, message: str, *, field: str | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"type": "error", "error": code, "message": message}
     if command_id is not None:
         error["id"] = command_id
+    if field is not None:
+        error["field"] = field
     return error
 
 

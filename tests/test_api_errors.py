@@ -256,5 +256,15 @@ async def test_random_bodies_never_cause_a_500_or_a_change(opened: Demo) -> None
             body["type"] = rng.choice(types)
         response = await demo.client.post(URL, json=body, headers=headers)
         assert 400 <= response.status_code < 500, (body, response.text)
-        assert set(response.json()) == {"error", "message"}
+        assert {"error", "message"} <= set(response.json()) <= {"error", "message", "field"}
     assert await demo.head() == head
+
+
+async def test_a_refused_field_is_named_so_the_screen_can_show_the_error_beside_it(demo_council: Demo) -> None:
+    headers = await demo_council.headers("secretary")
+    draft = {"id": "r", "document": "Not A Slug", "number": "ПР-1", "title": "Т", "initiator": "І", "rapporteur": "Р"}
+    response = await demo_council.client.post("/api/v1/documents", json=draft, headers=headers)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request" and response.json()["field"] == "document"
+    missing = await demo_council.command("secretary", "item.add", number="7")
+    assert missing.status_code == 400 and missing.json()["field"] == "title"
