@@ -122,6 +122,19 @@ class Accounts:
                 "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id
             )
 
+    async def set_disabled(self, username: str, disabled: bool) -> None:
+        """Disable (or enable again) an account; disabling revokes its sign-ins. AccountError if no such user."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            user_id = await conn.fetchval(
+                "UPDATE users SET disabled = $2 WHERE username = $1 RETURNING id", username, disabled
+            )
+            if user_id is None:
+                raise AccountError("unknown_user", f"no user {username!r}")
+            if disabled:
+                await conn.execute(
+                    "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL", user_id
+                )
+
     async def authenticate(self, username: str, password: str) -> User | None:
         """The user if the password is right and the account enabled; None otherwise (same cost either way)."""
         row = await self.pool.fetchrow("SELECT * FROM users WHERE username = $1", username)

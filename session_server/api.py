@@ -30,6 +30,7 @@ from session_server.tokens import TokenError
 from voting.ballot import nonce_for
 
 REFRESH_COOKIE = "kvorum_refresh"
+SIGNED_IN_COOKIE = "kvorum_signed_in"
 _COOKIE_PATH = "/api/v1/auth"
 
 
@@ -64,7 +65,23 @@ def _token_response(kvorum: Kvorum, access: str, refresh: str) -> JSONResponse:
         samesite="strict",
         secure=kvorum.settings.secure_cookies,
     )
+    # Not secret: tells the pages there is a sign-in to resume, so they ask for a refresh only then
+    # (a refresh without one would log a 401 in every visitor's browser console).
+    response.set_cookie(
+        SIGNED_IN_COOKIE,
+        "1",
+        max_age=kvorum.settings.refresh_token_seconds,
+        path="/",
+        samesite="strict",
+        secure=kvorum.settings.secure_cookies,
+    )
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _signed_out(response: Response) -> Response:
+    response.delete_cookie(REFRESH_COOKIE, path=_COOKIE_PATH)
+    response.delete_cookie(SIGNED_IN_COOKIE, path="/")
     return response
 
 
@@ -94,12 +111,12 @@ async def refresh(request: Request) -> Response:
     try:
         user_id, successor = await kvorum.refresh.rotate(token)
     except TokenError as exc:
-        response = JSONResponse({"error": exc.code, "message": exc.message}, status_code=401)
-        response.delete_cookie(REFRESH_COOKIE, path=_COOKIE_PATH)
-        return response
+        return _signed_out(JSONResponse({"error": exc.code, "message": exc.message}, status_code=401))
     user = await kvorum.accounts.get(user_id)
     if user is None or user.disabled:
-        raise ApiError(401, "invalid_token", "this account can no longer sign in")
+        await kvorum.refresh.revoke(successor)
+        message = "this account can no longer sign in"
+        return _signed_out(JSONResponse({"error": "account_disabled", "message": message}, status_code=401))
     return _token_response(kvorum, kvorum.access.issue(user), successor)
 
 
@@ -107,9 +124,7 @@ async def logout(request: Request) -> Response:
     """Revoke the refresh token's sign-in; the access token lapses on its own shortly."""
     kvorum = _kvorum(request)
     await kvorum.refresh.revoke(await _refresh_token(request, kvorum))
-    response = Response(status_code=204)
-    response.delete_cookie(REFRESH_COOKIE, path=_COOKIE_PATH)
-    return response
+    return _signed_out(Response(status_code=204))
 
 
 async def me(request: Request) -> Response:

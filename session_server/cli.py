@@ -162,6 +162,16 @@ def cmd_user_passwd(args: argparse.Namespace) -> None:
     _with_database(_settings(args), work)
 
 
+def cmd_user_disable(args: argparse.Namespace) -> None:
+    """Disable an account (its sign-ins end at once), or enable it again."""
+
+    async def work(kvorum: Kvorum) -> None:
+        await kvorum.accounts.set_disabled(args.username, not args.enable)
+        print(f"{args.username} {'enabled' if args.enable else 'disabled; its sign-ins were revoked'}")
+
+    _with_database(_settings(args), work)
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     """Seed the demo council into the database and serve it."""
     from session_server import demo
@@ -259,6 +269,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     p.set_defaults(run=cmd_user_passwd)
+    p = users.add_parser("disable", help="disable an account (revokes its sign-ins); --enable undoes it")
+    p.add_argument("username")
+    p.add_argument("--enable", action="store_true", help="enable the account again")
+    p.set_defaults(run=cmd_user_disable)
 
     p = sub.add_parser("verify", help="verify a session's ledger offline (a file or a URL); exit 1 on a discrepancy")
     p.add_argument("source", help="an export file, or the session's URL (…/api/v1/sessions/<id>)")

@@ -6,7 +6,9 @@ WebSocket protocol (JSON text messages):
   ``{"type": "sync", "since": seq}`` (0 for a fresh start) and any number of
   ``{"type": "command", "command": {...}}`` (at most 64 awaiting their ack); when the access token
   expires, commands are refused with ``token_expired`` until ``{"type": "auth", "token"}`` brings a
-  fresh token of the same user (the subscription itself goes on);
+  fresh token of the same user (the subscription itself goes on; answered with
+  ``{"type": "authenticated", "expires_in"}``); ``{"type": "ping"}`` at any time is answered with
+  ``{"type": "pong"}`` in order with everything else, so a client knows its link is alive;
 - server → ``{"type": "snapshot", "seq", "hash", "state"}`` or the events after ``since``, then
   live ``{"type": "event", "event"}`` strictly in ``seq`` order; ``{"type": "ack", "id", "seq"}``
   after a command committed; ``{"type": "error", "id"?, "error", "message"}``; ``{"type":
@@ -95,6 +97,9 @@ def _dumps(message: dict[str, Any]) -> str:
     return orjson.dumps(message).decode()
 
 
+_PONG = _dumps({"type": "pong"})
+
+
 class _Connection:
     """One authenticated WebSocket: a reader for commands, a writer for everything sent."""
 
@@ -149,10 +154,13 @@ class _Connection:
                 task.add_done_callback(self.commands.discard)
             elif kind == "auth" and isinstance(message, dict):  # a fresh token on the open socket
                 await self._reauthenticate(subscriber, message.get("token"))
+            elif kind == "ping":  # the client's proof the link is alive, answered in order with everything else
+                subscriber.put(_PONG)
             elif kind == "sync":
                 subscriber.put(_dumps(_error(None, "already_synced", "this connection is already in sync")))
             else:
-                subscriber.put(_dumps(_error(None, "invalid_request", 'expected {"type": "sync"|"command", …}')))
+                expected = 'expected {"type": "sync"|"command"|"auth"|"ping", …}'
+                subscriber.put(_dumps(_error(None, "invalid_request", expected)))
 
     def _refusal(self) -> tuple[str, str] | None:
         """Why a command may not run now, if it may not."""
@@ -172,6 +180,7 @@ class _Connection:
             subscriber.put(_dumps(_error(None, "forbidden", "a connection stays with the user who opened it")))
             return
         self.who = who
+        subscriber.put(_dumps({"type": "authenticated", "expires_in": max(0, int(who.expires - time.time()))}))
 
     async def _command(self, subscriber: Subscriber, raw: Any) -> None:
         command_id = _command_id(raw)
@@ -334,12 +343,28 @@ def _since(request: Request) -> int:
     return int(raw)
 
 
+def _heartbeat(request: Request) -> tuple[float, bytes]:
+    """How long the feed may stay silent, and what it sends then.
+
+    By default a comment every 15 s keeps proxies from closing the response. A screen that must tell
+    its viewers within seconds that the link is gone (the chamber display) asks ``?heartbeat=N``
+    (2–60 s): then a named ``heartbeat`` event, which the page sees, comes after N silent seconds.
+    """
+    raw = request.query_params.get("heartbeat")
+    if raw is None:
+        return SSE_KEEPALIVE_SECONDS, b": keep-alive\n\n"
+    if not raw.isdigit() or not 2 <= int(raw) <= 60:
+        raise ApiError(400, "invalid_parameter", "heartbeat must be a whole number of seconds from 2 to 60")
+    return float(raw), b"event: heartbeat\ndata: {}\n\n"
+
+
 async def session_feed(request: Request) -> Response:
     """``GET /api/v1/sessions/{id}/stream``: the public events as Server-Sent Events, resumable."""
     kvorum: Kvorum = request.app.state.kvorum
     session_id = request.path_params["session"]
     stream = session_stream(session_id)
     since = _since(request)
+    idle_seconds, heartbeat = _heartbeat(request)
     if await kvorum.store.head(stream) is None:
         raise DomainError("session_not_found", f"no session {session_id!r}")
 
@@ -359,12 +384,12 @@ async def session_feed(request: Request) -> Response:
             while True:
                 subscriber.go_direct(chunk_writer, sse=True)  # in sync: the hub writes events straight out
                 try:
-                    item = await subscriber.next(idle_seconds=SSE_KEEPALIVE_SECONDS)
+                    item = await subscriber.next(idle_seconds=idle_seconds)
                 except Overflowed:
                     yield b"event: resync\ndata: {}\n\n"
                     return
                 if item is None:
-                    yield b": keep-alive\n\n"
+                    yield heartbeat
                 elif isinstance(item, Delivery) and item.seq > subscriber.sent:
                     yield item.sse
                     subscriber.sent = item.seq

@@ -29,7 +29,7 @@ _REQUIRED = ["exp", "iat", "sub", "aud", "iss", "jti"]
 
 
 class TokenError(Exception):
-    """A token was refused: ``code`` is ``token_expired``, ``invalid_token`` or ``refresh_reused``."""
+    """A token was refused: ``code`` is ``token_expired``, ``invalid_token``, ``refresh_reused`` or ``sign_in_revoked``."""
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
@@ -170,9 +170,18 @@ def _digest(token: str) -> bytes:
 class RefreshTokens:
     """Refresh tokens in ``refresh_tokens``: single use, rotated, a reused one revokes its family."""
 
-    def __init__(self, pool: asyncpg.Pool, *, lifetime: int) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, lifetime: int, reuse_grace: float = 10.0) -> None:
         self.pool = pool
         self.lifetime = lifetime
+        self.reuse_grace = reuse_grace
+        """Seconds after a token is spent during which spending it again is a retry, not a theft.
+
+        A tablet whose refresh request reached the server but whose answer was lost on a flaky link
+        retries with the same token; revoking the sign-in then would end a deputy's sitting day. So a
+        token spent less than this long ago, whose successor has not been used yet, gets another
+        successor in the same family; anything later (or once the successor was used) revokes the
+        family as before. The browser pages also serialise their refreshes (Web Locks), so two tabs
+        never race for one token."""
 
     async def issue(self, user_id: int, *, family: uuid.UUID | None = None) -> str:
         """A new refresh token for ``user_id`` (a new family unless one is given)."""
@@ -191,13 +200,27 @@ class RefreshTokens:
         outcome: str
         async with self.pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
-                """SELECT family, user_id, expires_at, used_at, revoked_at FROM refresh_tokens
-                   WHERE token_hash = $1 FOR UPDATE""",
+                """SELECT family, user_id, expires_at, used_at, revoked_at,
+                          used_at > now() - make_interval(secs => $2) AS recently_used
+                   FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE""",
                 _digest(token),
+                self.reuse_grace,
             )
             if row is None:
                 outcome = "unknown"
-            elif row["used_at"] is not None or row["revoked_at"] is not None:
+            elif row["revoked_at"] is None and row["recently_used"] and await self._successor_unused(conn, row):
+                # The answer with the successor never arrived: that successor is revoked (whoever holds
+                # it, if anyone, revokes the family by using it) and a new one is issued below.
+                await conn.execute(
+                    """UPDATE refresh_tokens SET revoked_at = now()
+                       WHERE family = $1 AND created_at >= $2 AND used_at IS NULL AND revoked_at IS NULL""",
+                    row["family"],
+                    row["used_at"],
+                )
+                outcome = "retried"
+            elif row["revoked_at"] is not None:
+                outcome = "revoked"  # signed out, password changed, account disabled, or a family revoked
+            elif row["used_at"] is not None:
                 await conn.execute(
                     "UPDATE refresh_tokens SET revoked_at = now() WHERE family = $1 AND revoked_at IS NULL",
                     row["family"],
@@ -212,10 +235,23 @@ class RefreshTokens:
             raise TokenError("invalid_token", "the refresh token is not valid; sign in again")
         if outcome == "reused":
             raise TokenError("refresh_reused", "the refresh token was already used; this sign-in is revoked")
+        if outcome == "revoked":
+            raise TokenError("sign_in_revoked", "this sign-in was ended (signed out, or revoked); sign in again")
         if outcome == "expired":
             raise TokenError("token_expired", "the refresh token has expired; sign in again")
         assert row is not None
         return row["user_id"], await self.issue(row["user_id"], family=row["family"])
+
+    @staticmethod
+    async def _successor_unused(conn: asyncpg.Connection, row: asyncpg.Record) -> bool:
+        """Whether no token of the family issued after this one was spent (the retry case)."""
+        spent_later = await conn.fetchval(
+            """SELECT EXISTS (SELECT 1 FROM refresh_tokens
+                              WHERE family = $1 AND used_at IS NOT NULL AND used_at > $2)""",
+            row["family"],
+            row["used_at"],
+        )
+        return not spent_later
 
     async def revoke(self, token: str) -> None:
         """Revoke the family ``token`` belongs to (sign-out); unknown tokens are ignored."""

@@ -58,12 +58,62 @@ async def test_refresh_rotates_and_a_reused_token_revokes_the_family(demo_counci
         me = await tablet.get("/api/v1/me", headers={"Authorization": f"Bearer {rotated.json()['access_token']}"})
         assert me.json()["username"] == "deputy03"
 
+    server.kvorum.refresh.reuse_grace = 0  # past the window in which a reuse is taken for a retry
     async with httpx.AsyncClient(base_url=server.url) as thief:
         replay = await thief.post("/api/v1/auth/refresh", json={"refresh_token": first})
         assert replay.status_code == 401 and replay.json()["error"] == "refresh_reused"
         # the legitimate successor dies with its family
         after = await thief.post("/api/v1/auth/refresh", json={"refresh_token": second})
-        assert after.status_code == 401 and after.json()["error"] == "refresh_reused"
+        assert after.status_code == 401 and after.json()["error"] == "sign_in_revoked"
+
+
+async def test_a_refresh_whose_answer_was_lost_may_be_retried_without_ending_the_sign_in(demo_council: Demo) -> None:
+    server = demo_council.server
+    async with httpx.AsyncClient(base_url=server.url) as tablet:
+        await tablet.post("/api/v1/auth/login", json={"username": "deputy06", "password": "demo"})
+        spent = tablet.cookies["kvorum_refresh"]
+        lost = await tablet.post("/api/v1/auth/refresh")  # the server rotated; say the tablet never heard
+        assert lost.status_code == 200
+        orphan = tablet.cookies["kvorum_refresh"]
+
+    async def refresh_with(token: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=server.url) as fresh:  # no cookie jar: the token given is used
+            return await fresh.post("/api/v1/auth/refresh", json={"refresh_token": token})
+
+    retry = await refresh_with(spent)
+    assert retry.status_code == 200, retry.text
+    successor = retry.cookies["kvorum_refresh"]
+    assert successor not in (spent, orphan)
+    assert (await refresh_with(successor)).status_code == 200  # the sign-in lives on
+    # the answer that was lost is void: whoever holds it ends the sign-in by using it
+    stolen = await refresh_with(orphan)
+    assert stolen.status_code == 401 and stolen.json()["error"] == "sign_in_revoked"
+
+
+async def test_a_retry_after_the_successor_was_used_is_a_theft(demo_council: Demo) -> None:
+    server = demo_council.server
+    async with httpx.AsyncClient(base_url=server.url) as tablet:
+        await tablet.post("/api/v1/auth/login", json={"username": "deputy07", "password": "demo"})
+        first = tablet.cookies["kvorum_refresh"]
+        assert (await tablet.post("/api/v1/auth/refresh")).status_code == 200
+        assert (await tablet.post("/api/v1/auth/refresh")).status_code == 200  # the successor was used
+    async with httpx.AsyncClient(base_url=server.url) as thief:
+        replay = await thief.post("/api/v1/auth/refresh", json={"refresh_token": first})
+        assert replay.status_code == 401 and replay.json()["error"] == "refresh_reused"
+
+
+async def test_a_disabled_account_cannot_refresh_and_the_pages_are_told_it_is_signed_out(demo_council: Demo) -> None:
+    server = demo_council.server
+    async with httpx.AsyncClient(base_url=server.url) as tablet:
+        signed_in = await tablet.post("/api/v1/auth/login", json={"username": "deputy08", "password": "demo"})
+        assert signed_in.cookies["kvorum_signed_in"] == "1"  # readable by the pages: a sign-in to resume
+        await server.kvorum.accounts.set_disabled("deputy08", True)
+        refused = await tablet.post("/api/v1/auth/refresh")
+        assert refused.status_code == 401 and refused.json()["error"] == "sign_in_revoked"
+        assert "kvorum_signed_in" not in tablet.cookies and "kvorum_refresh" not in tablet.cookies
+        assert (await _login(server, "deputy08", "demo")).status_code == 401
+        await server.kvorum.accounts.set_disabled("deputy08", False)
+        assert (await _login(server, "deputy08", "demo")).status_code == 200
 
 
 async def test_logout_and_password_change_end_sign_ins(demo_council: Demo) -> None:

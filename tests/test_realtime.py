@@ -221,6 +221,23 @@ async def test_the_public_feed_sends_keep_alives_and_refuses_bad_input(
         assert bad.status_code == 400 and bad.json()["error"] == "invalid_parameter"
 
 
+async def test_a_screen_may_ask_for_heartbeats_it_can_see_to_know_its_link_is_alive(demo_council: Demo) -> None:
+    demo = demo_council
+    async with httpx.AsyncClient(base_url=demo.server.url, timeout=10) as client:
+        for wrong in ("1", "61", "x"):
+            refused = await client.get(f"/api/v1/sessions/{SESSION}/stream?heartbeat={wrong}")
+            assert refused.status_code == 400 and refused.json()["error"] == "invalid_parameter"
+        started = asyncio.get_running_loop().time()
+        async with client.stream("GET", f"/api/v1/sessions/{SESSION}/stream?since=1&heartbeat=2") as response:
+            lines = []
+            async for line in response.aiter_lines():
+                lines.append(line)
+                if line == "event: heartbeat":
+                    break
+        assert 1.5 < asyncio.get_running_loop().time() - started < 6  # after two silent seconds, not at once
+        assert ": keep-alive" not in lines
+
+
 async def test_no_subscriptions_are_left_behind(demo_council: Demo) -> None:
     demo = demo_council
     hub = demo.server.kvorum.hub
@@ -250,5 +267,20 @@ async def test_an_expired_token_stops_commands_until_a_fresh_one_arrives(demo_co
         assert (await recv(ws))["error"] == "forbidden"  # not the user who opened the socket
         await ws.send(json.dumps({"type": "auth", "token": await demo.token("chair")}))
         await ws.send(json.dumps({"type": "command", "command": {"id": "o1", "type": "session.open"}}))
-        replies = [await recv(ws), await recv(ws)]
+        replies = [await recv(ws), await recv(ws), await recv(ws)]
         assert {"type": "ack", "id": "o1", "seq": 2} in replies
+        [authenticated] = [r for r in replies if r["type"] == "authenticated"]
+        assert 0 < authenticated["expires_in"] <= demo.server.kvorum.settings.access_token_seconds
+
+
+async def test_a_ping_is_answered_in_order_so_the_client_knows_its_link_is_alive(demo_council: Demo) -> None:
+    demo = demo_council
+    async with await connect(demo, "deputy01", 0) as ws:
+        assert (await recv(ws))["type"] == "snapshot"
+        await ws.send(json.dumps({"type": "ping"}))
+        assert await recv(ws) == {"type": "pong"}
+        await demo.ok("chair", "session.open")
+        await ws.send(json.dumps({"type": "ping"}))
+        # the event committed before the ping was read comes first: a pong means "you have everything"
+        assert (await recv(ws))["type"] == "event"
+        assert await recv(ws) == {"type": "pong"}
