@@ -29,7 +29,10 @@ _REQUIRED = ["exp", "iat", "sub", "aud", "iss", "jti"]
 
 
 class TokenError(Exception):
-    """A token was refused: ``code`` is ``token_expired``, ``invalid_token``, ``refresh_reused`` or ``sign_in_revoked``."""
+    """A token was refused.
+
+    ``code`` is ``token_expired``, ``invalid_token``, ``refresh_reused`` or ``sign_in_revoked``.
+    """
 
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
