@@ -6,12 +6,17 @@ entry point (pyproject.toml) and calls ``routes()`` and ``open()``.
 - ``GET /api/v1/documents`` (anyone): ``{"documents": [...]}``, the read model;
 - ``POST /api/v1/documents`` (secretary, admin): register a draft, ``{"id", "document", "number",
   "title", "initiator", "rapporteur", "text"}``;
-- ``GET /api/v1/documents/{id}`` (anyone): the document's state, history and attachments;
+- ``GET /api/v1/documents/{id}`` (anyone): the document's state, history and attachments, and once
+  adopted the ``digest`` the mayor signs; a signed one's signature with its ``check``;
+- ``GET /api/v1/documents/{id}/export`` (anyone): the decision's events and the council's ledger, the
+  file ``kvorum verify`` checks the mayor's signature in;
 - ``POST /api/v1/documents/{id}/commands`` (by command): any command of
   ``portal_bridge.document_commands``;
 - ``POST /api/v1/documents/{id}/attachments?name=`` (secretary, admin): a PDF body (≤ 50 MiB),
   stored by its SHA-256, then ``draft.attached``;
 - ``GET /api/v1/files/{sha256}`` (anyone): the stored file.
+
+And the page ``/sign`` (``web/sign.html``), where the mayor signs adopted decisions on the enrolled device.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import feeds, opendata, pages, portal, search, webhooks
@@ -36,8 +41,9 @@ from portal_bridge import openapi as portal_openapi
 from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
-from portal_bridge.documents import DocumentState, overdue
+from portal_bridge.documents import DocumentState, digest, overdue
 from portal_bridge.outcomes import Outcomes
+from session_server.app import PAGE_HEADERS
 from session_server.domain.roles import Role
 from session_server.http import ApiError, JSONResponse, json_object, parse, principal, read_body
 from session_server.openapi import OpenAPIPaths
@@ -56,9 +62,10 @@ def _result(result: DocumentResult) -> dict[str, Any]:
 
 
 def public(state: DocumentState) -> dict[str, Any]:
-    """The JSON view of a document."""
+    """The JSON view of a document; ``digest`` (hex) once it has a decision number, else null."""
     view = asdict(state)
     view["history"] = [{"type": t, "at": at} for t, at in state.history]
+    view["digest"] = digest(state).hex() if state.decision_number is not None else None
     return view
 
 
@@ -91,6 +98,19 @@ async def overdue_documents(request: Request) -> Response:
 async def get_document(request: Request) -> Response:
     """A document's state, history and attachments."""
     return JSONResponse(public(await _documents(request).document(request.path_params["document"])))
+
+
+async def export_document(request: Request) -> Response:
+    """The decision's export for ``kvorum verify``: its events and the council's ledger with checkpoints."""
+    body = await _documents(request).export(request.path_params["document"])
+    filename = f"kvorum-{body['council']}-{body['document']}.decision.json"
+    return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+async def sign_page(request: Request) -> Response:
+    """``/sign``: the mayor's page for signing adopted decisions (static, strict policy, like the other pages)."""
+    web_dir = request.app.state.kvorum.settings.web_dir
+    return FileResponse(web_dir / "sign.html", headers=PAGE_HEADERS, media_type="text/html")
 
 
 async def document_command(request: Request) -> Response:
@@ -156,6 +176,7 @@ class PortalExtension:
             Route("/documents/overdue", overdue_documents),
             Route("/documents/{document}", get_document),
             Route("/documents/{document}/commands", document_command, methods=["POST"]),
+            Route("/documents/{document}/export", export_document),
             Route("/documents/{document}/attachments", attach, methods=["POST"]),
             Route("/files/{sha256}", get_file),
             *search.routes(),
@@ -189,13 +210,19 @@ class PortalExtension:
         p.set_defaults(run=rebuild)
 
     def root_routes(self) -> list[BaseRoute]:
-        """Open data at ``/opendata/…``."""
-        return opendata.routes() + pages.routes() + feeds.routes() + portal.routes()
+        """Open data at ``/opendata/…``, the portal's pages, and the mayor's signing page ``/sign``."""
+        return [
+            Route("/sign", sign_page),
+            *opendata.routes(),
+            *pages.routes(),
+            *feeds.routes(),
+            *portal.routes(),
+        ]
 
     @contextlib.asynccontextmanager
     async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
         """The documents service on ``app.state`` and the consumers of the log, for the app's life."""
-        documents = Documents(kvorum.store, kvorum.sessions)
+        documents = Documents(kvorum.store, kvorum.sessions, kvorum.ledger)
         app.state.documents = documents
         wake = asyncio.Event()
         app.state.webhook_wake = wake

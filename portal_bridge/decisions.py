@@ -4,6 +4,9 @@ Documents change a few times in their life, so there is no group commit here: ea
 its stream's head, folds the (short) stream, is decided by ``portal_bridge.documents`` against the
 council's settings (holidays, the mayor, the signer keys), and commits its events together with the
 ``documents`` read-model row and the command record that makes a retry idempotent.
+
+A signed decision is read back with its signature verified again (``check``), the same way
+``kvorum verify`` checks a decision's export (``session_server.domain.decision_audit``).
 """
 
 from __future__ import annotations
@@ -21,12 +24,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from portal_bridge.document_commands import DocumentCommandModel
 from portal_bridge.documents import DocumentState, decide_document, evolve_document
 from portal_bridge.signatures import ed25519_check
+from session_server.domain.audit import Discrepancy
 from session_server.domain.council import CouncilState
+from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT, DecisionReport, check_signed_decision
 from session_server.domain.errors import DomainError
 from session_server.domain.events import format_time
 from session_server.domain.roles import Actor, Context
-from session_server.service import Sessions, utcnow
+from session_server.ledger import Ledger, b64
+from session_server.ledger_api import export_stream
+from session_server.service import Sessions, council_stream, utcnow
 from session_server.store import EventStore, StoredEvent, StreamNotFound
+from voting.decision import DeviceKeys
 
 __all__ = ["DocumentResult", "Documents", "document_stream"]
 
@@ -54,12 +62,30 @@ def _signature_check(council: CouncilState) -> Any:
     return ed25519_check(keys)
 
 
+def _devices(council: CouncilState) -> DeviceKeys:
+    return DeviceKeys(council.id, council.rp_id, council.origins, council.credentials)
+
+
+def signature_check(report: DecisionReport | None, problem: str | None = None) -> dict[str, Any]:
+    """The ``check`` of a signed document: ``{"verified", "problem", "signer_name", "device_enrolled_at",
+    "device_revoked_at"}`` (``problem`` says what failed when not verified)."""
+    return {
+        "verified": report is not None,
+        "problem": problem,
+        "signer_name": report.signer_name if report else None,
+        "device_enrolled_at": report.device_enrolled_at if report else None,
+        "device_revoked_at": report.device_revoked_at if report else None,
+    }
+
+
 class Documents:
     """Decide and commit document commands; read documents and their files."""
 
-    def __init__(self, store: EventStore, sessions: Sessions) -> None:
+    def __init__(self, store: EventStore, sessions: Sessions, ledger: Ledger | None = None) -> None:
         self.store = store
         self.sessions = sessions
+        self.ledger = ledger
+        """Signs the council ledger's checkpoint for an export (``export``); optional elsewhere."""
         self.listeners: list[Callable[[Sequence[StoredEvent]], None]] = []
         """Told of every commit's events (after the commit)."""
 
@@ -70,13 +96,46 @@ class Documents:
         return await self.sessions.council(council_id)
 
     async def document(self, document_id: str) -> DocumentState:
-        """The document's current state; DomainError("document_not_found")."""
+        """The document's current state; DomainError("document_not_found").
+
+        A signed one's ``signature`` carries ``check``: verified again against the council's ledger as
+        it stood at the signing (``signature_check``), so a page shows only what anyone can re-check.
+        """
         state: DocumentState | None = None
-        for event in await self.store.read(document_stream(document_id)):
+        events = await self.store.read(document_stream(document_id))
+        for event in events:
             state = evolve_document(state, event)
         if state is None:
             raise DomainError("document_not_found", f"no document {document_id!r}")
+        if state.signature is not None:
+            council = await self._council()
+            council_events = await self.store.read(council_stream(council.id))
+            try:
+                report = check_signed_decision([e.as_dict() for e in events], [e.as_dict() for e in council_events])
+            except Discrepancy as exc:
+                log.warning("the signature of document %r does not verify: %s", document_id, exc)
+                state.signature["check"] = signature_check(None, exc.message)
+            else:
+                state.signature["check"] = signature_check(report)
         return state
+
+    async def export(self, document_id: str) -> dict[str, Any]:
+        """The self-contained file ``kvorum verify`` checks for a decision: its events, the council's
+        ledger up to a freshly signed checkpoint, and the checkpoint keys (``kvorum-decision-v1``)."""
+        if self.ledger is None:
+            raise RuntimeError("Documents.export needs the ledger")
+        events = await self.store.read(document_stream(document_id))
+        if not events:
+            raise DomainError("document_not_found", f"no document {document_id!r}")
+        council = await self._council()
+        return {
+            "format": DECISION_EXPORT_FORMAT,
+            "council": council.id,
+            "document": document_id,
+            "keys": self.ledger.vkeys(),
+            "document_events": [b64(e.leaf) for e in events],
+            "council_ledger": await export_stream(self.ledger, council_stream(council.id)),
+        }
 
     async def execute(self, document_id: str, command: DocumentCommandModel, actor: Actor) -> DocumentResult:
         """Decide and commit one command; a command id seen before returns its first result."""
@@ -106,6 +165,7 @@ class Documents:
                         holidays=[date.fromisoformat(d) for d in council.holidays],
                         mayor=council.mayor,
                         check_signature=_signature_check(council),
+                        devices=_devices(council),
                     )
                     at = format_time(ctx.at)
                     for new in decided:

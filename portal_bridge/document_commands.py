@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator, model_validator
 
 __all__ = [
     "DOCUMENT_COMMAND_ADAPTER",
+    "DeviceAssertion",
     "DocumentAttach",
     "DocumentCommand",
     "DocumentPublish",
@@ -90,13 +91,47 @@ class DocumentRecordOutcome(_Command):
     decision_number: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
 
 
+Base64url = Annotated[str, StringConstraints(min_length=1, max_length=8_000, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class DeviceAssertion(BaseModel):
+    """A WebAuthn assertion's raw parts, base64url, exactly as the authenticator produced them."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    credential: Base64url
+    authenticator_data: Base64url
+    client_data_json: Base64url
+    signature: Base64url
+
+
 class DocumentSign(_Command):
-    """The mayor's signature over the decision's digest (Ed25519 by default; pluggable)."""
+    """The mayor's signature on an adopted decision, one of two kinds.
+
+    - ``algorithm: "webauthn"`` with ``assertion``: made on the mayor's enrolled device, whose
+      challenge commits to the council, the document, its decision number and digest
+      (``voting.decision``);
+    - any other ``algorithm`` (``ed25519`` by default; pluggable, e.g. a qualified signature tool)
+      with ``key_id`` and ``signature``: over the decision's digest, by a key of the council's
+      ``signer_keys``.
+    """
 
     type: Literal["document.sign"]
     algorithm: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    key_id: Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    signature: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    key_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    signature: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] | None = None
+    assertion: DeviceAssertion | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DocumentSign:
+        if self.algorithm == "webauthn":
+            if self.assertion is None:
+                raise ValueError("a webauthn signature needs the assertion")
+            if self.key_id is not None or self.signature is not None:
+                raise ValueError("a webauthn signature carries its key and signature in the assertion")
+        elif self.key_id is None or self.signature is None or self.assertion is not None:
+            raise ValueError(f"an {self.algorithm} signature needs key_id and signature, and no assertion")
+        return self
 
 
 class DocumentPublish(_Dated):

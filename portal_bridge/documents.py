@@ -11,7 +11,11 @@ Events (past tense) and payloads:
   null, or ``{reason}`` when the secretary put an early draft on the agenda anyway (logged);
 - ``decision.adopted {session, vote, decision_number}`` / ``decision.rejected {session, vote}`` —
   taken from the vote's result;
-- ``decision.signed {signer, algorithm, key_id, digest, signature}`` — over ``digest(state)``;
+- ``decision.signed {signer, algorithm, key_id, digest, signature}`` — an Ed25519 (or another
+  pluggable scheme's) signature over ``digest(state)`` by a key of the council's ``signer_keys``; or
+  ``decision.signed {signer, algorithm: "webauthn", key_id, digest, council, document,
+  decision_number, sign_count, assertion}`` — made on the mayor's enrolled device (``key_id`` is the
+  credential id; ``assertion`` its raw parts, base64url), over ``voting.decision.decision_bytes``;
 - ``decision.published {date}``;
 - ``execution.assigned {unit, deadline}``; ``execution.reported {status, note}``.
 
@@ -20,7 +24,6 @@ Commands are the pydantic models in ``portal_bridge.document_commands``.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -42,7 +45,8 @@ from portal_bridge.workdays import latest_publication
 from session_server.domain.errors import DomainError
 from session_server.domain.events import NewEvent, Recorded
 from session_server.domain.roles import Context, Role
-from voting.canonical import canonical
+from voting.decision import WEBAUTHN, DeviceKeys, SignatureRefused, check_device_signature, decision_bytes
+from voting.decision import document_digest as _document_digest
 
 __all__ = ["Attachment", "DocumentState", "decide_document", "digest", "evolve_document", "overdue"]
 
@@ -81,25 +85,27 @@ class DocumentState:
     item: str | None = None
     vote: str | None = None
     decision_number: str | None = None
-    signature: dict[str, str] | None = None
+    signature: dict[str, Any] | None = None
+    """The ``decision.signed`` payload and its time ``at``; ``portal_bridge.decisions.Documents.document``
+    adds ``check``, the signature verified again against the council's public keys."""
     execution: dict[str, Any] | None = None
     history: list[tuple[str, str]] = field(default_factory=list)  # (event type, at)
     seq: int = 0
 
 
 def digest(state: DocumentState) -> bytes:
-    """What the mayor signs: SHA-256 of the canonical adopted text, its attachments and decision number."""
-    body = {
-        "document": state.id,
-        "number": state.number,
-        "decision_number": state.decision_number,
-        "title": state.title,
-        "text": state.text,
-        "attachments": [a.sha256 for a in state.attachments],
-        "session": state.session,
-        "vote": state.vote,
-    }
-    return hashlib.sha256(canonical(body)).digest()
+    """What the mayor signs: SHA-256 of the canonical adopted text, its attachments and decision number
+    (``voting.decision.document_digest``)."""
+    return _document_digest(
+        document=state.id,
+        number=state.number,
+        decision_number=state.decision_number,
+        title=state.title,
+        text=state.text,
+        attachments=[a.sha256 for a in state.attachments],
+        session=state.session,
+        vote=state.vote,
+    )
 
 
 def _staff(ctx: Context) -> None:
@@ -115,11 +121,13 @@ def decide_document(
     holidays: Collection[date] = (),
     mayor: str | None = None,
     check_signature: SignatureCheck | None = None,
+    devices: DeviceKeys | None = None,
 ) -> list[NewEvent]:
     """Check a document command against the document's life and return the events it causes.
 
     ``holidays`` are the council's public holidays (working days, art. 15 part 3); ``mayor`` the
-    member id whose account may sign; ``check_signature`` verifies a signature over ``digest``.
+    member id whose account may sign; ``check_signature`` verifies a signature over ``digest``;
+    ``devices`` are the council's enrolled credentials that a ``webauthn`` signature is checked against.
     Raises DomainError.
     """
     if isinstance(command, DocumentRegister):
@@ -157,7 +165,7 @@ def decide_document(
                 return [NewEvent("decision.adopted", payload)]
             return [NewEvent("decision.rejected", {"session": command.session, "vote": command.vote})]
         case DocumentSign():
-            return _sign(state, command, ctx, mayor, check_signature)
+            return _sign(state, command, ctx, mayor, check_signature, devices)
         case DocumentPublish():
             _staff(ctx)
             if state.status != "signed":
@@ -205,14 +213,18 @@ def _sign(
     ctx: Context,
     mayor: str | None,
     check_signature: SignatureCheck | None,
+    devices: DeviceKeys | None,
 ) -> list[NewEvent]:
     if not (ctx.actor.role is Role.ADMIN or (mayor is not None and ctx.actor.member == mayor)):
         raise DomainError("forbidden", "only the mayor signs the council's decisions")
     if state.status == "signed" or state.status == "published":
         raise DomainError("already_signed", "the decision is already signed")
-    if state.status != "adopted":
+    if state.status != "adopted" or state.decision_number is None:
         raise DomainError("not_adopted", "only an adopted decision is signed")
     doc_digest = digest(state)
+    if command.algorithm == WEBAUTHN:
+        return [_signed_on_device(state, command, doc_digest.hex(), mayor, devices)]
+    assert command.key_id is not None and command.signature is not None  # the command's model requires them
     if check_signature is None or not check_signature(command.algorithm, command.key_id, doc_digest, command.signature):
         raise DomainError("signature_invalid", "the signature does not verify over the decision's digest")
     payload = {
@@ -223,6 +235,35 @@ def _sign(
         "signature": command.signature,
     }
     return [NewEvent("decision.signed", payload)]
+
+
+def _signed_on_device(
+    state: DocumentState, command: DocumentSign, doc_digest: str, mayor: str | None, devices: DeviceKeys | None
+) -> NewEvent:
+    """The mayor's WebAuthn assertion over the decision (``voting.decision``), checked like a ballot's."""
+    assert command.assertion is not None and state.decision_number is not None
+    if devices is None:
+        raise DomainError("unknown_credential", "the council has no enrolled devices to check the signature against")
+    data = decision_bytes(
+        council=devices.council, document=state.id, decision_number=state.decision_number, digest=doc_digest
+    )
+    try:
+        assertion = command.assertion.model_dump()
+        credential, sign_count = check_device_signature(data, assertion, devices, mayor=mayor)
+    except SignatureRefused as exc:
+        raise DomainError(exc.code, exc.message) from None
+    payload = {
+        "signer": credential.deputy,
+        "algorithm": WEBAUTHN,
+        "key_id": credential.id,
+        "digest": doc_digest,
+        "council": devices.council,
+        "document": state.id,
+        "decision_number": state.decision_number,
+        "sign_count": sign_count,
+        "assertion": assertion,
+    }
+    return NewEvent("decision.signed", payload)
 
 
 def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentState:
@@ -250,7 +291,7 @@ def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentSta
         case "decision.rejected":
             state.vote, state.status = p["vote"], "rejected"
         case "decision.signed":
-            state.signature = {k: p[k] for k in ("signer", "algorithm", "key_id", "digest", "signature")}
+            state.signature = {**p, "at": event.at}
             state.status = "signed"
         case "decision.published":
             state.status = "published"

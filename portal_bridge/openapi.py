@@ -40,6 +40,69 @@ _WRITTEN_SCHEMAS: dict[str, Any] = {
             "seq": {"type": "integer"},
         },
     },
+    "DecisionSignature": {
+        "type": "object",
+        "description": "The decision.signed payload, its time `at`, and `check`: the signature verified again "
+        "against the council's ledger as it stood when it was signed.",
+        "required": ["signer", "algorithm", "key_id", "digest", "at"],
+        "properties": {
+            "signer": {"type": "string", "description": "the mayor's member id"},
+            "algorithm": {"type": "string", "description": "`webauthn` (the mayor's device), `ed25519`, or another"},
+            "key_id": {"type": "string", "description": "the credential id (webauthn) or the signer key's id"},
+            "digest": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "signature": {"type": "string", "description": "base64 (ed25519 and other key signatures)"},
+            "council": {"type": "string", "description": "webauthn: what the challenge commits to, with the next two"},
+            "document": {"type": "string"},
+            "decision_number": {"type": "string"},
+            "sign_count": {"type": "integer", "minimum": 0},
+            "assertion": {
+                "type": "object",
+                "description": "webauthn: the assertion's raw parts, base64url",
+                "required": ["credential", "authenticator_data", "client_data_json", "signature"],
+                "properties": {
+                    k: {"type": "string"} for k in ("credential", "authenticator_data", "client_data_json", "signature")
+                },
+            },
+            "at": {"type": "string", "format": "date-time"},
+            "check": {
+                "type": "object",
+                "required": ["verified", "problem"],
+                "properties": {
+                    "verified": {"type": "boolean"},
+                    "problem": {**_NULLABLE_TEXT, "description": "what does not verify, when not verified"},
+                    "signer_name": _NULLABLE_TEXT,
+                    "device_enrolled_at": {**_NULLABLE_TEXT, "format": "date-time"},
+                    "device_revoked_at": {**_NULLABLE_TEXT, "format": "date-time"},
+                },
+            },
+        },
+    },
+    "DecisionExport": {
+        "type": "object",
+        "description": "What `kvorum verify` checks for a decision (docs/ledger.md, Signed decisions).",
+        "required": ["format", "council", "document", "keys", "document_events", "council_ledger"],
+        "properties": {
+            "format": {"const": "kvorum-decision-v1"},
+            "council": {"type": "string"},
+            "document": {"type": "string"},
+            "keys": {"type": "array", "items": {"type": "string"}, "description": "checkpoint verifier keys (vkey)"},
+            "document_events": {
+                "type": "array",
+                "items": {"type": "string", "contentEncoding": "base64"},
+                "description": "the canonical bytes of each event of document:<id>, seq 1 first",
+            },
+            "council_ledger": {
+                "type": "object",
+                "required": ["origin", "leaves", "checkpoints", "consistency"],
+                "properties": {
+                    "origin": {"type": "string"},
+                    "leaves": {"type": "array", "items": {"type": "string", "contentEncoding": "base64"}},
+                    "checkpoints": {"type": "array", "items": {"type": "string"}},
+                    "consistency": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+        },
+    },
     "SearchResults": {
         "type": "object",
         "required": ["query", "documents", "items"],
@@ -139,6 +202,12 @@ def _schemas() -> dict[str, Any]:
             "properties": {"type": {"type": "string"}, "at": {"type": "string", "format": "date-time"}},
         },
     }
+    document["properties"]["digest"] = {
+        **_NULLABLE_TEXT,
+        "pattern": "^[0-9a-f]{64}$",
+        "description": "once adopted: the SHA-256 (hex) the mayor signs (docs/ledger.md, Signed decisions)",
+    }
+    document["properties"]["signature"] = {"anyOf": [ref("DecisionSignature"), {"type": "null"}]}
     schemas["Document"] = document
     return schemas | _WRITTEN_SCHEMAS
 
@@ -245,11 +314,25 @@ def _document_paths() -> dict[str, Any]:
                         409,
                         413,
                         reasons={
-                            403: "The caller may not run this command, or the mayor's signature does not verify",
+                            403: "The caller may not run this command, or the mayor's signature does not verify "
+                            "(signature_invalid; on the device: unknown_credential, credential_not_yours, "
+                            "credential_revoked, challenge_mismatch, origin_mismatch, rp_id_mismatch, "
+                            "user_not_verified)",
                             404: "No such document, or no council yet",
                             409: "The document's state or the law refuses the command",
                         },
                     ),
+                },
+            }
+        },
+        "/documents/{document}/export": {
+            "get": {
+                "summary": "The decision's events and the council's ledger with signed checkpoints: the file "
+                "`kvorum verify` checks the mayor's signature in",
+                "parameters": [document],
+                "responses": {
+                    "200": {"description": "A kvorum-decision-v1 file", **json_content(ref("DecisionExport"))},
+                    **errors(404, reasons={404: "No such document, or no council yet"}),
                 },
             }
         },

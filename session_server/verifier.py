@@ -3,6 +3,9 @@
 ``kvorum verify`` needs no database and no trust in the server: it reads an export file or downloads
 one (``…/api/v1/sessions/<id>/ledger/export``) and checks it with ``domain.audit``. Pin the council's
 published keys with ``--key`` (or ``--keys-url``) so a server cannot sign with a key of its own.
+
+A decision's export (``…/api/v1/documents/<id>/export``, format ``kvorum-decision-v1``) is checked
+instead with ``domain.decision_audit``: the mayor's signature against the council's ledger.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import orjson
 
 from session_server.domain.audit import Discrepancy, Report, audit
+from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT, DecisionReport, audit_decision
 from voting.ballot import BallotRefused, PreparedAssertion, check_signature
 
 EXIT_DISCREPANCY = 1
@@ -47,9 +51,15 @@ def _fetch(url: str) -> bytes:
 
 
 def export_url(url: str) -> str:
-    """The export URL for a session URL (``…/sessions/<id>``, ``…/ledger`` or the export itself)."""
+    """The export URL for a session URL (``…/sessions/<id>``, ``…/ledger`` or the export itself), or for
+    a decision's (``…/api/v1/documents/<id>``, its export, or its page ``…/decisions/<id>``)."""
     url = url.rstrip("/")
-    if url.endswith("/ledger/export"):
+    head, _, last = url.rpartition("/")
+    if head.endswith("/api/v1/documents"):
+        return f"{url}/export"
+    if head.endswith("/decisions"):  # the decision's page on the portal
+        return f"{head.removesuffix('/decisions')}/api/v1/documents/{last}/export"
+    if url.endswith("/ledger/export") or (last == "export" and head.rpartition("/")[0].endswith("/documents")):
         return url
     if url.endswith("/ledger"):
         return f"{url}/export"
@@ -180,6 +190,27 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
+def format_decision_report(report: DecisionReport) -> str:
+    """The short human report printed when a decision's signature verifies."""
+    if report.algorithm == "webauthn":
+        how = f"on the mayor's enrolled device {report.key_id} (WebAuthn, user verified)"
+        if report.device_enrolled_at:
+            how += f", enrolled {report.device_enrolled_at}"
+    else:
+        how = f"with key {report.key_id} ({report.algorithm})"
+    lines = [
+        f"OK  {report.council} / decision {report.decision_number} ({report.document}): «{report.title}»",
+        f"    {report.events} events chained; council ledger: {report.council_events} events, "
+        f"{report.checkpoints} signed checkpoints verified",
+        f"    digest {report.digest} recomputed from the text and files",
+        f"    signed by {report.signer_name} ({report.signer}) at {report.signed_at} {how}",
+    ]
+    if report.device_revoked_at:
+        lines.append(f"    note: the device was revoked later, at {report.device_revoked_at}")
+    lines += [f"    council ledger signed by key {key}" for key in report.keys]
+    return "\n".join(lines)
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Verify a ledger; print the report (exit 0) or the first discrepancy (exit 1)."""
     keys: list[str] = list(args.key or [])
@@ -190,6 +221,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except LedgerUnreadable as exc:
         print(f"kvorum verify: cannot read the ledger: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    if export.get("format") == DECISION_EXPORT_FORMAT:
+        try:
+            decision = audit_decision(export, trusted_keys=keys or None)
+        except Discrepancy as exc:
+            print(f"FAIL {exc}", file=sys.stderr)
+            return EXIT_DISCREPANCY
+        print(format_decision_report(decision))
+        return 0
     try:
         with _no_cycle_collection():
             report = audit(export, trusted_keys=keys or None, signatures=OtherProcesses())

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER
-from portal_bridge.documents import DocumentState, decide_document, digest, evolve_document, overdue
+from portal_bridge.documents import Attachment, DocumentState, decide_document, digest, evolve_document, overdue
 from portal_bridge.signatures import ED25519, ed25519_check, ed25519_sign
 from portal_bridge.workdays import is_working_day, latest_publication, published_in_time
 from session_server.domain.errors import CODES, DomainError
@@ -187,3 +187,15 @@ def test_latest_publication_leaves_exactly_ten_working_days(consideration: date)
     # days plus the publication day itself counts as the 10th working day before it
     assert is_working_day(latest, HOLIDAYS)
     assert sum(1 for d in between if d < consideration and is_working_day(d, HOLIDAYS)) == 9
+
+
+def test_the_digest_the_mayor_signs_is_the_documented_one() -> None:
+    """A known answer (docs/ledger.md, "Signed decisions"): SHA-256 of the canonical adopted decision."""
+    state = DocumentState(
+        id="pr-101", number="ПР-101", title="Про програму", initiator="І", rapporteur="Р", text="Текст «з лапками»"
+    )
+    state.attachments = (Attachment("a.pdf", "ab" * 32, 10, "application/pdf"),)
+    state.session, state.vote, state.decision_number = "c8-s45", "v2", "1432"
+    assert digest(state).hex() == "83d8f2c204dcabefecb5fde756b6b5690260928ee638d3504265be1e88b721fe"
+    state.text += " "
+    assert digest(state).hex() != "83d8f2c204dcabefecb5fde756b6b5690260928ee638d3504265be1e88b721fe"

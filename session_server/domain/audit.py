@@ -48,6 +48,7 @@ __all__ = [
     "SignatureSink",
     "VoteSummary",
     "audit",
+    "verified_council_ledger",
     "verify_in_order",
 ]
 
@@ -403,6 +404,22 @@ def audit(
     if failed is not None:
         raise _bad_signature(*failed)
     return report
+
+
+def verified_council_ledger(
+    export: Mapping[str, Any], trusted_keys: Sequence[str] | None
+) -> tuple[list[dict[str, Any]], list[str], int]:
+    """Steps 1 and 2 for the export's council ledger alone (what a decision's export relies on):
+    ``(its events, the verifier keys that signed its checkpoints, how many checkpoints)``."""
+    try:
+        verifiers = [NoteVerifier.from_vkey(k) for k in (trusted_keys or export.get("keys") or [])]
+    except CheckpointError as exc:
+        raise Discrepancy("export", None, f"a verifier key is malformed: {exc}") from None
+    keys_used: set[str] = set()
+    data, checkpoints = _open_checkpoints("council", export.get("council_ledger"), verifiers, keys_used)
+    events = list(_events("council", data, checkpoints))
+    _close_ledger("council", data, checkpoints, len(events))
+    return events, sorted(keys_used), len(checkpoints)
 
 
 def _bad_signature(index: int, message: str) -> Discrepancy:

@@ -74,6 +74,13 @@ broadcast_not_live         interrupting or stopping a broadcast that is not live
 invalid_command            a command that is well-formed but makes no sense here (e.g. duplicate
                            agenda item ids, a second mayor, an existing council)
 =========================  ==================================================================
+
+The mayor's signature on a decision made on the enrolled device (``document.sign`` with
+``algorithm: "webauthn"``, ``voting.decision``) is refused with the WebAuthn codes of a ballot:
+``assertion_invalid``, ``unknown_credential``, ``credential_not_yours`` (a credential enrolled for
+another member than the mayor), ``credential_revoked``, ``credential_mismatch``,
+``challenge_mismatch`` (signed over another council, document, decision number or digest),
+``origin_mismatch``, ``rp_id_mismatch``, ``user_not_verified`` and ``signature_invalid``.
 """
 
 from __future__ import annotations
