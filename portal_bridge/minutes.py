@@ -1,129 +1,329 @@
-"""The session's minutes (протокол), generated from its log: attendance, the agenda, and for each
-item the speakers, the conflict-of-interest declarations and every vote with its threshold, counts,
-outcome and roll call. Pure: ``build`` takes the events and the council and returns what the
-template renders.
+"""The session's minutes (протокол), generated from its log, fit for the chair and the secretary to sign.
+
+Pure: ``build`` takes the session's events and the council and returns what ``minutes.html`` lays out.
+Every sentence that holds a number, a gender or a law is made here (through ``portal_bridge.ukrainian``),
+so the template only arranges them. What the minutes record:
+
+- the header once: the council, «пленарного засідання 45 сесії VIII скликання», the date in words, and
+  the times the meeting opened and closed (Kyiv time) with their ledger entries;
+- attendance as the screens state it (``registration_line``), taken when registration closed or, when it
+  never closed before voting, when the first vote opened — what a protocol records at the opening —
+  with who was registered and who was absent in the council's roster order, then who came or left later;
+- for each item the speakers, the conflict-of-interest declarations (art. 59-1) and every vote: its
+  threshold in words, the composition it was counted from (``composition_line``, taken from the log at
+  the close, as the count was), the numbers, the outcome and the roll call grouped by faction in the
+  council's order (``CouncilState.factions``), deputies without a faction after them, the mayor apart;
+- «запис журналу № N» for each key event, N being the event's ``seq`` (the ledger's receipt takes it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
+from zoneinfo import ZoneInfo
 
+from portal_bridge.ukrainian import (
+    composition_line,
+    count,
+    deputies,
+    long_date,
+    registration_line,
+    roll_call_line,
+    roman,
+)
 from session_server.domain.council import CouncilState
-from session_server.domain.session import SessionState, evolve
+from session_server.domain.session_state import SessionState, Vote, composition, evolve
 from session_server.store import StoredEvent
+from voting.rules import Rule
 
-__all__ = ["ItemRecord", "Minutes", "VoteRecord", "build"]
+__all__ = ["Attendance", "Entry", "Group", "ItemRecord", "Minutes", "VoteRecord", "build"]
 
-RULES = {
-    "majority_of_composition": "більшість від складу ради",
-    "two_thirds_of_composition": "дві третини складу ради",
-    "majority_of_registered": "більшість від зареєстрованих",
+KYIV: Final = ZoneInfo("Europe/Kyiv")
+
+THRESHOLDS: Final = {
+    Rule.MAJORITY_OF_COMPOSITION: "більшістю голосів від складу ради",
+    Rule.TWO_THIRDS_OF_COMPOSITION: "двома третинами голосів від складу ради",
+    Rule.MAJORITY_OF_REGISTERED: "більшістю голосів від зареєстрованих",
 }
-LINES = {"for": "за", "against": "проти", "abstain": "утримався", "not_voted": "не голосував", "absent": "відсутній"}
+UNAFFILIATED: Final = "Позафракційні депутати"
+MAYOR: Final = "Міський голова"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An event of the log as the minutes cite it: its ``seq`` and its time in Kyiv («10:05»)."""
+
+    seq: int
+    time: str
+
+    @property
+    def ref(self) -> str:
+        """«запис журналу № N»: N is the event's seq, as the ledger API and ``kvorum verify`` count."""
+        return f"запис журналу № {self.seq}"
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """One group of a roll call: a faction, the deputies without one, or the mayor; ``(name, line)`` pairs."""
+
+    title: str
+    lines: list[tuple[str, str]]
 
 
 @dataclass(slots=True)
 class VoteRecord:
-    """A vote as the minutes record it."""
+    """A vote as the minutes record it; the sentences are ready to print."""
 
-    id: str
+    number: int
     subject: str
-    rule: str
     status: str
-    tally: dict[str, Any] | None
-    roll_call: list[tuple[str, list[tuple[str, str]]]]  # (faction, [(name, line in words)])
+    threshold: str  # «Рішення приймається більшістю голосів від складу ради; потрібно 18 голосів «за».»
+    composition_line: str | None
+    composition: Mapping[str, Any] | None  # the session's composition the vote was counted from
+    tally: Mapping[str, Any] | None
+    numbers: str | None  # «За — 18, проти — 1, утрималися — 0, не голосували — 1, відсутні — 14.»
+    adopted: bool | None
+    roll_call: list[Group]
     reason: str | None
+    entry: Entry | None  # vote.closed or vote.cancelled
 
 
 @dataclass(slots=True)
 class ItemRecord:
     """An agenda item with what happened while it was considered."""
 
-    number: str
+    number: str  # the item's own number, printed once («1.»)
     title: str
     draft: str | None
     status: str
     speakers: list[str] = field(default_factory=list)
-    conflicts: list[tuple[str, str]] = field(default_factory=list)  # (name, reason)
+    conflicts: list[tuple[str, str, Entry]] = field(default_factory=list)  # (name, reason, entry)
     votes: list[VoteRecord] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Attendance:
+    """Who was registered when the plenary meeting's registration was taken, as the screens count it."""
+
+    moment: str  # «Реєстрацію завершено: 10:07 (запис журналу № 24).»
+    entry: Entry | None  # the event the figures were taken at
+    line: str  # ``registration_line`` of the composition then
+    competent: bool
+    composition: Mapping[str, Any]
+    registered: list[str]  # deputies, in the council's roster order
+    absent: list[str]
+    mayor: str | None  # «Міський голова Михайло Степаненко — бере участь у засіданні.»
+    later: list[str] = field(default_factory=list)  # registered after that moment, in order
+    left: list[str] = field(default_factory=list)  # left the meeting after it, in order
+
+    @property
+    def registered_heading(self) -> str:
+        """«Зареєстровані депутати (20 депутатів)» — the count agrees with its noun."""
+        return f"Зареєстровані ({deputies(len(self.registered))})"
+
+    @property
+    def absent_heading(self) -> str:
+        """«Відсутні (14 депутатів)»."""
+        return f"Відсутні ({deputies(len(self.absent))})"
 
 
 @dataclass(slots=True)
 class Minutes:
     """Everything the minutes show."""
 
+    session: str
     council: str
-    title: str
-    number: int
-    convocation: int
-    date: str
+    title: str  # the session's own title: the page's <title>, not repeated in the header
+    heading: str  # «пленарного засідання 45 сесії VIII скликання»
+    date: str  # «2 грудня 2026 р.»
+    place: str | None
     status: str
-    composition: int
-    present: list[str]
-    absent: list[str]
+    opened: Entry | None
+    closed: Entry | None
+    attendance: Attendance
     items: list[ItemRecord]
+    mayor: str | None  # the mayor's name for the signature line
 
 
 def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
-    """The minutes of the session whose whole stream is ``events``."""
-    state: SessionState | None = None
-    ever_present: dict[str, None] = {}
-    speakers: dict[str, list[str]] = {}
-    current: str | None = None
-    name = {d.id: d.name for d in council.deputies.values()}
-    for event in events:
-        state = evolve(state, event)
-        p = event.payload
-        if event.type == "presence.registered":
-            ever_present[p["deputy"]] = None
-        elif event.type == "item.started":
-            current = p["item"]
-        elif event.type == "item.finished":
-            current = None
-        elif event.type == "speaker.granted" and current is not None:
-            speakers.setdefault(current, []).append(name.get(p["deputy"], p["deputy"]))
-    if state is None:
+    """The minutes of the session whose whole stream is ``events`` (raises ValueError for an empty one)."""
+    if not events:
         raise ValueError("an empty stream has no minutes")
+    day = str(events[0].payload.get("date", ""))
+    state: SessionState | None = None
+    opened = closed = None
+    attendance: Attendance | None = None
+    current: str | None = None
+    speakers: dict[str, list[str]] = {}
+    conflicts: dict[str, list[tuple[str, str, Entry]]] = {}
+    counted: dict[str, tuple[dict[str, Any], Entry]] = {}  # vote id → composition at its end, and the event
+    for event in events:
+        entry = Entry(event.seq, _time(event.at, day))
+        p = event.payload
+        if event.type in ("vote.closed", "vote.cancelled") and state is not None:
+            counted[p["vote"]] = (composition(state, council), entry)  # the registration the count used
+        if attendance is None and event.type == "vote.opened" and state is not None:
+            moment = (
+                "Реєстрацію до першого голосування не завершено; нижче — реєстрація на час його відкриття: "
+                f"{entry.time} ({entry.ref})."
+            )
+            attendance = _attendance(state, council, moment, entry)
+        state = evolve(state, event)
+        match event.type:
+            case "session.opened":
+                opened = opened or entry
+            case "session.closed":
+                closed = entry
+            case "registration.closed" if attendance is None:
+                attendance = _attendance(state, council, f"Реєстрацію завершено: {entry.time} ({entry.ref}).", entry)
+            case "presence.registered" if attendance is not None:
+                attendance.later.append(_member(council, p["deputy"]))
+            case "presence.left" if attendance is not None:
+                attendance.left.append(_member(council, p["deputy"]))
+            case "item.started":
+                current = p["item"]
+            case "item.finished":
+                current = None
+            case "speaker.granted" if current is not None:
+                speakers.setdefault(current, []).append(_name(council, p["deputy"]))
+            case "conflict.declared":
+                conflicts.setdefault(p["item"], []).append((_name(council, p["deputy"]), p["reason"], entry))
+    assert state is not None  # the stream was not empty
+    if attendance is None:
+        moment = "Реєстрацію не завершено; нижче — реєстрація " + (
+            f"на час закриття засідання: {closed.time} ({closed.ref})." if closed is not None else "на цей час."
+        )
+        attendance = _attendance(state, council, moment, closed)
+    numbers = {vote_id: n for n, vote_id in enumerate(state.votes, start=1)}
     items = []
     for item in state.agenda.values():
-        record = ItemRecord(item.number, item.title, item.draft, item.status, speakers.get(item.id, []))
-        record.conflicts = [(name.get(c.deputy, c.deputy), c.reason) for c in state.conflicts if c.item == item.id]
-        for vote in state.votes.values():
-            if vote.item == item.id:
-                record.votes.append(_vote(vote, council, name))
+        record = ItemRecord(item.number.rstrip(". "), item.title, item.draft, item.status)
+        record.speakers = speakers.get(item.id, [])
+        record.conflicts = conflicts.get(item.id, [])
+        record.votes = [
+            _vote(vote, numbers[vote.id], counted.get(vote.id), council)
+            for vote in state.votes.values()
+            if vote.item == item.id
+        ]
         items.append(record)
+    mayor = council.deputies.get(council.mayor) if council.mayor is not None else None
+    place = events[0].payload.get("place")
     return Minutes(
+        session=state.id,
         council=council.name,
         title=state.title,
-        number=state.number,
-        convocation=state.convocation,
-        date=state.date,
+        heading=f"пленарного засідання {state.number} сесії {roman(state.convocation)} скликання",
+        date=long_date(state.date),
+        place=str(place) if place else None,
         status=state.status,
-        composition=council.composition,
-        present=[name.get(m, m) for m in ever_present],
-        absent=[d.name for d in council.deputies.values() if d.id not in ever_present],
+        opened=opened,
+        closed=closed,
+        attendance=attendance,
         items=items,
+        mayor=mayor.name if mayor is not None else None,
     )
 
 
-def _vote(vote: Any, council: CouncilState, name: dict[str, str]) -> VoteRecord:
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for member, line in (vote.roll_call or {}).items():
-        deputy = council.deputies.get(member)
-        faction = (
-            "Міський голова"
-            if deputy and deputy.mayor
-            else (deputy.faction if deputy and deputy.faction else "Позафракційні")
+def _time(at: str, day: str) -> str:
+    """«10:05» in Kyiv; with the date in words when the event fell on another day than the sitting's."""
+    try:
+        local = dt.datetime.fromisoformat(at).astimezone(KYIV)
+    except ValueError:
+        return at
+    clock = f"{local:%H:%M}"
+    return clock if local.date().isoformat() == day[:10] else f"{long_date(local.date())}, {clock}"
+
+
+def _name(council: CouncilState, member: str) -> str:
+    deputy = council.deputies.get(member)
+    return deputy.name if deputy is not None else member
+
+
+def _member(council: CouncilState, member: str) -> str:
+    """A name as listed among deputies; the mayor marked as such (the mayor is not a deputy)."""
+    return f"{_name(council, member)} (міський голова)" if member == council.mayor else _name(council, member)
+
+
+def _attendance(state: SessionState, council: CouncilState, moment: str, entry: Entry | None) -> Attendance:
+    figures = composition(state, council)
+    roster = [d for d in council.deputies.values() if not d.mayor]
+    mayor = council.deputies.get(council.mayor) if council.mayor is not None else None
+    mayor_line = None
+    if mayor is not None:
+        taking_part = (
+            "бере участь у засіданні" if figures["mayor_taking_part"] else roll_call_line("absent", mayor.gender)
         )
-        groups.setdefault(faction, []).append((name.get(member, member), LINES[line.value]))
-    return VoteRecord(
-        id=vote.id,
-        subject=vote.subject,
-        rule=RULES.get(vote.rule.value, vote.rule.value),
-        status=vote.status,
-        tally=vote.tally.as_dict() if vote.tally is not None else None,
-        roll_call=sorted(groups.items()),
-        reason=vote.reason,
+        mayor_line = f"{MAYOR} {mayor.name} — {taking_part}."
+    return Attendance(
+        moment=moment,
+        entry=entry,
+        line=registration_line(figures),
+        competent=figures["registered_deputies"] >= figures["quorum"],
+        composition=figures,
+        registered=[d.name for d in roster if d.id in state.registered],
+        absent=[d.name for d in roster if d.id not in state.registered],
+        mayor=mayor_line,
     )
+
+
+def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None, council: CouncilState) -> VoteRecord:
+    figures, entry = counted if counted is not None else (None, None)
+    tally = vote.tally.as_dict() if vote.tally is not None and vote.status == "closed" else None
+    threshold = THRESHOLDS.get(vote.rule, vote.rule.value)
+    if vote.rule is Rule.MAJORITY_OF_REGISTERED and figures is not None:
+        who = deputies(figures["registered_deputies"]) + (" і міський голова" if figures["mayor_taking_part"] else "")
+        threshold += f" (зареєстровано {who})"
+    sentence = f"Рішення приймається {threshold}"
+    numbers = None
+    if tally is not None:
+        # A no-break space keeps «за» on the line of its number.
+        sentence += f"; потрібно {count(int(tally['required']), 'голос', 'голоси', 'голосів')}\u00a0«за»"
+        numbers = (
+            f"За — {tally['for']}, проти — {tally['against']}, утрималися — {tally['abstain']}, "
+            f"не голосували — {tally['not_voted']}, відсутні — {tally['absent']}."
+        )
+    return VoteRecord(
+        number=number,
+        subject=vote.subject,
+        status=vote.status,
+        threshold=sentence + ".",
+        composition_line=composition_line(figures) if figures is not None and tally is not None else None,
+        composition=figures,
+        tally=tally,
+        numbers=numbers,
+        adopted=None if tally is None else tally["outcome"] == "adopted",
+        roll_call=_roll_call(vote, council),
+        reason=vote.reason.rstrip(". ") if vote.reason else vote.reason,
+        entry=entry,
+    )
+
+
+def _roll_call(vote: Vote, council: CouncilState) -> list[Group]:
+    """The roll call by faction in the council's order, then deputies without one, then the mayor apart.
+
+    Within a group members keep the roster's order; each line agrees with the member's recorded gender.
+    """
+    if vote.roll_call is None or vote.status != "closed":
+        return []
+    factions: dict[str, list[tuple[str, str]]] = {faction: [] for faction in council.factions}
+    unaffiliated: list[tuple[str, str]] = []
+    mayor: list[tuple[str, str]] = []
+    on_roster = [m for m in council.deputies if m in vote.roll_call]
+    for member in on_roster + [m for m in vote.roll_call if m not in council.deputies]:
+        deputy = council.deputies.get(member)
+        gender = deputy.gender if deputy is not None else None
+        line = (_name(council, member), roll_call_line(vote.roll_call[member].value, gender))
+        if deputy is not None and deputy.mayor:
+            mayor.append(line)
+        elif deputy is not None and deputy.faction in factions:
+            factions[deputy.faction].append(line)
+        else:
+            unaffiliated.append(line)
+    groups = [Group(faction, lines) for faction, lines in factions.items() if lines]
+    if unaffiliated:
+        groups.append(Group(UNAFFILIATED, unaffiliated))
+    if mayor:
+        groups.append(Group(MAYOR, mayor))
+    return groups

@@ -24,6 +24,7 @@ __all__ = [
     "plural",
     "registration_line",
     "roll_call_line",
+    "roman",
 ]
 
 _UK: Final = Locale("uk")
@@ -49,6 +50,34 @@ def long_date(value: str | dt.date) -> str:
     except ValueError:
         return value
     return format_date(day, format="long", locale=_UK)
+
+
+_ROMAN: Final = (
+    (1000, "M"),
+    (900, "CM"),
+    (500, "D"),
+    (400, "CD"),
+    (100, "C"),
+    (90, "XC"),
+    (50, "L"),
+    (40, "XL"),
+    (10, "X"),
+    (9, "IX"),
+    (5, "V"),
+    (4, "IV"),
+    (1, "I"),
+)
+
+
+def roman(n: int) -> str:
+    """``n`` in Roman numerals, as Ukrainian documents number a convocation: ``roman(8)`` → «VIII» (скликання)."""
+    if n < 1:
+        raise ValueError(f"Roman numerals start at 1, got {n}")
+    digits = []
+    for value, symbol in _ROMAN:
+        times, n = divmod(n, value)
+        digits.append(symbol * times)
+    return "".join(digits)
 
 
 LINES: Final[dict[str, tuple[str, str, str]]] = {

@@ -1,48 +1,329 @@
-"""The session's minutes, generated from its log and served as HTML without JavaScript."""
+"""The session's minutes (протокол), generated from its log and served as HTML without JavaScript: fit for
+the chair and the secretary to sign — the header once, items numbered once, the date in words, the counts
+the screens show, roll calls by faction in the council's order with the mayor apart, lines agreeing with
+each member's recorded gender, and every key event named by its ledger entry («запис журналу № N», N = seq).
+
+``hold_sitting`` runs one whole sitting of the demo council; tests/test_minutes_print.py prints its minutes.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from conftest import Demo
 
+from portal_bridge.ukrainian import composition_line, long_date, plural, registration_line, roll_call_line
+from session_server.domain.council import CouncilState
 
-async def test_the_minutes_record_attendance_speakers_conflicts_and_each_vote(demo_council: Demo) -> None:
-    demo = demo_council
+SESSION = "c8-s45"
+# Neither alphabetical (Громада, Народний контроль, Рідне місто, Розвиток) nor the roster's order.
+FACTION_ORDER = ["Рідне місто", "Народний контроль", "Громада", "Розвиток"]
+KYIV = ZoneInfo("Europe/Kyiv")
+
+
+@dataclass
+class Sitting:
+    """What the screens showed during the sitting, to hold the minutes against."""
+
+    council: CouncilState
+    events: list[dict[str, Any]]
+    state: dict[str, Any]  # the public state after the close
+    at_registration: dict[str, Any]  # the composition the screens showed when registration closed
+    counted_from: dict[str, dict[str, Any]]  # vote id → the composition the screens showed before its close
+
+    def seq(self, type_: str, **payload: Any) -> int:
+        """The seq of the only event of ``type_`` whose payload holds ``payload``."""
+        found = [
+            e["seq"]
+            for e in self.events
+            if e["type"] == type_ and all(e["payload"].get(k) == v for k, v in payload.items())
+        ]
+        assert len(found) == 1, (type_, payload, found)
+        return int(found[0])
+
+    def time(self, seq: int) -> str:
+        """The event's time as the minutes print it: «10:05» in Kyiv."""
+        at = next(e["at"] for e in self.events if e["seq"] == seq)
+        return f"{dt.datetime.fromisoformat(at).astimezone(KYIV):%H:%M}"
+
+
+async def hold_sitting(demo: Demo) -> Sitting:
+    """A sitting with registration, speeches, a conflict declaration, a vote without the mayor, a late
+    registration (the mayor and a deputy), a vote with the mayor, a cancelled vote, a vote by majority of
+    those registered, a deputy leaving, and the close."""
+    configured = await demo.client.post(
+        "/api/v1/council/commands",
+        json={"id": "faction-order", "type": "council.configure", "factions": FACTION_ORDER},
+        headers=await demo.headers("admin"),
+    )
+    assert configured.status_code == 200, configured.text
+    counted_from: dict[str, dict[str, Any]] = {}
+
+    async def close(vote: str) -> None:
+        counted_from[vote] = (await demo.state())["state"]["composition"]
+        await demo.ok("chair", "vote.close", vote=vote)
+
+    async def ballots(vote: str, choices: dict[int, str]) -> None:
+        await asyncio.gather(
+            *(demo.ok(f"deputy{n:02d}", "ballot.cast", vote=vote, choice=choice) for n, choice in choices.items())
+        )
+
     await demo.ok("chair", "session.open")
     await demo.ok("secretary", "registration.open")
     await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 21)))
+    await demo.ok("secretary", "registration.close")
+    at_registration = (await demo.state())["state"]["composition"]
+
     await demo.ok("chair", "item.start", item="i1")
-    await demo.ok("deputy03", "speaker.request")
-    await demo.ok("chair", "speaker.grant", deputy="d03", seconds=180)
-    await demo.ok("chair", "speaker.finish")
+    for speaker in ("03", "12"):
+        await demo.ok(f"deputy{speaker}", "speaker.request")
+        await demo.ok("chair", "speaker.grant", deputy=f"d{speaker}", seconds=180)
+        await demo.ok("chair", "speaker.finish")
     await demo.ok("deputy05", "conflict.declare", item="i1", reason="Син — засновник підрядника")
-    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=60)
-    for n in range(1, 19):
-        if n != 5:
-            await demo.ok(f"deputy{n:02d}", "ballot.cast", vote="v1", choice="for")
-    await demo.ok("deputy19", "ballot.cast", vote="v1", choice="against")
-    await demo.ok("chair", "vote.close", vote="v1")
+    # v1, the mayor not taking part: 15 for, 1 against, 2 abstain (a man and a woman), d05 and d20 silent.
+    await demo.ok("chair", "vote.open", item="i1", subject="за основу", rule="majority_of_composition", seconds=600)
+    await ballots("v1", {n: "for" for n in range(1, 17) if n != 5} | {17: "against", 18: "abstain", 19: "abstain"})
+    await close("v1")
     await demo.ok("chair", "item.finish", item="i1")
+
+    await demo.ok("secretary", "registration.open")
+    await demo.ok("chair", "presence.register")
+    await demo.ok("deputy21", "presence.register")
+    await demo.ok("secretary", "registration.close")
+
+    await demo.ok("chair", "item.start", item="i2")
+    # v2, the mayor taking part (composition 35): the mayor and 17 deputies for.
+    await demo.ok("chair", "vote.open", item="i2", subject="в цілому", rule="majority_of_composition", seconds=600)
+    await ballots("v2", {n: "for" for n in range(1, 18)} | {18: "against", 19: "abstain"})
+    await demo.ok("chair", "ballot.cast", vote="v2", choice="for")
+    await close("v2")
+    await demo.ok("chair", "vote.open", item="i2", subject="про перерву", rule="majority_of_registered", seconds=600)
+    await demo.ok("chair", "vote.cancel", vote="v3", reason="Збій табло в залі")
+    await demo.ok("chair", "vote.open", item="i2", subject="про перерву", rule="majority_of_registered", seconds=600)
+    await ballots("v4", {n: "for" for n in range(1, 13)} | {13: "against"})
+    await close("v4")
+    await demo.ok("chair", "item.finish", item="i2")
+    await demo.ok("deputy20", "presence.leave")
     await demo.ok("chair", "session.close")
 
-    response = await demo.client.get("/sessions/c8-s45/minutes")
+    events = (await demo.client.get(f"/api/v1/sessions/{SESSION}/events")).json()["events"]
+    council = await demo.server.kvorum.sessions.council("voznesensk")
+    state = (await demo.state())["state"]
+    return Sitting(council, events, state, at_registration, counted_from)
+
+
+def text_of(html: str) -> str:
+    """The page's body as a reader sees it: tags dropped, entities of the template undone, spaces folded."""
+    body = html.split("<body>", 1)[1]
+    plain = re.sub(r"<[^>]+>", " ", body).replace("&#34;", '"').replace("&#39;", "'").replace("&amp;", "&")
+    plain = plain.replace("\u00a0", " ")  # a no-break space reads as a space; U+202F in dates stays
+    return re.sub(r"[ \t\r\n]+", " ", plain).replace(" .", ".").replace(" ,", ",").strip()
+
+
+def vote_blocks(html: str) -> dict[str, str]:
+    """Each vote's part of the page by vote id («голосування 1» is v1), as HTML."""
+    parts = html.split('<div class="vote">')[1:]
+    blocks = {}
+    for part in parts:
+        number = re.search(r"голосування (\d+)\)", part)
+        assert number is not None
+        blocks[f"v{number.group(1)}"] = part.split('<section class="item"')[0].split('<section class="signatures"')[0]
+    return blocks
+
+
+def groups_of(block: str) -> list[tuple[str, list[str]]]:
+    """A vote's roll call as printed: (group title, [«Ім'я Прізвище — line», …]) in order."""
+    found = re.findall(r"<h4>(.*?)</h4>\s*<ul>(.*?)</ul>", block, re.S)
+    return [(title, re.findall(r"<li>(.*?)</li>", items)) for title, items in found]
+
+
+async def minutes_of(demo: Demo) -> str:
+    response = await demo.client.get(f"/sessions/{SESSION}/minutes")
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
-    assert "script-src 'self'" in response.headers["content-security-policy"]
-    html = response.text
-    assert "<script" not in html
-    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
-    assert "ПРОТОКОЛ" in text and "45 сесія 8 скликання" in text
-    assert "Зареєструвалися: 20" in text
-    assert "ВИСТУПИЛИ: Ірина Мельник" in text  # d03
-    assert "Конфлікт інтересів (ст. 59-1): Наталія Кравець — Син — засновник підрядника" in text  # d05
-    assert "ГОЛОСУВАЛИ «в цілому» (більшість від складу ради)" in text
-    assert "За — 17, проти — 1, утрималися — 0, не голосували — 2, відсутні — 14; потрібно 18" in text
-    assert "ВИРІШИЛИ: рішення не прийнято" in text
-    assert "Ірина Мельник за" in text and "Ганна Сидоренко відсутній" in text  # the roll call
-    assert "Питання не розглядалося" in text  # items 2–5
+    return response.text
+
+
+async def test_the_minutes_state_the_header_once_the_date_in_words_and_each_item_numbered_once(
+    demo_council: Demo,
+) -> None:
+    sitting = await hold_sitting(demo_council)
+    html = await minutes_of(demo_council)
+    text = text_of(html)
+    assert text.startswith("Вознесенська міська рада ПРОТОКОЛ пленарного засідання 45 сесії VIII скликання")
+    for once in ("Вознесенська міська рада", "ПРОТОКОЛ", "сесі", "скликання", "VIII"):
+        assert text.count(once) == 1, once
+    day = sitting.state["date"]
+    assert long_date(day) in text and day not in text  # «2 грудня 2026 р.», never 2026-12-02
+    opened, closed = sitting.seq("session.opened"), sitting.seq("session.closed")
+    assert f"Засідання відкрито: {sitting.time(opened)} (запис журналу № {opened})." in text
+    assert f"Засідання закрито: {sitting.time(closed)} (запис журналу № {closed})." in text
+    for item in sitting.state["agenda"]:
+        assert text.count(f"{item['number']}. {item['title']}") == 1  # in the agenda
+        assert text.count(f"{item['number']}. СЛУХАЛИ: {item['title']}") == 1  # its own part
+    assert not re.search(r"\b(\d+)\.\s+\1\.", text)  # never «1. 1.»
     assert "протокол неповний" not in text  # the session is closed
+    assert "<script" not in html
+    # The signature lines close the document.
+    assert text.index("Міський голова Михайло Степаненко Секретар ради") > text.index("голосування 4")
+
+
+async def test_attendance_in_the_minutes_is_what_the_screens_showed_when_registration_closed(
+    demo_council: Demo,
+) -> None:
+    sitting = await hold_sitting(demo_council)
+    text = text_of(await minutes_of(demo_council))
+    closed = min(e["seq"] for e in sitting.events if e["type"] == "registration.closed")  # the first of two
+    assert f"Реєстрацію завершено: {sitting.time(closed)} (запис журналу № {closed})." in text
+    assert sitting.at_registration["registered_deputies"] == 20 and not sitting.at_registration["mayor_taking_part"]
+    assert f"{registration_line(sitting.at_registration)}. Засідання правомочне." in text
+    roster = [d for d in sitting.council.deputies.values() if not d.mayor]
+    present = ", ".join(d.name for d in roster[:20])  # deputy01…deputy20, in the council's roster order
+    absent = ", ".join(d.name for d in roster[20:])
+    assert f"Зареєстровані (20 депутатів): {present}." in text
+    assert f"Відсутні (14 депутатів): {absent}." in text
+    assert "Міський голова Михайло Степаненко — відсутній." in text  # the mayor apart, not a deputy
+    assert "Зареєструвалися пізніше: Михайло Степаненко (міський голова), Ганна Сидоренко." in text
+    assert "Залишили засідання: Петро Онищенко." in text
+
+
+async def test_each_vote_states_its_threshold_numbers_outcome_and_the_composition_it_was_counted_from(
+    demo_council: Demo,
+) -> None:
+    sitting = await hold_sitting(demo_council)
+    blocks = vote_blocks(await minutes_of(demo_council))
+    v1, v2, v4 = (text_of("<body>" + blocks[v]) for v in ("v1", "v2", "v4"))
+    assert sitting.counted_from["v1"]["total"] == 34 and sitting.counted_from["v2"]["total"] == 35
+    for vote, text in (("v1", v1), ("v2", v2), ("v4", v4)):
+        assert composition_line(sitting.counted_from[vote]) in text  # as the screens showed it
+    assert "ГОЛОСУВАЛИ (голосування 1): «за основу»" in v1
+    assert "Рішення приймається більшістю голосів від складу ради; потрібно 18 голосів «за»." in v1
+    assert "За — 15, проти — 1, утрималися — 2, не голосували — 2, відсутні — 14." in v1
+    seq = sitting.seq("vote.closed", vote="v1")
+    assert f"ВИРІШИЛИ: рішення не прийнято ({sitting.time(seq)}, запис журналу № {seq})." in v1
+    assert "За — 18, проти — 1, утрималися — 1, не голосували — 2, відсутні — 13." in v2
+    seq = sitting.seq("vote.closed", vote="v2")
+    assert f"ВИРІШИЛИ: рішення прийнято ({sitting.time(seq)}, запис журналу № {seq})." in v2
+    assert (
+        "Рішення приймається більшістю голосів від зареєстрованих (зареєстровано 21 депутат і міський голова);"
+        " потрібно 12 голосів «за»." in v4
+    )  # d01…d21 and the mayor: deputy20 leaves only after v4
+    cancelled = text_of("<body>" + blocks["v3"])
+    seq = sitting.seq("vote.cancelled", vote="v3")
+    assert f"Голосування скасовано: Збій табло в залі ({sitting.time(seq)}, запис журналу № {seq})." in cancelled
+    assert "За —" not in cancelled and "<h4>" not in blocks["v3"]
+
+
+async def test_roll_calls_follow_the_councils_faction_order_with_the_mayor_apart_and_add_up_to_the_composition(
+    demo_council: Demo,
+) -> None:
+    sitting = await hold_sitting(demo_council)
+    blocks = vote_blocks(await minutes_of(demo_council))
+    assert sitting.council.factions == FACTION_ORDER
+    for vote in ("v1", "v2", "v4"):
+        groups = groups_of(blocks[vote])
+        titles = [title for title, _ in groups]
+        mayor_taking_part = sitting.counted_from[vote]["mayor_taking_part"]
+        assert titles == [*FACTION_ORDER, "Позафракційні депутати"] + (["Міський голова"] if mayor_taking_part else [])
+        lines = [line for _, members in groups for line in members]
+        total = sitting.counted_from[vote]["total"]
+        assert len(lines) == total  # counting 2: no line for a mayor not taking part
+        numbers = re.search(
+            r"За — (\d+), проти — (\d+), утрималися — (\d+), не голосували — (\d+), відсутні — (\d+)", blocks[vote]
+        )
+        assert numbers is not None and sum(map(int, numbers.groups())) == total
+        for title, members in groups:  # each member under their own faction, and only there
+            for line in members:
+                name = line.split(" — ")[0]
+                deputy = next(d for d in sitting.council.deputies.values() if d.name == name)
+                expected = "Міський голова" if deputy.mayor else deputy.faction or "Позафракційні депутати"
+                assert title == expected, (vote, line)
+    assert groups_of(blocks["v2"])[-1] == ("Міський голова", ["Михайло Степаненко — за"])
+    assert "Михайло Степаненко" not in blocks["v1"]
+
+
+async def test_every_roll_call_line_agrees_with_the_members_recorded_gender(demo_council: Demo) -> None:
+    sitting = await hold_sitting(demo_council)
+    blocks = vote_blocks(await minutes_of(demo_council))
+    votes = {v["id"]: v for v in sitting.state["votes"]}
+    genders = {d.gender for d in sitting.council.deputies.values()}
+    assert genders == {"female", "male"}  # the demo records every member's gender
+    for vote in ("v1", "v2", "v4"):
+        printed = [line for _, members in groups_of(blocks[vote]) for line in members]
+        expected = [
+            f"{sitting.council.deputies[m].name} — {roll_call_line(line, sitting.council.deputies[m].gender)}"
+            for m, line in votes[vote]["roll_call"].items()
+        ]
+        assert sorted(printed) == sorted(expected)
+    v1 = blocks["v1"]
+    for line in (
+        "Ганна Сидоренко — відсутня",
+        "Юрій Гаврилюк — відсутній",
+        "Марія Білик — утрималася",
+        "Микола Харченко — утримався",
+        "Наталія Кравець — не голосувала",
+        "Петро Онищенко — не голосував",
+        "Ірина Мельник — за",
+    ):
+        assert f"<li>{line}</li>" in v1, line
+
+
+async def test_speeches_and_a_conflict_of_interest_are_recorded_with_their_ledger_entries(demo_council: Demo) -> None:
+    sitting = await hold_sitting(demo_council)
+    text = text_of(await minutes_of(demo_council))
+    assert "ВИСТУПИЛИ: Ірина Мельник, Василь Руденко." in text  # d03 and d12, in the order they spoke
+    seq = sitting.seq("conflict.declared", deputy="d05")
+    assert (
+        "Заява про конфлікт інтересів (ст. 59-1 Закону України «Про місцеве самоврядування в Україні»): "
+        f"Наталія Кравець — «Син — засновник підрядника» ({sitting.time(seq)}, запис журналу № {seq})." in text
+    )
+    # Every ledger entry the minutes name is a key event of this sitting, by its seq (never 0-based).
+    cited = {int(n) for n in re.findall(r"запис журналу № (\d+)", text)}
+    key = {"session.opened", "session.closed", "conflict.declared", "vote.closed", "vote.cancelled"}
+    expected = {e["seq"] for e in sitting.events if e["type"] in key}
+    expected.add(min(e["seq"] for e in sitting.events if e["type"] == "registration.closed"))
+    assert cited == expected
+    assert "Питання не розглядалося" in text  # items 3–5
+
+
+async def test_every_number_in_the_minutes_agrees_with_its_noun(demo_council: Demo) -> None:
+    await hold_sitting(demo_council)
+    text = text_of(await minutes_of(demo_council))
+    forms = {"депутат": ("депутат", "депутати", "депутатів"), "голос": ("голос", "голоси", "голосів")}
+    found = re.findall(r"\b(\d+) (депутат(?:и|ів)?|голос(?:и|ів)?)\b", text)
+    assert len(found) >= 10
+    for number, noun in found:
+        stem = "депутат" if noun.startswith("депутат") else "голос"
+        assert noun == plural(int(number), *forms[stem]), f"{number} {noun}"
+    assert "34 депутати за законом" in text and "невірн" not in text
+
+
+async def test_the_minutes_of_a_session_still_in_progress_say_so_and_an_unknown_session_is_not_found(
+    demo_council: Demo,
+) -> None:
+    demo = demo_council
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 19)))
+    await demo.ok("chair", "item.start", item="i1")
+    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=600)
+    response = await demo.client.get(f"/sessions/{SESSION}/minutes")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    text = text_of(response.text)
+    assert "Засідання ще не закрито: протокол неповний." in text
+    opened = next(
+        e
+        for e in (await demo.client.get(f"/api/v1/sessions/{SESSION}/events")).json()["events"]
+        if e["type"] == "vote.opened"
+    )
+    # Registration never closed: the figures are those the first vote was opened with, and say so.
+    assert f"на час його відкриття: {dt.datetime.fromisoformat(opened['at']).astimezone(KYIV):%H:%M} " in text
+    assert "Зареєстровано 18 депутатів з 34; для кворуму потрібно 18" in text
+    assert "Голосування триває." in text and "Розгляд питання не завершено." in text
 
     missing = await demo.client.get("/sessions/nope/minutes")
     assert missing.status_code == 404 and missing.json()["error"] == "session_not_found"

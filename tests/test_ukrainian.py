@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from portal_bridge.ukrainian import composition_line, count, long_date, registration_line, roll_call_line
+from portal_bridge.ukrainian import composition_line, count, long_date, registration_line, roll_call_line, roman
 
 
 @pytest.mark.parametrize(
@@ -59,3 +59,15 @@ def test_the_composition_is_stated_with_how_it_was_reached() -> None:
     alone = {**with_mayor, "mayor_taking_part": False, "total": 34, "registered_deputies": 21}
     assert registration_line(alone).startswith("Зареєстровано 21 депутат з 34; ")
     assert composition_line(alone).startswith("Склад ради для підрахунку голосів — 34 депутати за законом; міський")
+
+
+@pytest.mark.parametrize(
+    ("n", "text"), [(1, "I"), (4, "IV"), (8, "VIII"), (9, "IX"), (14, "XIV"), (40, "XL"), (1999, "MCMXCIX")]
+)
+def test_a_convocation_is_numbered_in_roman_numerals(n: int, text: str) -> None:
+    assert roman(n) == text
+
+
+def test_there_is_no_roman_numeral_below_one() -> None:
+    with pytest.raises(ValueError, match="start at 1"):
+        roman(0)
