@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge.documents import digest
 from portal_bridge.pages import council_of, templates
-from portal_bridge.search import find, tsquery
+from portal_bridge.search import find, words
 from session_server.app import PAGE_HEADERS
 from session_server.domain.council import CouncilState
 from session_server.domain.session import to_public
@@ -188,12 +188,13 @@ async def search_page(request: Request) -> Response:
     """Search results as a page."""
     council = await council_of(request)
     text = request.query_params.get("q", "")
-    query = tsquery(text)
+    terms = words(text)
     documents: list[Any] = []
     items: list[Any] = []
-    if query is not None:
-        documents, items = await find(request.app.state.kvorum.pool, query)
-    error = None if query is not None else "Введіть хоча б одне слово."
+    if terms:
+        found = await find(request.app.state.kvorum.pool, terms)
+        documents, items = found.documents, found.items
+    error = None if terms else "Введіть хоча б одне слово."
     return _page("search.html", council=council, query=text, documents=documents, items=items, error=error)
 
 

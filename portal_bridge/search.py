@@ -1,16 +1,26 @@
-"""Search over decisions and agenda items: ``GET /api/v1/search?q=…``.
+"""Search over decisions and agenda items: ``GET /api/v1/search?q=…``, and the portal's ``/search``.
 
-Each word of the query must begin a word of the text (prefix matching on PostgreSQL's 'simple'
-configuration, which works for Ukrainian without a dictionary: «бюдж» finds «бюджет», «бюджету»).
-Agenda items are kept in ``agenda_items`` by the ``search`` consumer of the log.
+Every word of the query must match a word of the text: one with the same dictionary form («зміни»
+finds «змін», «бюджету» finds «бюджет»: PostgreSQL's ispell dictionary over Debian's hunspell-uk), or
+one it begins («бюдж» finds «бюджету»). The SQL is migration 0011's: ``kvorum_search_terms`` (a
+text's terms) and ``kvorum_search_query`` (the words' query). Without the dictionary on the server
+only prefixes match, as the migration warns.
+
+A row's terms are computed by the first search that meets it (``search_terms`` is NULL until then):
+loading the dictionary costs a server process about 0.6 s and 60 MB, which only the processes that
+search should pay, not every one that writes a document. Agenda items are kept in ``agenda_items``
+by the ``search`` consumer of the log.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -19,14 +29,16 @@ from portal_bridge.consumers import Consumer
 from session_server.http import ApiError, JSONResponse
 from session_server.store import StoredEvent
 
+log = logging.getLogger(__name__)
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _APOSTROPHES = re.compile(r"['’ʼ`]")
 
 
-def tsquery(text: str) -> str | None:
-    """A safe prefix query: every word of ``text`` as ``word:*``, all required; None if no words."""
-    words = _WORD.findall(_APOSTROPHES.sub("", text.lower()))[:10]
-    return " & ".join(f"{w}:*" for w in words) or None
+def words(text: str) -> list[str]:
+    """The words of a query, lower-cased, apostrophes dropped, at most 10; letters and digits only, so
+    no tsquery syntax can pass."""
+    return _WORD.findall(_APOSTROPHES.sub("", text.lower()))[:10]
 
 
 class AgendaIndex(Consumer):
@@ -74,32 +86,63 @@ async def _upsert(conn: Any, session: str, item: str, number: str, title: str, d
     )
 
 
-async def find(pool: Any, query: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Decisions and agenda items matching ``query`` (a ``tsquery``), best first, at most 50 of each."""
-    documents = await pool.fetch(
-        """SELECT id, number, title, status, decision_number FROM documents
-           WHERE kvorum_search_text(number || ' ' || title || ' ' || body) @@ to_tsquery('simple', $1)
-           ORDER BY ts_rank(kvorum_search_text(number || ' ' || title || ' ' || body), to_tsquery('simple', $1)) DESC,
-                    number LIMIT 50""",
-        query,
-    )
-    items = await pool.fetch(
-        """SELECT session, item, number, title, draft FROM agenda_items
-           WHERE kvorum_search_text(number || ' ' || title) @@ to_tsquery('simple', $1)
-           ORDER BY ts_rank(kvorum_search_text(number || ' ' || title), to_tsquery('simple', $1)) DESC,
-                    session, number LIMIT 50""",
-        query,
-    )
-    return [dict(r) for r in documents], [dict(r) for r in items]
+_FILL = (
+    """UPDATE documents SET search_terms = kvorum_search_terms(number || ' ' || title || ' ' || body)
+       WHERE id IN (SELECT id FROM documents WHERE search_terms IS NULL FOR UPDATE SKIP LOCKED)""",
+    """UPDATE agenda_items SET search_terms = kvorum_search_terms(number || ' ' || title)
+       WHERE (session, item) IN (SELECT session, item FROM agenda_items WHERE search_terms IS NULL
+                                 FOR UPDATE SKIP LOCKED)""",
+)
+_DOCUMENTS = """
+    SELECT id, number, title, status, decision_number FROM documents, kvorum_search_query($1::text[]) AS q
+    WHERE search_terms @@ q ORDER BY ts_rank(search_terms, q) DESC, number LIMIT 50"""
+_ITEMS = """
+    SELECT session, item, number, title, draft FROM agenda_items, kvorum_search_query($1::text[]) AS q
+    WHERE search_terms @@ q ORDER BY ts_rank(search_terms, q) DESC, session, number LIMIT 50"""
+# Without the dictionary's files (removed after migration 0011 created it): prefixes, on 0008's indexes.
+_PREFIX_DOCUMENTS = """
+    SELECT id, number, title, status, decision_number FROM documents, to_tsquery('simple', $1) AS q
+    WHERE kvorum_search_text(number || ' ' || title || ' ' || body) @@ q
+    ORDER BY ts_rank(kvorum_search_text(number || ' ' || title || ' ' || body), q) DESC, number LIMIT 50"""
+_PREFIX_ITEMS = """
+    SELECT session, item, number, title, draft FROM agenda_items, to_tsquery('simple', $1) AS q
+    WHERE kvorum_search_text(number || ' ' || title) @@ q
+    ORDER BY ts_rank(kvorum_search_text(number || ' ' || title), q) DESC, session, number LIMIT 50"""
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """What a search found, best first (at most 50 of each), and the query PostgreSQL ran."""
+
+    query: str
+    documents: list[dict[str, Any]]
+    items: list[dict[str, Any]]
+
+
+async def find(pool: Any, terms: list[str]) -> Found:
+    """Decisions and agenda items matching every one of ``terms`` (from :func:`words`)."""
+    async with pool.acquire() as conn:
+        try:
+            for statement in _FILL:
+                await conn.execute(statement)
+            query = await conn.fetchval("SELECT kvorum_search_query($1::text[])::text", terms)
+            documents = await conn.fetch(_DOCUMENTS, terms)
+            items = await conn.fetch(_ITEMS, terms)
+        except asyncpg.ConfigFileError as exc:  # the dictionary's files are gone from the server
+            log.error("the search dictionary cannot be read (%s): searching by word prefixes only", exc)
+            query = " & ".join(f"{w}:*" for w in terms)
+            documents = await conn.fetch(_PREFIX_DOCUMENTS, query)
+            items = await conn.fetch(_PREFIX_ITEMS, query)
+    return Found(query, [dict(r) for r in documents], [dict(r) for r in items])
 
 
 async def search(request: Request) -> Response:
     """``{"query", "documents": [...], "items": [...]}``, best matches first (at most 50 of each)."""
-    query = tsquery(request.query_params.get("q", ""))
-    if query is None:
-        raise ApiError(400, "invalid_parameter", "q must hold at least one word")
-    documents, items = await find(request.app.state.kvorum.pool, query)
-    return JSONResponse({"query": query, "documents": documents, "items": items})
+    terms = words(request.query_params.get("q", ""))
+    if not terms:
+        raise ApiError(400, "invalid_parameter", "q must hold at least one word", field="q")
+    found = await find(request.app.state.kvorum.pool, terms)
+    return JSONResponse({"query": found.query, "documents": found.documents, "items": found.items})
 
 
 def routes() -> list[BaseRoute]:

@@ -15,6 +15,8 @@ from typing import Any
 
 import asyncpg
 
+from session_server.dictionaries import link_for_server
+
 log = logging.getLogger(__name__)
 
 
@@ -28,8 +30,11 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
     # pgserver logs through the root logger and warns about XDG_RUNTIME_DIR; neither helps a user.
     os.environ.setdefault("XDG_RUNTIME_DIR", str(Path("/tmp") / f"kvorum-runtime-{os.getuid()}"))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(mode=0o700, exist_ok=True)
+    import pgserver
     from pgserver.postgres_server import get_server
 
+    # Its search dictionary: the wheel has none, Debian's hunspell-uk has it (see dictionaries.py).
+    link_for_server(Path(pgserver.__file__).parent / "pginstall" / "bin")
     data_dir.mkdir(parents=True, exist_ok=True)
     try:
         server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")

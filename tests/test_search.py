@@ -1,4 +1,4 @@
-"""Search over decisions and agenda items in Ukrainian: prefixes, several words, apostrophes."""
+"""Search over decisions and agenda items in Ukrainian: inflected words, prefixes, several words, apostrophes."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from conftest import Demo
 
-from portal_bridge.search import tsquery
+from portal_bridge.search import words
 
 
 async def _search(demo: Demo, q: str, *, want_items: int = 0) -> Any:
@@ -44,7 +44,61 @@ async def test_search_finds_agenda_items_and_decisions_by_word_prefixes(demo_cou
 
 
 def test_queries_are_made_safe() -> None:
-    assert tsquery("Бюджет участі!") == "бюджет:* & участі:*"
-    assert tsquery("a & b | !c :*") == "a:* & b:* & c:*"
-    assert tsquery("'; DROP TABLE documents; --") == "drop:* & table:* & documents:*"
-    assert tsquery("   ") is None
+    assert words("Бюджет участі!") == ["бюджет", "участі"]
+    assert words("a & b | !c :*") == ["a", "b", "c"]
+    assert words("'; DROP TABLE documents; --") == ["drop", "table", "documents"]
+    assert words("пам’ять") == ["память"]
+    assert words("   ") == []
+
+
+async def test_search_finds_inflected_ukrainian_words(demo_council: Demo) -> None:
+    demo = demo_council
+    # «Про внесення змін до міського бюджету на 2026 рік» is item 2: other forms of its words find it
+    for query in ("зміни бюджету", "зміна бюджет", "змінами міських бюджетів", "внесенню змін"):
+        body = await _search(demo, query, want_items=1)
+        assert [i["item"] for i in body["items"]] == ["i2"], query
+    assert sorted(i["item"] for i in (await _search(demo, "бюджети", want_items=2))["items"]) == ["i2", "i3"]
+    # a form's dictionary word, not any word it begins: «мосту» (міст) is not «міста» (місто)
+    assert [i["item"] for i in (await _search(demo, "мосту", want_items=1))["items"]] == ["i5"]
+    assert [i["item"] for i in (await _search(demo, "мости", want_items=1))["items"]] == ["i5"]
+    assert (await demo.client.get("/api/v1/search", params={"q": "зміни мосту"})).json()["items"] == []
+
+    document = {"id": "r", "document": "pr-120", "number": "ПР-120", "title": "Про зміни до програми розвитку освіти"}
+    document |= {"initiator": "І", "rapporteur": "Р", "text": "Збільшити видатки на шкільні автобуси."}
+    response = await demo.client.post("/api/v1/documents", json=document, headers=await demo.headers("secretary"))
+    assert response.status_code == 201, response.text
+    for query in ("програма освіта", "змін програм", "шкільний автобус", "видатків"):
+        found = (await demo.client.get("/api/v1/search", params={"q": query})).json()
+        assert [d["id"] for d in found["documents"]] == ["pr-120"], query
+    # an edited title is searched from its new words, not the ones it had when first searched
+    await demo.ok("secretary", "item.update", item="i4", title="Про оренду приміщень комунальної власності")
+    for _ in range(200):
+        items = (await demo.client.get("/api/v1/search", params={"q": "приміщення"})).json()["items"]
+        if items:
+            break
+        await asyncio.sleep(0.025)
+    assert [i["item"] for i in items] == ["i4"]
+    assert (await demo.client.get("/api/v1/search", params={"q": "землеустрою"})).json()["items"] == []
+
+
+async def test_the_embedded_postgresql_finds_inflected_words_too(tmp_path: Any) -> None:
+    import asyncpg
+
+    from portal_bridge.search import find
+    from session_server.database import embedded_postgres
+    from session_server.schema import migrate
+
+    tmp_path.chmod(0o755)
+    with embedded_postgres(tmp_path) as url:
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
+        try:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+            title = "Про внесення змін до міського бюджету на 2026 рік"
+            await pool.execute("INSERT INTO agenda_items VALUES ('s', 'i2', '2', $1, 'ПР-102')", title)
+            found = await find(pool, ["зміни", "бюджету"])
+            assert [i["title"] for i in found.items] == [title]
+            assert "'зміна'" in found.query  # the dictionary's form, not just the word as typed
+            assert (await find(pool, ["бюдж"])).items != []
+        finally:
+            await pool.close()
