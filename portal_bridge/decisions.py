@@ -24,9 +24,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from portal_bridge.document_commands import DocumentCommandModel
 from portal_bridge.documents import DocumentState, decide_document, evolve_document
 from portal_bridge.signatures import ed25519_check
-from session_server.domain.audit import Discrepancy
+from portal_bridge.signing import verify_signature
 from session_server.domain.council import CouncilState
-from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT, DecisionReport, check_signed_decision
+from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT
 from session_server.domain.errors import DomainError
 from session_server.domain.events import format_time
 from session_server.domain.roles import Actor, Context
@@ -66,18 +66,6 @@ def _devices(council: CouncilState) -> DeviceKeys:
     return DeviceKeys(council.id, council.rp_id, council.origins, council.credentials)
 
 
-def signature_check(report: DecisionReport | None, problem: str | None = None) -> dict[str, Any]:
-    """The ``check`` of a signed document: ``{"verified", "problem", "signer_name", "device_enrolled_at",
-    "device_revoked_at"}`` (``problem`` says what failed when not verified)."""
-    return {
-        "verified": report is not None,
-        "problem": problem,
-        "signer_name": report.signer_name if report else None,
-        "device_enrolled_at": report.device_enrolled_at if report else None,
-        "device_revoked_at": report.device_revoked_at if report else None,
-    }
-
-
 class Documents:
     """Decide and commit document commands; read documents and their files."""
 
@@ -98,8 +86,9 @@ class Documents:
     async def document(self, document_id: str) -> DocumentState:
         """The document's current state; DomainError("document_not_found").
 
-        A signed one's ``signature`` carries ``check``: verified again against the council's ledger as
-        it stood at the signing (``signature_check``), so a page shows only what anyone can re-check.
+        A signed one's ``signature`` carries ``check``, a ``portal_bridge.signing.Verification``: verified
+        again against the council's ledger as it stood at the signing, so a page shows only what anyone
+        can re-check.
         """
         state: DocumentState | None = None
         events = await self.store.read(document_stream(document_id))
@@ -110,13 +99,10 @@ class Documents:
         if state.signature is not None:
             council = await self._council()
             council_events = await self.store.read(council_stream(council.id))
-            try:
-                report = check_signed_decision([e.as_dict() for e in events], [e.as_dict() for e in council_events])
-            except Discrepancy as exc:
-                log.warning("the signature of document %r does not verify: %s", document_id, exc)
-                state.signature["check"] = signature_check(None, exc.message)
-            else:
-                state.signature["check"] = signature_check(report)
+            check = verify_signature([e.as_dict() for e in events], [e.as_dict() for e in council_events])
+            if not check.verified:
+                log.warning("the signature of document %r does not verify: %s", document_id, check.problem)
+            state.signature["check"] = check
         return state
 
     async def export(self, document_id: str) -> dict[str, Any]:
