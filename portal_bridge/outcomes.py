@@ -52,8 +52,10 @@ class Outcomes(Consumer):
         for e in history:  # the agenda may have been edited before the session opened
             if e.seq < finished.seq and e.type in ("item.added", "item.updated") and e.payload["item"] == item:
                 draft = e.payload.get("draft", draft)
-        opened = {
-            e.payload["vote"]: e.payload["item"] for e in history if e.type == "vote.opened" and e.seq < finished.seq
+        opened = {  # the votes on the item's draft: not the procedural vote that put the item on the agenda
+            e.payload["vote"]: e.payload["item"]
+            for e in history
+            if e.type == "vote.opened" and e.seq < finished.seq and "purpose" not in e.payload
         }
         closed = [
             e

@@ -9,10 +9,13 @@ WebSocket protocol (JSON text messages):
   fresh token of the same user (the subscription itself goes on; answered with
   ``{"type": "authenticated", "expires_in"}``); ``{"type": "ping"}`` at any time is answered with
   ``{"type": "pong"}`` in order with everything else, so a client knows its link is alive;
-- server → ``{"type": "snapshot", "seq", "hash", "state"}`` or the events after ``since``, then
-  live ``{"type": "event", "event"}`` strictly in ``seq`` order; ``{"type": "ack", "id", "seq"}``
-  after a command committed; ``{"type": "error", "id"?, "error", "message"}``; ``{"type":
-  "resync"}`` before closing with 4000 a client that fell too far behind.
+- server → ``{"type": "snapshot", "seq", "hash", "state"}`` (on a council member's socket ``state``
+  also holds ``own: {member, ballots: {vote: choice}, signed: {vote: n}}``: the member's choices in
+  open votes and how many signed ballots each accepted, the index of the next nonce) or the
+  events after ``since``, then live ``{"type": "event", "event"}`` strictly in ``seq`` order;
+  ``{"type": "ack", "id", "seq"}`` after a command committed; ``{"type": "error", "id"?, "error",
+  "message", "field"?}``; ``{"type": "resync"}`` before closing with 4000 a client that fell too far
+  behind.
 
 Close codes: 1008 authentication or origin, 1009 message over 64 KiB, 1013 too many connections
 from one address, 4000 resync (reconnect and sync from the last seq), 4404 no such session.
@@ -245,7 +248,16 @@ class _Connection:
             digest = await store.pool.fetchval(
                 "SELECT encode(hash, 'hex') FROM events WHERE stream = $1 AND seq = $2", self.stream, state.seq
             )
-            snapshot = {"type": "snapshot", "seq": state.seq, "hash": digest, "state": to_public(state, council)}
+            public = to_public(state, council)
+            member = self.who.member
+            if member is not None:  # the member's own choices in open votes: the public state shows only who voted
+                mine = [v for v in state.votes.values() if v.status == "open" and member in v.ballots]
+                public["own"] = {
+                    "member": member,
+                    "ballots": {v.id: v.ballots[member].value for v in mine},
+                    "signed": {v.id: v.signed.get(member, 0) for v in mine},
+                }
+            snapshot = {"type": "snapshot", "seq": state.seq, "hash": digest, "state": public}
             await self.websocket.send_text(_dumps(snapshot))
             return state.seq
         last = self.since

@@ -65,7 +65,10 @@ def chapters(events: Iterable[Recorded], agenda: Mapping[str, tuple[str, str]]) 
             current = None
         elif event.type == "vote.opened":
             vote_items[p["vote"]] = p["item"]
-            title = f"Голосування {p['subject']}: {label(p['item'])}"
+            if p.get("purpose") == "agenda_add":  # on including a new item, which has no place yet
+                title = f"Голосування про включення до порядку денного: {p['proposal']['title']}"
+            else:
+                title = f"Голосування {p['subject']}: {label(p['item'])}"
             chapter = Chapter(0.0, "vote.opened", title, event.seq, item=p["item"], vote=p["vote"])
         elif event.type == "vote.closed":
             tally = p["tally"]

@@ -114,6 +114,7 @@ def test_roster_and_public_view() -> None:
             {"id": "d03", "name": "Іван Мельник", "faction": "Батьківщина", "mayor": False, "gender": None},
         ],
         "factions": ["Слуга народу", "Батьківщина"],  # as they first appear on the roster
+        "procedural_rule": None,
         "demo": False,
         "signed_ballots": True,
         "refuse_backup_eligible": False,

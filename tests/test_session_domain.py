@@ -18,6 +18,7 @@ from session_server.domain.errors import CODES, DomainError
 from session_server.domain.events import NewEvent, RecordedEvent, format_time, parse_time
 from session_server.domain.roles import SYSTEM, Actor, Context, Role
 from session_server.domain.session import SessionState, decide, evolve, quorum, to_public
+from voting.rules import Rule
 from voting.tally import Outcome, RollCall, Tally
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -815,3 +816,63 @@ def test_the_secretary_edits_the_agenda_until_the_session_opens() -> None:
     c.do("chair", "session.open")
     assert c.refuse("secretary", "item.add", number="5", title="x") == "agenda_locked"
     assert c.refuse("secretary", "item.remove", item="i3") == "agenda_locked"
+
+
+# --- including an item in an open sitting's agenda (a procedural vote) ---------------------------------
+
+PROPOSAL = {"number": "6", "title": "Про звернення щодо освітлення вулиць", "draft": "ПР-110"}
+
+
+def test_an_item_joins_an_open_sittings_agenda_only_if_the_council_adopts_its_inclusion() -> None:
+    c = in_session("d1", "d2", "d3", "d4", item=None)
+    assert c.refuse("secretary", "item.add", number="6", title="Т") == "agenda_locked"  # no silent additions
+    [opened] = c.do(
+        "chair",
+        "vote.open",
+        subject="включити до порядку денного",
+        rule="majority_of_composition",
+        seconds=30,
+        purpose="agenda_add",
+        proposal=PROPOSAL,
+    )
+    assert opened.payload["item"] == "i4" and opened.payload["purpose"] == "agenda_add"
+    assert opened.payload["proposal"] == PROPOSAL
+    assert [i["id"] for i in c.public()["agenda"]] == ["budget", "i2", "i3"]  # not on the agenda while voted on
+    assert c.vote()["purpose"] == "agenda_add" and c.vote()["proposal"] == PROPOSAL
+    for member in ("d1", "d2", "d3"):
+        c.do(member, "ballot.cast", vote="v1", choice="for")
+    closed = c.do("chair", "vote.close", vote="v1")
+    assert [e.type for e in closed] == ["vote.closed", "item.added"]
+    assert closed[1].payload == {"item": "i4", **PROPOSAL, "position": 4}
+    assert c.public()["agenda"][-1] == {"id": "i4", "status": "pending", **PROPOSAL}
+    c.do("chair", "item.start", item="i4")  # and is considered like any other
+
+    c.do("chair", "item.finish", item="i4")
+    c.do(
+        "chair",
+        "vote.open",
+        subject="включити",
+        rule="majority_of_composition",
+        seconds=30,
+        purpose="agenda_add",
+        proposal={"number": "7", "title": "Різне"},
+    )
+    c.do("d1", "ballot.cast", vote="v2", choice="for")
+    assert [e.type for e in c.do("chair", "vote.close", vote="v2")] == ["vote.closed"]  # rejected: not added
+    assert [i["id"] for i in c.public()["agenda"]] == ["budget", "i2", "i3", "i4"]
+
+
+def test_an_inclusion_vote_names_a_proposal_and_follows_the_councils_procedural_rule() -> None:
+    council = make_council()
+    council.procedural_rule = Rule.MAJORITY_OF_REGISTERED
+    c = in_session("d1", "d2", "d3", council=council, item=None)
+    fields: dict[str, Any] = {"subject": "включити", "seconds": 30, "purpose": "agenda_add"}
+    assert c.refuse("chair", "vote.open", rule="majority_of_composition", proposal=PROPOSAL, **fields) == (
+        "procedural_rule_required"
+    )
+    assert c.refuse("chair", "vote.open", rule="majority_of_registered", **fields) == "invalid_command"
+    assert c.refuse(
+        "chair", "vote.open", rule="majority_of_registered", item="budget", proposal=PROPOSAL, **fields
+    ) == ("invalid_command")
+    assert c.refuse("chair", "vote.open", subject="s", rule="majority_of_registered", seconds=30) == "invalid_command"
+    c.do("chair", "vote.open", rule="majority_of_registered", proposal=PROPOSAL, **fields)

@@ -323,3 +323,40 @@ async def test_worker_processes_forked_from_the_command_line_find_the_same_first
         out.decode().strip()
         == f"session ledger, event {first} (seq {first + 1}): ballot.cast breaks the rules: {SIGNATURE_INVALID}"
     )
+
+
+async def test_an_item_added_to_an_open_sitting_verifies_only_as_the_councils_adopted_decision(
+    demo_council: Any,
+) -> None:
+    demo = demo_council
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 21)))
+    proposal = {"number": "6", "title": "Про звернення щодо освітлення вулиць", "draft": None}
+    opened = await demo.ok(
+        "chair",
+        "vote.open",
+        subject="включити до порядку денного",
+        rule="majority_of_composition",
+        seconds=60,
+        purpose="agenda_add",
+        proposal=proposal,
+    )
+    vote = opened["events"][0]["payload"]["vote"]
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "ballot.cast", vote=vote, choice="for") for n in range(1, 19)))
+    closed = await demo.ok("chair", "vote.close", vote=vote)
+    assert [e["type"] for e in closed["events"]] == ["vote.closed", "item.added"]
+    assert (await demo.state())["state"]["agenda"][-1]["title"] == proposal["title"]
+    export = (await demo.client.get("/api/v1/sessions/c8-s45/ledger/export")).json()
+    audit(export)  # as recorded: fine
+
+    signer = demo.server.kvorum.ledger.signer
+    events = _leaves(export)
+    added = _index_of(export, "item.added")
+    with pytest.raises(Discrepancy) as dropped:  # the server hides the council's decision
+        audit(_reseal(export, events[:added] + events[added + 1 :], signer))
+    assert "item.added must follow" in dropped.value.message
+    slipped = dict(events[added], payload={**events[added]["payload"], "item": "i9", "title": "Інше питання"})
+    with pytest.raises(Discrepancy) as inserted:  # an item the council never voted on
+        audit(_reseal(export, [*events[:2], slipped, *events[2:]], signer))
+    assert inserted.value.index == 2 and "without the council's vote" in inserted.value.message

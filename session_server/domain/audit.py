@@ -32,7 +32,7 @@ import orjson
 from session_server.domain.commands import BallotCast, VoteClose, VoteOpen
 from session_server.domain.council import CouncilState, evolve_council
 from session_server.domain.errors import DomainError
-from session_server.domain.events import parse_time
+from session_server.domain.events import NewEvent, parse_time
 from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
 from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, from_b64url, prepare_assertion
@@ -287,21 +287,28 @@ def _decided_again(
     index: int,
     check: AssertionCheck,
     at: datetime | None = None,
-) -> None:
-    """Decide a vote event again by the rules; it must come out exactly as recorded (``at``: its time, parsed)."""
+) -> list[NewEvent]:
+    """Decide a vote event again by the rules; it must come out exactly as recorded (``at``: its time, parsed).
+
+    Returns the events the rules add after it in the same commit (an adopted agenda_add vote's
+    ``item.added``), which must come next in the log.
+    """
     p = event["payload"]
     if at is None:
         at = _time_of(event, index)
     try:
         match event["type"]:
             case "vote.opened":
+                purpose = p.get("purpose")
                 command: Any = VoteOpen(
                     id="audit",
                     type="vote.open",
-                    item=p["item"],
+                    item=None if purpose else p["item"],
                     subject=p["subject"],
                     rule=p["rule"],
                     seconds=p["seconds"],
+                    purpose=purpose,
+                    proposal=p.get("proposal"),
                 )
                 ctx = Context(Actor("auditor", Role.CHAIR), at, entropy=from_b64url(p.get("nonce_seed", "")))
             case "ballot.cast":
@@ -316,7 +323,7 @@ def _decided_again(
                 ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check)
             case _:
                 command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
-        [again] = decide(state, council, command, ctx)
+        again, *follow = decide(state, council, command, ctx)
     except DomainError as exc:
         raise Discrepancy("session", index, f"{event['type']} breaks the rules: {exc.code}: {exc.message}") from None
     except (ValueError, KeyError, TypeError) as exc:
@@ -330,6 +337,7 @@ def _decided_again(
                 f"recounted {again.payload.get('tally')}, published {p.get('tally')}",
             )
         raise Discrepancy("session", index, f"{event['type']} differs from what the rules produce")
+    return follow
 
 
 class SignatureSink(Protocol):
@@ -460,6 +468,8 @@ def _audit(
                 rules.apply(index, event)
             except Exception as exc:
                 broken = exc
+    if broken is None and rules.expecting:
+        broken = Discrepancy("session", report.events, f"{rules.expecting} must follow the last vote")
     _close_ledger("session", session_data, session_checkpoints, report.events)
     report.unsigned_demo = rules.council is not None and not rules.council.signed_ballots
     return report, broken
@@ -477,6 +487,12 @@ class _Rules:
         self._sink = sink
         self._report = report
         self._index = 0
+        self._expected: list[NewEvent] = []
+
+    @property
+    def expecting(self) -> str | None:
+        """The type of the event the rules still expect after the last vote, if any."""
+        return self._expected[0].type if self._expected else None
 
     def _deferred(
         self, ballot: bytes, assertion: Assertion, credential: Credential, rp_id: str, origins: Sequence[str]
@@ -508,9 +524,22 @@ class _Rules:
         council = self.council
         if council is None:
             raise Discrepancy("session", index, "an event before the council existed")
+        expected, self._expected = self._expected, []
+        if expected:
+            # What the rules add after a vote (the item an adopted agenda_add vote includes) must follow it.
+            if event["type"] != expected[0].type or dict(event["payload"]) != dict(expected[0].payload):
+                raise Discrepancy("session", index, f"{expected[0].type} must follow the vote, as the rules decide it")
+            self._expected = expected[1:]
+        elif (
+            self._state is not None
+            and self._state.status != "scheduled"
+            and event["type"] in ("item.added", "item.updated", "item.removed")
+        ):
+            # After the sitting opens only the council changes the agenda: by an adopted agenda_add vote.
+            raise Discrepancy("session", index, f"{event['type']} in an open sitting without the council's vote")
         if self._state is not None and event["type"] in ("vote.opened", "ballot.cast", "vote.closed"):
             self._index = index
-            _decided_again(self._state, council, event, index, self._deferred, at)
+            self._expected = _decided_again(self._state, council, event, index, self._deferred, at)
         try:
             state = self._state = evolve(self._state, _Recorded(event))
         except (ValueError, KeyError, TypeError) as exc:

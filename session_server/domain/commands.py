@@ -24,6 +24,7 @@ __all__ = [
     "COUNCIL_COMMAND_ADAPTER",
     "SESSION_COMMAND_ADAPTER",
     "AgendaItemIn",
+    "AgendaProposal",
     "BallotCast",
     "BroadcastInterrupt",
     "BroadcastStart",
@@ -220,15 +221,30 @@ class ConflictDeclare(_Command):
     reason: Reason
 
 
+class AgendaProposal(_Model):
+    """An item proposed for the agenda of an open sitting: what it will be if the council adopts it."""
+
+    number: ItemNumber
+    title: ItemTitle
+    draft: DraftRef | None = None
+
+
 class VoteOpen(_Command):
-    """Open a roll-call vote on the current item under one of the council's rules."""
+    """Open a roll-call vote under one of the council's rules.
+
+    On the current `item`; or, with `purpose` "agenda_add" and a `proposal` (and no `item`), the
+    procedural vote on including a new item in the open sitting's agenda: the item is added only if
+    the council adopts it.
+    """
 
     type: Literal["vote.open"]
-    item: Ref
+    item: Ref | None = None
     subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     rule: RuleField
     seconds: Annotated[int, Field(ge=5, le=900)]
     secret: bool = False
+    purpose: Literal["agenda_add"] | None = None
+    proposal: AgendaProposal | None = None
 
 
 class BallotCast(_Command):
@@ -331,6 +347,8 @@ class CouncilConfigure(_Command):
     holidays: Annotated[list[IsoDay], Field(max_length=500)] | None = None
     signer_keys: Annotated[dict[KeyId, Ed25519Key], Field(max_length=20)] | None = None
     factions: Annotated[list[Faction], Field(max_length=100)] | None = None
+    procedural_rule: RuleField | None = None
+    """The threshold the council's rules set for procedural votes (including an item in the agenda)."""
     """The factions in the council's own order (minutes, roll calls); others follow in roster order."""
 
 

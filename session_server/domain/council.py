@@ -80,6 +80,8 @@ class CouncilState:
     """Ed25519 public keys (base64) that sign the council's decisions, by key id."""
     faction_order: tuple[str, ...] = ()
     """The factions in the order the council set; see `factions`."""
+    procedural_rule: Rule | None = None
+    """The threshold the council's rules set for procedural votes (None: the chair picks from `rules`)."""
     seq: int = 0
 
     @property
@@ -111,6 +113,7 @@ class CouncilState:
                 for d in self.deputies.values()
             ],
             "factions": self.factions,
+            "procedural_rule": None if self.procedural_rule is None else self.procedural_rule.value,
             "demo": self.demo,
             "signed_ballots": self.signed_ballots,
             "refuse_backup_eligible": self.refuse_backup_eligible,
@@ -192,7 +195,7 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
 
 
 def _configure(state: CouncilState, command: CouncilConfigure) -> list[NewEvent]:
-    changes = command.model_dump(exclude={"id", "type"}, exclude_none=True)
+    changes = command.model_dump(mode="json", exclude={"id", "type"}, exclude_none=True)
     if "origins" in changes:
         changes["origins"] = list(dict.fromkeys(changes["origins"]))
     if "holidays" in changes:
@@ -284,6 +287,7 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
             holidays=tuple(p.get("holidays", state.holidays)),
             signer_keys=dict(p.get("signer_keys", state.signer_keys)),
             faction_order=tuple(p.get("factions", state.faction_order)),
+            procedural_rule=Rule(p["procedural_rule"]) if "procedural_rule" in p else state.procedural_rule,
             seq=event.seq,
         )
     if event.type == "credential.enrolled":

@@ -40,6 +40,7 @@ vote_closed                acting on a closed vote, or a ballot after its closin
 ballot_final               changing a ballot where the council makes the first ballot final
 conflict_declared          a ballot from a deputy who declared a conflict on the item (art. 59-1)
 unknown_rule               the vote's rule is not among the council's rules
+procedural_rule_required   a procedural vote (including an item) under another rule than the council set for them
 secret_ballot_unsupported  a secret vote: refused until ballots can be kept secret from the server too
 signature_required         an unsigned ballot where the council requires signed ones
 signatures_required        turning signed ballots off on a council that is not a demo council
@@ -124,6 +125,7 @@ CODES: frozenset[str] = frozenset(
         "ballot_final",
         "conflict_declared",
         "unknown_rule",
+        "procedural_rule_required",
         "secret_ballot_unsupported",
         "signature_required",
         "signatures_required",

@@ -52,7 +52,7 @@ from session_server.domain.session_state import (
 )
 from voting.ballot import Assertion, BallotRefused, b64url, ballot_bytes, check_sign_count, nonce_for
 from voting.rules import has_quorum
-from voting.tally import count
+from voting.tally import Outcome, count
 
 __all__ = [
     "AgendaItem",
@@ -307,9 +307,25 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
     # Art. 59 part 2: the threshold is chosen per vote from the council's list.
     if command.rule not in council.rules:
         raise DomainError("unknown_rule", f"the council does not vote by {command.rule.value!r}")
-    item = _item(state, command.item)
-    if state.current_item != item.id:
-        raise DomainError("item_not_current", f"item {item.id!r} is not the current item")
+    extra: dict[str, Any] = {}
+    if command.purpose == "agenda_add":
+        # Including an item in an open sitting's agenda is the council's procedural decision.
+        if command.proposal is None or command.item is not None:
+            raise DomainError("invalid_command", "an agenda_add vote names a proposal and no item")
+        if council.procedural_rule is not None and command.rule != council.procedural_rule:
+            raise DomainError(
+                "procedural_rule_required", f"the council's rules set {council.procedural_rule.value!r} for it"
+            )
+        if len(state.agenda) >= 200:
+            raise DomainError("invalid_command", "an agenda holds at most 200 items")
+        item_id = _free_item_id(state)
+        extra = {"purpose": command.purpose, "proposal": command.proposal.model_dump()}
+    else:
+        if command.item is None or command.proposal is not None:
+            raise DomainError("invalid_command", "a vote names the item under consideration")
+        item_id = _item(state, command.item).id
+        if state.current_item != item_id:
+            raise DomainError("item_not_current", f"item {item_id!r} is not the current item")
     if state.open_vote is not None:
         raise DomainError("vote_already_open", f"vote {state.open_vote.id!r} is open")
     # Art. 46: a meeting without quorum is not competent to decide.
@@ -319,15 +335,21 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
         raise ValueError("vote.open needs at least 16 bytes of Context.entropy for the nonce seed")
     payload = {
         "vote": f"v{len(state.votes) + 1}",
-        "item": item.id,
+        "item": item_id,
         "subject": command.subject,
         "rule": command.rule.value,
         "seconds": command.seconds,
         "closes_at": format_time(ctx.at + timedelta(seconds=command.seconds)),
         # Published only now, so no ballot can be signed before the vote opens (voting.ballot).
         "nonce_seed": b64url(ctx.entropy[:16]),
+        **extra,
     }
     return [NewEvent("vote.opened", payload)]
+
+
+def _free_item_id(state: SessionState) -> str:
+    """The id the next agenda item gets: "i<n>", the first not taken."""
+    return next(f"i{n}" for n in range(len(state.agenda) + 1, 10_000) if f"i{n}" not in state.agenda)
 
 
 def _ballot_cast(
@@ -413,7 +435,12 @@ def _vote_close(state: SessionState, council: CouncilState, command: VoteClose) 
         "tally": tally.as_dict(),
         "roll_call": {m: line.value for m, line in roll_call.items()},
     }
-    return [NewEvent("vote.closed", payload)]
+    closed = [NewEvent("vote.closed", payload)]
+    if vote.purpose == "agenda_add" and vote.proposal is not None and tally.outcome is Outcome.ADOPTED:
+        # The council decided to include it: the item joins the agenda, last, with the id the vote named.
+        item = {"item": vote.item, **vote.proposal, "position": len(state.agenda) + 1}
+        closed.append(NewEvent("item.added", item))
+    return closed
 
 
 # --- evolve ----------------------------------------------------------------------------------------

@@ -12,10 +12,13 @@ Session stream events and payloads (all values JSON):
   position}` (position 1 = first), `item.updated {item, number?, title?, draft?}`, `item.removed {item}`.
 - `speaker.requested {deputy}`, `speaker.granted {deputy, seconds, until}`, `speaker.finished {deputy}`.
 - `conflict.declared {deputy, item, reason}` (art. 59-1: shown on the display, goes into the minutes).
-- `vote.opened {vote, item, subject, rule, seconds, closes_at, nonce_seed}` (ids "v1", "v2"… in
-  order of opening), `ballot.cast {vote, deputy, choice}` (a later ballot replaces an earlier one);
-  a signed ballot adds `nonce`, `sign_count` and `assertion {credential, authenticator_data,
-  client_data_json, signature}` (see `voting.ballot`; the ballot itself is rebuilt from the fields),
+- `vote.opened {vote, item, subject, rule, seconds, closes_at, nonce_seed, purpose?, proposal?}` (ids
+  "v1", "v2"… in order of opening; with `purpose` "agenda_add" it is the procedural vote on including
+  `proposal {number, title, draft}` in the open sitting's agenda as the new item `item`, and an
+  adopted one is followed in the same commit by that `item.added`), `ballot.cast {vote, deputy,
+  choice}` (a later ballot replaces an earlier one); a signed ballot adds `nonce`, `sign_count` and
+  `assertion {credential, authenticator_data, client_data_json, signature}` (see `voting.ballot`; the
+  ballot itself is rebuilt from the fields),
   `vote.closed {vote, tally, roll_call: {member: roll-call value}}`, `vote.cancelled {vote, reason}`.
 - The live video: `broadcast.started {source}` (its time is the recording's zero: chapters are offsets
   from it), `broadcast.interrupted {reason}` (the publisher dropped), `broadcast.resumed {source}`,
@@ -121,6 +124,9 @@ class Vote:
     tally: Tally | None = None
     roll_call: dict[str, RollCall] | None = None
     reason: str | None = None
+    purpose: str | None = None
+    """"agenda_add": the procedural vote on including `proposal` in the agenda as item `item`."""
+    proposal: dict[str, Any] | None = None
 
     def copy(self) -> Vote:
         """An independent copy."""
@@ -301,6 +307,8 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 opened_at=event.at,
                 closes_at=p["closes_at"],
                 nonce_seed=p.get("nonce_seed", ""),
+                purpose=p.get("purpose"),
+                proposal=p.get("proposal"),
             )
         case "ballot.cast":
             vote = _still_open(state, p["vote"])
@@ -407,4 +415,6 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         if closed and vote.roll_call is not None
         else None,
         "reason": vote.reason,
+        "purpose": vote.purpose,
+        "proposal": vote.proposal,
     }
