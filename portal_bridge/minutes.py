@@ -26,9 +26,9 @@ from zoneinfo import ZoneInfo
 
 from portal_bridge.ukrainian import (
     composition_line,
-    count,
     deputies,
     long_date,
+    plural,
     registration_line,
     roll_call_line,
     roman,
@@ -278,8 +278,9 @@ def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None,
     sentence = f"Рішення приймається {threshold}"
     numbers = None
     if tally is not None:
-        # A no-break space keeps «за» on the line of its number.
-        sentence += f"; потрібно {count(int(tally['required']), 'голос', 'голоси', 'голосів')}\u00a0«за»"
+        # No-break spaces keep the number, its noun and «за» on one line.
+        required = int(tally["required"])
+        sentence += f"; потрібно {required}\u00a0{plural(required, 'голос', 'голоси', 'голосів')}\u00a0«за»"
         numbers = (
             f"За — {tally['for']}, проти — {tally['against']}, утрималися — {tally['abstain']}, "
             f"не голосували — {tally['not_voted']}, відсутні — {tally['absent']}."

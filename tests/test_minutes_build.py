@@ -114,7 +114,8 @@ def test_the_roll_call_follows_the_councils_faction_order_and_never_guesses_a_ge
     ]
     assert item.votes[0].numbers == "За — 1, проти — 0, утрималися — 1, не голосували — 0, відсутні — 1."
     assert (
-        item.votes[0].threshold == "Рішення приймається більшістю голосів від складу ради; потрібно 2 голоси\u00a0«за»."
+        item.votes[0].threshold
+        == "Рішення приймається більшістю голосів від складу ради; потрібно 2\u00a0голоси\u00a0«за»."
     )
 
 

@@ -36,7 +36,7 @@ async def test_the_minutes_print_on_a4_with_page_numbers_votes_kept_whole_and_si
     browser: Browser, demo_council: Demo
 ) -> None:
     await hold_sitting(demo_council)
-    context = await browser.new_context(locale="uk-UA")
+    context = await browser.new_context(locale="uk-UA", viewport={"width": 1280, "height": 900})
     try:
         page = await context.new_page()
         errors: list[Exception] = []
@@ -44,13 +44,14 @@ async def test_the_minutes_print_on_a4_with_page_numbers_votes_kept_whole_and_si
         response = await page.goto(f"{demo_council.server.url}/sessions/{SESSION}/minutes")
         assert response is not None and response.status == 200
         await page.wait_for_load_state("load")
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=ARTIFACTS / "minutes-screen.png")  # as a resident reads it on screen
         pdf = await page.pdf(format="A4")
         assert errors == []
     finally:
         await context.close()
 
-    ARTIFACTS.mkdir(exist_ok=True)
-    for old in ARTIFACTS.glob("minutes-*.png"):
+    for old in ARTIFACTS.glob("minutes-[0-9]*.png"):
         old.unlink()
     path = ARTIFACTS / "minutes.pdf"
     path.write_bytes(pdf)
@@ -60,7 +61,7 @@ async def test_the_minutes_print_on_a4_with_page_numbers_votes_kept_whole_and_si
     pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
     assert re.search(r"^Page size:\s+59[56]\.\d+ x 84[12]\.\d+ pts \(A4\)", info, re.M), info
     assert 3 <= pages <= 12, pages  # four roll calls of 34–35 lines in two columns, not one line a page
-    assert len(list(ARTIFACTS.glob("minutes-*.png"))) == pages
+    assert len(list(ARTIFACTS.glob("minutes-[0-9]*.png"))) == pages
 
     texts = _run("pdftotext", "-layout", path, "-").split("\f")[:pages]
     whole = "\n".join(texts)
