@@ -28,10 +28,15 @@ async def configure_devices(demo: Demo, origin: str, rp_id: str) -> None:
     await _ok(demo, "admin", "/council/commands", {**body, "origins": [origin]})
 
 
-async def adopted_decision(demo: Demo, document: str = "pr-101", title: str = "Про програму «Цифрова громада»") -> None:
+async def adopted_decision(
+    demo: Demo,
+    document: str = "pr-101",
+    title: str = "Про програму «Цифрова громада»",
+    decision_number: str = DECISION_NUMBER,
+    text: str = "Міська рада вирішила: затвердити програму «Цифрова громада» на 2027–2029 роки.",
+) -> None:
     """A draft with its PDF, published, put on the agenda and adopted by the vote (as the server records it)."""
     number = document.upper().replace("PR", "ПР")
-    text = "Міська рада вирішила: затвердити програму «Цифрова громада» на 2027–2029 роки."
     await _ok(demo, "secretary", "/documents", {"id": f"reg-{document}", "document": document, "number": number,
                                                 "title": title, "initiator": "Виконавчий комітет",
                                                 "rapporteur": "Олена Бондар", "text": text})  # fmt: skip
@@ -47,7 +52,7 @@ async def adopted_decision(demo: Demo, document: str = "pr-101", title: str = "�
     await _ok(demo, "secretary", path, {"id": f"pub-{document}", "type": "document.publish_draft", "date": published})
     schedule = {"session": "c8-s45", "item": "i1", "date": today.isoformat()}
     await _ok(demo, "secretary", path, {"id": f"sch-{document}", "type": "document.schedule", **schedule})
-    outcome = {"session": "c8-s45", "vote": "v1", "outcome": "adopted", "decision_number": DECISION_NUMBER}
+    outcome = {"session": "c8-s45", "vote": "v1", "outcome": "adopted", "decision_number": decision_number}
     await _ok(demo, "admin", path, {"id": f"out-{document}", "type": "document.record_outcome", **outcome})
 
 
