@@ -2,8 +2,9 @@
 
 - ``/decisions.atom``: every published decision, newest first (RFC 4287).
 - ``/opendata/popolo.json``: the council as Popolo (https://www.popoloproject.com): persons,
-  organizations (the council and its factions), memberships, motions, vote events with their counts
-  and requirement, and each member's vote; from the open-data read models.
+  organizations (the council and its factions, in the council's order), memberships, motions, vote
+  events with their counts, requirement and the composition they were counted from (``composition``,
+  as in the motions set), and each member's vote; from the open-data read models.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ async def popolo(request: Request) -> Response:
                ORDER BY m.session, m.position, v.ordinal"""
         )
     ]
-    factions = sorted({d.faction for d in council.deputies.values() if d.faction})
+    factions = council.factions
     organizations = [{"id": council.id, "name": council.name, "classification": "legislature"}]
     organizations += [
         {"id": f"{council.id}/{n}", "name": f, "classification": "party", "parent_id": council.id}
@@ -105,6 +106,8 @@ async def popolo(request: Request) -> Response:
                 "organization_id": council.id,
                 "start_date": m["date"],
                 "result": result[m["votingResult"]],
+                # not a Popolo field: the composition the counts add up to and the threshold was taken from
+                "composition": m.get("composition"),
                 "counts": [
                     {"option": "yes", "value": m["votingFor"]},
                     {"option": "no", "value": m["votingAgainst"]},

@@ -1,6 +1,11 @@
 """Open data: roll-call results as Ukrainian councils publish them (Cabinet of Ministers Resolution
-No. 835): ``motions``, ``votings`` and the deputies, as CSV (UTF-8) and JSON, per session or for the
-whole convocation.
+No. 835): ``motions``, ``votings`` and the deputies, as CSV and JSON, per session or for the whole
+convocation.
+
+CSV is for people with spreadsheets as much as for programs: UTF-8 with a byte-order mark (so Excel
+on Windows reads the Cyrillic), a header row, CRLF line ends, and yes/no as «так»/«ні». JSON keeps
+numbers and ``true``/``false``. Each motion states the composition its vote was counted from
+(``composition``, art. 59 part 2), the figure the screens and the minutes give.
 
 The ``opendata`` consumer writes one motion per closed vote and one voting line per council member
 into ``od_motions`` / ``od_votings`` as each ``vote.closed`` commits (upserts: idempotent).
@@ -10,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -39,13 +44,24 @@ MOTION_FIELDS = (
     "votingAbstain",
     "notVoting",
     "absent",
+    "composition",
     "votingResult",
     "textUrl",
 )
 VOTING_FIELDS = ("motionUid", "voterId", "voterName", "motionTitle", "result")
 DEPUTY_FIELDS = ("id", "name", "faction", "mayor")
+YES_NO = {True: "так", False: "ні"}
+"""How CSV writes a yes/no field."""
 RESULT = {"adopted": "Прийнято", "rejected": "Не прийнято"}
 LINE = {"for": "За", "against": "Проти", "abstain": "Утримався", "not_voted": "Не голосував", "absent": "Відсутній"}
+
+
+def vote_composition(statutory: int, mayor: str | None, roll_call: Mapping[str, str]) -> int:
+    """The composition a closed vote was counted from: the statutory composition, plus the mayor when
+    taking part (art. 59 part 2). The roll call tells: a registered member's line is a choice or
+    ``not_voted``, an unregistered one's ``absent`` (or, since counting 2, no line for the mayor)."""
+    taking_part = mayor is not None and roll_call.get(mayor, "absent") != "absent"
+    return statutory + (1 if taking_part else 0)
 
 
 class OpenData(Consumer):
@@ -105,6 +121,7 @@ class OpenData(Consumer):
             "votingAbstain": tally["abstain"],
             "notVoting": tally["not_voted"],
             "absent": tally["absent"],
+            "composition": vote_composition(council.composition, council.mayor, closed.payload["roll_call"]),
             "votingResult": RESULT[tally["outcome"]],
             "textUrl": f"{self.site_url}/decisions/{document}" if document else "",
             # not among the published fields (``_render`` keeps only those); Popolo's requirement
@@ -144,12 +161,20 @@ def _render(rows: list[dict[str, Any]], fields: Sequence[str], fmt: str, name: s
     rows = [{f: row.get(f) for f in fields} for row in rows]  # the published field order (jsonb sorts keys)
     if fmt == "json":
         return JSONResponse(rows)
+    return Response(csv_bytes(rows, fields), media_type="text/csv; charset=utf-8", headers=_attachment(name))
+
+
+def csv_bytes(rows: list[dict[str, Any]], fields: Sequence[str]) -> bytes:
+    """``rows`` as CSV: UTF-8 with a byte-order mark, a header row, CRLF, booleans as «так»/«ні»."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
-    headers = {"Content-Disposition": f'attachment; filename="{name}.csv"'}
-    return Response(out.getvalue().encode("utf-8"), media_type="text/csv; charset=utf-8", headers=headers)
+    writer.writerows({k: YES_NO[v] if isinstance(v, bool) else v for k, v in row.items()} for row in rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}.csv"'}
 
 
 def _format(request: Request) -> str:

@@ -1,43 +1,41 @@
 """The residents' portal, server-rendered (Jinja2), Ukrainian, no JavaScript.
 
-``/`` sessions (upcoming, live, past) and published decisions; ``/sessions/{id}`` the agenda with
-each vote's result and roll call and how to verify them; ``/decisions/{id}`` a decision's text,
-files, the mayor's signature checked, its vote and history; ``/deputies/{id}`` a member's faction,
-attendance, voting record and declared conflicts; ``/search?q=`` decisions and agenda items.
+``/`` sittings (live, upcoming, past) and the newest decisions; ``/sessions``, ``/decisions`` and
+``/deputies`` the index pages (``portal_bridge/indexes.py``); ``/sessions/{id}`` the agenda with each
+vote's result and roll call, the composition it was counted from and how to verify them;
+``/decisions/{id}`` a decision's text, files, the mayor's signature checked, its vote and history;
+``/deputies/{id}`` a member's faction, attendance, voting record and declared conflicts;
+``/search?q=`` decisions and agenda items. Errors are pages too (``pages.page``).
+
+Texts that hold a number, a date or a member's gender are made with ``portal_bridge.ukrainian``;
+names are never declined: sentences are built so that a name stays in the nominative.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Final
 
 import orjson
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from portal_bridge import indexes
 from portal_bridge.documents import digest
-from portal_bridge.pages import council_of, templates
+from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
+from portal_bridge.opendata import vote_composition
+from portal_bridge.pages import DEPUTY_NOT_FOUND, PageError, council_of, page, render
 from portal_bridge.search import find, words
-from session_server.app import PAGE_HEADERS
+from portal_bridge.ukrainian import composition_line, registration_line, roll_call_line
 from session_server.domain.council import CouncilState
 from session_server.domain.session import to_public
-from session_server.http import ApiError
 
-STATUS = {"scheduled": "заплановано", "open": "триває", "closed": "завершено"}
-DOCUMENT_STATUS = {
-    "registered": "зареєстровано",
-    "published_draft": "проєкт оприлюднено",
-    "scheduled": "у порядку денному",
-    "adopted": "прийнято",
-    "rejected": "не прийнято",
-    "signed": "підписано міським головою",
-    "published": "оприлюднено",
-}
-HISTORY = {
+HISTORY: Final = {
     "draft.registered": "проєкт зареєстровано",
     "draft.attached": "додано файл",
     "draft.published": "проєкт оприлюднено",
@@ -49,52 +47,89 @@ HISTORY = {
     "execution.assigned": "поставлено на контроль",
     "execution.reported": "звіт про виконання",
 }
-LINES = {"for": "за", "against": "проти", "abstain": "утримався", "not_voted": "не голосував", "absent": "відсутній"}
+THRESHOLD: Final = {
+    "majority_of_composition": "більшість від складу ради",
+    "two_thirds_of_composition": "дві третини складу ради",
+    "majority_of_registered": "більшість від зареєстрованих",
+}
+# The open data's roll-call words (``opendata.LINE``) back to the roll-call values.
+LINE_VALUE: Final = {
+    "За": "for",
+    "Проти": "against",
+    "Утримався": "abstain",
+    "Не голосував": "not_voted",
+    "Відсутній": "absent",
+}
 
 
-def _page(name: str, **context: Any) -> Response:
-    return HTMLResponse(templates().get_template(name).render(**context), headers=PAGE_HEADERS)
+def groups(council: CouncilState, members: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """``members`` (ids, in any order) grouped as the council lists them: each faction in the council's
+    order, then the deputies of no faction; the mayor apart, last. Empty groups are left out."""
+    by_faction: dict[str | None, list[str]] = {}
+    mayor = council.mayor
+    for member, deputy in council.deputies.items():
+        if member in members and member != mayor:
+            by_faction.setdefault(deputy.faction, []).append(member)
+    out = [(f, by_faction[f]) for f in council.factions if f in by_faction]
+    if None in by_faction:
+        out.append((UNAFFILIATED, by_faction[None]))
+    if mayor is not None and mayor in members:
+        out.append(("Міський голова", [mayor]))
+    return out
 
 
-async def home(request: Request) -> Response:
-    """Sessions by status and the published decisions."""
-    council = await council_of(request)
-    pool = request.app.state.kvorum.pool
-    rows = [
-        dict(r)
-        for r in await pool.fetch("SELECT id, title, date, status FROM sessions ORDER BY date DESC, number DESC")
+def _vote_view(vote: dict[str, Any], council: CouncilState) -> dict[str, Any]:
+    roll_call: dict[str, str] = vote["roll_call"] or {}
+    view = {**vote, "threshold": THRESHOLD.get(vote["rule"], vote["rule"])}
+    if vote["status"] == "open":
+        view["status_text"] = "Голосування триває."
+    elif vote["status"] == "cancelled":
+        view["status_text"] = f"Голосування скасовано: {vote['reason']}."
+    if vote["tally"] is None:
+        return view
+    taking_part = council.mayor is not None and roll_call.get(council.mayor, "absent") != "absent"
+    total = vote_composition(council.composition, council.mayor, roll_call)
+    composition = {"statutory": council.composition, "mayor_taking_part": taking_part, "total": total}
+    view["composition"] = composition_line(composition)
+    view["total"] = total
+    view["groups"] = [
+        (name, [(m, roll_call_line(roll_call[m], council.deputies[m].gender)) for m in members])
+        for name, members in groups(council, roll_call)
     ]
-    groups = [
-        ("Засідання наживо", [r for r in rows if r["status"] == "open"]),
-        ("Заплановані засідання", [r for r in rows if r["status"] == "scheduled"]),
-        ("Минулі засідання", [r for r in rows if r["status"] == "closed"]),
-    ]
-    decisions = await pool.fetch(
-        """SELECT id, title, decision_number FROM documents WHERE status = 'published'
-           ORDER BY decision_published_on DESC, id LIMIT 50"""
-    )
-    return _page("home.html", council=council, groups=groups, decisions=decisions)
+    former = [(m, roll_call_line(line, None)) for m, line in roll_call.items() if m not in council.deputies]
+    if former:  # members since removed from the roster keep their line
+        view["groups"].append(("Колишні члени ради", former))
+    return view
 
 
+@page
 async def session_page(request: Request) -> Response:
-    """The agenda with each vote's result and roll call, and how to verify them."""
+    """The agenda with each vote's result and roll call, the composition, and how to verify them."""
     state, council = await request.app.state.kvorum.sessions.session(request.path_params["session"])
     public = to_public(state, council)
     numbers = {
         d["number"]: d["id"] for d in await request.app.state.kvorum.pool.fetch("SELECT id, number FROM documents")
     }
+    names = {d.id: d.name for d in council.deputies.values()}
     items = []
     for item in public["agenda"]:
-        votes = []
-        for vote in (v for v in public["votes"] if v["item"] == item["id"]):
-            lines = [(m, LINES[line]) for m, line in (vote["roll_call"] or {}).items()]
-            status_text = "голосування триває" if vote["status"] == "open" else f"скасовано: {vote['reason']}"
-            votes.append({**vote, "lines": lines, "status_text": status_text})
-        items.append({**item, "votes": votes, "document": numbers.get(item["draft"] or "")})
-    names = {d.id: d.name for d in council.deputies.values()}
-    base = str(request.base_url).rstrip("/")
-    return _page(
-        "session.html", council=council, s=public, status=STATUS[public["status"]], items=items, names=names, base=base
+        votes = [_vote_view(v, council) for v in public["votes"] if v["item"] == item["id"]]
+        conflicts = [
+            (names.get(c["deputy"], c["deputy"]), c["reason"]) for c in public["conflicts"] if c["item"] == item["id"]
+        ]
+        items.append({**item, "votes": votes, "conflicts": conflicts, "document": numbers.get(item["draft"] or "")})
+    composition = public["composition"]
+    return render(
+        "session.html",
+        council=council,
+        section="sessions",
+        s=public,
+        status=STATUS[public["status"]],
+        registration=registration_line(composition) if public["status"] != "scheduled" else None,
+        composition=composition_line(composition),
+        items=items,
+        names=names,
+        base=str(request.base_url).rstrip("/"),
     )
 
 
@@ -111,6 +146,7 @@ def _signature_ok(state: Any, council: CouncilState) -> bool:
     return bool(signature["digest"] == digest(state).hex())
 
 
+@page
 async def decision_page(request: Request) -> Response:
     """A decision: text, files, the signature checked here, its vote and history."""
     council = await council_of(request)
@@ -130,9 +166,10 @@ async def decision_page(request: Request) -> Response:
         "signature": state.signature,
         "history": [{"at": at[:16].replace("T", " "), "label": HISTORY.get(t, t)} for t, at in state.history],
     }
-    return _page(
+    return render(
         "decision.html",
         council=council,
+        section="decisions",
         d=view,
         status=DOCUMENT_STATUS[state.status],
         signature_ok=_signature_ok(state, council),
@@ -142,40 +179,52 @@ async def decision_page(request: Request) -> Response:
     )
 
 
+@page
 async def deputy_page(request: Request) -> Response:
     """A member: faction, attendance, voting record, declared conflicts."""
     council = await council_of(request)
     member = request.path_params["deputy"]
     deputy = council.deputies.get(member)
     if deputy is None:
-        raise ApiError(404, "not_found", f"{member!r} is not a member of the council")
+        raise PageError(404, *DEPUTY_NOT_FOUND)
     pool = request.app.state.kvorum.pool
     votes = [
-        {**orjson.loads(r["data"]), **orjson.loads(r["motion"])}
+        {**orjson.loads(r["motion"]), "line": LINE_VALUE.get(orjson.loads(r["data"])["result"], "absent")}
         for r in await pool.fetch(
             """SELECT v.data, m.data AS motion FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
                WHERE v.voter_id = $1 ORDER BY m.session DESC, m.position DESC LIMIT 500""",
             member,
         )
     ]
+    for vote in votes:
+        vote["result"] = roll_call_line(vote["line"], deputy.gender)
     sessions = await pool.fetchval("SELECT count(*) FROM sessions WHERE status <> 'scheduled'")
     attended = await pool.fetchval(
         """SELECT count(DISTINCT stream) FROM events
            WHERE type = 'presence.registered' AND convert_from(leaf, 'UTF8')::jsonb -> 'payload' ->> 'deputy' = $1""",
         member,
     )
-    conflicts = [
-        {"session": r["stream"].removeprefix("session:"), **orjson.loads(r["payload"])}
-        for r in await pool.fetch(
-            """SELECT stream, convert_from(leaf, 'UTF8')::jsonb -> 'payload' AS payload FROM events
-               WHERE type = 'conflict.declared' AND convert_from(leaf, 'UTF8')::jsonb -> 'payload' ->> 'deputy' = $1
-               ORDER BY stream, seq""",
-            member,
-        )
-    ]
-    return _page(
+    titles = {r["id"]: r["title"] for r in await pool.fetch("SELECT id, title FROM sessions")}
+    conflicts = []
+    for r in await pool.fetch(
+        """SELECT stream, convert_from(leaf, 'UTF8')::jsonb -> 'payload' AS payload FROM events
+           WHERE type = 'conflict.declared' AND convert_from(leaf, 'UTF8')::jsonb -> 'payload' ->> 'deputy' = $1
+           ORDER BY stream, seq""",
+        member,
+    ):
+        session = r["stream"].removeprefix("session:")
+        payload = orjson.loads(r["payload"])
+        conflicts.append({"session": session, "title": titles.get(session, session), **payload})
+    items = {
+        (r["session"], r["item"]): r["number"]
+        for r in await pool.fetch("SELECT session, item, number FROM agenda_items")
+    }
+    for conflict in conflicts:
+        conflict["number"] = items.get((conflict["session"], conflict["item"]), conflict["item"])
+    return render(
         "deputy.html",
         council=council,
+        section="deputies",
         deputy=deputy,
         votes=votes,
         sessions=sessions,
@@ -184,6 +233,7 @@ async def deputy_page(request: Request) -> Response:
     )
 
 
+@page
 async def search_page(request: Request) -> Response:
     """Search results as a page."""
     council = await council_of(request)
@@ -194,16 +244,30 @@ async def search_page(request: Request) -> Response:
     if terms:
         found = await find(request.app.state.kvorum.pool, terms)
         documents, items = found.documents, found.items
-    error = None if terms else "Введіть хоча б одне слово."
-    return _page("search.html", council=council, query=text, documents=documents, items=items, error=error)
+    pool = request.app.state.kvorum.pool
+    rows = await pool.fetch("SELECT id, title FROM sessions WHERE id = ANY($1::text[])", [i["session"] for i in items])
+    titles = {r["id"]: r["title"] for r in rows}
+    return render(
+        "search.html",
+        council=council,
+        section="search",
+        query=text,
+        searched=bool(terms),
+        documents=documents,
+        items=items,
+        titles=titles,
+    )
 
 
 def routes() -> list[BaseRoute]:
     """The portal's pages at the site's root."""
     return [
-        Route("/", home),
+        Route("/", page(indexes.home)),
+        Route("/sessions", page(indexes.sessions)),
         Route("/sessions/{session}", session_page),
+        Route("/decisions", page(indexes.decisions)),
         Route("/decisions/{document}", decision_page),
+        Route("/deputies", page(indexes.deputies)),
         Route("/deputies/{deputy}", deputy_page),
         Route("/search", search_page),
     ]

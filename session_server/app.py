@@ -1,23 +1,28 @@
-"""The Starlette application: the JSON API, health checks and the OpenAPI document."""
+"""The Starlette application: the JSON API, health checks, the OpenAPI document, the front end's pages.
+
+Errors are JSON (``{"error", "message"}``) for programs and an HTML page for a person opening one of
+the site's pages (``notices.for_people``); a database that cannot be reached is a 503 either way.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from importlib.metadata import entry_points
 from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from session_server import api, enrollment, ledger_api
+from session_server import api, database, enrollment, ledger_api, notices
 from session_server.config import Settings
 from session_server.domain.errors import DomainError
 from session_server.http import (
@@ -62,8 +67,28 @@ async def store_error_handler(request: Request, exc: Exception) -> Response:
 
 
 async def internal_error_handler(request: Request, exc: Exception) -> Response:
+    if database.unreachable(exc):
+        log.warning("database unreachable on %s: %r", request.url.path, exc)
+        # the code the screens already explain (web/messages.js): nothing was recorded, try again
+        return error_response(503, "store_unavailable", "the database cannot be reached now; nothing was recorded")
     log.error("unhandled error on %s", request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "unexpected server error; it has been logged")
+
+
+Handler = Callable[[Request, Exception], Awaitable[Response]]
+
+
+def _for_people(handler: Handler) -> Handler:
+    """``handler``'s JSON error for programs; on a page a person opens, the same status as an HTML page."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        response = await handler(request, exc)
+        if not notices.for_people(request.url.path):
+            return response
+        kept = {k: v for k, v in response.headers.items() if k in ("allow", "retry-after")}
+        return notices.error_page(response.status_code, {**PAGE_HEADERS, **kept})
+
+    return handle
 
 
 # The pages load only the app's own scripts, styles and sockets: no inline code anywhere in web/.
@@ -80,6 +105,14 @@ PAGE_HEADERS = {
 }
 
 
+# The sitting a page without a session id follows: the open one, else the next scheduled, else the newest.
+CURRENT_SESSION = """
+    SELECT id FROM sessions
+    ORDER BY status = 'open' DESC, status = 'scheduled' DESC,
+             CASE WHEN status = 'scheduled' THEN date END ASC, date DESC, number DESC
+    LIMIT 1"""
+
+
 def _pages(settings: Settings) -> list[Route]:
     """The front end's pages, each one HTML file of web/ with the strict policy."""
 
@@ -89,12 +122,40 @@ def _pages(settings: Settings) -> list[Route]:
 
         return serve
 
+    def current(name: str) -> Any:
+        async def pick(request: Request) -> Response:
+            """``/{name}`` → ``/{name}/<id>`` of ``?session=<id>``, else the open sitting, else the next
+            scheduled, else the newest, the rest of the query kept (``?lang=en``)."""
+            kvorum: Kvorum = request.app.state.kvorum
+            session = request.query_params.get("session") or await kvorum.pool.fetchval(CURRENT_SESSION)
+            if session is None:
+                return notices.no_sitting_page(PAGE_HEADERS)
+            rest = [(k, v) for k, v in request.query_params.multi_items() if k != "session"]
+            target = f"/{name}/{quote(session, safe='')}" + (f"?{urlencode(rest)}" if rest else "")
+            return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+        return pick
+
     return [
         Route("/tablet", page("tablet")),
         Route("/console", page("console")),
+        Route("/display", current("display")),
         Route("/display/{session}", page("display")),
+        Route("/live", current("live")),
         Route("/live/{session}", page("live")),
+        Route("/favicon.ico", favicon(settings)),
     ]
+
+
+def favicon(settings: Settings) -> Any:
+    """``/favicon.ico``, which browsers ask for on every page that names no icon (and some that do)."""
+
+    async def serve(request: Request) -> Response:
+        return FileResponse(
+            settings.web_dir / "favicon.ico", media_type="image/x-icon", headers={"Cache-Control": "max-age=86400"}
+        )
+
+    return serve
 
 
 def _static(settings: Settings) -> list[Mount]:
@@ -194,11 +255,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
         ],
         exception_handlers={
-            ApiError: api_error_handler,
-            DomainError: domain_error_handler,
-            HTTPException: http_exception_handler,
-            StoreError: store_error_handler,
-            Exception: internal_error_handler,
+            ApiError: _for_people(api_error_handler),
+            DomainError: _for_people(domain_error_handler),
+            HTTPException: _for_people(http_exception_handler),
+            StoreError: _for_people(store_error_handler),
+            Exception: _for_people(internal_error_handler),
         },
         lifespan=lifespan,
     )

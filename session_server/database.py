@@ -24,6 +24,22 @@ class DatabaseUnavailable(RuntimeError):
     """The database could not be started or reached; the message says which and why."""
 
 
+# SQLSTATE classes that say the server cannot be worked with now, not that a statement was wrong:
+# connection exceptions, insufficient resources (too many connections), operator intervention (shut
+# down, terminated, starting up), and a database that no longer exists.
+_UNREACHABLE_CLASSES = frozenset({"08", "53", "57", "3D"})
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says PostgreSQL cannot be reached (down, restarting, the database gone)."""
+    if isinstance(exc, (DatabaseUnavailable, OSError, asyncpg.PostgresConnectionError)):
+        return True  # OSError: refused, reset, timed out, no route; ConnectionDoesNotExistError: dropped
+    if isinstance(exc, asyncpg.InterfaceError):
+        return "closed" in str(exc)  # "connection is closed"; other interface errors are the caller's bugs
+    sqlstate = getattr(exc, "sqlstate", None)
+    return isinstance(exc, asyncpg.PostgresError) and isinstance(sqlstate, str) and sqlstate[:2] in _UNREACHABLE_CLASSES
+
+
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     """Start (or join) the private PostgreSQL in ``data_dir/postgres``; yield its URL; stop it on exit."""

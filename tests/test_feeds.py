@@ -77,6 +77,13 @@ async def test_popolo_holds_the_council_its_members_and_every_vote(demo_council:
     popolo = (await demo_council.client.get("/opendata/popolo.json")).json()
     assert len(popolo["persons"]) == 35
     assert [o["classification"] for o in popolo["organizations"]] == ["legislature"] + ["party"] * 4
+    # the factions in the council's order (as seated in the demo), not alphabetical
+    assert [o["name"] for o in popolo["organizations"][1:]] == [
+        "Громада",
+        "Розвиток",
+        "Рідне місто",
+        "Народний контроль",
+    ]
     assert popolo["motions"][0]["requirement"] == "majority of the statutory composition: 18 votes"
     first = popolo["vote_events"][0]
     assert first["result"] == "pass"
@@ -87,6 +94,7 @@ async def test_popolo_holds_the_council_its_members_and_every_vote(demo_council:
         "not voting": 1,
         "absent": 14,  # the mayor took no part: not in the composition
     }
+    assert first["composition"] == 34  # what the counts add up to, as the motions set states it
     votes = {(v["vote_event_id"], v["voter_id"]): v["option"] for v in popolo["votes"]}
     assert len(votes) == 68 and votes[("c8-s45-v1", "d19")] == "no" and votes[("c8-s45-v2", "d01")] == "abstain"
     mayor = [m for m in popolo["memberships"] if m["person_id"] == "mayor"]

@@ -63,6 +63,7 @@ async def test_motions_and_votings_follow_the_votes_in_both_formats(demo_council
         first["notVoting"],
         first["absent"],
     ) == (18, 1, 0, 1, 14)
+    assert first["composition"] == 34  # the mayor took no part: the lines add up to the statutory composition
     assert first["votingResult"] == "Прийнято" and second["votingResult"] == "Не прийнято"
     assert first["title"].endswith("(в цілому)")
     assert first["textUrl"].endswith("/decisions/pr-101") and second["textUrl"] == ""  # ПР-102 has no document
@@ -80,13 +81,58 @@ async def test_motions_and_votings_follow_the_votes_in_both_formats(demo_council
 
     response = await demo.client.get("/opendata/ua835/votings.csv?session=c8-s45")
     assert response.headers["content-type"] == "text/csv; charset=utf-8"
-    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8"))))
+    assert response.content.startswith(b"\xef\xbb\xbfmotionUid,")  # a BOM: Excel on Windows reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert tuple(rows[0]) == VOTING_FIELDS and len(rows) == 68
     assert {(r["motionUid"], r["voterId"]): r["result"] for r in rows} == by_voter
     deputies = (await demo.client.get("/opendata/ua835/deputies.json")).json()
     assert len(deputies) == 35 and tuple(deputies[0]) == DEPUTY_FIELDS
+    assert {d["mayor"] for d in deputies} == {True, False}  # JSON keeps its booleans
     assert (await demo.client.get("/opendata/ua835/motions.json?session=nope")).json() == []
     assert (await demo.client.get("/opendata/ua835/motions.xml")).status_code == 404
+
+
+async def _csv(demo: Demo, path: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO((await demo.client.get(path)).content.decode("utf-8-sig"))))
+
+
+async def test_every_csv_set_has_a_bom_a_header_crlf_and_yes_no_in_ukrainian(demo_council: Demo) -> None:
+    demo = demo_council
+    await _session_with_two_votes(demo)
+    await _json(demo, "/opendata/ua835/votings.json")
+    fields = {"motions": MOTION_FIELDS, "votings": VOTING_FIELDS, "deputies": DEPUTY_FIELDS}
+    for name, header in fields.items():
+        response = await demo.client.get(f"/opendata/ua835/{name}.csv")
+        assert response.status_code == 200 and response.headers["content-type"] == "text/csv; charset=utf-8"
+        assert response.headers["content-disposition"] == f'attachment; filename="{name}.csv"'
+        body = response.content
+        assert body.startswith("\ufeff".encode()) and body.count("\ufeff".encode()) == 1, name
+        text = body.decode("utf-8-sig")
+        assert text.split("\r\n")[0] == ",".join(header) and text.endswith("\r\n"), name
+        assert "True" not in text and "False" not in text, name
+    deputies = await _csv(demo, "/opendata/ua835/deputies.csv")
+    mayor = {d["id"]: d["mayor"] for d in deputies}
+    assert mayor["mayor"] == "так" and mayor["d01"] == "ні" and set(mayor.values()) == {"так", "ні"}
+    motions = await _csv(demo, "/opendata/ua835/motions.csv")
+    assert [m["composition"] for m in motions] == ["34", "34"]
+
+
+async def test_the_motions_state_the_composition_with_the_mayor_taking_part(demo_council: Demo) -> None:
+    demo = demo_council
+    await _session_with_two_votes(demo)
+    await demo.ok("chair", "presence.register")  # the mayor takes part: counted in the composition (art. 59 part 2)
+    await demo.ok("chair", "vote.open", item="i2", subject="в цілому", rule="majority_of_composition", seconds=60)
+    await demo.ok("chair", "ballot.cast", vote="v3", choice="for")
+    await demo.ok("chair", "vote.close", vote="v3")
+    for _ in range(200):
+        motions = (await demo.client.get("/opendata/ua835/motions.json")).json()
+        if len(motions) == 3:
+            break
+        await asyncio.sleep(0.025)
+    third = motions[2]
+    lines = sum(third[k] for k in ("votingFor", "votingAgainst", "votingAbstain", "notVoting", "absent"))
+    assert third["composition"] == lines == 35
+    assert [m["composition"] for m in motions] == [34, 34, 35]
 
 
 async def test_a_rebuild_from_scratch_gives_the_same_open_data(demo_council: Demo) -> None:

@@ -1,0 +1,122 @@
+"""The portal's home page and its index pages: every sitting, every decision and draft, every member.
+
+Each index is paged by ``?page=N`` (``pages.paging``: a number out of range is a 400 page naming the
+range) and says how many there are with the noun agreeing («1 засідання», «34 депутати»). Members are
+listed as the council orders them: the mayor apart, then each faction in the council's order, then
+the deputies of no faction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from portal_bridge.pages import council_of, paging, render
+
+SESSIONS_PER_PAGE: Final = 20
+DOCUMENTS_PER_PAGE: Final = 20
+DEPUTIES_PER_PAGE: Final = 50
+STATUS: Final = {"scheduled": "заплановано", "open": "триває", "closed": "завершено"}
+DOCUMENT_STATUS: Final = {
+    "registered": "зареєстровано",
+    "published_draft": "проєкт оприлюднено",
+    "scheduled": "у порядку денному",
+    "adopted": "прийнято",
+    "rejected": "не прийнято",
+    "signed": "підписано міським головою",
+    "published": "оприлюднено",
+}
+UNAFFILIATED: Final = "Позафракційні"
+
+_DOCUMENTS: Final = """
+    SELECT id, number, title, status, decision_number, coalesce(decision_published_on, published_on) AS day
+    FROM documents
+    ORDER BY decision_published_on DESC NULLS LAST, published_on DESC NULLS LAST, number DESC
+    LIMIT $1 OFFSET $2"""
+
+
+async def home(request: Request) -> Response:
+    """Sittings live, upcoming and past; the newest published decisions; the council's composition."""
+    council = await council_of(request)
+    pool = request.app.state.kvorum.pool
+    live = await pool.fetch("SELECT id, title, date FROM sessions WHERE status = 'open' ORDER BY date, number")
+    upcoming = await pool.fetch(
+        "SELECT id, title, date FROM sessions WHERE status = 'scheduled' ORDER BY date, number LIMIT 5"
+    )
+    past = await pool.fetch(
+        "SELECT id, title, date FROM sessions WHERE status = 'closed' ORDER BY date DESC, number DESC LIMIT 5"
+    )
+    sessions = await pool.fetchval("SELECT count(*) FROM sessions")
+    decisions = await pool.fetch(
+        """SELECT id, title, decision_number, decision_published_on AS day FROM documents WHERE status = 'published'
+           ORDER BY decision_published_on DESC, id LIMIT 10"""
+    )
+    documents = await pool.fetchval("SELECT count(*) FROM documents")
+    mayor = council.deputies.get(council.mayor or "")
+    return render(
+        "home.html",
+        council=council,
+        section="home",
+        live=live,
+        upcoming=upcoming,
+        past=past,
+        sessions=sessions,
+        decisions=decisions,
+        documents=documents,
+        mayor=mayor,
+        members=sum(1 for d in council.deputies.values() if not d.mayor),
+    )
+
+
+async def sessions(request: Request) -> Response:
+    """``/sessions``: every sitting, newest first, 20 a page."""
+    council = await council_of(request)
+    pool = request.app.state.kvorum.pool
+    at = paging(request, await pool.fetchval("SELECT count(*) FROM sessions"), SESSIONS_PER_PAGE)
+    rows = await pool.fetch(
+        "SELECT id, title, date, status FROM sessions ORDER BY date DESC, number DESC LIMIT $1 OFFSET $2",
+        at.size,
+        at.offset,
+    )
+    listed = [{**dict(r), "status_text": STATUS.get(r["status"], r["status"])} for r in rows]
+    return render("sessions.html", council=council, section="sessions", sessions=listed, at=at)
+
+
+async def decisions(request: Request) -> Response:
+    """``/decisions``: every decision and draft, the newest published first, 20 a page."""
+    council = await council_of(request)
+    pool = request.app.state.kvorum.pool
+    at = paging(request, await pool.fetchval("SELECT count(*) FROM documents"), DOCUMENTS_PER_PAGE)
+    rows = await pool.fetch(_DOCUMENTS, at.size, at.offset)
+    listed = [{**dict(r), "status_text": DOCUMENT_STATUS.get(r["status"], r["status"])} for r in rows]
+    return render("decisions.html", council=council, section="decisions", documents=listed, at=at)
+
+
+async def deputies(request: Request) -> Response:
+    """``/deputies``: the mayor, then the deputies by faction in the council's order, 50 a page."""
+    council = await council_of(request)
+    mayor = council.deputies.get(council.mayor or "")
+    ordered: list[tuple[str, Any]] = []
+    for faction in council.factions:
+        ordered += [(faction, d) for d in council.deputies.values() if d.faction == faction and not d.mayor]
+    ordered += [(UNAFFILIATED, d) for d in council.deputies.values() if d.faction is None and not d.mayor]
+    at = paging(request, len(ordered), DEPUTIES_PER_PAGE)
+    sizes: dict[str, int] = {}
+    for name, _ in ordered:
+        sizes[name] = sizes.get(name, 0) + 1
+    shown: list[tuple[str, list[Any]]] = []
+    for name, deputy in ordered[at.offset : at.offset + at.size]:
+        if not shown or shown[-1][0] != name:
+            shown.append((name, []))
+        shown[-1][1].append(deputy)
+    return render(
+        "deputies.html",
+        council=council,
+        section="deputies",
+        mayor=mayor if at.number == 1 else None,
+        groups=[(name, sizes[name], members) for name, members in shown],
+        total=len(ordered),
+        at=at,
+    )

@@ -1,0 +1,94 @@
+"""The HTML pages the core answers a person with: errors on the site's pages, and «no sitting yet».
+
+A path a browser opens (the portal, ``/display``, ``/live``, an unknown address) gets a page in
+Ukrainian in the portal's style (``/static/portal.css``); the machines' paths keep the JSON errors
+(``{"error", "message"}``): the API, open data, feeds, media, sockets, health checks and static files.
+The portal renders its own pages' errors with the council's name (``portal_bridge/pages.py``); these
+are for everything else, and for when the database, and so the council, cannot be read.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Final
+
+from starlette.responses import HTMLResponse
+
+# Paths (and endings) programs read: their errors stay JSON.
+_MACHINE_PREFIXES: Final = (
+    "/api/",
+    "/opendata/",
+    "/ws/",
+    "/whip",
+    "/whep",
+    "/.well-known/",
+    "/static/",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/favicon.ico",
+)
+_MACHINE_ENDINGS: Final = (".json", ".csv", ".atom", ".xml", ".m3u8", ".mp4", ".m4s", ".ts", ".txt")
+
+# The catalogue of these pages (Ukrainian only, as the portal): status → (title, explanation).
+ERRORS: Final[dict[int, tuple[str, str]]] = {
+    400: ("Неправильна адреса", "Адреса сторінки містить неправильне значення. Перевірте її або почніть з головної."),
+    404: ("Сторінку не знайдено", "За цією адресою нічого немає. Можливо, адресу набрано з помилкою."),
+    405: ("Так цю сторінку не відкрити", "Ця адреса не приймає такого запиту. Відкрийте її звичайним посиланням."),
+    500: ("Сталася помилка", "На сервері сталася помилка; її записано. Спробуйте ще раз трохи згодом."),
+    503: (
+        "Сервіс тимчасово недоступний",
+        "Сервер не може зараз прочитати дані ради. Спробуйте ще раз за хвилину.",
+    ),
+}
+NO_SITTING: Final = (
+    "Засідань ще немає",
+    "Рада ще не призначила жодного засідання. Ця сторінка оновиться сама, щойно засідання призначать.",
+)
+
+
+def for_people(path: str) -> bool:
+    """Whether a browser opens ``path`` as a page (an HTML error), rather than a program reading it (JSON)."""
+    return not path.startswith(_MACHINE_PREFIXES) and not path.endswith(_MACHINE_ENDINGS)
+
+
+def error_page(status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """The page for an error with HTTP ``status`` (an unknown status as 400 or 500 by its class)."""
+    title, text = ERRORS.get(status) or ERRORS[500 if status >= 500 else 400]
+    return HTMLResponse(_page(title, text), status_code=status, headers=headers)
+
+
+def no_sitting_page(headers: dict[str, str] | None = None, *, refresh_seconds: int = 30) -> HTMLResponse:
+    """``/display`` or ``/live`` before the council has any sitting: says so, and looks again every 30 s."""
+    title, text = NO_SITTING
+    return HTMLResponse(_page(title, text, refresh_seconds=refresh_seconds), headers=headers)
+
+
+def _page(title: str, text: str, *, refresh_seconds: int | None = None) -> str:
+    refresh = f'\n  <meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
+    title, text = html.escape(title), html.escape(text)
+    return f"""<!doctype html>
+<html lang="uk">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">{refresh}
+  <title>{title}</title>
+  <link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
+  <link rel="stylesheet" href="/static/portal.css">
+</head>
+<body>
+<header class="site">
+  <a class="home" href="/">Портал ради</a>
+  <nav class="sections" aria-label="Розділи">
+    <a href="/">Головна</a> <a href="/sessions">Засідання</a> <a href="/decisions">Рішення</a>
+    <a href="/deputies">Депутати</a> <a href="/search">Пошук</a>
+  </nav>
+</header>
+<main class="notice">
+  <h1>{title}</h1>
+  <p>{text}</p>
+  <p><a href="/">На головну сторінку</a></p>
+</main>
+</body>
+</html>
+"""
