@@ -47,6 +47,10 @@ THRESHOLDS: Final = {
     Rule.TWO_THIRDS_OF_COMPOSITION: "двома третинами голосів від складу ради",
     Rule.MAJORITY_OF_REGISTERED: "більшістю голосів від зареєстрованих",
 }
+OUTCOMES: Final = {  # [is an agenda_add vote][adopted]
+    False: {True: "рішення прийнято", False: "рішення не прийнято"},
+    True: {True: "питання включено до порядку денного", False: "питання не включено до порядку денного"},
+}
 UNAFFILIATED: Final = "Позафракційні депутати"
 MAYOR: Final = "Міський голова"
 
@@ -61,7 +65,7 @@ class Entry:
     @property
     def ref(self) -> str:
         """«запис журналу № N»: N is the event's seq, as the ledger API and ``kvorum verify`` count."""
-        return f"запис журналу № {self.seq}"
+        return f"запис журналу №\u00a0{self.seq}"  # «№» never parted from its number
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +89,11 @@ class VoteRecord:
     tally: Mapping[str, Any] | None
     numbers: str | None  # «За — 18, проти — 1, утрималися — 0, не голосували — 1, відсутні — 14.»
     adopted: bool | None
+    outcome: str | None  # «рішення прийнято», «питання включено до порядку денного»…
     roll_call: list[Group]
     reason: str | None
     entry: Entry | None  # vote.closed or vote.cancelled
+    proposal: str | None = None  # an agenda_add vote's item: «6. Про … (проєкт рішення ПР-106)»
 
 
 @dataclass(slots=True)
@@ -101,6 +107,7 @@ class ItemRecord:
     speakers: list[str] = field(default_factory=list)
     conflicts: list[tuple[str, str, Entry]] = field(default_factory=list)  # (name, reason, entry)
     votes: list[VoteRecord] = field(default_factory=list)
+    added_by: int | None = None  # the number of the vote that included it in the open sitting's agenda
 
 
 @dataclass(slots=True)
@@ -144,6 +151,7 @@ class Minutes:
     closed: Entry | None
     attendance: Attendance
     items: list[ItemRecord]
+    agenda_votes: list[VoteRecord]  # on including items in the open sitting's agenda, in order
     mayor: str | None  # the mayor's name for the signature line
 
 
@@ -197,16 +205,24 @@ def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
         )
         attendance = _attendance(state, council, moment, closed)
     numbers = {vote_id: n for n, vote_id in enumerate(state.votes, start=1)}
+    records = {vote.id: _vote(vote, numbers[vote.id], counted.get(vote.id), council) for vote in state.votes.values()}
+    # A vote on including an item belongs to the agenda, not to the item: a rejected proposal's item id
+    # is free again and may be given to the next one. A vote is never left out for want of an item.
+    on_agenda = {v.id for v in state.votes.values() if v.purpose != "agenda_add" and v.item in state.agenda}
     items = []
     for item in state.agenda.values():
         record = ItemRecord(item.number.rstrip(". "), item.title, item.draft, item.status)
         record.speakers = speakers.get(item.id, [])
         record.conflicts = conflicts.get(item.id, [])
-        record.votes = [
-            _vote(vote, numbers[vote.id], counted.get(vote.id), council)
-            for vote in state.votes.values()
-            if vote.item == item.id
-        ]
+        record.votes = [records[v.id] for v in state.votes.values() if v.id in on_agenda and v.item == item.id]
+        record.added_by = next(
+            (
+                records[v.id].number
+                for v in state.votes.values()
+                if v.purpose == "agenda_add" and v.item == item.id and records[v.id].adopted
+            ),
+            None,
+        )
         items.append(record)
     mayor = council.deputies.get(council.mayor) if council.mayor is not None else None
     place = events[0].payload.get("place")
@@ -222,6 +238,7 @@ def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
         closed=closed,
         attendance=attendance,
         items=items,
+        agenda_votes=[records[vote_id] for vote_id in state.votes if vote_id not in on_agenda],
         mayor=mayor.name if mayor is not None else None,
     )
 
@@ -277,6 +294,7 @@ def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None,
         threshold += f" (зареєстровано {who})"
     sentence = f"Рішення приймається {threshold}"
     numbers = None
+    adopted = None if tally is None else tally["outcome"] == "adopted"
     if tally is not None:
         # No-break spaces keep the number, its noun and «за» on one line.
         required = int(tally["required"])
@@ -294,11 +312,19 @@ def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None,
         composition=figures,
         tally=tally,
         numbers=numbers,
-        adopted=None if tally is None else tally["outcome"] == "adopted",
+        adopted=adopted,
+        outcome=None if adopted is None else OUTCOMES[vote.purpose == "agenda_add"][adopted],
         roll_call=_roll_call(vote, council),
         reason=vote.reason.rstrip(". ") if vote.reason else vote.reason,
         entry=entry,
+        proposal=_proposal(vote.proposal) if vote.purpose == "agenda_add" and vote.proposal else None,
     )
+
+
+def _proposal(proposal: Mapping[str, Any]) -> str:
+    number = str(proposal.get("number", "")).rstrip(". ")
+    text = f"{number}. {proposal.get('title', '')}" if number else str(proposal.get("title", ""))
+    return f"{text} (проєкт рішення {proposal['draft']})" if proposal.get("draft") else text
 
 
 def _roll_call(vote: Vote, council: CouncilState) -> list[Group]:

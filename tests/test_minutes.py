@@ -24,6 +24,9 @@ SESSION = "c8-s45"
 # Neither alphabetical (Громада, Народний контроль, Рідне місто, Розвиток) nor the roster's order.
 FACTION_ORDER = ["Рідне місто", "Народний контроль", "Громада", "Розвиток"]
 KYIV = ZoneInfo("Europe/Kyiv")
+PROPOSAL = {"number": "6", "title": "Про перейменування вулиці Садової", "draft": "ПР-106"}
+ADD_ITEM = {"purpose": "agenda_add", "proposal": PROPOSAL, "rule": "majority_of_registered", "seconds": 600}
+VOTES_COUNTED = ("v1", "v2", "v4", "v5", "v6")
 
 
 @dataclass
@@ -55,7 +58,8 @@ class Sitting:
 async def hold_sitting(demo: Demo) -> Sitting:
     """A sitting with registration, speeches, a conflict declaration, a vote without the mayor, a late
     registration (the mayor and a deputy), a vote with the mayor, a cancelled vote, a vote by majority of
-    those registered, a deputy leaving, and the close."""
+    those registered, two votes on adding an item to the agenda (rejected, then adopted), a deputy
+    leaving, and the close."""
     configured = await demo.client.post(
         "/api/v1/council/commands",
         json={"id": "faction-order", "type": "council.configure", "factions": FACTION_ORDER},
@@ -108,6 +112,11 @@ async def hold_sitting(demo: Demo) -> Sitting:
     await ballots("v4", {n: "for" for n in range(1, 13)} | {13: "against"})
     await close("v4")
     await demo.ok("chair", "item.finish", item="i2")
+    # Including an item in the open sitting's agenda: rejected (v5), then proposed again and adopted (v6).
+    for vote, voters in (("v5", 5), ("v6", 15)):
+        await demo.ok("chair", "vote.open", subject="про включення питання до порядку денного", **ADD_ITEM)
+        await ballots(vote, dict.fromkeys(range(1, voters + 1), "for"))
+        await close(vote)
     await demo.ok("deputy20", "presence.leave")
     await demo.ok("chair", "session.close")
 
@@ -162,14 +171,18 @@ async def test_the_minutes_state_the_header_once_the_date_in_words_and_each_item
     opened, closed = sitting.seq("session.opened"), sitting.seq("session.closed")
     assert f"Засідання відкрито: {sitting.time(opened)} (запис журналу № {opened})." in text
     assert f"Засідання закрито: {sitting.time(closed)} (запис журналу № {closed})." in text
-    for item in sitting.state["agenda"]:
-        assert text.count(f"{item['number']}. {item['title']}") == 1  # in the agenda
+    agenda = re.search(r'<ul class="agenda-list">(.*?)</ul>', html, re.S)
+    assert agenda is not None
+    listed = [text_of("<body>" + li) for li in re.findall(r"<li>(.*?)</li>", agenda.group(1), re.S)]
+    assert len(listed) == len(sitting.state["agenda"]) == 6
+    for item, line in zip(sitting.state["agenda"], listed, strict=True):
+        assert line.startswith(f"{item['number']}. {item['title']}")  # its own number, once
         assert text.count(f"{item['number']}. СЛУХАЛИ: {item['title']}") == 1  # its own part
     assert not re.search(r"\b(\d+)\.\s+\1\.", text)  # never «1. 1.»
     assert "протокол неповний" not in text  # the session is closed
     assert "<script" not in html
     # The signature lines close the document.
-    assert text.index("Міський голова Михайло Степаненко Секретар ради") > text.index("голосування 4")
+    assert text.index("Міський голова Михайло Степаненко Секретар ради") > text.index("голосування 6")
 
 
 async def test_attendance_in_the_minutes_is_what_the_screens_showed_when_registration_closed(
@@ -218,13 +231,46 @@ async def test_each_vote_states_its_threshold_numbers_outcome_and_the_compositio
     assert "За —" not in cancelled and "<h4>" not in blocks["v3"]
 
 
+async def test_a_proposal_to_add_an_item_is_recorded_with_its_vote_and_the_item_joins_only_when_adopted(
+    demo_council: Demo,
+) -> None:
+    sitting = await hold_sitting(demo_council)
+    html = await minutes_of(demo_council)
+    text = text_of(html)
+    section = html.split('aria-labelledby="agenda-changes">', 1)[1].split('<section class="item"', 1)[0]
+    changes = text_of("<body>" + section)
+    assert changes.startswith("Зміни до порядку денного ГОЛОСУВАЛИ (голосування 5)")
+    proposal = (
+        "Пропозиція: включити до порядку денного питання "
+        "«6. Про перейменування вулиці Садової (проєкт рішення ПР-106)»."
+    )
+    assert changes.count(proposal) == 2
+    rejected, adopted = sitting.seq("vote.closed", vote="v5"), sitting.seq("vote.closed", vote="v6")
+    assert (
+        f"ВИРІШИЛИ: питання не включено до порядку денного ({sitting.time(rejected)}, запис журналу № {rejected})."
+        in changes
+    )
+    assert (
+        f"ВИРІШИЛИ: питання включено до порядку денного ({sitting.time(adopted)}, запис журналу № {adopted})."
+        in changes
+    )
+    assert "За — 5, проти — 0, утрималися — 0, не голосували — 17, відсутні — 13." in changes
+    assert (
+        "6. Про перейменування вулиці Садової (проєкт рішення ПР-106) — включено під час засідання (голосування 6)"
+        in text
+    )
+    # Both proposals were given the id the item got; its own part holds neither vote.
+    own = html.split("6.</span> СЛУХАЛИ:", 1)[1].split('<section class="signatures"', 1)[0]
+    assert "Питання не розглядалося." in text_of("<body>" + own) and "ГОЛОСУВАЛИ" not in own
+
+
 async def test_roll_calls_follow_the_councils_faction_order_with_the_mayor_apart_and_add_up_to_the_composition(
     demo_council: Demo,
 ) -> None:
     sitting = await hold_sitting(demo_council)
     blocks = vote_blocks(await minutes_of(demo_council))
     assert sitting.council.factions == FACTION_ORDER
-    for vote in ("v1", "v2", "v4"):
+    for vote in VOTES_COUNTED:
         groups = groups_of(blocks[vote])
         titles = [title for title, _ in groups]
         mayor_taking_part = sitting.counted_from[vote]["mayor_taking_part"]
@@ -252,7 +298,7 @@ async def test_every_roll_call_line_agrees_with_the_members_recorded_gender(demo
     votes = {v["id"]: v for v in sitting.state["votes"]}
     genders = {d.gender for d in sitting.council.deputies.values()}
     assert genders == {"female", "male"}  # the demo records every member's gender
-    for vote in ("v1", "v2", "v4"):
+    for vote in VOTES_COUNTED:
         printed = [line for _, members in groups_of(blocks[vote]) for line in members]
         expected = [
             f"{sitting.council.deputies[m].name} — {roll_call_line(line, sitting.council.deputies[m].gender)}"

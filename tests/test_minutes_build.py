@@ -83,7 +83,9 @@ def test_times_are_kyiv_times_with_the_date_in_words_once_the_sitting_runs_past_
     minutes = build(late_sitting(), COUNCIL)
     assert minutes.heading == "пленарного засідання 3 сесії XII скликання"
     assert minutes.date == "2 грудня 2026\u202fр."
-    assert minutes.opened is not None and minutes.opened.time == "22:05" and minutes.opened.ref == "запис журналу № 2"
+    assert (
+        minutes.opened is not None and minutes.opened.time == "22:05" and minutes.opened.ref == "запис журналу №\u00a02"
+    )
     vote = minutes.items[0].votes[0]
     assert vote.entry is not None and vote.entry.time == "3 грудня 2026\u202fр., 00:10" and vote.entry.seq == 10
     assert minutes.closed is not None and minutes.closed.time == "3 грудня 2026\u202fр., 00:15"
@@ -94,7 +96,7 @@ def test_without_a_closed_registration_attendance_is_taken_when_the_first_vote_o
     assert attendance.entry is not None and attendance.entry.seq == 7  # vote.opened
     assert attendance.moment == (
         "Реєстрацію до першого голосування не завершено; нижче — реєстрація на час його відкриття: "
-        "3 грудня 2026\u202fр., 00:08 (запис журналу № 7)."
+        "3 грудня 2026\u202fр., 00:08 (запис журналу №\u00a07)."
     )
     assert attendance.registered == ["Олена Бондар", "Саша Мороз"] and attendance.absent == ["Андрій Ковальчук"]
     assert attendance.registered_heading == "Зареєстровані (2 депутати)"

@@ -77,7 +77,7 @@ async def test_the_minutes_print_on_a4_with_page_numbers_votes_kept_whole_and_si
     assert not re.search(r"\b(\d+)\.\s+\1\.", whole)
     for number, text in enumerate(texts, start=1):  # «стор. N з M» at the foot of every page
         assert f"стор. {number} з {pages}" in text, number
-    for vote in range(1, 5):  # a vote's heading never parted from its numbers and outcome
+    for vote in range(1, 7):  # a vote's heading never parted from its numbers and outcome
         heading = f"ГОЛОСУВАЛИ (голосування {vote})"
         [page_text] = [t for t in texts if heading in t]
         after = page_text.split(heading, 1)[1]
