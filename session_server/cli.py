@@ -195,7 +195,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
             flush=True,
         )
 
+    def start_afresh(url: str) -> None:
+        if not args.reset:
+            return
+        try:
+            asyncio.run(demo.reset(url, settings.data_dir / "video"))
+        except demo.DemoResetRefused as exc:
+            raise CliError(str(exc)) from None
+        print("the demo council's data were erased; seeding it afresh", flush=True)
+
     if settings.database_url:
+        start_afresh(settings.database_url)
         _with_database(settings, demo.seed)
         _serve(settings, banner)
         return
@@ -203,6 +213,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     from session_server.database import embedded_postgres
 
     with embedded_postgres(settings.data_dir) as url:
+        start_afresh(url)
         settings = replace(settings, database_url=url)
         _with_database(settings, demo.seed)
         _serve(settings, banner)
@@ -251,6 +262,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_serve)
     p = sub.add_parser("demo", help="seed the demo council and serve it")
     served(p)
+    p.add_argument(
+        "--reset", action="store_true", help="erase the demo council's data first (refused for a real council)"
+    )
     p.set_defaults(run=cmd_demo)
     p = sub.add_parser("migrate", help="apply schema migrations")
     p.set_defaults(run=cmd_migrate)

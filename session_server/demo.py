@@ -7,8 +7,13 @@ demo again replays instead of adding anything twice, and existing accounts are l
 from __future__ import annotations
 
 import asyncio
+import shutil
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
+
+import asyncpg
+import orjson
 
 from session_server.accounts import AccountError, hash_password
 from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, DeputyUpdate, Gender, SessionSchedule
@@ -207,3 +212,31 @@ async def seed(kvorum: Kvorum, *, today: date | None = None) -> None:
         ),
         SYSTEM,
     )
+
+
+class DemoResetRefused(Exception):
+    """The database holds a council that is not the demo council: a reset would erase it."""
+
+
+async def reset(url: str, video_folder: Path | None = None) -> None:
+    """Erase the demo council's data so the next seeding starts afresh (``kvorum demo --reset``).
+
+    Refuses (``DemoResetRefused``) when the database holds any council that is not a demo council:
+    a council's record is kept for years by law, and a typo in a database URL must never erase it.
+    The schema is dropped and migrated again on the next start; the demo's video recordings go too.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        if await conn.fetchval("SELECT to_regclass('public.events') IS NOT NULL"):
+            leaves = await conn.fetch("SELECT leaf FROM events WHERE type = 'council.created'")
+            councils = [orjson.loads(row["leaf"])["payload"] for row in leaves]
+            real = [c.get("council") for c in councils if not c.get("demo", False)]
+            if real:
+                raise DemoResetRefused(f"this database holds the council {real[0]!r}, not a demo: not erased")
+        async with conn.transaction():
+            await conn.execute("DROP SCHEMA public CASCADE")
+            await conn.execute("CREATE SCHEMA public")
+    finally:
+        await conn.close()
+    if video_folder is not None:
+        await asyncio.to_thread(shutil.rmtree, video_folder, ignore_errors=True)

@@ -156,3 +156,44 @@ async def test_serve_does_not_create_demo_accounts(empty_database: str, tmp_path
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.wait(), 30)
+
+
+async def test_the_demo_resets_to_a_fresh_council_but_never_erases_a_real_one(
+    empty_database: str, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = _env(KVORUM_DATABASE_URL=empty_database, KVORUM_DATA_DIR=str(tmp_path), KVORUM_PORT=str(port))
+
+    async def demo(*extra: str) -> int:
+        """Start the demo, open its sitting, stop it; the sitting's head seq as it was found."""
+        proc = await asyncio.create_subprocess_exec(
+            *KVORUM, "demo", *extra, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        )
+        try:
+            await _wait_ready(url, proc)
+            async with httpx.AsyncClient(base_url=url) as client:
+                seq = int((await client.get("/api/v1/sessions/c8-s45")).json()["seq"])
+                login = await client.post("/api/v1/auth/login", json={"username": "chair", "password": "demo"})
+                headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+                body = {"id": secrets.token_hex(4), "type": "session.open"}
+                await client.post("/api/v1/sessions/c8-s45/commands", json=body, headers=headers)
+            return seq
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(proc.wait(), 60)
+
+    assert await demo() == 1
+    assert await demo() == 2  # the sitting stays open across restarts
+    assert await demo("--reset") == 1  # afresh: scheduled again, as seeded
+
+    conn = await asyncpg.connect(empty_database)  # now say a real council's events are in it
+    try:
+        await conn.execute(
+            """UPDATE events SET leaf = convert_to(replace(convert_from(leaf, 'UTF8'), '"demo":true', '"demo":false'),
+                                                   'UTF8') WHERE type = 'council.created'"""
+        )
+    finally:
+        await conn.close()
+    code, _, err = await _run("demo", "--reset", env=env)
+    assert code == 2 and err.strip() == "kvorum: this database holds the council 'voznesensk', not a demo: not erased"
