@@ -16,9 +16,11 @@ from typing import Any
 
 import orjson
 import pytest
+import test_accessibility
 from browser_support import Browser, Page
 from conftest import Demo
 from signing_support import DECISION_NUMBER, adopted_decision, configure_devices
+from test_accessibility import serious_violations
 from test_tablet import _enroll
 
 from session_server.domain.audit import Discrepancy
@@ -26,6 +28,7 @@ from session_server.domain.decision_audit import audit_decision
 from voting.canonical import seal
 
 WAIT_MS = 15_000
+axe_source = test_accessibility.axe_source  # the fixture: axe-core's source, as the accessibility audit reads it
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
@@ -83,7 +86,7 @@ def _card(page: Page, document: str) -> Any:
 
 
 async def test_the_mayor_enrolls_a_device_signs_on_sign_and_the_decision_page_shows_it_verified(
-    mayor: Mayor, demo_council: Demo
+    mayor: Mayor, demo_council: Demo, axe_source: str
 ) -> None:
     demo, page = demo_council, mayor.page
     await _enroll(page, demo, mayor.origin, "mayor")
@@ -165,6 +168,7 @@ async def test_the_mayor_enrolls_a_device_signs_on_sign_and_the_decision_page_sh
     assert await second.locator(".sign-button").is_disabled()
     assert (await demo.client.get("/api/v1/documents/pr-102")).json()["status"] == "adopted"
     await mayor.screenshot("sign-refused")
+    assert await serious_violations(page, axe_source) == []  # signed, refused and waiting cards alike
 
     # The decision's page shows the signature verified from the ledger, and how to check it offline.
     await page.goto(f"{mayor.origin}/decisions/pr-101")
@@ -197,14 +201,16 @@ async def test_the_mayor_enrolls_a_device_signs_on_sign_and_the_decision_page_sh
 
 
 async def test_someone_other_than_the_mayor_is_told_in_ukrainian_that_only_the_mayor_signs(
-    mayor: Mayor, demo_council: Demo
+    mayor: Mayor, demo_council: Demo, axe_source: str
 ) -> None:
     await adopted_decision(demo_council, "pr-101")
     page = mayor.page
     await page.goto(f"{mayor.origin}/sign")
     await page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
+    assert await serious_violations(page, axe_source) == []
     await _sign_in(page, "deputy01")
     status = page.locator("#page-status:has-text('Підписувати рішення може лише міський голова')")
     await status.wait_for(timeout=WAIT_MS)
     assert await page.is_hidden("#desk")
     assert "deputy01" in (await status.text_content() or "")
+    assert await serious_violations(page, axe_source) == []

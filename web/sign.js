@@ -22,6 +22,7 @@ const auth = new Auth();
 const view = {
   lang: localStorage.getItem(LANG_KEY) === "en" ? "en" : "uk",
   council: null,
+  canSign: false, // the mayor has a live device enrolled
   decisions: [], // {document, localDigest, state: "ready"|"signing"|"sending"|"signed"|"refused"|"mismatch", error, signature}
   pageMessage: null, // [key, params]
 };
