@@ -71,6 +71,8 @@ _WRITTEN_SCHEMAS: dict[str, Any] = {
                     "verified": {"type": "boolean"},
                     "problem": {**_NULLABLE_TEXT, "description": "what does not verify, when not verified"},
                     "signer_name": _NULLABLE_TEXT,
+                    "key_id": _NULLABLE_TEXT,
+                    "signed_at": {**_NULLABLE_TEXT, "format": "date-time"},
                     "device_enrolled_at": {**_NULLABLE_TEXT, "format": "date-time"},
                     "device_revoked_at": {**_NULLABLE_TEXT, "format": "date-time"},
                 },

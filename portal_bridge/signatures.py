@@ -1,7 +1,8 @@
-"""The default signature scheme for decisions: Ed25519 over the document digest, keys by id.
+"""The default key signature scheme for decisions: Ed25519 over the document digest, keys by id.
 
 Pluggable: a qualified electronic signature provider (КЕП) replaces it by another
-``SignatureCheck`` — a function ``(algorithm, key_id, digest, signature) -> bool``.
+``SignatureCheck`` — a function ``(algorithm, key_id, digest, signature) -> bool``. A signature made
+on the mayor's enrolled device (``webauthn``) is checked by ``voting.decision`` instead.
 """
 
 from __future__ import annotations
@@ -14,10 +15,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from portal_bridge.documents import SignatureCheck
+from voting.decision import ED25519
 
 __all__ = ["ED25519", "ed25519_check", "ed25519_sign"]
-
-ED25519 = "ed25519"
 
 
 def ed25519_sign(key: Ed25519PrivateKey, digest: bytes) -> str:
