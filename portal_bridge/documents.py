@@ -247,8 +247,8 @@ def _signed_on_device(
     data = decision_bytes(
         council=devices.council, document=state.id, decision_number=state.decision_number, digest=doc_digest
     )
+    assertion = command.assertion.model_dump()
     try:
-        assertion = command.assertion.model_dump()
         credential, sign_count = check_device_signature(data, assertion, devices, mayor=mayor)
     except SignatureRefused as exc:
         raise DomainError(exc.code, exc.message) from None
