@@ -189,9 +189,13 @@ async def deputy_page(request: Request) -> Response:
         raise PageError(404, *DEPUTY_NOT_FOUND)
     pool = request.app.state.kvorum.pool
     votes = [
-        {**orjson.loads(r["motion"]), "line": LINE_VALUE.get(orjson.loads(r["data"])["result"], "absent")}
+        {
+            **orjson.loads(r["motion"]),
+            "session": r["session"],
+            "line": LINE_VALUE.get(orjson.loads(r["data"])["result"], "absent"),
+        }
         for r in await pool.fetch(
-            """SELECT v.data, m.data AS motion FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
+            """SELECT v.data, m.data AS motion, m.session FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
                WHERE v.voter_id = $1 ORDER BY m.session DESC, m.position DESC LIMIT 500""",
             member,
         )

@@ -3,8 +3,8 @@
 A path a browser opens (the portal, ``/display``, ``/live``, an unknown address) gets a page in
 Ukrainian in the portal's style (``/static/portal.css``); the machines' paths keep the JSON errors
 (``{"error", "message"}``): the API, open data, feeds, media, sockets, health checks and static files.
-The portal renders its own pages' errors with the council's name (``portal_bridge/pages.py``); these
-are for everything else, and for when the database, and so the council, cannot be read.
+The portal renders its own pages' errors with the council's name (``portal_bridge/pages.py``,
+``templates/base.html``, whose header and navigation these repeat); these are for everything else.
 """
 
 from __future__ import annotations
@@ -79,15 +79,26 @@ def _page(title: str, text: str, *, refresh_seconds: int | None = None) -> str:
 <body>
 <header class="site">
   <a class="home" href="/">Портал ради</a>
+  <form class="search" action="/search" method="get" role="search">
+    <label for="q">Пошук рішень і питань</label>
+    <input id="q" name="q" type="search" maxlength="200">
+    <button type="submit">Шукати</button>
+  </form>
   <nav class="sections" aria-label="Розділи">
-    <a href="/">Головна</a> <a href="/sessions">Засідання</a> <a href="/decisions">Рішення</a>
-    <a href="/deputies">Депутати</a> <a href="/search">Пошук</a>
+    <ul>
+      <li><a href="/">Головна</a></li>
+      <li><a href="/sessions">Засідання</a></li>
+      <li><a href="/decisions">Рішення</a></li>
+      <li><a href="/deputies">Депутати</a></li>
+    </ul>
   </nav>
 </header>
-<main class="notice">
-  <h1>{title}</h1>
-  <p>{text}</p>
-  <p><a href="/">На головну сторінку</a></p>
+<main>
+  <div class="notice">
+    <h1>{title}</h1>
+    <p>{text}</p>
+    <p><a href="/">На головну сторінку</a></p>
+  </div>
 </main>
 </body>
 </html>
