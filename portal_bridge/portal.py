@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import orjson
 from cryptography.exceptions import InvalidSignature
@@ -31,10 +33,11 @@ from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
 from portal_bridge.opendata import vote_composition
 from portal_bridge.pages import DEPUTY_NOT_FOUND, PageError, council_of, page, render
 from portal_bridge.search import find, words
-from portal_bridge.ukrainian import composition_line, registration_line, roll_call_line
+from portal_bridge.ukrainian import composition_line, long_date, registration_line, roll_call_line
 from session_server.domain.council import CouncilState
 from session_server.domain.session import to_public
 
+KYIV: Final = ZoneInfo("Europe/Kyiv")
 HISTORY: Final = {
     "draft.registered": "проєкт зареєстровано",
     "draft.attached": "додано файл",
@@ -133,6 +136,15 @@ async def session_page(request: Request) -> Response:
     )
 
 
+def _moment(at: str) -> str:
+    """An event's time as the council's documents give it: «2 грудня 2026 р., 10:15» (Kyiv time)."""
+    try:
+        moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(KYIV)
+    except ValueError:
+        return at
+    return f"{long_date(moment.date())}, {moment:%H:%M}"
+
+
 def _signature_ok(state: Any, council: CouncilState) -> bool:
     signature = state.signature
     key = council.signer_keys.get(signature["key_id"]) if signature else None
@@ -159,12 +171,16 @@ async def decision_page(request: Request) -> Response:
         vote = orjson.loads(row["data"]) if row else None
         rows = await pool.fetch("SELECT data FROM od_votings WHERE motion_uid = $1 ORDER BY ordinal", uid)
         votings = [orjson.loads(r["data"]) for r in rows]
+        for voting in votings:  # the open data's words are the masculine forms: each member's own here
+            member = council.deputies.get(voting["voterId"])
+            line = LINE_VALUE.get(voting["result"], "absent")
+            voting["result"] = roll_call_line(line, member.gender if member else None)
     view = {
         **{k: getattr(state, k) for k in ("id", "number", "title", "initiator", "rapporteur", "text", "session")},
         "decision_number": state.decision_number,
         "attachments": state.attachments,
         "signature": state.signature,
-        "history": [{"at": at[:16].replace("T", " "), "label": HISTORY.get(t, t)} for t, at in state.history],
+        "history": [{"at": _moment(at), "label": HISTORY.get(t, t)} for t, at in state.history],
     }
     return render(
         "decision.html",

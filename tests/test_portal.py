@@ -5,8 +5,9 @@ council's order with the mayor apart, one composition stated as the screens stat
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from conftest import Demo
@@ -56,6 +57,9 @@ async def test_the_portal_pages_show_sessions_votes_a_signed_decision_and_a_depu
         'href="/sessions/c8-s45"' in decision_html and 'href="/api/v1/sessions/c8-s45/ledger/export"' in decision_html
     )
     assert "kvorum verify" in decision
+    assert "Ганна Сидоренко відсутня" in decision and "Олег Гончаренко за" in decision  # each member's own form
+    kyiv_today = datetime.now(ZoneInfo("Europe/Kyiv")).date()  # the history's times are Kyiv's
+    assert re.search(rf"{long_date(kyiv_today)}, \d\d:\d\d — проєкт зареєстровано", decision)  # dates in words
 
     deputy = _text((await demo.client.get("/deputies/d19")).text)
     assert "Фракція «Розвиток»" in deputy
