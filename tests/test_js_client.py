@@ -8,6 +8,7 @@ Sockets are dropped or doctored from outside with Playwright's WebSocket routing
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -18,6 +19,8 @@ import pytest
 import rfc8785
 from browser_support import Browser, Page, WebSocketRoute  # skips the module without a browser
 from conftest import Demo
+
+from session_server.tokens import AccessTokens
 
 SESSION = "c8-s45"
 WAIT_MS = 10_000
@@ -86,7 +89,7 @@ async def test_a_fresh_client_gets_the_snapshot_then_every_event_in_order(page: 
     demo = demo_council
     await start(page, demo, "deputy01")
     await until(page, "log.snapshots.length === 1 && client.status === 'open'")
-    assert await js(page, "t.sockets[0].sent.slice(1)") == [{"type": "sync", "since": 0}]
+    assert await js(page, "t.sockets[0].sent.slice(1, 3)") == [{"type": "sync", "since": 0}, {"type": "ping"}]
     assert await js(page, "[client.snapshotSeq, client.state.status, client.state.agenda.length]") == [
         1,
         "scheduled",
@@ -126,7 +129,7 @@ async def test_a_dropped_client_reconnects_and_resumes_from_its_last_seq(page: P
     assert await js(page, "log.seqs") == list(range(2, head + 1))  # each exactly once
     assert await js(page, "client.lastHash") == head_hash
     assert await js(page, "log.snapshots") == [1]  # resumed, not started afresh
-    assert await js(page, "t.sockets.at(-1).sent") == [
+    assert await js(page, "t.sockets.at(-1).sent.filter(m => m.type !== 'ping')") == [
         {"type": "auth", "token": refreshed},
         {"type": "sync", "since": 2},
     ]
@@ -345,3 +348,53 @@ async def test_the_page_canonicalises_json_as_python_rfc8785_does(page: Page, de
         })"""
     )
     assert refused == ["TypeError"] * 5
+
+
+async def test_a_command_refused_for_an_expired_token_goes_through_on_the_same_socket_with_a_fresh_one(
+    page: Page, demo_council: Demo
+) -> None:
+    demo = demo_council
+    users = {u.username: u for u in await demo.server.kvorum.accounts.list()}
+    short = AccessTokens(demo.server.kvorum.keyring, lifetime=1).issue(users["chair"])
+    await load(page, demo)
+    await page.evaluate("([t, s]) => { kvorumTest.token = t; kvorumTest.start(s); }", [short, SESSION])
+    await until(page, "log.snapshots.length === 1 && client.status === 'open'")
+    await asyncio.sleep(1.1)  # the token's lifetime, set short on purpose
+    fresh = demo.server.kvorum.access.issue(users["chair"])
+    await js(page, "t.token = arg", fresh)  # what the page's Auth would hand out now
+    await page.evaluate("kvorumTest.client.send({id: 'open-1', type: 'session.open'}).then(a => kvorumTest.opened = a)")
+    await until(page, "t.opened !== undefined")
+    assert await js(page, "t.opened.id") == "open-1"
+    assert await js(page, "t.sockets.length") == 1  # no reconnect, no reload: re-authenticated in place
+    sent = await js(page, "t.sockets[0].sent.filter(m => m.type !== 'ping').map(m => m.type)")
+    assert sent == ["auth", "sync", "command", "auth", "command"]
+    assert await js(page, "t.sockets[0].sent.filter(m => m.type === 'auth').at(-1).token") == fresh
+    assert await js(page, "log.errors") == []
+    assert (await demo.state())["state"]["status"] == "open"
+
+
+async def test_a_silent_link_is_shown_as_lost_within_a_few_seconds_and_the_client_reconnects(
+    page: Page, demo_council: Demo
+) -> None:
+    demo = demo_council
+    silent = {"on": False}
+
+    def relay(page_side: WebSocketRoute) -> None:
+        server = page_side.connect_to_server()
+        # a cut Wi-Fi: nothing arrives, and nothing tells the socket so
+        server.on_message(lambda message: None if silent["on"] else page_side.send(message))
+
+    await page.route_web_socket(SOCKETS, relay)
+    await start(page, demo, "deputy01", pingInterval=300, deadAfter=1200)
+    await until(page, "client.status === 'open'")
+    await until(page, "t.sockets[0].sent.filter(m => m.type === 'ping').length >= 3")  # pings while quiet
+    assert await js(page, "client.status") == "open"  # answered: the light is right to be green
+    silent["on"] = True
+    started = asyncio.get_running_loop().time()
+    await until(page, "log.status.at(-1) !== 'open'")
+    assert asyncio.get_running_loop().time() - started < 5  # the cut shows within seconds, not minutes
+    assert "silent" in await js(page, "log.errors.map(e => e.reason)")
+    silent["on"] = False
+    await demo.ok("chair", "session.open")
+    await until(page, "client.status === 'open' && client.lastSeq === 2")
+    assert await js(page, "t.sockets.length") >= 2  # a new connection, resumed from its last seq

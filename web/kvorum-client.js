@@ -7,6 +7,13 @@
  * `snapshot` (since 0 or too far behind) or the events after `since`, then live `event`s in seq
  * order, an `ack` or `error` per command, and `resync` before it closes a slow client with 4000.
  *
+ * For a whole sitting day on one sign-in: before the access token expires the page calls
+ * `reauthenticate()` (the socket sends a fresh `auth` and stays open); a command refused with
+ * `token_expired` is not failed but sent again after a fresh token. And so that the connection
+ * status never lies, the client sends `{"type":"ping"}` whenever the link has been quiet for
+ * `pingInterval` ms; no message at all for `deadAfter` ms means the link is gone: the status turns
+ * "closed" at once and the client reconnects.
+ *
  * @module kvorum-client
  */
 
@@ -100,11 +107,12 @@ export class SessionClient extends EventTarget {
   /** The hash of the last event accepted, or of the snapshot. */ lastHash = ZERO_HASH;
   /** @type {object[]} every event accepted since the snapshot, in seq order */ events = [];
   /** @type {"connecting" | "open" | "closed"} */ status = "closed";
+  /** When the last message of any kind arrived (ms since the epoch), 0 before any. */ lastMessageAt = 0;
   /** @type {Map<string, {command: object, resolve: Function, reject: Function}>} */
   unacknowledged = new Map();
 
-  #token; #url; #Socket; #min; #max;
-  #ws = null; #timer = null; #attempt = 0; #stopped = true;
+  #token; #url; #Socket; #min; #max; #pingInterval; #deadAfter;
+  #ws = null; #timer = null; #attempt = 0; #stopped = true; #watchdog = null; #lastPingAt = 0; #openedAt = 0;
   #inbox = Promise.resolve();
 
   /**
@@ -115,9 +123,20 @@ export class SessionClient extends EventTarget {
    * @param {string} [options.url] defaults to ws(s)://<this page's host>/ws/sessions/<session>
    * @param {number} [options.minDelay=250] first reconnect delay in ms, doubled per failure …
    * @param {number} [options.maxDelay=5000] … up to this; each delay is jittered to 50–100 %
+   * @param {number} [options.pingInterval=1500] ping when nothing came for this long (ms)
+   * @param {number} [options.deadAfter=4000] nothing at all for this long (ms): the link is gone
    * @param {typeof WebSocket} [options.WebSocket] the socket class (tests pass a wrapper)
    */
-  constructor({ session, token, url, minDelay = 250, maxDelay = 5000, WebSocket = globalThis.WebSocket }) {
+  constructor({
+    session,
+    token,
+    url,
+    minDelay = 250,
+    maxDelay = 5000,
+    pingInterval = 1500,
+    deadAfter = 4000,
+    WebSocket = globalThis.WebSocket,
+  }) {
     super();
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     this.#url = url ?? `${scheme}//${location.host}/ws/sessions/${encodeURIComponent(session)}`;
@@ -125,6 +144,8 @@ export class SessionClient extends EventTarget {
     this.#Socket = WebSocket;
     this.#min = minDelay;
     this.#max = maxDelay;
+    this.#pingInterval = pingInterval;
+    this.#deadAfter = deadAfter;
   }
 
   /** Connect, and keep reconnecting until `close()`. */
@@ -139,6 +160,8 @@ export class SessionClient extends EventTarget {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#timer = null;
+    clearInterval(this.#watchdog);
+    this.#watchdog = null;
     this.#drop();
     this.#setStatus("closed");
     for (const [id, { reject }] of this.unacknowledged) {
@@ -161,6 +184,33 @@ export class SessionClient extends EventTarget {
     return reply;
   }
 
+  /**
+   * Give the open socket a fresh access token (call it when the page's token is renewed): the
+   * subscription goes on, and commands are accepted past the old token's end.
+   *
+   * @param {{fresh?: boolean, resend?: boolean}} [options] `fresh`: ask for a new token even if the
+   *   one held seems valid; `resend`: then send every unacknowledged command again (after signing in
+   *   again: those refused for the old token wait; a resend never acts twice)
+   * @returns {Promise<boolean>} whether a fresh token went out on the open socket
+   */
+  async reauthenticate(options = {}) {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== 1) return false; // the next connection authenticates with a fresh token anyway
+    let token;
+    try {
+      token = await this.#token(options);
+    } catch (exc) {
+      this.#report({ reason: "token", message: `no access token: ${exc.message ?? exc}`, error: exc.error });
+      return false;
+    }
+    if (ws !== this.#ws || ws.readyState !== 1) return false;
+    ws.send(JSON.stringify({ type: "auth", token }));
+    if (options.resend) {
+      for (const { command } of this.unacknowledged.values()) ws.send(JSON.stringify({ type: "command", command }));
+    }
+    return true;
+  }
+
   async #connect() {
     this.#timer = null;
     this.#setStatus("connecting");
@@ -168,10 +218,11 @@ export class SessionClient extends EventTarget {
     try {
       token = await this.#token();
     } catch (exc) {
-      this.#report({ reason: "token", message: `no access token: ${exc.message ?? exc}` });
+      this.#report({ reason: "token", message: `no access token: ${exc.message ?? exc}`, error: exc.error });
       return this.#reconnect();
     }
     if (this.#stopped || this.#ws !== null) return; // closed, or started again, while we waited
+    this.#watch();
     let ws;
     try {
       ws = new this.#Socket(this.#url);
@@ -185,9 +236,14 @@ export class SessionClient extends EventTarget {
       ws.send(JSON.stringify({ type: "auth", token }));
       ws.send(JSON.stringify({ type: "sync", since: this.lastSeq }));
       for (const { command } of this.unacknowledged.values()) ws.send(JSON.stringify({ type: "command", command }));
-      this.#setStatus("open");
+      // "open" only once the server answers: a pong after the catch-up proves the link works.
+      this.#openedAt = Date.now();
+      this.#ping(ws);
     };
     ws.onmessage = ({ data }) => {
+      if (ws !== this.#ws) return;
+      this.lastMessageAt = Date.now();
+      this.#setStatus("open");
       this.#inbox = this.#inbox
         .then(() => this.#receive(ws, data))
         .catch((exc) => this.#refuse(ws, { reason: "bad_message", message: String(exc?.message ?? exc) }));
@@ -238,6 +294,9 @@ export class SessionClient extends EventTarget {
         this.events.push(message.event);
         return this.#emit("event", message.event);
       }
+      case "pong":
+      case "authenticated":
+        return; // the link is alive (noted on arrival) / the fresh token was taken
       case "ack":
       case "error": {
         const pending = message.id === undefined ? undefined : this.unacknowledged.get(message.id);
@@ -245,8 +304,16 @@ export class SessionClient extends EventTarget {
           if (message.type === "error") this.#report({ reason: message.error, message: message.message });
           return;
         }
+        if (message.type === "error" && message.error === "token_expired") {
+          // Not a refusal of the command: renew the token on this socket, then send the command again.
+          // Without a token (signed out, offline) it stays pending and goes out on the next connection.
+          if (await this.reauthenticate({ fresh: true })) ws.send(JSON.stringify({ type: "command", command: pending.command }));
+          return;
+        }
         this.unacknowledged.delete(message.id);
-        if (message.type === "error") return pending.reject(new CommandError(message.error, message.message));
+        if (message.type === "error") {
+          return pending.reject(Object.assign(new CommandError(message.error, message.message), { field: message.field }));
+        }
         pending.resolve({ id: message.id, seq: message.seq });
         return this.#emit("ack", { id: message.id, seq: message.seq });
       }
@@ -269,6 +336,27 @@ export class SessionClient extends EventTarget {
     this.#ws = null;
     if (ws && ws.readyState < 2) ws.close(1000);
     if (!this.#stopped) this.#reconnect(delay);
+  }
+
+  /** Every so often: ping a quiet link, and give up on a silent one (the status must never lie). */
+  #watch() {
+    if (this.#watchdog !== null) return;
+    this.#watchdog = setInterval(() => {
+      const ws = this.#ws;
+      if (this.#stopped || !ws || ws.readyState !== 1) return;
+      const now = Date.now();
+      const heard = Math.max(this.lastMessageAt, this.#openedAt);
+      if (now - heard > this.#deadAfter) {
+        this.#report({ reason: "silent", message: `nothing from the server for ${now - heard} ms` });
+        return this.#drop();
+      }
+      if (now - heard >= this.#pingInterval && now - this.#lastPingAt >= this.#pingInterval) this.#ping(ws);
+    }, Math.max(100, Math.min(500, this.#pingInterval / 3)));
+  }
+
+  #ping(ws) {
+    this.#lastPingAt = Date.now();
+    ws.send(JSON.stringify({ type: "ping" }));
   }
 
   #reconnect(delay) {

@@ -1,14 +1,47 @@
 /**
- * What the signed-in pages (the tablet and the console) share: which session to follow, following
- * it over the WebSocket into a view, the language switch, and the sign-in and sign-out controls.
+ * What the signed-in pages (the tablet, the console, the broadcast page) share: which session to
+ * follow, following it over the WebSocket into a view for a whole sitting day (the socket takes each
+ * renewed access token in place), a connection indicator that tells the truth, the language switch,
+ * the sign-in controls, and signing in again when the server has ended the sign-in — without
+ * losing what the person was doing.
  *
  * @module signed-in-page
  */
 
 import { SessionClient } from "./kvorum-client.js";
+import { errorText } from "./messages.js";
 import { applyEvent, fromSnapshot } from "./session-state.js";
 
 const LANG_KEY = "kvorum.lang";
+
+const TEXTS = {
+  uk: {
+    connection_open: "На зв'язку",
+    connection_connecting: "Підключення…",
+    connection_lost: "Немає зв'язку — відновлюємо…",
+    lastMessage: "Останнє повідомлення від сервера: {time}",
+    never: "ще не було",
+    signInAgainTitle: "Увійдіть знову",
+    signInAgainKept: "Те, що ви зробили, збережено на цьому пристрої й буде надіслано, щойно ви ввійдете.",
+    username: "Ім'я користувача",
+    password: "Пароль",
+    signIn: "Увійти",
+    otherUser: "Увійшов інший користувач: сторінку буде відкрито для нього.",
+  },
+  en: {
+    connection_open: "Connected",
+    connection_connecting: "Connecting…",
+    connection_lost: "No connection — reconnecting…",
+    lastMessage: "Last message from the server: {time}",
+    never: "none yet",
+    signInAgainTitle: "Please sign in again",
+    signInAgainKept: "What you did is kept on this device and will be sent as soon as you sign in.",
+    username: "Username",
+    password: "Password",
+    signIn: "Sign in",
+    otherUser: "Another user signed in: the page will open for them.",
+  },
+};
 
 /** The page's language as last chosen on this device (Ukrainian unless English was chosen). */
 export function savedLanguage() {
@@ -26,14 +59,15 @@ export async function pickSession() {
 
 /**
  * Follow `view.sessionId` over the WebSocket: `view.state` starts from each snapshot and advances by
- * each checked event; `view.client` is the client.
+ * each checked event; `view.client` is the client. Each access token the page renews is handed to
+ * the open socket, so a page open all day never stops.
  *
  * @param {object} view with `sessionId` and `council`
- * @param {{token: () => Promise<string>}} auth
+ * @param {import("./auth.js").Auth} auth
  * @param {{render: () => void, renderConnection: (status: string) => void, onEvent?: (event: object) => Promise<void>}} hooks
  */
 export function followSession(view, auth, { render, renderConnection, onEvent }) {
-  const client = new SessionClient({ session: view.sessionId, token: () => auth.token() });
+  const client = new SessionClient({ session: view.sessionId, token: (options) => auth.token(options) });
   view.client = client;
   client.addEventListener("status", ({ detail }) => renderConnection(detail));
   client.addEventListener("snapshot", ({ detail }) => {
@@ -46,17 +80,39 @@ export function followSession(view, auth, { render, renderConnection, onEvent })
     await onEvent?.(detail);
     render();
   });
+  client.addEventListener("ack", () => render());
+  auth.addEventListener("token", () => client.reauthenticate());
   client.start();
   return client;
 }
 
 /**
- * Wire the controls every signed-in page has: `#lang`, `#sign-in-form` (with `#sign-in-status`)
- * and `#sign-out`.
+ * The connection indicator: "open" only while the server answers (pings every few seconds), with
+ * the time of the last message in its title; after a loss it says so until the link is back.
  *
- * @param {{view: object, auth: object, renderTexts: () => void, onSignedIn: () => Promise<void>, signInFailed: (error: Error) => string}} page
+ * @param {HTMLElement} element
+ * @param {string} status the client's status
+ * @param {{lang: string, client: SessionClient | null, everOpen?: boolean}} view
  */
-export function wireSignIn({ view, auth, renderTexts, onSignedIn, signInFailed }) {
+export function showConnection(element, status, view) {
+  const texts = TEXTS[view.lang];
+  if (status === "open") view.everOpen = true;
+  const shown = status === "open" ? "open" : view.everOpen ? "lost" : "connecting";
+  element.dataset.status = shown === "open" ? "open" : shown === "lost" ? "closed" : "connecting";
+  element.textContent = texts[`connection_${shown}`];
+  const last = view.client?.lastMessageAt;
+  const time = last ? new Date(last).toLocaleTimeString(view.lang === "uk" ? "uk-UA" : "en-GB") : texts.never;
+  element.title = texts.lastMessage.replace("{time}", time);
+}
+
+/**
+ * Wire the controls every signed-in page has: `#lang`, `#sign-in-form` (with `#sign-in-status`)
+ * and `#sign-out`; and, when the server ends the sign-in mid-day, a dialog to sign in again that
+ * keeps the page (and its unsent actions) as it is.
+ *
+ * @param {{view: object, auth: object, renderTexts: () => void, onSignedIn: () => Promise<void>}} page
+ */
+export function wireSignIn({ view, auth, renderTexts, onSignedIn }) {
   const $ = (id) => document.getElementById(id);
   $("lang").addEventListener("click", () => {
     view.lang = view.lang === "uk" ? "en" : "uk";
@@ -71,7 +127,7 @@ export function wireSignIn({ view, auth, renderTexts, onSignedIn, signInFailed }
       $("sign-in-status").textContent = "";
       await onSignedIn();
     } catch (error) {
-      $("sign-in-status").textContent = signInFailed(error);
+      $("sign-in-status").textContent = errorText(view.lang, error);
     }
   });
   $("sign-out").addEventListener("click", async () => {
@@ -79,4 +135,52 @@ export function wireSignIn({ view, auth, renderTexts, onSignedIn, signInFailed }
     await auth.logout();
     location.reload();
   });
+  auth.addEventListener("signed-out", ({ detail }) => signInAgain(view, auth, detail.error));
+}
+
+/** The dialog that takes the person back in after the server ended the sign-in. */
+function signInAgain(view, auth, error) {
+  if (document.getElementById("sign-in-again")) return;
+  const texts = TEXTS[view.lang];
+  const before = auth.me?.username;
+  const dialog = document.createElement("dialog");
+  dialog.id = "sign-in-again";
+  dialog.setAttribute("aria-labelledby", "sign-in-again-title");
+  const form = document.createElement("form");
+  form.innerHTML = `
+    <h2 id="sign-in-again-title"></h2>
+    <p class="why" role="alert"></p>
+    <p class="kept"></p>
+    <label><span class="user-label"></span> <input name="username" autocomplete="username" required></label>
+    <label><span class="password-label"></span> <input name="password" type="password" autocomplete="current-password" required></label>
+    <p class="status" role="alert"></p>
+    <button type="submit" class="primary"></button>`;
+  form.querySelector("h2").textContent = texts.signInAgainTitle;
+  form.querySelector(".why").textContent = errorText(view.lang, { error });
+  form.querySelector(".kept").textContent = texts.signInAgainKept;
+  form.querySelector(".user-label").textContent = texts.username;
+  form.querySelector(".password-label").textContent = texts.password;
+  form.querySelector("button").textContent = texts.signIn;
+  form.elements.username.value = before ?? "";
+  dialog.addEventListener("cancel", (event) => event.preventDefault()); // nothing works until signed in
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const me = await auth.login(form.elements.username.value, form.elements.password.value);
+      if (before && me.username !== before) {
+        form.querySelector(".status").textContent = texts.otherUser;
+        setTimeout(() => location.reload(), 1500);
+        return;
+      }
+      dialog.close();
+      dialog.remove();
+      await view.client?.reauthenticate({ resend: true });
+    } catch (failure) {
+      form.querySelector(".status").textContent = errorText(view.lang, failure);
+    }
+  });
+  dialog.append(form);
+  document.body.append(dialog);
+  dialog.showModal();
+  form.elements.password.focus();
 }
