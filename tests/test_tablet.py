@@ -93,17 +93,23 @@ async def test_a_deputy_enrolls_the_tablet_registers_and_casts_a_signed_ballot(
     await register.click()
     await page.wait_for_selector("#registered-note:not([hidden])", timeout=WAIT_MS)
     await asyncio.gather(*(demo.ok(u, "presence.register") for u in PRESENT))
-    await page.wait_for_selector("#quorum:has-text('Кворум є')", timeout=WAIT_MS)
+    await page.wait_for_selector("#quorum-verdict:has-text('Кворум є')", timeout=WAIT_MS)
+    # the one count every screen states
+    assert await page.text_content("#quorum") == (
+        "Зареєстровано 19 депутатів з 34; для кворуму потрібно 18 "
+        "(ст. 46 Закону України «Про місцеве самоврядування в Україні»)"
+    )
     await demo.ok("chair", "item.start", item="i1")
     await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=120)
 
     await page.wait_for_selector("#choices:not([hidden])", timeout=WAIT_MS)
     await _screenshot(page, "tablet-vote-open")
     await page.click(".choice[data-choice=for]")
-    status = page.locator("#ballot-status[data-state=counted]:has-text('запис №')")  # the receipt's leaf
+    status = page.locator("#ballot-status[data-state=counted]:has-text('запис журналу №')")  # its ledger entry
     await status.wait_for(timeout=WAIT_MS)
     text = await status.text_content()
-    assert text is not None and "Ваш голос зараховано" in text and "запис №" in text
+    assert text is not None and text.startswith("Ваш голос «За» зараховано: запис журналу №")
+    assert await page.text_content("#ballot-rule") == "Голос можна змінити до завершення голосування."
     assert await page.get_attribute(".choice[data-choice=for]", "aria-pressed") == "true"
     await _screenshot(page, "tablet-vote-counted")
 
@@ -111,13 +117,14 @@ async def test_a_deputy_enrolls_the_tablet_registers_and_casts_a_signed_ballot(
     [ballot] = [e for e in events if e["type"] == "ballot.cast" and e["payload"]["deputy"] == "d01"]
     assert ballot["payload"]["choice"] == "for"
     assert ballot["payload"]["assertion"]["credential"] == council["credentials"][0]["id"]
-    leaf = int(text.split("№")[1].split()[0])
-    assert leaf == ballot["seq"] - 1  # the receipt's leaf index is this ballot's
+    entry = int(text.split("№")[1].strip(" ."))
+    assert entry == ballot["seq"]  # the ledger entry named is this ballot's seq
 
     await demo.ok("chair", "vote.close", vote="v1")
     await page.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
     assert await page.is_hidden("#choices")  # no buttons once the vote is closed
-    assert "за" in (await page.text_content("#my-line") or "")
+    assert await page.text_content("#my-line") == "Ваш голос у поіменному голосуванні: за."
+    assert await page.text_content("#ballot-status") == ""  # one line speaks after the close, not two
     assert "не прийнято" in (await page.text_content("#outcome") or "")  # 1 of 35 needed 18
     await _screenshot(page, "tablet-results")
 
@@ -137,17 +144,20 @@ async def test_a_ballot_that_cannot_be_delivered_is_shown_as_failed_and_the_page
     await page.wait_for_selector("#choices:not([hidden])", timeout=WAIT_MS)
 
     await context.set_offline(True)
+    await page.wait_for_selector("#connection[data-status=closed]", timeout=WAIT_MS)  # the light tells the truth
     await page.click(".choice[data-choice=against]")
-    failed = page.locator("#ballot-status[data-state=failed]")
+    failed = page.locator("#ballot-status[data-state=retrying]")
     await failed.wait_for(timeout=WAIT_MS)
-    assert "не доставлено" in (await failed.text_content() or "")
+    assert (await failed.text_content() or "").startswith("Голос «Проти» не доставлено: немає зв'язку. Повторюємо")
+    assert await page.get_attribute(".choice[data-choice=against]", "data-pending") == "true"  # lit, not counted
     state = (await demo.client.get("/api/v1/sessions/c8-s45")).json()["state"]
-    assert state["votes"][0]["voted"] == 0  # nothing was cast behind the deputy's back
+    assert state["votes"][0]["voted"] == 0  # nothing counted while it cannot be delivered
 
-    await context.set_offline(False)
-    await page.click(".choice[data-choice=against]")
+    await context.set_offline(False)  # the tapped ballot goes out by itself once the link is back
     await page.wait_for_selector("#ballot-status[data-state=counted]", timeout=WAIT_MS)
     await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
+    events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
+    assert [e["payload"]["choice"] for e in events if e["type"] == "ballot.cast"] == ["against"]
 
 
 async def test_the_tablet_switches_to_english_and_serves_a_strict_content_security_policy(
@@ -166,7 +176,7 @@ async def test_the_tablet_switches_to_english_and_serves_a_strict_content_securi
     await page.fill("input[name=username]", "deputy01")
     await page.fill("input[name=password]", "wrong")
     await page.click("#sign-in-button")
-    await page.wait_for_selector("#sign-in-status:has-text('wrong username or password')", timeout=WAIT_MS)
+    await page.wait_for_selector("#sign-in-status:has-text('Wrong username or password.')", timeout=WAIT_MS)
 
 
 async def test_the_tablet_first_load_is_small(browser: Browser, demo_council: Demo) -> None:
@@ -217,15 +227,19 @@ async def test_a_tablet_whose_network_drops_mid_vote_resumes_and_its_vote_counts
             link.cut()
             await page.wait_for_selector("#connection:not([data-status=open])", timeout=WAIT_MS)
             await page.click(".choice[data-choice=for]")
-            await page.wait_for_selector("#ballot-status[data-state=failed]:has-text('не доставлено')", timeout=WAIT_MS)
+            await page.wait_for_selector(
+                "#ballot-status[data-state=retrying]:has-text('не доставлено')", timeout=WAIT_MS
+            )
             await demo.ok("deputy02", "speaker.request")  # the chamber goes on meanwhile
             await demo.ok("chair", "speaker.grant", deputy="d02", seconds=120)
 
             link.restore()
             await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
             await page.wait_for_selector("#speaker:has-text('Андрій Ковальчук')", timeout=WAIT_MS)  # caught up
-            await page.click(".choice[data-choice=for]")
-            await page.wait_for_selector("#ballot-status[data-state=counted]:has-text('запис №')", timeout=WAIT_MS)
+            # the ballot signed while the link was down goes out by itself
+            await page.wait_for_selector(
+                "#ballot-status[data-state=counted]:has-text('запис журналу №')", timeout=WAIT_MS
+            )
             await demo.ok("chair", "vote.close", vote="v1")
             await page.wait_for_selector("#tally:has-text('За — 1, проти — 0')", timeout=WAIT_MS)
         finally:

@@ -9,14 +9,44 @@
 /**
  * A deep copy of a snapshot's state, ready to be advanced.
  *
- * @param {object} state the snapshot's `state`
+ * @param {object} state the snapshot's `state`; a member's own socket also gets `own`: `{member,
+ *   ballots: {vote id: choice}}` for the open votes, since the public state shows who voted, not how
  * @returns {object}
  */
 export function fromSnapshot(state) {
-  const copy = structuredClone(state);
+  const { own = { member: null, ballots: {} }, ...copy } = structuredClone(state);
   // vote id → Set of members who voted, so a change of mind is not counted as a new ballot
   copy._ballots = Object.fromEntries(copy.votes.map((v) => [v.id, new Set(v.voters ?? [])]));
+  // vote id → member → choice, as far as this page has seen (its own from the snapshot, then the log)
+  copy._choices = Object.fromEntries(Object.entries(own.ballots).map(([vote, choice]) => [vote, { [own.member]: choice }]));
+  // vote id → member → signed ballots accepted (the index of the member's next ballot nonce)
+  copy._signed = Object.fromEntries(Object.entries(own.signed ?? {}).map(([vote, n]) => [vote, { [own.member]: n }]));
+  // vote id → member → the seq of the member's last ballot (the ledger entry the tablet shows)
+  copy._ballotSeq = {};
   return copy;
+}
+
+/**
+ * The one count every screen states, as `composition()` in session_server/domain/session_state.py:
+ * the statutory composition, the registered deputies a quorum needs (more than half of it, art. 46),
+ * the deputies registered, whether the mayor takes part (is registered: art. 59 part 2 then counts
+ * the mayor in the composition), the composition thresholds are computed from, and all registered.
+ *
+ * @param {object} state
+ * @param {{composition: number, deputies: {id: string, mayor: boolean}[]}} council
+ */
+export function composition(state, council) {
+  const mayor = council.deputies.find((d) => d.mayor)?.id;
+  const deputies = state.registered.filter((m) => m !== mayor).length;
+  const takingPart = mayor !== undefined && state.registered.includes(mayor);
+  return {
+    statutory: council.composition,
+    quorum: Math.floor(council.composition / 2) + 1,
+    registered_deputies: deputies,
+    mayor_taking_part: takingPart,
+    total: council.composition + (takingPart ? 1 : 0),
+    registered: deputies + (takingPart ? 1 : 0),
+  };
 }
 
 /**
@@ -27,9 +57,7 @@ export function fromSnapshot(state) {
  * @param {{composition: number, deputies: {id: string, mayor: boolean}[]}} council
  */
 export function hasQuorum(state, council) {
-  const mayor = council.deputies.find((d) => d.mayor)?.id;
-  const deputies = state.registered.filter((m) => m !== mayor).length;
-  return deputies * 2 > council.composition;
+  return composition(state, council).registered_deputies * 2 > council.composition;
 }
 
 /**
@@ -110,9 +138,17 @@ export function applyEvent(state, event, council) {
         tally: null,
         roll_call: null,
         reason: null,
+        purpose: p.purpose ?? null,
+        proposal: p.proposal ?? null,
       });
       break;
     case "ballot.cast": {
+      (state._choices[p.vote] ??= {})[p.deputy] = p.choice;
+      (state._ballotSeq[p.vote] ??= {})[p.deputy] = event.seq;
+      if (p.assertion) {
+        const signed = (state._signed[p.vote] ??= {});
+        signed[p.deputy] = (signed[p.deputy] ?? 0) + 1;
+      }
       const voters = (state._ballots[p.vote] ??= new Set());
       const v = vote(p.vote);
       if (!voters.has(p.deputy)) {
@@ -147,7 +183,26 @@ export function applyEvent(state, event, council) {
       break; // later event types do not change what these pages show
   }
   state.quorum = hasQuorum(state, council);
+  state.composition = composition(state, council);
   return state;
+}
+
+/**
+ * A member's choice in a vote as the log has it (null if the member has not voted, or this page has
+ * not seen it): the tablet shows only this, so two of its lines can never disagree.
+ */
+export function choiceOf(state, voteId, member) {
+  return state._choices?.[voteId]?.[member] ?? null;
+}
+
+/** The seq of a member's last ballot in a vote, as far as this page has seen it (else null). */
+export function ballotSeqOf(state, voteId, member) {
+  return state._ballotSeq?.[voteId]?.[member] ?? null;
+}
+
+/** How many signed ballots of a member a vote has accepted: the index of the member's next nonce. */
+export function signedCountOf(state, voteId, member) {
+  return state._signed?.[voteId]?.[member] ?? 0;
 }
 
 /** The vote now open, if any. */

@@ -1,18 +1,26 @@
 /**
  * The deputy's tablet (`/tablet`): sign-in, device enrollment, registration, signed votes with a
- * receipt, the speakers' queue and conflict declarations, live over the session's WebSocket.
+ * receipt, the speakers' queue and conflict declarations, live over the session's WebSocket — for a
+ * whole sitting day on one sign-in.
+ *
+ * What the tablet says about a ballot comes from two sources only, so its lines can never disagree:
+ * the session's log (the member's last `ballot.cast`, the roll call at the close) and the client's
+ * own queue of commands not yet acknowledged («надсилається…» while the link is up, «не доставлено —
+ * повторюємо» while it is down, «зараховано» only after the server's acknowledgement).
  *
  * The page's session is `?session=<id>`, else the open one, else the newest. An enrollment link is
  * `/tablet#enroll=<token>`.
  */
 
 import { Auth } from "./auth.js";
-import { followSession, pickSession, savedLanguage, wireSignIn } from "./signed-in-page.js";
-import { openVote } from "./session-state.js";
+import { reportBeside } from "./dialog.js";
+import { errorText } from "./messages.js";
+import { ballotSeqOf, choiceOf, openVote, signedCountOf } from "./session-state.js";
+import { followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
 import { STRINGS, format } from "./tablet-strings.js";
-import { enroll, signBallot } from "./webauthn.js";
+import { registrationLine, rollCallLine } from "./ukrainian.js";
+import { enroll, nonceFor, signBallot } from "./webauthn.js";
 
-const NOT_DELIVERED_MS = 5000; // an action unanswered this long is shown as not delivered
 const $ = (id) => document.getElementById(id);
 
 const auth = new Auth();
@@ -22,15 +30,18 @@ const view = {
   sessionId: null,
   state: null,
   client: null,
-  ballot: { vote: null, choice: null, state: "", text: "" }, // this deputy's ballot in the open vote
-  busy: false,
+  everOpen: false,
+  /** The ballot this tablet is signing or sending: {vote, choice, stage: "signing" | "sending", id?}. */
+  pending: null,
+  /** The last refusal of this member's ballot: {vote, text}. */
+  refusal: null,
   drafts: {}, // registry number → SHA-256 of the draft's PDF, to open the document
 };
 
 const s = () => STRINGS[view.lang];
 const t = (key, params) => format(s(), key, params);
-const errorText = (error) => s().errors[error.error ?? error.name] ?? error.message ?? String(error);
 const member = () => auth.me?.member ?? null;
+const me = () => view.council?.deputies.find((d) => d.id === member()) ?? null;
 const deputyName = (id) => view.council?.deputies.find((d) => d.id === id)?.name ?? id;
 
 async function api(path, options = {}) {
@@ -72,8 +83,8 @@ function renderTexts() {
 }
 
 function renderConnection(status) {
-  $("connection").dataset.status = status;
-  $("connection").textContent = t(`connection_${status}`);
+  showConnection($("connection"), status, view);
+  renderBallot(); // a ballot waiting for the link says so the moment the link goes
 }
 
 // ---- the session as it stands ---------------------------------------------------------------
@@ -97,7 +108,7 @@ function renderAgenda(state) {
     ...state.agenda.map((item) => {
       const li = document.createElement("li");
       li.dataset.status = item.status;
-      li.append(`${item.number}. ${item.title}`);
+      li.append(t("itemLine", item));
       const status = document.createElement("span");
       status.className = "status";
       status.textContent = t(`item_${item.status}`);
@@ -120,11 +131,10 @@ function renderAgenda(state) {
 }
 
 function renderPresence(state) {
-  const me = member();
-  const mayor = view.council.deputies.find((d) => d.mayor)?.id;
-  const count = state.registered.filter((m) => m !== mayor).length;
-  $("quorum").textContent = t(state.quorum ? "quorumYes" : "quorumNo", { count, composition: view.council.composition });
-  const registered = state.registered.includes(me);
+  $("quorum").textContent = registrationLine(view.lang, state.composition);
+  $("quorum").dataset.quorum = state.quorum ? "yes" : "no";
+  $("quorum-verdict").textContent = t(state.quorum ? "quorumYes" : "quorumNo");
+  const registered = state.registered.includes(member());
   $("register").hidden = registered || !state.registration_open || state.status !== "open";
   $("register").textContent = t("register");
   $("registered-note").hidden = !registered;
@@ -140,28 +150,59 @@ function myCredentials() {
 
 function renderVote(state) {
   const open = openVote(state);
-  const last = state.votes.at(-1) ?? null;
-  const shown = open ?? last;
+  const shown = open ?? state.votes.at(-1) ?? null;
   const item = shown ? state.agenda.find((i) => i.id === shown.item) : null;
   $("vote-title").textContent = shown ? t(open ? "voteTitle" : "results", { subject: shown.subject }) : t("noVote");
   $("vote-item").textContent = item ? t("voteItem", { number: item.number, title: item.title }) : "";
   $("choices").hidden = !open;
-  if (view.ballot.vote !== shown?.id) view.ballot = { vote: shown?.id ?? null, choice: null, state: "", text: "" };
-  for (const button of document.querySelectorAll(".choice")) {
-    button.setAttribute("aria-pressed", String(button.dataset.choice === view.ballot.choice));
-    button.disabled = view.busy || !state.registered.includes(member());
-  }
-  $("ballot-status").dataset.state = view.ballot.state;
-  $("ballot-status").textContent = view.ballot.text;
+  $("ballot-rule").hidden = !open;
+  $("ballot-rule").textContent = t(view.council.first_ballot_final ? "ruleFinal" : "ruleChangeable");
   const closed = shown?.status === "closed" && shown.tally;
   $("results").hidden = !closed;
   if (closed) {
     $("tally").textContent = t("tally", shown.tally);
     $("outcome").textContent = t(`outcome_${shown.tally.outcome}`, shown.tally);
     const line = shown.roll_call?.[member()];
-    $("my-line").textContent = line ? t("myLine", { line: t(`line_${line}`) }) : "";
+    $("my-line").textContent = line ? t("myLine", { line: rollCallLine(view.lang, line, me()?.gender) }) : "";
   }
+  renderBallot();
   renderCountdown();
+}
+
+/** The member's ballot in the open vote: the log's choice, or the one on its way, and where it is. */
+function renderBallot() {
+  const state = view.state;
+  if (!state || !view.council) return;
+  const open = openVote(state);
+  const pending = view.pending && open && view.pending.vote === open.id ? view.pending : null;
+  const counted = open ? choiceOf(state, open.id, member()) : null;
+  const shownChoice = pending?.choice ?? counted;
+  const registered = state.registered.includes(member());
+  const final = view.council.first_ballot_final && counted !== null;
+  for (const button of document.querySelectorAll(".choice")) {
+    const mine = button.dataset.choice === shownChoice;
+    button.setAttribute("aria-pressed", String(mine));
+    button.dataset.pending = String(mine && pending !== null);
+    button.disabled = !registered || pending !== null || final;
+  }
+  let stage = "";
+  let text = "";
+  if (!open) {
+    // after the close the roll call speaks (renderVote); nothing else about the ballot
+  } else if (pending?.stage === "signing") {
+    [stage, text] = ["signing", t("signing")];
+  } else if (pending) {
+    const online = view.client?.status === "open";
+    [stage, text] = online ? ["sending", t("sending", { choice: t(pending.choice) })] : ["retrying", t("retrying", { choice: t(pending.choice) })];
+  } else if (view.refusal?.vote === open.id) {
+    [stage, text] = ["refused", view.refusal.text];
+  } else if (counted) {
+    const seq = ballotSeqOf(state, open.id, member());
+    stage = "counted";
+    text = seq ? t("counted", { choice: t(counted), seq }) : t("countedNoEntry", { choice: t(counted) });
+  }
+  $("ballot-status").dataset.state = stage;
+  if ($("ballot-status").textContent !== text) $("ballot-status").textContent = text;
 }
 
 function renderCountdown() {
@@ -186,69 +227,52 @@ function renderSpeakers(state) {
 function renderConflict(state) {
   const declared = state.conflicts.some((c) => c.deputy === member() && c.item === state.current_item);
   $("conflict-form").hidden = !state.current_item || declared;
-  if (declared) $("conflict-status").textContent = t("conflictDeclared");
+  $("conflict-declared").hidden = !declared;
+  $("conflict-declared").textContent = t("conflictDeclared");
 }
 
 // ---- actions ---------------------------------------------------------------------------------
 
-/** Send a command; show it as not delivered if no answer comes in time (it stays queued). */
-async function deliver(command, onLate) {
-  const late = setTimeout(onLate, NOT_DELIVERED_MS);
-  try {
-    return await view.client.send(command);
-  } finally {
-    clearTimeout(late);
-  }
-}
-
-function setBallot(state, text, choice = view.ballot.choice) {
-  view.ballot = { ...view.ballot, state, text, choice };
-  render();
-}
-
 async function cast(choice) {
   const vote = openVote(view.state);
-  if (!vote || view.busy) return;
-  view.busy = true;
-  const previous = view.ballot.choice;
+  if (!vote || view.pending) return;
+  view.refusal = null;
+  view.pending = { vote: vote.id, choice, stage: view.council.signed_ballots ? "signing" : "sending" };
+  renderBallot();
   try {
     let signed = {};
     if (view.council.signed_ballots) {
-      setBallot("signing", t("signing"), previous);
-      const { nonce } = await api(`/sessions/${view.sessionId}/votes/${vote.id}/nonce`);
+      const index = signedCountOf(view.state, vote.id, member());
+      const nonce = await nonceFor(vote.nonce_seed, member(), index); // public seed: works offline too
       const ballot = { council: view.council.id, session: view.sessionId, vote: vote.id, item: vote.item };
       signed = await signBallot(
         { ...ballot, deputy: member(), choice, nonce },
         { rpId: view.council.rp_id, credentials: myCredentials() },
       );
+      view.pending = { ...view.pending, stage: "sending" };
+      renderBallot();
     }
-    setBallot("sending", t("sending"), previous);
-    const ack = await deliver({ type: "ballot.cast", vote: vote.id, choice, ...signed }, () =>
-      setBallot("failed", t("notDelivered"), previous),
-    );
-    setBallot("counted", t("countedNoReceipt", { choice: t(choice) }), choice);
-    try {
-      const receipt = await api(`/sessions/${view.sessionId}/ledger/receipt?seq=${ack.seq}`);
-      setBallot("counted", t("counted", { choice: t(choice), leaf: receipt.index }), choice);
-    } catch {
-      // the ballot counts; the receipt can be fetched again later
-    }
+    // Resent after every reconnect until acknowledged; the server acts on an id only once.
+    await view.client.send({ type: "ballot.cast", vote: vote.id, choice, ...signed });
   } catch (error) {
-    const offline = error instanceof TypeError; // fetch: the network is down
-    setBallot(offline ? "failed" : "refused", offline ? t("notDelivered") : t("refused", { message: errorText(error) }), previous);
+    view.refusal = { vote: vote.id, text: t("refused", { message: errorText(view.lang, error) }) };
   } finally {
-    view.busy = false;
+    view.pending = null;
     render();
   }
 }
 
-async function simple(command, statusId) {
+/** A simple member command; its outcome is shown beside the button that sent it. */
+async function simple(command, control) {
+  reportBeside(control, "");
+  const late = setTimeout(() => reportBeside(control, t("actionRetrying"), "pending"), 1500);
   try {
-    $(statusId).textContent = "";
-    await deliver(command, () => ($(statusId).textContent = t("actionNotDelivered")));
-    $(statusId).textContent = "";
+    await view.client.send(command);
+    reportBeside(control, "");
   } catch (error) {
-    $(statusId).textContent = t("refused", { message: errorText(error) });
+    reportBeside(control, errorText(view.lang, error), "error");
+  } finally {
+    clearTimeout(late);
   }
 }
 
@@ -267,7 +291,7 @@ async function startEnrollment(token) {
       if (view.council) view.council = await (await fetch("/api/v1/council")).json();
       render();
     } catch (error) {
-      $("enroll-status").textContent = t("enrollFailed", { message: errorText(error) });
+      $("enroll-status").textContent = t("enrollFailed", { message: errorText(view.lang, error) });
       $("enroll-button").disabled = false;
     }
   });
@@ -289,7 +313,11 @@ async function enterChamber() {
   view.drafts = await loadDrafts().catch(() => ({}));
   $("who").textContent = auth.me.member ? deputyName(auth.me.member) : auth.me.username;
   view.sessionId = await pickSession();
-  if (!view.sessionId) return;
+  if (!view.sessionId) {
+    $("no-session").hidden = false;
+    $("no-session").textContent = t("noSession");
+    return;
+  }
   $("chamber").hidden = false;
   followSession(view, auth, {
     render,
@@ -302,24 +330,19 @@ async function enterChamber() {
 }
 
 function wire() {
-  wireSignIn({
-    view,
-    auth,
-    renderTexts,
-    onSignedIn: enterChamber,
-    signInFailed: (error) => t("signInFailed", { message: errorText(error) }),
-  });
+  wireSignIn({ view, auth, renderTexts, onSignedIn: enterChamber });
   for (const button of document.querySelectorAll(".choice")) {
     button.addEventListener("click", () => cast(button.dataset.choice));
   }
-  $("register").addEventListener("click", () => simple({ type: "presence.register" }, "presence-status"));
-  $("request-floor").addEventListener("click", () => simple({ type: "speaker.request" }, "speaker-status"));
+  $("register").addEventListener("click", (event) => simple({ type: "presence.register" }, event.currentTarget));
+  $("request-floor").addEventListener("click", (event) => simple({ type: "speaker.request" }, event.currentTarget));
   $("conflict-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const reason = new FormData(event.target).get("reason");
-    simple({ type: "conflict.declare", item: view.state.current_item, reason }, "conflict-status");
+    simple({ type: "conflict.declare", item: view.state.current_item, reason }, event.target);
   });
   setInterval(renderCountdown, 250);
+  setInterval(() => view.client && renderConnection(view.client.status), 1000);
 }
 
 async function main() {

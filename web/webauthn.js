@@ -8,6 +8,7 @@
 import { canonicalBytes } from "./jcs.js";
 
 const CHALLENGE_DOMAIN = new TextEncoder().encode("kvorum-ballot-v1");
+const NONCE_DOMAIN = "kvorum-nonce-v1";
 
 /** @param {ArrayBuffer|Uint8Array} data */
 export function toBase64url(data) {
@@ -34,6 +35,16 @@ export async function ballotChallenge(ballot) {
   data.set(CHALLENGE_DOMAIN, 0);
   data.set(bytes, CHALLENGE_DOMAIN.length + 1);
   return new Uint8Array(await crypto.subtle.digest("SHA-256", data));
+}
+
+/**
+ * The nonce of `deputy`'s `index`-th signed ballot (from 0) in the vote whose seed is `seed`, as
+ * voting/ballot.py `nonce_for` computes it: base64url(SHA-256("kvorum-nonce-v1" 0 seed 0 deputy 0
+ * index)). The seed is public, so a tablet can sign a ballot while the link is down and send it later.
+ */
+export async function nonceFor(seed, deputy, index) {
+  const data = new TextEncoder().encode([NONCE_DOMAIN, seed, deputy, String(index)].join("\0"));
+  return toBase64url(await crypto.subtle.digest("SHA-256", data));
 }
 
 /** A JSON error body or a plain one, as `{error, message}`. */

@@ -1,0 +1,117 @@
+/**
+ * Correct Ukrainian (and English) for the screens, word for word as portal_bridge/ukrainian.py writes
+ * the minutes and the portal: numbers agree with nouns by CLDR's plural rules (`Intl.PluralRules`:
+ * 1 депутат, 2–4 депутати, 5+ депутатів, 21 депутат), dates in words, roll-call lines agreeing with
+ * the member's recorded grammatical gender (both forms when it is not recorded — never guessed), and
+ * the one composition every screen states. `tests/test_one_count.py` holds the screens to the same
+ * sentences as the minutes.
+ *
+ * @module ukrainian
+ */
+
+const RULES = { uk: new Intl.PluralRules("uk"), en: new Intl.PluralRules("en") };
+
+const LAW = {
+  uk: "Закону України «Про місцеве самоврядування в Україні»",
+  en: "of the Law of Ukraine “On Local Self-Government in Ukraine”",
+};
+
+/**
+ * The form of a noun that agrees with `n`.
+ *
+ * @param {"uk" | "en"} lang
+ * @param {number} n
+ * @param {{one: string, few?: string, many?: string, other: string}} forms
+ */
+export function plural(lang, n, forms) {
+  return forms[RULES[lang].select(n)] ?? forms.other;
+}
+
+/** `n` and its noun in agreement. */
+export function count(lang, n, forms) {
+  return `${n} ${plural(lang, n, forms)}`;
+}
+
+const DEPUTY = {
+  uk: { one: "депутат", few: "депутати", many: "депутатів", other: "депутата" },
+  en: { one: "deputy", other: "deputies" },
+};
+
+/** «34 депутати», «20 депутатів», "1 deputy". */
+export function deputies(lang, n) {
+  return count(lang, n, DEPUTY[lang]);
+}
+
+/**
+ * Who is registered against the statutory composition, as every screen and the minutes say it.
+ *
+ * @param {"uk" | "en"} lang
+ * @param {{statutory: number, quorum: number, registered_deputies: number, mayor_taking_part: boolean}} c
+ */
+export function registrationLine(lang, c) {
+  if (lang === "en") {
+    const mayor = c.mayor_taking_part ? " and the mayor" : "";
+    return `${deputies(lang, c.registered_deputies)} of ${c.statutory} registered${mayor}; a quorum needs ${c.quorum} (art. 46 ${LAW.en})`;
+  }
+  const mayor = c.mayor_taking_part ? " і міський голова" : "";
+  return `Зареєстровано ${deputies(lang, c.registered_deputies)} з ${c.statutory}${mayor}; для кворуму потрібно ${c.quorum} (ст. 46 ${LAW.uk})`;
+}
+
+/**
+ * The composition votes are counted from and how it was reached (art. 59 part 2), in one sentence.
+ *
+ * @param {"uk" | "en"} lang
+ * @param {{statutory: number, mayor_taking_part: boolean, total: number}} c
+ */
+export function compositionLine(lang, c) {
+  const statutory = deputies(lang, c.statutory);
+  if (lang === "en") {
+    return c.mayor_taking_part
+      ? `The composition votes are counted from is ${c.total}: ${statutory} by law and the mayor, who takes part in the sitting (art. 59 part 2 ${LAW.en}).`
+      : `The composition votes are counted from is ${statutory} by law; the mayor takes no part in the sitting (art. 59 part 2 ${LAW.en}).`;
+  }
+  return c.mayor_taking_part
+    ? `Склад ради для підрахунку голосів — ${c.total}: ${statutory} за законом і міський голова, який бере участь у засіданні (ч. 2 ст. 59 ${LAW.uk}).`
+    : `Склад ради для підрахунку голосів — ${statutory} за законом; міський голова в засіданні участі не бере (ч. 2 ст. 59 ${LAW.uk}).`;
+}
+
+const LINES = {
+  uk: {
+    for: ["за", "за", "за"],
+    against: ["проти", "проти", "проти"],
+    abstain: ["утримався", "утрималася", "утримався(-лася)"],
+    not_voted: ["не голосував", "не голосувала", "не голосував(-ла)"],
+    absent: ["відсутній", "відсутня", "відсутній(-я)"],
+  },
+  en: {
+    for: ["for", "for", "for"],
+    against: ["against", "against", "against"],
+    abstain: ["abstained", "abstained", "abstained"],
+    not_voted: ["did not vote", "did not vote", "did not vote"],
+    absent: ["absent", "absent", "absent"],
+  },
+};
+
+/**
+ * A member's roll-call line in words, agreeing with the member's recorded grammatical gender.
+ *
+ * @param {"uk" | "en"} lang
+ * @param {"for" | "against" | "abstain" | "not_voted" | "absent"} line
+ * @param {"female" | "male" | null | undefined} gender
+ */
+export function rollCallLine(lang, line, gender) {
+  const [male, female, both] = LINES[lang][line];
+  return gender === "male" ? male : gender === "female" ? female : both;
+}
+
+/** A date in words: «2 грудня 2026 р.», "2 December 2026"; an unreadable one as given. */
+export function longDate(lang, iso) {
+  const day = new Date(`${String(iso).slice(0, 10)}T12:00:00Z`);
+  if (Number.isNaN(day.getTime())) return String(iso);
+  return day.toLocaleDateString(lang === "uk" ? "uk-UA" : "en-GB", {
+    day: "numeric",
+    month: "long",
+    year: "numeric",
+    timeZone: "UTC",
+  });
+}
