@@ -39,8 +39,9 @@ async def _sign_in(page: Page, demo: Demo, username: str) -> None:
     await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
 
 
-async def _status(page: Page, text: str) -> None:
-    await page.wait_for_selector(f"#action-status:has-text('{text}')", timeout=WAIT_MS)
+async def _status(page: Page, panel: str, text: str) -> None:
+    """The outcome shown beside the control: in its panel's status line, announced as an alert."""
+    await page.wait_for_selector(f"#{panel} .panel-status[role=alert]:has-text('{text}')", timeout=WAIT_MS)
 
 
 async def test_the_chair_runs_a_vote_from_the_console(console: Page, demo_council: Demo) -> None:
@@ -55,13 +56,14 @@ async def test_the_chair_runs_a_vote_from_the_console(console: Page, demo_counci
     await page.click("#agenda li:first-child button")
     await page.wait_for_selector("#agenda li[data-status=in_progress]", timeout=WAIT_MS)
     await page.click("#open-vote")
-    await _status(page, "немає кворуму")
+    await _status(page, "vote-panel", "Немає кворуму: голосування не можна розпочати.")
 
     await asyncio.gather(*(demo.ok(u, "presence.register") for u in DEPUTIES))
-    await page.wait_for_selector("#quorum:has-text('Кворум є: зареєстровано 18 з 34')", timeout=WAIT_MS)
-    await page.fill("input[name=subject]", "в цілому")
+    await page.wait_for_selector("#quorum-verdict:has-text('Кворум є')", timeout=WAIT_MS)
+    assert (await page.text_content("#quorum") or "").startswith("Зареєстровано 18 депутатів з 34; для кворуму")
+    await page.fill("#vote-form input[name=subject]", "в цілому")
     await page.select_option("#rule", "majority_of_composition")
-    await page.fill("input[name=seconds]", "60")
+    await page.fill("#vote-form input[name=seconds]", "60")
     await page.click("#open-vote")
     await page.wait_for_selector("#vote-live:not([hidden])", timeout=WAIT_MS)
     for username, choice in (("deputy01", "for"), ("deputy02", "for"), ("deputy03", "against")):
@@ -179,7 +181,7 @@ async def test_the_secretary_registers_publishes_and_schedules_a_draft(
     # published today for a session today: too late by art. 15 part 3, so the console asks for a reason
     await row.locator("button:has-text('До порядку денного')").click()
     await page.wait_for_selector("#override-form:not([hidden])", timeout=WAIT_MS)
-    await _status(page, "пізніше ніж за 10 робочих днів")
+    await _status(page, "documents-panel", "пізніше ніж за 10 робочих днів")
     await page.fill("#override-form input[name=reason]", "Невідкладне питання")
     await page.click("#override-send")
     await row.locator("text=/у порядку денному/").wait_for(timeout=WAIT_MS)

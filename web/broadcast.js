@@ -6,6 +6,7 @@
 
 import { Auth } from "./auth.js";
 import { STRINGS } from "./broadcast-strings.js";
+import { errorText } from "./messages.js";
 import { format } from "./public-strings.js";
 import { pickSession, savedLanguage, wireSignIn } from "./signed-in-page.js";
 import { publish } from "./video.js";
@@ -74,7 +75,7 @@ async function start() {
   try {
     view.stream ??= await navigator.mediaDevices.getUserMedia({ video: { width: 1280, height: 720 }, audio: true });
   } catch (error) {
-    view.message = t("noCamera", { message: error.message });
+    view.message = t(error.name === "NotAllowedError" ? "noCameraAllowed" : "noCamera");
     render();
     return;
   }
@@ -83,7 +84,7 @@ async function start() {
     view.publisher = await publish(view.stream, view.sessionId, () => auth.headers());
     view.message = "";
   } catch (error) {
-    view.message = error.code === "publisher_exists" ? t("publisher_exists") : t("failed", { message: error.message });
+    view.message = errorText(view.lang, error.code ? { error: error.code } : error);
   }
   await refresh();
 }
@@ -105,11 +106,11 @@ async function makeKey() {
       headers: await auth.headers(),
     });
     const body = await response.json();
-    if (!response.ok) throw new Error(body.message ?? `HTTP ${response.status}`);
+    if (!response.ok) throw Object.assign(new Error(body.message), { error: body.error ?? "http_error" });
     $("key-help").hidden = false;
     setText($("stream-key"), body.key);
   } catch (error) {
-    view.message = t("failed", { message: error.message });
+    view.message = errorText(view.lang, error);
     render();
   }
 }
@@ -141,13 +142,7 @@ async function main() {
   $("start").addEventListener("click", start);
   $("stop").addEventListener("click", stop);
   $("make-key").addEventListener("click", makeKey);
-  wireSignIn({
-    view,
-    auth,
-    renderTexts,
-    onSignedIn: showDesk,
-    signInFailed: (error) => t("signInFailed", { message: error.message }),
-  });
+  wireSignIn({ view, auth, renderTexts, onSignedIn: showDesk });
   renderTexts();
   if (await auth.resume()) await showDesk();
   else $("sign-in").hidden = false;

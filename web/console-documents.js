@@ -6,20 +6,22 @@
  * @module console-documents
  */
 
+import { reportBeside } from "./dialog.js";
+
 const $ = (id) => document.getElementById(id);
 const today = () => new Date().toISOString().slice(0, 10);
 
 /**
- * @param {{api: Function, t: Function, say: Function, errorText: Function, view: object}} page
+ * @param {{api: Function, t: Function, report: (control: Element, error: any) => void, view: object}} page
  */
-export function documentsPanel({ api, t, say, errorText, view }) {
+export function documentsPanel({ api, t, report, view }) {
   let documents = [];
   let pending = null; // the schedule command waiting for an override reason
 
-  async function run(id, body) {
+  async function run(id, body, control) {
     try {
       await api(`/documents/${id}/commands`, { method: "POST", body: JSON.stringify({ id: crypto.randomUUID(), ...body }) });
-      say(t("done"), "done");
+      reportBeside($("documents-panel"), t("done"), "done");
       return true;
     } catch (error) {
       if (error.error === "published_too_late") {
@@ -27,21 +29,21 @@ export function documentsPanel({ api, t, say, errorText, view }) {
         $("override-form").hidden = false;
         $("override-form").reason.focus();
       }
-      say(t("refused", { message: errorText(error) }));
+      report(control ?? $("documents-panel"), error);
       return false;
     } finally {
       await reload();
     }
   }
 
-  function schedule(doc) {
+  function schedule(doc, control) {
     const state = view.state;
     const item = state?.agenda.find((i) => i.draft === doc.number);
     if (!item) {
-      say(t("notOnAgenda", { number: doc.number }));
+      reportBeside(control, t("notOnAgenda", { number: doc.number }), "error");
       return;
     }
-    run(doc.id, { type: "document.schedule", session: state.id, item: item.id, date: state.date });
+    run(doc.id, { type: "document.schedule", session: state.id, item: item.id, date: state.date }, control);
   }
 
   function statusText(doc) {
@@ -52,7 +54,8 @@ export function documentsPanel({ api, t, say, errorText, view }) {
     const b = document.createElement("button");
     b.type = "button";
     b.textContent = text;
-    b.addEventListener("click", onClick);
+    b.dataset.panel = "documents-panel";
+    b.addEventListener("click", (event) => onClick(event.currentTarget));
     return b;
   }
 
@@ -67,9 +70,9 @@ export function documentsPanel({ api, t, say, errorText, view }) {
         link.rel = "noopener";
         li.append(link, " ");
       }
-      if (doc.status === "registered") li.append(button(t("publishDraft"), () => run(doc.id, { type: "document.publish_draft", date: today() })));
-      if (doc.status === "published_draft") li.append(button(t("schedule"), () => schedule(doc)));
-      if (doc.status === "signed") li.append(button(t("publishDecision"), () => run(doc.id, { type: "document.publish", date: today() })));
+      if (doc.status === "registered") li.append(button(t("publishDraft"), (b) => run(doc.id, { type: "document.publish_draft", date: today() }, b)));
+      if (doc.status === "published_draft") li.append(button(t("schedule"), (b) => schedule(doc, b)));
+      if (doc.status === "signed") li.append(button(t("publishDecision"), (b) => run(doc.id, { type: "document.publish", date: today() }, b)));
       return li;
     });
     const empty = Object.assign(document.createElement("li"), { textContent: t("noDocuments"), className: "empty" });
@@ -102,9 +105,9 @@ export function documentsPanel({ api, t, say, errorText, view }) {
         });
       }
       form.reset();
-      say(t("done"), "done");
+      reportBeside(form, t("done"), "done");
     } catch (error) {
-      say(t("refused", { message: errorText(error) }));
+      report(form, error);
     }
     await reload();
   }
@@ -119,7 +122,7 @@ export function documentsPanel({ api, t, say, errorText, view }) {
     const reason = new FormData(event.target).get("reason");
     const { id, body } = pending;
     pending = null;
-    if (await run(id, { ...body, override_reason: reason })) {
+    if (await run(id, { ...body, override_reason: reason }, event.target)) {
       event.target.reset();
       $("override-form").hidden = true;
     }

@@ -1,28 +1,42 @@
 /**
- * The chair's and secretary's console (`/console`): open the meeting and registration, watch the
- * quorum, step through the agenda, run votes and the speakers' queue, see conflict declarations;
- * the secretary also enrolls deputies' tablets (one-time links with a QR code) and revokes them.
- * Live over the session's WebSocket; the session is `?session=<id>`, else the open one, else the newest.
+ * The chair's and secretary's console (`/console`): what to do next, at the top; open the sitting
+ * and registration, watch the quorum and the composition, step through the agenda, run votes and
+ * the speakers' queue, see conflict declarations; propose an item for an open sitting's agenda (the
+ * council votes on it). The secretary also schedules sittings, keeps the members' records (their
+ * grammatical gender for the official texts), registers drafts and enrolls deputies' tablets.
+ *
+ * Irreversible steps (closing the sitting or registration, cancelling a vote, finishing an item)
+ * ask first, naming what will happen. Every outcome is shown beside the control that caused it, in
+ * the language of the page (messages.js), never the server's developer text. Live over the sitting's
+ * WebSocket all day on one sign-in; the sitting is `?session=<id>`, else the open one, else the newest.
  */
 
 import { Auth } from "./auth.js";
-import { followSession, pickSession, savedLanguage, wireSignIn } from "./signed-in-page.js";
-import { STRINGS, format } from "./console-strings.js";
-import { openVote } from "./session-state.js";
 import { documentsPanel } from "./console-documents.js";
+import { STRINGS, format } from "./console-strings.js";
+import { confirmStep, markField, reportBeside } from "./dialog.js";
+import { errorText } from "./messages.js";
+import { openVote } from "./session-state.js";
+import { followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
+import { compositionLine, longDate, registrationLine } from "./ukrainian.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 
-const NOT_DELIVERED_MS = 5000;
 const STAFF = new Set(["chair", "secretary", "admin"]);
 const $ = (id) => document.getElementById(id);
 
 const auth = new Auth();
-const view = { lang: savedLanguage(), council: null, sessionId: null, state: null, client: null };
+const view = { lang: savedLanguage(), council: null, sessionId: null, state: null, client: null, sittings: [] };
 const s = () => STRINGS[view.lang];
 const t = (key, params) => format(s(), key, params);
-const errorText = (error) => s().errors[error.error] ?? error.message ?? String(error);
 const name = (id) => view.council?.deputies.find((d) => d.id === id)?.name ?? id;
 const secondsTo = (time) => Math.max(0, Math.ceil((Date.parse(time) - Date.now()) / 1000));
+const editor = () => ["secretary", "admin"].includes(auth.me?.role);
+const fieldLabels = (form) =>
+  Object.fromEntries(
+    [...(form?.querySelectorAll("label") ?? [])]
+      .map((label) => [label.querySelector("input, select, textarea")?.name, label.querySelector("span")?.textContent])
+      .filter(([field, text]) => field && text),
+  );
 
 async function api(path, options = {}) {
   const response = await fetch(`/api/v1${path}`, {
@@ -30,95 +44,279 @@ async function api(path, options = {}) {
     headers: { "Content-Type": "application/json", ...(await auth.headers()), ...(options.headers ?? {}) },
   });
   const body = await response.json().catch(() => ({}));
-  if (!response.ok) throw Object.assign(new Error(body.message ?? response.statusText), { error: body.error });
+  if (!response.ok) {
+    throw Object.assign(new Error(body.message ?? response.statusText), { error: body.error ?? "http_error", field: body.field });
+  }
   return body;
 }
 
-function say(text, state = "") {
-  $("action-status").textContent = text;
-  $("action-status").dataset.state = state;
+/** Show a refusal (or an outcome) beside `control`, naming a refused field of its form. */
+function report(control, error) {
+  const line = reportBeside(control, errorText(view.lang, error, fieldLabels(control.closest("form"))), "error");
+  markField(control.closest("form"), error, line);
 }
 
-/** A session command over the socket; "not delivered" if no answer in time (it stays queued). */
-async function command(body) {
-  say("");
-  const late = setTimeout(() => say(t("notDelivered")), NOT_DELIVERED_MS);
+/**
+ * A sitting command over the socket, its outcome beside `control`; "no connection" while the link
+ * is down (the command stays queued and goes out when it is back).
+ */
+async function command(body, control) {
+  reportBeside(control, "");
+  const late = setTimeout(() => {
+    reportBeside(control, view.client?.status === "open" ? t("sending") : t("notDelivered"), "pending");
+  }, 1500);
   try {
     await view.client.send(body);
-    say(t("done"), "done");
+    reportBeside(control, t("done"), "done");
+    return true;
   } catch (error) {
-    say(t("refused", { message: errorText(error) }));
+    report(control, error);
+    return false;
   } finally {
     clearTimeout(late);
   }
 }
 
-// ---- rendering -------------------------------------------------------------------------------
+// ---- texts -------------------------------------------------------------------------------------
 
 function renderTexts() {
   document.documentElement.lang = s().lang;
   document.title = t("title");
   const texts = {
     lang: "otherLang", "sign-out": "signOut", "sign-in-title": "signInTitle", "username-label": "username",
-    "password-label": "password", "sign-in-button": "signIn", "meeting-title": "meeting", "open-session": "openSession",
-    "close-session": "closeSession", "registration-title": "registration", "open-registration": "openRegistration",
-    "close-registration": "closeRegistration", "registered-title": "registeredList", "agenda-title": "agenda",
-    "vote-title": "vote", "subject-label": "subject", "rule-label": "rule", "seconds-label": "seconds",
-    "open-vote": "openVote", "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
+    "password-label": "password", "sign-in-button": "signIn", "sitting-label": "sittingLabel", "next-title": "next",
+    "meeting-title": "meeting", "open-session": "openSession", "close-session": "closeSession",
+    "registration-title": "registration", "open-registration": "openRegistration",
+    "close-registration": "closeRegistration", "agenda-title": "agenda", "vote-title": "vote",
+    "subject-label": "subject", "rule-label": "rule", "seconds-label": "seconds", "open-vote": "openVote",
+    "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
     "speakers-title": "speakers", "finish-speech": "finishSpeech", "grant-seconds-label": "grantSeconds",
     "conflicts-title": "conflicts", "devices-title": "devices", "deputy-label": "deputy", "make-link": "makeLink",
     "enrolled-title": "enrolledDevices", "signed-off": "signedOff", "item-number-label": "itemNumber",
     "item-title-label": "itemTitle", "item-draft-label": "itemDraft", "item-position-label": "itemPosition",
-    "item-save": "save", "item-cancel": "cancelEdit", "documents-title": "documents", "override-label": "overrideLabel",
-    "override-send": "overrideSend", "register-title": "registerDraft", "doc-number-label": "docNumber",
-    "doc-id-label": "docId", "doc-title-label": "docTitle", "doc-initiator-label": "docInitiator",
-    "doc-rapporteur-label": "docRapporteur", "doc-file-label": "docFile", "register-send": "register",
+    "item-save": "save", "item-cancel": "cancelEdit", "propose-title": "proposeTitle",
+    "propose-number-label": "itemNumber", "propose-title-label": "itemTitle", "propose-draft-label": "itemDraft",
+    "propose-rule-label": "rule", "propose-seconds-label": "seconds", "propose-send": "proposeSend",
+    "documents-title": "documents", "override-label": "overrideLabel", "override-send": "overrideSend",
+    "register-title": "registerDraft", "doc-number-label": "docNumber", "doc-id-label": "docId",
+    "doc-title-label": "docTitle", "doc-initiator-label": "docInitiator", "doc-rapporteur-label": "docRapporteur",
+    "doc-file-label": "docFile", "register-send": "register", "sittings-title": "sittings",
+    "schedule-title": "scheduleTitle", "s-number-label": "sNumber", "s-convocation-label": "sConvocation",
+    "s-date-label": "sDate", "s-title-label": "sTitle", "s-agenda-label": "sAgenda", "s-add-row": "sAddRow",
+    "s-send": "sSend", "members-title": "members", "members-hint": "membersHint", "sign-link": "signPage",
   };
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
   $("link-qr").alt = t("qrAlt");
   if (!$("vote-form").subject.value) $("vote-form").subject.placeholder = t("subjectDefault");
+  for (const row of $("s-rows").children) labelRow(row);
   renderConnection(view.client?.status ?? "connecting");
   renderCouncil();
+  renderSittings();
   view.documents?.render();
   render();
 }
 
 function renderConnection(status) {
-  $("connection").dataset.status = status;
-  $("connection").textContent = t(`connection_${status}`);
+  showConnection($("connection"), status, view);
 }
+
+// ---- the council: rules, members, devices --------------------------------------------------------
 
 function renderCouncil() {
   const council = view.council;
   if (!council) return;
   $("council").textContent = council.name;
   $("signed-off").hidden = council.signed_ballots;
-  $("rule").replaceChildren(...council.rules.map((rule) => new Option(t(`rule_${rule}`), rule)));
-  const members = council.deputies;
-  const chosen = $("deputy").value;
-  $("deputy").replaceChildren(...members.map((d) => new Option(d.name, d.id)));
-  if (chosen) $("deputy").value = chosen;
+  const rules = council.rules.map((rule) => new Option(t(`rule_${rule}`), rule));
+  const chosen = $("rule").value;
+  $("rule").replaceChildren(...rules);
+  if (chosen) $("rule").value = chosen;
+  const procedural = council.procedural_rule ? [council.procedural_rule] : council.rules;
+  $("propose-rule").replaceChildren(...procedural.map((rule) => new Option(t(`rule_${rule}`), rule)));
+  $("propose-hint").textContent = t("proposeHint", { rule: t(`rule_${procedural[0]}`) });
+  const picked = $("deputy").value;
+  $("deputy").replaceChildren(...council.deputies.map((d) => new Option(d.name, d.id)));
+  if (picked) $("deputy").value = picked;
+  renderMembers(council);
+  renderDevices(council);
+}
+
+function renderMembers(council) {
+  const missing = council.deputies.filter((d) => !d.gender).length;
+  $("gender-missing").textContent = missing ? t("genderMissing", { count: missing }) : "";
+  $("members").replaceChildren(
+    ...council.deputies.map((d) => {
+      const li = document.createElement("li");
+      li.dataset.member = d.id;
+      const label = document.createElement("label");
+      const who = document.createElement("span");
+      who.textContent = `${d.name} · ${d.mayor ? t("mayorTag") : (d.faction ?? t("noFaction"))}`;
+      const select = document.createElement("select");
+      select.name = "gender";
+      select.setAttribute("aria-label", `${t("gender")}: ${d.name}`);
+      select.append(
+        new Option(t("gender_none"), ""),
+        new Option(t("gender_female"), "female"),
+        new Option(t("gender_male"), "male"),
+      );
+      select.value = d.gender ?? "";
+      select.dataset.panel = "members-panel";
+      select.addEventListener("change", () => setGender(d.id, select.value, select));
+      label.append(who, " ", select);
+      li.append(label);
+      return li;
+    }),
+  );
+}
+
+async function setGender(member, gender, control) {
+  if (!gender) return; // a recorded gender is corrected, not erased
+  try {
+    const body = { id: crypto.randomUUID(), type: "deputy.update", deputy: member, gender };
+    await api("/council/commands", { method: "POST", body: JSON.stringify(body) });
+    await reloadCouncil();
+    reportBeside($("members-panel"), t("done"), "done");
+  } catch (error) {
+    report(control, error);
+  }
+}
+
+function renderDevices(council) {
   const devices = council.credentials;
   $("devices").replaceChildren(
     ...(devices.length ? devices : [null]).map((device) => {
       const li = document.createElement("li");
       if (!device) {
         li.textContent = t("noDevices");
+        li.className = "empty";
         return li;
       }
       li.append(`${name(device.deputy)} · ${device.id.slice(0, 10)}… `);
       if (device.revoked) li.append(`(${t("revoked")})`);
       else {
-        const button = document.createElement("button");
-        button.type = "button";
-        button.textContent = t("revoke");
-        button.addEventListener("click", () => revoke(device.id));
-        li.append(button);
+        li.append(rowButton(t("revoke"), (b) => revoke(device.id, b), false, "devices-panel"));
       }
       return li;
     }),
   );
 }
+
+async function reloadCouncil() {
+  view.council = await (await fetch("/api/v1/council")).json();
+  renderCouncil();
+}
+
+async function makeLink(deputy, control) {
+  try {
+    const link = await api("/enrollments", { method: "POST", body: JSON.stringify({ deputy }) });
+    const url = `${location.origin}${link.url}`;
+    const qr = qrcode(0, "M");
+    qr.addData(url);
+    qr.make();
+    $("link-qr").src = qr.createDataURL(6, 2);
+    $("link-url").href = url;
+    $("link-url").textContent = url;
+    const expires = new Date(link.expires_at).toLocaleString(view.lang === "uk" ? "uk-UA" : "en-GB");
+    $("link-text").textContent = t("linkReady", { name: name(deputy), expires });
+    $("link").hidden = false;
+    reportBeside(control, "");
+  } catch (error) {
+    report(control, error);
+  }
+}
+
+async function revoke(credential, control) {
+  try {
+    const body = { id: `revoke-${credential.slice(0, 40)}`, type: "credential.revoke", credential, reason: t("revokeReason") };
+    await api("/council/commands", { method: "POST", body: JSON.stringify(body) });
+    await reloadCouncil();
+  } catch (error) {
+    report(control, error);
+  }
+}
+
+// ---- sittings: choose one, schedule one ------------------------------------------------------------
+
+async function reloadSittings() {
+  const { sessions } = await (await fetch("/api/v1/sessions")).json();
+  view.sittings = sessions;
+  renderSittings();
+}
+
+function renderSittings() {
+  const option = (x) =>
+    new Option(t("sittingOption", { title: x.title, date: longDate(view.lang, x.date), status: t(`status_${x.status}`) }), x.id);
+  $("sitting").replaceChildren(...view.sittings.map(option));
+  if (view.sessionId) $("sitting").value = view.sessionId;
+  $("picker").hidden = view.sittings.length < 2;
+  $("sittings").replaceChildren(
+    ...view.sittings.map((x) => {
+      const li = document.createElement("li");
+      const link = Object.assign(document.createElement("a"), { href: `/console?session=${encodeURIComponent(x.id)}` });
+      link.textContent = option(x).text;
+      li.append(link);
+      return li;
+    }),
+  );
+}
+
+function labelRow(row) {
+  const [number, title, draft, remove] = row.querySelectorAll("input, button");
+  number.setAttribute("aria-label", t("sItemNumber"));
+  number.placeholder = t("sItemNumber");
+  title.setAttribute("aria-label", t("sItemTitle"));
+  title.placeholder = t("sItemTitle");
+  draft.setAttribute("aria-label", t("sItemDraft"));
+  draft.placeholder = t("sItemDraft");
+  remove.textContent = t("sRemoveRow");
+}
+
+function addAgendaRow() {
+  const row = document.createElement("div");
+  row.className = "row agenda-row";
+  const input = (field, size, required) => {
+    const element = Object.assign(document.createElement("input"), { name: field, maxLength: size, required });
+    element.className = field;
+    return element;
+  };
+  const remove = Object.assign(document.createElement("button"), { type: "button" });
+  remove.addEventListener("click", () => row.remove());
+  row.append(input("number", 20, true), input("title", 1000, true), input("draft", 100, false), remove);
+  labelRow(row);
+  $("s-rows").append(row);
+  const next = $("s-rows").children.length;
+  row.querySelector(".number").value = String(next);
+  return row;
+}
+
+async function scheduleSitting(form) {
+  const data = new FormData(form);
+  const agenda = [...$("s-rows").children].map((row) => {
+    const [number, title, draft] = [...row.querySelectorAll("input")].map((i) => i.value.trim());
+    return { number, title, draft: draft || null };
+  });
+  const body = {
+    id: crypto.randomUUID(),
+    number: Number(data.get("number")),
+    convocation: Number(data.get("convocation")),
+    date: String(data.get("date")),
+    title: String(data.get("title")),
+    agenda,
+  };
+  try {
+    const created = await api("/sessions", { method: "POST", body: JSON.stringify(body) });
+    form.reset();
+    $("s-rows").replaceChildren();
+    addAgendaRow();
+    await reloadSittings();
+    reportBeside(form, t("scheduled", { title: body.title, date: longDate(view.lang, body.date) }), "done");
+    if (!view.sessionId) location.assign(`/console?session=${encodeURIComponent(created.session)}`);
+  } catch (error) {
+    report(form, error);
+  }
+}
+
+// ---- the sitting -----------------------------------------------------------------------------------
 
 function render() {
   const state = view.state;
@@ -133,11 +331,13 @@ function render() {
   $("registration-status").textContent = t(state.registration_open ? "registrationOpen" : "registrationClosed");
   $("open-registration").disabled = state.status !== "open" || state.registration_open;
   $("close-registration").disabled = !state.registration_open;
-  const mayor = view.council.deputies.find((d) => d.mayor)?.id;
-  const count = state.registered.filter((m) => m !== mayor).length;
-  const composition = view.council.composition;
-  $("quorum").textContent = t(state.quorum ? "quorumYes" : "quorumNo", { count, composition, half: Math.floor(composition / 2) });
+  $("quorum-verdict").textContent = t(state.quorum ? "quorumYes" : "quorumNo");
+  $("quorum-verdict").dataset.quorum = state.quorum ? "yes" : "no";
+  $("quorum").textContent = registrationLine(view.lang, state.composition);
+  $("composition").textContent = compositionLine(view.lang, state.composition);
+  $("registered-title").textContent = t("registeredList", { count: state.registered.length });
   $("registered").replaceChildren(...state.registered.map((m) => Object.assign(document.createElement("li"), { textContent: name(m) })));
+  renderNext(state);
   renderAgenda(state);
   renderVote(state);
   renderSpeakers(state);
@@ -150,21 +350,72 @@ function render() {
   $("conflicts").replaceChildren(...(conflicts.length ? conflicts : [Object.assign(document.createElement("li"), { textContent: t("noConflicts"), className: "empty" })]));
 }
 
-const editor = () => ["secretary", "admin"].includes(auth.me?.role);
+/** What the chair does next, with the buttons for it: the console's first panel. */
+function renderNext(state) {
+  const actions = [];
+  const button = (key, onClick, primary = true) => {
+    const b = Object.assign(document.createElement("button"), { type: "button", textContent: t(key) });
+    if (primary) b.className = "primary";
+    b.dataset.action = key;
+    b.dataset.panel = "next-panel";
+    b.addEventListener("click", (event) => onClick(event.currentTarget));
+    actions.push(b);
+  };
+  const open = openVote(state);
+  const current = state.agenda.find((i) => i.id === state.current_item);
+  const pending = state.agenda.find((i) => i.status === "pending");
+  let text;
+  if (state.status === "scheduled") {
+    text = t("next_open");
+    button("openSession", (b) => command({ type: "session.open" }, b));
+  } else if (state.status === "closed") {
+    text = t("next_closed");
+    const link = Object.assign(document.createElement("a"), { href: `/sessions/${encodeURIComponent(state.id)}/minutes`, textContent: t("minutesLink") });
+    actions.push(link);
+  } else if (open) {
+    text = t("next_voting", { subject: open.subject, seconds: secondsTo(open.closes_at) });
+    button("closeVote", (b) => command({ type: "vote.close", vote: open.id }, b));
+  } else if (state.registration_open) {
+    text = state.quorum ? t("next_registering") : t("next_no_quorum");
+    button("closeRegistration", closeRegistration);
+  } else if (!state.quorum) {
+    text = t(state.registered.length ? "next_no_quorum" : "next_registration");
+    button("openRegistration", (b) => command({ type: "registration.open" }, b));
+  } else if (current) {
+    text = t("next_vote", current);
+    button("openVote", () => $("vote-form").requestSubmit());
+    button("finishItem", (b) => finishItem(current, b), false);
+  } else if (pending) {
+    text = t("next_item", pending);
+    button("startItem", (b) => command({ type: "item.start", item: pending.id }, b));
+  } else {
+    text = t("next_close");
+    button("closeSession", closeSession);
+  }
+  if ($("next-text").textContent !== text) $("next-text").textContent = text;
+  const signature = actions.map((a) => a.dataset.action ?? a.href).join();
+  if ($("next-actions").dataset.signature !== signature) {
+    $("next-actions").dataset.signature = signature;
+    $("next-actions").replaceChildren(...actions);
+  }
+}
 
-/** A small button for an agenda row. */
-function rowButton(text, onClick, disabled = false) {
+/** A small button for a list row, reporting in `panel` (the row may be re-rendered meanwhile). */
+function rowButton(text, onClick, disabled = false, panel = "agenda-panel") {
   const button = document.createElement("button");
   button.type = "button";
   button.textContent = text;
   button.disabled = disabled;
-  button.addEventListener("click", onClick);
+  button.dataset.panel = panel;
+  button.addEventListener("click", (event) => onClick(event.currentTarget));
   return button;
 }
 
 function renderAgendaForm(state) {
   const editing = editor() && state.status === "scheduled";
   $("item-form").hidden = !editing;
+  $("propose").hidden = state.status !== "open";
+  $("propose-send").disabled = Boolean(openVote(state)) || !state.quorum;
   const target = state.agenda.find((i) => i.id === view.editing);
   if (!target) view.editing = null;
   $("item-form-title").textContent = target ? t("editItem", { number: target.number }) : t("addItem");
@@ -182,18 +433,22 @@ function editItem(item) {
   form.title.focus();
 }
 
-function saveItem(form) {
+async function saveItem(form) {
   const data = new FormData(form);
   const fields = { number: String(data.get("number")), title: String(data.get("title")) };
   const draft = String(data.get("draft") ?? "").trim();
+  let sent;
   if (view.editing) {
-    command({ type: "item.update", item: view.editing, ...fields, draft: draft || null });
+    sent = await command({ type: "item.update", item: view.editing, ...fields, draft: draft || null }, form);
   } else {
     const position = Number(data.get("position")) || undefined;
-    command({ type: "item.add", ...fields, draft: draft || null, ...(position ? { position } : {}) });
+    sent = await command({ type: "item.add", ...fields, draft: draft || null, ...(position ? { position } : {}) }, form);
   }
-  view.editing = null;
-  form.reset();
+  if (sent) {
+    view.editing = null;
+    form.reset();
+    render();
+  }
 }
 
 function renderAgenda(state) {
@@ -203,31 +458,18 @@ function renderAgenda(state) {
     ...state.agenda.map((item) => {
       const li = document.createElement("li");
       li.dataset.status = item.status;
-      li.append(`${item.number}. ${item.title}`);
+      li.dataset.item = item.id;
+      li.append(t("itemLine", item));
       const meta = document.createElement("span");
       meta.className = "meta";
       meta.textContent = [t(`item_${item.status}`), item.draft ? t("draft", { draft: item.draft }) : ""].filter(Boolean).join(" · ");
       li.append(meta);
       if (editor() && state.status === "scheduled") {
-        li.append(
-          rowButton(t("change"), () => editItem(item)),
-          " ",
-          rowButton(t("remove"), () => command({ type: "item.remove", item: item.id })),
-        );
-        return li;
-      }
-      const button = document.createElement("button");
-      button.type = "button";
-      if (item.status === "pending") {
-        button.textContent = t("startItem");
-        button.disabled = state.status !== "open" || state.current_item !== null;
-        button.addEventListener("click", () => command({ type: "item.start", item: item.id }));
-        li.append(button);
+        li.append(rowButton(t("change"), () => editItem(item)), " ", rowButton(t("remove"), (b) => command({ type: "item.remove", item: item.id }, b)));
+      } else if (item.status === "pending" && state.status === "open") {
+        li.append(rowButton(t("startItem"), (b) => command({ type: "item.start", item: item.id }, b), state.current_item !== null));
       } else if (item.status === "in_progress") {
-        button.textContent = t("finishItem");
-        button.disabled = busy;
-        button.addEventListener("click", () => command({ type: "item.finish", item: item.id }));
-        li.append(button);
+        li.append(rowButton(t("finishItem"), (b) => finishItem(item, b), busy));
       }
       return li;
     }),
@@ -238,7 +480,7 @@ function renderVote(state) {
   const open = openVote(state);
   $("vote-form").hidden = Boolean(open);
   $("open-vote").disabled = !state.current_item || state.status !== "open";
-  $("vote-hint").textContent = state.current_item ? "" : t("needItem");
+  $("vote-hint").textContent = state.current_item || state.status !== "open" ? "" : t("needItem");
   $("vote-live").hidden = !open;
   if (open) {
     $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsTo(open.closes_at) });
@@ -246,6 +488,9 @@ function renderVote(state) {
   }
   const last = state.votes.at(-1);
   const result = $("vote-result");
+  const key = last ? `${view.lang}:${last.id}:${last.status}` : "";
+  if (result.dataset.key === key) return;
+  result.dataset.key = key;
   result.replaceChildren();
   if (last?.status === "closed" && last.tally) {
     result.append(
@@ -253,6 +498,10 @@ function renderVote(state) {
       Object.assign(document.createElement("p"), { textContent: t("tally", last.tally) }),
       Object.assign(document.createElement("p"), { className: "big", textContent: t(`outcome_${last.tally.outcome}`, last.tally) }),
     );
+    if (last.purpose === "agenda_add") {
+      const included = last.tally.outcome === "adopted" ? "included" : "notIncluded";
+      result.append(Object.assign(document.createElement("p"), { textContent: t(included, last.proposal) }));
+    }
   } else if (last?.status === "cancelled") {
     result.append(Object.assign(document.createElement("p"), { textContent: t("cancelled", { subject: last.subject, reason: last.reason }) }));
   }
@@ -265,12 +514,8 @@ function renderSpeakers(state) {
   const queue = state.speakers.queue.map((m) => {
     const li = document.createElement("li");
     li.append(`${name(m)} `);
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = t("grant");
-    button.disabled = Boolean(current);
-    button.addEventListener("click", () => command({ type: "speaker.grant", deputy: m, seconds: Number($("grant-seconds").value) }));
-    li.append(button);
+    const grant = (b) => command({ type: "speaker.grant", deputy: m, seconds: Number($("grant-seconds").value) }, b);
+    li.append(rowButton(t("grant"), grant, Boolean(current), "speakers-panel"));
     return li;
   });
   $("queue").replaceChildren(...(queue.length ? queue : [Object.assign(document.createElement("li"), { textContent: t("queueEmpty"), className: "empty" })]));
@@ -280,45 +525,69 @@ function tick() {
   const state = view.state;
   if (!state) return;
   const open = openVote(state);
-  if (open) $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsTo(open.closes_at) });
+  if (open) {
+    $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsTo(open.closes_at) });
+    renderNext(state);
+  }
   const current = state.speakers.current;
   if (current) $("speaker").textContent = t("speaking", { name: name(current.deputy), seconds: secondsTo(current.until) });
 }
 
-// ---- secretary: devices ----------------------------------------------------------------------
+// ---- the steps that ask first ----------------------------------------------------------------------
 
-async function reloadCouncil() {
-  view.council = await (await fetch("/api/v1/council")).json();
-  renderCouncil();
+function ask(key, params, danger = true) {
+  return confirmStep({
+    title: t(`${key}Title`, params),
+    text: t(params.textKey ?? key, params),
+    confirm: t(`${key}Yes`),
+    cancel: t("confirmCancel"),
+    danger,
+  });
 }
 
-async function makeLink(deputy) {
-  try {
-    const link = await api("/enrollments", { method: "POST", body: JSON.stringify({ deputy }) });
-    const url = `${location.origin}${link.url}`;
-    const qr = qrcode(0, "M");
-    qr.addData(url);
-    qr.make();
-    $("link-qr").src = qr.createDataURL(6, 2);
-    $("link-url").href = url;
-    $("link-url").textContent = url;
-    $("link-text").textContent = t("linkReady", { name: name(deputy), expires: new Date(link.expires_at).toLocaleString(s().lang) });
-    $("link").hidden = false;
-    say(t("done"), "done");
-  } catch (error) {
-    say(t("refused", { message: errorText(error) }));
+async function closeSession(control) {
+  const state = view.state;
+  const current = state.agenda.find((i) => i.id === state.current_item);
+  const textKey = current ? "confirmCloseSessionItem" : "confirmCloseSession";
+  if (!(await ask("confirmCloseSession", { textKey, number: current?.number }))) return;
+  if (current && !(await command({ type: "item.finish", item: current.id }, control))) return;
+  await command({ type: "session.close" }, control);
+}
+
+async function closeRegistration(control) {
+  const state = view.state;
+  const missing = view.council.deputies.filter((d) => !state.registered.includes(d.id) && !d.mayor).length;
+  if (await ask("confirmCloseRegistration", { missing }, false)) await command({ type: "registration.close" }, control);
+}
+
+async function finishItem(item, control) {
+  const voted = view.state.votes.some((v) => v.item === item.id && v.status === "closed");
+  const textKey = voted ? "confirmFinishItem" : "confirmFinishItemNoVote";
+  if (await ask("confirmFinishItem", { textKey, number: item.number, title: item.title }, false)) {
+    await command({ type: "item.finish", item: item.id }, control);
   }
 }
 
-async function revoke(credential) {
-  try {
-    const body = { id: `revoke-${credential.slice(0, 40)}`, type: "credential.revoke", credential, reason: t("revokeReason") };
-    await api("/council/commands", { method: "POST", body: JSON.stringify(body) });
-    await reloadCouncil();
-    say(t("done"), "done");
-  } catch (error) {
-    say(t("refused", { message: errorText(error) }));
-  }
+async function cancelVote(form) {
+  const open = openVote(view.state);
+  const reason = String(new FormData(form).get("reason"));
+  if (!open || !(await ask("confirmCancelVote", { subject: open.subject, reason }))) return;
+  if (await command({ type: "vote.cancel", vote: open.id, reason }, form)) form.reset();
+}
+
+async function propose(form) {
+  const data = new FormData(form);
+  const proposal = { number: String(data.get("number")), title: String(data.get("title")) };
+  const draft = String(data.get("draft") ?? "").trim();
+  const body = {
+    type: "vote.open",
+    purpose: "agenda_add",
+    proposal: { ...proposal, draft: draft || null },
+    subject: t("proposeSubject", proposal).slice(0, 200),
+    rule: String(data.get("rule")),
+    seconds: Number(data.get("seconds")),
+  };
+  if (await command(body, form)) form.reset();
 }
 
 // ---- start -------------------------------------------------------------------------------------
@@ -332,44 +601,58 @@ async function enterDesk() {
   $("sign-in").hidden = true;
   $("sign-out").hidden = false;
   $("who").textContent = auth.me.username;
-  $("devices-panel").hidden = auth.me.role === "chair";
-  $("documents-panel").hidden = auth.me.role === "chair";
-  if (auth.me.role !== "chair") {
-    view.documents = documentsPanel({ api, t, say, errorText, view });
+  const office = auth.me.role !== "chair";
+  $("office").hidden = !office;
+  $("sign-line").hidden = auth.me.role !== "chair"; // the mayor, who chairs, signs the adopted decisions
+  if (office) {
+    view.documents = documentsPanel({ api, t, report, view });
     await view.documents.reload();
+    if (!$("s-rows").children.length) addAgendaRow();
   }
   await reloadCouncil();
+  await reloadSittings();
   view.sessionId = await pickSession();
-  if (!view.sessionId) return;
+  renderSittings();
+  if (!view.sessionId) {
+    $("no-sittings").hidden = false;
+    $("no-sittings").textContent = t("noSittings");
+    return;
+  }
   $("desk").hidden = false;
-  followSession(view, auth, { render, renderConnection });
+  $("next-panel").hidden = false;
+  followSession(view, auth, {
+    render,
+    renderConnection,
+    onEvent: async (event) => {
+      if (event.type === "session.opened" || event.type === "session.closed") await reloadSittings();
+    },
+  });
 }
 
 function wire() {
-  wireSignIn({
-    view,
-    auth,
-    renderTexts,
-    onSignedIn: enterDesk,
-    signInFailed: (error) => t("signInFailed", { message: errorText(error) }),
-  });
-  $("open-session").addEventListener("click", () => command({ type: "session.open" }));
-  $("close-session").addEventListener("click", () => command({ type: "session.close" }));
-  $("open-registration").addEventListener("click", () => command({ type: "registration.open" }));
-  $("close-registration").addEventListener("click", () => command({ type: "registration.close" }));
+  wireSignIn({ view, auth, renderTexts, onSignedIn: enterDesk });
+  $("sitting").addEventListener("change", () => location.assign(`/console?session=${encodeURIComponent($("sitting").value)}`));
+  $("open-session").addEventListener("click", (event) => command({ type: "session.open" }, event.currentTarget));
+  $("close-session").addEventListener("click", (event) => closeSession(event.currentTarget));
+  $("open-registration").addEventListener("click", (event) => command({ type: "registration.open" }, event.currentTarget));
+  $("close-registration").addEventListener("click", (event) => closeRegistration(event.currentTarget));
   $("vote-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
     const subject = String(form.get("subject") || t("subjectDefault"));
-    command({ type: "vote.open", item: view.state.current_item, subject, rule: form.get("rule"), seconds: Number(form.get("seconds")) });
+    const body = { type: "vote.open", item: view.state.current_item, subject, rule: form.get("rule"), seconds: Number(form.get("seconds")) };
+    command(body, event.target);
   });
-  $("close-vote").addEventListener("click", () => command({ type: "vote.close", vote: openVote(view.state).id }));
+  $("close-vote").addEventListener("click", (event) => command({ type: "vote.close", vote: openVote(view.state).id }, event.currentTarget));
   $("cancel-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    const reason = new FormData(event.target).get("reason");
-    command({ type: "vote.cancel", vote: openVote(view.state).id, reason });
+    cancelVote(event.target);
   });
-  $("finish-speech").addEventListener("click", () => command({ type: "speaker.finish" }));
+  $("propose-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    propose(event.target);
+  });
+  $("finish-speech").addEventListener("click", (event) => command({ type: "speaker.finish" }, event.currentTarget));
   $("item-form").addEventListener("submit", (event) => {
     event.preventDefault();
     saveItem(event.target);
@@ -381,9 +664,15 @@ function wire() {
   });
   $("link-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    makeLink($("deputy").value);
+    makeLink($("deputy").value, event.target);
+  });
+  $("s-add-row").addEventListener("click", () => addAgendaRow().querySelector(".title").focus());
+  $("schedule-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    scheduleSitting(event.target);
   });
   setInterval(tick, 250);
+  setInterval(() => view.client && renderConnection(view.client.status), 1000);
 }
 
 async function main() {
