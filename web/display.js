@@ -10,12 +10,13 @@ import {
   clock,
   followInto,
   memberName,
-  registeredDeputies,
   rollCallGroups,
   secondsUntil,
   shownVote,
+  voteComposition,
 } from "./public-feed.js";
 import { STRINGS, format } from "./public-strings.js";
+import { compositionLine, registrationLine } from "./ukrainian.js";
 
 const $ = (id) => document.getElementById(id);
 const sessionId = decodeURIComponent(location.pathname.split("/").filter(Boolean).at(-1) ?? "");
@@ -50,7 +51,7 @@ function render() {
   }
   setText($("council"), council.name);
   setText($("session-title"), state.title);
-  renderQuorum(state, council);
+  renderQuorum(state);
   renderItem(state);
   renderSpeaker(state, council);
   renderConflicts(state, council);
@@ -58,22 +59,17 @@ function render() {
   tick();
 }
 
-function renderQuorum(state, council) {
+function renderQuorum(state) {
   const quorum = $("quorum");
   if (state.status !== "open") {
     quorum.dataset.quorum = "none";
     setText(quorum, t(`session_${state.status}`));
+    setText($("registration"), "");
     return;
   }
   quorum.dataset.quorum = state.quorum ? "yes" : "no";
-  setText(
-    quorum,
-    t("quorumLine", {
-      quorum: t(state.quorum ? "quorumYes" : "quorumNo"),
-      count: registeredDeputies(state, council),
-      composition: council.composition,
-    }),
-  );
+  setText(quorum, t(state.quorum ? "quorumYes" : "quorumNo"));
+  setText($("registration"), registrationLine(lang, state.composition));
 }
 
 function renderItem(state) {
@@ -138,6 +134,7 @@ function renderResults(vote, council) {
     outcome,
     t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: t("required", { required: tally.required }) }),
   );
+  setText($("composition"), compositionLine(lang, voteComposition(vote, council)));
   const roll = $("roll-call");
   roll.dataset.vote = key;
   roll.setAttribute("aria-label", t("rollCall"));
@@ -175,7 +172,7 @@ function main() {
   document.documentElement.lang = s.lang;
   document.title = t("displayTitle");
   renderConnection();
-  followInto(view, sessionId, { render, renderConnection });
+  followInto(view, sessionId, { render, renderConnection, heartbeat: 2 }); // a cut shows within 5 s
   setInterval(tick, 250);
 }
 

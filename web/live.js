@@ -10,12 +10,13 @@ import {
   LINES,
   clock,
   followInto,
-  registeredDeputies,
   rollCallGroups,
   secondsUntil,
   shownVote,
+  voteComposition,
 } from "./public-feed.js";
 import { STRINGS, format } from "./public-strings.js";
+import { compositionLine, registrationLine, rollCallLine } from "./ukrainian.js";
 import { watch } from "./video.js";
 
 const LANG_KEY = "kvorum.lang"; // shared with the tablet: one choice per browser
@@ -91,7 +92,7 @@ function render() {
   }
   setText($("council"), council.name);
   setText($("session-title"), state.title);
-  renderSessionState(state, council);
+  renderSessionState(state);
   renderAgenda(state);
   renderVote(state, council);
   renderVideo(state);
@@ -220,20 +221,17 @@ async function refreshViewers() {
   render();
 }
 
-function renderSessionState(state, council) {
+function renderSessionState(state) {
   const line = $("session-state");
   if (state.status !== "open") {
     line.dataset.quorum = "none";
     setText(line, t(`session_${state.status}`));
+    setText($("registration"), "");
     return;
   }
   line.dataset.quorum = state.quorum ? "yes" : "no";
-  const quorum = t("quorumLine", {
-    quorum: t(state.quorum ? "quorumYes" : "quorumNo"),
-    count: registeredDeputies(state, council),
-    composition: council.composition,
-  });
-  setText(line, `${t("session_open")} · ${quorum}`);
+  setText(line, `${t("session_open")} · ${t(state.quorum ? "quorumYes" : "quorumNo")}`);
+  setText($("registration"), registrationLine(view.lang, state.composition));
 }
 
 function renderAgenda(state) {
@@ -294,6 +292,7 @@ function renderResults(vote, council) {
     outcome,
     t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: t("required", { required: tally.required }) }),
   );
+  setText($("composition"), compositionLine(view.lang, voteComposition(vote, council)));
   const rows = [];
   for (const group of rollCallGroups(council, vote.roll_call)) {
     const faction = group.key === "faction" ? group.faction : t(group.key === "mayor" ? "mayor" : "noFactionMember");
@@ -305,7 +304,7 @@ function renderResults(vote, council) {
       const name = el("th", "name", member.name);
       name.scope = "row";
       name.append(el("span", "faction-inline", faction)); // shown instead of the faction column on a phone
-      row.append(name, el("td", "faction", faction), el("td", `choice ${line}`, t(`line_${line}`)));
+      row.append(name, el("td", "faction", faction), el("td", `choice ${line}`, rollCallLine(view.lang, line, member.gender)));
       rows.push(row);
     }
   }
@@ -332,7 +331,7 @@ function main() {
     renderTexts();
   });
   renderTexts();
-  followInto(view, sessionId, { render, renderConnection });
+  followInto(view, sessionId, { render, renderConnection, heartbeat: 5 });
   setInterval(tick, 250);
   setInterval(refreshViewers, VIEWERS_MS);
 }

@@ -54,12 +54,16 @@ async function getJson(url) {
  * `onStatus("connecting" | "open" | "closed")` as the connection changes; `onMissing()` when the
  * server has no such session (the loader keeps asking, slowly).
  *
+ * With `heartbeat` (seconds) the server sends a `heartbeat` event after that many silent seconds, so
+ * a cut link shows within `heartbeat` + 2.5 s: the status turns "closed" and the stream restarts
+ * (an EventSource alone notices a dead link only when TCP gives up, minutes later).
+ *
  * @param {string} sessionId
  * @param {(state: object, council: object) => void} onChange
- * @param {{onStatus?: (status: string) => void, onMissing?: () => void}} [options]
- * @returns {{close: () => void, readonly state: object | null, readonly council: object | null, readonly seq: number}}
+ * @param {{onStatus?: (status: string) => void, onMissing?: () => void, heartbeat?: number}} [options]
+ * @returns {{close: () => void, readonly state: object | null, readonly council: object | null, readonly seq: number, readonly lastMessageAt: number}}
  */
-export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = () => {} } = {}) {
+export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = () => {}, heartbeat = 0 } = {}) {
   const base = `/api/v1/sessions/${encodeURIComponent(sessionId)}`;
   let council = null;
   let state = null;
@@ -70,6 +74,24 @@ export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = (
   let restarting = false;
   let retryTimer = null;
   let retryMs = MIN_RETRY_MS;
+  let lastMessageAt = 0;
+  let watchdog = null;
+
+  function heard() {
+    lastMessageAt = Date.now();
+    if (status !== "open" && source && source.readyState === EventSource.OPEN) setStatus("open");
+  }
+
+  function watch() {
+    if (!heartbeat || watchdog) return;
+    watchdog = setInterval(() => {
+      if (stopped || restarting || !source || status !== "open") return;
+      if (Date.now() - lastMessageAt > heartbeat * 1000 + 2500) {
+        setStatus("closed"); // silent past its heartbeat: the link is gone, whatever the socket thinks
+        restart();
+      }
+    }, 500);
+  }
 
   function setStatus(next) {
     if (next === status) return;
@@ -86,6 +108,7 @@ export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = (
   }
 
   function receive(message) {
+    heard();
     if (restarting || !state) return; // a fresh snapshot is on its way; the stream restarts after it
     let event;
     try {
@@ -111,12 +134,14 @@ export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = (
   }
 
   function listen() {
-    const es = new EventSource(`${base}/stream?since=${lastSeq}`);
+    const es = new EventSource(`${base}/stream?since=${lastSeq}${heartbeat ? `&heartbeat=${heartbeat}` : ""}`);
     source = es;
     es.onopen = () => {
       retryMs = MIN_RETRY_MS;
+      lastMessageAt = Date.now();
       setStatus("open");
     };
+    es.addEventListener("heartbeat", heard);
     es.onerror = () => {
       if (es !== source) return;
       if (es.readyState === EventSource.CLOSED) {
@@ -161,10 +186,12 @@ export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = (
   }
 
   restart();
+  watch();
   return {
     close() {
       stopped = true;
       clearTimeout(retryTimer);
+      clearInterval(watchdog);
       source?.close();
       setStatus("closed");
     },
@@ -176,6 +203,9 @@ export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = (
     },
     get seq() {
       return lastSeq;
+    },
+    get lastMessageAt() {
+      return lastMessageAt;
     },
   };
 }
@@ -205,6 +235,16 @@ export function secondsUntil(time, now = Date.now()) {
 /** `m:ss` for a number of seconds. */
 export function clock(seconds) {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
+/**
+ * The composition a closed vote was counted from, as `composition()` states it: the statutory
+ * composition, plus the mayor when the mayor had a line in the roll call (taking part, art. 59 part 2).
+ */
+export function voteComposition(vote, council) {
+  const mayor = council.deputies.find((d) => d.mayor)?.id;
+  const takingPart = mayor !== undefined && vote.roll_call?.[mayor] !== undefined && vote.roll_call[mayor] !== "absent";
+  return { statutory: council.composition, mayor_taking_part: takingPart, total: council.composition + (takingPart ? 1 : 0) };
 }
 
 /** Registered deputies (the mayor is not a deputy and does not count towards quorum, art. 46). */
@@ -247,7 +287,7 @@ export function rollCallGroups(council, rollCall) {
  * `follow` into a page's `view`: `state`, `council`, `status` and `missing` (no such session) are
  * kept there, and `render` / `renderConnection` are called when they change.
  */
-export function followInto(view, sessionId, { render, renderConnection }) {
+export function followInto(view, sessionId, { render, renderConnection, heartbeat = 0 }) {
   return follow(
     sessionId,
     (state, council) => {
@@ -265,6 +305,7 @@ export function followInto(view, sessionId, { render, renderConnection }) {
         view.missing = true;
         render();
       },
+      heartbeat,
     },
   );
 }
