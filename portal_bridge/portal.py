@@ -81,28 +81,60 @@ def groups(council: CouncilState, members: Mapping[str, Any]) -> list[tuple[str,
     return out
 
 
-def _vote_view(vote: dict[str, Any], council: CouncilState) -> dict[str, Any]:
-    roll_call: dict[str, str] = vote["roll_call"] or {}
-    view = {**vote, "threshold": THRESHOLD.get(vote["rule"], vote["rule"])}
-    if vote["status"] == "open":
-        view["status_text"] = "Голосування триває."
-    elif vote["status"] == "cancelled":
-        view["status_text"] = f"Голосування скасовано: {vote['reason']}."
-    if vote["tally"] is None:
+class RollCallLayout:
+    """How one page lays out roll calls: the council's groups once, each line in the member's gender.
+
+    A session page holds every vote of the sitting (a hundred and more); what is the same for all of
+    them is worked out once here, not per vote.
+    """
+
+    def __init__(self, council: CouncilState) -> None:
+        self.council = council
+        self.order = groups(council, council.deputies)
+        self.genders = {m: d.gender for m, d in council.deputies.items()}
+        self._lines: dict[tuple[str, str | None], str] = {}
+        self._compositions: dict[bool, str] = {}
+
+    def line(self, value: str, member: str) -> str:
+        gender = self.genders.get(member)
+        key = (value, gender)
+        if key not in self._lines:
+            self._lines[key] = roll_call_line(value, gender)
+        return self._lines[key]
+
+    def composition(self, taking_part: bool) -> str:
+        if taking_part not in self._compositions:
+            statutory = self.council.composition
+            total = statutory + (1 if taking_part else 0)
+            parts = {"statutory": statutory, "mayor_taking_part": taking_part, "total": total}
+            self._compositions[taking_part] = composition_line(parts)
+        return self._compositions[taking_part]
+
+    def vote(self, vote: dict[str, Any], now: int) -> dict[str, Any]:
+        """A vote as the page shows it: threshold, state, and once closed its total and roll call, and
+        the composition it was counted from when that differs from the sitting's now (``now``: the
+        mayor came or left since), which the page states once above the agenda."""
+        view = {**vote, "threshold": THRESHOLD.get(vote["rule"], vote["rule"])}
+        if vote["status"] == "open":
+            view["status_text"] = "Голосування триває."
+        elif vote["status"] == "cancelled":
+            view["status_text"] = f"Голосування скасовано: {vote['reason']}."
+        if vote["tally"] is None:
+            return view
+        roll_call: dict[str, str] = vote["roll_call"] or {}
+        mayor = self.council.mayor
+        total = vote_composition(self.council.composition, mayor, roll_call)
+        view["composition"] = self.composition(total > self.council.composition) if total != now else None
+        view["total"] = total
+        view["groups"] = [
+            (name, [(m, self.line(roll_call[m], m)) for m in members if m in roll_call])
+            for name, members in self.order
+            if any(m in roll_call for m in members)
+        ]
+        former = [(m, self.line(value, m)) for m, value in roll_call.items() if m not in self.council.deputies]
+        if former:  # members since removed from the roster keep their line
+            view["groups"].append(("Колишні члени ради", former))
         return view
-    taking_part = council.mayor is not None and roll_call.get(council.mayor, "absent") != "absent"
-    total = vote_composition(council.composition, council.mayor, roll_call)
-    composition = {"statutory": council.composition, "mayor_taking_part": taking_part, "total": total}
-    view["composition"] = composition_line(composition)
-    view["total"] = total
-    view["groups"] = [
-        (name, [(m, roll_call_line(roll_call[m], council.deputies[m].gender)) for m in members])
-        for name, members in groups(council, roll_call)
-    ]
-    former = [(m, roll_call_line(line, None)) for m, line in roll_call.items() if m not in council.deputies]
-    if former:  # members since removed from the roster keep their line
-        view["groups"].append(("Колишні члени ради", former))
-    return view
 
 
 @page
@@ -114,9 +146,11 @@ async def session_page(request: Request) -> Response:
         d["number"]: d["id"] for d in await request.app.state.kvorum.pool.fetch("SELECT id, number FROM documents")
     }
     names = {d.id: d.name for d in council.deputies.values()}
+    layout = RollCallLayout(council)
+    now = public["composition"]["total"]
     items = []
     for item in public["agenda"]:
-        votes = [_vote_view(v, council) for v in public["votes"] if v["item"] == item["id"]]
+        votes = [layout.vote(v, now) for v in public["votes"] if v["item"] == item["id"]]
         conflicts = [
             (names.get(c["deputy"], c["deputy"]), c["reason"]) for c in public["conflicts"] if c["item"] == item["id"]
         ]
