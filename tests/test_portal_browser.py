@@ -172,3 +172,16 @@ async def test_the_sittings_index_pages_on_by_its_links(demo_council: Demo, watc
     await page.wait_for_url("**/sessions?page=3")
     assert await page.locator("table.index tbody tr").count() == 5 and await page.locator("a[rel=next]").count() == 0
     assert watched.problems == []
+
+
+async def test_a_roll_call_opens_under_its_vote_grouped_by_faction(sitting: Demo, watch: Any) -> None:
+    watched = await watch(f"{sitting.server.url}/sessions/c8-s45", PHONE)
+    page = watched.page
+    table = page.locator(".vote table.roll-call").first
+    assert not await table.is_visible()  # folded: a sitting of a hundred votes stays readable
+    await page.locator(".vote summary").first.click()
+    await table.wait_for(state="visible", timeout=WAIT_MS)
+    groups = await table.locator("tr.group th").all_inner_texts()
+    assert groups == ["Громада", "Розвиток", "Рідне місто", "Народний контроль", "Позафракційні"]
+    await page.locator(".vote").first.screenshot(path=str(ARTIFACTS / "portal-session-roll-call-phone.png"))
+    assert await _fits(page) and watched.problems == []
