@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from conftest import Demo
 
 from portal_bridge.search import words
@@ -102,3 +103,21 @@ async def test_the_embedded_postgresql_finds_inflected_words_too(tmp_path: Any) 
             assert (await find(pool, ["бюдж"])).items != []
         finally:
             await pool.close()
+
+
+def test_the_dictionary_is_linked_into_a_servers_share_folder_as_postgresql_names_it(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from session_server.dictionaries import link_ukrainian
+
+    share, hunspell = tmp_path / "share", tmp_path / "hunspell"
+    (share / "tsearch_data").mkdir(parents=True)
+    hunspell.mkdir()
+    assert link_ukrainian(share, (hunspell,)) is False  # no hunspell-uk: said once, search by prefixes
+    assert "apt-get install hunspell-uk" in caplog.text
+    (hunspell / "uk_UA.dic").write_text("1\nбюджет/V\n", encoding="utf-8")
+    (hunspell / "uk_UA.aff").write_text("SET UTF-8\n", encoding="utf-8")
+    assert link_ukrainian(share, (hunspell,)) is True
+    assert (share / "tsearch_data" / "uk_ua.dict").resolve() == (hunspell / "uk_UA.dic").resolve()
+    assert (share / "tsearch_data" / "uk_ua.affix").read_text(encoding="utf-8") == "SET UTF-8\n"
+    assert link_ukrainian(share, (hunspell,)) is True  # again: nothing to change
