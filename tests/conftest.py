@@ -15,7 +15,7 @@ import socket
 import tempfile
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -169,12 +169,16 @@ class Demo:
     server: RunningServer
     client: httpx.AsyncClient
     _tokens: dict[str, str]
+    _issued: dict[str, float] = field(default_factory=dict)
 
     async def token(self, username: str) -> str:
-        if username not in self._tokens:
-            kvorum = self.server.kvorum
+        """A valid access token for ``username`` (issued again once half its lifetime has passed)."""
+        kvorum = self.server.kvorum
+        issued = self._issued.get(username, 0.0)
+        if username not in self._tokens or time.monotonic() - issued > kvorum.settings.access_token_seconds / 2:
             users = {u.username: u for u in await kvorum.accounts.list()}
             self._tokens[username] = kvorum.access.issue(users[username])
+            self._issued[username] = time.monotonic()
         return self._tokens[username]
 
     async def headers(self, username: str) -> dict[str, str]:

@@ -331,6 +331,7 @@ function render() {
   $("registration-status").textContent = t(state.registration_open ? "registrationOpen" : "registrationClosed");
   $("open-registration").disabled = state.status !== "open" || state.registration_open;
   $("close-registration").disabled = !state.registration_open;
+  $("quorum-verdict").hidden = state.status !== "open";
   $("quorum-verdict").textContent = t(state.quorum ? "quorumYes" : "quorumNo");
   $("quorum-verdict").dataset.quorum = state.quorum ? "yes" : "no";
   $("quorum").textContent = registrationLine(view.lang, state.composition);
@@ -478,7 +479,7 @@ function renderAgenda(state) {
 
 function renderVote(state) {
   const open = openVote(state);
-  $("vote-form").hidden = Boolean(open);
+  $("vote-form").hidden = Boolean(open) || state.status !== "open";
   $("open-vote").disabled = !state.current_item || state.status !== "open";
   $("vote-hint").textContent = state.current_item || state.status !== "open" ? "" : t("needItem");
   $("vote-live").hidden = !open;
@@ -600,7 +601,6 @@ async function enterDesk() {
   }
   $("sign-in").hidden = true;
   $("sign-out").hidden = false;
-  $("who").textContent = auth.me.username;
   const office = auth.me.role !== "chair";
   $("office").hidden = !office;
   $("sign-line").hidden = auth.me.role !== "chair"; // the mayor, who chairs, signs the adopted decisions
@@ -610,6 +610,7 @@ async function enterDesk() {
     if (!$("s-rows").children.length) addAgendaRow();
   }
   await reloadCouncil();
+  $("who").textContent = auth.me.member ? name(auth.me.member) : auth.me.username;
   await reloadSittings();
   view.sessionId = await pickSession();
   renderSittings();

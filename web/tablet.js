@@ -43,6 +43,9 @@ const t = (key, params) => format(s(), key, params);
 const member = () => auth.me?.member ?? null;
 const me = () => view.council?.deputies.find((d) => d.id === member()) ?? null;
 const deputyName = (id) => view.council?.deputies.find((d) => d.id === id)?.name ?? id;
+/** A choice as this deputy says it: «Утримався» / «Утрималася» by the recorded gender, «Утримуюся» if none. */
+const choiceLabel = (choice) =>
+  choice === "abstain" ? t({ female: "abstain_female", male: "abstain" }[me()?.gender] ?? "abstain_none") : t(choice);
 
 async function api(path, options = {}) {
   const response = await fetch(`/api/v1${path}`, {
@@ -77,9 +80,13 @@ function renderTexts() {
     "conflict-send": "conflictSend",
   };
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
-  for (const button of document.querySelectorAll(".choice")) button.textContent = t(button.dataset.choice);
+  renderChoices();
   renderConnection(view.client?.status ?? "connecting");
   render();
+}
+
+function renderChoices() {
+  for (const button of document.querySelectorAll(".choice")) button.textContent = choiceLabel(button.dataset.choice);
 }
 
 function renderConnection(status) {
@@ -95,6 +102,7 @@ function render() {
   $("council").textContent = view.council.name;
   $("session-title").textContent = state.title;
   $("presence-title").textContent = t(`session_${state.status}`);
+  renderChoices();
   renderAgenda(state);
   renderPresence(state);
   renderVote(state);
@@ -193,13 +201,15 @@ function renderBallot() {
     [stage, text] = ["signing", t("signing")];
   } else if (pending) {
     const online = view.client?.status === "open";
-    [stage, text] = online ? ["sending", t("sending", { choice: t(pending.choice) })] : ["retrying", t("retrying", { choice: t(pending.choice) })];
+    const choice = choiceLabel(pending.choice);
+    [stage, text] = online ? ["sending", t("sending", { choice })] : ["retrying", t("retrying", { choice })];
   } else if (view.refusal?.vote === open.id) {
     [stage, text] = ["refused", view.refusal.text];
   } else if (counted) {
     const seq = ballotSeqOf(state, open.id, member());
     stage = "counted";
-    text = seq ? t("counted", { choice: t(counted), seq }) : t("countedNoEntry", { choice: t(counted) });
+    const choice = choiceLabel(counted);
+    text = seq ? t("counted", { choice, seq }) : t("countedNoEntry", { choice });
   }
   $("ballot-status").dataset.state = stage;
   if ($("ballot-status").textContent !== text) $("ballot-status").textContent = text;
@@ -319,6 +329,7 @@ async function enterChamber() {
     return;
   }
   $("chamber").hidden = false;
+  if ($("enroll-button").hidden) $("enroll").hidden = true; // enrolled: the chamber is what matters now
   followSession(view, auth, {
     render,
     renderConnection,
