@@ -1,0 +1,104 @@
+"""The screens' copy of the sitting's state (web/session-state.js) is the server's, event for event.
+
+The pages advance the public state themselves with each checked event; if their fold ever drifted
+from `evolve` + `to_public` in Python, a screen would show another count than the minutes. Here a
+sitting with every kind of event is run through the API, and the page folds the same log from the
+first snapshot: at every step its state must equal the server's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from browser_support import Browser, Page
+from conftest import Demo
+
+SESSION = "c8-s45"
+
+
+@pytest.fixture
+async def page(browser: Browser, demo_council: Demo) -> AsyncIterator[Page]:
+    context = await browser.new_context()
+    page = await context.new_page()
+    try:
+        await page.goto(f"{demo_council.server.url}/static/client-test.html")
+        await page.wait_for_function("window.kvorumTest !== undefined", timeout=10_000)
+        yield page
+    finally:
+        await context.close()
+
+
+FOLD = """async ([snapshot, events, council]) => {
+  const { applyEvent, fromSnapshot } = await import("/static/session-state.js");
+  const strip = (state) => JSON.parse(JSON.stringify(state, (key, value) => (key.startsWith("_") ? undefined : value)));
+  const state = fromSnapshot(snapshot);
+  return events.map((event) => strip(applyEvent(state, event, council)));
+}"""
+
+
+async def _run_sitting(demo: Demo, states: list[dict[str, Any]]) -> None:
+    """Every kind of event, with the server's state ({seq, state}) recorded after each command."""
+
+    async def step(user: str, type_: str, **fields: Any) -> None:
+        await demo.ok(user, type_, **fields)
+        states.append(await demo.state())
+
+    await step("secretary", "item.add", number="6", title="Різне", position=2)
+    await step("secretary", "item.update", item="i6", title="Різне (оновлено)")
+    await step("secretary", "item.remove", item="i5")
+    await step("chair", "session.open")
+    await step("secretary", "registration.open")
+    for n in range(1, 19):
+        await step(f"deputy{n:02d}", "presence.register")
+    await step("chair", "presence.register")  # the mayor takes part: the composition grows by one
+    await step("secretary", "registration.close")
+    await step("chair", "item.start", item="i1")
+    await step("deputy03", "speaker.request")
+    await step("deputy04", "speaker.request")
+    await step("chair", "speaker.grant", deputy="d03", seconds=120)
+    await step("chair", "speaker.finish")
+    await step("deputy05", "conflict.declare", item="i1", reason="родинні зв'язки")
+    await step("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=60)
+    await step("deputy01", "ballot.cast", vote="v1", choice="for")
+    await step("deputy01", "ballot.cast", vote="v1", choice="against")  # changed: still one voter
+    await step("deputy02", "ballot.cast", vote="v1", choice="abstain")
+    await step("chair", "ballot.cast", vote="v1", choice="for")
+    await step("chair", "vote.close", vote="v1")
+    await step("chair", "vote.open", item="i1", subject="повторно", rule="majority_of_registered", seconds=60)
+    await step("chair", "vote.cancel", vote="v2", reason="помилка")
+    await step("chair", "item.finish", item="i1")
+    proposal = {"number": "7", "title": "Про звернення щодо освітлення", "draft": None}
+    await step(
+        "chair",
+        "vote.open",
+        subject="включити",
+        rule="majority_of_composition",
+        seconds=60,
+        purpose="agenda_add",
+        proposal=proposal,
+    )
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "ballot.cast", vote="v3", choice="for") for n in range(1, 19)))
+    states.append(await demo.state())
+    await step("chair", "vote.close", vote="v3")  # adopted: the item joins the agenda
+    await step("deputy04", "presence.leave")
+    await step("chair", "session.close")
+
+
+async def test_the_screens_fold_the_log_into_exactly_the_servers_state(page: Page, demo_council: Demo) -> None:
+    demo = demo_council
+    first = await demo.state()
+    states: list[dict[str, Any]] = []
+    await _run_sitting(demo, states)
+    events = (await demo.client.get(f"/api/v1/sessions/{SESSION}/events?after={first['seq']}")).json()["events"]
+    council = (await demo.client.get("/api/v1/council")).json()
+    folded = await page.evaluate(FOLD, [first["state"], events, council])
+    final = (await demo.state())["state"]
+    assert folded[-1] == final
+    assert folded[-1]["agenda"][-1]["title"] == "Про звернення щодо освітлення"
+    # and after every command, not only at the end: the same state, so the same count on every screen
+    assert len(states) > 40
+    for read in states:
+        assert folded[read["seq"] - first["seq"] - 1] == read["state"], f"differs at seq {read['seq']}"
