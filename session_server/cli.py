@@ -288,8 +288,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--enable", action="store_true", help="enable the account again")
     p.set_defaults(run=cmd_user_disable)
 
-    p = sub.add_parser("verify", help="verify a session's ledger offline (a file or a URL); exit 1 on a discrepancy")
-    p.add_argument("source", help="an export file, or the session's URL (…/api/v1/sessions/<id>)")
+    p = sub.add_parser(
+        "verify", help="verify a session's ledger or a decision's signature offline; exit 1 on a discrepancy"
+    )
+    p.add_argument(
+        "source",
+        help="an export file, or …/api/v1/sessions/<id>, …/api/v1/documents/<id> or …/decisions/<id>",
+    )
     p.add_argument("--key", action="append", help="trust only this verifier key (vkey line; repeatable)")
     p.add_argument("--keys-url", help="trust the keys published at this URL (…/.well-known/kvorum/keys)")
     p.set_defaults(run=cmd_verify)
