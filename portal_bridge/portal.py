@@ -13,22 +13,17 @@ names are never declined: sentences are built so that a name stays in the nomina
 
 from __future__ import annotations
 
-import base64
-import binascii
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import orjson
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import indexes
-from portal_bridge.documents import digest
 from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
 from portal_bridge.opendata import vote_composition
 from portal_bridge.pages import DEPUTY_NOT_FOUND, PageError, council_of, page, render
@@ -179,19 +174,6 @@ def _moment(at: str) -> str:
     return f"{long_date(moment.date())}, {moment:%H:%M}"
 
 
-def _signature_ok(state: Any, council: CouncilState) -> bool:
-    signature = state.signature
-    key = council.signer_keys.get(signature["key_id"]) if signature else None
-    if signature is None or key is None or signature["algorithm"] != "ed25519":
-        return False
-    try:
-        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key))
-        public.verify(base64.b64decode(signature["signature"]), digest(state))
-    except (InvalidSignature, ValueError, binascii.Error):
-        return False
-    return bool(signature["digest"] == digest(state).hex())
-
-
 @page
 async def decision_page(request: Request) -> Response:
     """A decision: text, files, the signature checked here, its vote and history."""
@@ -222,7 +204,6 @@ async def decision_page(request: Request) -> Response:
         section="decisions",
         d=view,
         status=DOCUMENT_STATUS[state.status],
-        signature_ok=_signature_ok(state, council),
         vote=vote,
         votings=votings,
         base=str(request.base_url).rstrip("/"),
