@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test check format bench clean
+.PHONY: demo demo-reset test check format bench clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Kvorum needs Python 3.11 or newer: make PYTHON=python3.11 ...")'
@@ -21,6 +21,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 ## Install into .venv, start the embedded PostgreSQL and serve the demo council on http://localhost:8000
 demo: $(VENV)/.installed
 	$(BIN)/kvorum demo
+
+## The demo council afresh: erase its data (never a real council's) and serve it again
+demo-reset: $(VENV)/.installed
+	$(BIN)/kvorum demo --reset
 
 ## Install the test extras and run the whole suite (uses KVORUM_TEST_DATABASE_URL if set, else a private PostgreSQL)
 test: $(VENV)/.installed-dev

@@ -275,7 +275,7 @@ function addAgendaRow() {
   const row = document.createElement("div");
   row.className = "row agenda-row";
   const input = (field, size, required) => {
-    const element = Object.assign(document.createElement("input"), { name: field, maxLength: size, required });
+    const element = Object.assign(document.createElement("input"), { name: `item-${field}`, maxLength: size, required });
     element.className = field;
     return element;
   };
@@ -291,8 +291,10 @@ function addAgendaRow() {
 
 async function scheduleSitting(form) {
   const data = new FormData(form);
-  const agenda = [...$("s-rows").children].map((row) => {
-    const [number, title, draft] = [...row.querySelectorAll("input")].map((i) => i.value.trim());
+  const agenda = [...$("s-rows").children].map((row, index) => {
+    const inputs = [...row.querySelectorAll("input")];
+    for (const input of inputs) input.dataset.field = `agenda.${index}.${input.className}`; // a refusal names it
+    const [number, title, draft] = inputs.map((i) => i.value.trim());
     return { number, title, draft: draft || null };
   });
   const body = {

@@ -89,7 +89,8 @@ export function markField(form, error, line) {
   if (!form) return;
   for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   const name = error?.field ? String(error.field).split(".").at(-1) : null;
-  const input = name ? form.elements.namedItem(name) : null;
+  const exact = error?.field ? form.querySelector(`[data-field="${CSS.escape(String(error.field))}"]`) : null;
+  const input = exact ?? (name ? form.elements.namedItem(name) : null);
   if (!(input instanceof HTMLElement)) return;
   if (!line.id) line.id = `status-${Math.random().toString(36).slice(2)}`;
   input.setAttribute("aria-invalid", "true");

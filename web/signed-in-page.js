@@ -48,13 +48,40 @@ export function savedLanguage() {
   return localStorage.getItem(LANG_KEY) === "en" ? "en" : "uk";
 }
 
-/** `?session=<id>`, else the open session, else a scheduled one, else the newest; null if none. */
+/**
+ * `?session=<id>`, else the open sitting, else the next scheduled one (the earliest date), else the
+ * newest; null if there is none.
+ */
 export async function pickSession() {
   const wanted = new URLSearchParams(location.search).get("session");
   if (wanted) return wanted;
-  const { sessions } = await (await fetch("/api/v1/sessions")).json();
-  const chosen = sessions.find((x) => x.status === "open") ?? sessions.find((x) => x.status === "scheduled") ?? sessions[0];
-  return chosen?.id ?? null;
+  return chooseSitting((await (await fetch("/api/v1/sessions")).json()).sessions);
+}
+
+/** From `GET /api/v1/sessions` (newest first): the open sitting, else the next scheduled, else the newest. */
+export function chooseSitting(sessions) {
+  const scheduled = sessions.filter((x) => x.status === "scheduled");
+  const next = scheduled.reduce((a, b) => (a && a.date <= b.date ? a : b), null);
+  return (sessions.find((x) => x.status === "open") ?? next ?? sessions[0])?.id ?? null;
+}
+
+/**
+ * A page that follows a sitting it was not told to (no `?session=`) moves to another one when that
+ * one opens — a tablet switched on the day before still shows the sitting the chair opens. Checks
+ * every `seconds`; calls `onMove(id)` once another sitting is open.
+ */
+export function followOpening(view, onMove, seconds = 15) {
+  if (new URLSearchParams(location.search).get("session")) return;
+  setInterval(async () => {
+    if (view.state?.status === "open") return;
+    try {
+      const { sessions } = await (await fetch("/api/v1/sessions")).json();
+      const open = sessions.find((x) => x.status === "open");
+      if (open && open.id !== view.sessionId) onMove(open.id);
+    } catch {
+      // offline: the connection light says so; try again next time
+    }
+  }, seconds * 1000);
 }
 
 /**
@@ -81,7 +108,10 @@ export function followSession(view, auth, { render, renderConnection, onEvent })
     render();
   });
   client.addEventListener("ack", () => render());
-  auth.addEventListener("token", () => client.reauthenticate());
+  if (!view.renewing) {
+    view.renewing = true; // one listener for the page, whichever sitting it follows now
+    auth.addEventListener("token", () => view.client?.reauthenticate());
+  }
   client.start();
   return client;
 }

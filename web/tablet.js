@@ -16,7 +16,14 @@ import { Auth } from "./auth.js";
 import { reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
 import { ballotSeqOf, choiceOf, openVote, signedCountOf } from "./session-state.js";
-import { followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
+import {
+  followOpening,
+  followSession,
+  pickSession,
+  savedLanguage,
+  showConnection,
+  wireSignIn,
+} from "./signed-in-page.js";
 import { STRINGS, format } from "./tablet-strings.js";
 import { registrationLine, rollCallLine } from "./ukrainian.js";
 import { enroll, nonceFor, signBallot } from "./webauthn.js";
@@ -330,6 +337,16 @@ async function enterChamber() {
   }
   $("chamber").hidden = false;
   if ($("enroll-button").hidden) $("enroll").hidden = true; // enrolled: the chamber is what matters now
+  follow();
+  followOpening(view, (id) => {
+    view.client?.close();
+    view.sessionId = id;
+    view.state = null;
+    follow();
+  });
+}
+
+function follow() {
   followSession(view, auth, {
     render,
     renderConnection,

@@ -1,0 +1,195 @@
+"""The pictures of the Ukrainian guides (docs/uk/) come from the screens themselves, taken here.
+
+A short sitting is run through the screens as the guides tell people to run it: the secretary
+schedules a sitting and records the members, the chair follows «Наступний крок», a deputy enrolls a
+tablet, registers and votes (also with the network down), the display and the live page show the
+result, residents read it on the portal. Each step's picture goes to test-artifacts/guides/, or to
+the folder named by KVORUM_GUIDE_IMAGES (`KVORUM_GUIDE_IMAGES=docs/uk/img make test` refreshes the
+guides' pictures). Every picture a guide shows must be one this test takes, so the guides never
+show a screen that no longer exists.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from browser_support import Browser, Page, add_authenticator
+from conftest import Demo
+
+ROOT = Path(__file__).resolve().parent.parent
+GUIDES = ROOT / "docs" / "uk"
+OUT = Path(os.environ.get("KVORUM_GUIDE_IMAGES") or ROOT / "test-artifacts" / "guides")
+WAIT_MS = 20_000
+
+
+class Camera:
+    def __init__(self, browser: Browser) -> None:
+        self.browser = browser
+        self.contexts: list[Any] = []
+        self.taken: set[str] = set()
+
+    async def page(self, width: int, height: int, *, authenticator: bool = False, mobile: bool = False) -> Page:
+        context = await self.browser.new_context(
+            viewport={"width": width, "height": height}, is_mobile=mobile, locale="uk-UA", timezone_id="Europe/Kyiv"
+        )
+        self.contexts.append(context)
+        page = await context.new_page()
+        if authenticator:
+            await add_authenticator(context, page)
+        return page
+
+    async def shot(self, page: Page, name: str, *, full: bool = False) -> None:
+        await asyncio.to_thread(OUT.mkdir, parents=True, exist_ok=True)
+        await page.screenshot(path=str(OUT / f"{name}.png"), full_page=full)
+        self.taken.add(f"{name}.png")
+
+
+@pytest.fixture
+async def camera(browser: Browser, demo_council: Demo) -> AsyncIterator[Camera]:
+    taken = Camera(browser)
+    try:
+        yield taken
+    finally:
+        for context in taken.contexts:
+            await context.close()
+
+
+async def _sign_in(page: Page, username: str, ready: str) -> None:
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector(ready, timeout=WAIT_MS)
+
+
+@pytest.mark.timeout(300)
+async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_describe_them(
+    camera: Camera, demo_council: Demo
+) -> None:
+    demo = demo_council
+    origin = demo.server.url.replace("127.0.0.1", "localhost")
+    configure = {"id": "sign", "type": "council.configure", "signed_ballots": True, "rp_id": "localhost"}
+    response = await demo.client.post(
+        "/api/v1/council/commands", json={**configure, "origins": [origin]}, headers=await demo.headers("admin")
+    )
+    assert response.status_code == 200, response.text
+
+    # The secretary: a new sitting with its agenda, the members' records, a tablet's enrollment link.
+    secretary = await camera.page(1440, 900)
+    await secretary.goto(f"{origin}/console")
+    await _sign_in(secretary, "secretary", "#office:not([hidden])")
+    await secretary.click("#schedule-title")
+    form = secretary.locator("#schedule-form")
+    await form.locator("input[name=number]").fill("46")
+    await form.locator("input[name=convocation]").fill("8")
+    await form.locator("input[name=date]").fill("2026-12-16")
+    await form.locator("input[name=title]").fill("46 сесія Вознесенської міської ради VIII скликання")
+    await secretary.fill("#s-rows .agenda-row:first-child input.title", "Про бюджет міста на 2027 рік")
+    await secretary.fill("#s-rows .agenda-row:first-child input.draft", "ПР-120")
+    await secretary.click("#s-add-row")
+    await secretary.fill("#s-rows .agenda-row:nth-child(2) input.title", "Про звіт міського голови")
+    await secretary.locator("#sittings-panel").scroll_into_view_if_needed()
+    await camera.shot(secretary, "secretary-schedule")
+    await secretary.click("#s-send")
+    await secretary.wait_for_selector("#sittings li:has-text('46 сесія')", timeout=WAIT_MS)
+    await secretary.locator("#members-panel").scroll_into_view_if_needed()
+    await camera.shot(secretary, "secretary-members")
+    link = await demo.client.post(
+        "/api/v1/enrollments", json={"deputy": "d03"}, headers=await demo.headers("secretary")
+    )
+    token = link.json()["token"]
+    await secretary.select_option("#deputy", "d05")
+    await secretary.click("#make-link")
+    await secretary.wait_for_selector("#link:not([hidden])", timeout=WAIT_MS)
+    await secretary.locator("#devices-panel").scroll_into_view_if_needed()
+    await camera.shot(secretary, "secretary-devices")
+
+    # A deputy's tablet: enrolled from the link, signed in.
+    tablet = await camera.page(1280, 800, authenticator=True)
+    await tablet.goto(f"{origin}/tablet#enroll={token}")
+    await camera.shot(tablet, "deputy-enroll")
+    await tablet.click("#enroll-button")
+    await tablet.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+    await _sign_in(tablet, "deputy03", "#chamber:not([hidden])")
+
+    # The chair follows «Наступний крок».
+    chair = await camera.page(1440, 900)
+    await chair.goto(f"{origin}/console?session=c8-s45")
+    await _sign_in(chair, "chair", "#next-actions [data-action=openSession]")
+    await camera.shot(chair, "chair-next-step")
+    await chair.click("#next-actions [data-action=openSession]")
+    await chair.click("#next-actions [data-action=openRegistration]", timeout=WAIT_MS)
+    await tablet.click("#register", timeout=WAIT_MS)
+    await tablet.wait_for_selector("#registered-note:not([hidden])", timeout=WAIT_MS)
+    await camera.shot(tablet, "deputy-registered")
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in (1, 2, *range(4, 20))))
+    await chair.wait_for_selector("#quorum-verdict[data-quorum=yes]", timeout=WAIT_MS)
+    await chair.click("#next-actions [data-action=closeRegistration]")
+    await chair.wait_for_selector("dialog.confirm", timeout=WAIT_MS)
+    await camera.shot(chair, "chair-confirm")
+    await chair.click("dialog.confirm [data-answer=yes]")
+    await chair.click("#next-actions [data-action=startItem]", timeout=WAIT_MS)
+    await chair.fill("#vote-form input[name=subject]", "в цілому")
+    await chair.click("#next-actions [data-action=openVote]", timeout=WAIT_MS)
+    await chair.wait_for_selector("#vote-live:not([hidden])", timeout=WAIT_MS)
+
+    display = await camera.page(1920, 1080)
+    await display.goto(f"{origin}/display")
+    await display.wait_for_selector("#vote-panel:not([hidden])", timeout=WAIT_MS)
+    await camera.shot(display, "display-vote")
+
+    # The deputy votes; then the network drops and a changed vote waits, then counts.
+    await tablet.click(".choice[data-choice=for]")
+    await tablet.wait_for_selector("#ballot-status[data-state=counted]", timeout=WAIT_MS)
+    await camera.shot(tablet, "deputy-counted")
+    await tablet.context.set_offline(True)
+    await tablet.wait_for_selector("#connection[data-status=closed]", timeout=WAIT_MS)
+    await tablet.click(".choice[data-choice=against]")
+    await tablet.wait_for_selector("#ballot-status[data-state=retrying]", timeout=WAIT_MS)
+    await camera.shot(tablet, "deputy-offline")
+    await tablet.context.set_offline(False)
+    await tablet.wait_for_selector("#ballot-status[data-state=counted]:has-text('Проти')", timeout=WAIT_MS)
+    await camera.shot(chair, "chair-vote")
+    await chair.click("#next-actions [data-action=closeVote]")
+    await chair.wait_for_selector("#vote-result h3", timeout=WAIT_MS)
+    await tablet.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
+    await camera.shot(tablet, "deputy-results")
+    await display.wait_for_selector("#results-panel:not([hidden])", timeout=WAIT_MS)
+    await camera.shot(display, "display-results")
+    live = await camera.page(390, 844, mobile=True)
+    await live.goto(f"{origin}/live")
+    await live.wait_for_selector("#vote-results:not([hidden])", timeout=WAIT_MS)
+    await camera.shot(live, "resident-live")
+
+    # A new item proposed for the open sitting's agenda: the council votes on including it.
+    await chair.click("#propose-title")
+    await chair.fill("#propose-form input[name=number]", "6")
+    await chair.fill("#propose-form textarea[name=title]", "Про звернення щодо освітлення вулиці Шевченка")
+    await chair.locator("#agenda-panel").scroll_into_view_if_needed()
+    await camera.shot(chair, "chair-propose")
+    await chair.click("#next-actions [data-action=finishItem]")
+    await chair.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
+    await chair.wait_for_selector("#agenda li[data-item=i1][data-status=done]", timeout=WAIT_MS)
+
+    # The operator's page, and what residents read on the portal.
+    operator = await camera.page(1280, 800)
+    await operator.goto(f"{origin}/broadcast")
+    await _sign_in(operator, "operator", "#desk:not([hidden])")
+    await camera.shot(operator, "operator-broadcast")
+    portal = await camera.page(1280, 900)
+    await portal.goto(f"{origin}/sessions/c8-s45")
+    await camera.shot(portal, "resident-session", full=True)
+    await portal.goto(f"{origin}/sessions/c8-s45/minutes")
+    await camera.shot(portal, "resident-minutes")
+
+    # Every picture the guides show was taken just now.
+    shown = set()
+    for guide in GUIDES.glob("*.md"):
+        shown |= set(re.findall(r"\(img/([a-z0-9-]+\.png)\)", guide.read_text()))
+    assert shown, "the guides show no pictures"
+    assert shown <= camera.taken, f"pictures the guides show but no screen gives: {sorted(shown - camera.taken)}"
