@@ -19,6 +19,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import orjson
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -88,6 +89,7 @@ class RollCallLayout:
         self.order = groups(council, council.deputies)
         self.genders = {m: d.gender for m, d in council.deputies.items()}
         self._lines: dict[tuple[str, str | None], str] = {}
+        self._rows: dict[tuple[str, str], Markup] = {}
         self._compositions: dict[bool, str] = {}
 
     def line(self, value: str, member: str) -> str:
@@ -96,6 +98,19 @@ class RollCallLayout:
         if key not in self._lines:
             self._lines[key] = roll_call_line(value, gender)
         return self._lines[key]
+
+    def row(self, member: str, value: str) -> Markup:
+        """A member's roll-call row, escaped once per page: a page of a hundred votes repeats each
+        member's few possible rows thousands of times, and the template would escape each anew."""
+        key = (member, value)
+        row = self._rows.get(key)
+        if row is None:
+            deputy = self.council.deputies.get(member)
+            name = deputy.name if deputy is not None else member
+            row = self._rows[key] = Markup(
+                '<tr><th scope="row"><a href="/deputies/{}">{}</a></th><td>{}</td></tr>'
+            ).format(member, name, self.line(value, member))
+        return row
 
     def composition(self, taking_part: bool) -> str:
         if taking_part not in self._compositions:
@@ -122,13 +137,13 @@ class RollCallLayout:
         view["composition"] = self.composition(total > self.council.composition) if total != now else None
         view["total"] = total
         view["groups"] = [
-            (name, [(m, self.line(roll_call[m], m)) for m in members if m in roll_call])
+            (name, Markup("").join([self.row(m, roll_call[m]) for m in members if m in roll_call]))
             for name, members in self.order
             if any(m in roll_call for m in members)
         ]
-        former = [(m, self.line(value, m)) for m, value in roll_call.items() if m not in self.council.deputies]
+        former = [self.row(m, value) for m, value in roll_call.items() if m not in self.council.deputies]
         if former:  # members since removed from the roster keep their line
-            view["groups"].append(("Колишні члени ради", former))
+            view["groups"].append(("Колишні члени ради", Markup("").join(former)))
         return view
 
 
@@ -160,7 +175,6 @@ async def session_page(request: Request) -> Response:
         registration=registration_line(composition) if public["status"] != "scheduled" else None,
         composition=composition_line(composition),
         items=items,
-        names=names,
         base=str(request.base_url).rstrip("/"),
     )
 
