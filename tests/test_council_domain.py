@@ -227,3 +227,11 @@ def test_evolve_refuses_unknown_or_out_of_order_events() -> None:
 def test_malformed_council_commands_are_validation_errors(raw: dict[str, Any]) -> None:
     with pytest.raises(ValidationError):
         COMMAND_ADAPTER.validate_python({"id": "k1", **raw})
+
+
+def test_the_council_decides_whether_a_first_ballot_is_final_and_its_procedural_threshold() -> None:
+    state = run(voznesensk(), "council.configure", first_ballot_final=True, procedural_rule="majority_of_registered")
+    assert state.first_ballot_final is True and state.procedural_rule is Rule.MAJORITY_OF_REGISTERED
+    public = state.to_public()
+    assert public["first_ballot_final"] is True and public["procedural_rule"] == "majority_of_registered"
+    assert run(state, "council.configure", first_ballot_final=False).first_ballot_final is False

@@ -184,3 +184,14 @@ async def test_a_roll_call_opens_under_its_vote_grouped_by_faction(sitting: Demo
     assert groups == ["Громада", "Розвиток", "Рідне місто", "Народний контроль", "Позафракційні"]
     await page.locator(".vote").first.screenshot(path=str(ARTIFACTS / "portal-session-roll-call-phone.png"))
     assert await _fits(page) and watched.problems == []
+
+
+@pytest.mark.parametrize("path", ["/tablet", "/console", "/broadcast", "/sign"])
+async def test_the_signed_in_pages_load_without_a_console_error_before_anyone_signs_in(
+    sitting: Demo, watch: Any, path: str
+) -> None:
+    """No 401 in the console from a page asking to resume a sign-in that does not exist."""
+    watched = await watch(sitting.server.url + path, DESKTOP)
+    await watched.page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
+    await watched.page.wait_for_load_state("networkidle")
+    assert watched.problems == [], f"{path}: {watched.problems}"

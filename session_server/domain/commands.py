@@ -349,6 +349,8 @@ class CouncilConfigure(_Command):
     factions: Annotated[list[Faction], Field(max_length=100)] | None = None
     procedural_rule: RuleField | None = None
     """The threshold the council's rules set for procedural votes (including an item in the agenda)."""
+    first_ballot_final: bool | None = None
+    """Whether a deputy's first ballot is final (else it may be changed until the vote closes)."""
     """The factions in the council's own order (minutes, roll calls); others follow in roster order."""
 
 

@@ -288,6 +288,7 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
             signer_keys=dict(p.get("signer_keys", state.signer_keys)),
             faction_order=tuple(p.get("factions", state.faction_order)),
             procedural_rule=Rule(p["procedural_rule"]) if "procedural_rule" in p else state.procedural_rule,
+            first_ballot_final=p.get("first_ballot_final", state.first_ballot_final),
             seq=event.seq,
         )
     if event.type == "credential.enrolled":
