@@ -175,7 +175,9 @@ async def _warn_if_unsigned(kvorum: Kvorum) -> None:
         return
     council = await kvorum.sessions.council(council_id)
     if not council.signed_ballots:
-        log.warning(
+        # Loud under `kvorum serve`; under `kvorum demo` it is what the demo is for, and its banner says so.
+        log.log(
+            logging.INFO if kvorum.settings.demo else logging.WARNING,
             "DEMO COUNCIL %r: ballots are NOT signed on the deputies' devices; anyone with a deputy's password "
             "can vote for them. A real council requires signed ballots (docs/ledger.md).",
             council_id,

@@ -176,7 +176,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
     """Seed the demo council into the database and serve it."""
     from session_server import demo
 
-    settings = _settings(args)
+    settings = replace(_settings(args), demo=True)
 
     def banner(s: Settings) -> None:
         base = f"http://{'localhost' if s.host in ('127.0.0.1', '0.0.0.0') else s.host}:{s.port}"
@@ -191,6 +191,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
             f"             {base}/live/{demo.SESSION_ID}  {base}/broadcast  {base}/ (the portal)\n"
             f"Accounts, all with the password «{demo.PASSWORD}»: admin, secretary, operator (video),\n"
             f"  chair (the mayor), deputy01 … deputy{demo.COMPOSITION}.\n"
+            f"  The demo council takes unsigned ballots, so it can be tried without enrolling a tablet.\n"
             f"  Data: {settings.database_url or s.data_dir / 'postgres'}\n",
             flush=True,
         )

@@ -62,6 +62,8 @@ class Settings:
     """The site's address as residents reach it (links in open data); default: this server on localhost."""
     webhook_attempts: int = 8
     webhook_backoff_ms: int = 10_000
+    demo: bool = False
+    """Started by ``kvorum demo``: a demo council's unsigned ballots are expected, not warned about."""
 
     @property
     def site_url(self) -> str:
