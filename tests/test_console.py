@@ -189,3 +189,43 @@ async def test_the_secretary_registers_publishes_and_schedules_a_draft(
     assert (document["status"], document["session"], document["item"]) == ("scheduled", "c8-s45", "i1")
     stored = await demo.client.get(f"/api/v1/files/{document['attachments'][0]['sha256']}")
     assert stored.content == PDF
+
+
+async def test_the_secretary_schedules_a_sitting_with_its_agenda_and_the_chair_can_switch_to_it(
+    console: Page, demo_council: Demo
+) -> None:
+    page, demo = console, demo_council
+    await _sign_in(page, demo, "secretary")
+    await page.click("#schedule-title")
+    form = page.locator("#schedule-form")
+    await form.locator("input[name=number]").fill("46")
+    await form.locator("input[name=convocation]").fill("8")
+    await form.locator("input[name=date]").fill("2026-12-16")
+    await form.locator("input[name=title]").fill("46 сесія Вознесенської міської ради VIII скликання")
+    await page.fill("#s-rows .agenda-row:first-child input.title", "Про бюджет міста на 2027 рік")
+    await page.fill("#s-rows .agenda-row:first-child input.draft", "ПР-120")
+    await page.click("#s-add-row")
+    await page.fill("#s-rows .agenda-row:nth-child(2) input.title", "Різне")
+    await page.click("#s-send")
+    await page.wait_for_selector("#sittings-panel .panel-status[data-state=done]:has-text('Засідання заплановано')")
+    await page.wait_for_selector("#sittings li:has-text('16 грудня 2026')", timeout=WAIT_MS)  # the date in words
+    state = (await demo.state("c8-s46"))["state"]
+    assert (state["number"], state["date"], state["status"]) == (46, "2026-12-16", "scheduled")
+    assert [(i["number"], i["title"], i["draft"]) for i in state["agenda"]] == [
+        ("1", "Про бюджет міста на 2027 рік", "ПР-120"),
+        ("2", "Різне", None),
+    ]
+
+    # the same number again: refused beside the form, in words
+    await form.locator("input[name=number]").fill("46")
+    await form.locator("input[name=convocation]").fill("8")
+    await form.locator("input[name=date]").fill("2026-12-17")
+    await form.locator("input[name=title]").fill("Двійник")
+    await page.fill("#s-rows .agenda-row:first-child input.title", "Щось")
+    await page.click("#s-send")
+    await _status(page, "sittings-panel", "Засідання з таким ідентифікатором уже заплановано.")
+
+    # the chair picks the sitting the console follows
+    await page.select_option("#sitting", "c8-s46")
+    await page.wait_for_url("**/console?session=c8-s46", timeout=WAIT_MS)
+    await page.wait_for_selector("#session-title:has-text('46 сесія')", timeout=WAIT_MS)
