@@ -275,20 +275,34 @@ def prepare_assertion(
     ballot: bytes, assertion: Assertion, credential: Credential, *, rp_id: str, origins: Sequence[str]
 ) -> PreparedAssertion:
     """Every check of ``verify_assertion`` but the signature itself (for callers that batch those)."""
+    return _prepare(
+        ballot_challenge(ballot), assertion, credential, rp_id, origins, "another ballot (choice, vote or nonce)"
+    )
+
+
+def _prepare(
+    challenge: bytes,
+    assertion: Assertion,
+    credential: Credential,
+    rp_id: str,
+    origins: Sequence[str],
+    other: str,
+) -> PreparedAssertion:
+    """The checks of an assertion whose challenge must be ``challenge`` (``other``: what else it is over)."""
     if assertion.credential != credential.id:
         raise BallotRefused("credential_mismatch", "the assertion names another credential")
     try:
-        kind, challenge, origin = _client_fields(assertion.client_data_json)
+        kind, signed_text, origin = _client_fields(assertion.client_data_json)
     except (ValueError, TypeError, KeyError):
         raise BallotRefused("assertion_invalid", "client data is not WebAuthn client data JSON") from None
     if kind != "webauthn.get":
         raise BallotRefused("assertion_invalid", f"client data type is {kind!r}, not 'webauthn.get'")
     try:
-        signed_challenge = from_b64url(challenge)
+        signed_challenge = from_b64url(signed_text)
     except ValueError:
         raise BallotRefused("assertion_invalid", "the challenge is not base64url") from None
-    if signed_challenge != ballot_challenge(ballot):
-        raise BallotRefused("challenge_mismatch", "the signature is over another ballot (choice, vote or nonce)")
+    if signed_challenge != challenge:
+        raise BallotRefused("challenge_mismatch", f"the signature is over {other}")
     if origin not in origins:
         raise BallotRefused("origin_mismatch", f"signed on {origin!r}, not on one of the council's origins")
     data = assertion.authenticator_data
@@ -298,7 +312,7 @@ def prepare_assertion(
         raise BallotRefused("rp_id_mismatch", f"the credential was not used for relying party {rp_id!r}")
     flags = data[32]
     if not flags & _UP or not flags & _UV:
-        raise BallotRefused("user_not_verified", "the authenticator did not verify the deputy (fingerprint or PIN)")
+        raise BallotRefused("user_not_verified", "the authenticator did not verify the user (fingerprint or PIN)")
     try:
         _public_key(credential.public_key)  # decodable, once per key and process
     except (InvalidPublicKeyStructure, UnsupportedPublicKeyType, ValueError) as exc:
@@ -332,38 +346,9 @@ def verify_assertion_for(
     The same checks in the same order with the same codes, but the challenge is given rather than
     computed from a ballot, so each kind of record keeps its own domain-separated challenge.
     """
-    if assertion.credential != credential.id:
-        raise BallotRefused("credential_mismatch", "the assertion names another credential")
-    try:
-        kind, signed_challenge_text, origin = _client_fields(assertion.client_data_json)
-    except (ValueError, TypeError, KeyError):
-        raise BallotRefused("assertion_invalid", "client data is not WebAuthn client data JSON") from None
-    if kind != "webauthn.get":
-        raise BallotRefused("assertion_invalid", f"client data type is {kind!r}, not 'webauthn.get'")
-    try:
-        signed_challenge = from_b64url(signed_challenge_text)
-    except ValueError:
-        raise BallotRefused("assertion_invalid", "the challenge is not base64url") from None
-    if signed_challenge != challenge:
-        raise BallotRefused("challenge_mismatch", "the signature is over another record")
-    if origin not in origins:
-        raise BallotRefused("origin_mismatch", f"signed on {origin!r}, not on one of the council's origins")
-    data = assertion.authenticator_data
-    if len(data) < 37:
-        raise BallotRefused("assertion_invalid", "authenticator data is shorter than 37 bytes")
-    if data[:32] != _rp_id_digest(rp_id):
-        raise BallotRefused("rp_id_mismatch", f"the credential was not used for relying party {rp_id!r}")
-    flags = data[32]
-    if not flags & _UP or not flags & _UV:
-        raise BallotRefused("user_not_verified", "the authenticator did not verify the user (fingerprint or PIN)")
-    try:
-        _public_key(credential.public_key)
-    except (InvalidPublicKeyStructure, UnsupportedPublicKeyType, ValueError) as exc:
-        raise BallotRefused("signature_invalid", f"the enrolled public key is unusable: {exc}") from None
-    check_signature(
-        credential.public_key, assertion.signature, data + hashlib.sha256(assertion.client_data_json).digest()
-    )
-    return int.from_bytes(data[33:37], "big")
+    prepared = _prepare(challenge, assertion, credential, rp_id, origins, "another record")
+    prepared.verify()
+    return prepared.sign_count
 
 
 def check_sign_count(sign_count: int, last_sign_count: int) -> None:

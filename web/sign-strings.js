@@ -38,13 +38,7 @@ export const STRINGS = {
       "Для вас не зареєстровано жодного пристрою. Попросіть секретаря створити посилання для реєстрації пристрою і відкрийте його на своєму пристрої.",
     digestMismatch:
       "Текст на сторінці не відповідає дайджесту, який обчислив сервер. Не підписуйте; повідомте секретаря.",
-    signInFailed: "Не вдалося увійти: {reason}",
     signedOut: "Ви вийшли з системи. Увійдіть знову, щоб підписувати рішення.",
-    signInReasons: {
-      invalid_credentials: "неправильне ім'я користувача або пароль.",
-      offline: "немає зв'язку з сервером.",
-      default: "спробуйте ще раз.",
-    },
     errors: {
       forbidden: "Підписувати рішення може лише міський голова.",
       not_adopted: "Це рішення не прийнято, тож підписувати нічого.",
@@ -104,13 +98,7 @@ export const STRINGS = {
       "No device is enrolled for you. Ask the secretary for an enrollment link and open it on your device.",
     digestMismatch:
       "The text on this page does not match the digest the server computed. Do not sign; tell the secretary.",
-    signInFailed: "Could not sign in: {reason}",
     signedOut: "You were signed out. Sign in again to sign decisions.",
-    signInReasons: {
-      invalid_credentials: "wrong username or password.",
-      offline: "the server cannot be reached.",
-      default: "please try again.",
-    },
     errors: {
       forbidden: "Only the mayor signs decisions.",
       not_adopted: "This decision was not adopted, so there is nothing to sign.",

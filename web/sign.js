@@ -9,6 +9,7 @@
 
 import { Auth } from "./auth.js";
 import { canonicalBytes } from "./jcs.js";
+import { errorText } from "./messages.js";
 import { STRINGS, format, when } from "./sign-strings.js";
 import { fromBase64url, toBase64url } from "./webauthn.js";
 
@@ -81,14 +82,17 @@ async function getJSON(path) {
   return response.json();
 }
 
-/** The catalogue's sentence for an error: the server's code, a WebAuthn DOMException's name, or offline. */
+/**
+ * The sentence for an error: this page's own, said for signing (the server's code, a WebAuthn
+ * DOMException's name, or offline), else the one every screen has for the code (messages.js).
+ */
 function sentence(error) {
   const errors = STRINGS[view.lang].errors;
   if (error?.name && errors[error.name]) return errors[error.name];
   if (error instanceof TypeError) return errors.offline; // fetch could not reach the server
   if (error?.error === "offline") return errors.offline;
   if (auth.lost) return errors.signed_out;
-  return errors[error?.error] ?? errors.default;
+  return errors[error?.error] ?? errorText(view.lang, error);
 }
 
 /** Read the council again (a device revoked meanwhile): the buttons stay enabled only while one may sign. */
@@ -306,9 +310,7 @@ async function main() {
       setText($("sign-in-status"), "");
       await showDesk();
     } catch (error) {
-      const reasons = STRINGS[view.lang].signInReasons;
-      const reason = error instanceof TypeError ? reasons.offline : (reasons[error.error] ?? reasons.default);
-      setText($("sign-in-status"), t("signInFailed", { reason }));
+      setText($("sign-in-status"), errorText(view.lang, error));
     }
   });
   $("sign-out").addEventListener("click", async () => {
