@@ -24,8 +24,10 @@ __all__ = [
 
 CommandId = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,60}$")]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 IsoDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+# A reason a person types: surrounding spaces dropped, a blank one refused.
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
 
 
 class _Command(BaseModel):
@@ -47,8 +49,8 @@ class DocumentRegister(_Command):
 
     type: Literal["document.register"]
     document: Slug
-    number: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    title: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
     initiator: Text
     rapporteur: Text
     text: Annotated[str, StringConstraints(max_length=200_000)] = ""
@@ -58,7 +60,7 @@ class DocumentAttach(_Command):
     """Attach a stored file (the upload endpoint computes its SHA-256)."""
 
     type: Literal["document.attach"]
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     sha256: Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
     size: Annotated[int, Field(ge=1, le=50 * 2**20)]
     media_type: Literal["application/pdf"] = "application/pdf"
@@ -78,7 +80,7 @@ class DocumentSchedule(_Dated):
     session: Slug
     item: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
     date: IsoDate
-    override_reason: Annotated[str, StringConstraints(min_length=1, max_length=1000)] | None = None
+    override_reason: Reason | None = None
 
 
 class DocumentRecordOutcome(_Command):
@@ -86,9 +88,9 @@ class DocumentRecordOutcome(_Command):
 
     type: Literal["document.record_outcome"]
     session: Slug
-    vote: Annotated[str, StringConstraints(min_length=1, max_length=40)]
+    vote: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     outcome: Literal["adopted", "rejected"]
-    decision_number: Annotated[str, StringConstraints(min_length=1, max_length=40)] | None = None
+    decision_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
 
 
 Base64url = Annotated[str, StringConstraints(min_length=1, max_length=8_000, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -117,8 +119,8 @@ class DocumentSign(_Command):
     """
 
     type: Literal["document.sign"]
-    algorithm: Annotated[str, StringConstraints(min_length=1, max_length=40)]
-    key_id: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    algorithm: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    key_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)] | None = None
     signature: Annotated[str, StringConstraints(min_length=1, max_length=20_000)] | None = None
     assertion: DeviceAssertion | None = None
 

@@ -876,3 +876,64 @@ def test_an_inclusion_vote_names_a_proposal_and_follows_the_councils_procedural_
     ) == ("invalid_command")
     assert c.refuse("chair", "vote.open", subject="s", rule="majority_of_registered", seconds=30) == "invalid_command"
     c.do("chair", "vote.open", rule="majority_of_registered", proposal=PROPOSAL, **fields)
+
+
+def test_text_a_person_types_is_trimmed_and_a_blank_one_refused() -> None:
+    for raw in (
+        {"type": "vote.cancel", "vote": "v1", "reason": "   "},
+        {"type": "item.add", "number": "7", "title": " \t "},
+        {"type": "item.add", "number": "  ", "title": "Різне"},
+        {"type": "vote.open", "item": "i1", "subject": "  ", "rule": "majority_of_composition", "seconds": 30},
+        {"type": "conflict.declare", "item": "i1", "reason": "\n"},
+        {
+            "type": "vote.open",
+            "subject": "включити",
+            "rule": "majority_of_composition",
+            "seconds": 30,
+            "purpose": "agenda_add",
+            "proposal": {"number": "6", "title": "   "},
+        },
+    ):
+        with pytest.raises(ValidationError):
+            SESSION_COMMAND_ADAPTER.validate_python({"id": "x", **raw})
+    c = in_session("d1", "d2", "d3", "d4", item=None)
+    c.do(
+        "chair",
+        "vote.open",
+        item=None,
+        subject="  включити ",
+        rule="majority_of_composition",
+        seconds=30,
+        purpose="agenda_add",
+        proposal={"number": " 6 ", "title": " Різне "},
+    )
+    assert c.vote()["subject"] == "включити" and c.vote()["proposal"] == {
+        "number": "6",
+        "title": "Різне",
+        "draft": None,
+    }
+
+
+def test_agenda_numbers_are_unique_and_the_agenda_changes_between_items_not_during_one() -> None:
+    c = Chamber()
+    agenda = [{"number": "1", "title": "А"}, {"number": "1", "title": "Б"}]
+    assert (
+        c.refuse("secretary", "session.schedule", number=1, convocation=8, date="2026-11-24", title="T", agenda=agenda)
+        == "item_number_taken"
+    )
+    c.do("secretary", "session.schedule", number=1, convocation=8, date="2026-11-24", title="T", agenda=AGENDA)
+    assert c.refuse("secretary", "item.add", number="2", title="Двійник") == "item_number_taken"
+    assert c.refuse("secretary", "item.update", item="i3", number="1") == "item_number_taken"
+    c.do("secretary", "item.update", item="i3", number="3")  # its own number again: fine
+    c.do("chair", "session.open")
+    c.do("chair", "registration.open")
+    for member in ("d1", "d2", "d3", "d4"):
+        c.do(member, "presence.register")
+    fields: dict[str, Any] = {"subject": "включити", "rule": "majority_of_composition", "seconds": 30}
+    assert c.refuse("chair", "vote.open", purpose="agenda_add", proposal={"number": "2", "title": "Х"}, **fields) == (
+        "item_number_taken"
+    )
+    c.do("chair", "item.start", item="budget")
+    assert c.refuse("chair", "vote.open", purpose="agenda_add", proposal={"number": "9", "title": "Х"}, **fields) == (
+        "item_in_progress"
+    )

@@ -63,8 +63,9 @@ CommandId = Annotated[str, StringConstraints(min_length=1, max_length=100, patte
 Slug40 = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
 Slug60 = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,60}$")]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Reason = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+# Text a person types: surrounding spaces dropped, and blank is refused (a reason of spaces is no reason).
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 # Strict mode would demand enum instances from Python input; accept their string values too.
 RuleField = Annotated[Rule, Field(strict=False)]
 ChoiceField = Annotated[Choice, Field(strict=False)]
@@ -82,9 +83,9 @@ class AgendaItemIn(_Model):
     """An agenda item as scheduled: `id` is optional (then "i1", "i2"… by position)."""
 
     id: Slug40 | None = None
-    number: Annotated[str, StringConstraints(min_length=1, max_length=20)]
-    title: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-    draft: Annotated[str, StringConstraints(max_length=100)] | None = None
+    number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+    draft: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = None
 
 
 class SessionSchedule(_Command):
@@ -146,9 +147,9 @@ class PresenceLeave(_Command):
     type: Literal["presence.leave"]
 
 
-ItemNumber = Annotated[str, StringConstraints(min_length=1, max_length=20)]
-ItemTitle = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-DraftRef = Annotated[str, StringConstraints(max_length=100)]
+ItemNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
+ItemTitle = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+DraftRef = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
 
 
 class ItemAdd(_Command):
@@ -239,7 +240,7 @@ class VoteOpen(_Command):
 
     type: Literal["vote.open"]
     item: Ref | None = None
-    subject: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     rule: RuleField
     seconds: Annotated[int, Field(ge=5, le=900)]
     secret: bool = False
@@ -300,7 +301,7 @@ class BroadcastStop(_Command):
 Gender = Literal["female", "male"]
 """A member's grammatical gender, for the forms official texts agree with («утримався» / «утрималася»)."""
 
-Faction = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Faction = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 RpId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9.-]{1,253}$")]

@@ -21,6 +21,7 @@ registration_open          opening registration while it is already open
 already_registered         registering twice
 not_registered             a member command that needs the caller registered in the chamber
 unknown_item               the item is not on the session's agenda
+item_number_taken          an agenda item (or a proposed one) with a number another item already has
 agenda_locked              changing the agenda after the session opened
 item_in_progress           starting an item while another is in progress
 item_not_pending           starting an item that was already taken up
@@ -106,6 +107,7 @@ CODES: frozenset[str] = frozenset(
         "already_registered",
         "not_registered",
         "unknown_item",
+        "item_number_taken",
         "agenda_locked",
         "item_in_progress",
         "item_not_pending",

@@ -193,6 +193,8 @@ def _schedule(command: SessionSchedule, council: CouncilState) -> list[NewEvent]
         item_id = item.id or f"i{position}"
         if item_id in seen:
             raise DomainError("invalid_command", f"agenda item id {item_id!r} appears twice")
+        if any(i["number"] == item.number for i in agenda):
+            raise DomainError("item_number_taken", f"two agenda items are numbered {item.number!r}")
         seen.add(item_id)
         agenda.append({"id": item_id, "number": item.number, "title": item.title, "draft": item.draft})
     payload = {
@@ -222,12 +224,15 @@ def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove
                 raise DomainError("invalid_command", f"agenda item id {item_id!r} is taken")
             if len(state.agenda) >= 200:
                 raise DomainError("invalid_command", "an agenda holds at most 200 items")
+            _number_free(state, command.number)
             position = min(command.position or len(state.agenda) + 1, len(state.agenda) + 1)
             payload = {"item": item_id, "number": command.number, "title": command.title, "draft": command.draft}
             return [NewEvent("item.added", {**payload, "position": position})]
         case ItemUpdate():
             _item(state, command.item)
             changes = command.model_dump(include={"number", "title", "draft"}, exclude_unset=True)
+            if "number" in changes:
+                _number_free(state, changes["number"], but=command.item)
             if not changes:
                 raise DomainError("invalid_command", "item.update changes nothing")
             return [NewEvent("item.updated", {"item": command.item, **changes})]
@@ -312,6 +317,11 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
         # Including an item in an open sitting's agenda is the council's procedural decision.
         if command.proposal is None or command.item is not None:
             raise DomainError("invalid_command", "an agenda_add vote names a proposal and no item")
+        if state.current_item is not None:
+            # The council changes its agenda between items, not in the middle of one.
+            item = state.agenda[state.current_item]
+            raise DomainError("item_in_progress", f"item {item.number} is in progress: finish it first")
+        _number_free(state, command.proposal.number)
         if council.procedural_rule is not None and command.rule != council.procedural_rule:
             raise DomainError(
                 "procedural_rule_required", f"the council's rules set {council.procedural_rule.value!r} for it"
@@ -345,6 +355,13 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
         **extra,
     }
     return [NewEvent("vote.opened", payload)]
+
+
+def _number_free(state: SessionState, number: str, *, but: str | None = None) -> None:
+    """Refuse an agenda number another item already has (``item_number_taken``)."""
+    taken = next((i for i in state.agenda.values() if i.number == number and i.id != but), None)
+    if taken is not None:
+        raise DomainError("item_number_taken", f"item {taken.id!r} is already numbered {number!r}")
 
 
 def _free_item_id(state: SessionState) -> str:
