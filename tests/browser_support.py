@@ -87,6 +87,8 @@ class CuttableLink:
         self._writers: set[asyncio.StreamWriter] = set()
         self._links: set[asyncio.Task[Any]] = set()
         self._server: asyncio.Server | None = None
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.url = ""
 
     async def __aenter__(self) -> CuttableLink:
@@ -97,6 +99,7 @@ class CuttableLink:
     async def __aexit__(self, *exc: object) -> None:
         assert self._server is not None
         self._server.close()
+        self._flowing.set()  # a frozen pump must see the cut, not wait for ever
         self.cut()
         await asyncio.wait_for(asyncio.gather(*self._links, return_exceptions=True), 10)
         await self._server.wait_closed()
@@ -109,6 +112,13 @@ class CuttableLink:
 
     def restore(self) -> None:
         self._up = True
+
+    def freeze(self) -> None:
+        """Stop carrying anything, both ways, while every connection stays open (a silent link)."""
+        self._flowing.clear()
+
+    def thaw(self) -> None:
+        self._flowing.set()
 
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -131,10 +141,10 @@ class CuttableLink:
             client_w.transport.abort()
             self._links.discard(task)
 
-    @staticmethod
-    async def _pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             while data := await reader.read(65536):
+                await self._flowing.wait()  # a frozen link holds what it carries, as a dead switch would
                 writer.write(data)
                 await writer.drain()
             if writer.can_write_eof() and not writer.transport.is_closing():

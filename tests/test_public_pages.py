@@ -293,7 +293,8 @@ async def test_the_live_page_resumes_after_the_stream_drops_and_shows_the_final_
         seen = await demo.head()
 
         link.cut()
-        await expect(page.locator("#connection")).to_have_attribute("data-status", "connecting", timeout=WAIT_MS)
+        await expect(page.locator("#connection")).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
+        await expect(page.locator("#connection")).to_have_text("Немає зв'язку — відновлюємо…")
         for n, choice in ((1, "for"), (2, "for"), (3, "against"), (4, "abstain")):
             await demo.ok(f"deputy{n:02d}", "ballot.cast", vote="v1", choice=choice)
         await demo.ok("chair", "vote.close", vote="v1")
@@ -368,3 +369,23 @@ async def test_the_display_in_english_and_both_pages_under_the_strict_policy(
     missing = await open_page("/display/no-such-session", PROJECTOR, connected=False)
     await expect(missing.locator("#item")).to_have_text("Засідання не знайдено", timeout=WAIT_MS)
     await expect(missing.locator("#connection")).to_have_attribute("data-status", "closed")
+
+
+async def test_the_display_says_its_link_is_gone_within_5_seconds_of_a_silent_cut(
+    open_page: Any, demo_council: Demo
+) -> None:
+    """A link that stops passing anything without closing (a dead switch, a frozen Wi-Fi): the feed's
+    heartbeats stop, and the display turns red within 5 s instead of trusting a socket that is open."""
+    demo = demo_council
+    async with CuttableLink(demo.server.url) as link:
+        page = await open_page(f"/display/{SESSION}", PROJECTOR, base=link.url)
+        await expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
+        link.freeze()
+        frozen = asyncio.get_running_loop().time()
+        await expect(page.locator("#connection")).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
+        assert asyncio.get_running_loop().time() - frozen < 6
+        await expect(page.locator("#connection")).to_have_text("Немає зв'язку — відновлюємо…")
+        link.thaw()
+        await demo.ok("chair", "session.open")
+        await expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
+        await expect(page.locator("#quorum")).to_have_text("Кворуму немає", timeout=WAIT_MS)

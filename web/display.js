@@ -38,9 +38,12 @@ function el(tag, className, text) {
   return node;
 }
 
+/** Green only while the feed is heard; once it was, any other state is a lost link, said in red. */
 function renderConnection() {
-  $("connection").dataset.status = view.status;
-  setText($("connection"), t(`connection_${view.status}`));
+  if (view.status === "open") view.everOpen = true;
+  const shown = view.status === "open" ? "open" : view.everOpen ? "closed" : view.status;
+  $("connection").dataset.status = shown;
+  setText($("connection"), t(shown === "closed" && view.everOpen ? "connection_lost" : `connection_${shown}`));
 }
 
 function render() {

@@ -21,6 +21,9 @@ export const EVENT_TYPES = [
   "registration.closed",
   "presence.registered",
   "presence.left",
+  "item.added",
+  "item.updated",
+  "item.removed",
   "item.started",
   "item.finished",
   "speaker.requested",
@@ -42,8 +45,10 @@ const MAX_RETRY_MS = 15000;
 
 class MissingSession extends Error {}
 
+const FETCH_MS = 8000; // a request on a link that swallows everything must end, so the loader tries again
+
 async function getJson(url) {
-  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  const response = await fetch(url, { headers: { Accept: "application/json" }, signal: AbortSignal.timeout(FETCH_MS) });
   if (response.status === 404) throw new MissingSession(url);
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
