@@ -389,3 +389,29 @@ async def test_the_display_says_its_link_is_gone_within_5_seconds_of_a_silent_cu
         await demo.ok("chair", "session.open")
         await expect(page.locator("#connection")).to_have_attribute("data-status", "open", timeout=WAIT_MS)
         await expect(page.locator("#quorum")).to_have_text("Кворуму немає", timeout=WAIT_MS)
+
+
+async def test_the_whole_roll_call_fits_the_projector_with_the_mayor_and_a_conflict_on_screen(
+    open_page: Any, demo_council: Demo
+) -> None:
+    """The hall reads every name from the back rows: no scrolling on a projector, even with every line
+    of the roll call (34 deputies and the mayor) and a conflict-of-interest notice on screen."""
+    demo = demo_council
+    page = await open_page(f"/display/{SESSION}", PROJECTOR)
+    await _open_with_quorum(demo, "i2")
+    await demo.ok("chair", "presence.register")  # the mayor takes part: 35 lines
+    await demo.ok("deputy33", "presence.register")
+    await demo.ok("deputy33", "conflict.declare", item="i2", reason="родинні зв'язки")
+    await _open_vote(demo, "i2", "за основу та в цілому")
+    await demo.ok("deputy01", "ballot.cast", vote="v1", choice="for")
+    await demo.ok("chair", "vote.close", vote="v1")
+    await page.locator("#results-panel").wait_for(state="visible", timeout=WAIT_MS)
+    assert await page.locator("#roll-call .cell").count() == 35
+    assert await page.locator("#conflicts-panel").is_visible()
+    await _screenshot(page, "display-results-mayor-and-conflict")
+    size = await _fits(page)
+    assert size["w"] <= size["vw"] and size["h"] <= size["vh"], f"the results do not fit the projector: {size}"
+    hidden = await page.eval_on_selector_all(
+        "#roll-call .cell", "cells => cells.filter(c => c.getBoundingClientRect().bottom > innerHeight).length"
+    )
+    assert hidden == 0
