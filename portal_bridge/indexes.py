@@ -1,4 +1,5 @@
-"""The portal's home page and its index pages: every sitting, every decision and draft, every member.
+"""The portal's home page and its index pages: every sitting, every decision and published
+draft, every member.
 
 Each index is paged by ``?page=N`` (``pages.paging``: a number out of range is a 400 page naming the
 range) and says how many there are with the noun agreeing («1 засідання», «34 депутати»). Members are
@@ -13,7 +14,7 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal_bridge.pages import council_of, paging, render
+from portal_bridge.pages import PUBLIC_DOCUMENTS, council_of, paging, render
 
 SESSIONS_PER_PAGE: Final = 20
 DOCUMENTS_PER_PAGE: Final = 20
@@ -30,9 +31,9 @@ DOCUMENT_STATUS: Final = {
 }
 UNAFFILIATED: Final = "Позафракційні"
 
-_DOCUMENTS: Final = """
+_DOCUMENTS: Final = f"""
     SELECT id, number, title, status, decision_number, coalesce(decision_published_on, published_on) AS day
-    FROM documents
+    FROM documents WHERE {PUBLIC_DOCUMENTS}
     ORDER BY decision_published_on DESC NULLS LAST, published_on DESC NULLS LAST, number DESC
     LIMIT $1 OFFSET $2"""
 
@@ -53,7 +54,7 @@ async def home(request: Request) -> Response:
         """SELECT id, title, decision_number, decision_published_on AS day FROM documents WHERE status = 'published'
            ORDER BY decision_published_on DESC, id LIMIT 10"""
     )
-    documents = await pool.fetchval("SELECT count(*) FROM documents")
+    documents = await pool.fetchval(f"SELECT count(*) FROM documents WHERE {PUBLIC_DOCUMENTS}")
     mayor = council.deputies.get(council.mayor or "")
     return render(
         "home.html",
@@ -85,10 +86,12 @@ async def sessions(request: Request) -> Response:
 
 
 async def decisions(request: Request) -> Response:
-    """``/decisions``: every decision and draft, the newest published first, 20 a page."""
+    """``/decisions``: every decision and published draft, the newest published decisions first, 20 a page."""
     council = await council_of(request)
     pool = request.app.state.kvorum.pool
-    at = paging(request, await pool.fetchval("SELECT count(*) FROM documents"), DOCUMENTS_PER_PAGE)
+    at = paging(
+        request, await pool.fetchval(f"SELECT count(*) FROM documents WHERE {PUBLIC_DOCUMENTS}"), DOCUMENTS_PER_PAGE
+    )
     rows = await pool.fetch(_DOCUMENTS, at.size, at.offset)
     listed = [{**dict(r), "status_text": DOCUMENT_STATUS.get(r["status"], r["status"])} for r in rows]
     return render("decisions.html", council=council, section="decisions", documents=listed, at=at)

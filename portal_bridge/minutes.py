@@ -38,7 +38,17 @@ from session_server.domain.session_state import SessionState, Vote, composition,
 from session_server.store import StoredEvent
 from voting.rules import Rule
 
-__all__ = ["Attendance", "Entry", "Group", "ItemRecord", "Minutes", "VoteRecord", "build"]
+__all__ = [
+    "Attendance",
+    "Entry",
+    "Group",
+    "ItemRecord",
+    "Minutes",
+    "VoteRecord",
+    "agenda_add_title",
+    "build",
+    "quoted",
+]
 
 KYIV: Final = ZoneInfo("Europe/Kyiv")
 
@@ -143,7 +153,7 @@ class Minutes:
     session: str
     council: str
     title: str  # the session's own title: the page's <title>, not repeated in the header
-    heading: str  # «пленарного засідання 45 сесії VIII скликання»
+    sitting: str  # «45 сесії VIII скликання»
     date: str  # «2 грудня 2026 р.»
     place: str | None
     status: str
@@ -153,6 +163,11 @@ class Minutes:
     items: list[ItemRecord]
     agenda_votes: list[VoteRecord]  # on including items in the open sitting's agenda, in order
     mayor: str | None  # the mayor's name for the signature line
+
+    @property
+    def heading(self) -> str:
+        """«пленарного засідання 45 сесії VIII скликання»: what the header says the minutes are of."""
+        return f"пленарного засідання {self.sitting}"
 
 
 def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
@@ -230,7 +245,7 @@ def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
         session=state.id,
         council=council.name,
         title=state.title,
-        heading=f"пленарного засідання {state.number} сесії {roman(state.convocation)} скликання",
+        sitting=f"{state.number} сесії {roman(state.convocation)} скликання",
         date=long_date(state.date),
         place=str(place) if place else None,
         status=state.status,
@@ -319,6 +334,20 @@ def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None,
         entry=entry,
         proposal=_proposal(vote.proposal) if vote.purpose == "agenda_add" and vote.proposal else None,
     )
+
+
+def quoted(text: str) -> str:
+    """``text`` in Ukrainian quotes, «…»; quotes within it become the inner ones, „…“ (a title quoting a
+    programme's name, or a vote's title quoting the item it would add)."""
+    return f"«{text.replace('«', '„').replace('»', '“')}»"
+
+
+def agenda_add_title(proposal: Mapping[str, Any]) -> str:
+    """What residents read as the title of a vote on including ``proposal`` in an open sitting's agenda:
+    «Про включення до порядку денного питання «Про перейменування вулиці Садової»» (as the open data's
+    ``title``; quoted once more on a page, the inner pair becomes „…“). The item it would become may
+    never exist, so the title is made from the proposal, never from an agenda item."""
+    return f"Про включення до порядку денного питання {quoted(str(proposal.get('title', '')))}"
 
 
 def _proposal(proposal: Mapping[str, Any]) -> str:

@@ -8,7 +8,11 @@ numbers and ``true``/``false``. Each motion states the composition its vote was 
 (``composition``, art. 59 part 2), the figure the screens and the minutes give.
 
 The ``opendata`` consumer writes one motion per closed vote and one voting line per council member
-into ``od_motions`` / ``od_votings`` as each ``vote.closed`` commits (upserts: idempotent).
+into ``od_motions`` / ``od_votings`` as each ``vote.closed`` commits (upserts: idempotent). A vote on
+including an item in the agenda (``purpose`` "agenda_add") is titled from its proposal, which names
+the item that may never be added: «Про включення до порядку денного питання «…»», with the proposed
+number and draft. A motion's ``textUrl``, the draft's page, is added as it is served, and only for a
+draft residents may see (published: ``pages.PUBLIC_DOCUMENTS``).
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge.consumers import Consumer
+from portal_bridge.minutes import agenda_add_title
+from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.domain.council import CouncilState
 from session_server.http import ApiError, JSONResponse
 from session_server.service import Sessions
@@ -71,9 +77,10 @@ class OpenData(Consumer):
     wake_on = frozenset({"vote.closed"})
 
     def __init__(self, store: EventStore, sessions: Sessions, *, site_url: str = "") -> None:
+        """``site_url`` is no longer needed here (``textUrl`` is made as a motion is served, from the
+        server's own setting); it is accepted so that callers passing it keep working."""
         super().__init__(store)
         self.sessions = sessions
-        self.site_url = site_url
 
     async def reset(self) -> None:
         await self.store.pool.execute("TRUNCATE od_motions, od_votings")
@@ -101,11 +108,16 @@ class OpenData(Consumer):
                 agenda[e.payload["item"]] = {k: e.payload[k] for k in ("number", "title", "draft")}
             elif e.type == "item.updated":
                 agenda[e.payload["item"]].update({k: v for k, v in e.payload.items() if k != "item"})
-        item = agenda.get(opened["item"], {"number": "", "title": "", "draft": None})
+        if opened.get("purpose") == "agenda_add":
+            # The item it would add may never exist (a rejected proposal's id goes to the next one): the
+            # proposal names it, with the number and the draft it was proposed with.
+            proposal = opened["proposal"]
+            number, title, draft = str(proposal.get("number", "")), agenda_add_title(proposal), proposal.get("draft")
+        else:
+            item = agenda.get(opened["item"], {"number": "", "title": "", "draft": None})
+            number, title, draft = item["number"], f"{item['title']} ({opened['subject']})", item.get("draft")
         tally = closed.payload["tally"]
         uid = f"{scheduled['session']}-{vote_id}"
-        document = await self.store.pool.fetchval("SELECT id FROM documents WHERE number = $1", item.get("draft") or "")
-        title = f"{item['title']} ({opened['subject']})"
         motion = {
             "uid": uid,
             "date": closed.at[:10],
@@ -113,9 +125,9 @@ class OpenData(Consumer):
             "authorityId": council.id,
             "convocation": scheduled["convocation"],
             "legislativeSession": scheduled["number"],
-            "number": item["number"],
+            "number": number,
             "title": title,
-            "projectNumber": item.get("draft") or "",
+            "projectNumber": draft or "",
             "votingFor": tally["for"],
             "votingAgainst": tally["against"],
             "votingAbstain": tally["abstain"],
@@ -123,8 +135,8 @@ class OpenData(Consumer):
             "absent": tally["absent"],
             "composition": vote_composition(council.composition, council.mayor, closed.payload["roll_call"]),
             "votingResult": RESULT[tally["outcome"]],
-            "textUrl": f"{self.site_url}/decisions/{document}" if document else "",
-            # not among the published fields (``_render`` keeps only those); Popolo's requirement
+            # (``textUrl`` is added as the motion is served: ``motions``.)
+            # Not among the published fields (``_render`` keeps only those): Popolo's requirement.
             "rule": opened["rule"],
             "required": tally["required"],
         }
@@ -193,17 +205,29 @@ def _convocation(request: Request) -> int | None:
     return int(raw)
 
 
+_MOTIONS = f"""
+    SELECT data, (SELECT id FROM documents WHERE number = m.data ->> 'projectNumber' AND {PUBLIC_DOCUMENTS}
+                  ORDER BY id LIMIT 1) AS document
+    FROM od_motions m
+    WHERE ($1::text IS NULL OR session = $1) AND ($2::int IS NULL OR (data ->> 'convocation')::int = $2)
+    ORDER BY session, position"""
+
+
 async def motions(request: Request) -> Response:
-    """``/opendata/ua835/motions.{csv,json}[?session=ID|?convocation=N]``: one row per closed vote."""
+    """``/opendata/ua835/motions.{csv,json}[?session=ID|?convocation=N]``: one row per closed vote.
+
+    ``textUrl`` is the draft's page on the portal, taken as the row is served: a draft's page is public
+    only once the draft is published, which may be after the vote was closed (``pages.PUBLIC_DOCUMENTS``).
+    """
     fmt, session, convocation = _format(request), request.query_params.get("session"), _convocation(request)
-    rows = await request.app.state.kvorum.pool.fetch(
-        """SELECT data FROM od_motions WHERE ($1::text IS NULL OR session = $1)
-               AND ($2::int IS NULL OR (data ->> 'convocation')::int = $2)
-           ORDER BY session, position""",
-        session,
-        convocation,
-    )
-    return _render([orjson.loads(r["data"]) for r in rows], MOTION_FIELDS, fmt, "motions")
+    kvorum = request.app.state.kvorum
+    rows = await kvorum.pool.fetch(_MOTIONS, session, convocation)
+    site = kvorum.settings.site_url
+    motions = [
+        {**orjson.loads(r["data"]), "textUrl": f"{site}/decisions/{r['document']}" if r["document"] else ""}
+        for r in rows
+    ]
+    return _render(motions, MOTION_FIELDS, fmt, "motions")
 
 
 async def votings(request: Request) -> Response:

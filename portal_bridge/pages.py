@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import ukrainian
-from portal_bridge.minutes import build
+from portal_bridge.minutes import build, quoted
 from session_server.app import PAGE_HEADERS
 from session_server.database import unreachable
 from session_server.domain.council import CouncilState
@@ -32,6 +32,13 @@ from session_server.service import session_stream
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+UNPUBLISHED: Final = "registered"
+"""The status of a draft the secretary has registered but not yet published («Оприлюднити проєкт»,
+``draft.published``): it is the staff's alone. Residents see a document from its publication on —
+the portal, search, the open data; only the staff's ``/api/v1/documents`` lists it before."""
+PUBLIC_DOCUMENTS: Final = f"status <> '{UNPUBLISHED}'"
+"""The documents residents see, as a condition on the ``documents`` table."""
 
 
 async def council_of(request: Request) -> CouncilState:
@@ -54,6 +61,7 @@ def templates() -> Environment:
         count=ukrainian.count,
         deputies=ukrainian.deputies,
         long_date=ukrainian.long_date,
+        quoted=quoted,
         roll_call_line=ukrainian.roll_call_line,
     )
     return env

@@ -26,11 +26,13 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge import indexes
 from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
+from portal_bridge.minutes import OUTCOMES, agenda_add_title
 from portal_bridge.opendata import vote_composition
-from portal_bridge.pages import DEPUTY_NOT_FOUND, PageError, council_of, page, render
+from portal_bridge.pages import DEPUTY_NOT_FOUND, PUBLIC_DOCUMENTS, UNPUBLISHED, PageError, council_of, page, render
 from portal_bridge.search import find, words
 from portal_bridge.ukrainian import composition_line, long_date, registration_line, roll_call_line
 from session_server.domain.council import CouncilState
+from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
 
 KYIV: Final = ZoneInfo("Europe/Kyiv")
@@ -124,7 +126,11 @@ class RollCallLayout:
         """A vote as the page shows it: threshold, state, and once closed its total and roll call, and
         the composition it was counted from when that differs from the sitting's now (``now``: the
         mayor came or left since), which the page states once above the agenda."""
-        view = {**vote, "threshold": THRESHOLD.get(vote["rule"], vote["rule"])}
+        adopted = vote["tally"] is not None and vote["tally"]["outcome"] == "adopted"
+        view = {**vote, "threshold": THRESHOLD.get(vote["rule"], vote["rule"]), "adopted": adopted}
+        if vote["purpose"] == "agenda_add":  # titled from its proposal, worded as the minutes word it
+            view["title"] = agenda_add_title(vote["proposal"] or {})
+            view["outcome"] = OUTCOMES[True][adopted]
         if vote["status"] == "open":
             view["status_text"] = "Голосування триває."
         elif vote["status"] == "cancelled":
@@ -149,22 +155,37 @@ class RollCallLayout:
 
 @page
 async def session_page(request: Request) -> Response:
-    """The agenda with each vote's result and roll call, the composition, and how to verify them."""
+    """The agenda with each vote's result and roll call, the composition, and how to verify them.
+
+    Votes on including an item in the agenda are filed apart, as the minutes file them: such a vote's
+    ``item`` is the id the item would get, and a rejected proposal's id goes to the next proposal.
+    """
     state, council = await request.app.state.kvorum.sessions.session(request.path_params["session"])
     public = to_public(state, council)
-    numbers = {
-        d["number"]: d["id"] for d in await request.app.state.kvorum.pool.fetch("SELECT id, number FROM documents")
-    }
+    rows = await request.app.state.kvorum.pool.fetch(f"SELECT id, number FROM documents WHERE {PUBLIC_DOCUMENTS}")
+    numbers = {d["number"]: d["id"] for d in rows}
     names = {d.id: d.name for d in council.deputies.values()}
     layout = RollCallLayout(council)
     now = public["composition"]["total"]
+    agenda = {item["id"]: item for item in public["agenda"]}
+    views = {v["id"]: layout.vote(v, now) for v in public["votes"]}
+    on_agenda = {v["id"] for v in public["votes"] if v["purpose"] != "agenda_add" and v["item"] in agenda}
+    added_by = {v["item"]: v["id"] for v in views.values() if v["purpose"] == "agenda_add" and v["adopted"]}
     items = []
     for item in public["agenda"]:
-        votes = [layout.vote(v, now) for v in public["votes"] if v["item"] == item["id"]]
+        votes = [views[v["id"]] for v in public["votes"] if v["id"] in on_agenda and v["item"] == item["id"]]
         conflicts = [
             (names.get(c["deputy"], c["deputy"]), c["reason"]) for c in public["conflicts"] if c["item"] == item["id"]
         ]
-        items.append({**item, "votes": votes, "conflicts": conflicts, "document": numbers.get(item["draft"] or "")})
+        document = numbers.get(item["draft"] or "")
+        items.append(
+            {**item, "votes": votes, "conflicts": conflicts, "document": document, "added_by": added_by.get(item["id"])}
+        )
+    agenda_votes = [view for vote_id, view in views.items() if vote_id not in on_agenda]
+    for view in agenda_votes:
+        proposal = view["proposal"] or {}
+        view["document"] = numbers.get(proposal.get("draft") or "")
+        view["added"] = agenda.get(view["item"]) if view["adopted"] else None
     composition = public["composition"]
     return render(
         "session.html",
@@ -175,6 +196,7 @@ async def session_page(request: Request) -> Response:
         registration=registration_line(composition) if public["status"] != "scheduled" else None,
         composition=composition_line(composition),
         items=items,
+        agenda_votes=agenda_votes,
         base=str(request.base_url).rstrip("/"),
     )
 
@@ -193,6 +215,8 @@ async def decision_page(request: Request) -> Response:
     """A decision: text, files, the signature checked here, its vote and history."""
     council = await council_of(request)
     state = await request.app.state.documents.document(request.path_params["document"])
+    if state.status == UNPUBLISHED:  # residents see a draft once it is published, as if it were not there before
+        raise DomainError("document_not_found", f"document {state.id!r} is not published")
     vote = votings = None
     if state.session and state.vote:
         pool = request.app.state.kvorum.pool
@@ -247,6 +271,7 @@ async def deputy_page(request: Request) -> Response:
     ]
     for vote in votes:
         vote["result"] = roll_call_line(vote["line"], deputy.gender)
+        vote["vote"] = vote["uid"].removeprefix(f"{vote['session']}-")  # its place on the session's page
     sessions = await pool.fetchval("SELECT count(*) FROM sessions WHERE status <> 'scheduled'")
     attended = await pool.fetchval(
         """SELECT count(DISTINCT stream) FROM events

@@ -26,6 +26,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge.consumers import Consumer
+from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.http import ApiError, JSONResponse
 from session_server.store import StoredEvent
 
@@ -93,16 +94,16 @@ _FILL = (
        WHERE (session, item) IN (SELECT session, item FROM agenda_items WHERE search_terms IS NULL
                                  FOR UPDATE SKIP LOCKED)""",
 )
-_DOCUMENTS = """
+_DOCUMENTS = f"""
     SELECT id, number, title, status, decision_number FROM documents, kvorum_search_query($1::text[]) AS q
-    WHERE search_terms @@ q ORDER BY ts_rank(search_terms, q) DESC, number LIMIT 50"""
+    WHERE search_terms @@ q AND {PUBLIC_DOCUMENTS} ORDER BY ts_rank(search_terms, q) DESC, number LIMIT 50"""
 _ITEMS = """
     SELECT session, item, number, title, draft FROM agenda_items, kvorum_search_query($1::text[]) AS q
     WHERE search_terms @@ q ORDER BY ts_rank(search_terms, q) DESC, session, number LIMIT 50"""
 # Without the dictionary's files (removed after migration 0011 created it): prefixes, on 0008's indexes.
-_PREFIX_DOCUMENTS = """
+_PREFIX_DOCUMENTS = f"""
     SELECT id, number, title, status, decision_number FROM documents, to_tsquery('simple', $1) AS q
-    WHERE kvorum_search_text(number || ' ' || title || ' ' || body) @@ q
+    WHERE kvorum_search_text(number || ' ' || title || ' ' || body) @@ q AND {PUBLIC_DOCUMENTS}
     ORDER BY ts_rank(kvorum_search_text(number || ' ' || title || ' ' || body), q) DESC, number LIMIT 50"""
 _PREFIX_ITEMS = """
     SELECT session, item, number, title, draft FROM agenda_items, to_tsquery('simple', $1) AS q
@@ -120,7 +121,8 @@ class Found:
 
 
 async def find(pool: Any, terms: list[str]) -> Found:
-    """Decisions and agenda items matching every one of ``terms`` (from :func:`words`)."""
+    """Decisions and agenda items matching every one of ``terms`` (from :func:`words`); a draft only once
+    it is published (``pages.PUBLIC_DOCUMENTS``): search answers anyone."""
     async with pool.acquire() as conn:
         try:
             for statement in _FILL:

@@ -66,7 +66,16 @@ async def test_motions_and_votings_follow_the_votes_in_both_formats(demo_council
     assert first["composition"] == 34  # the mayor took no part: the lines add up to the statutory composition
     assert first["votingResult"] == "Прийнято" and second["votingResult"] == "Не прийнято"
     assert first["title"].endswith("(в цілому)")
-    assert first["textUrl"].endswith("/decisions/pr-101") and second["textUrl"] == ""  # ПР-102 has no document
+    # ПР-101 is registered but not yet published: residents have no page of it to be sent to
+    assert first["textUrl"] == "" and second["textUrl"] == ""  # ПР-102 has no document at all
+    command = {"id": "p", "type": "document.publish_draft", "date": "2026-11-02"}
+    headers = await demo.headers("secretary")
+    published = await demo.client.post("/api/v1/documents/pr-101/commands", json=command, headers=headers)
+    assert published.status_code == 200, published.text
+    first, second = (await demo.client.get("/opendata/ua835/motions.json?session=c8-s45")).json()
+    assert first["textUrl"] == f"{demo.server.kvorum.settings.site_url}/decisions/pr-101" and second["textUrl"] == ""
+    rows = await _csv(demo, "/opendata/ua835/motions.csv?session=c8-s45")
+    assert [r["textUrl"] for r in rows] == [first["textUrl"], ""]
     by_convocation = (await demo.client.get("/opendata/ua835/motions.json?convocation=8")).json()
     assert [m["uid"] for m in by_convocation] == ["c8-s45-v1", "c8-s45-v2"]
     assert (await demo.client.get("/opendata/ua835/votings.json?convocation=7")).json() == []

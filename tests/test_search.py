@@ -20,6 +20,18 @@ async def _search(demo: Demo, q: str, *, want_items: int = 0) -> Any:
     raise AssertionError(f"no {want_items} items for {q!r}: {body}")
 
 
+async def _draft(demo: Demo, document: dict[str, str], *, publish: bool = True) -> None:
+    """Register a draft decision and, unless told not to, publish it for residents."""
+    headers = await demo.headers("secretary")
+    response = await demo.client.post("/api/v1/documents", json=document, headers=headers)
+    assert response.status_code == 201, response.text
+    if publish:
+        command = {"id": f"{document['id']}-publish", "type": "document.publish_draft", "date": "2026-11-02"}
+        path = f"/api/v1/documents/{document['document']}/commands"
+        response = await demo.client.post(path, json=command, headers=headers)
+        assert response.status_code == 200, response.text
+
+
 async def test_search_finds_agenda_items_and_decisions_by_word_prefixes(demo_council: Demo) -> None:
     demo = demo_council
     body = await _search(demo, "бюдж", want_items=2)
@@ -30,8 +42,7 @@ async def test_search_finds_agenda_items_and_decisions_by_word_prefixes(demo_cou
 
     document = {"id": "r", "document": "pr-110", "number": "ПР-110", "title": "Про вшанування пам'яті захисників"}
     document |= {"initiator": "І", "rapporteur": "Р", "text": "Встановити меморіальну дошку на вулиці Соборній."}
-    response = await demo.client.post("/api/v1/documents", json=document, headers=await demo.headers("secretary"))
-    assert response.status_code == 201, response.text
+    await _draft(demo, document)
     for query in ("памяті", "пам’яті", "ПАМ'ЯТ", "меморіальн дошк", "пр-110"):
         found = (await demo.client.get("/api/v1/search", params={"q": query})).json()["documents"]
         assert [d["id"] for d in found] == ["pr-110"], query
@@ -42,6 +53,26 @@ async def test_search_finds_agenda_items_and_decisions_by_word_prefixes(demo_cou
     assert [i["item"] for i in (await _search(demo, "ремонт мосту", want_items=1))["items"]] == ["i5"]
     bad = await demo.client.get("/api/v1/search", params={"q": "  !!  "})
     assert (bad.status_code, bad.json()["error"]) == (400, "invalid_parameter")
+
+
+async def test_search_finds_a_draft_only_once_it_is_published(demo_council: Demo) -> None:
+    demo = demo_council
+    document = {"id": "r", "document": "pr-130", "number": "ПР-130", "title": "Про облаштування скверу Героїв"}
+    document |= {"initiator": "І", "rapporteur": "Р", "text": "Висадити каштани вздовж алеї."}
+    await _draft(demo, document, publish=False)
+    for path in ("/api/v1/search", "/search"):  # the API answers anyone, as the portal's page does
+        for query in ("сквер", "каштани", "ПР-130"):
+            response = await demo.client.get(path, params={"q": query})
+            assert response.status_code == 200, (path, query)
+            assert "pr-130" not in response.text and "скверу" not in response.text, (path, query)
+    headers = await demo.headers("secretary")
+    command = {"id": "p", "type": "document.publish_draft", "date": "2026-11-02"}
+    published = await demo.client.post("/api/v1/documents/pr-130/commands", json=command, headers=headers)
+    assert published.status_code == 200, published.text
+    found = (await demo.client.get("/api/v1/search", params={"q": "сквер"})).json()["documents"]
+    assert [(d["id"], d["status"]) for d in found] == [("pr-130", "published_draft")]
+    page = (await demo.client.get("/search", params={"q": "каштани"})).text
+    assert '<a href="/decisions/pr-130">Проєкт ПР-130: Про облаштування скверу Героїв</a>' in page
 
 
 def test_queries_are_made_safe() -> None:
@@ -66,8 +97,7 @@ async def test_search_finds_inflected_ukrainian_words(demo_council: Demo) -> Non
 
     document = {"id": "r", "document": "pr-120", "number": "ПР-120", "title": "Про зміни до програми розвитку освіти"}
     document |= {"initiator": "І", "rapporteur": "Р", "text": "Збільшити видатки на шкільні автобуси."}
-    response = await demo.client.post("/api/v1/documents", json=document, headers=await demo.headers("secretary"))
-    assert response.status_code == 201, response.text
+    await _draft(demo, document)
     for query in ("програма освіта", "змін програм", "шкільний автобус", "видатків"):
         found = (await demo.client.get("/api/v1/search", params={"q": query})).json()
         assert [d["id"] for d in found["documents"]] == ["pr-120"], query
