@@ -373,3 +373,28 @@ async def test_the_minutes_of_a_session_still_in_progress_say_so_and_an_unknown_
 
     missing = await demo.client.get("/sessions/nope/minutes")
     assert missing.status_code == 404 and "ПРОТОКОЛ" not in missing.text
+
+
+async def test_the_minutes_of_a_sitting_not_yet_held_say_so_and_no_portal_page_links_them(demo_council: Demo) -> None:
+    demo = demo_council
+    response = await demo.client.get(f"/sessions/{SESSION}/minutes")
+    assert response.status_code == 200 and 'href="/static/minutes.css"' in response.text
+    text = text_of(response.text)
+    day = long_date((await demo.state())["state"]["date"])
+    assert text.startswith("Вознесенська міська рада ПРОТОКОЛУ ЩЕ НЕМАЄ пленарного засідання 45 сесії VIII скликання")
+    assert (
+        f"Пленарне засідання 45 сесії VIII скликання, призначене на {day}, ще не відбулося, тож протоколу ще немає."
+        in text
+    )
+    # nobody is absent from a sitting that has not begun, and there is no quorum to lack
+    for wrong in ("Кворуму немає", "неправомочне", "Відсутні", "відсутній", "Зареєстровано", "СЛУХАЛИ", "Підписи"):
+        assert wrong not in text, wrong
+    assert "<title>Протоколу ще немає — 45 сесія Вознесенської міської ради VIII скликання</title>" in response.text
+    for path in ("/", "/sessions", f"/sessions/{SESSION}"):  # no page sends a resident to minutes not yet made
+        assert "/minutes" not in (await demo.client.get(path)).text, path
+
+    await demo.ok("chair", "session.open")  # once it is held, the minutes are kept from its log, and linked
+    session = await demo.client.get(f"/sessions/{SESSION}")
+    assert f'<a href="/sessions/{SESSION}/minutes">протокол</a>' in session.text
+    text = text_of(await minutes_of(demo))
+    assert "ПРОТОКОЛ пленарного засідання" in text and "Засідання ще не закрито: протокол неповний." in text
