@@ -4,15 +4,22 @@ A path a browser opens (the portal, ``/display``, ``/live``, an unknown address)
 Ukrainian in the portal's style (``/static/portal.css``); the machines' paths keep the JSON errors
 (``{"error", "message"}``): the API, open data, feeds, media, sockets, health checks and static files.
 The portal renders its own pages' errors with the council's name (``portal_bridge/pages.py``,
-``templates/base.html``, whose header and navigation these repeat); these are for everything else.
+``templates/base.html``, whose header and navigation these repeat); these are for everything else,
+and name the council too: «Портал ради» only before there is a council or when the database cannot
+be read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
-from typing import Final
+import logging
+from typing import Any, Final
 
 from starlette.responses import HTMLResponse
+from starlette.types import Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 # Paths (and endings) programs read: their errors stay JSON.
 _MACHINE_PREFIXES: Final = (
@@ -47,6 +54,12 @@ NO_SITTING: Final = (
 )
 
 
+PORTAL: Final = "Портал ради"
+"""The header's name before there is a council (or when the database cannot be read)."""
+NAME_WAIT_SECONDS: Final = 2.0
+"""How long an error page waits for the council's name before it settles for «Портал ради»."""
+
+
 def for_people(path: str) -> bool:
     """Whether a browser opens ``path`` as a page (an HTML error), rather than a program reading it (JSON)."""
     return not path.startswith(_MACHINE_PREFIXES) and not path.endswith(_MACHINE_ENDINGS)
@@ -55,18 +68,65 @@ def for_people(path: str) -> bool:
 def error_page(status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
     """The page for an error with HTTP ``status`` (an unknown status as 400 or 500 by its class)."""
     title, text = ERRORS.get(status) or ERRORS[500 if status >= 500 else 400]
-    return HTMLResponse(_page(title, text), status_code=status, headers=headers)
+    return _Notice(title, text, status_code=status, headers=headers)
 
 
 def no_sitting_page(headers: dict[str, str] | None = None, *, refresh_seconds: int = 30) -> HTMLResponse:
     """``/display`` or ``/live`` before the council has any sitting: says so, and looks again every 30 s."""
     title, text = NO_SITTING
-    return HTMLResponse(_page(title, text, refresh_seconds=refresh_seconds), headers=headers)
+    return _Notice(title, text, headers=headers, refresh_seconds=refresh_seconds)
 
 
-def _page(title: str, text: str, *, refresh_seconds: int | None = None) -> str:
+async def council_name(app: Any) -> str | None:
+    """The name of the council ``app`` serves; None before there is one, or when the database cannot be
+    read within ``NAME_WAIT_SECONDS`` (an error page never fails, nor waits long, for want of it)."""
+    kvorum = getattr(getattr(app, "state", None), "kvorum", None)
+    if kvorum is None:
+        return None
+    try:
+        async with asyncio.timeout(NAME_WAIT_SECONDS):
+            council_id = await kvorum.sessions.council_id()
+            if council_id is None:
+                return None
+            name: str = (await kvorum.sessions.council(council_id)).name
+            return name
+    except Exception as exc:
+        log.info("an error page names no council: %r", exc)
+        return None
+
+
+class _Notice(HTMLResponse):
+    """A notice page whose header names the council.
+
+    The name is read as the page is sent, not when it is made: the exception handlers that make these
+    pages make them without waiting on anything. A 503 page says the database cannot be read, so it
+    does not try, and says «Портал ради».
+    """
+
+    def __init__(
+        self,
+        title: str,
+        text: str,
+        *,
+        status_code: int = 200,
+        headers: dict[str, str] | None = None,
+        refresh_seconds: int | None = None,
+    ) -> None:
+        self._notice = (title, text, refresh_seconds)
+        super().__init__(_page(PORTAL, title, text, refresh_seconds=refresh_seconds), status_code, headers)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        name = await council_name(scope.get("app")) if self.status_code != 503 else None
+        if name is not None:
+            title, text, refresh_seconds = self._notice
+            self.body = self.render(_page(name, title, text, refresh_seconds=refresh_seconds))
+            self.headers["content-length"] = str(len(self.body))
+        await super().__call__(scope, receive, send)
+
+
+def _page(council: str, title: str, text: str, *, refresh_seconds: int | None = None) -> str:
     refresh = f'\n  <meta http-equiv="refresh" content="{refresh_seconds}">' if refresh_seconds else ""
-    title, text = html.escape(title), html.escape(text)
+    council, title, text = html.escape(council), html.escape(title), html.escape(text)
     return f"""<!doctype html>
 <html lang="uk">
 <head>
@@ -78,7 +138,7 @@ def _page(title: str, text: str, *, refresh_seconds: int | None = None) -> str:
 </head>
 <body>
 <header class="site">
-  <a class="home" href="/">Портал ради</a>
+  <a class="home" href="/">{council}</a>
   <form class="search" action="/search" method="get" role="search">
     <label for="q">Пошук рішень і питань</label>
     <input id="q" name="q" type="search" maxlength="200">

@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
-from conftest import Demo
+from conftest import Demo, RunningServer
 from test_feeds import _post, _published_decision
 from test_opendata import _json, _session_with_two_votes
 
@@ -206,6 +206,25 @@ async def test_residents_get_html_error_pages_and_programs_keep_json(demo_counci
         assert response.json()["error"] in ("session_not_found", "not_found"), path
     search = await client.get("/api/v1/search", params={"q": "!!"})
     assert (search.status_code, search.json()["error"]) == (400, "invalid_parameter")
+
+
+async def test_every_error_page_names_the_council_and_says_portal_only_before_there_is_one(
+    server: RunningServer, client: httpx.AsyncClient
+) -> None:
+    from session_server import demo
+
+    home = '<a class="home" href="/">{}</a>'
+    asked = [("GET", "/nope", 404), ("GET", "/sessions/c8-s45/nope", 404), ("POST", "/sessions", 405)]
+    for method, path, status in [*asked, ("GET", "/display", 200)]:  # no council yet
+        response = await client.request(method, path)
+        assert response.status_code == status and home.format("Портал ради") in response.text, path
+    await demo.seed(server.kvorum)
+    for method, path, status in [*asked, ("GET", "/decisions/nope", 404)]:
+        response = await client.request(method, path)
+        assert response.status_code == status, path
+        assert home.format("Вознесенська міська рада") in response.text, path
+        assert "Портал ради" not in response.text, path
+        assert int(response.headers["content-length"]) == len(response.content), path  # the name's length counted
 
 
 async def test_display_and_live_without_a_session_follow_the_open_else_scheduled_else_newest(

@@ -44,6 +44,10 @@ async def test_pages_answer_a_ukrainian_503_page_when_the_database_is_gone(
         assert "<h1>Сервіс тимчасово недоступний</h1>" in response.text, path
         assert "Спробуйте ще раз за хвилину" in response.text and 'href="/static/portal.css"' in response.text
         assert "script-src 'self'" in response.headers["content-security-policy"]
+    # the council's name cannot be read: the header says «Портал ради», and the page is not held up for it
+    missing = await client.get("/nope")
+    assert missing.status_code == 404 and "<h1>Сторінку не знайдено</h1>" in missing.text
+    assert '<a class="home" href="/">Портал ради</a>' in missing.text
     api = await client.get("/api/v1/sessions")
     assert api.status_code == 503 and api.headers["content-type"] == "application/json"
     assert api.json()["error"] == "store_unavailable"
