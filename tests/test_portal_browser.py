@@ -17,6 +17,7 @@ from playwright.async_api import ViewportSize
 from test_accessibility import axe_source, serious_violations
 from test_feeds import _published_decision
 from test_opendata import _json, _session_with_two_votes
+from test_portal_agenda import sitting_with_agenda_votes
 
 __all__ = ["axe_source"]  # the fixture, used here
 
@@ -184,6 +185,47 @@ async def test_a_roll_call_opens_under_its_vote_grouped_by_faction(sitting: Demo
     assert groups == ["Громада", "Розвиток", "Рідне місто", "Народний контроль", "Позафракційні"]
     await page.locator(".vote").first.screenshot(path=str(ARTIFACTS / "portal-session-roll-call-phone.png"))
     assert await _fits(page) and watched.problems == []
+
+
+async def test_the_minutes_of_a_sitting_not_yet_held_are_a_short_page_in_the_minutes_style(
+    demo_council: Demo, watch: Any
+) -> None:
+    url = f"{demo_council.server.url}/sessions/c8-s45/minutes"  # the demo's sitting is only scheduled
+    for viewport, suffix in ((DESKTOP, "desktop"), (PHONE, "phone")):
+        watched = await watch(url, viewport)
+        page = watched.page
+        assert (await page.inner_text("h1")).split("\n")[0] == "ПРОТОКОЛУ ЩЕ НЕМАЄ"
+        # the minutes' own look: their serif type, the notice centred under the masthead
+        assert "Serif" in await page.evaluate("getComputedStyle(document.body).fontFamily")
+        assert await page.evaluate("getComputedStyle(document.querySelector('.not-held')).textAlign") == "center"
+        assert "ще не відбулося" in await page.inner_text(".not-held")
+        assert await page.locator(".attendance, .agenda, .signatures").count() == 0
+        await page.screenshot(path=str(ARTIFACTS / f"minutes-not-held-{suffix}.png"), full_page=True)
+        assert await _fits(page) and watched.problems == [], watched.problems
+
+
+async def test_votes_on_the_agenda_open_their_roll_call_apart_from_the_items_on_a_phone(
+    demo_council: Demo, watch: Any
+) -> None:
+    await sitting_with_agenda_votes(demo_council)
+    watched = await watch(f"{demo_council.server.url}/sessions/c8-s45", PHONE)
+    page = watched.page
+    changes = page.locator("section[aria-labelledby=agenda-changes]")
+    assert await changes.locator("h3").all_inner_texts() == [
+        "Голосування «Про включення до порядку денного питання „Про продаж нежитлового приміщення на вулиці Миру, 3“»:"
+        " питання не включено до порядку денного",
+        "Голосування «Про включення до порядку денного питання „Про перейменування вулиці Садової“»:"
+        " питання включено до порядку денного",
+    ]
+    table = changes.locator("table.roll-call").first
+    assert not await table.is_visible()
+    await changes.locator("summary").first.click()
+    await table.wait_for(state="visible", timeout=WAIT_MS)
+    await page.click("#vote-v2 a[href='#item-i6']")  # the adopted proposal leads to the item it became
+    await page.wait_for_url("**#item-i6")
+    assert await page.locator("#item-i6").is_visible()
+    await page.screenshot(path=str(ARTIFACTS / "portal-session-agenda-changes-phone.png"), full_page=True)
+    assert await _fits(page) and watched.problems == [], watched.problems
 
 
 @pytest.mark.parametrize("path", ["/tablet", "/console", "/broadcast", "/sign"])
