@@ -344,10 +344,11 @@ def quoted(text: str) -> str:
 
 def agenda_add_title(proposal: Mapping[str, Any]) -> str:
     """What residents read as the title of a vote on including ``proposal`` in an open sitting's agenda:
-    «Про включення до порядку денного питання «Про перейменування вулиці Садової»» (as the open data's
-    ``title``; quoted once more on a page, the inner pair becomes „…“). The item it would become may
-    never exist, so the title is made from the proposal, never from an agenda item."""
-    return f"Про включення до порядку денного питання {quoted(str(proposal.get('title', '')))}"
+    «Про включення до порядку денного питання „Про перейменування вулиці Садової“» (the open data's
+    ``title``, Popolo's ``text``). The item is quoted with the inner quotes, as the console words the
+    vote's subject: the title is mostly read inside «…» (a page's «Голосування «…»»). It is made from the
+    proposal, never from an agenda item: the item it would become may never exist."""
+    return f"Про включення до порядку денного питання „{proposal.get('title', '')}“"
 
 
 def _proposal(proposal: Mapping[str, Any]) -> str:

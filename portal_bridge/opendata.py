@@ -10,7 +10,7 @@ numbers and ``true``/``false``. Each motion states the composition its vote was 
 The ``opendata`` consumer writes one motion per closed vote and one voting line per council member
 into ``od_motions`` / ``od_votings`` as each ``vote.closed`` commits (upserts: idempotent). A vote on
 including an item in the agenda (``purpose`` "agenda_add") is titled from its proposal, which names
-the item that may never be added: «Про включення до порядку денного питання «…»», with the proposed
+the item that may never be added: «Про включення до порядку денного питання „…“», with the proposed
 number and draft. A motion's ``textUrl``, the draft's page, is added as it is served, and only for a
 draft residents may see (published: ``pages.PUBLIC_DOCUMENTS``).
 """

@@ -1,5 +1,5 @@
 """Votes on including an item in an open sitting's agenda, as residents read them: titled from their
-proposal («Про включення до порядку денного питання «…»») with its number and draft in the open data
+proposal («Про включення до порядку денного питання „…“») with its number and draft in the open data
 and Popolo, on the session page and the deputy's page; filed apart from the agenda's items as the
 minutes file them, so a rejected proposal never lands under the later item that got the same id."""
 
@@ -16,8 +16,8 @@ from conftest import Demo
 SOLD = {"number": "6", "title": "Про продаж нежитлового приміщення на вулиці Миру, 3", "draft": "ПР-107"}
 RENAMED = {"number": "6", "title": "Про перейменування вулиці Садової", "draft": "ПР-106"}
 ADD = {"purpose": "agenda_add", "rule": "majority_of_registered", "seconds": 600}
-SOLD_TITLE = "Про включення до порядку денного питання «Про продаж нежитлового приміщення на вулиці Миру, 3»"
-RENAMED_TITLE = "Про включення до порядку денного питання «Про перейменування вулиці Садової»"
+SOLD_TITLE = "Про включення до порядку денного питання „Про продаж нежитлового приміщення на вулиці Миру, 3“"
+RENAMED_TITLE = "Про включення до порядку денного питання „Про перейменування вулиці Садової“"
 
 
 async def sitting_with_agenda_votes(demo: Demo) -> None:
