@@ -106,10 +106,11 @@ PAGE_HEADERS = {
 
 
 # The sitting a page without a session id follows: the open one, else the next scheduled, else the newest.
+# A sitting scheduled for a day already past (a typo, or one never held) is not "the next one".
 CURRENT_SESSION = """
     SELECT id FROM sessions
-    ORDER BY status = 'open' DESC, status = 'scheduled' DESC,
-             CASE WHEN status = 'scheduled' THEN date END ASC, date DESC, number DESC
+    ORDER BY status = 'open' DESC, (status = 'scheduled' AND date >= current_date) DESC,
+             CASE WHEN status = 'scheduled' AND date >= current_date THEN date END ASC, date DESC, number DESC
     LIMIT 1"""
 
 

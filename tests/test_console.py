@@ -48,6 +48,9 @@ async def test_the_chair_runs_a_vote_from_the_console(console: Page, demo_counci
     page, demo = console, demo_council
     await _sign_in(page, demo, "chair")
     await page.click("#open-session")
+    # opening cannot be undone: the console names the sitting and asks
+    await page.wait_for_selector("dialog.confirm:has-text('45 сесія')", timeout=WAIT_MS)
+    await page.click("dialog.confirm [data-answer=yes]")
     await page.wait_for_selector("#session-status:has-text('Засідання триває')", timeout=WAIT_MS)
     await page.click("#open-registration")
     await page.wait_for_selector("#registration-status:has-text('Реєстрація триває')", timeout=WAIT_MS)
@@ -73,6 +76,9 @@ async def test_the_chair_runs_a_vote_from_the_console(console: Page, demo_counci
     await page.screenshot(path=str(ARTIFACTS / "console-vote-open.png"), full_page=True)
 
     await page.click("#close-vote")
+    # 60 s were given and some are left: closing early asks, naming who has voted
+    await page.wait_for_selector("dialog.confirm:has-text('проголосували 3 із 18')", timeout=WAIT_MS)
+    await page.click("dialog.confirm [data-answer=yes]")
     await page.wait_for_selector("#vote-result:has-text('Рішення не прийнято (потрібно 18)')", timeout=WAIT_MS)
     assert "За — 2, проти — 1" in (await page.text_content("#vote-result") or "")
     state = (await demo.client.get("/api/v1/sessions/c8-s45")).json()["state"]
@@ -176,6 +182,8 @@ async def test_the_secretary_registers_publishes_and_schedules_a_draft(
     row = page.locator("#documents li[data-document=pr-101]")
     await row.locator("a:has-text('PDF')").wait_for(timeout=WAIT_MS)
     await row.locator("button:has-text('Оприлюднити проєкт')").click()
+    await page.wait_for_selector("dialog.confirm:has-text('стане доступним мешканцям')", timeout=WAIT_MS)
+    await page.click("dialog.confirm [data-answer=yes]")
     await row.locator("text=/проєкт оприлюднено/").wait_for(timeout=WAIT_MS)
 
     # published today for a session today: too late by art. 15 part 3, so the console asks for a reason
@@ -207,7 +215,7 @@ async def test_the_secretary_schedules_a_sitting_with_its_agenda_and_the_chair_c
     await page.click("#s-add-row")
     await page.fill("#s-rows .agenda-row:nth-child(2) input.title", "Різне")
     await page.click("#s-send")
-    await page.wait_for_selector("#sittings-panel .panel-status[data-state=done]:has-text('Засідання заплановано')")
+    await page.wait_for_selector("#sittings-panel .panel-status[data-state=done]:has-text('Заплановано: «46 сесія')")
     await page.wait_for_selector("#sittings li:has-text('16 грудня 2026')", timeout=WAIT_MS)  # the date in words
     state = (await demo.state("c8-s46"))["state"]
     assert (state["number"], state["date"], state["status"]) == (46, "2026-12-16", "scheduled")
@@ -223,9 +231,55 @@ async def test_the_secretary_schedules_a_sitting_with_its_agenda_and_the_chair_c
     await form.locator("input[name=title]").fill("Двійник")
     await page.fill("#s-rows .agenda-row:first-child input.title", "Щось")
     await page.click("#s-send")
-    await _status(page, "sittings-panel", "Засідання з таким ідентифікатором уже заплановано.")
+    await _status(page, "sittings-panel", "Засідання з таким номером сесії та скликанням уже заплановано.")
 
     # the chair picks the sitting the console follows
     await page.select_option("#sitting", "c8-s46")
     await page.wait_for_url("**/console?session=c8-s46", timeout=WAIT_MS)
     await page.wait_for_selector("#session-title:has-text('46 сесія')", timeout=WAIT_MS)
+
+
+async def test_a_wrong_file_is_refused_before_a_draft_is_registered_and_a_pdf_can_be_added_later(
+    console: Page, demo_council: Demo, tmp_path: Path
+) -> None:
+    page, demo = console, demo_council
+    await _sign_in(page, demo, "secretary")
+    await page.click("#register-title")
+    fields = {"number": "ПР-105", "document": "pr-105", "initiator": "Виконком", "rapporteur": "Олена Бондар"}
+    for name, value in fields.items():
+        await page.fill(f"#register-form input[name={name}]", value)
+    await page.fill("#register-form textarea[name=title]", "Про звіт")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("не PDF")
+    await page.set_input_files("#register-form input[name=file]", str(notes))
+    await page.click("#register-send")
+    await _status(page, "register-form", "Цей файл не є PDF")
+    assert (await demo.client.get("/api/v1/documents/pr-105")).status_code == 404  # nothing registered
+
+    await page.set_input_files("#register-form input[name=file]", [])
+    await page.click("#register-send")  # registered without a file …
+    row = page.locator("#documents li[data-document=pr-105]")
+    await row.wait_for(timeout=WAIT_MS)
+    pdf = tmp_path / "proekt.pdf"
+    pdf.write_bytes(PDF)
+    async with page.expect_file_chooser() as chooser:
+        await row.locator("button:has-text('Додати PDF')").click()
+    await (await chooser.value).set_files(str(pdf))  # … and its PDF added afterwards
+    await row.locator("a:has-text('PDF')").wait_for(timeout=WAIT_MS)
+    document = (await demo.client.get("/api/v1/documents/pr-105")).json()
+    assert [a["name"] for a in document["attachments"]] == ["proekt.pdf"]
+
+
+async def test_a_recorded_gender_is_corrected_never_erased_and_the_select_shows_what_is_recorded(
+    console: Page, demo_council: Demo
+) -> None:
+    page, demo = console, demo_council
+    await _sign_in(page, demo, "secretary")
+    select = page.locator("#members li[data-member=d01] select")
+    await select.wait_for(timeout=WAIT_MS)
+    assert await select.input_value() == "female"
+    assert await select.locator("option[value='']").count() == 0  # nothing to erase it with
+    await select.select_option("male")
+    await page.wait_for_selector("#members-panel .panel-status[data-state=done]", timeout=WAIT_MS)
+    council = (await demo.client.get("/api/v1/council")).json()
+    assert next(d for d in council["deputies"] if d["id"] == "d01")["gender"] == "male"

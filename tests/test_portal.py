@@ -281,3 +281,13 @@ async def test_every_page_names_its_icon_and_favicon_ico_is_served(demo_council:
     assert link in (await client.get("/nope")).text and link in (await client.get("/sessions/nope")).text
     for page in sorted(WEB.glob("*.html")):
         assert link in page.read_text(encoding="utf-8"), page.name
+
+
+async def test_a_sitting_scheduled_for_a_past_day_does_not_take_over_the_screens(demo_council: Demo) -> None:
+    demo = demo_council
+    headers = await demo.headers("secretary")
+    body = {"id": "old", "number": 47, "convocation": 8, "date": "2020-01-01", "title": "Помилкова дата"}
+    assert (await demo.client.post("/api/v1/sessions", json=body, headers=headers)).status_code == 201
+    for page in ("/display", "/live"):
+        response = await demo.client.get(page, follow_redirects=False)
+        assert response.status_code == 302 and response.headers["location"] == f"{page}/c8-s45"  # today's

@@ -102,3 +102,23 @@ async def test_the_screens_fold_the_log_into_exactly_the_servers_state(page: Pag
     assert len(states) > 40
     for read in states:
         assert folded[read["seq"] - first["seq"] - 1] == read["state"], f"differs at seq {read['seq']}"
+
+
+async def test_a_page_follows_the_open_sitting_else_the_next_one_from_today_never_a_past_scheduled_one(
+    page: Page,
+) -> None:
+    sittings = [
+        {"id": "c8-s47", "status": "scheduled", "date": "2020-01-01"},
+        {"id": "c8-s46", "status": "scheduled", "date": "2026-12-16"},
+        {"id": "c8-s45", "status": "scheduled", "date": "2026-12-02"},
+        {"id": "c8-s44", "status": "closed", "date": "2026-11-20"},
+    ]
+    choose = """async ([sittings, today]) => {
+      const { chooseSitting } = await import("/static/signed-in-page.js");
+      return chooseSitting(sittings, today);
+    }"""
+    assert await page.evaluate(choose, [sittings, "2026-12-02"]) == "c8-s45"
+    assert await page.evaluate(choose, [sittings, "2026-12-03"]) == "c8-s46"
+    assert await page.evaluate(choose, [sittings, "2027-01-01"]) == "c8-s47"  # none ahead: the newest listed
+    opened = [{**sittings[1], "status": "open"}, *sittings]
+    assert await page.evaluate(choose, [opened, "2026-12-02"]) == "c8-s46"

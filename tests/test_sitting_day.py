@@ -153,6 +153,7 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
 
     # The sitting opens; deputies register from their tablets.
     await _next(console, "openSession")
+    await _confirm(console)
     await _next(console, "openRegistration")
     for page in tablets.values():
         await page.click("#register", timeout=WAIT_MS)
@@ -193,6 +194,7 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
             if number == 1:
                 await day.shots("vote-open")
             await _next(console, "closeVote")
+            await _confirm(console)  # closed before its 120 s are up: the console asks first
             await console.wait_for_selector(f"#vote-result h3:has-text('{subject}')", timeout=WAIT_MS)
             await display.wait_for_selector(f"#results-heading:has-text('{subject}')", timeout=WAIT_MS)
             await live.wait_for_selector(f"#results-subject:has-text('{subject}')", timeout=WAIT_MS)

@@ -263,3 +263,45 @@ async def test_the_tablet_opens_a_drafts_document(tablet: tuple[Page, Any, str],
     await link.wait_for(timeout=WAIT_MS)
     assert await link.get_attribute("href") == f"/api/v1/files/{attached.json()['sha256']}"
     assert await page.locator("#agenda a.draft").count() == 1  # the other drafts have no document yet
+
+
+async def test_the_tablet_says_a_vote_was_cancelled_keeps_a_conflicted_deputy_from_voting_and_drops_old_results(
+    browser: Browser, demo_council: Demo
+) -> None:
+    """The demo council (unsigned ballots): what the tablet says is about the rules, not the device."""
+    demo = demo_council
+    context = await browser.new_context(viewport={"width": 1280, "height": 800})
+    page = await context.new_page()
+    try:
+        await page.goto(f"{demo.server.url}/tablet")
+        await _sign_in(page, "deputy01")
+        await demo.ok("chair", "session.open")
+        await demo.ok("secretary", "registration.open")
+        await asyncio.gather(*(demo.ok(u, "presence.register") for u in ["deputy01", *PRESENT]))
+        await demo.ok("chair", "item.start", item="i1")
+
+        # a conflict of interest declared with quorum to spare: the deputy does not vote (art. 59-1)
+        await page.click("#conflict-title")
+        await page.fill("#conflict-form textarea[name=reason]", "родинні зв'язки")
+        await page.click("#conflict-send")
+        await page.wait_for_selector("#conflict-declared:not([hidden])", timeout=WAIT_MS)
+        await demo.ok("chair", "vote.open", item="i1", subject="за основу", rule="majority_of_composition", seconds=120)
+        await page.wait_for_selector("#choices:not([hidden])", timeout=WAIT_MS)
+        assert (await page.text_content("#ballot-rule") or "").startswith("Ви заявили про конфлікт інтересів")
+        assert await page.is_disabled(".choice[data-choice=for]")
+
+        # a cancelled vote is said to be cancelled, with its reason
+        await demo.ok("chair", "vote.cancel", vote="v1", reason="помилка в проєкті")
+        await page.wait_for_selector("#vote-title:has-text('скасовано')", timeout=WAIT_MS)
+        assert await page.text_content("#vote-title") == "Голосування «за основу» скасовано: помилка в проєкті"
+
+        # a closed vote's result is not shown once the next item is under consideration
+        await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=120)
+        await demo.ok("chair", "vote.close", vote="v2")
+        await page.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
+        await demo.ok("chair", "item.finish", item="i1")
+        await demo.ok("chair", "item.start", item="i2")
+        await page.wait_for_selector("#vote-title:has-text('Зараз голосування немає')", timeout=WAIT_MS)
+        assert await page.is_hidden("#results")
+    finally:
+        await context.close()

@@ -95,6 +95,7 @@ async def test_a_whole_session_on_the_console_three_tablets_the_display_and_the_
     tablets = {member: await _deputy(screens, demo, origin, member) for member in VOTERS}
 
     await console.click("#open-session")
+    await console.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
     await console.wait_for_selector("#open-registration:not([disabled])", timeout=WAIT_MS)
     await console.click("#open-registration")
     for page in tablets.values():
@@ -115,6 +116,7 @@ async def test_a_whole_session_on_the_console_three_tablets_the_display_and_the_
     await display.wait_for_selector("text=/Проголосували: 3/", timeout=WAIT_MS)
 
     await console.click("#close-vote")
+    await console.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
     await console.wait_for_selector("#vote-result:has-text('Рішення не прийнято')", timeout=WAIT_MS)
     for page in (display, live):
         await page.wait_for_selector("text=/Рішення не прийнято/", timeout=WAIT_MS)

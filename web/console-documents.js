@@ -6,7 +6,8 @@
  * @module console-documents
  */
 
-import { reportBeside } from "./dialog.js";
+import { confirmStep, reportBeside } from "./dialog.js";
+import { longDate } from "./ukrainian.js";
 
 const $ = (id) => document.getElementById(id);
 const today = () => new Date().toISOString().slice(0, 10);
@@ -47,7 +48,51 @@ export function documentsPanel({ api, t, report, view }) {
   }
 
   function statusText(doc) {
-    return t(`doc_${doc.status}`, { date: doc.published_on ?? "", number: doc.decision_number ?? "" });
+    const date = doc.published_on ? longDate(view.lang, doc.published_on) : "";
+    return t(`doc_${doc.status}`, { date, number: doc.decision_number ?? "" });
+  }
+
+  /** Publishing a draft cannot be undone: ask first, naming the draft. */
+  async function publishDraft(doc, control) {
+    const sure = await confirmStep({
+      title: t("confirmPublishDraftTitle"),
+      text: t("confirmPublishDraft", { number: doc.number, title: doc.title }),
+      confirm: t("confirmPublishDraftYes"),
+      cancel: t("confirmCancel"),
+    });
+    if (sure) await run(doc.id, { type: "document.publish_draft", date: today() }, control);
+  }
+
+  /** A PDF begins with «%PDF-»: checked here, so a wrong file is refused before anything is recorded. */
+  async function isPdf(file) {
+    const head = new Uint8Array(await file.slice(0, 5).arrayBuffer());
+    return String.fromCharCode(...head) === "%PDF-";
+  }
+
+  async function upload(id, file) {
+    await api(`/documents/${id}/attachments?name=${encodeURIComponent(file.name)}`, {
+      method: "POST",
+      body: file,
+      headers: { "Content-Type": "application/pdf" },
+    });
+  }
+
+  /** The PDF of a draft registered without one (or whose upload failed): chosen and attached now. */
+  function attachLater(doc, control) {
+    const input = Object.assign(document.createElement("input"), { type: "file", accept: "application/pdf" });
+    input.addEventListener("change", async () => {
+      const file = input.files?.[0];
+      if (!file) return;
+      if (!(await isPdf(file))) return reportBeside(control, t("notPdf"), "error");
+      try {
+        await upload(doc.id, file);
+        reportBeside($("documents-panel"), t("done"), "done");
+      } catch (error) {
+        report(control, error);
+      }
+      await reload();
+    });
+    input.click();
   }
 
   function button(text, onClick) {
@@ -70,7 +115,8 @@ export function documentsPanel({ api, t, report, view }) {
         link.rel = "noopener";
         li.append(link, " ");
       }
-      if (doc.status === "registered") li.append(button(t("publishDraft"), (b) => run(doc.id, { type: "document.publish_draft", date: today() }, b)));
+      if (doc.status === "registered" && !doc.attachment) li.append(button(t("addFile"), (b) => attachLater(doc, b)), " ");
+      if (doc.status === "registered") li.append(button(t("publishDraft"), (b) => publishDraft(doc, b)));
       if (doc.status === "published_draft") li.append(button(t("schedule"), (b) => schedule(doc, b)));
       if (doc.status === "signed") li.append(button(t("publishDecision"), (b) => run(doc.id, { type: "document.publish", date: today() }, b)));
       return li;
@@ -93,17 +139,14 @@ export function documentsPanel({ api, t, report, view }) {
   async function register(form) {
     const data = new FormData(form);
     const body = Object.fromEntries(["document", "number", "title", "initiator", "rapporteur"].map((k) => [k, String(data.get(k))]));
+    const file = data.get("file");
+    if (file && file.size && !(await isPdf(file))) {
+      reportBeside(form, t("notPdf"), "error"); // nothing registered: the form can be sent again as it is
+      return;
+    }
     try {
       await api("/documents", { method: "POST", body: JSON.stringify({ id: crypto.randomUUID(), ...body }) });
-      const file = data.get("file");
-      if (file && file.size) {
-        const name = encodeURIComponent(file.name);
-        await api(`/documents/${body.document}/attachments?name=${name}`, {
-          method: "POST",
-          body: file,
-          headers: { "Content-Type": "application/pdf" },
-        });
-      }
+      if (file && file.size) await upload(body.document, file);
       form.reset();
       reportBeside(form, t("done"), "done");
     } catch (error) {
@@ -128,5 +171,12 @@ export function documentsPanel({ api, t, report, view }) {
     }
   });
 
-  return { reload, render };
+  let soon = null;
+  /** Reload once things settle (several events of one commit ask together). */
+  function reloadSoon() {
+    clearTimeout(soon);
+    soon = setTimeout(() => reload().catch(() => undefined), 500);
+  }
+
+  return { reload, reloadSoon, render };
 }

@@ -16,7 +16,7 @@ import { documentsPanel } from "./console-documents.js";
 import { STRINGS, format } from "./console-strings.js";
 import { confirmStep, markField, reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
-import { openVote } from "./session-state.js";
+import { openVote, shownVote } from "./session-state.js";
 import { followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
 import { compositionLine, longDate, registrationLine } from "./ukrainian.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
@@ -154,11 +154,9 @@ function renderMembers(council) {
       const select = document.createElement("select");
       select.name = "gender";
       select.setAttribute("aria-label", `${t("gender")}: ${d.name}`);
-      select.append(
-        new Option(t("gender_none"), ""),
-        new Option(t("gender_female"), "female"),
-        new Option(t("gender_male"), "male"),
-      );
+      // A recorded gender is corrected, never erased: «не вказано» is offered only while none is recorded.
+      if (!d.gender) select.append(Object.assign(new Option(t("gender_none"), ""), { disabled: true }));
+      select.append(new Option(t("gender_female"), "female"), new Option(t("gender_male"), "male"));
       select.value = d.gender ?? "";
       select.dataset.panel = "members-panel";
       select.addEventListener("change", () => setGender(d.id, select.value, select));
@@ -170,13 +168,15 @@ function renderMembers(council) {
 }
 
 async function setGender(member, gender, control) {
-  if (!gender) return; // a recorded gender is corrected, not erased
+  const recorded = view.council.deputies.find((d) => d.id === member)?.gender ?? "";
+  if (!gender || gender === recorded) return;
   try {
     const body = { id: crypto.randomUUID(), type: "deputy.update", deputy: member, gender };
     await api("/council/commands", { method: "POST", body: JSON.stringify(body) });
     await reloadCouncil();
     reportBeside($("members-panel"), t("done"), "done");
   } catch (error) {
+    control.value = recorded; // the select shows what is recorded, not what was refused
     report(control, error);
   }
 }
@@ -216,7 +216,9 @@ async function makeLink(deputy, control) {
     $("link-qr").src = qr.createDataURL(6, 2);
     $("link-url").href = url;
     $("link-url").textContent = url;
-    const expires = new Date(link.expires_at).toLocaleString(view.lang === "uk" ? "uk-UA" : "en-GB");
+    const until = new Date(link.expires_at);
+    const time = until.toLocaleTimeString(view.lang === "uk" ? "uk-UA" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+    const expires = `${longDate(view.lang, until.toLocaleDateString("sv-SE"))}, ${time}`;
     $("link-text").textContent = t("linkReady", { name: name(deputy), expires });
     $("link").hidden = false;
     reportBeside(control, "");
@@ -311,7 +313,7 @@ async function scheduleSitting(form) {
     $("s-rows").replaceChildren();
     addAgendaRow();
     await reloadSittings();
-    reportBeside(form, t("scheduled", { title: body.title, date: longDate(view.lang, body.date) }), "done");
+    reportBeside(form, t("scheduled", { title: body.title.trim(), date: longDate(view.lang, body.date) }), "done");
     if (!view.sessionId) location.assign(`/console?session=${encodeURIComponent(created.session)}`);
   } catch (error) {
     report(form, error);
@@ -330,7 +332,9 @@ function render() {
   $("broadcast-link").href = `/broadcast?session=${encodeURIComponent(state.id)}`;
   $("open-session").disabled = state.status !== "scheduled";
   $("close-session").disabled = state.status !== "open" || Boolean(openVote(state));
-  $("registration-status").textContent = t(state.registration_open ? "registrationOpen" : "registrationClosed");
+  $("registration-status").textContent = t(
+    state.registration_open ? "registrationOpen" : state.registered.length ? "registrationClosed" : "registrationNotYet",
+  );
   $("open-registration").disabled = state.status !== "open" || state.registration_open;
   $("close-registration").disabled = !state.registration_open;
   $("quorum-verdict").hidden = state.status !== "open";
@@ -370,19 +374,19 @@ function renderNext(state) {
   let text;
   if (state.status === "scheduled") {
     text = t("next_open");
-    button("openSession", (b) => command({ type: "session.open" }, b));
+    button("openSession", openSession);
   } else if (state.status === "closed") {
     text = t("next_closed");
     const link = Object.assign(document.createElement("a"), { href: `/sessions/${encodeURIComponent(state.id)}/minutes`, textContent: t("minutesLink") });
     actions.push(link);
   } else if (open) {
     text = t("next_voting", { subject: open.subject, seconds: secondsTo(open.closes_at) });
-    button("closeVote", (b) => command({ type: "vote.close", vote: open.id }, b));
+    button("closeVote", closeVote);
   } else if (state.registration_open) {
     text = state.quorum ? t("next_registering") : t("next_no_quorum");
     button("closeRegistration", closeRegistration);
   } else if (!state.quorum) {
-    text = t(state.registered.length ? "next_no_quorum" : "next_registration");
+    text = t(state.registered.length ? "next_no_quorum_closed" : "next_registration");
     button("openRegistration", (b) => command({ type: "registration.open" }, b));
   } else if (current) {
     text = t("next_vote", current);
@@ -489,7 +493,7 @@ function renderVote(state) {
     $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsTo(open.closes_at) });
     $("voted").textContent = t("voted", { voted: open.voted, registered: state.registered.length });
   }
-  const last = state.votes.at(-1);
+  const last = open ? null : shownVote(state); // never an earlier item's result under a new item
   const result = $("vote-result");
   const key = last ? `${view.lang}:${last.id}:${last.status}` : "";
   if (result.dataset.key === key) return;
@@ -512,7 +516,7 @@ function renderVote(state) {
 
 function renderSpeakers(state) {
   const current = state.speakers.current;
-  $("speaker").textContent = current ? t("speaking", { name: name(current.deputy), seconds: secondsTo(current.until) }) : "";
+  $("speaker").textContent = current ? speechLine(current) : "";
   $("finish-speech").hidden = !current;
   const queue = state.speakers.queue.map((m) => {
     const li = document.createElement("li");
@@ -533,7 +537,12 @@ function tick() {
     renderNext(state);
   }
   const current = state.speakers.current;
-  if (current) $("speaker").textContent = t("speaking", { name: name(current.deputy), seconds: secondsTo(current.until) });
+  if (current) $("speaker").textContent = speechLine(current);
+}
+
+function speechLine(current) {
+  const seconds = secondsTo(current.until);
+  return t(seconds > 0 ? "speaking" : "speakingOver", { name: name(current.deputy), seconds });
 }
 
 // ---- the steps that ask first ----------------------------------------------------------------------
@@ -555,6 +564,22 @@ async function closeSession(control) {
   if (!(await ask("confirmCloseSession", { textKey, number: current?.number }))) return;
   if (current && !(await command({ type: "item.finish", item: current.id }, control))) return;
   await command({ type: "session.close" }, control);
+}
+
+async function openSession(control) {
+  const state = view.state;
+  const params = { title: state.title, date: longDate(view.lang, state.date) };
+  if (await ask("confirmOpenSession", params, false)) await command({ type: "session.open" }, control);
+}
+
+/** Closing a vote before its time asks first: the deputies who have not voted yet lose their chance. */
+async function closeVote(control) {
+  const open = openVote(view.state);
+  if (!open) return;
+  const seconds = secondsTo(open.closes_at);
+  const params = { seconds, voted: open.voted, registered: view.state.registered.length };
+  if (seconds > 0 && !(await ask("confirmCloseVote", params))) return;
+  await command({ type: "vote.close", vote: open.id }, control);
 }
 
 async function closeRegistration(control) {
@@ -628,6 +653,8 @@ async function enterDesk() {
     renderConnection,
     onEvent: async (event) => {
       if (event.type === "session.opened" || event.type === "session.closed") await reloadSittings();
+      // a vote's outcome moves drafts on (adopted, rejected): the secretary's list follows it
+      if (["vote.closed", "item.finished", "item.added"].includes(event.type)) view.documents?.reloadSoon();
     },
   });
 }
@@ -635,7 +662,7 @@ async function enterDesk() {
 function wire() {
   wireSignIn({ view, auth, renderTexts, onSignedIn: enterDesk });
   $("sitting").addEventListener("change", () => location.assign(`/console?session=${encodeURIComponent($("sitting").value)}`));
-  $("open-session").addEventListener("click", (event) => command({ type: "session.open" }, event.currentTarget));
+  $("open-session").addEventListener("click", (event) => openSession(event.currentTarget));
   $("close-session").addEventListener("click", (event) => closeSession(event.currentTarget));
   $("open-registration").addEventListener("click", (event) => command({ type: "registration.open" }, event.currentTarget));
   $("close-registration").addEventListener("click", (event) => closeRegistration(event.currentTarget));
@@ -646,7 +673,7 @@ function wire() {
     const body = { type: "vote.open", item: view.state.current_item, subject, rule: form.get("rule"), seconds: Number(form.get("seconds")) };
     command(body, event.target);
   });
-  $("close-vote").addEventListener("click", (event) => command({ type: "vote.close", vote: openVote(view.state).id }, event.currentTarget));
+  $("close-vote").addEventListener("click", (event) => closeVote(event.currentTarget));
   $("cancel-form").addEventListener("submit", (event) => {
     event.preventDefault();
     cancelVote(event.target);
@@ -670,12 +697,14 @@ function wire() {
     makeLink($("deputy").value, event.target);
   });
   $("s-add-row").addEventListener("click", () => addAgendaRow().querySelector(".title").focus());
+  $("schedule-form").date.min = new Date().toLocaleDateString("sv-SE"); // a sitting is scheduled ahead, not in the past
   $("schedule-form").addEventListener("submit", (event) => {
     event.preventDefault();
     scheduleSitting(event.target);
   });
   setInterval(tick, 250);
   setInterval(() => view.client && renderConnection(view.client.status), 1000);
+  setInterval(() => view.sessionId && reloadSittings().catch(() => undefined), 60_000); // another desk schedules
 }
 
 async function main() {

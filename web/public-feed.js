@@ -10,7 +10,9 @@
  * @module public-feed
  */
 
-import { applyEvent, fromSnapshot, openVote } from "./session-state.js";
+import { applyEvent, fromSnapshot, shownVote } from "./session-state.js";
+
+export { shownVote };
 
 /** Every session event type: the stream's messages are named, so each needs its own listener. */
 export const EVENT_TYPES = [
@@ -219,18 +221,6 @@ export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = (
 
 /** The choices of a roll call, in the order the totals are shown. */
 export const LINES = ["for", "against", "abstain", "not_voted", "absent"];
-
-/**
- * The vote the pages show: the open one, else the latest while its item is still being considered
- * (or no other item has started since).
- */
-export function shownVote(state) {
-  const open = openVote(state);
-  if (open) return open;
-  const last = state.votes.at(-1);
-  if (!last) return null;
-  return !state.current_item || state.current_item === last.item ? last : null;
-}
 
 /** Whole seconds until an RFC 3339 time (never below 0). */
 export function secondsUntil(time, now = Date.now()) {

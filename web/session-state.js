@@ -209,3 +209,15 @@ export function signedCountOf(state, voteId, member) {
 export function openVote(state) {
   return state.votes.findLast((v) => v.status === "open") ?? null;
 }
+
+/**
+ * The vote the screens show: the open one, else the latest while its item is still being considered
+ * (or no other item has started since) — never an earlier item's result under a new item.
+ */
+export function shownVote(state) {
+  const open = openVote(state);
+  if (open) return open;
+  const last = state.votes.at(-1);
+  if (!last) return null;
+  return !state.current_item || state.current_item === last.item ? last : null;
+}

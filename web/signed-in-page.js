@@ -8,6 +8,7 @@
  * @module signed-in-page
  */
 
+import { confirmStep } from "./dialog.js";
 import { SessionClient } from "./kvorum-client.js";
 import { errorText } from "./messages.js";
 import { applyEvent, fromSnapshot } from "./session-state.js";
@@ -27,6 +28,10 @@ const TEXTS = {
     password: "Пароль",
     signIn: "Увійти",
     otherUser: "Увійшов інший користувач: сторінку буде відкрито для нього.",
+    signOutTitle: "Вийти?",
+    signOutText: "Щоб знову працювати на цьому пристрої, доведеться ввійти з паролем.",
+    signOutYes: "Вийти",
+    signOutNo: "Залишитися",
   },
   en: {
     connection_open: "Connected",
@@ -40,6 +45,10 @@ const TEXTS = {
     password: "Password",
     signIn: "Sign in",
     otherUser: "Another user signed in: the page will open for them.",
+    signOutTitle: "Sign out?",
+    signOutText: "To work on this device again you will have to sign in with your password.",
+    signOutYes: "Sign out",
+    signOutNo: "Stay",
   },
 };
 
@@ -58,9 +67,13 @@ export async function pickSession() {
   return chooseSitting((await (await fetch("/api/v1/sessions")).json()).sessions);
 }
 
-/** From `GET /api/v1/sessions` (newest first): the open sitting, else the next scheduled, else the newest. */
-export function chooseSitting(sessions) {
-  const scheduled = sessions.filter((x) => x.status === "scheduled");
+/**
+ * From `GET /api/v1/sessions` (newest first): the open sitting, else the next scheduled one from
+ * today on, else the newest. `today` is this device's date as YYYY-MM-DD.
+ */
+export function chooseSitting(sessions, today = new Date().toLocaleDateString("sv-SE")) {
+  // A sitting scheduled for a day already past (a typo, or one never held) is not "the next one".
+  const scheduled = sessions.filter((x) => x.status === "scheduled" && x.date >= today);
   const next = scheduled.reduce((a, b) => (a && a.date <= b.date ? a : b), null);
   return (sessions.find((x) => x.status === "open") ?? next ?? sessions[0])?.id ?? null;
 }
@@ -161,6 +174,14 @@ export function wireSignIn({ view, auth, renderTexts, onSignedIn }) {
     }
   });
   $("sign-out").addEventListener("click", async () => {
+    const texts = TEXTS[view.lang];
+    const sure = await confirmStep({
+      title: texts.signOutTitle,
+      text: texts.signOutText,
+      confirm: texts.signOutYes,
+      cancel: texts.signOutNo,
+    });
+    if (!sure) return;
     view.client?.close();
     await auth.logout();
     location.reload();

@@ -15,7 +15,7 @@
 import { Auth } from "./auth.js";
 import { reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
-import { ballotSeqOf, choiceOf, openVote, signedCountOf } from "./session-state.js";
+import { ballotSeqOf, choiceOf, openVote, shownVote, signedCountOf } from "./session-state.js";
 import {
   followOpening,
   followSession,
@@ -146,6 +146,9 @@ function renderAgenda(state) {
 }
 
 function renderPresence(state) {
+  const open = state.status === "open";
+  $("quorum").hidden = !open;
+  $("quorum-verdict").hidden = !open;
   $("quorum").textContent = registrationLine(view.lang, state.composition);
   $("quorum").dataset.quorum = state.quorum ? "yes" : "no";
   $("quorum-verdict").textContent = t(state.quorum ? "quorumYes" : "quorumNo");
@@ -165,13 +168,28 @@ function myCredentials() {
 
 function renderVote(state) {
   const open = openVote(state);
-  const shown = open ?? state.votes.at(-1) ?? null;
+  const shown = shownVote(state); // never an earlier item's result under a new item
   const item = shown ? state.agenda.find((i) => i.id === shown.item) : null;
-  $("vote-title").textContent = shown ? t(open ? "voteTitle" : "results", { subject: shown.subject }) : t("noVote");
-  $("vote-item").textContent = item ? t("voteItem", { number: item.number, title: item.title }) : "";
+  const title = !shown
+    ? t("noVote")
+    : open
+      ? t("voteTitle", { subject: shown.subject })
+      : shown.status === "cancelled"
+        ? t("cancelled", { subject: shown.subject, reason: shown.reason ?? "" })
+        : t("results", { subject: shown.subject });
+  $("vote-title").textContent = title;
+  $("vote-item").textContent = item
+    ? t("voteItem", { number: item.number, title: item.title })
+    : shown?.purpose === "agenda_add"
+      ? t("voteProposal", shown.proposal)
+      : "";
   $("choices").hidden = !open;
+  const conflict = open ? conflictOn(state, open) : null;
   $("ballot-rule").hidden = !open;
-  $("ballot-rule").textContent = t(view.council.first_ballot_final ? "ruleFinal" : "ruleChangeable");
+  $("ballot-rule").textContent = conflict
+    ? t(conflict === "barred" ? "conflictBarred" : "conflictVotes")
+    : t(view.council.first_ballot_final ? "ruleFinal" : "ruleChangeable");
+  $("ballot-rule").dataset.conflict = conflict ?? "";
   const closed = shown?.status === "closed" && shown.tally;
   $("results").hidden = !closed;
   if (closed) {
@@ -194,11 +212,12 @@ function renderBallot() {
   const shownChoice = pending?.choice ?? counted;
   const registered = state.registered.includes(member());
   const final = view.council.first_ballot_final && counted !== null;
+  const barred = open !== null && conflictOn(state, open) === "barred";
   for (const button of document.querySelectorAll(".choice")) {
     const mine = button.dataset.choice === shownChoice;
     button.setAttribute("aria-pressed", String(mine));
     button.dataset.pending = String(mine && pending !== null);
-    button.disabled = !registered || pending !== null || final;
+    button.disabled = !registered || pending !== null || final || barred;
   }
   let stage = "";
   let text = "";
@@ -222,7 +241,27 @@ function renderBallot() {
   if ($("ballot-status").textContent !== text) $("ballot-status").textContent = text;
 }
 
+/**
+ * Whether this deputy declared a conflict of interest on the vote's item, and what follows (art.
+ * 59-1): "barred" — the deputy does not vote; "votes" — without the conflicted deputies the meeting
+ * would have no quorum, so the deputy votes after the public declaration; null — no conflict.
+ */
+function conflictOn(state, vote) {
+  const conflicted = new Set(state.conflicts.filter((c) => c.item === vote.item).map((c) => c.deputy));
+  if (!conflicted.has(member())) return null;
+  const mayor = view.council.deputies.find((d) => d.mayor)?.id;
+  const left = state.registered.filter((m) => m !== mayor && !conflicted.has(m)).length;
+  return left * 2 > view.council.composition ? "barred" : "votes";
+}
+
+function secondsLeft(until) {
+  const seconds = Math.max(0, Math.ceil((Date.parse(until) - Date.now()) / 1000));
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
+}
+
 function renderCountdown() {
+  const speech = view.state?.speakers.current;
+  if (speech?.deputy === member()) $("speaker").textContent = t("youSpeak", { time: secondsLeft(speech.until) });
   const open = view.state && openVote(view.state);
   $("countdown").textContent = open
     ? t("secondsLeft", { seconds: Math.max(0, Math.ceil((Date.parse(open.closes_at) - Date.now()) / 1000)) })
@@ -233,19 +272,20 @@ function renderSpeakers(state) {
   const current = state.speakers.current;
   $("speaker").textContent = current
     ? current.deputy === member()
-      ? t("youSpeak")
+      ? t("youSpeak", { time: secondsLeft(current.until) })
       : t("speaking", { name: deputyName(current.deputy) })
     : t("noSpeaker");
   const place = state.speakers.queue.indexOf(member()) + 1;
   $("queue-place").textContent = place ? t("queuePlace", { place }) : "";
-  $("request-floor").hidden = place > 0 || current?.deputy === member() || !state.registered.includes(member());
+  $("request-floor").hidden =
+    place > 0 || current?.deputy === member() || !state.registered.includes(member()) || state.status !== "open";
 }
 
 function renderConflict(state) {
   const declared = state.conflicts.some((c) => c.deputy === member() && c.item === state.current_item);
   $("conflict-form").hidden = !state.current_item || declared;
-  $("conflict-declared").hidden = !declared;
-  $("conflict-declared").textContent = t("conflictDeclared");
+  $("conflict-declared").hidden = !declared && Boolean(state.current_item);
+  $("conflict-declared").textContent = t(declared ? "conflictDeclared" : "conflictNoItem");
 }
 
 // ---- actions ---------------------------------------------------------------------------------
@@ -353,6 +393,10 @@ function follow() {
     onEvent: async (event) => {
       // a vote is when a newly enrolled or revoked device matters: refresh the council's credentials
       if (event.type === "vote.opened") view.council = await (await fetch("/api/v1/council")).json();
+      // an item taken up or added may carry a draft registered since the page opened: its PDF link
+      if (event.type === "item.started" || event.type === "item.added") {
+        view.drafts = await loadDrafts().catch(() => view.drafts);
+      }
     },
   });
 }
