@@ -34,6 +34,7 @@ export const STRINGS = {
     next_voting: "Триває голосування «{subject}»: залишилось {seconds} с.",
     next_close: "Усі питання розглянуто. Закрийте засідання.",
     next_closed: "Засідання закрито. Протокол і результати — на порталі.",
+    next_queue: "Записалися на виступ: {names}.",
     minutesLink: "Протокол засідання",
     // the meeting
     meeting: "Засідання",
@@ -235,6 +236,7 @@ export const STRINGS = {
     next_voting: "The vote “{subject}” is open: {seconds} s left.",
     next_close: "Every item has been considered. Close the sitting.",
     next_closed: "The sitting is closed. The minutes and results are on the portal.",
+    next_queue: "Asked for the floor: {names}.",
     minutesLink: "The sitting's minutes",
     meeting: "Sitting",
     session_scheduled: "The sitting has not opened yet",

@@ -399,6 +399,8 @@ function renderNext(state) {
     text = t("next_close");
     button("closeSession", closeSession);
   }
+  const queue = state.speakers.queue.map((m) => name(m));
+  if (queue.length && state.status === "open") text += ` ${t("next_queue", { names: queue.join(", ") })}`;
   if ($("next-text").textContent !== text) $("next-text").textContent = text;
   const signature = actions.map((a) => a.dataset.action ?? a.href).join();
   if ($("next-actions").dataset.signature !== signature) {

@@ -277,8 +277,8 @@ export const ERRORS = {
 };
 
 const FIELD = {
-  uk: "Перевірте поле «{label}».",
-  en: "Check the field “{label}”.",
+  uk: "Перевірте поле «{label}»: його не заповнено або заповнено неправильно.",
+  en: "Check the field “{label}”: it is empty or not filled in as it should be.",
 };
 
 /**
