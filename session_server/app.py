@@ -86,7 +86,9 @@ def _for_people(handler: Handler) -> Handler:
         if not notices.for_people(request.url.path):
             return response
         kept = {k: v for k, v in response.headers.items() if k in ("allow", "retry-after")}
-        return notices.error_page(response.status_code, {**PAGE_HEADERS, **kept})
+        # A 503 says the database cannot be read: it does not try to read the council's name there.
+        council = await notices.council_name(request.app) if response.status_code != 503 else None
+        return notices.error_page(response.status_code, {**PAGE_HEADERS, **kept}, council=council)
 
     return handle
 
@@ -130,7 +132,7 @@ def _pages(settings: Settings) -> list[Route]:
             kvorum: Kvorum = request.app.state.kvorum
             session = request.query_params.get("session") or await kvorum.pool.fetchval(CURRENT_SESSION)
             if session is None:
-                return notices.no_sitting_page(PAGE_HEADERS)
+                return notices.no_sitting_page(PAGE_HEADERS, council=await notices.council_name(request.app))
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "session"]
             target = f"/{name}/{quote(session, safe='')}" + (f"?{urlencode(rest)}" if rest else "")
             return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})

@@ -17,7 +17,6 @@ import logging
 from typing import Any, Final
 
 from starlette.responses import HTMLResponse
-from starlette.types import Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +64,18 @@ def for_people(path: str) -> bool:
     return not path.startswith(_MACHINE_PREFIXES) and not path.endswith(_MACHINE_ENDINGS)
 
 
-def error_page(status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
+def error_page(status: int, headers: dict[str, str] | None = None, *, council: str | None = None) -> HTMLResponse:
     """The page for an error with HTTP ``status`` (an unknown status as 400 or 500 by its class)."""
     title, text = ERRORS.get(status) or ERRORS[500 if status >= 500 else 400]
-    return _Notice(title, text, status_code=status, headers=headers)
+    return HTMLResponse(_page(council or PORTAL, title, text), status, headers)
 
 
-def no_sitting_page(headers: dict[str, str] | None = None, *, refresh_seconds: int = 30) -> HTMLResponse:
+def no_sitting_page(
+    headers: dict[str, str] | None = None, *, council: str | None = None, refresh_seconds: int = 30
+) -> HTMLResponse:
     """``/display`` or ``/live`` before the council has any sitting: says so, and looks again every 30 s."""
     title, text = NO_SITTING
-    return _Notice(title, text, headers=headers, refresh_seconds=refresh_seconds)
+    return HTMLResponse(_page(council or PORTAL, title, text, refresh_seconds=refresh_seconds), 200, headers)
 
 
 async def council_name(app: Any) -> str | None:
@@ -93,35 +94,6 @@ async def council_name(app: Any) -> str | None:
     except Exception as exc:
         log.info("an error page names no council: %r", exc)
         return None
-
-
-class _Notice(HTMLResponse):
-    """A notice page whose header names the council.
-
-    The name is read as the page is sent, not when it is made: the exception handlers that make these
-    pages make them without waiting on anything. A 503 page says the database cannot be read, so it
-    does not try, and says «Портал ради».
-    """
-
-    def __init__(
-        self,
-        title: str,
-        text: str,
-        *,
-        status_code: int = 200,
-        headers: dict[str, str] | None = None,
-        refresh_seconds: int | None = None,
-    ) -> None:
-        self._notice = (title, text, refresh_seconds)
-        super().__init__(_page(PORTAL, title, text, refresh_seconds=refresh_seconds), status_code, headers)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        name = await council_name(scope.get("app")) if self.status_code != 503 else None
-        if name is not None:
-            title, text, refresh_seconds = self._notice
-            self.body = self.render(_page(name, title, text, refresh_seconds=refresh_seconds))
-            self.headers["content-length"] = str(len(self.body))
-        await super().__call__(scope, receive, send)
 
 
 def _page(council: str, title: str, text: str, *, refresh_seconds: int | None = None) -> str:
