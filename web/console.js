@@ -16,7 +16,7 @@ import { documentsPanel } from "./console-documents.js";
 import { STRINGS, format } from "./console-strings.js";
 import { confirmStep, markField, reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
-import { openVote, shownVote } from "./session-state.js";
+import { openVote, secondsUntil, shownVote } from "./session-state.js";
 import { followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
 import { compositionLine, longDate, registrationLine } from "./ukrainian.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
@@ -29,7 +29,6 @@ const view = { lang: savedLanguage(), council: null, sessionId: null, state: nul
 const s = () => STRINGS[view.lang];
 const t = (key, params) => format(s(), key, params);
 const name = (id) => view.council?.deputies.find((d) => d.id === id)?.name ?? id;
-const secondsTo = (time) => Math.max(0, Math.ceil((Date.parse(time) - Date.now()) / 1000));
 const editor = () => ["secretary", "admin"].includes(auth.me?.role);
 const fieldLabels = (form) =>
   Object.fromEntries(
@@ -380,7 +379,7 @@ function renderNext(state) {
     const link = Object.assign(document.createElement("a"), { href: `/sessions/${encodeURIComponent(state.id)}/minutes`, textContent: t("minutesLink") });
     actions.push(link);
   } else if (open) {
-    text = t("next_voting", { subject: open.subject, seconds: secondsTo(open.closes_at) });
+    text = t("next_voting", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
     button("closeVote", closeVote);
   } else if (state.registration_open) {
     text = state.quorum ? t("next_registering") : t("next_no_quorum");
@@ -492,7 +491,7 @@ function renderVote(state) {
   $("vote-hint").textContent = state.current_item || state.status !== "open" ? "" : t("needItem");
   $("vote-live").hidden = !open;
   if (open) {
-    $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsTo(open.closes_at) });
+    $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
     $("voted").textContent = t("voted", { voted: open.voted, registered: state.registered.length });
   }
   const last = open ? null : shownVote(state); // never an earlier item's result under a new item
@@ -535,7 +534,7 @@ function tick() {
   if (!state) return;
   const open = openVote(state);
   if (open) {
-    $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsTo(open.closes_at) });
+    $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
     renderNext(state);
   }
   const current = state.speakers.current;
@@ -543,7 +542,7 @@ function tick() {
 }
 
 function speechLine(current) {
-  const seconds = secondsTo(current.until);
+  const seconds = secondsUntil(current.until);
   return t(seconds > 0 ? "speaking" : "speakingOver", { name: name(current.deputy), seconds });
 }
 
@@ -578,7 +577,7 @@ async function openSession(control) {
 async function closeVote(control) {
   const open = openVote(view.state);
   if (!open) return;
-  const seconds = secondsTo(open.closes_at);
+  const seconds = secondsUntil(open.closes_at);
   const params = { seconds, voted: open.voted, registered: view.state.registered.length };
   if (seconds > 0 && !(await ask("confirmCloseVote", params))) return;
   await command({ type: "vote.close", vote: open.id }, control);

@@ -9,6 +9,7 @@
 import {
   LINES,
   clock,
+  connectionLight,
   followInto,
   rollCallGroups,
   secondsUntil,
@@ -79,10 +80,9 @@ function renderTexts() {
 
 /** Green only while the feed is heard; once it was, any other state is a lost link, said in red. */
 function renderConnection() {
-  if (view.status === "open") view.everOpen = true;
-  const shown = view.status === "open" ? "open" : view.everOpen ? "closed" : view.status;
-  $("connection").dataset.status = shown;
-  setText($("connection"), t(shown === "closed" && view.everOpen ? "connection_lost" : `connection_${shown}`));
+  const light = connectionLight(view);
+  $("connection").dataset.status = light.status;
+  setText($("connection"), t(light.text));
 }
 
 // ---- the session as it stands ---------------------------------------------------------------

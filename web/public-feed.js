@@ -10,9 +10,9 @@
  * @module public-feed
  */
 
-import { applyEvent, fromSnapshot, shownVote } from "./session-state.js";
+import { applyEvent, clock, fromSnapshot, secondsUntil, shownVote } from "./session-state.js";
 
-export { shownVote };
+export { clock, secondsUntil, shownVote };
 
 /** Every session event type: the stream's messages are named, so each needs its own listener. */
 export const EVENT_TYPES = [
@@ -222,16 +222,6 @@ export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = (
 /** The choices of a roll call, in the order the totals are shown. */
 export const LINES = ["for", "against", "abstain", "not_voted", "absent"];
 
-/** Whole seconds until an RFC 3339 time (never below 0). */
-export function secondsUntil(time, now = Date.now()) {
-  return Math.max(0, Math.ceil((Date.parse(time) - now) / 1000));
-}
-
-/** `m:ss` for a number of seconds. */
-export function clock(seconds) {
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
-}
-
 /**
  * The composition a closed vote was counted from, as `composition()` states it: the statutory
  * composition, plus the mayor when the mayor had a line in the roll call (taking part, art. 59 part 2).
@@ -240,12 +230,6 @@ export function voteComposition(vote, council) {
   const mayor = council.deputies.find((d) => d.mayor)?.id;
   const takingPart = mayor !== undefined && vote.roll_call?.[mayor] !== undefined && vote.roll_call[mayor] !== "absent";
   return { statutory: council.composition, mayor_taking_part: takingPart, total: council.composition + (takingPart ? 1 : 0) };
-}
-
-/** Registered deputies (the mayor is not a deputy and does not count towards quorum, art. 46). */
-export function registeredDeputies(state, council) {
-  const mayor = council.deputies.find((d) => d.mayor)?.id;
-  return state.registered.filter((m) => m !== mayor).length;
 }
 
 /** A member's name, or the id when the roster does not know it. */
@@ -276,6 +260,19 @@ export function rollCallGroups(council, rollCall) {
   const none = lined.filter((d) => !d.mayor && !d.faction);
   if (none.length) groups.push({ key: "none", faction: null, members: sorted(none) });
   return groups;
+}
+
+/**
+ * What the connection light of a public page shows: green only while the feed is heard; once it was,
+ * any other state is a lost link (`"lost"`), said in red until the feed is back.
+ *
+ * @returns {{status: "open" | "connecting" | "closed", text: "connection_open" | "connection_connecting" | "connection_closed" | "connection_lost"}}
+ */
+export function connectionLight(view) {
+  if (view.status === "open") view.everOpen = true;
+  if (view.status === "open") return { status: "open", text: "connection_open" };
+  if (view.everOpen) return { status: "closed", text: "connection_lost" };
+  return { status: view.status, text: `connection_${view.status}` };
 }
 
 /**

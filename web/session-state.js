@@ -50,17 +50,6 @@ export function composition(state, council) {
 }
 
 /**
- * Whether more than half of the statutory composition of deputies is registered (art. 46; the mayor
- * is not a deputy).
- *
- * @param {object} state
- * @param {{composition: number, deputies: {id: string, mayor: boolean}[]}} council
- */
-export function hasQuorum(state, council) {
-  return composition(state, council).registered_deputies * 2 > council.composition;
-}
-
-/**
  * Apply one event (already checked by the client) to `state`, in place.
  *
  * @param {object} state from `fromSnapshot`
@@ -182,8 +171,9 @@ export function applyEvent(state, event, council) {
     default:
       break; // later event types do not change what these pages show
   }
-  state.quorum = hasQuorum(state, council);
   state.composition = composition(state, council);
+  // art. 46: more than half of the statutory composition of deputies registered (the mayor is not one)
+  state.quorum = state.composition.registered_deputies * 2 > council.composition;
   return state;
 }
 
@@ -220,4 +210,14 @@ export function shownVote(state) {
   const last = state.votes.at(-1);
   if (!last) return null;
   return !state.current_item || state.current_item === last.item ? last : null;
+}
+
+/** Whole seconds until an RFC 3339 time (never below 0). */
+export function secondsUntil(time, now = Date.now()) {
+  return Math.max(0, Math.ceil((Date.parse(time) - now) / 1000));
+}
+
+/** `m:ss` for a number of seconds. */
+export function clock(seconds) {
+  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }

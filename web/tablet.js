@@ -15,7 +15,7 @@
 import { Auth } from "./auth.js";
 import { reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
-import { ballotSeqOf, choiceOf, openVote, shownVote, signedCountOf } from "./session-state.js";
+import { ballotSeqOf, choiceOf, clock, openVote, secondsUntil, shownVote, signedCountOf } from "./session-state.js";
 import {
   followOpening,
   followSession,
@@ -254,17 +254,12 @@ function conflictOn(state, vote) {
   return left * 2 > view.council.composition ? "barred" : "votes";
 }
 
-function secondsLeft(until) {
-  const seconds = Math.max(0, Math.ceil((Date.parse(until) - Date.now()) / 1000));
-  return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
-}
-
 function renderCountdown() {
   const speech = view.state?.speakers.current;
-  if (speech?.deputy === member()) $("speaker").textContent = t("youSpeak", { time: secondsLeft(speech.until) });
+  if (speech?.deputy === member()) $("speaker").textContent = t("youSpeak", { time: clock(secondsUntil(speech.until)) });
   const open = view.state && openVote(view.state);
   $("countdown").textContent = open
-    ? t("secondsLeft", { seconds: Math.max(0, Math.ceil((Date.parse(open.closes_at) - Date.now()) / 1000)) })
+    ? t("secondsLeft", { seconds: secondsUntil(open.closes_at) })
     : "";
 }
 
@@ -272,7 +267,7 @@ function renderSpeakers(state) {
   const current = state.speakers.current;
   $("speaker").textContent = current
     ? current.deputy === member()
-      ? t("youSpeak", { time: secondsLeft(current.until) })
+      ? t("youSpeak", { time: clock(secondsUntil(current.until)) })
       : t("speaking", { name: deputyName(current.deputy) })
     : t("noSpeaker");
   const place = state.speakers.queue.indexOf(member()) + 1;
