@@ -357,6 +357,11 @@ def _proposal(proposal: Mapping[str, Any]) -> str:
     return f"{text} (проєкт рішення {proposal['draft']})" if proposal.get("draft") else text
 
 
+def _gender(council: CouncilState, member: str) -> str | None:
+    deputy = council.deputies.get(member)
+    return deputy.gender if deputy is not None else None
+
+
 def _roll_call(vote: Vote, council: CouncilState) -> list[Group]:
     """The roll call by faction in the council's order, then deputies without one, then the mayor apart.
 
@@ -364,23 +369,17 @@ def _roll_call(vote: Vote, council: CouncilState) -> list[Group]:
     """
     if vote.roll_call is None or vote.status != "closed":
         return []
-    factions: dict[str, list[tuple[str, str]]] = {faction: [] for faction in council.factions}
-    unaffiliated: list[tuple[str, str]] = []
-    mayor: list[tuple[str, str]] = []
-    on_roster = [m for m in council.deputies if m in vote.roll_call]
-    for member in on_roster + [m for m in vote.roll_call if m not in council.deputies]:
-        deputy = council.deputies.get(member)
-        gender = deputy.gender if deputy is not None else None
-        line = (_name(council, member), roll_call_line(vote.roll_call[member].value, gender))
-        if deputy is not None and deputy.mayor:
-            mayor.append(line)
-        elif deputy is not None and deputy.faction in factions:
-            factions[deputy.faction].append(line)
-        else:
-            unaffiliated.append(line)
-    groups = [Group(faction, lines) for faction, lines in factions.items() if lines]
+    roll_call = vote.roll_call
+
+    def lines(members: Sequence[str]) -> list[tuple[str, str]]:
+        return [(_name(council, m), roll_call_line(roll_call[m].value, _gender(council, m))) for m in members]
+
+    grouped = council.by_faction(roll_call)
+    groups = [Group(faction, lines(ids)) for faction, ids in grouped if faction is not None]
+    # members no longer on the roster keep their line, among those of no faction
+    unaffiliated = dict(grouped).get(None, []) + [m for m in roll_call if m not in council.deputies]
     if unaffiliated:
-        groups.append(Group(UNAFFILIATED, unaffiliated))
-    if mayor:
-        groups.append(Group(MAYOR, mayor))
+        groups.append(Group(UNAFFILIATED, lines(unaffiliated)))
+    if council.mayor is not None and council.mayor in roll_call:
+        groups.append(Group(MAYOR, lines([council.mayor])))
     return groups

@@ -66,14 +66,8 @@ LINE_VALUE: Final = {
 def groups(council: CouncilState, members: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
     """``members`` (ids, in any order) grouped as the council lists them: each faction in the council's
     order, then the deputies of no faction; the mayor apart, last. Empty groups are left out."""
-    by_faction: dict[str | None, list[str]] = {}
+    out = [(faction or UNAFFILIATED, ids) for faction, ids in council.by_faction(members)]
     mayor = council.mayor
-    for member, deputy in council.deputies.items():
-        if member in members and member != mayor:
-            by_faction.setdefault(deputy.faction, []).append(member)
-    out = [(f, by_faction[f]) for f in council.factions if f in by_faction]
-    if None in by_faction:
-        out.append((UNAFFILIATED, by_faction[None]))
     if mayor is not None and mayor in members:
         out.append(("Міський голова", [mayor]))
     return out

@@ -235,3 +235,14 @@ def test_the_council_decides_whether_a_first_ballot_is_final_and_its_procedural_
     public = state.to_public()
     assert public["first_ballot_final"] is True and public["procedural_rule"] == "majority_of_registered"
     assert run(state, "council.configure", first_ballot_final=False).first_ballot_final is False
+
+
+def test_members_are_grouped_by_faction_in_the_councils_order_with_the_mayor_in_none() -> None:
+    state = run(voznesensk(), "deputy.add", deputy="d03", name="Іван Мельник")
+    state = run(state, "council.configure", factions=["Батьківщина"])
+    assert state.by_faction({"d01", "d02", "d03", "mayor"}) == [
+        ("Батьківщина", ["d02"]),
+        ("Слуга народу", ["d01"]),
+        (None, ["d03"]),
+    ]
+    assert state.by_faction({"d01"}) == [("Слуга народу", ["d01"])]

@@ -22,6 +22,7 @@ Events (council stream):
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -99,6 +100,16 @@ class CouncilState:
     def mayor(self) -> str | None:
         """The mayor's member id, if the mayor is on the roster."""
         return next((d.id for d in self.deputies.values() if d.mayor), None)
+
+    def by_faction(self, members: Container[str]) -> list[tuple[str | None, list[str]]]:
+        """The deputies among ``members`` grouped as the council lists them (minutes, roll calls):
+        each faction in the council's order, then those of no faction (None); roster order within a
+        group; empty groups left out. The mayor, no deputy, is in no group: pages set the mayor apart."""
+        grouped: dict[str | None, list[str]] = {}
+        for member, deputy in self.deputies.items():
+            if member in members and not deputy.mayor:
+                grouped.setdefault(deputy.faction, []).append(member)
+        return [(f, grouped[f]) for f in [*self.factions, None] if f in grouped]
 
     def to_public(self) -> dict[str, Any]:
         """The JSON-ready public view: settings, roster in order and the distinct factions."""
