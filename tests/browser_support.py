@@ -35,7 +35,16 @@ CHROMIUM = Path(os.environ.get("KVORUM_CHROMIUM", "/usr/bin/chromium"))
 if not CHROMIUM.exists():
     _missing(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
 
-__all__ = ["CHROMIUM", "Browser", "CuttableLink", "Page", "WebSocketRoute", "add_authenticator", "launch"]
+__all__ = [
+    "CHROMIUM",
+    "Browser",
+    "CuttableLink",
+    "Page",
+    "WebSocketRoute",
+    "add_authenticator",
+    "launch",
+    "sign_in",
+]
 
 
 @contextlib.asynccontextmanager
@@ -62,8 +71,20 @@ async def launch() -> AsyncIterator[Browser]:
             await browser.close()
 
 
-async def add_authenticator(context: Any, page: Page) -> None:
-    """A DevTools virtual platform authenticator that verifies the user (NOTES.md: flags 0x05)."""
+SIGN_IN_WAIT_MS = 20_000
+
+
+async def sign_in(page: Page, username: str, ready: str) -> None:
+    """Sign in on a page's own form (password «demo», as every demo account has) and wait for ``ready``."""
+    await page.fill("input[name=username]", username)
+    await page.fill("input[name=password]", "demo")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector(ready, timeout=SIGN_IN_WAIT_MS)
+
+
+async def add_authenticator(context: Any, page: Page) -> tuple[Any, str]:
+    """A DevTools virtual platform authenticator that verifies the user (NOTES.md: flags 0x05);
+    ``(the CDP session, the authenticator's id)`` for a test that steers it further."""
     cdp = await context.new_cdp_session(page)
     await cdp.send("WebAuthn.enable")
     options = {
@@ -74,7 +95,8 @@ async def add_authenticator(context: Any, page: Page) -> None:
         "isUserVerified": True,
         "automaticPresenceSimulation": True,
     }
-    await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    return cdp, added["authenticatorId"]
 
 
 class CuttableLink:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Browser, Page, add_authenticator
+from browser_support import Browser, Page, add_authenticator, sign_in
 from conftest import Demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,13 +60,6 @@ async def camera(browser: Browser, demo_council: Demo) -> AsyncIterator[Camera]:
             await context.close()
 
 
-async def _sign_in(page: Page, username: str, ready: str) -> None:
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo")
-    await page.click("#sign-in-button")
-    await page.wait_for_selector(ready, timeout=WAIT_MS)
-
-
 @pytest.mark.timeout(300)
 async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_describe_them(
     camera: Camera, demo_council: Demo
@@ -82,7 +75,7 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     # The secretary: a new sitting with its agenda, the members' records, a tablet's enrollment link.
     secretary = await camera.page(1440, 900)
     await secretary.goto(f"{origin}/console")
-    await _sign_in(secretary, "secretary", "#office:not([hidden])")
+    await sign_in(secretary, "secretary", "#office:not([hidden])")
     await secretary.click("#schedule-title")
     form = secretary.locator("#schedule-form")
     await form.locator("input[name=number]").fill("46")
@@ -115,12 +108,12 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     await camera.shot(tablet, "deputy-enroll")
     await tablet.click("#enroll-button")
     await tablet.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
-    await _sign_in(tablet, "deputy03", "#chamber:not([hidden])")
+    await sign_in(tablet, "deputy03", "#chamber:not([hidden])")
 
     # The chair follows «Наступний крок».
     chair = await camera.page(1440, 900)
     await chair.goto(f"{origin}/console?session=c8-s45")
-    await _sign_in(chair, "chair", "#next-actions [data-action=openSession]")
+    await sign_in(chair, "chair", "#next-actions [data-action=openSession]")
     await camera.shot(chair, "chair-next-step")
     await chair.click("#next-actions [data-action=openSession]")
     await chair.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
@@ -181,7 +174,7 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     # The operator's page, and what residents read on the portal.
     operator = await camera.page(1280, 800)
     await operator.goto(f"{origin}/broadcast")
-    await _sign_in(operator, "operator", "#desk:not([hidden])")
+    await sign_in(operator, "operator", "#desk:not([hidden])")
     await camera.shot(operator, "operator-broadcast")
     portal = await camera.page(1280, 900)
     await portal.goto(f"{origin}/sessions/c8-s45")

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from browser_support import Browser, Page
+from browser_support import Browser, Page, sign_in
 from conftest import Demo
 
 from portal_bridge.ukrainian import composition_line, registration_line
@@ -39,13 +39,6 @@ async def _open(browser: Browser, contexts: list[Any], url: str, width: int = 14
     return page
 
 
-async def _sign_in(page: Page, username: str, ready: str) -> None:
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo")
-    await page.click("#sign-in-button")
-    await page.wait_for_selector(ready, timeout=WAIT_MS)
-
-
 def _text(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#34;", '"').replace("&#39;", "'")
 
@@ -57,9 +50,9 @@ async def test_every_screen_the_minutes_the_portal_and_the_open_data_state_one_c
     demo = demo_council
     base = demo.server.url
     console = await _open(browser, pages, f"{base}/console")
-    await _sign_in(console, "chair", "#desk:not([hidden])")
+    await sign_in(console, "chair", "#desk:not([hidden])")
     tablet = await _open(browser, pages, f"{base}/tablet", 1280, 800)
-    await _sign_in(tablet, "deputy01", "#chamber:not([hidden])")
+    await sign_in(tablet, "deputy01", "#chamber:not([hidden])")
     display = await _open(browser, pages, f"{base}/display/c8-s45", 1920, 1080)
     live = await _open(browser, pages, f"{base}/live/c8-s45", 390, 844)
 

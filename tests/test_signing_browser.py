@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 import test_accessibility
-from browser_support import Browser, Page
+from browser_support import Browser, Page, add_authenticator
 from conftest import Demo
 from signing_support import DECISION_NUMBER, adopted_decision, configure_devices
 from test_accessibility import serious_violations
@@ -57,19 +57,9 @@ async def mayor(browser: Browser, demo_council: Demo) -> AsyncIterator[Mayor]:
     page = await context.new_page()
     errors: list[Exception] = []
     page.on("pageerror", lambda error: errors.append(error))
-    cdp = await context.new_cdp_session(page)
-    await cdp.send("WebAuthn.enable")
-    options = {
-        "protocol": "ctap2",
-        "transport": "internal",
-        "hasResidentKey": True,
-        "hasUserVerification": True,
-        "isUserVerified": True,
-        "automaticPresenceSimulation": True,
-    }
-    added = await cdp.send("WebAuthn.addVirtualAuthenticator", {"options": options})
+    cdp, authenticator = await add_authenticator(context, page)
     try:
-        yield Mayor(page, cdp, added["authenticatorId"], origin)
+        yield Mayor(page, cdp, authenticator, origin)
     finally:
         await context.close()
     assert not errors, f"uncaught errors in the page: {errors}"

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Browser, Page, add_authenticator
+from browser_support import Browser, Page, add_authenticator, sign_in
 from conftest import Demo
 
 from session_server.config import Settings
@@ -96,13 +96,6 @@ async def day(browser: Browser, demo_council: Demo) -> AsyncIterator[Day]:
             await context.close()
 
 
-async def _sign_in(page: Page, username: str, ready: str) -> None:
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo")
-    await page.click("#sign-in-button")
-    await page.wait_for_selector(ready, timeout=WAIT_MS)
-
-
 async def _next(console: Page, action: str) -> None:
     """Press the console's «Наступний крок» button for `action`."""
     await console.click(f"#next-actions [data-action={action}]", timeout=WAIT_MS)
@@ -126,14 +119,14 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
 
     console = (await day.open("console", 1440, 900)).page
     await console.goto(f"{origin}/console")
-    await _sign_in(console, "chair", "#next-actions [data-action=openSession]")
+    await sign_in(console, "chair", "#next-actions [data-action=openSession]")
     display = (await day.open("display", 1920, 1080)).page
     await display.goto(f"{origin}/display/c8-s45")
     live = (await day.open("live", 390, 844)).page
     await live.goto(f"{origin}/live/c8-s45")
     broadcast = (await day.open("broadcast", 1280, 800)).page
     await broadcast.goto(f"{origin}/broadcast?session=c8-s45")
-    await _sign_in(broadcast, "operator", "#desk:not([hidden])")
+    await sign_in(broadcast, "operator", "#desk:not([hidden])")
     tablets: dict[str, Page] = {}
     for member in TABLETS:
         link = await demo.client.post(
@@ -144,7 +137,7 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
         await page.goto(f"{origin}/tablet#enroll={link.json()['token']}")
         await page.click("#enroll-button")
         await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
-        await _sign_in(page, f"deputy{member[1:]}", "#chamber:not([hidden])")
+        await sign_in(page, f"deputy{member[1:]}", "#chamber:not([hidden])")
         tablets[member] = page
     for page in (console, display, *tablets.values()):
         await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
@@ -265,7 +258,7 @@ async def test_a_sign_in_the_server_ends_mid_vote_is_renewed_on_the_spot_and_the
     screen = await day.open("tablet-d05", 1280, 800)
     page = screen.page
     await page.goto(f"{demo.server.url}/tablet")
-    await _sign_in(page, "deputy05", "#chamber:not([hidden])")
+    await sign_in(page, "deputy05", "#chamber:not([hidden])")
     await demo.ok("chair", "session.open")
     await demo.ok("secretary", "registration.open")
     await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 19)))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Browser, Page, add_authenticator
+from browser_support import Browser, Page, add_authenticator, sign_in
 from conftest import Demo
 
 WAIT_MS = 15_000
@@ -53,10 +53,7 @@ async def screens(browser: Browser, demo_council: Demo) -> AsyncIterator[Screens
 
 
 async def _sign_in(page: Page, username: str, ready: str) -> None:
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo")
-    await page.click("#sign-in-button")
-    await page.wait_for_selector(ready, timeout=WAIT_MS)
+    await sign_in(page, username, ready)
     await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
 
 
