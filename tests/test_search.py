@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any
 
 import pytest
 from conftest import Demo
 
 from portal_bridge.search import words
+from session_server.dictionaries import hunspell_ukrainian
+
+# Inflected search needs Debian's hunspell-uk (`make test` on a bare machine skips these; CI installs
+# it and sets KVORUM_REQUIRE_DICTIONARY=1, so there they fail instead of skipping).
+needs_dictionary = pytest.mark.skipif(
+    hunspell_ukrainian() is None and os.environ.get("KVORUM_REQUIRE_DICTIONARY") != "1",
+    reason="no hunspell-uk: apt-get install hunspell-uk (search then matches word beginnings only)",
+)
 
 
 async def _search(demo: Demo, q: str, *, want_items: int = 0) -> Any:
@@ -83,6 +92,7 @@ def test_queries_are_made_safe() -> None:
     assert words("   ") == []
 
 
+@needs_dictionary
 async def test_search_finds_inflected_ukrainian_words(demo_council: Demo) -> None:
     demo = demo_council
     # «Про внесення змін до міського бюджету на 2026 рік» is item 2: other forms of its words find it
@@ -112,6 +122,7 @@ async def test_search_finds_inflected_ukrainian_words(demo_council: Demo) -> Non
     assert (await demo.client.get("/api/v1/search", params={"q": "землеустрою"})).json()["items"] == []
 
 
+@needs_dictionary
 async def test_the_embedded_postgresql_finds_inflected_words_too(tmp_path: Any) -> None:
     import asyncpg
 
