@@ -16,10 +16,9 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from browser_support import Browser, Page, add_authenticator, sign_in
+from browser_support import Browser, Page, Pages, sign_in, signed_ballots_at_localhost
 from conftest import Demo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,21 +27,17 @@ OUT = Path(os.environ.get("KVORUM_GUIDE_IMAGES") or ROOT / "test-artifacts" / "g
 WAIT_MS = 20_000
 
 
-class Camera:
+class Camera(Pages):
+    """Pages as a Ukrainian resident's browser shows them (locale, Kyiv time), and the pictures taken."""
+
     def __init__(self, browser: Browser) -> None:
-        self.browser = browser
-        self.contexts: list[Any] = []
+        super().__init__(browser)
         self.taken: set[str] = set()
 
     async def page(self, width: int, height: int, *, authenticator: bool = False, mobile: bool = False) -> Page:
-        context = await self.browser.new_context(
-            viewport={"width": width, "height": height}, is_mobile=mobile, locale="uk-UA", timezone_id="Europe/Kyiv"
+        return await self.open(
+            width, height, authenticator=authenticator, is_mobile=mobile, locale="uk-UA", timezone_id="Europe/Kyiv"
         )
-        self.contexts.append(context)
-        page = await context.new_page()
-        if authenticator:
-            await add_authenticator(context, page)
-        return page
 
     async def shot(self, page: Page, name: str, *, full: bool = False) -> None:
         await asyncio.to_thread(OUT.mkdir, parents=True, exist_ok=True)
@@ -52,12 +47,8 @@ class Camera:
 
 @pytest.fixture
 async def camera(browser: Browser, demo_council: Demo) -> AsyncIterator[Camera]:
-    taken = Camera(browser)
-    try:
+    async with Camera(browser) as taken:
         yield taken
-    finally:
-        for context in taken.contexts:
-            await context.close()
 
 
 @pytest.mark.timeout(300)
@@ -65,12 +56,7 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     camera: Camera, demo_council: Demo
 ) -> None:
     demo = demo_council
-    origin = demo.server.url.replace("127.0.0.1", "localhost")
-    configure = {"id": "sign", "type": "council.configure", "signed_ballots": True, "rp_id": "localhost"}
-    response = await demo.client.post(
-        "/api/v1/council/commands", json={**configure, "origins": [origin]}, headers=await demo.headers("admin")
-    )
-    assert response.status_code == 200, response.text
+    origin = await signed_ballots_at_localhost(demo)
 
     # The secretary: a new sitting with its agenda, the members' records, a tablet's enrollment link.
     secretary = await camera.page(1440, 900)

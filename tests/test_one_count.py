@@ -10,10 +10,9 @@ import csv
 import io
 import re
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-from browser_support import Browser, Page, sign_in
+from browser_support import Browser, Page, Pages, sign_in
 from conftest import Demo
 
 from portal_bridge.ukrainian import composition_line, registration_line
@@ -22,19 +21,13 @@ WAIT_MS = 20_000
 
 
 @pytest.fixture
-async def pages(browser: Browser, demo_council: Demo) -> AsyncIterator[list[Any]]:
-    contexts: list[Any] = []
-    try:
-        yield contexts
-    finally:
-        for context in contexts:
-            await context.close()
+async def pages(browser: Browser, demo_council: Demo) -> AsyncIterator[Pages]:
+    async with Pages(browser) as opened:
+        yield opened
 
 
-async def _open(browser: Browser, contexts: list[Any], url: str, width: int = 1440, height: int = 900) -> Page:
-    context = await browser.new_context(viewport={"width": width, "height": height})
-    contexts.append(context)
-    page = await context.new_page()
+async def _open(pages: Pages, url: str, width: int = 1440, height: int = 900) -> Page:
+    page = await pages.open(width, height)
     await page.goto(url)
     return page
 
@@ -45,16 +38,16 @@ def _text(html: str) -> str:
 
 @pytest.mark.timeout(240)
 async def test_every_screen_the_minutes_the_portal_and_the_open_data_state_one_composition(
-    browser: Browser, pages: list[Any], demo_council: Demo
+    pages: Pages, demo_council: Demo
 ) -> None:
     demo = demo_council
     base = demo.server.url
-    console = await _open(browser, pages, f"{base}/console")
+    console = await _open(pages, f"{base}/console")
     await sign_in(console, "chair", "#desk:not([hidden])")
-    tablet = await _open(browser, pages, f"{base}/tablet", 1280, 800)
+    tablet = await _open(pages, f"{base}/tablet", 1280, 800)
     await sign_in(tablet, "deputy01", "#chamber:not([hidden])")
-    display = await _open(browser, pages, f"{base}/display/c8-s45", 1920, 1080)
-    live = await _open(browser, pages, f"{base}/live/c8-s45", 390, 844)
+    display = await _open(pages, f"{base}/display/c8-s45", 1920, 1080)
+    live = await _open(pages, f"{base}/live/c8-s45", 390, 844)
 
     await demo.ok("chair", "session.open")
     await demo.ok("secretary", "registration.open")

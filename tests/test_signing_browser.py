@@ -17,11 +17,10 @@ from typing import Any
 import orjson
 import pytest
 import test_accessibility
-from browser_support import Browser, Page, add_authenticator
+from browser_support import Browser, Page, add_authenticator, enroll, signed_ballots_at_localhost
 from conftest import Demo
-from signing_support import DECISION_NUMBER, adopted_decision, configure_devices
+from signing_support import DECISION_NUMBER, adopted_decision
 from test_accessibility import serious_violations
-from test_tablet import _enroll
 
 from session_server.domain.audit import Discrepancy
 from session_server.domain.decision_audit import audit_decision
@@ -51,8 +50,7 @@ class Mayor:
 
 @pytest.fixture
 async def mayor(browser: Browser, demo_council: Demo) -> AsyncIterator[Mayor]:
-    origin = demo_council.server.url.replace("127.0.0.1", "localhost")
-    await configure_devices(demo_council, origin, "localhost")
+    origin = await signed_ballots_at_localhost(demo_council)
     context = await browser.new_context(viewport={"width": 1280, "height": 900}, locale="uk-UA")
     page = await context.new_page()
     errors: list[Exception] = []
@@ -79,7 +77,7 @@ async def test_the_mayor_enrolls_a_device_signs_on_sign_and_the_decision_page_sh
     mayor: Mayor, demo_council: Demo, axe_source: str
 ) -> None:
     demo, page = demo_council, mayor.page
-    await _enroll(page, demo, mayor.origin, "mayor")
+    await enroll(page, demo, mayor.origin, "mayor", wait_ms=WAIT_MS)
     await adopted_decision(demo, "pr-101")
     await adopted_decision(
         demo,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Browser, Page, add_authenticator, sign_in
+from browser_support import Browser, Page, Pages, enroll, sign_in, signed_ballots_at_localhost
 from conftest import Demo
 
 from session_server.config import Settings
@@ -66,19 +66,15 @@ class Screen:
         await self.page.screenshot(path=str(ARTIFACTS / f"day-{self.name}-{state}.png"))
 
 
-class Day:
+class Day(Pages):
+    """The day's screens, by name."""
+
     def __init__(self, browser: Browser) -> None:
-        self.browser = browser
-        self.contexts: list[Any] = []
+        super().__init__(browser)
         self.screens: dict[str, Screen] = {}
 
-    async def open(self, name: str, width: int, height: int, *, authenticator: bool = False) -> Screen:
-        context = await self.browser.new_context(viewport={"width": width, "height": height})
-        self.contexts.append(context)
-        page = await context.new_page()
-        if authenticator:
-            await add_authenticator(context, page)
-        screen = self.screens[name] = Screen(name, page)
+    async def screen(self, name: str, width: int, height: int, *, authenticator: bool = False) -> Screen:
+        screen = self.screens[name] = Screen(name, await self.open(width, height, authenticator=authenticator))
         return screen
 
     async def shots(self, state: str, *names: str) -> None:
@@ -88,12 +84,8 @@ class Day:
 
 @pytest.fixture
 async def day(browser: Browser, demo_council: Demo) -> AsyncIterator[Day]:
-    opened = Day(browser)
-    try:
+    async with Day(browser) as opened:
         yield opened
-    finally:
-        for context in opened.contexts:
-            await context.close()
 
 
 async def _next(console: Page, action: str) -> None:
@@ -110,33 +102,22 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
     day: Day, demo_council: Demo
 ) -> None:
     demo = demo_council
-    origin = demo.server.url.replace("127.0.0.1", "localhost")
-    configure = {"id": "sign", "type": "council.configure", "signed_ballots": True, "rp_id": "localhost"}
-    response = await demo.client.post(
-        "/api/v1/council/commands", json={**configure, "origins": [origin]}, headers=await demo.headers("admin")
-    )
-    assert response.status_code == 200, response.text
+    origin = await signed_ballots_at_localhost(demo)
 
-    console = (await day.open("console", 1440, 900)).page
+    console = (await day.screen("console", 1440, 900)).page
     await console.goto(f"{origin}/console")
     await sign_in(console, "chair", "#next-actions [data-action=openSession]")
-    display = (await day.open("display", 1920, 1080)).page
+    display = (await day.screen("display", 1920, 1080)).page
     await display.goto(f"{origin}/display/c8-s45")
-    live = (await day.open("live", 390, 844)).page
+    live = (await day.screen("live", 390, 844)).page
     await live.goto(f"{origin}/live/c8-s45")
-    broadcast = (await day.open("broadcast", 1280, 800)).page
+    broadcast = (await day.screen("broadcast", 1280, 800)).page
     await broadcast.goto(f"{origin}/broadcast?session=c8-s45")
     await sign_in(broadcast, "operator", "#desk:not([hidden])")
     tablets: dict[str, Page] = {}
     for member in TABLETS:
-        link = await demo.client.post(
-            "/api/v1/enrollments", json={"deputy": member}, headers=await demo.headers("secretary")
-        )
-        assert link.status_code == 201, link.text
-        page = (await day.open(f"tablet-{member}", 1280, 800, authenticator=True)).page
-        await page.goto(f"{origin}/tablet#enroll={link.json()['token']}")
-        await page.click("#enroll-button")
-        await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
+        page = (await day.screen(f"tablet-{member}", 1280, 800, authenticator=True)).page
+        await enroll(page, demo, origin, member, wait_ms=WAIT_MS)
         await sign_in(page, f"deputy{member[1:]}", "#chamber:not([hidden])")
         tablets[member] = page
     for page in (console, display, *tablets.values()):
@@ -255,7 +236,7 @@ async def test_a_sign_in_the_server_ends_mid_vote_is_renewed_on_the_spot_and_the
     day: Day, demo_council: Demo
 ) -> None:
     demo = demo_council
-    screen = await day.open("tablet-d05", 1280, 800)
+    screen = await day.screen("tablet-d05", 1280, 800)
     page = screen.page
     await page.goto(f"{demo.server.url}/tablet")
     await sign_in(page, "deputy05", "#chamber:not([hidden])")

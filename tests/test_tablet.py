@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_support import Browser, CuttableLink, Page, add_authenticator
+from browser_support import Browser, CuttableLink, Page, add_authenticator, enroll, sign_in, signed_ballots_at_localhost
 from conftest import Demo
 
 WAIT_MS = 15_000
@@ -20,20 +20,10 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PRESENT = [f"deputy{i:02d}" for i in range(2, 20)]
 
 
-async def _council_command(demo: Demo, **body: Any) -> None:
-    response = await demo.client.post(
-        "/api/v1/council/commands", json={"id": f"cfg-{len(body)}", **body}, headers=await demo.headers("admin")
-    )
-    assert response.status_code == 200, response.text
-
-
 @pytest.fixture
 async def tablet(browser: Browser, demo_council: Demo) -> AsyncIterator[tuple[Page, Any, str]]:
     """A 1280×800 page with a user-verifying virtual authenticator; ``(page, context, origin)``."""
-    origin = demo_council.server.url.replace("127.0.0.1", "localhost")
-    await _council_command(
-        demo_council, type="council.configure", signed_ballots=True, rp_id="localhost", origins=[origin]
-    )
+    origin = await signed_ballots_at_localhost(demo_council)
     context = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="uk-UA")
     page = await context.new_page()
     errors: list[Exception] = []
@@ -46,28 +36,8 @@ async def tablet(browser: Browser, demo_council: Demo) -> AsyncIterator[tuple[Pa
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
-async def _enrollment_link(demo: Demo, deputy: str) -> str:
-    response = await demo.client.post(
-        "/api/v1/enrollments", json={"deputy": deputy}, headers=await demo.headers("secretary")
-    )
-    assert response.status_code == 201, response.text
-    return str(response.json()["token"])
-
-
-async def _enroll(page: Page, demo: Demo, origin: str, member: str) -> None:
-    """Open the secretary's enrollment link for ``member`` on the tablet and enroll its authenticator."""
-    token = await _enrollment_link(demo, member)
-    await page.goto(f"{origin}/tablet#enroll={token}")
-    await page.click("#enroll-button")
-    await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
-
-
 async def _sign_in(page: Page, username: str) -> None:
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo")
-    await page.click("#sign-in-button")
-    await page.wait_for_selector("#chamber:not([hidden])", timeout=WAIT_MS)
-    await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
+    await sign_in(page, username, "#chamber:not([hidden])", connected=True, wait_ms=WAIT_MS)
 
 
 async def _screenshot(page: Page, name: str) -> None:
@@ -80,7 +50,7 @@ async def test_a_deputy_enrolls_the_tablet_registers_and_casts_a_signed_ballot(
 ) -> None:
     page, _, origin = tablet
     demo = demo_council
-    await _enroll(page, demo, origin, "d01")
+    await enroll(page, demo, origin, "d01", wait_ms=WAIT_MS)
     council = (await demo.client.get("/api/v1/council")).json()
     assert [c["deputy"] for c in council["credentials"]] == ["d01"]
 
@@ -134,7 +104,7 @@ async def test_a_ballot_that_cannot_be_delivered_is_shown_as_failed_and_the_page
 ) -> None:
     page, context, origin = tablet
     demo = demo_council
-    await _enroll(page, demo, origin, "d01")
+    await enroll(page, demo, origin, "d01", wait_ms=WAIT_MS)
     await _sign_in(page, "deputy01")
     await demo.ok("chair", "session.open")
     await demo.ok("secretary", "registration.open")
@@ -205,15 +175,14 @@ async def test_a_tablet_whose_network_drops_mid_vote_resumes_and_its_vote_counts
     (Chromium's offline emulation does not close a WebSocket that is already open)."""
     demo = demo_council
     async with CuttableLink(demo.server.url) as link:
-        origin = link.url.replace("127.0.0.1", "localhost")
-        await _council_command(demo, type="council.configure", signed_ballots=True, rp_id="localhost", origins=[origin])
+        origin = await signed_ballots_at_localhost(demo, link.url)
         context = await browser.new_context(viewport={"width": 1280, "height": 800})
         page = await context.new_page()
         errors: list[Exception] = []
         page.on("pageerror", lambda error: errors.append(error))
         await add_authenticator(context, page)
         try:
-            await _enroll(page, demo, origin, "d01")
+            await enroll(page, demo, origin, "d01", wait_ms=WAIT_MS)
             await _sign_in(page, "deputy01")
             await demo.ok("chair", "session.open")
             await demo.ok("secretary", "registration.open")

@@ -10,10 +10,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from browser_support import Browser, Page, add_authenticator, sign_in
+from browser_support import Browser, Page, Pages, enroll, sign_in, signed_ballots_at_localhost
 from conftest import Demo
 
 WAIT_MS = 15_000
@@ -22,69 +21,31 @@ VOTERS = {"d01": "for", "d02": "against", "d03": "abstain"}
 OTHERS = [f"deputy{i:02d}" for i in range(4, 19)]  # 15 more registered by API: 18 of 34 is a quorum
 
 
-class Screens:
-    """Browser contexts opened by the test, closed at the end; uncaught page errors fail it."""
-
-    def __init__(self, browser: Browser) -> None:
-        self.browser = browser
-        self.contexts: list[Any] = []
-        self.errors: list[Exception] = []
-
-    async def open(self, width: int, height: int, *, authenticator: bool = False) -> Page:
-        context = await self.browser.new_context(viewport={"width": width, "height": height})
-        self.contexts.append(context)
-        page = await context.new_page()
-        page.on("pageerror", lambda error: self.errors.append(error))
-        if authenticator:
-            await add_authenticator(context, page)
-        return page
-
-
 @pytest.fixture
-async def screens(browser: Browser, demo_council: Demo) -> AsyncIterator[Screens]:
+async def screens(browser: Browser, demo_council: Demo) -> AsyncIterator[Pages]:
     """Depends on the server so that the pages close before it stops (it waits for their sockets)."""
-    opened = Screens(browser)
-    try:
+    async with Pages(browser) as opened:
         yield opened
-    finally:
-        for context in opened.contexts:
-            await context.close()
     assert not opened.errors, f"uncaught errors in the pages: {opened.errors}"
 
 
-async def _sign_in(page: Page, username: str, ready: str) -> None:
-    await sign_in(page, username, ready)
-    await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
-
-
-async def _deputy(screens: Screens, demo: Demo, origin: str, member: str) -> Page:
+async def _deputy(screens: Pages, demo: Demo, origin: str, member: str) -> Page:
     """A tablet enrolled from the secretary's link and signed in."""
-    link = await demo.client.post(
-        "/api/v1/enrollments", json={"deputy": member}, headers=await demo.headers("secretary")
-    )
-    assert link.status_code == 201, link.text
     page = await screens.open(1280, 800, authenticator=True)
-    await page.goto(f"{origin}/tablet#enroll={link.json()['token']}")
-    await page.click("#enroll-button")
-    await page.wait_for_selector("#enroll-status:has-text('Пристрій зареєстровано')", timeout=WAIT_MS)
-    await _sign_in(page, f"deputy{member[1:]}", "#chamber:not([hidden])")
+    await enroll(page, demo, origin, member, wait_ms=WAIT_MS)
+    await sign_in(page, f"deputy{member[1:]}", "#chamber:not([hidden])", connected=True, wait_ms=WAIT_MS)
     return page
 
 
 async def test_a_whole_session_on_the_console_three_tablets_the_display_and_the_live_page(
-    screens: Screens, demo_council: Demo
+    screens: Pages, demo_council: Demo
 ) -> None:
     demo = demo_council
-    origin = demo.server.url.replace("127.0.0.1", "localhost")
-    configure = {"id": "sign", "type": "council.configure", "signed_ballots": True, "rp_id": "localhost"}
-    response = await demo.client.post(
-        "/api/v1/council/commands", json={**configure, "origins": [origin]}, headers=await demo.headers("admin")
-    )
-    assert response.status_code == 200, response.text
+    origin = await signed_ballots_at_localhost(demo)
 
     console = await screens.open(1440, 900)
     await console.goto(f"{origin}/console")
-    await _sign_in(console, "chair", "#desk:not([hidden])")
+    await sign_in(console, "chair", "#desk:not([hidden])", connected=True, wait_ms=WAIT_MS)
     display = await screens.open(1920, 1080)
     await display.goto(f"{origin}/display/c8-s45")
     live = await screens.open(390, 844)
