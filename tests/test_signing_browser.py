@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import pytest
 import test_accessibility
-from browser_support import Browser, Page, add_authenticator, enroll, signed_ballots_at_localhost
+from browser_support import Browser, Page, add_authenticator, enroll, sign_in, signed_ballots_at_localhost
 from conftest import Demo
 from signing_support import DECISION_NUMBER, adopted_decision
 from test_accessibility import serious_violations
@@ -63,12 +63,6 @@ async def mayor(browser: Browser, demo_council: Demo) -> AsyncIterator[Mayor]:
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
-async def _sign_in(page: Page, username: str) -> None:
-    await page.fill("input[name=username]", username)
-    await page.fill("input[name=password]", "demo")
-    await page.click("#sign-in-button")
-
-
 def _card(page: Page, document: str) -> Any:
     return page.locator(f".decision[data-document={document}]")
 
@@ -91,8 +85,7 @@ async def test_the_mayor_enrolls_a_device_signs_on_sign_and_the_decision_page_sh
 
     await page.goto(f"{mayor.origin}/sign")
     await page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
-    await _sign_in(page, "chair")
-    await page.wait_for_selector("#desk:not([hidden])", timeout=WAIT_MS)
+    await sign_in(page, "chair", "#desk:not([hidden])", wait_ms=WAIT_MS)
     first = _card(page, "pr-101")
     assert await page.locator(".decision").count() == 2
     assert f"Рішення № {DECISION_NUMBER}: Про програму «Цифрова громада»" == await first.locator("h3").text_content()
@@ -196,9 +189,33 @@ async def test_someone_other_than_the_mayor_is_told_in_ukrainian_that_only_the_m
     await page.goto(f"{mayor.origin}/sign")
     await page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
     assert await serious_violations(page, axe_source) == []
-    await _sign_in(page, "deputy01")
-    status = page.locator("#page-status:has-text('Підписувати рішення може лише міський голова')")
-    await status.wait_for(timeout=WAIT_MS)
+    await sign_in(
+        page, "deputy01", "#page-status:has-text('Підписувати рішення може лише міський голова')", wait_ms=WAIT_MS
+    )
+    status = page.locator("#page-status")
     assert await page.is_hidden("#desk")
     assert "deputy01" in (await status.text_content() or "")
     assert await serious_violations(page, axe_source) == []
+
+
+async def test_the_signing_page_tells_a_wrong_password_and_switches_language_without_losing_the_form(
+    mayor: Mayor, demo_council: Demo
+) -> None:
+    page = mayor.page
+    await page.goto(f"{mayor.origin}/sign")
+    await page.wait_for_selector("#sign-in:not([hidden])", timeout=WAIT_MS)
+    await page.fill("input[name=username]", "mayor")
+    await page.fill("input[name=password]", "wrong")
+    await page.click("#sign-in-button")
+    await page.wait_for_selector(
+        '#sign-in-status:has-text("Неправильне ім\'я користувача або пароль.")', timeout=WAIT_MS
+    )
+    await page.click("#lang")
+    assert await page.text_content("#heading") == "Signing decisions"
+    assert await page.text_content("#lang") == "Українська"
+    await page.click("#sign-in-button")
+    await page.wait_for_selector("#sign-in-status:has-text('Wrong username or password.')", timeout=WAIT_MS)
+    await page.click("#lang")
+    assert await page.text_content("#heading") == "Підписання рішень"
+    await sign_in(page, "chair", "#desk:not([hidden])", wait_ms=WAIT_MS)
+    assert await page.text_content("#sign-in-status") == ""

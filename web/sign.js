@@ -11,6 +11,7 @@ import { Auth } from "./auth.js";
 import { canonicalBytes } from "./jcs.js";
 import { errorText } from "./messages.js";
 import { STRINGS, format, when } from "./sign-strings.js";
+import { wireLanguageAndSignIn } from "./signed-in-page.js";
 import { fromBase64url, toBase64url } from "./webauthn.js";
 
 const LANG_KEY = "kvorum.lang";
@@ -297,22 +298,7 @@ function showSignIn() {
 }
 
 async function main() {
-  $("lang").addEventListener("click", () => {
-    view.lang = view.lang === "uk" ? "en" : "uk";
-    localStorage.setItem(LANG_KEY, view.lang);
-    renderTexts();
-  });
-  $("sign-in-form").addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const form = new FormData(event.target);
-    try {
-      await auth.login(form.get("username"), form.get("password"));
-      setText($("sign-in-status"), "");
-      await showDesk();
-    } catch (error) {
-      setText($("sign-in-status"), errorText(view.lang, error));
-    }
-  });
+  wireLanguageAndSignIn({ view, auth, renderTexts, onSignedIn: showDesk });
   $("sign-out").addEventListener("click", async () => {
     await auth.logout();
     location.reload();

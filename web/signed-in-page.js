@@ -149,13 +149,12 @@ export function showConnection(element, status, view) {
 }
 
 /**
- * Wire the controls every signed-in page has: `#lang`, `#sign-in-form` (with `#sign-in-status`)
- * and `#sign-out`; and, when the server ends the sign-in mid-day, a dialog to sign in again that
- * keeps the page (and its unsent actions) as it is.
+ * Wire the language switch `#lang` and the form `#sign-in-form` (its outcome in `#sign-in-status`):
+ * what every page with a sign-in has, the mayor's signing page too.
  *
  * @param {{view: object, auth: object, renderTexts: () => void, onSignedIn: () => Promise<void>}} page
  */
-export function wireSignIn({ view, auth, renderTexts, onSignedIn }) {
+export function wireLanguageAndSignIn({ view, auth, renderTexts, onSignedIn }) {
   const $ = (id) => document.getElementById(id);
   $("lang").addEventListener("click", () => {
     view.lang = view.lang === "uk" ? "en" : "uk";
@@ -173,7 +172,19 @@ export function wireSignIn({ view, auth, renderTexts, onSignedIn }) {
       $("sign-in-status").textContent = errorText(view.lang, error);
     }
   });
-  $("sign-out").addEventListener("click", async () => {
+}
+
+/**
+ * Wire the controls every signed-in page has: the language switch and the sign-in form
+ * (`wireLanguageAndSignIn`) and `#sign-out`; and, when the server ends the sign-in mid-day, a dialog
+ * to sign in again that keeps the page (and its unsent actions) as it is.
+ *
+ * @param {{view: object, auth: object, renderTexts: () => void, onSignedIn: () => Promise<void>}} page
+ */
+export function wireSignIn(page) {
+  const { view, auth } = page;
+  wireLanguageAndSignIn(page);
+  document.getElementById("sign-out").addEventListener("click", async () => {
     const texts = TEXTS[view.lang];
     const sure = await confirmStep({
       title: texts.signOutTitle,
