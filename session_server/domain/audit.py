@@ -419,15 +419,27 @@ def verified_council_ledger(
 ) -> tuple[list[dict[str, Any]], list[str], int]:
     """Steps 1 and 2 for the export's council ledger alone (what a decision's export relies on):
     ``(its events, the verifier keys that signed its checkpoints, how many checkpoints)``."""
+    keys_used: set[str] = set()
+    events, checkpoints = _council_ledger(export, _verifiers(export, trusted_keys), keys_used)
+    return events, sorted(keys_used), checkpoints
+
+
+def _verifiers(export: Mapping[str, Any], trusted_keys: Sequence[str] | None) -> list[NoteVerifier]:
+    """The keys checkpoints are verified with: those the auditor trusts, else the export's own."""
     try:
-        verifiers = [NoteVerifier.from_vkey(k) for k in (trusted_keys or export.get("keys") or [])]
+        return [NoteVerifier.from_vkey(k) for k in (trusted_keys or export.get("keys") or [])]
     except CheckpointError as exc:
         raise Discrepancy("export", None, f"a verifier key is malformed: {exc}") from None
-    keys_used: set[str] = set()
+
+
+def _council_ledger(
+    export: Mapping[str, Any], verifiers: Sequence[NoteVerifier], keys_used: set[str]
+) -> tuple[list[dict[str, Any]], int]:
+    """The council ledger's events, each proven by its checkpoints; ``(events, how many checkpoints)``."""
     data, checkpoints = _open_checkpoints("council", export.get("council_ledger"), verifiers, keys_used)
     events = list(_events("council", data, checkpoints))
     _close_ledger("council", data, checkpoints, len(events))
-    return events, sorted(keys_used), len(checkpoints)
+    return events, len(checkpoints)
 
 
 def _bad_signature(index: int, message: str) -> Discrepancy:
@@ -441,20 +453,15 @@ def _audit(
     themselves (steps 1 and 2, which come first wherever it is) is raised."""
     if export.get("format") != EXPORT_FORMAT:
         raise Discrepancy("export", None, f"not a {EXPORT_FORMAT} file")
-    try:
-        verifiers = [NoteVerifier.from_vkey(k) for k in (trusted_keys or export.get("keys") or [])]
-    except CheckpointError as exc:
-        raise Discrepancy("export", None, f"a verifier key is malformed: {exc}") from None
+    verifiers = _verifiers(export, trusted_keys)
     keys_used: set[str] = set()
-    council_data, council_checkpoints = _open_checkpoints("council", export.get("council_ledger"), verifiers, keys_used)
-    council_events = list(_events("council", council_data, council_checkpoints))
-    _close_ledger("council", council_data, council_checkpoints, len(council_events))
+    council_events, council_checkpoints = _council_ledger(export, verifiers, keys_used)
     session_data, session_checkpoints = _open_checkpoints("session", export.get("session_ledger"), verifiers, keys_used)
     report = Report(
         council=str(export.get("council", "")),
         session=str(export.get("session", "")),
         council_events=len(council_events),
-        checkpoints=len(council_checkpoints) + len(session_checkpoints),
+        checkpoints=council_checkpoints + len(session_checkpoints),
         keys=sorted(keys_used),
     )
     rules = _Rules(council_events, sink, report)
