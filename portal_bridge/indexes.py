@@ -101,25 +101,21 @@ async def deputies(request: Request) -> Response:
     """``/deputies``: the mayor, then the deputies by faction in the council's order, 50 a page."""
     council = await council_of(request)
     mayor = council.deputies.get(council.mayor or "")
-    ordered: list[tuple[str, Any]] = []
-    for faction in council.factions:
-        ordered += [(faction, d) for d in council.deputies.values() if d.faction == faction and not d.mayor]
-    ordered += [(UNAFFILIATED, d) for d in council.deputies.values() if d.faction is None and not d.mayor]
+    grouped = council.by_faction(council.deputies)
+    ordered = [(faction, council.deputies[member]) for faction, members in grouped for member in members]
     at = paging(request, len(ordered), DEPUTIES_PER_PAGE)
-    sizes: dict[str, int] = {}
-    for name, _ in ordered:
-        sizes[name] = sizes.get(name, 0) + 1
-    shown: list[tuple[str, list[Any]]] = []
-    for name, deputy in ordered[at.offset : at.offset + at.size]:
-        if not shown or shown[-1][0] != name:
-            shown.append((name, []))
+    sizes = {faction: len(members) for faction, members in grouped}
+    shown: list[tuple[str | None, list[Any]]] = []
+    for faction, deputy in ordered[at.offset : at.offset + at.size]:
+        if not shown or shown[-1][0] != faction:
+            shown.append((faction, []))
         shown[-1][1].append(deputy)
     return render(
         "deputies.html",
         council=council,
         section="deputies",
         mayor=mayor if at.number == 1 else None,
-        groups=[(name, sizes[name], members) for name, members in shown],
+        groups=[(faction, sizes[faction], members) for faction, members in shown],
         total=len(ordered),
         at=at,
     )
