@@ -22,6 +22,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+import jwt
 import pytest
 import uvicorn
 
@@ -30,6 +31,7 @@ from session_server.cli import uvicorn_options
 from session_server.config import Settings
 from session_server.schema import migrate
 from session_server.state import Kvorum
+from session_server.tokens import AccessTokens
 
 
 def _with_database(url: str, name: str) -> str:
@@ -181,6 +183,12 @@ class Demo:
             self._issued[username] = time.monotonic()
         return self._tokens[username]
 
+    async def short_token(self, username: str, seconds: int = 3) -> str:
+        """A token that expires ``seconds`` from now; ``outlive`` waits until it has."""
+        kvorum = self.server.kvorum
+        users = {u.username: u for u in await kvorum.accounts.list()}
+        return AccessTokens(kvorum.keyring, lifetime=seconds).issue(users[username])
+
     async def headers(self, username: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {await self.token(username)}"}
 
@@ -208,6 +216,12 @@ class Demo:
 
     async def head(self, session: str | None = None) -> int:
         return int((await self.state(session))["seq"])
+
+
+async def outlive(token: str) -> None:
+    """Wait until ``token`` has expired: its ``exp`` is whole seconds, so its life is up to a second short."""
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    await asyncio.sleep(max(0.0, expires - time.time()) + 0.05)
 
 
 @pytest.fixture

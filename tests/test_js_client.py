@@ -18,9 +18,7 @@ from typing import Any
 import pytest
 import rfc8785
 from browser_support import Browser, Page, WebSocketRoute  # skips the module without a browser
-from conftest import Demo
-
-from session_server.tokens import AccessTokens
+from conftest import Demo, outlive
 
 SESSION = "c8-s45"
 WAIT_MS = 10_000
@@ -355,11 +353,11 @@ async def test_a_command_refused_for_an_expired_token_goes_through_on_the_same_s
 ) -> None:
     demo = demo_council
     users = {u.username: u for u in await demo.server.kvorum.accounts.list()}
-    short = AccessTokens(demo.server.kvorum.keyring, lifetime=1).issue(users["chair"])
+    short = await demo.short_token("chair")
     await load(page, demo)
     await page.evaluate("([t, s]) => { kvorumTest.token = t; kvorumTest.start(s); }", [short, SESSION])
     await until(page, "log.snapshots.length === 1 && client.status === 'open'")
-    await asyncio.sleep(1.1)  # the token's lifetime, set short on purpose
+    await outlive(short)
     fresh = demo.server.kvorum.access.issue(users["chair"])
     await js(page, "t.token = arg", fresh)  # what the page's Auth would hand out now
     await page.evaluate("kvorumTest.client.send({id: 'open-1', type: 'session.open'}).then(a => kvorumTest.opened = a)")

@@ -9,11 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import Demo, RunningServer
+from conftest import Demo, RunningServer, outlive
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from session_server import realtime
-from session_server.tokens import AccessTokens
 from voting.canonical import event_hash
 
 SESSION = "c8-s45"
@@ -253,14 +252,12 @@ async def test_no_subscriptions_are_left_behind(demo_council: Demo) -> None:
 
 async def test_an_expired_token_stops_commands_until_a_fresh_one_arrives(demo_council: Demo) -> None:
     demo = demo_council
-    kvorum = demo.server.kvorum
-    users = {u.username: u for u in await kvorum.accounts.list()}
-    short = AccessTokens(kvorum.keyring, lifetime=1).issue(users["chair"])
+    short = await demo.short_token("chair")
     async with websockets.connect(ws_url(demo.server)) as ws:
         await ws.send(json.dumps({"type": "auth", "token": short}))
         await ws.send(json.dumps({"type": "sync", "since": 0}))
         assert (await recv(ws))["type"] == "snapshot"
-        await asyncio.sleep(1.1)  # the token's lifetime, not luck
+        await outlive(short)
         await ws.send(json.dumps({"type": "command", "command": {"id": "o1", "type": "session.open"}}))
         assert (await recv(ws))["error"] == "token_expired"
         await ws.send(json.dumps({"type": "auth", "token": await demo.token("deputy01")}))
