@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator, model_validator
+from pydantic import Field, StringConstraints, TypeAdapter, field_validator, model_validator
+
+from session_server.domain.text import MULTILINE, Strict
 
 __all__ = [
     "DOCUMENT_COMMAND_ADAPTER",
@@ -27,12 +29,10 @@ Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,60}$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 IsoDate = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
 # A reason a person types: surrounding spaces dropped, a blank one refused.
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), MULTILINE]
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
+class _Command(Strict):
     id: CommandId
 
 
@@ -53,7 +53,7 @@ class DocumentRegister(_Command):
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
     initiator: Text
     rapporteur: Text
-    text: Annotated[str, StringConstraints(max_length=200_000)] = ""
+    text: Annotated[str, StringConstraints(max_length=200_000), MULTILINE] = ""
 
 
 class DocumentAttach(_Command):
@@ -96,10 +96,8 @@ class DocumentRecordOutcome(_Command):
 Base64url = Annotated[str, StringConstraints(min_length=1, max_length=8_000, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-class DeviceAssertion(BaseModel):
+class DeviceAssertion(Strict):
     """A WebAuthn assertion's raw parts, base64url, exactly as the authenticator produced them."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     credential: Base64url
     authenticator_data: Base64url

@@ -31,7 +31,7 @@ from portal_bridge.consumers import Consumer
 from portal_bridge.minutes import agenda_add_title
 from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.domain.council import CouncilState
-from session_server.http import ApiError, JSONResponse
+from session_server.http import ApiError, JSONResponse, whole_number
 from session_server.service import Sessions
 from session_server.store import EventStore, StoredEvent
 
@@ -198,11 +198,7 @@ def _format(request: Request) -> str:
 
 def _convocation(request: Request) -> int | None:
     raw = request.query_params.get("convocation")
-    if raw is None:
-        return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 100:
-        raise ApiError(400, "invalid_parameter", "convocation must be a whole number from 1 to 100")
-    return int(raw)
+    return None if raw is None else whole_number(raw, "convocation", low=1, high=100)
 
 
 _MOTIONS = f"""

@@ -35,6 +35,9 @@ from session_server.domain.roles import Role
 from session_server.http import ApiError, JSONResponse, json_object, principal, read_body
 from session_server.store import EventStore, StoredEvent
 
+LARGEST_ID = 2**63 - 1
+"""The largest id a ``bigserial`` holds."""
+
 log = logging.getLogger(__name__)
 
 EVENT_TYPES = frozenset(
@@ -228,12 +231,20 @@ async def subscriptions(request: Request) -> Response:
     return JSONResponse({"webhooks": [dict(r) for r in rows]})
 
 
+def _subscription(request: Request) -> int:
+    """The subscription id in the path; an id no ``bigserial`` can hold is no subscription (404)."""
+    value: int = request.path_params["subscription"]
+    if not 1 <= value <= LARGEST_ID:
+        raise ApiError(404, "not_found", "no such subscription")
+    return value
+
+
 async def unsubscribe(request: Request) -> Response:
     """Stop a subscription: nothing more is written or sent for it (its deliveries stay for the record)."""
     await _admin(request)
     done = await request.app.state.kvorum.pool.fetchval(
         "UPDATE webhook_subscriptions SET active = false WHERE id = $1 RETURNING id",
-        int(request.path_params["subscription"]),
+        _subscription(request),
     )
     if done is None:
         raise ApiError(404, "not_found", "no such subscription")
@@ -246,7 +257,7 @@ async def deliveries(request: Request) -> Response:
     rows = await request.app.state.kvorum.pool.fetch(
         """SELECT id, event_type, status, attempts, last_error FROM webhook_deliveries
            WHERE subscription_id = $1 ORDER BY created_at DESC, id LIMIT 500""",
-        int(request.path_params["subscription"]),
+        _subscription(request),
     )
     return JSONResponse({"deliveries": [dict(r) for r in rows]})
 

@@ -16,6 +16,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
@@ -25,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from session_server import api, database, enrollment, ledger_api, notices
 from session_server.config import Settings
 from session_server.domain.errors import DomainError
+from session_server.edge import CleanAddresses
 from session_server.http import (
     ApiError,
     JSONResponse,
@@ -266,6 +268,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             StoreError: _for_people(store_error_handler),
             Exception: _for_people(internal_error_handler),
         },
+        middleware=[Middleware(CleanAddresses, page_headers=PAGE_HEADERS)],
         lifespan=lifespan,
     )
     # Built once, at start: an extension describing a path the core or another extension already does fails here.

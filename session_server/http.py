@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 import orjson
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from session_server.domain.errors import DomainError
+from session_server.domain.text import TEXT_ERROR, Strict, bad_character
 from session_server.tokens import Principal, TokenError
 
 M = TypeVar("M")
@@ -135,6 +137,8 @@ def _describe(error: ValidationError) -> tuple[str, str, str | None]:
         return "invalid_request", f"{where}: unknown field", field
     if first["type"] == "union_tag_invalid":
         return "unknown_command", f"{where}: {first['msg']}", None
+    if first["type"] == TEXT_ERROR:
+        return TEXT_ERROR, f"{where}: {first['msg']}", field
     return "invalid_request", f"{where}: {first['msg']}", field
 
 
@@ -171,18 +175,38 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
+_WHOLE = re.compile(r"-?[0-9]{1,18}")
+
+
+def whole_number(raw: str, name: str, *, low: int, high: int) -> int:
+    """``raw`` as an integer within bounds, ASCII digits only; ApiError 400 ``invalid_parameter`` otherwise."""
+    if _WHOLE.fullmatch(raw) is None:
+        raise ApiError(400, "invalid_parameter", f"{name} must be a whole number", field=name)
+    value = int(raw)
+    if not low <= value <= high:
+        raise ApiError(400, "invalid_parameter", f"{name} must be between {low} and {high}", field=name)
+    return value
+
+
+def query_text(request: Request, name: str, *, max_length: int = 200) -> str | None:
+    """A text query parameter: no control characters, at most ``max_length``; ApiError 400 otherwise."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    bad = bad_character(raw)
+    if bad is not None:
+        raise ApiError(400, TEXT_ERROR, f"{name}: the character {bad} is not allowed in text", field=name)
+    if len(raw) > max_length:
+        raise ApiError(400, "invalid_parameter", f"{name} is longer than {max_length} characters", field=name)
+    return raw
+
+
 def query_int(request: Request, name: str, default: int, *, low: int, high: int) -> int:
     """An integer query parameter within bounds; ApiError 400 otherwise."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, "invalid_parameter", f"{name} must be a whole number") from None
-    if not low <= value <= high:
-        raise ApiError(400, "invalid_parameter", f"{name} must be between {low} and {high}")
-    return value
+    return whole_number(raw, name, low=low, high=high)
 
 
 async def principal(request: Request) -> Principal:
@@ -200,7 +224,5 @@ async def principal(request: Request) -> Principal:
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kvorum"'}
 
 
-class Model(BaseModel):
-    """Base of request bodies: strict, no unknown fields."""
-
-    model_config = {"extra": "forbid", "strict": True, "frozen": True}
+class Model(Strict):
+    """Base of request bodies: strict, no unknown fields, clean text (``text.Strict``)."""

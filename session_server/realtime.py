@@ -41,7 +41,8 @@ from session_server.direct import CHUNK_WRITER, FRAME_WRITER
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
-from session_server.http import ApiError, parse
+from session_server.domain.text import LARGEST_INTEGER
+from session_server.http import ApiError, parse, whole_number
 from session_server.hub import Delivery, Overflowed, Subscriber
 from session_server.service import session_stream
 from session_server.state import Kvorum
@@ -349,10 +350,10 @@ async def session_socket(websocket: WebSocket) -> None:
 
 
 def _since(request: Request) -> int:
-    raw = request.headers.get("last-event-id") or request.query_params.get("since") or "0"
-    if not raw.isdigit():
-        raise ApiError(400, "invalid_parameter", "Last-Event-ID (or ?since=) must be a whole number")
-    return int(raw)
+    header = request.headers.get("last-event-id")
+    if header:
+        return whole_number(header, "Last-Event-ID", low=0, high=LARGEST_INTEGER)
+    return whole_number(request.query_params.get("since") or "0", "since", low=0, high=LARGEST_INTEGER)
 
 
 def _heartbeat(request: Request) -> tuple[float, bytes]:
@@ -365,9 +366,7 @@ def _heartbeat(request: Request) -> tuple[float, bytes]:
     raw = request.query_params.get("heartbeat")
     if raw is None:
         return SSE_KEEPALIVE_SECONDS, b": keep-alive\n\n"
-    if not raw.isdigit() or not 2 <= int(raw) <= 60:
-        raise ApiError(400, "invalid_parameter", "heartbeat must be a whole number of seconds from 2 to 60")
-    return float(raw), b"event: heartbeat\ndata: {}\n\n"
+    return float(whole_number(raw, "heartbeat", low=2, high=60)), b"event: heartbeat\ndata: {}\n\n"
 
 
 async def session_feed(request: Request) -> Response:
@@ -377,8 +376,11 @@ async def session_feed(request: Request) -> Response:
     stream = session_stream(session_id)
     since = _since(request)
     idle_seconds, heartbeat = _heartbeat(request)
-    if await kvorum.store.head(stream) is None:
+    head = await kvorum.store.head(stream)
+    if head is None:
         raise DomainError("session_not_found", f"no session {session_id!r}")
+    if since > head:  # a position from another life of this session (or made up): start afresh, as sync does
+        since = 0
 
     chunk_writer = request.scope.get("extensions", {}).get(CHUNK_WRITER)
 

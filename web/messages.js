@@ -120,6 +120,8 @@ export const ERRORS = {
     invalid_command: "Цю дію зараз виконати не можна.",
     command_id_reused: "Цю дію вже надіслано з іншим змістом. Спробуйте ще раз.",
     invalid_request: "Перевірте введені дані.",
+    invalid_text: "Текст містить недопустимий службовий символ. Видаліть його або наберіть текст заново.",
+    uri_too_long: "Адреса запиту задовга. Оновіть сторінку.",
     invalid_parameter: "Сторінка надіслала неправильний запит. Оновіть її.",
     malformed_json: "Сторінка надіслала пошкоджений запит. Оновіть її.",
     bad_request: "Сторінка надіслала неправильний запит. Оновіть її.",
@@ -248,6 +250,8 @@ export const ERRORS = {
     invalid_command: "This cannot be done now.",
     command_id_reused: "This action was already sent with other contents. Try again.",
     invalid_request: "Check what you entered.",
+    invalid_text: "The text holds a control character that is not allowed. Delete it or type the text again.",
+    uri_too_long: "The request's address is too long. Reload the page.",
     invalid_parameter: "The page sent a wrong request. Reload it.",
     malformed_json: "The page sent a damaged request. Reload it.",
     bad_request: "The page sent a wrong request. Reload it.",
@@ -280,6 +284,10 @@ const FIELD = {
   uk: "Перевірте поле «{label}»: його не заповнено або заповнено неправильно.",
   en: "Check the field “{label}”: it is empty or not filled in as it should be.",
 };
+const FIELD_TEXT = {
+  uk: "Поле «{label}» містить недопустимий службовий символ. Видаліть його або наберіть текст заново.",
+  en: "The field “{label}” holds a control character that is not allowed. Delete it or type the text again.",
+};
 
 /**
  * The code of what went wrong: the server's `error`, a WebAuthn `DOMException` name, `offline` for a
@@ -296,7 +304,7 @@ export function errorCode(error) {
 
 /**
  * The sentence to show a person for `error`, never the server's developer text. A refused field
- * (`invalid_request` with `field`) is named by its label from `labels` (field name → label).
+ * (`invalid_request` or `invalid_text` with `field`) is named by its label from `labels` (field name → label).
  *
  * @param {"uk" | "en"} lang
  * @param {any} error
@@ -306,5 +314,6 @@ export function errorText(lang, error, labels = {}) {
   const code = errorCode(error);
   const field = error?.field ? String(error.field).split(".").at(-1) : null;
   if (code === "invalid_request" && field && labels[field]) return FIELD[lang].replace("{label}", labels[field]);
+  if (code === "invalid_text" && field && labels[field]) return FIELD_TEXT[lang].replace("{label}", labels[field]);
   return ERRORS[lang][code] ?? ERRORS[lang].unknown;
 }

@@ -14,8 +14,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
+from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
+from session_server.domain.text import MULTILINE, Strict
 from voting.rules import Rule
 from voting.tally import Choice
 
@@ -64,15 +65,15 @@ Slug40 = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
 Slug60 = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,60}$")]
 Ref = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 # Text a person types: surrounding spaces dropped, and blank is refused (a reason of spaces is no reason).
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000), MULTILINE]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
 # Strict mode would demand enum instances from Python input; accept their string values too.
 RuleField = Annotated[Rule, Field(strict=False)]
 ChoiceField = Annotated[Choice, Field(strict=False)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+class _Model(Strict):
+    """Strict, frozen, no unknown fields, and no control characters in any text (``text.Strict``)."""
 
 
 class _Command(_Model):
@@ -92,11 +93,11 @@ class SessionSchedule(_Command):
     """Put a plenary session on the calendar with its agenda (starts the session stream)."""
 
     type: Literal["session.schedule"]
-    number: Annotated[int, Field(ge=1)]
-    convocation: Annotated[int, Field(ge=1)]
+    number: Annotated[int, Field(ge=1, le=10_000)]
+    convocation: Annotated[int, Field(ge=1, le=100)]
     date: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     title: Name
-    agenda: Annotated[list[AgendaItemIn], Field(max_length=200)] = []
+    agenda: Annotated[list[AgendaItemIn], Field(max_length=200)] = Field(default_factory=list)
     session_id: Slug60 | None = None
 
     @field_validator("date")
@@ -325,7 +326,9 @@ class CouncilCreate(_Command):
     signed_ballots: bool = True
     refuse_backup_eligible: bool = False
     rp_id: RpId = "localhost"
-    origins: Annotated[list[Origin], Field(min_length=1, max_length=20)] = ["http://localhost:8000"]
+    origins: Annotated[list[Origin], Field(min_length=1, max_length=20)] = Field(
+        default_factory=lambda: ["http://localhost:8000"]
+    )
 
 
 IsoDay = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
