@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge import feeds, opendata, pages, portal, search, webhooks
+from portal_bridge import consumers, feeds, members, opendata, pages, portal, search, webhooks
 from portal_bridge import openapi as portal_openapi
 from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
@@ -181,6 +181,7 @@ class PortalExtension:
             Route("/files/{sha256}", get_file),
             *search.routes(),
             *webhooks.routes(),
+            *consumers.routes(),
         ]
 
     def openapi(self) -> OpenAPIPaths:
@@ -201,6 +202,7 @@ class PortalExtension:
                     Outcomes(kvorum.store, documents),
                     opendata.OpenData(kvorum.store, kvorum.sessions, site_url=kvorum.settings.site_url),
                     search.AgendaIndex(kvorum.store),
+                    members.MemberRecord(kvorum.store),
                 )
                 for consumer in consumers:
                     print(f"{consumer.name}: {await consumer.rebuild()} events read")
@@ -230,6 +232,7 @@ class PortalExtension:
             Outcomes(kvorum.store, documents),
             opendata.OpenData(kvorum.store, kvorum.sessions, site_url=kvorum.settings.site_url),
             search.AgendaIndex(kvorum.store),
+            members.MemberRecord(kvorum.store),
             webhooks.Outbox(kvorum.store, sender_wake=wake),
         ]
         app.state.consumers = {c.name: c for c in consumers}

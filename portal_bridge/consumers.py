@@ -1,10 +1,10 @@
 """Durable consumers of the session log: positions per stream in PostgreSQL, one node at a time.
 
 A consumer reads each stream of its kinds after its stored position, handles the new events and
-stores the new position. The consumers run on one node at a time (one advisory lock), catch up after
-downtime from their positions, and their handlers are idempotent, so an event handled twice (a crash
-between the effect and the position) changes nothing. ``rebuild`` forgets a consumer's positions
-and read model and reads everything again.
+stores the new position in the same transaction as its effects. The consumers run on one node at a
+time (one advisory lock) and catch up after downtime from their positions. An event a handler fails
+on is retried, then parked, never allowed to stall the consumer (``Consumer``). ``rebuild`` forgets
+a consumer's positions and read model and reads everything again.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
+import asyncpg
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from session_server.domain.roles import Role
+from session_server.http import ApiError, JSONResponse, principal
 from session_server.store import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -23,24 +31,45 @@ LOCK = "kvorum consumers"
 """One advisory lock for all the portal's consumers: one node runs them, one pass at a time."""
 
 
+@dataclass(frozen=True)
+class Retry:
+    """How a consumer retries an event it fails on before parking it."""
+
+    attempts: int = 5
+    """Attempts in all; the last failure parks the event."""
+    first_delay: float = 1.0
+    """Seconds before the second attempt; each later one waits twice as long (1, 2, 4, 8 s)."""
+
+    def delay(self, attempts: int) -> float:
+        return float(self.first_delay * 2 ** (attempts - 1))
+
+
 class Consumer:
-    """Base of the portal's consumers; subclasses set ``name``, ``wake_on``, ``kinds`` and define ``handle``."""
+    """Base of the portal's consumers; subclasses set ``name``, ``wake_on``, ``kinds`` and define ``handle``.
+
+    ``handle`` runs inside the transaction that also moves the consumer's position, so its effects
+    on its read model and the position commit together: each event acts exactly once. An event
+    ``handle`` fails on is retried with backoff (``Retry``), the stream waiting meanwhile while the
+    other streams go on; after the last attempt it is parked (``consumer_faults``, listed by ``GET
+    /api/v1/consumers``) and the stream goes on past it.
+    """
 
     name = "consumer"
     wake_on: frozenset[str] = frozenset()
     kinds: tuple[str, ...] = ("session",)
     """The kinds of stream it follows (``session``, ``document``)."""
+    retry = Retry()
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self.wake = asyncio.Event()
         """Set when an event it cares about commits (the ``Runner`` shares one among its consumers)."""
 
-    async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
-        """Handle a stream's events after the stored position (idempotently)."""
+    async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
+        """Handle a stream's events after the stored position, on ``conn`` (in the position's transaction)."""
         raise NotImplementedError
 
-    async def reset(self) -> None:
+    async def reset(self, conn: asyncpg.Connection) -> None:
         """Empty this consumer's read model (for ``rebuild``)."""
 
     def on_commit(self, events: Sequence[StoredEvent]) -> None:
@@ -58,42 +87,150 @@ class Consumer:
                 await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
 
     async def rebuild(self) -> int:
-        """Forget the positions and the read model, and read the whole log again."""
+        """Forget the positions, the faults and the read model, and read the whole log again."""
         async with self.store.pool.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock(hashtext($1))", LOCK)
             try:
-                await self.reset()
-                await self.store.pool.execute("DELETE FROM consumer_positions WHERE consumer = $1", self.name)
+                async with conn.transaction():
+                    await self.reset(conn)
+                    await conn.execute("DELETE FROM consumer_positions WHERE consumer = $1", self.name)
+                    await conn.execute("DELETE FROM consumer_faults WHERE consumer = $1", self.name)
                 return await self.work()
             finally:
                 await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", LOCK)
 
     async def work(self) -> int:
-        """Handle every event of its streams after the stored positions (the caller holds the lock)."""
+        """Handle every event of its streams after the stored positions (the caller holds the lock).
+
+        A stream whose next event is waiting for its retry is skipped until then.
+        """
         streams = await self.store.pool.fetch(
             """SELECT s.id, coalesce(p.seq, 0) AS seq FROM streams s
                LEFT JOIN consumer_positions p ON p.consumer = $1 AND p.stream = s.id
-               WHERE s.kind = ANY($2::text[]) AND s.head_seq > coalesce(p.seq, 0) ORDER BY s.id""",
+               WHERE s.kind = ANY($2::text[]) AND s.head_seq > coalesce(p.seq, 0)
+                 AND NOT EXISTS (SELECT 1 FROM consumer_faults f WHERE f.consumer = $1 AND f.stream = s.id
+                                 AND NOT f.parked AND f.retry_at > now())
+               ORDER BY s.id""",
             self.name,
             list(self.kinds),
         )
         read = 0
         for row in streams:
             events = await self.store.read(row["id"], after=row["seq"])
-            if events:
-                await self.handle(row["id"], events)
-                await self._save(row["id"], events[-1].seq)
+            if not events:
+                continue
+            try:
+                await self._handle(row["id"], events)
+            except Exception:
+                # Which event is at fault? One at a time: those before it land, it waits or is parked.
+                read += await self._one_by_one(row["id"], events)
+            else:
                 read += len(events)
         return read
 
-    async def _save(self, stream: str, seq: int) -> None:
-        await self.store.pool.execute(
-            """INSERT INTO consumer_positions (consumer, stream, seq) VALUES ($1, $2, $3)
-               ON CONFLICT (consumer, stream) DO UPDATE SET seq = EXCLUDED.seq""",
-            self.name,
-            stream,
-            seq,
-        )
+    async def _handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            await self.handle(conn, stream, events)
+            await conn.execute(SAVE_POSITION, self.name, stream, events[-1].seq)
+            await conn.execute(
+                "DELETE FROM consumer_faults WHERE consumer = $1 AND stream = $2 AND seq <= $3 AND NOT parked",
+                self.name,
+                stream,
+                events[-1].seq,
+            )
+
+    async def _one_by_one(self, stream: str, events: Sequence[StoredEvent]) -> int:
+        done = 0
+        for event in events:
+            try:
+                await self._handle(stream, [event])
+            except Exception as exc:
+                if not await self._failed(stream, event, exc):
+                    return done  # it waits for its retry; the stream's later events wait behind it
+            done += 1
+        return done
+
+    async def _failed(self, stream: str, event: StoredEvent, exc: Exception) -> bool:
+        """Record a failure; whether the event is now parked (and the position moved past it)."""
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            attempts = 1 + (
+                await conn.fetchval(
+                    "SELECT attempts FROM consumer_faults WHERE consumer = $1 AND stream = $2 AND seq = $3",
+                    self.name,
+                    stream,
+                    event.seq,
+                )
+                or 0
+            )
+            parked = attempts >= self.retry.attempts
+            await conn.execute(
+                """INSERT INTO consumer_faults (consumer, stream, seq, type, attempts, error, retry_at, parked)
+                   VALUES ($1, $2, $3, $4, $5, $6, now() + make_interval(secs => $7), $8)
+                   ON CONFLICT (consumer, stream, seq) DO UPDATE SET attempts = EXCLUDED.attempts,
+                       error = EXCLUDED.error, failed_at = now(), retry_at = EXCLUDED.retry_at,
+                       parked = EXCLUDED.parked""",
+                self.name,
+                stream,
+                event.seq,
+                event.type,
+                attempts,
+                error,
+                self.retry.delay(attempts),
+                parked,
+            )
+            if parked:
+                await conn.execute(SAVE_POSITION, self.name, stream, event.seq)
+        if parked:
+            log.error(
+                "consumer %s parked %s #%d (%s) after %d attempts: %s",
+                self.name,
+                stream,
+                event.seq,
+                event.type,
+                attempts,
+                error,
+            )
+        else:
+            log.warning(
+                "consumer %s failed on %s #%d (attempt %d); it retries: %s",
+                self.name,
+                stream,
+                event.seq,
+                attempts,
+                error,
+            )
+        return parked
+
+    async def retry_parked(self, stream: str, seq: int) -> bool:
+        """Handle a parked event again (after a fix); whether it went through (then it is no longer parked)."""
+        events = await self.store.read(stream, after=seq - 1, limit=1)
+        if not events or events[0].seq != seq:
+            return False
+        try:
+            async with self.store.pool.acquire() as conn, conn.transaction():
+                await self.handle(conn, stream, events)
+                await conn.execute(
+                    "DELETE FROM consumer_faults WHERE consumer = $1 AND stream = $2 AND seq = $3",
+                    self.name,
+                    stream,
+                    seq,
+                )
+        except Exception as exc:
+            await self.store.pool.execute(
+                """UPDATE consumer_faults SET attempts = attempts + 1, error = $4, failed_at = now()
+                   WHERE consumer = $1 AND stream = $2 AND seq = $3""",
+                self.name,
+                stream,
+                seq,
+                f"{type(exc).__name__}: {exc}"[:2000],
+            )
+            return False
+        return True
+
+
+SAVE_POSITION = """INSERT INTO consumer_positions (consumer, stream, seq) VALUES ($1, $2, $3)
+                   ON CONFLICT (consumer, stream) DO UPDATE SET seq = EXCLUDED.seq"""
 
 
 class Runner:
@@ -145,5 +282,104 @@ class Runner:
             except Exception:
                 log.exception("the consumers' pass failed; it retries")
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.interval):
+                async with asyncio.timeout(await self._until_next_retry()):
                     await self.wake.wait()
+
+    async def _until_next_retry(self) -> float:
+        """Seconds until the next pass: ``interval``, or sooner when a failed event's retry is due."""
+        try:
+            due = await self.store.pool.fetchval(
+                "SELECT extract(epoch FROM min(retry_at) - now()) FROM consumer_faults WHERE NOT parked"
+            )
+        except Exception:
+            return self.interval
+        return self.interval if due is None else min(self.interval, max(0.05, float(due)))
+
+
+# ---- the administrator's view ------------------------------------------------------------------
+
+
+async def _admin(request: Request) -> None:
+    who = await principal(request)
+    if who.role is not Role.ADMIN:
+        raise ApiError(403, "forbidden", "the log's consumers are looked after by an administrator")
+
+
+async def status(request: Request) -> Response:
+    """``GET /api/v1/consumers``: each consumer's events behind, failing and parked; every parked event."""
+    await _admin(request)
+    consumers: dict[str, Consumer] = request.app.state.consumers
+    pool = request.app.state.kvorum.pool
+    behind = {
+        r["consumer"]: r["behind"]
+        for r in await pool.fetch(
+            """SELECT c.consumer, sum(s.head_seq - coalesce(p.seq, 0))::bigint AS behind
+               FROM unnest($1::text[], $2::text[]) AS c (consumer, kind)
+               JOIN streams s ON s.kind = c.kind
+               LEFT JOIN consumer_positions p ON p.consumer = c.consumer AND p.stream = s.id
+               GROUP BY c.consumer""",
+            *zip(*[(c.name, kind) for c in consumers.values() for kind in c.kinds], strict=True),
+        )
+    }
+    faults = await pool.fetch(
+        """SELECT consumer, stream, seq, type, attempts, error, failed_at, retry_at, parked FROM consumer_faults
+           ORDER BY failed_at DESC LIMIT 1000"""
+    )
+    listed = [
+        {
+            "consumer": f["consumer"],
+            "stream": f["stream"],
+            "seq": f["seq"],
+            "type": f["type"],
+            "attempts": f["attempts"],
+            "error": f["error"],
+            "failed_at": f["failed_at"].isoformat(),
+            **({} if f["parked"] else {"retry_at": f["retry_at"].isoformat()}),
+        }
+        for f in faults
+    ]
+    return JSONResponse(
+        {
+            "consumers": [
+                {
+                    "name": name,
+                    "behind": int(behind.get(name) or 0),
+                    "failing": sum(1 for f in faults if f["consumer"] == name and not f["parked"]),
+                    "parked": sum(1 for f in faults if f["consumer"] == name and f["parked"]),
+                }
+                for name in sorted(consumers)
+            ],
+            "failing": [f for f, row in zip(listed, faults, strict=True) if not row["parked"]],
+            "parked": [f for f, row in zip(listed, faults, strict=True) if row["parked"]],
+        }
+    )
+
+
+async def retry(request: Request) -> Response:
+    """``POST /api/v1/consumers/{consumer}/parked/{stream}/{seq}/retry``: handle a parked event again."""
+    await _admin(request)
+    consumers: dict[str, Consumer] = request.app.state.consumers
+    consumer = consumers.get(request.path_params["consumer"])
+    stream, seq = request.path_params["stream"], request.path_params["seq"]
+    parked = consumer is not None and await request.app.state.kvorum.pool.fetchval(
+        "SELECT parked FROM consumer_faults WHERE consumer = $1 AND stream = $2 AND seq = $3",
+        consumer.name,
+        stream,
+        seq,
+    )
+    if consumer is None or not parked or not 1 <= seq <= LARGEST_SEQ:
+        raise ApiError(404, "not_found", "no such parked event")
+    if not await consumer.retry_parked(stream, seq):
+        raise ApiError(409, "still_failing", "the event failed again; its error is updated")
+    return JSONResponse({"consumer": consumer.name, "stream": stream, "seq": seq, "status": "handled"})
+
+
+LARGEST_SEQ = 2**63 - 1
+
+
+def routes() -> list[BaseRoute]:
+    """The administrator's view of the consumers, under ``/api/v1``."""
+    return [
+        Route("/consumers", status),
+        Route("/consumers/{consumer}/parked/{stream}/{seq:int}/retry", retry, methods=["POST"]),
+    ]

@@ -476,6 +476,7 @@ def _webhook_paths() -> dict[str, Any]:
                 "security": BEARER,
                 "parameters": [subscription],
                 "responses": {
+                    "404": {"description": "An id no subscription can have", **json_content(ref("Error"))},
                     "200": {
                         "description": "OK",
                         **json_content(
@@ -514,6 +515,96 @@ def _webhook_paths() -> dict[str, Any]:
 
 
 @functools.cache
+def _consumer_paths() -> dict[str, Any]:
+    admin = {403: "The consumers are looked after by an administrator"}
+    fault = {
+        "type": "object",
+        "required": ["consumer", "stream", "seq", "type", "attempts", "error", "failed_at"],
+        "properties": {
+            "consumer": {"type": "string"},
+            "stream": {"type": "string"},
+            "seq": {"type": "integer"},
+            "type": {"type": "string", "description": "the event's type"},
+            "attempts": {"type": "integer"},
+            "error": {"type": "string", "description": "the last failure, for the administrator"},
+            "failed_at": {"type": "string", "format": "date-time"},
+            "retry_at": {"type": "string", "format": "date-time", "description": "failing ones: the next attempt"},
+        },
+    }
+    return {
+        "/consumers": {
+            "get": {
+                "summary": "The log's consumers: events behind, failing and parked, and every failing or parked event",
+                "security": BEARER,
+                "responses": {
+                    "200": {
+                        "description": "OK",
+                        **json_content(
+                            {
+                                "type": "object",
+                                "required": ["consumers", "failing", "parked"],
+                                "properties": {
+                                    "consumers": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["name", "behind", "failing", "parked"],
+                                            "properties": {
+                                                "name": {"type": "string"},
+                                                "behind": {"type": "integer"},
+                                                "failing": {"type": "integer"},
+                                                "parked": {"type": "integer"},
+                                            },
+                                        },
+                                    },
+                                    "failing": {"type": "array", "items": fault},
+                                    "parked": {"type": "array", "items": fault},
+                                },
+                            }
+                        ),
+                    },
+                    **errors(401, 403, reasons=admin),
+                },
+            }
+        },
+        "/consumers/{consumer}/parked/{stream}/{seq}/retry": {
+            "post": {
+                "summary": "Handle a parked event again, after a fix (admin)",
+                "security": BEARER,
+                "parameters": [
+                    path_parameter("consumer", "the consumer's name"),
+                    path_parameter("stream", "the stream (session:…, document:…)"),
+                    path_parameter("seq", "the event's seq", {"type": "integer"}),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Handled: no longer parked",
+                        **json_content(
+                            {
+                                "type": "object",
+                                "required": ["consumer", "stream", "seq", "status"],
+                                "properties": {
+                                    "consumer": {"type": "string"},
+                                    "stream": {"type": "string"},
+                                    "seq": {"type": "integer"},
+                                    "status": {"const": "handled"},
+                                },
+                            }
+                        ),
+                    },
+                    **errors(
+                        401,
+                        403,
+                        404,
+                        409,
+                        reasons={**admin, 404: "No such parked event", 409: "It failed again (still_failing)"},
+                    ),
+                },
+            }
+        },
+    }
+
+
 def description() -> OpenAPIPaths:
     """The portal's part of ``/api/v1/openapi.json`` (kept once: the models' schemas take a while)."""
-    return OpenAPIPaths(paths=_document_paths() | _webhook_paths(), schemas=_schemas())
+    return OpenAPIPaths(paths=_document_paths() | _webhook_paths() | _consumer_paths(), schemas=_schemas())

@@ -22,6 +22,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
@@ -82,21 +83,26 @@ class OpenData(Consumer):
         super().__init__(store)
         self.sessions = sessions
 
-    async def reset(self) -> None:
-        await self.store.pool.execute("TRUNCATE od_motions, od_votings")
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await conn.execute("TRUNCATE od_motions, od_votings")
 
-    async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
+    async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         closed = [e for e in events if e.type == "vote.closed"]
         if not closed:
             return
-        history = await self.store.read(stream, after=0, limit=max(e.seq for e in closed))
+        history = await self.store.read(stream, after=0, limit=max(e.seq for e in closed), conn=conn)
         scheduled = history[0].payload
-        council = await self.sessions.council(str(scheduled["council"]))
+        council = await self.sessions.council(str(scheduled["council"]), conn=conn)
         for event in closed:
-            await self._motion(history, event, scheduled, council)
+            await self._motion(conn, history, event, scheduled, council)
 
     async def _motion(
-        self, history: Sequence[StoredEvent], closed: StoredEvent, scheduled: Any, council: CouncilState
+        self,
+        conn: asyncpg.Connection,
+        history: Sequence[StoredEvent],
+        closed: StoredEvent,
+        scheduled: Any,
+        council: CouncilState,
     ) -> None:
         vote_id = closed.payload["vote"]
         opened = next(e.payload for e in history if e.type == "vote.opened" and e.payload["vote"] == vote_id)
@@ -150,20 +156,19 @@ class OpenData(Consumer):
             }
             for member, line in closed.payload["roll_call"].items()
         ]
-        async with self.store.pool.acquire() as conn, conn.transaction():
-            await conn.execute(
-                """INSERT INTO od_motions (uid, session, position, data) VALUES ($1, $2, $3, $4::jsonb)
-                   ON CONFLICT (uid) DO UPDATE SET data = EXCLUDED.data, position = EXCLUDED.position""",
-                uid,
-                scheduled["session"],
-                closed.seq,
-                orjson.dumps(motion).decode(),
-            )
-            await conn.executemany(
-                """INSERT INTO od_votings (motion_uid, voter_id, ordinal, data) VALUES ($1, $2, $3, $4::jsonb)
-                   ON CONFLICT (motion_uid, voter_id) DO UPDATE SET data = EXCLUDED.data, ordinal = EXCLUDED.ordinal""",
-                [(uid, v["voterId"], n, orjson.dumps(v).decode()) for n, v in enumerate(votings)],
-            )
+        await conn.execute(
+            """INSERT INTO od_motions (uid, session, position, data) VALUES ($1, $2, $3, $4::jsonb)
+               ON CONFLICT (uid) DO UPDATE SET data = EXCLUDED.data, position = EXCLUDED.position""",
+            uid,
+            scheduled["session"],
+            closed.seq,
+            orjson.dumps(motion).decode(),
+        )
+        await conn.executemany(
+            """INSERT INTO od_votings (motion_uid, voter_id, ordinal, data) VALUES ($1, $2, $3, $4::jsonb)
+               ON CONFLICT (motion_uid, voter_id) DO UPDATE SET data = EXCLUDED.data, ordinal = EXCLUDED.ordinal""",
+            [(uid, v["voterId"], n, orjson.dumps(v).decode()) for n, v in enumerate(votings)],
+        )
 
 
 # ---- endpoints ---------------------------------------------------------------------------------

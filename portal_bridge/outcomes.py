@@ -13,6 +13,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+import asyncpg
+
 from portal_bridge.consumers import Consumer
 from portal_bridge.decisions import Documents
 from portal_bridge.document_commands import DocumentRecordOutcome
@@ -36,15 +38,19 @@ class Outcomes(Consumer):
         super().__init__(store)
         self.documents = documents
 
-    async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
+    async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
+        """Its effect is a command on the draft's own stream, committed by the documents service; the
+        command's id is made from the vote, so handling the event again after a crash replays it."""
         finished = [e for e in events if e.type == "item.finished"]
         if not finished:
             return
-        history = await self.store.read(stream)  # the agenda and the votes are needed from the start
+        history = await self.store.read(stream, conn=conn)  # the agenda and the votes are needed from the start
         for event in finished:
-            await self._item_finished(history, event)
+            await self._item_finished(conn, history, event)
 
-    async def _item_finished(self, history: Sequence[StoredEvent], finished: StoredEvent) -> None:
+    async def _item_finished(
+        self, conn: asyncpg.Connection, history: Sequence[StoredEvent], finished: StoredEvent
+    ) -> None:
         item = finished.payload["item"]
         scheduled = next(e for e in history if e.type == "session.scheduled")
         session = str(scheduled.payload["session"])
@@ -64,14 +70,14 @@ class Outcomes(Consumer):
         ]
         if not draft or not closed:
             return
-        row = await self.store.pool.fetchrow(
+        row = await conn.fetchrow(
             "SELECT id FROM documents WHERE number = $1 AND session = $2 AND status = 'scheduled'", draft, session
         )
         if row is None:
             return
         last = closed[-1].payload
         adopted = last["tally"]["outcome"] == "adopted"
-        number = await self._next_decision_number(int(scheduled.payload["convocation"])) if adopted else None
+        number = await self._next_decision_number(conn, int(scheduled.payload["convocation"])) if adopted else None
         command = DocumentRecordOutcome(
             id=f"outcome-{session}-{last['vote']}",
             type="document.record_outcome",
@@ -85,9 +91,9 @@ class Outcomes(Consumer):
         except DomainError as exc:
             log.warning("recording the outcome of %s on %s refused: %s", last["vote"], row["id"], exc)
 
-    async def _next_decision_number(self, convocation: int) -> str:
+    async def _next_decision_number(self, conn: asyncpg.Connection, convocation: int) -> str:
         """The next decision number: a running number across the council's decisions, then the convocation."""
-        count = await self.store.pool.fetchval("SELECT count(*) FROM documents WHERE decision_number IS NOT NULL")
+        count = await conn.fetchval("SELECT count(*) FROM documents WHERE decision_number IS NOT NULL")
         roman = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
         suffix = roman[convocation] if convocation < len(roman) else str(convocation)
         return f"{int(count) + 1}-{suffix}"

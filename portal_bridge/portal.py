@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge import indexes
+from portal_bridge import indexes, members
 from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
 from portal_bridge.minutes import OUTCOMES, agenda_add_title
 from portal_bridge.opendata import vote_composition
@@ -267,22 +267,12 @@ async def deputy_page(request: Request) -> Response:
         vote["result"] = roll_call_line(vote["line"], deputy.gender)
         vote["vote"] = vote["uid"].removeprefix(f"{vote['session']}-")  # its place on the session's page
     sessions = await pool.fetchval("SELECT count(*) FROM sessions WHERE status <> 'scheduled'")
-    attended = await pool.fetchval(
-        """SELECT count(DISTINCT stream) FROM events
-           WHERE type = 'presence.registered' AND convert_from(leaf, 'UTF8')::jsonb -> 'payload' ->> 'deputy' = $1""",
-        member,
-    )
+    attended = await members.attended(pool, member)
     titles = {r["id"]: r["title"] for r in await pool.fetch("SELECT id, title FROM sessions")}
-    conflicts = []
-    for r in await pool.fetch(
-        """SELECT stream, convert_from(leaf, 'UTF8')::jsonb -> 'payload' AS payload FROM events
-           WHERE type = 'conflict.declared' AND convert_from(leaf, 'UTF8')::jsonb -> 'payload' ->> 'deputy' = $1
-           ORDER BY stream, seq""",
-        member,
-    ):
-        session = r["stream"].removeprefix("session:")
-        payload = orjson.loads(r["payload"])
-        conflicts.append({"session": session, "title": titles.get(session, session), **payload})
+    conflicts = [
+        {**c, "deputy": member, "title": titles.get(c["session"], c["session"])}
+        for c in await members.conflicts(pool, member)
+    ]
     items = {
         (r["session"], r["item"]): r["number"]
         for r in await pool.fetch("SELECT session, item, number FROM agenda_items")

@@ -48,30 +48,29 @@ class AgendaIndex(Consumer):
     name = "search"
     wake_on = frozenset({"session.scheduled", "item.added", "item.updated", "item.removed"})
 
-    async def reset(self) -> None:
-        await self.store.pool.execute("TRUNCATE agenda_items")
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await conn.execute("TRUNCATE agenda_items")
 
-    async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
+    async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         session = stream.removeprefix("session:")
-        async with self.store.pool.acquire() as conn, conn.transaction():
-            for event in events:
-                p = event.payload
-                if event.type == "session.scheduled":
-                    for item in p["agenda"]:
-                        await _upsert(conn, session, item["id"], item["number"], item["title"], item["draft"])
-                elif event.type == "item.added":
-                    await _upsert(conn, session, p["item"], p["number"], p["title"], p["draft"])
-                elif event.type == "item.updated":
-                    sets = {k: p[k] for k in ("number", "title", "draft") if k in p}
-                    for column, value in sets.items():  # column names from this fixed list only
-                        await conn.execute(
-                            f"UPDATE agenda_items SET {column} = $3 WHERE session = $1 AND item = $2",
-                            session,
-                            p["item"],
-                            value,
-                        )
-                elif event.type == "item.removed":
-                    await conn.execute("DELETE FROM agenda_items WHERE session = $1 AND item = $2", session, p["item"])
+        for event in events:
+            p = event.payload
+            if event.type == "session.scheduled":
+                for item in p["agenda"]:
+                    await _upsert(conn, session, item["id"], item["number"], item["title"], item["draft"])
+            elif event.type == "item.added":
+                await _upsert(conn, session, p["item"], p["number"], p["title"], p["draft"])
+            elif event.type == "item.updated":
+                sets = {k: p[k] for k in ("number", "title", "draft") if k in p}
+                for column, value in sets.items():  # column names from this fixed list only
+                    await conn.execute(
+                        f"UPDATE agenda_items SET {column} = $3 WHERE session = $1 AND item = $2",
+                        session,
+                        p["item"],
+                        value,
+                    )
+            elif event.type == "item.removed":
+                await conn.execute("DELETE FROM agenda_items WHERE session = $1 AND item = $2", session, p["item"])
 
 
 async def _upsert(conn: Any, session: str, item: str, number: str, title: str, draft: str | None) -> None:

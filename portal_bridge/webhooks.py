@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 from starlette.requests import Request
@@ -77,11 +78,11 @@ class Outbox(Consumer):
         super().__init__(store)
         self.sender_wake = sender_wake
 
-    async def handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
+    async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         wanted = [e for e in events if e.type in EVENT_TYPES]
         if not wanted:
             return
-        subscriptions = await self.store.pool.fetch("SELECT id, event_types FROM webhook_subscriptions WHERE active")
+        subscriptions = await conn.fetch("SELECT id, event_types FROM webhook_subscriptions WHERE active")
         rows = []
         for event in wanted:
             body = orjson.dumps(
@@ -92,7 +93,7 @@ class Outbox(Consumer):
                     digest = hashlib.sha256(f"{sub['id']}:{event.stream}:{event.seq}".encode()).hexdigest()[:32]
                     rows.append((f"msg_{digest}", sub["id"], event.type, body))
         if rows:
-            await self.store.pool.executemany(
+            await conn.executemany(
                 """INSERT INTO webhook_deliveries (id, subscription_id, event_type, body) VALUES ($1, $2, $3, $4)
                    ON CONFLICT (id) DO NOTHING""",
                 rows,

@@ -8,8 +8,8 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import BaseModel
 from conftest import Demo
+from pydantic import BaseModel
 
 from session_server import demo as seeded
 from session_server.domain.commands import COMMAND_ADAPTER
@@ -20,6 +20,10 @@ COMMANDS = f"/api/v1/sessions/{seeded.SESSION_ID}/commands"
 
 async def _send(demo: Demo, user: str, body: dict[str, Any]) -> httpx.Response:
     return await demo.client.post(COMMANDS, content=json.dumps(body), headers=await demo.headers(user))
+
+
+async def _schedule(demo: Demo, body: dict[str, Any]) -> httpx.Response:
+    return await demo.client.post("/api/v1/sessions", content=json.dumps(body), headers=await demo.headers("secretary"))
 
 
 async def test_a_nul_in_a_conflict_reason_is_refused_and_the_deputy_page_stays_up(demo_council: Demo) -> None:
@@ -35,7 +39,9 @@ async def test_a_nul_in_a_conflict_reason_is_refused_and_the_deputy_page_stays_u
     assert (await demo.state())["state"]["conflicts"] == []
     assert (await demo.client.get("/deputies/d01")).status_code == 200
     # a reason of several lines is still a reason: tab and line feed are allowed where text runs on
-    await demo.ok("deputy01", "conflict.declare", item="i1", reason="Син — засновник підрядника;\n\tдружина — його бухгалтер")
+    await demo.ok(
+        "deputy01", "conflict.declare", item="i1", reason="Син — засновник підрядника;\n\tдружина — його бухгалтер"
+    )
 
 
 @pytest.mark.parametrize(
@@ -52,7 +58,7 @@ async def test_control_characters_in_a_schedule_are_refused_naming_the_field(
     demo_council: Demo, fields: dict[str, Any], field: str
 ) -> None:
     body = {"id": "s9", "type": "session.schedule", "number": 9, "convocation": 8, "date": "2027-01-05"}
-    response = await _send(demo_council, "secretary", {"title": "Сесія", **body, **fields})
+    response = await _schedule(demo_council, {"title": "Сесія", **body, **fields})
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_text" and response.json()["field"] == field
     assert (await demo_council.client.get("/api/v1/sessions/c8-s9")).status_code == 404
@@ -61,7 +67,7 @@ async def test_control_characters_in_a_schedule_are_refused_naming_the_field(
 @pytest.mark.parametrize("number", [185431061914, 2**31, 10_001, 2**64])
 async def test_numbers_a_column_cannot_hold_are_a_400_not_a_503(demo_council: Demo, number: int) -> None:
     body = {"id": "s9", "type": "session.schedule", "number": 9, "convocation": number, "date": "2027-01-05"}
-    response = await _send(demo_council, "secretary", {"title": "Сесія", **body})
+    response = await _schedule(demo_council, {"title": "Сесія", **body})
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_request" and response.json()["field"] == "convocation"
 
@@ -107,9 +113,7 @@ async def test_the_public_feed_refuses_a_position_that_is_not_a_whole_number(
     demo_council: Demo, query: str, headers: dict[str, str]
 ) -> None:
     encoded = {k: v.encode("latin-1") for k, v in headers.items()}
-    response = await demo_council.client.get(
-        f"/api/v1/sessions/{seeded.SESSION_ID}/stream{query}", headers=encoded
-    )
+    response = await demo_council.client.get(f"/api/v1/sessions/{seeded.SESSION_ID}/stream{query}", headers=encoded)
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "invalid_parameter"
 
