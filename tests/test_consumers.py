@@ -48,7 +48,9 @@ class Counting(Consumer):
 
 
 async def _counted(kvorum: Kvorum) -> list[int]:
-    return [r["seq"] for r in await kvorum.pool.fetch("SELECT seq FROM counted WHERE stream = $1 ORDER BY seq", SESSION)]
+    return [
+        r["seq"] for r in await kvorum.pool.fetch("SELECT seq FROM counted WHERE stream = $1 ORDER BY seq", SESSION)
+    ]
 
 
 async def test_an_effect_and_the_position_commit_together_so_a_failure_acts_nothing_twice(
