@@ -11,7 +11,6 @@ answered with its first result and decides nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import os
@@ -39,19 +38,25 @@ SYSTEM = Actor(username="system", role=Role.ADMIN, member=None)
 """The actor of what the server does by itself, such as closing a vote when its time is up."""
 
 MAX_BATCH = 1000
+CLOSE_AFTER = timedelta(milliseconds=50)
+"""A vote is closed this long after its ``closes_at``, so a ballot stamped at the last instant is decided first."""
+SWEEP_SECONDS = 1.0
+"""How often every node looks for votes whose time is up (a vote closes within this of its time, whichever
+node opened it, or of the database's return)."""
 Listener = Callable[[Sequence[StoredEvent]], None]
 
 
 APPEND_WITH_SESSION_ROW = flush_with(
-    """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq)
-       VALUES ($14, $15, $16, $17, $18::text::date, $19, $20, $21)
-       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq"""
+    """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq, open_vote, vote_closes_at)
+       VALUES ($14, $15, $16, $17, $18::text::date, $19, $20, $21, $22, $23::text::timestamptz)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq, open_vote = EXCLUDED.open_vote,
+           vote_closes_at = EXCLUDED.vote_closes_at"""
 )
 """An append that also writes the read model's row of its session, in the same round trip."""
 
 HOT_STATEMENTS: list[Statement] = [
     *APPEND_STATEMENTS,
-    (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0)),
+    (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0, None, None)),
 ]
 """What a command runs in the database, with arguments that change nothing once rolled back
 (see ``session_server.database.warm``)."""
@@ -138,6 +143,7 @@ class Sessions:
         self._queues: dict[str, list[_Pending]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._sweeper: asyncio.Task[None] | None = None
         self.batches = 0
         """Transactions committed so far (each may carry many commands)."""
 
@@ -351,6 +357,7 @@ class Sessions:
 
         answers, state = await self._decide_batch(tx, batch, prior, state, decide_here, evolve)
         if state is not None:
+            vote = state.open_vote
             tx.also(
                 APPEND_WITH_SESSION_ROW,
                 state.id,
@@ -361,6 +368,8 @@ class Sessions:
                 state.title,
                 state.status,
                 state.seq,
+                vote.id if vote else None,
+                vote.closes_at if vote else None,
             )
         return answers, state
 
@@ -424,11 +433,8 @@ class Sessions:
 
     async def _close_later(self, stream: str, vote: str, delay: float) -> None:
         try:
-            # a hair after closes_at, so a ballot stamped at the last instant is still decided first
-            await asyncio.sleep(delay + timedelta(milliseconds=50).total_seconds())
-            command = VoteClose(id=f"auto-close-{vote}", type="vote.close", vote=vote)
-            with contextlib.suppress(DomainError):  # already closed or cancelled by the chair
-                await self.execute(stream, command, SYSTEM)
+            await asyncio.sleep(delay + CLOSE_AFTER.total_seconds())
+            await self._close_vote(stream, vote)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -436,8 +442,69 @@ class Sessions:
         finally:
             self._timers.pop((stream, vote), None)
 
+    async def start(self) -> None:
+        """Fill in the deadlines of votes left open before they were kept, and watch every deadline."""
+        await self._record_open_votes()
+        self._sweeper = asyncio.create_task(self._sweep(), name="vote deadlines")
+
+    async def close_overdue_votes(self) -> int:
+        """Close every vote, of any node, whose time is up; how many this node closed.
+
+        The command id is the timer's (``auto-close-<vote>``), so when several nodes (or a node's
+        own timer) close one vote at once, one closes it and the others get the same answer.
+        """
+        due = await self.store.pool.fetch(
+            "SELECT id, open_vote FROM sessions WHERE vote_closes_at <= $1 ORDER BY vote_closes_at",
+            self.clock() - CLOSE_AFTER,
+        )
+        closed = 0
+        for row in due:
+            closed += await self._close_vote(session_stream(row["id"]), row["open_vote"])
+        return closed
+
+    async def _close_vote(self, stream: str, vote: str) -> int:
+        command = VoteClose(id=f"auto-close-{vote}", type="vote.close", vote=vote)
+        try:
+            result = await self.execute(stream, command, SYSTEM)
+        except DomainError:  # already closed or cancelled by the chair
+            return 0
+        return 0 if result.replayed else 1
+
+    async def _sweep(self) -> None:
+        failing = False
+        while True:
+            try:
+                await self.close_overdue_votes()
+            except Exception as exc:
+                if not failing:  # once per outage, not once a second
+                    log.warning("closing votes whose time is up failed; retrying every %.0f s: %r", SWEEP_SECONDS, exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("closing votes whose time is up works again")
+                failing = False
+            await asyncio.sleep(SWEEP_SECONDS)
+
+    async def _record_open_votes(self) -> None:
+        rows = await self.store.pool.fetch("SELECT id FROM sessions WHERE status = 'open' AND vote_closes_at IS NULL")
+        for row in rows:
+            state, _ = await self.session(row["id"])
+            if state.open_vote is not None:
+                await self.store.pool.execute(
+                    """UPDATE sessions SET open_vote = $2, vote_closes_at = $3::text::timestamptz
+                       WHERE id = $1 AND seq = $4""",
+                    state.id,
+                    state.open_vote.id,
+                    state.open_vote.closes_at,
+                    state.seq,
+                )
+
     async def close(self) -> None:
         """Stop timers and wait for batches in flight."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
         timers = list(self._timers.values())
         for timer in timers:
             timer.cancel()

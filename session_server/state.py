@@ -78,6 +78,7 @@ class Kvorum:
                 await ledger.start()
                 await broker.start(hub.offer, hub.reconcile_now)
                 try:
+                    await kvorum.sessions.start()
                     yield kvorum
                 finally:
                     await kvorum.sessions.close()

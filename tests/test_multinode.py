@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,31 @@ async def test_every_client_on_every_node_sees_one_sequence_even_when_a_node_is_
         assert tablet.seen == reference, f"{tablet.name} saw a different sequence"
     moved = [t for t in tablets if t.home == 2]
     assert all(t.reconnects >= 1 for t in moved), "the killed node's clients never had to move"
+
+
+async def test_a_vote_closes_on_time_when_the_node_that_opened_it_is_killed(cluster: Cluster) -> None:
+    nodes, tokens = cluster
+    opener, survivor = nodes[0], nodes[1]
+    async with httpx.AsyncClient(timeout=10) as client:
+        await _command(client, opener, tokens["chair"], {"id": "open", "type": "session.open"})
+        await _command(client, opener, tokens["secretary"], {"id": "reg", "type": "registration.open"})
+        for i in range(1, 21):
+            await _command(client, opener, tokens[f"deputy{i:02d}"], {"id": f"p{i}", "type": "presence.register"})
+        await _command(client, opener, tokens["chair"], {"id": "i1", "type": "item.start", "item": "i1"})
+        vote = {"id": "v", "type": "vote.open", "item": "i1", "subject": "в цілому", "rule": "majority_of_composition"}
+        await _command(client, opener, tokens["chair"], {**vote, "seconds": 5})
+        opener.proc.send_signal(signal.SIGKILL)  # its timer dies with it
+        await opener.proc.wait()
+        state = (await client.get(f"{survivor.http}/api/v1/sessions/{SESSION}")).json()["state"]
+        closes_at = datetime.fromisoformat(state["votes"][0]["closes_at"])
+        async with asyncio.timeout(15):
+            while state["votes"][0]["status"] == "open":
+                await asyncio.sleep(0.1)
+                state = (await client.get(f"{survivor.http}/api/v1/sessions/{SESSION}")).json()["state"]
+        events = (await client.get(f"{survivor.http}/api/v1/sessions/{SESSION}/events")).json()["events"]
+        closed = [e for e in events if e["type"] == "vote.closed"]
+        assert len(closed) == 1 and closed[0]["actor"] == "system"  # once, whichever survivor got there first
+        late = datetime.fromisoformat(closed[0]["at"]) - closes_at
+        assert timedelta(0) < late < timedelta(seconds=2), late
+        # and the sitting goes on: the next vote opens
+        await _command(client, survivor, tokens["chair"], {**vote, "id": "v2", "seconds": 60})

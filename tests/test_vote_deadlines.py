@@ -1,0 +1,73 @@
+"""A vote closes when its time is up even if the database is away at that moment (issue 15, item 3).
+
+The database really goes away: the server reaches PostgreSQL through a TCP link the test cuts (a
+fake for failure injection only). The case of the node that opened the vote being killed is in
+``test_multinode.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import pytest
+from conftest import Demo
+from links import CuttableLink
+
+from session_server.config import Settings
+from session_server.service import SWEEP_SECONDS
+
+
+@pytest.fixture
+async def database_link(database_url: str) -> AsyncIterator[CuttableLink]:
+    parts = urlsplit(database_url)
+    if not parts.hostname:
+        pytest.skip("the database is reached through a Unix socket here: no TCP link to cut")
+    async with CuttableLink(f"tcp://{parts.hostname}:{parts.port or 5432}") as link:
+        yield link
+
+
+@pytest.fixture
+def settings(database_url: str, database_link: CuttableLink, tmp_path: Path) -> Settings:
+    parts = urlsplit(database_url)
+    user = f"{parts.username}@" if parts.username else ""
+    through = urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{urlsplit(database_link.url).port}"))
+    return Settings(database_url=through, data_dir=tmp_path, host="127.0.0.1", port=0)
+
+
+async def _sleep_until(moment: datetime) -> None:
+    await asyncio.sleep(max(0.0, (moment - datetime.now(UTC)).total_seconds()))
+
+
+async def test_a_vote_due_while_the_database_is_away_closes_once_it_is_back(
+    demo_council: Demo, database_link: CuttableLink
+) -> None:
+    demo = demo_council
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 21)))
+    await demo.ok("chair", "item.start", item="i1")
+    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=5)
+    await demo.ok("deputy01", "ballot.cast", vote="v1", choice="for")
+    closes_at = datetime.fromisoformat((await demo.state())["state"]["votes"][0]["closes_at"])
+
+    await _sleep_until(closes_at - timedelta(seconds=1))
+    database_link.cut()  # the database is away when the vote's time is up: the timer's close fails
+    await _sleep_until(closes_at + timedelta(seconds=2 * SWEEP_SECONDS))
+    away = await demo.client.get("/api/v1/sessions/c8-s45")
+    assert away.status_code == 503 and away.json()["error"] == "store_unavailable"
+    database_link.restore()
+    back = datetime.now(UTC)
+
+    async with asyncio.timeout(10):
+        while (state := await demo.client.get("/api/v1/sessions/c8-s45")).status_code != 200 or state.json()[
+            "state"
+        ]["votes"][0]["status"] == "open":
+            await asyncio.sleep(0.05)
+    events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
+    closed = [e for e in events if e["type"] == "vote.closed"]
+    assert len(closed) == 1 and closed[0]["payload"]["tally"]["for"] == 1
+    assert datetime.fromisoformat(closed[0]["at"]) - back < timedelta(seconds=2)
