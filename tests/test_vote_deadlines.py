@@ -63,9 +63,9 @@ async def test_a_vote_due_while_the_database_is_away_closes_once_it_is_back(
     back = datetime.now(UTC)
 
     async with asyncio.timeout(10):
-        while (state := await demo.client.get("/api/v1/sessions/c8-s45")).status_code != 200 or state.json()[
-            "state"
-        ]["votes"][0]["status"] == "open":
+        while (state := await demo.client.get("/api/v1/sessions/c8-s45")).status_code != 200 or state.json()["state"][
+            "votes"
+        ][0]["status"] == "open":
             await asyncio.sleep(0.05)
     events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
     closed = [e for e in events if e["type"] == "vote.closed"]
