@@ -62,10 +62,12 @@ async def test_a_vote_due_while_the_database_is_away_closes_once_it_is_back(
     database_link.restore()
     back = datetime.now(UTC)
 
+    async def still_open() -> bool:
+        state = await demo.client.get("/api/v1/sessions/c8-s45")
+        return state.status_code != 200 or state.json()["state"]["votes"][0]["status"] == "open"
+
     async with asyncio.timeout(10):
-        while (state := await demo.client.get("/api/v1/sessions/c8-s45")).status_code != 200 or state.json()["state"][
-            "votes"
-        ][0]["status"] == "open":
+        while await still_open():
             await asyncio.sleep(0.05)
     events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
     closed = [e for e in events if e["type"] == "vote.closed"]
