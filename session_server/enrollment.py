@@ -148,8 +148,12 @@ async def register(request: Request) -> Response:
     except Exception as exc:  # malformed parts py_webauthn does not wrap
         raise ApiError(400, "credential_invalid", f"the credential is malformed: {exc}") from None
     backup_eligible = verified.credential_device_type == CredentialDeviceType.MULTI_DEVICE
+    if b64url(verified.credential_id) in council.credentials:  # this device is someone's already
+        raise ApiError(409, "credential_in_use", "this credential is already enrolled; the link stays unused")
     command = CredentialEnroll(
-        id=f"enroll-{hashlib.sha256(verified.credential_id).hexdigest()[:32]}",
+        # the deputy in the id too: the same credential for another deputy is a new command, which the
+        # rules refuse (credential_exists), not a replay of the first deputy's enrollment
+        id=f"enroll-{link['deputy']}-{hashlib.sha256(verified.credential_id).hexdigest()[:32]}",
         type="credential.enroll",
         deputy=link["deputy"],
         credential=b64url(verified.credential_id),

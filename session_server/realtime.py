@@ -17,7 +17,7 @@ WebSocket protocol (JSON text messages):
   "message", "field"?}``; ``{"type": "resync"}`` before closing with 4000 a client that fell too far
   behind.
 
-Close codes: 1008 authentication or origin, 1009 message over 64 KiB, 1013 too many connections
+Close codes: 1003 a binary message, 1008 authentication or origin, 1009 message over 64 KiB, 1013 too many connections
 from one address, 4000 resync (reconnect and sync from the last seq), 4404 no such session.
 """
 
@@ -58,6 +58,7 @@ SNAPSHOT_BEYOND = 5000  # a client further behind than this gets a snapshot inst
 SSE_KEEPALIVE_SECONDS = 15.0
 MAX_COMMANDS_IN_FLIGHT = 64
 
+CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
 CLOSE_TRY_LATER = 1013
@@ -131,7 +132,7 @@ class _Connection:
 
     async def _read(self, subscriber: Subscriber) -> None:
         while True:
-            text = await self.websocket.receive_text()
+            text = await _receive_text(self.websocket)
             if len(text) > MAX_MESSAGE:
                 await self.websocket.close(CLOSE_TOO_BIG, "message over 64 KiB")
                 return
@@ -142,7 +143,7 @@ class _Connection:
                 kind, message = None, None
             if kind == "sync" and not self.synced.done():
                 since = message.get("since") if isinstance(message, dict) else None
-                if not isinstance(since, int) or isinstance(since, bool) or since < 0:
+                if not isinstance(since, int) or isinstance(since, bool) or not 0 <= since <= LARGEST_INTEGER:
                     subscriber.put(_dumps(_error(None, "invalid_request", "since must be a whole number ≥ 0")))
                     continue
                 self.since = since
@@ -297,10 +298,23 @@ async def _next_or_sync(subscriber: Subscriber, synced: asyncio.Future[None]) ->
         getter.cancel()
 
 
+async def _receive_text(websocket: WebSocket) -> str:
+    """The next text message; a binary one closes the socket with 1003 (the protocol is JSON text)."""
+    message = await websocket.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+    text = message.get("text")
+    if text is None:
+        await websocket.close(CLOSE_UNSUPPORTED, "messages are JSON text, not binary")
+        raise WebSocketDisconnect(CLOSE_UNSUPPORTED)
+    assert isinstance(text, str)
+    return text
+
+
 async def _authenticate(kvorum: Kvorum, websocket: WebSocket) -> Principal | None:
     try:
         async with asyncio.timeout(AUTH_SECONDS):
-            text = await websocket.receive_text()
+            text = await _receive_text(websocket)
     except TimeoutError:
         await websocket.close(CLOSE_POLICY, "authenticate within 5 s")
         return None

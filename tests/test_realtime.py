@@ -250,6 +250,22 @@ async def test_no_subscriptions_are_left_behind(demo_council: Demo) -> None:
     assert hub.subscribers == 0
 
 
+@pytest.mark.parametrize("signed_in", [False, True])
+async def test_a_binary_frame_closes_the_socket_with_1003(demo_council: Demo, signed_in: bool) -> None:
+    demo = demo_council
+    async with websockets.connect(ws_url(demo.server)) as ws:
+        if signed_in:
+            await ws.send(json.dumps({"type": "auth", "token": await demo.token("deputy01")}))
+            await ws.send(json.dumps({"type": "sync", "since": 99999999999999999999}))  # no column holds it
+            assert (await recv(ws))["error"] == "invalid_request"
+            await ws.send(json.dumps({"type": "sync", "since": 0}))
+            assert (await recv(ws))["type"] == "snapshot"
+        await ws.send(b"\x00\x01 not text")
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1003
+
+
 async def test_an_expired_token_stops_commands_until_a_fresh_one_arrives(demo_council: Demo) -> None:
     demo = demo_council
     short = await demo.short_token("chair")

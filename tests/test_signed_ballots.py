@@ -204,6 +204,25 @@ async def test_enrollment_links_are_single_use_and_need_user_verification(chambe
     assert by_deputy.status_code == 403
 
 
+async def test_a_device_enrolled_for_one_deputy_is_refused_on_anothers_link_which_stays_unused(
+    chamber: Chamber,
+) -> None:
+    assert (await chamber.enroll("d11")).status_code == 201
+    taken = chamber.tablets["d11"]
+    link = await chamber.client.post(
+        "/api/v1/enrollments", json={"deputy": "d12"}, headers=await chamber.demo.headers("secretary")
+    )
+    token = link.json()["token"]
+    options = (await chamber.client.post(f"/api/v1/enrollments/{token}/options")).json()
+    taken.cred_init = lambda *_: None  # type: ignore[method-assign]  # present the credential it already holds
+    refused_ = await chamber.client.post(f"/api/v1/enrollments/{token}/credential", json=taken.register(options))
+    assert refused_.status_code == 409 and refused_.json()["error"] == "credential_in_use", refused_.text
+    council = (await chamber.client.get("/api/v1/council")).json()
+    assert [c["deputy"] for c in council["credentials"] if c["id"] == taken.credential] == ["d11"]
+    own = await chamber.client.post(f"/api/v1/enrollments/{token}/credential", json=Tablet(ORIGIN).register(options))
+    assert own.status_code == 201 and own.json()["deputy"] == "d12"  # the link was not burnt
+
+
 async def test_the_council_can_refuse_synced_passkeys(chamber: Chamber) -> None:
     assert (await chamber.enroll("d12", backup_eligible=True)).status_code == 201
     configured = await chamber.council_command("admin", "council.configure", refuse_backup_eligible=True)
