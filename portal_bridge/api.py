@@ -45,7 +45,15 @@ from portal_bridge.documents import DocumentState, digest, overdue
 from portal_bridge.outcomes import Outcomes
 from session_server.app import PAGE_HEADERS
 from session_server.domain.roles import Role
-from session_server.http import ApiError, JSONResponse, json_object, parse, principal, read_body
+from session_server.http import (
+    ApiError,
+    JSONResponse,
+    content_disposition,
+    json_object,
+    parse,
+    principal,
+    read_body,
+)
 from session_server.openapi import OpenAPIPaths
 from session_server.state import Kvorum
 
@@ -159,7 +167,11 @@ async def get_file(request: Request) -> Response:
     if found is None:
         raise ApiError(404, "not_found", "no such file")
     content, media_type = found
-    headers = {"ETag": f'"{sha256}"', "Cache-Control": "public, max-age=31536000, immutable"}
+    headers = {
+        "ETag": f'"{sha256}"',
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Content-Disposition": content_disposition(f"{sha256[:16]}.pdf"),
+    }
     return Response(content, media_type=media_type, headers=headers)
 
 
@@ -200,7 +212,7 @@ class PortalExtension:
                 documents = Documents(kvorum.store, kvorum.sessions)
                 consumers = (
                     Outcomes(kvorum.store, documents),
-                    opendata.OpenData(kvorum.store, kvorum.sessions, site_url=kvorum.settings.site_url),
+                    opendata.OpenData(kvorum.store, kvorum.sessions),
                     search.AgendaIndex(kvorum.store),
                     members.MemberRecord(kvorum.store),
                 )
@@ -230,7 +242,7 @@ class PortalExtension:
         app.state.webhook_wake = wake
         consumers = [
             Outcomes(kvorum.store, documents),
-            opendata.OpenData(kvorum.store, kvorum.sessions, site_url=kvorum.settings.site_url),
+            opendata.OpenData(kvorum.store, kvorum.sessions),
             search.AgendaIndex(kvorum.store),
             members.MemberRecord(kvorum.store),
             webhooks.Outbox(kvorum.store, sender_wake=wake),

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge.pages import council_of
-from session_server.http import JSONResponse
+from session_server.http import JSONResponse, site_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 REQUIREMENT = {
@@ -35,7 +35,7 @@ async def decisions_atom(request: Request) -> Response:
         """SELECT id, number, title, decision_number, decision_published_on FROM documents
            WHERE status = 'published' ORDER BY decision_published_on DESC, id LIMIT 200"""
     )
-    base = str(request.base_url).rstrip("/")
+    base = site_url(request)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
     ET.SubElement(feed, f"{{{ATOM}}}title").text = f"{council.name}: рішення"

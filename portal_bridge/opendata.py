@@ -32,7 +32,7 @@ from portal_bridge.consumers import Consumer
 from portal_bridge.minutes import agenda_add_title
 from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.domain.council import CouncilState
-from session_server.http import ApiError, JSONResponse, whole_number
+from session_server.http import ApiError, JSONResponse, content_disposition, site_url, whole_number
 from session_server.service import Sessions
 from session_server.store import EventStore, StoredEvent
 
@@ -77,9 +77,7 @@ class OpenData(Consumer):
     name = "opendata"
     wake_on = frozenset({"vote.closed"})
 
-    def __init__(self, store: EventStore, sessions: Sessions, *, site_url: str = "") -> None:
-        """``site_url`` is no longer needed here (``textUrl`` is made as a motion is served, from the
-        server's own setting); it is accepted so that callers passing it keep working."""
+    def __init__(self, store: EventStore, sessions: Sessions) -> None:
         super().__init__(store)
         self.sessions = sessions
 
@@ -181,17 +179,31 @@ def _render(rows: list[dict[str, Any]], fields: Sequence[str], fmt: str, name: s
     return Response(csv_bytes(rows, fields), media_type="text/csv; charset=utf-8", headers=_attachment(name))
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""What a spreadsheet takes for the start of a formula in a text cell (OWASP, "CSV Injection")."""
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as written: booleans as «так»/«ні»; text a spreadsheet would run as a formula gets a leading
+    ``'`` (OWASP's escape: the cell shows the text, with the quote, and nothing runs). Numbers stay numbers."""
+    if isinstance(value, bool):
+        return YES_NO[value]
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def csv_bytes(rows: list[dict[str, Any]], fields: Sequence[str]) -> bytes:
-    """``rows`` as CSV: UTF-8 with a byte-order mark, a header row, CRLF, booleans as «так»/«ні»."""
+    """``rows`` as CSV: UTF-8 with a byte-order mark, a header row, CRLF, cells by ``csv_cell``."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=list(fields), lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows({k: YES_NO[v] if isinstance(v, bool) else v for k, v in row.items()} for row in rows)
+    writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     return out.getvalue().encode("utf-8-sig")
 
 
 def _attachment(name: str) -> dict[str, str]:
-    return {"Content-Disposition": f'attachment; filename="{name}.csv"'}
+    return {"Content-Disposition": content_disposition(f"{name}.csv", attachment=True)}
 
 
 def _format(request: Request) -> str:
@@ -223,7 +235,7 @@ async def motions(request: Request) -> Response:
     fmt, session, convocation = _format(request), request.query_params.get("session"), _convocation(request)
     kvorum = request.app.state.kvorum
     rows = await kvorum.pool.fetch(_MOTIONS, session, convocation)
-    site = kvorum.settings.site_url
+    site = site_url(request)
     motions = [
         {**orjson.loads(r["data"]), "textUrl": f"{site}/decisions/{r['document']}" if r["document"] else ""}
         for r in rows

@@ -34,6 +34,7 @@ from portal_bridge.ukrainian import composition_line, long_date, registration_li
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
+from session_server.http import site_url
 
 KYIV: Final = ZoneInfo("Europe/Kyiv")
 HISTORY: Final = {
@@ -191,7 +192,7 @@ async def session_page(request: Request) -> Response:
         composition=composition_line(composition),
         items=items,
         agenda_votes=agenda_votes,
-        base=str(request.base_url).rstrip("/"),
+        base=site_url(request),
     )
 
 
@@ -238,7 +239,7 @@ async def decision_page(request: Request) -> Response:
         status=DOCUMENT_STATUS[state.status],
         vote=vote,
         votings=votings,
-        base=str(request.base_url).rstrip("/"),
+        base=site_url(request),
     )
 
 

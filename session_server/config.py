@@ -59,16 +59,12 @@ class Settings:
     checkpoint_seconds: int = 60
     enrollment_seconds: int = 24 * 3600
     public_url: str = ""
-    """The site's address as residents reach it (links in open data); default: this server on localhost."""
+    """The site's address as residents reach it (links in pages, feeds and open data); default: the
+    address this server listens on (``http.site_url``), never the request's ``Host``."""
     webhook_attempts: int = 8
     webhook_backoff_ms: int = 10_000
     demo: bool = False
     """Started by ``kvorum demo``: a demo council's unsigned ballots are expected, not warned about."""
-
-    @property
-    def site_url(self) -> str:
-        """``KVORUM_PUBLIC_URL``, else this server on localhost."""
-        return self.public_url or f"http://localhost:{self.port}"
 
     @property
     def webauthn_origins(self) -> tuple[str, ...]:

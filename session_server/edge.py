@@ -14,7 +14,7 @@ from __future__ import annotations
 from urllib.parse import unquote_to_bytes
 
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from session_server import notices
 from session_server.domain.text import TEXT_ERROR, bad_character
@@ -41,26 +41,46 @@ def refusal(scope: Scope) -> tuple[int, str, str, str] | None:
     return None
 
 
+NOSNIFF = (b"x-content-type-options", b"nosniff")
+
+
 class CleanAddresses:
-    """ASGI middleware: refuse a request whose path or query string a route must never see."""
+    """ASGI middleware: refuse a request whose path or query string a route must never see, and mark
+    every response ``X-Content-Type-Options: nosniff`` (a browser takes each body as the type it is
+    sent as: a JSON answer or an uploaded PDF is never run as a script or a page)."""
 
     def __init__(self, app: ASGIApp, *, page_headers: dict[str, str] | None = None) -> None:
         self.app = app
         self.page_headers = page_headers or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket"):
-            refused = refusal(scope)
-            if refused is not None:
-                status, code, message, field = refused
-                if scope["type"] == "websocket":
-                    await send({"type": "websocket.close", "code": 1008, "reason": code})
-                    return
-                response: Response = (
-                    notices.error_page(status, self.page_headers)
-                    if notices.for_people(scope["path"])
-                    else error_response(status, code, message, field=field)
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http":
+            send = _with_nosniff(send)
+        refused = refusal(scope)
+        if refused is None:
+            await self.app(scope, receive, send)
+            return
+        status, code, message, field = refused
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008, "reason": code})
+            return
+        response: Response = (
+            notices.error_page(status, self.page_headers)
+            if notices.for_people(scope["path"])
+            else error_response(status, code, message, field=field)
+        )
+        await response(scope, receive, send)
+
+
+def _with_nosniff(send: Send) -> Send:
+    async def send_nosniff(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = message.get("headers") or []
+            if not any(name.lower() == NOSNIFF[0] for name, _ in headers):
+                message["headers"] = [*headers, NOSNIFF]
+        await send(message)
+
+    return send_nosniff

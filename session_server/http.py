@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -207,6 +208,32 @@ def query_int(request: Request, name: str, default: int, *, low: int, high: int)
     if raw is None:
         return default
     return whole_number(raw, name, low=low, high=high)
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def content_disposition(name: str, *, attachment: bool = False) -> str:
+    """A ``Content-Disposition`` value naming a served file safely (RFC 6266): an ASCII ``filename`` of
+    letters, digits, dots, dashes and underscores only, and the original as UTF-8 in ``filename*``."""
+    ascii_name = _UNSAFE_IN_NAME.sub("_", name).strip("._") or "file"
+    kind = "attachment" if attachment else "inline"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def site_url(request: Request) -> str:
+    """The site's address for links and instructions: ``KVORUM_PUBLIC_URL``, else the address this
+    server listens on (loopback as ``localhost``). Never the request's ``Host`` header, which the
+    client writes (a link a page prints must not be one an attacker chose)."""
+    public: str = request.app.state.kvorum.settings.public_url
+    if public:
+        return public
+    host, port = request.scope.get("server") or ("localhost", request.app.state.kvorum.settings.port)
+    if host in ("127.0.0.1", "::1", "0.0.0.0", "::", None):
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
 
 
 async def principal(request: Request) -> Principal:

@@ -44,7 +44,16 @@ from starlette.routing import BaseRoute, Route
 from session_server.app import PAGE_HEADERS
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
-from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, read_body
+from session_server.http import (
+    ApiError,
+    JSONResponse,
+    Model,
+    content_disposition,
+    parse_model,
+    principal,
+    read_body,
+    site_url,
+)
 from session_server.openapi import OpenAPIPaths
 from session_server.service import session_stream
 from session_server.state import Kvorum
@@ -184,7 +193,8 @@ async def live_file(request: Request) -> Response:
     cache = "no-cache" if suffix == ".m3u8" else "public, max-age=31536000, immutable"
     if name == "recording.mp4":
         cache = "no-cache"  # rewritten when a stopped broadcast resumes and stops again
-    return FileResponse(path, media_type=_TYPES[suffix], headers={"Cache-Control": cache})
+    headers = {"Cache-Control": cache, "Content-Disposition": content_disposition(f"{session}-{name}")}
+    return FileResponse(path, media_type=_TYPES[suffix], headers=headers)
 
 
 async def broadcast_page(request: Request) -> Response:
@@ -300,7 +310,7 @@ async def make_stream_key(request: Request) -> Response:
         _key_digest(key),
         who.username,
     )
-    whip_url = f"{request.app.state.kvorum.settings.site_url}/whip/{session}"
+    whip_url = f"{site_url(request)}/whip/{session}"
     return JSONResponse({"key": key, "whip": whip_url}, status_code=201, headers={"Cache-Control": "no-store"})
 
 

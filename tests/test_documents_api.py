@@ -62,6 +62,8 @@ async def test_a_draft_becomes_a_signed_published_decision(demo_council: Demo) -
     assert sha256 == hashlib.sha256(PDF).hexdigest()
     stored = await demo.client.get(f"/api/v1/files/{sha256}")
     assert stored.content == PDF and stored.headers["content-type"] == "application/pdf"
+    assert stored.headers["x-content-type-options"] == "nosniff"  # never taken for a page or a script
+    assert stored.headers["content-disposition"].startswith(f'inline; filename="{sha256[:16]}.pdf"')
 
     today = date.today()
     assert (

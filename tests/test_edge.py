@@ -198,3 +198,20 @@ def _subclasses(model: type[BaseModel]) -> list[type[BaseModel]]:
     for sub in model.__subclasses__():
         every += [sub, *_subclasses(sub)]
     return every
+
+
+async def test_links_a_page_prints_never_come_from_the_host_header(demo_council: Demo) -> None:
+    demo = demo_council
+    feed = await demo.client.get("/decisions.atom", headers={"Host": "attacker.example"})
+    assert feed.status_code == 200
+    assert "attacker.example" not in feed.text
+    port = demo.server.url.rsplit(":", 1)[1]
+    assert f'href="http://localhost:{port}/decisions.atom"' in feed.text
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/sessions", "/api/v1/sessions/nope", "/healthz", "/opendata/ua835/deputies.csv", "/", "/nope"]
+)
+async def test_every_response_tells_the_browser_not_to_guess_its_type(demo_council: Demo, path: str) -> None:
+    response = await demo_council.client.get(path)
+    assert response.headers["x-content-type-options"] == "nosniff", path

