@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge import ukrainian
 from portal_bridge.minutes import build, quoted
-from session_server.app import PAGE_HEADERS
+from session_server.app import PAGE_HEADERS, RETRY_AFTER
 from session_server.database import unreachable
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
@@ -117,7 +117,9 @@ def page(handler: Handler) -> Handler:
             if not unreachable(exc):
                 raise
             log.warning("database unreachable on %s: %r", request.url.path, exc)
-            return render("error.html", status_code=503, council=None, title=UNAVAILABLE[0], text=UNAVAILABLE[1])
+            page = render("error.html", status_code=503, council=None, title=UNAVAILABLE[0], text=UNAVAILABLE[1])
+            page.headers.update(RETRY_AFTER)
+            return page
 
     return serve
 

@@ -14,6 +14,7 @@ from importlib.metadata import entry_points
 from typing import Any, Protocol
 from urllib.parse import quote, urlencode
 
+import asyncpg
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -63,16 +64,33 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(request.app.state.openapi)
 
 
+RETRY_AFTER = {"Retry-After": "5"}
+"""How long a client waits before it tries again while the database is away (seconds)."""
+
+
 async def store_error_handler(request: Request, exc: Exception) -> Response:
     log.warning("store error on %s: %s", request.url.path, exc)
-    return error_response(503, "store_unavailable", "the database did not accept the change; nothing was recorded")
+    return error_response(
+        503, "store_unavailable", "the database did not accept the change; nothing was recorded", RETRY_AFTER
+    )
+
+
+async def driver_error_handler(request: Request, exc: Exception) -> Response:
+    """The database cannot be reached: 503 ``store_unavailable``, answered like any handled error, so the
+    connection stays open for the client's next request (an error left to the server's last-resort
+    handler is re-raised, and the server then drops the connection)."""
+    if not database.unreachable(exc):
+        raise exc  # a bug, not an outage: the last-resort handler logs it and answers 500
+    log.warning("database unreachable on %s: %r", request.url.path, exc)
+    # the code the screens already explain (web/messages.js): nothing was recorded, try again
+    return error_response(
+        503, "store_unavailable", "the database cannot be reached now; nothing was recorded", RETRY_AFTER
+    )
 
 
 async def internal_error_handler(request: Request, exc: Exception) -> Response:
     if database.unreachable(exc):
-        log.warning("database unreachable on %s: %r", request.url.path, exc)
-        # the code the screens already explain (web/messages.js): nothing was recorded, try again
-        return error_response(503, "store_unavailable", "the database cannot be reached now; nothing was recorded")
+        return await driver_error_handler(request, exc)
     log.error("unhandled error on %s", request.url.path, exc_info=exc)
     return error_response(500, "internal_error", "unexpected server error; it has been logged")
 
@@ -266,6 +284,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             DomainError: _for_people(domain_error_handler),
             HTTPException: _for_people(http_exception_handler),
             StoreError: _for_people(store_error_handler),
+            # the driver's ways of saying the database is away (database.unreachable tells which)
+            **dict.fromkeys(
+                (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, database.DatabaseUnavailable),
+                _for_people(driver_error_handler),
+            ),
             Exception: _for_people(internal_error_handler),
         },
         middleware=[Middleware(CleanAddresses, page_headers=PAGE_HEADERS)],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 
 class CuttableLink:
@@ -20,6 +20,8 @@ class CuttableLink:
         self._flowing = asyncio.Event()
         self._flowing.set()
         self.url = ""
+        self.accepted = 0
+        """Connections accepted so far (a client that keeps its connection alive makes one)."""
 
     async def __aenter__(self) -> CuttableLink:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
@@ -54,6 +56,7 @@ class CuttableLink:
         task = asyncio.current_task()
         assert task is not None
         self._links.add(task)
+        self.accepted += 1
         try:
             if not self._up:
                 return
@@ -81,3 +84,10 @@ class CuttableLink:
                 writer.write_eof()
         except OSError:  # the other side went away, or the link was cut
             writer.transport.abort()
+
+
+def through(url: str, link: CuttableLink) -> str:
+    """``url`` (a database's) with its host and port replaced by the link's."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{urlsplit(link.url).port}"))

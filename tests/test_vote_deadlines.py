@@ -8,34 +8,13 @@ fake for failure injection only). The case of the node that opened the vote bein
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import pytest
 from conftest import Demo
 from links import CuttableLink
+from outage_support import database_link, settings  # noqa: F401  (the server reaches the database through the link)
 
-from session_server.config import Settings
 from session_server.service import SWEEP_SECONDS
-
-
-@pytest.fixture
-async def database_link(database_url: str) -> AsyncIterator[CuttableLink]:
-    parts = urlsplit(database_url)
-    if not parts.hostname:
-        pytest.skip("the database is reached through a Unix socket here: no TCP link to cut")
-    async with CuttableLink(f"tcp://{parts.hostname}:{parts.port or 5432}") as link:
-        yield link
-
-
-@pytest.fixture
-def settings(database_url: str, database_link: CuttableLink, tmp_path: Path) -> Settings:
-    parts = urlsplit(database_url)
-    user = f"{parts.username}@" if parts.username else ""
-    through = urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{urlsplit(database_link.url).port}"))
-    return Settings(database_url=through, data_dir=tmp_path, host="127.0.0.1", port=0)
 
 
 async def _sleep_until(moment: datetime) -> None:
@@ -43,7 +22,8 @@ async def _sleep_until(moment: datetime) -> None:
 
 
 async def test_a_vote_due_while_the_database_is_away_closes_once_it_is_back(
-    demo_council: Demo, database_link: CuttableLink
+    demo_council: Demo,
+    database_link: CuttableLink,  # noqa: F811  (the fixture imported above)
 ) -> None:
     demo = demo_council
     await demo.ok("chair", "session.open")
