@@ -36,7 +36,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge import consumers, feeds, members, opendata, pages, portal, search, webhooks
+from portal_bridge import consumers, egress, feeds, members, opendata, pages, portal, search, webhooks
 from portal_bridge import openapi as portal_openapi
 from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
@@ -250,7 +250,11 @@ class PortalExtension:
         app.state.consumers = {c.name: c for c in consumers}
         settings = kvorum.settings
         sender = webhooks.Sender(
-            kvorum.store, attempts=settings.webhook_attempts, backoff_ms=settings.webhook_backoff_ms, wake=wake
+            kvorum.store,
+            attempts=settings.webhook_attempts,
+            backoff_ms=settings.webhook_backoff_ms,
+            wake=wake,
+            allow=egress.networks(settings.webhook_networks),
         )
         app.state.webhook_sender = sender
         runner = Runner(kvorum.store, consumers)

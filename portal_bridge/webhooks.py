@@ -31,8 +31,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from portal_bridge import egress
 from portal_bridge.consumers import Consumer
 from session_server.domain.roles import Role
+from session_server.domain.text import TEXT_ERROR, bad_character
 from session_server.http import ApiError, JSONResponse, json_object, principal, read_body
 from session_server.store import EventStore, StoredEvent
 
@@ -104,8 +106,18 @@ class Outbox(Consumer):
 class Sender:
     """Posts due deliveries; retries with backoff; parks after the last attempt."""
 
-    def __init__(self, store: EventStore, *, attempts: int, backoff_ms: int, wake: asyncio.Event) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        attempts: int,
+        backoff_ms: int,
+        wake: asyncio.Event,
+        allow: Sequence[egress.Network] = (),
+    ) -> None:
         self.store = store
+        self.allow = tuple(allow)
+        """Networks inside that deliveries may reach all the same (``KVORUM_WEBHOOK_NETWORKS``)."""
         self.attempts = attempts
         self.backoff_ms = backoff_ms
         self.wake = wake
@@ -188,10 +200,12 @@ class Sender:
             "webhook-signature": sign(row["secret"], row["id"], timestamp, row["body"]),
         }
         try:
-            response = await self._client.post(row["url"], content=row["body"].encode(), headers=headers)
-        except httpx.HTTPError as exc:
-            return f"{type(exc).__name__}: {exc}"
-        return None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+            target = await egress.check(row["url"], self.allow)  # again: a name may point elsewhere now
+            response = await egress.post(self._client, target, row["body"].encode(), headers)
+        except (egress.TargetRefused, httpx.HTTPError) as exc:
+            log.info("webhook delivery %s failed: %r", row["id"], exc)  # the details for the operator's log only
+            return egress.failure(exc)
+        return None if 200 <= response.status_code < 300 else egress.failure(status=response.status_code)
 
 
 # ---- the admin's API ---------------------------------------------------------------------------
@@ -209,9 +223,15 @@ async def subscribe(request: Request) -> Response:
     data = json_object(await read_body(request, request.app.state.kvorum.settings.max_body_bytes))
     url, types = data.get("url"), data.get("event_types")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2000:
-        raise ApiError(400, "invalid_request", "url must be an http(s) URL")
+        raise ApiError(400, "invalid_request", "url must be an http(s) URL", field="url")
+    if bad_character(url) is not None:
+        raise ApiError(400, TEXT_ERROR, "url: a control character is not allowed", field="url")
     if not isinstance(types, list) or not types or not set(types) <= EVENT_TYPES:
         raise ApiError(400, "invalid_request", f"event_types must be a non-empty list of {sorted(EVENT_TYPES)}")
+    try:
+        await egress.check(url, egress.networks(request.app.state.kvorum.settings.webhook_networks))
+    except egress.TargetRefused as exc:
+        raise ApiError(400, "webhook_target_refused", f"url: {exc}", field="url") from None
     secret = new_secret()
     row = await request.app.state.kvorum.pool.fetchrow(
         "INSERT INTO webhook_subscriptions (url, secret, event_types) VALUES ($1, $2, $3) RETURNING id",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -14,6 +15,18 @@ DEFAULT_WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 class ConfigError(ValueError):
     """A setting has a value Kvorum cannot use; the message names the variable."""
+
+
+def _networks(env: Mapping[str, str], name: str) -> str:
+    """A comma-separated list of IP networks, checked here so a typo stops the start, not a delivery."""
+    raw = env.get(name, "")
+    for part in raw.split(","):
+        if part.strip():
+            try:
+                ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ConfigError(f"{name}: {part.strip()!r} is not an IP network such as 10.20.0.0/16") from None
+    return raw
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
@@ -63,6 +76,9 @@ class Settings:
     address this server listens on (``http.site_url``), never the request's ``Host``."""
     webhook_attempts: int = 8
     webhook_backoff_ms: int = 10_000
+    webhook_networks: str = ""
+    """``KVORUM_WEBHOOK_NETWORKS``: networks webhooks may reach although they are not the outside world
+    (comma-separated, ``10.20.0.0/16``); by default only global addresses (``portal_bridge.egress``)."""
     demo: bool = False
     """Started by ``kvorum demo``: a demo council's unsigned ballots are expected, not warned about."""
 
@@ -97,4 +113,5 @@ class Settings:
             public_url=(env.get("KVORUM_PUBLIC_URL") or "").rstrip("/"),
             webhook_attempts=_int(env, "KVORUM_WEBHOOK_ATTEMPTS", 8, low=1, high=100),
             webhook_backoff_ms=_int(env, "KVORUM_WEBHOOK_BACKOFF_MS", 10_000, low=10, high=86_400_000),
+            webhook_networks=_networks(env, "KVORUM_WEBHOOK_NETWORKS"),
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from ipaddress import IPv4Address
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from portal_bridge import egress
 from session_server.config import Settings
 
 WAIT = 15.0
@@ -33,6 +35,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         port=0,
         webhook_attempts=3,
         webhook_backoff_ms=50,
+        webhook_networks="127.0.0.1/32",  # the test's receiver, on this machine: allowed on purpose
     )
 
 
@@ -148,7 +151,7 @@ async def test_a_delivery_is_parked_after_the_last_attempt_and_can_be_delivered_
             break
         await asyncio.sleep(0.05)
     parked = [r for r in rows if r["status"] == "parked"]
-    assert len(parked) == 1 and parked[0]["attempts"] == 3 and parked[0]["last_error"] == "HTTP 500"
+    assert len(parked) == 1 and parked[0]["attempts"] == 3 and parked[0]["last_error"] == "HTTP 5xx"
     again = await demo.client.post(
         f"/api/v1/webhooks/deliveries/{parked[0]['id']}/redeliver", headers=await demo.headers("admin")
     )
@@ -204,3 +207,87 @@ async def test_the_admin_lists_and_stops_subscriptions(demo_council: Demo, recei
     assert await _deliveries(demo, sub["id"]) == [] and receiver.requests("/stopped") == []
     gone = await demo.client.delete("/api/v1/webhooks/999", headers=await demo.headers("admin"))
     assert gone.status_code == 404
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://169.254.169.254/latest/meta-data/",  # the cloud's instance metadata
+        "http://2852039166/",  # the same, as one integer
+        "http://127.0.0.1:5432/",  # the database
+        "http://2130706433:6379/",  # Redis, as an integer
+        "http://0x7f000001/",
+        "http://0177.0.0.1/",
+        "http://127.1/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://0.0.0.0/",
+        "http://10.0.0.1/",
+        "http://172.16.5.4/",
+        "http://192.168.1.1/",
+        "http://100.64.0.1/",  # shared address space
+        "http://[fd00:ec2::254]/",  # unique-local (AWS's IPv6 metadata)
+        "http://[fe80::1]/",
+        "http://224.0.0.1/",
+        "http://255.255.255.255/",
+        "http://localhost/",  # a name that resolves inside
+        "http://metadata.google.internal/",  # resolves inside, or not at all
+    ],
+)
+async def test_a_target_inside_is_refused_in_any_spelling(url: str) -> None:
+    with pytest.raises(egress.TargetRefused):
+        await egress.check(url, ())
+
+
+async def test_global_targets_pass_and_an_administrator_may_allow_a_network_inside() -> None:
+    assert str((await egress.check("https://8.8.8.8/hook", ())).address) == "8.8.8.8"
+    assert str((await egress.check("http://[2001:4860:4860::8888]/", ())).address) == "2001:4860:4860::8888"
+    inside = egress.networks("10.20.0.0/16, 127.0.0.1/32")
+    assert str((await egress.check("http://10.20.3.4/", inside)).address) == "10.20.3.4"
+    assert (await egress.check("http://[::ffff:127.0.0.1]/", inside)).address.ipv4_mapped == IPv4Address("127.0.0.1")
+    with pytest.raises(egress.TargetRefused):
+        await egress.check("http://10.21.0.1/", inside)
+
+
+async def test_subscribing_a_target_inside_is_a_400_naming_the_url(demo_council: Demo) -> None:
+    for url in ("http://169.254.169.254/", "http://2130706434:5432/", "http://[::1]:6379/"):
+        response = await demo_council.client.post(
+            "/api/v1/webhooks",
+            json={"url": url, "event_types": ["vote.closed"]},
+            headers=await demo_council.headers("admin"),
+        )
+        assert response.status_code == 400, (url, response.text)
+        assert response.json()["error"] == "webhook_target_refused" and response.json()["field"] == "url"
+    listed = await demo_council.client.get("/api/v1/webhooks", headers=await demo_council.headers("admin"))
+    assert listed.json()["webhooks"] == []
+
+
+async def test_a_target_is_checked_again_at_delivery_and_errors_say_a_class_not_the_peers_words(
+    demo_council: Demo, receiver: Receiver
+) -> None:
+    demo = demo_council
+    checked = await _subscribe(demo, f"{receiver.url}/checked", ["vote.closed"])
+    closed_port = await _subscribe(demo, f"http://127.0.0.1:{free_port()}/nobody", ["vote.closed"])
+    demo.server.app.state.webhook_sender.allow = ()  # the administrator no longer allows this machine
+    await _close_a_vote(demo)
+    for subscription, error in ((checked, "refused: the target resolves to an address inside"), (closed_port, None)):
+        for _ in range(int(WAIT / 0.05)):
+            rows = await _deliveries(demo, subscription["id"])
+            if rows and rows[0]["status"] == "parked":
+                break
+            await asyncio.sleep(0.05)
+        assert rows[0]["status"] == "parked"
+        assert rows[0]["last_error"] == (error or "refused: the target resolves to an address inside")
+    assert receiver.requests("/checked") == []
+    demo.server.app.state.webhook_sender.allow = egress.networks("127.0.0.1/32")
+    redelivered = await demo.client.post(
+        f"/api/v1/webhooks/deliveries/{(await _deliveries(demo, closed_port['id']))[0]['id']}/redeliver",
+        headers=await demo.headers("admin"),
+    )
+    assert redelivered.status_code == 200
+    for _ in range(int(WAIT / 0.05)):
+        rows = await _deliveries(demo, closed_port["id"])
+        if rows[0]["status"] == "parked":
+            break
+        await asyncio.sleep(0.05)
+    assert rows[0]["last_error"] == "connection failed"  # not "[Errno 111] Connect call failed (…, port)"
