@@ -79,6 +79,29 @@ def write_all(targets: Iterable[Direct], data: bytes) -> None:
             transport.write(data[written:])
 
 
+DROP_SECONDS = 5.0
+"""How long a subscriber the server dropped may keep its connection: the resync and the close (or the
+end of the stream) go out if the client still reads; otherwise the connection is cut then."""
+
+
+def abort_later(direct: Direct | None, *, only_if_stuck: bool = False) -> None:
+    """Abort ``direct``'s transport after ``DROP_SECONDS``: a client that does not read would otherwise
+    keep it, with everything queued for it, for as long as it keeps the TCP connection open.
+
+    ``only_if_stuck``: only if bytes are still waiting for the client then (an event stream's
+    connection that carried the whole end of the response may already carry the client's next request).
+    """
+    if direct is None:
+        return
+    transport = direct.transport
+
+    def abort() -> None:
+        if not only_if_stuck or transport.get_write_buffer_size() > 0:
+            transport.abort()
+
+    asyncio.get_running_loop().call_later(DROP_SECONDS, abort)
+
+
 def socket_fd(transport: asyncio.BaseTransport) -> int:
     """The file descriptor of ``transport``'s socket when it carries plain TCP, else -1."""
     if transport.get_extra_info("sslcontext") is not None:

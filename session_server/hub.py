@@ -27,7 +27,7 @@ from functools import cached_property
 
 import orjson
 
-from session_server.direct import Direct, chunk, text_frame, write_all
+from session_server.direct import Direct, abort_later, chunk, text_frame, write_all
 from session_server.store import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -117,6 +117,13 @@ class Subscriber:
     direct: Direct | None = None
     sse: bool = False
     sent: int = 0
+    connection: Direct | None = None
+    """The client's connection, cut (``direct.abort_later``) once the subscriber overflows: a client that
+    stopped reading would otherwise keep it, with all that is queued for it, as long as TCP allows."""
+
+    def attach(self, connection: Direct | None, *, sse: bool = False) -> None:
+        """Name the connection to cut if this subscriber is dropped (``sse``: only if bytes are stuck)."""
+        self.connection, self.sse = connection, sse
 
     def go_direct(self, connection: Direct | None, *, sse: bool = False) -> None:
         """Let events bypass the queue to ``connection`` if nothing is queued (and there is one)."""
@@ -149,6 +156,7 @@ class Subscriber:
         if len(self.items) >= self.limit:
             self.overflowed = True
             self.items.clear()
+            abort_later(self.connection, only_if_stuck=self.sse)
         else:
             self.items.append(item)
         if self.waiter is not None and not self.waiter.done():

@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from session_server.direct import CHUNK_WRITER, FRAME_WRITER
+from session_server.direct import CHUNK_WRITER, DROP_SECONDS, FRAME_WRITER
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
@@ -207,8 +207,11 @@ class _Connection:
         try:
             await self._forward(subscriber)
         except Overflowed:
-            await self.websocket.send_text(_dumps({"type": "resync"}))
-            await self.websocket.close(CLOSE_RESYNC, "too far behind: reconnect and sync from your last seq")
+            # A client that stopped reading never takes these bytes: the hub has it cut off meanwhile.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(DROP_SECONDS):
+                    await self.websocket.send_text(_dumps({"type": "resync"}))
+                    await self.websocket.close(CLOSE_RESYNC, "too far behind: reconnect and sync from your last seq")
 
     async def _forward(self, subscriber: Subscriber) -> None:
         # Until the client says where it is, only replies go out; events wait (boundedly) in memory.
@@ -358,6 +361,7 @@ async def session_socket(websocket: WebSocket) -> None:
                 await websocket.close(CLOSE_NOT_FOUND, "no such session")
                 return
             async with kvorum.hub.subscribe(session_stream(session_id)) as subscriber:
+                subscriber.attach(websocket.scope.get("extensions", {}).get(FRAME_WRITER))
                 await _Connection(kvorum, websocket, session_id, who).run(subscriber)
         except WebSocketDisconnect:
             pass
@@ -400,6 +404,7 @@ async def session_feed(request: Request) -> Response:
 
     async def frames() -> AsyncIterator[bytes]:
         async with kvorum.hub.subscribe(stream) as subscriber:
+            subscriber.attach(chunk_writer, sse=True)
             yield b"retry: 2000\n\n"
             subscriber.sent = since
             while True:

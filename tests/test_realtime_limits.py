@@ -144,3 +144,45 @@ async def test_a_client_that_never_syncs_is_not_buffered_forever(demo_council: D
     with pytest.raises(ConnectionClosed) as closed:
         await recv(ws)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
+
+
+def _held(demo: Demo, sock: socket.socket) -> bool:
+    """Whether the server still holds the connection of ``sock``."""
+    return any(c.client == sock.getsockname() for c in demo.server.uvicorn.server_state.connections)
+
+
+async def _until_released(demo: Demo, sock: socket.socket) -> float:
+    """Seconds until the server lets go of ``sock``'s connection (it must, well within 10 s)."""
+    started = asyncio.get_running_loop().time()
+    for _ in range(200):
+        if not _held(demo, sock):
+            return asyncio.get_running_loop().time() - started
+        await asyncio.sleep(0.05)
+    raise AssertionError("the server still holds the connection of a client it dropped")
+
+
+async def test_a_tablet_that_never_reads_again_is_cut_off_after_it_is_dropped(demo_council: Demo) -> None:
+    demo = demo_council
+    head = (await demo.state())["seq"]
+    sock = stalled_socket(demo)
+    ws = await connect(demo, "deputy01", head, sock=sock, max_queue=1)  # it takes one message, then nothing
+    congest_server_end(demo, sock)
+    await asyncio.sleep(0.2)  # subscribed and in sync
+    await edit_the_agenda(demo)  # the queue overflows: the server drops it, and the resync cannot get out
+    await _until_released(demo, sock)
+    assert demo.server.kvorum.hub.subscribers == 0
+    ws.transport.abort()
+
+
+async def test_a_feed_reader_that_stopped_reading_is_cut_off_after_it_is_dropped(demo_council: Demo) -> None:
+    demo = demo_council
+    head = (await demo.state())["seq"]
+    sock = stalled_socket(demo)
+    reader, writer = await asyncio.open_connection(sock=sock, limit=1024)
+    writer.write(f"GET /api/v1/sessions/{SESSION}/stream?since={head} HTTP/1.1\r\nHost: kvorum\r\n\r\n".encode())
+    await asyncio.wait_for(reader.readuntil(b"retry: 2000\n\n"), 5)  # subscribed; it reads nothing more
+    congest_server_end(demo, sock)
+    await edit_the_agenda(demo)
+    await _until_released(demo, sock)
+    assert demo.server.kvorum.hub.subscribers == 0
+    writer.transport.abort()
