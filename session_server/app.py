@@ -251,6 +251,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         async with Kvorum.open(settings) as kvorum, contextlib.AsyncExitStack() as stack:
             app.state.kvorum = kvorum
             app.state.admission = Admission(settings.ws_per_address)
+            app.state.feed_admission = Admission(settings.ws_per_address)  # event streams: a count of their own
             for extension in plugged:
                 await stack.enter_async_context(extension.open(kvorum, app))
             await _warn_if_unsigned(kvorum)

@@ -72,6 +72,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # On SIGTERM, open WebSockets and SSE streams get this long to end before the node stops anyway;
         # their clients resume on another node.
         "timeout_graceful_shutdown": 10,
+        # X-Forwarded-For names the client only when a trusted proxy sent it (KVORUM_TRUSTED_PROXIES).
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": list(settings.trusted_proxies),
     }
 
 

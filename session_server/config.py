@@ -29,6 +29,14 @@ def _networks(env: Mapping[str, str], name: str) -> str:
     return raw
 
 
+def _proxies(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(name, "").strip()
+    if raw == "*":
+        return ("*",)
+    _networks({name: raw}, name)
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
 def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -76,6 +84,10 @@ class Settings:
     address this server listens on (``http.site_url``), never the request's ``Host``."""
     webhook_attempts: int = 8
     webhook_backoff_ms: int = 10_000
+    trusted_proxies: tuple[str, ...] = ()
+    """``KVORUM_TRUSTED_PROXIES``: the proxies whose ``X-Forwarded-For`` names the client (addresses or
+    networks, or ``*`` where nothing but the proxy can reach the node); by default none, so a client
+    cannot pass for another address (the per-address caps count real peers)."""
     webhook_networks: str = ""
     """``KVORUM_WEBHOOK_NETWORKS``: networks webhooks may reach although they are not the outside world
     (comma-separated, ``10.20.0.0/16``); by default only global addresses (``portal_bridge.egress``)."""
@@ -114,4 +126,5 @@ class Settings:
             webhook_attempts=_int(env, "KVORUM_WEBHOOK_ATTEMPTS", 8, low=1, high=100),
             webhook_backoff_ms=_int(env, "KVORUM_WEBHOOK_BACKOFF_MS", 10_000, low=10, high=86_400_000),
             webhook_networks=_networks(env, "KVORUM_WEBHOOK_NETWORKS"),
+            trusted_proxies=_proxies(env, "KVORUM_TRUSTED_PROXIES"),
         )

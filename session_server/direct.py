@@ -252,14 +252,54 @@ class DirectWebSocketProtocol(WebSocketsSansIOProtocol):
         )
 
 
+MAX_HEAD_BYTES = 16 * 1024
+"""The largest request head (request line and headers) a node reads: more is answered 431 and the
+connection closed (nginx, in front, refuses heads over 4 × 8 KiB buffers too; a browser's is ~2 KiB)."""
+
+_HEAD_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: application/json\r\n"
+    b"x-content-type-options: nosniff\r\nconnection: close\r\ncontent-length: %d\r\n\r\n%s"
+)
+
+
 class DirectHttpProtocol(HttpToolsProtocol):
-    """uvicorn's ``httptools`` protocol, offering each request's :class:`DirectChunks` under :data:`CHUNK_WRITER`."""
+    """uvicorn's ``httptools`` protocol, offering each request's :class:`DirectChunks` under :data:`CHUNK_WRITER`,
+    and refusing a request head over :data:`MAX_HEAD_BYTES` (httptools reads any size)."""
+
+    head_bytes = 0
+    head_too_large = False
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         # The same use as uvicorn's asyncio.Event, without its empty deque (an idle SSE stream keeps it).
         self.flow._is_writable_event = Flag()  # type: ignore[assignment]
         self.flow._is_writable_event.set()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.head_bytes = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count(self, size: int) -> None:
+        self.head_bytes += size
+        if self.head_bytes > MAX_HEAD_BYTES:
+            self.head_too_large = True
+            raise ValueError("request head too large")  # the parser stops; uvicorn answers through send_400_response
+
+    def send_400_response(self, msg: str) -> None:
+        if not self.head_too_large:
+            super().send_400_response(msg)
+            return
+        body = b'{"error":"headers_too_large","message":"the request head is over %d bytes"}' % MAX_HEAD_BYTES
+        self.transport.write(_HEAD_TOO_LARGE % (len(body), body))
+        self.transport.close()
 
     def on_headers_complete(self) -> None:
         super().on_headers_complete()

@@ -83,6 +83,10 @@ class Admission:
         self.per_address = per_address
         self.open: Counter[str] = Counter()
 
+    def has_room(self, address: str) -> bool:
+        """Whether ``address`` may open one more now."""
+        return self.open[address] < self.per_address
+
     @contextlib.contextmanager
     def admit(self, address: str) -> Any:
         """Hold a place for ``address``; yields False when it already holds as many as allowed."""
@@ -401,31 +405,38 @@ async def session_feed(request: Request) -> Response:
         since = 0
 
     chunk_writer = request.scope.get("extensions", {}).get(CHUNK_WRITER)
+    admission: Admission = request.app.state.feed_admission
+    address = request.client.host if request.client else "unknown"
+    if not admission.has_room(address):
+        raise ApiError(429, "too_many_connections", "too many event streams from this address", {"Retry-After": "10"})
 
     async def frames() -> AsyncIterator[bytes]:
-        async with kvorum.hub.subscribe(stream) as subscriber:
-            subscriber.attach(chunk_writer, sse=True)
-            yield b"retry: 2000\n\n"
-            subscriber.sent = since
-            while True:
-                events = await kvorum.store.read(stream, after=subscriber.sent, limit=CATCH_UP_PAGE)
-                for event in events:
-                    yield Delivery(event).sse
-                    subscriber.sent = event.seq
-                if len(events) < CATCH_UP_PAGE:
-                    break
-            while True:
-                subscriber.go_direct(chunk_writer, sse=True)  # in sync: the hub writes events straight out
-                try:
-                    item = await subscriber.next(idle_seconds=idle_seconds)
-                except Overflowed:
-                    yield b"event: resync\ndata: {}\n\n"
-                    return
-                if item is None:
-                    yield heartbeat
-                elif isinstance(item, Delivery) and item.seq > subscriber.sent:
-                    yield item.sse
-                    subscriber.sent = item.seq
+        with admission.admit(address) as admitted:
+            if not admitted:  # taken meanwhile by another stream from the same address
+                return
+            async with kvorum.hub.subscribe(stream) as subscriber:
+                subscriber.attach(chunk_writer, sse=True)
+                yield b"retry: 2000\n\n"
+                subscriber.sent = since
+                while True:
+                    events = await kvorum.store.read(stream, after=subscriber.sent, limit=CATCH_UP_PAGE)
+                    for event in events:
+                        yield Delivery(event).sse
+                        subscriber.sent = event.seq
+                    if len(events) < CATCH_UP_PAGE:
+                        break
+                while True:
+                    subscriber.go_direct(chunk_writer, sse=True)  # in sync: the hub writes events straight out
+                    try:
+                        item = await subscriber.next(idle_seconds=idle_seconds)
+                    except Overflowed:
+                        yield b"event: resync\ndata: {}\n\n"
+                        return
+                    if item is None:
+                        yield heartbeat
+                    elif isinstance(item, Delivery) and item.seq > subscriber.sent:
+                        yield item.sse
+                        subscriber.sent = item.seq
 
     headers = {
         "Cache-Control": "no-cache, no-transform",

@@ -81,9 +81,9 @@ def test_compose_runs_postgres_redis_nginx_and_several_identical_nodes() -> None
         for dependency in ("postgres", "redis"):
             assert node["depends_on"][dependency] == {"condition": "service_healthy"}, name
             assert services[dependency]["healthcheck"]["test"], dependency
-        # Only nginx is reachable from outside, which is what makes FORWARDED_ALLOW_IPS=* safe.
+        # Only nginx is reachable from outside, which is what makes KVORUM_TRUSTED_PROXIES=* safe.
         assert "ports" not in node, name
-        assert environment(node).get("FORWARDED_ALLOW_IPS") == "*", name
+        assert environment(node).get("KVORUM_TRUSTED_PROXIES") == "*", name
 
 
 def test_compose_nodes_share_the_database_broker_and_data_folder() -> None:

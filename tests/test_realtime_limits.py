@@ -186,3 +186,54 @@ async def test_a_feed_reader_that_stopped_reading_is_cut_off_after_it_is_dropped
     await _until_released(demo, sock)
     assert demo.server.kvorum.hub.subscribers == 0
     writer.transport.abort()
+
+
+async def test_event_streams_per_address_are_capped_too(demo_council: Demo) -> None:
+    demo = demo_council
+    url = f"{demo.server.url}/api/v1/sessions/{SESSION}/stream"
+    async with httpx.AsyncClient(timeout=10) as client:
+        streams = [client.stream("GET", url) for _ in range(3)]
+        opened = [await s.__aenter__() for s in streams]
+        try:
+            assert all(r.status_code == 200 for r in opened)
+            extra = await client.get(url)
+            assert extra.status_code == 429 and extra.json()["error"] == "too_many_connections"
+            assert extra.headers["retry-after"] == "10"
+        finally:
+            for s in streams:
+                await s.__aexit__(None, None, None)
+        for _ in range(100):  # the places come free as the streams end
+            if not demo.server.app.state.feed_admission.open:
+                break
+            await asyncio.sleep(0.05)
+        async with client.stream("GET", url) as again:
+            assert again.status_code == 200
+
+
+async def test_a_forwarded_address_is_not_taken_from_a_peer_that_is_no_trusted_proxy(demo_council: Demo) -> None:
+    demo = demo_council
+    kept = [await connect(demo, "deputy01", 0) for _ in range(3)]
+    try:
+        for ws in kept:
+            assert (await recv(ws))["type"] == "snapshot"
+        # a client claiming to be someone else is still counted as itself
+        async with websockets.connect(ws_url(demo.server), additional_headers={"X-Forwarded-For": "203.0.113.7"}) as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    finally:
+        for ws in kept:
+            await ws.close()
+
+
+async def test_a_request_head_over_16_kib_is_refused_with_431(demo_council: Demo) -> None:
+    address = urlsplit(demo_council.server.url)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    writer.write(b"GET /healthz HTTP/1.1\r\nHost: kvorum\r\nX-Padding: " + b"a" * 20_000 + b"\r\n\r\n")
+    answer = await asyncio.wait_for(reader.read(), 5)  # and the connection is closed
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+    assert b'"error":"headers_too_large"' in answer
+    async with httpx.AsyncClient(base_url=demo_council.server.url) as client:
+        fine = await client.get("/healthz", headers={"X-Padding": "a" * 8_000})
+        assert fine.status_code == 200
