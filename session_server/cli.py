@@ -10,11 +10,13 @@ import asyncio
 import getpass
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import orjson
@@ -50,7 +52,26 @@ def _serve(settings: Settings, banner: Callable[[Settings], None] | None = None)
 
     if banner:
         banner(settings)
-    uvicorn.run(create_app(settings), **uvicorn_options(settings))
+    app = create_app(settings)
+
+    class Server(uvicorn.Server):
+        """uvicorn's server, which on SIGTERM first lets the node's subscribers go (``Hub.release``):
+        uvicorn closes idle connections at once but waits for WebSockets and event streams until
+        ``timeout_graceful_shutdown``, and a rolling restart would take each node away for that long."""
+
+        kvorum_loop: asyncio.AbstractEventLoop | None = None
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            kvorum = getattr(app.state, "kvorum", None)
+            if kvorum is not None and self.kvorum_loop is not None:
+                self.kvorum_loop.call_soon_threadsafe(kvorum.hub.release)
+            super().handle_exit(sig, frame)
+
+        async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+            self.kvorum_loop = asyncio.get_running_loop()
+            await super().serve(sockets)
+
+    Server(uvicorn.Config(app, **uvicorn_options(settings))).run()
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:

@@ -97,6 +97,10 @@ class Overflowed(Exception):
     """The subscriber fell too far behind; it must resync from its last ``seq``."""
 
 
+class Released(Exception):
+    """The node is stopping: the subscriber should end its connection now, and its client resume elsewhere."""
+
+
 @dataclass(eq=False, slots=True)
 class Subscriber:
     """One client's place in a stream: a bounded queue of deliveries and local messages.
@@ -112,6 +116,7 @@ class Subscriber:
     limit: int
     items: deque[Delivery | str] = field(default_factory=deque)
     overflowed: bool = False
+    released: bool = False
     # A bare Future while ``next`` waits: an asyncio.Event would hold a deque per idle connection.
     waiter: asyncio.Future[None] | None = None
     direct: Direct | None = None
@@ -162,11 +167,21 @@ class Subscriber:
         if self.waiter is not None and not self.waiter.done():
             self.waiter.set_result(None)
 
+    def release(self) -> None:
+        """The node is stopping: ``next`` raises Released (after what is already queued)."""
+        self.released = True
+        self.direct = None
+        if self.waiter is not None and not self.waiter.done():
+            self.waiter.set_result(None)
+
     async def next(self, idle_seconds: float | None = None) -> Delivery | str | None:
-        """The next item; None after ``idle_seconds`` of nothing; Overflowed if it fell behind."""
+        """The next item; None after ``idle_seconds`` of nothing; Overflowed if it fell behind, Released
+        once the node is stopping and nothing is left."""
         while not self.items:
             if self.overflowed:
                 raise Overflowed
+            if self.released:
+                raise Released
             self.waiter = asyncio.get_running_loop().create_future()
             try:
                 async with asyncio.timeout(idle_seconds):
@@ -252,6 +267,8 @@ class Hub:
         self._creating: dict[str, asyncio.Lock] = {}
         self._reconciler: asyncio.Task[None] | None = None
         self.gaps_healed = 0
+        self.releasing = False
+        """Set by ``release``: a subscriber arriving now is released at once."""
         """Events the hub had to read from the store because they did not arrive (for tests and metrics)."""
 
     async def start(self) -> None:
@@ -265,6 +282,15 @@ class Hub:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def release(self) -> None:
+        """The node is stopping (SIGTERM): every subscriber ends its connection now, WebSockets with 1012
+        and event streams by ending the response, so their clients resume on another node at once
+        instead of when the graceful shutdown times out."""
+        self.releasing = True
+        for topic in self._topics.values():
+            for subscriber in topic.subscribers:
+                subscriber.release()
 
     @property
     def subscribers(self) -> int:
@@ -365,6 +391,8 @@ class Hub:
         Events committed before may also arrive; a subscriber skips what it already has by ``seq``.
         """
         subscriber = Subscriber(self.queue_limit)
+        if self.releasing:
+            subscriber.release()
         topic = self._topics.get(stream)
         if topic is None:
             lock = self._creating.setdefault(stream, asyncio.Lock())

@@ -17,7 +17,8 @@ WebSocket protocol (JSON text messages):
   "message", "field"?}``; ``{"type": "resync"}`` before closing with 4000 a client that fell too far
   behind.
 
-Close codes: 1003 a binary message, 1008 authentication or origin, 1009 message over 64 KiB, 1013 too many connections
+Close codes: 1003 a binary message, 1008 authentication or origin, 1009 message over 64 KiB, 1012 the
+server is restarting (reconnect), 1013 too many connections
 from one address, 4000 resync (reconnect and sync from the last seq), 4404 no such session.
 """
 
@@ -43,7 +44,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
 from session_server.domain.text import LARGEST_INTEGER
 from session_server.http import ApiError, parse, whole_number
-from session_server.hub import Delivery, Overflowed, Subscriber
+from session_server.hub import Delivery, Overflowed, Released, Subscriber
 from session_server.service import session_stream
 from session_server.state import Kvorum
 from session_server.store import StoreError
@@ -61,6 +62,7 @@ MAX_COMMANDS_IN_FLIGHT = 64
 CLOSE_UNSUPPORTED = 1003
 CLOSE_POLICY = 1008
 CLOSE_TOO_BIG = 1009
+CLOSE_RESTART = 1012
 CLOSE_TRY_LATER = 1013
 CLOSE_RESYNC = 4000
 CLOSE_NOT_FOUND = 4404
@@ -210,6 +212,10 @@ class _Connection:
     async def _write(self, subscriber: Subscriber) -> None:
         try:
             await self._forward(subscriber)
+        except Released:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(DROP_SECONDS):
+                    await self.websocket.close(CLOSE_RESTART, "this server is restarting: reconnect")
         except Overflowed:
             # A client that stopped reading never takes these bytes: the hub has it cut off meanwhile.
             with contextlib.suppress(TimeoutError):
@@ -431,6 +437,8 @@ async def session_feed(request: Request) -> Response:
                         item = await subscriber.next(idle_seconds=idle_seconds)
                     except Overflowed:
                         yield b"event: resync\ndata: {}\n\n"
+                        return
+                    except Released:  # the node is stopping: the response ends, EventSource reconnects
                         return
                     if item is None:
                         yield heartbeat

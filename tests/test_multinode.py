@@ -252,3 +252,30 @@ async def test_a_vote_closes_on_time_when_the_node_that_opened_it_is_killed(clus
         assert timedelta(0) < late < timedelta(seconds=2), late
         # and the sitting goes on: the next vote opens
         await _command(client, survivor, tokens["chair"], {**vote, "id": "v2", "seconds": 60})
+
+
+async def test_on_sigterm_a_node_lets_its_subscribers_go_at_once_and_exits(cluster: Cluster) -> None:
+    nodes, tokens = cluster
+    node = nodes[2]
+    loop = asyncio.get_running_loop()
+    async with websockets.connect(node.ws) as ws, httpx.AsyncClient(timeout=10) as client:
+        await ws.send(json.dumps({"type": "auth", "token": tokens["deputy01"]}))
+        await ws.send(json.dumps({"type": "sync", "since": 0}))
+        assert json.loads(await ws.recv())["type"] == "snapshot"
+        async with client.stream("GET", f"{node.http}/api/v1/sessions/{SESSION}/stream") as feed:
+            lines = feed.aiter_lines()
+            assert await anext(lines) == "retry: 2000"
+            stopped = loop.time()
+            node.proc.send_signal(signal.SIGTERM)
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1012  # "restarting: reconnect"
+            tablet_released = loop.time() - stopped
+            rest = [line async for line in lines]  # the response ends instead of hanging
+            assert "event: resync" not in rest
+            feed_released = loop.time() - stopped
+        code = await asyncio.wait_for(node.proc.wait(), 10)
+        exited = loop.time() - stopped
+    assert code == 0
+    # uvicorn alone kept both for its whole graceful timeout (10 s); a client now reconnects at once
+    assert tablet_released < 2 and feed_released < 2 and exited < 5, (tablet_released, feed_released, exited)
