@@ -323,6 +323,12 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--key", action="append", help="trust only this verifier key (vkey line; repeatable)")
     p.add_argument("--keys-url", help="trust the keys published at this URL (…/.well-known/kvorum/keys)")
+    p.add_argument(
+        "--checkpoint",
+        action="append",
+        help="a signed checkpoint of the session published elsewhere (a file or …/ledger/checkpoint URL; "
+        "repeatable): the ledger must agree with it and reach it",
+    )
     p.set_defaults(run=cmd_verify)
     ledger = sub.add_parser("ledger", help="the public ledger").add_subparsers(dest="ledger_command", required=True)
     p = ledger.add_parser("export", help="write a session's ledger to a file for `kvorum verify`")

@@ -185,8 +185,25 @@ def format_report(report: Report) -> str:
             f"not voted {t['not_voted']}, absent {t['absent']}; needed {t['required']} → {t['outcome']} (recounted)"
         )
     lines += [f"    signed by key {key}" for key in report.keys]
-    if report.unsigned_demo:
-        lines.append("    WARNING: a demo council: ballots are not signed on the deputies' devices")
+    lines += [f"    agrees with the published checkpoint of {size} events" for size in report.published]
+    if not report.keys_pinned:
+        lines.append(
+            "    WARNING: no trusted key given (--key or --keys-url): the checkpoints were checked with the keys"
+            " the file names itself, so a file rewritten and signed anew with another key verifies as well;"
+            " compare the keys above with those the council publishes"
+        )
+    if report.unsigned_ballots:
+        what = "a demo council: " if report.unsigned_demo else ""
+        lines.append(
+            f"    WARNING: {what}{report.unsigned_ballots} of {report.ballots} ballots are not signed on the"
+            " deputies' devices: only the server vouches for them"
+        )
+    if not report.closed:
+        lines.append("    NOTE: the sitting is not closed: events may follow what this ledger holds")
+    lines.append(
+        "    Proven: these events, in this order, under the checkpoints above, recounted by the rules. Not"
+        " proven: that the council showed no one a different history (a later issue brings witnesses)."
+    )
     return "\n".join(lines)
 
 
@@ -211,12 +228,35 @@ def format_decision_report(report: DecisionReport) -> str:
     return "\n".join(lines)
 
 
+def _note(source: str) -> str:
+    """A signed note from a file or a URL."""
+    if source.startswith(("http://", "https://")):
+        return _fetch(source).decode("utf-8", "replace")
+    try:
+        return Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise LedgerUnreadable(f"{source}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _published(args: argparse.Namespace) -> list[str]:
+    """The checkpoints the auditor brings: ``--checkpoint``, and for a session's URL the one its server
+    publishes now, read before the export (which can only have grown since)."""
+    notes = [_note(source) for source in args.checkpoint or []]
+    source = str(args.source)
+    if source.startswith(("http://", "https://")):
+        url = export_url(source)
+        if url.endswith("/ledger/export"):
+            notes.append(_note(url.removesuffix("/export") + "/checkpoint"))
+    return notes
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Verify a ledger; print the report (exit 0) or the first discrepancy (exit 1)."""
     keys: list[str] = list(args.key or [])
     try:
         if args.keys_url:
             keys += [line.strip() for line in _fetch(args.keys_url).decode().splitlines() if line.strip()]
+        published = _published(args)  # before the export: it may only have grown since
         export = load(args.source)
     except LedgerUnreadable as exc:
         print(f"kvorum verify: cannot read the ledger: {exc}", file=sys.stderr)
@@ -231,7 +271,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 0
     try:
         with _no_cycle_collection():
-            report = audit(export, trusted_keys=keys or None, signatures=OtherProcesses())
+            report = audit(export, trusted_keys=keys or None, signatures=OtherProcesses(), published=published)
     except Discrepancy as exc:
         print(f"FAIL {exc}", file=sys.stderr)
         return EXIT_DISCREPANCY

@@ -19,6 +19,7 @@ from signed_support import PRESENT, Chamber
 from session_server.cli import main
 from session_server.domain.audit import Discrepancy, audit
 from session_server.ledger import b64
+from session_server.verifier import format_report
 from voting.canonical import GENESIS, seal
 from voting.checkpoint import Checkpoint, NoteSigner
 from voting.merkle import MerkleTree
@@ -360,3 +361,84 @@ async def test_an_item_added_to_an_open_sitting_verifies_only_as_the_councils_ad
     with pytest.raises(Discrepancy) as inserted:  # an item the council never voted on
         audit(_reseal(export, [*events[:2], slipped, *events[2:]], signer))
     assert inserted.value.index == 2 and "without the council's vote" in inserted.value.message
+
+
+async def test_the_report_says_what_was_not_proven_without_pinned_keys_and_before_the_close(
+    chamber: Chamber, tmp_path: Path, capsys: Any
+) -> None:
+    export = await _run_session(chamber)
+    path = tmp_path / "ledger.json"
+    path.write_bytes(orjson.dumps(export))
+    assert await asyncio.to_thread(main, ["verify", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "WARNING: no trusted key given (--key or --keys-url)" in out
+    assert "NOTE: the sitting is not closed" in out
+    assert "Not proven: that the council showed no one a different history" in out
+
+    await chamber.demo.ok("chair", "item.finish", item="i1")
+    await chamber.demo.ok("chair", "session.close")
+    closed = (await chamber.client.get("/api/v1/sessions/c8-s45/ledger/export")).content
+    path.write_bytes(closed)
+    keys_url = f"{chamber.demo.server.url}/.well-known/kvorum/keys"
+    assert await asyncio.to_thread(main, ["verify", str(path), "--keys-url", keys_url]) == 0
+    out = capsys.readouterr().out
+    assert "no trusted key" not in out and "not closed" not in out and "not signed" not in out
+
+
+async def test_a_file_cut_at_an_earlier_checkpoint_fails_against_the_published_one(
+    chamber: Chamber, tmp_path: Path, capsys: Any
+) -> None:
+    vote = await chamber.open_vote()
+    assert (await chamber.cast("d01", "for")).status_code == 200
+    await chamber.demo.ok("chair", "vote.close", vote=vote["id"])
+    earlier = tmp_path / "earlier.json"
+    earlier.write_bytes((await chamber.client.get("/api/v1/sessions/c8-s45/ledger/export")).content)
+    second = await chamber.open_vote()
+    assert (await chamber.cast("d02", "against")).status_code == 200
+    await chamber.demo.ok("chair", "vote.close", vote=second["id"])
+
+    published = f"{chamber.demo.server.url}/api/v1/sessions/c8-s45/ledger/checkpoint"
+    assert await asyncio.to_thread(main, ["verify", str(earlier)]) == 0  # alone, the earlier copy holds together
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["verify", str(earlier), "--checkpoint", published]) == 1
+    assert "the file is cut short" in capsys.readouterr().err
+    # the same checkpoint kept in a file (from the council's site, a witness, the minutes) works offline
+    note = tmp_path / "checkpoint.txt"
+    note.write_text((await chamber.client.get("/api/v1/sessions/c8-s45/ledger/checkpoint")).text)
+    current = tmp_path / "current.json"
+    current.write_bytes((await chamber.client.get("/api/v1/sessions/c8-s45/ledger/export")).content)
+    assert await asyncio.to_thread(main, ["verify", str(current), "--checkpoint", str(note)]) == 0
+    size = int(note.read_text().split("\n")[1])
+    assert f"agrees with the published checkpoint of {size} events" in capsys.readouterr().out
+    # from the server's URL, its current checkpoint is fetched first, then the export
+    url = f"{chamber.demo.server.url}/api/v1/sessions/c8-s45"
+    assert await asyncio.to_thread(main, ["verify", url]) == 0
+    assert "agrees with the published checkpoint" in capsys.readouterr().out
+
+
+async def test_a_checkpoint_of_another_history_is_named(chamber: Chamber, tmp_path: Path, capsys: Any) -> None:
+    export = await _run_session(chamber)
+    events = _leaves(export)
+    events[1] = dict(events[1], at="2026-01-01T00:00:00.000Z")  # the server's other history, signed by its key
+    signer = chamber.demo.server.kvorum.ledger.signer
+    other = _reseal(export, events, signer)
+    note = other["session_ledger"]["checkpoints"][-1]
+    with pytest.raises(Discrepancy) as info:
+        audit(export, published=[note])
+    assert "this is not the history the council published" in info.value.message
+
+
+async def test_unsigned_ballots_are_reported_whatever_the_council_set_later(chamber: Chamber, capsys: Any) -> None:
+    off = await chamber.council_command("admin", "council.configure", signed_ballots=False)
+    assert off.status_code == 200, off.text
+    vote = await chamber.open_vote()
+    await chamber.demo.ok("deputy05", "ballot.cast", vote=vote["id"], choice="for")  # nobody's device signed it
+    on = await chamber.council_command("admin", "council.configure", signed_ballots=True)
+    assert on.status_code == 200, on.text
+    assert (await chamber.cast("d01", "for")).status_code == 200
+    await chamber.demo.ok("chair", "vote.close", vote=vote["id"])
+    export = (await chamber.client.get("/api/v1/sessions/c8-s45/ledger/export")).json()
+    report = audit(export)
+    assert (report.ballots, report.signed_ballots, report.unsigned_ballots) == (2, 1, 1)
+    assert not report.unsigned_demo  # the council signs ballots now: yet one was not signed
+    assert "1 of 2 ballots are not signed on the deputies' devices" in format_report(report)

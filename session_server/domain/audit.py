@@ -90,6 +90,17 @@ class Report:
     keys: list[str] = field(default_factory=list)
     votes: list[VoteSummary] = field(default_factory=list)
     unsigned_demo: bool = False
+    keys_pinned: bool = False
+    """Whether the checkpoints were checked against keys the auditor trusts (else the file's own)."""
+    closed: bool = False
+    """Whether the sitting is closed (else more events may follow what the file holds)."""
+    published: list[int] = field(default_factory=list)
+    """The sizes of the published checkpoints the auditor brought that the file agrees with."""
+
+    @property
+    def unsigned_ballots(self) -> int:
+        """Ballots no deputy's device signed, whatever the council's setting was when they were cast."""
+        return self.ballots - self.signed_ballots
 
 
 def _b64(text: Any) -> bytes:
@@ -203,9 +214,13 @@ def _sealed_slowly(name: str, prev: bytes, index: int, encoded: Any) -> tuple[di
     return event, leaf, bytes.fromhex(digest)
 
 
-def _events(name: str, data: Mapping[str, Any], checkpoints: list[Checkpoint]) -> Iterator[dict[str, Any]]:
-    """Step 1 and the roots of step 2, leaf by leaf: each event once it chains and fits the tree."""
+def _events(
+    name: str, data: Mapping[str, Any], checkpoints: list[Checkpoint], published: Sequence[Checkpoint] = ()
+) -> Iterator[dict[str, Any]]:
+    """Step 1 and the roots of step 2, leaf by leaf: each event once it chains and fits the tree (and
+    the trees of the ``published`` checkpoints the auditor brought)."""
     wanted = {c.size: c for c in checkpoints}
+    known = {c.size: c for c in published}
     tree = CompactRange()
     prev = GENESIS
     for index, encoded in enumerate(data["leaves"]):
@@ -218,6 +233,14 @@ def _events(name: str, data: Mapping[str, Any], checkpoints: list[Checkpoint]) -
             if signed is not checkpoints[-1]:
                 what += " (history rewritten after it was signed: not consistent with the later checkpoints)"
             raise Discrepancy(name, index, f"the signed checkpoint of size {signed.size} has {what}")
+        outside = known.get(tree.size)
+        if outside is not None and outside.root != tree.root():
+            raise Discrepancy(
+                name,
+                index,
+                f"the published checkpoint of size {outside.size} has another root than these leaves: "
+                "this is not the history the council published",
+            )
         yield event
 
 
@@ -384,6 +407,7 @@ def audit(
     *,
     trusted_keys: Sequence[str] | None = None,
     signatures: SignatureSink | None = None,
+    published: Sequence[str] = (),
 ) -> Report:
     """Audit an export; return the report or raise Discrepancy naming the first problem.
 
@@ -393,10 +417,14 @@ def audit(
     ``signatures`` (default: verified here, after the rest; the CLI verifies them in other
     processes while the rest runs), and a bad one is reported if it comes before any other
     discrepancy of the rules (steps 1 and 2, the ledgers themselves, come first).
+
+    ``published`` are signed notes of the session's ledger the auditor got elsewhere (the council's
+    site, a witness, an earlier download): the file must agree with each and reach the largest, so a
+    file cut short at an earlier checkpoint, or a history other than the published one, fails.
     """
     sink = signatures if signatures is not None else InOrder()
     try:
-        report, broken = _audit(export, trusted_keys, sink)
+        report, broken = _audit(export, trusted_keys, sink, published)
     except BaseException:
         sink.discard()
         raise
@@ -446,8 +474,25 @@ def _bad_signature(index: int, message: str) -> Discrepancy:
     return Discrepancy("session", index, f"ballot.cast breaks the rules: {message}")
 
 
+def _published(notes: Sequence[str], verifiers: Sequence[NoteVerifier], origin: str) -> list[Checkpoint]:
+    found = []
+    for number, note in enumerate(notes, start=1):
+        try:
+            checkpoint, _ = open_note(note, verifiers)
+        except CheckpointError as exc:
+            raise Discrepancy(
+                "session", None, f"the published checkpoint {number} is not validly signed by a council key: {exc}"
+            ) from None
+        if checkpoint.origin != origin:
+            raise Discrepancy(
+                "session", None, f"the published checkpoint {number} is for {checkpoint.origin!r}, not {origin!r}"
+            )
+        found.append(checkpoint)
+    return found
+
+
 def _audit(
-    export: Mapping[str, Any], trusted_keys: Sequence[str] | None, sink: SignatureSink
+    export: Mapping[str, Any], trusted_keys: Sequence[str] | None, sink: SignatureSink, notes: Sequence[str] = ()
 ) -> tuple[Report, Exception | None]:
     """The report and what broke the rules (step 3) first, if anything; a discrepancy in the ledgers
     themselves (steps 1 and 2, which come first wherever it is) is raised."""
@@ -457,16 +502,18 @@ def _audit(
     keys_used: set[str] = set()
     council_events, council_checkpoints = _council_ledger(export, verifiers, keys_used)
     session_data, session_checkpoints = _open_checkpoints("session", export.get("session_ledger"), verifiers, keys_used)
+    published = _published(notes, verifiers, str(session_data.get("origin", "")))
     report = Report(
         council=str(export.get("council", "")),
         session=str(export.get("session", "")),
         council_events=len(council_events),
         checkpoints=council_checkpoints + len(session_checkpoints),
         keys=sorted(keys_used),
+        keys_pinned=bool(trusted_keys),
     )
     rules = _Rules(council_events, sink, report)
     broken: Exception | None = None
-    for index, event in enumerate(_events("session", session_data, session_checkpoints)):
+    for index, event in enumerate(_events("session", session_data, session_checkpoints, published)):
         report.events = index + 1
         if broken is None:
             # Each event is decided as soon as it is known to chain; what breaks the rules is kept
@@ -478,6 +525,16 @@ def _audit(
     if broken is None and rules.expecting:
         broken = Discrepancy("session", report.events, f"{rules.expecting} must follow the last vote")
     _close_ledger("session", session_data, session_checkpoints, report.events)
+    beyond = max((c.size for c in published), default=0)
+    if beyond > report.events:
+        raise Discrepancy(
+            "session",
+            None,
+            f"the file holds {report.events} events, but the council published a checkpoint of {beyond}: "
+            "the file is cut short (an earlier copy, or a server showing an older history)",
+        )
+    report.published = sorted({c.size for c in published})
+    report.closed = rules.closed
     report.unsigned_demo = rules.council is not None and not rules.council.signed_ballots
     return report, broken
 
@@ -495,6 +552,11 @@ class _Rules:
         self._report = report
         self._index = 0
         self._expected: list[NewEvent] = []
+
+    @property
+    def closed(self) -> bool:
+        """Whether the sitting was closed by the last event read."""
+        return self._state is not None and self._state.status == "closed"
 
     @property
     def expecting(self) -> str | None:
