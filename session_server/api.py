@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Any
 
 import orjson
@@ -25,6 +26,7 @@ from session_server.http import (
     read_body,
 )
 from session_server.service import CommandResult, session_stream
+from session_server.sign_ins import Attempt
 from session_server.state import Kvorum
 from session_server.tokens import TokenError
 from voting.ballot import nonce_for
@@ -89,8 +91,19 @@ async def login(request: Request) -> Response:
     """Exchange a username and password for an access token and a refresh cookie."""
     kvorum = _kvorum(request)
     body = parse_model(LoginBody, await read_body(request, kvorum.settings.max_body_bytes))
-    user = await kvorum.accounts.authenticate(body.username, body.password)
-    if user is None:
+    attempt = Attempt(
+        body.username,
+        request.client.host if request.client else "unknown",
+        request.headers.get("user-agent", ""),
+    )
+    wait = await kvorum.sign_ins.wait(attempt)
+    if wait:
+        raise ApiError(
+            429, "too_many_attempts", f"too many failed sign-ins: try again in {wait} s", {"Retry-After": str(wait)}
+        )
+    user, outcome = await kvorum.accounts.authenticate(body.username, body.password)
+    await kvorum.sign_ins.record(attempt, outcome, user.id if user else None)
+    if user is None or outcome != "ok":
         raise ApiError(401, "invalid_credentials", "wrong username or password")
     return _token_response(kvorum, kvorum.access.issue(user), await kvorum.refresh.issue(user.id))
 
@@ -121,9 +134,12 @@ async def refresh(request: Request) -> Response:
 
 
 async def logout(request: Request) -> Response:
-    """Revoke the refresh token's sign-in; the access token lapses on its own shortly."""
+    """Revoke the refresh token's sign-in, and the access token sent with it on every node (within 2 s)."""
     kvorum = _kvorum(request)
     await kvorum.refresh.revoke(await _refresh_token(request, kvorum))
+    if request.headers.get("authorization"):
+        with contextlib.suppress(ApiError):  # an expired or unknown one needs no revoking
+            await kvorum.revocations.revoke_token(await principal(request))
     return _signed_out(Response(status_code=204))
 
 

@@ -24,7 +24,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from session_server import api, database, enrollment, ledger_api, notices
+from session_server import api, database, enrollment, ledger_api, notices, users_api
 from session_server.config import Settings
 from session_server.domain.errors import DomainError
 from session_server.edge import CleanAddresses
@@ -277,6 +277,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 routes=api.routes()
                 + ledger_api.routes()
                 + enrollment.routes()
+                + users_api.routes()
                 + [r for e in plugged for r in e.routes()],
             ),
         ],

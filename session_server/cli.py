@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import signal
@@ -71,7 +72,11 @@ def _serve(settings: Settings, banner: Callable[[Settings], None] | None = None)
             self.kvorum_loop = asyncio.get_running_loop()
             await super().serve(sockets)
 
-    Server(uvicorn.Config(app, **uvicorn_options(settings))).run()
+    server = Server(uvicorn.Config(app, **uvicorn_options(settings)))
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C (uvicorn raises it again once stopped), as uvicorn.run
+        server.run()
+    if not server.started:
+        sys.exit(3)  # uvicorn's STARTUP_FAILURE: the start-up failed and was logged
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -169,7 +174,7 @@ def cmd_user_list(args: argparse.Namespace) -> None:
         if not users:
             print("no users yet: kvorum user add NAME --role ROLE")
         for u in users:
-            flags = " (disabled)" if u.disabled else ""
+            flags = (" (disabled)" if u.disabled else "") + (" (demo password)" if u.demo_password else "")
             print(f"{u.username:<16} {u.role:<10} {u.member or '-':<8} {u.display_name}{flags}")
 
     _with_database(_settings(args), work)
@@ -187,11 +192,35 @@ def cmd_user_passwd(args: argparse.Namespace) -> None:
 
 
 def cmd_user_disable(args: argparse.Namespace) -> None:
-    """Disable an account (its sign-ins end at once), or enable it again."""
+    """Disable an account (its sign-ins and access tokens stop working on every node within 2 s), or
+    enable it again (``kvorum user enable``, or ``--enable``)."""
+    enable = bool(getattr(args, "enable", False))
 
     async def work(kvorum: Kvorum) -> None:
-        await kvorum.accounts.set_disabled(args.username, not args.enable)
-        print(f"{args.username} {'enabled' if args.enable else 'disabled; its sign-ins were revoked'}")
+        await kvorum.accounts.set_disabled(args.username, not enable)
+        print(f"{args.username} {'enabled' if enable else 'disabled; its sign-ins and access tokens were revoked'}")
+
+    _with_database(_settings(args), work)
+
+
+def cmd_user_role(args: argparse.Namespace) -> None:
+    """Give an account another role; its access tokens stop working and its next sign-in carries the role."""
+
+    async def work(kvorum: Kvorum) -> None:
+        user = await kvorum.accounts.set_role(args.username, args.role)
+        print(f"{user.username} is now {user.role}; its sign-ins and access tokens were revoked")
+
+    _with_database(_settings(args), work)
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> None:
+    """Let an account sign in again at once after failed attempts slowed it down."""
+
+    async def work(kvorum: Kvorum) -> None:
+        if await kvorum.accounts.get_by_name(args.username) is None:
+            raise AccountError("unknown_user", f"no user {args.username!r}")
+        await kvorum.sign_ins.unlock(args.username, by="command line")
+        print(f"{args.username} may sign in again at once")
 
     _with_database(_settings(args), work)
 
@@ -313,6 +342,16 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--enable", action="store_true", help="enable the account again")
     p.set_defaults(run=cmd_user_disable)
+    p = users.add_parser("enable", help="enable a disabled account again")
+    p.add_argument("username")
+    p.set_defaults(run=cmd_user_disable, enable=True)
+    p = users.add_parser("role", help="give an account another role (revokes its sign-ins and tokens)")
+    p.add_argument("username")
+    p.add_argument("role", choices=["admin", "secretary", "chair", "deputy", "observer"])
+    p.set_defaults(run=cmd_user_role)
+    p = users.add_parser("unlock", help="let an account slowed down by failed sign-ins try again at once")
+    p.add_argument("username")
+    p.set_defaults(run=cmd_user_unlock)
 
     p = sub.add_parser(
         "verify", help="verify a session's ledger or a decision's signature offline; exit 1 on a discrepancy"

@@ -190,6 +190,7 @@ async def seed(kvorum: Kvorum, *, today: date | None = None) -> None:
                 member=account.member,
                 display_name=account.name,
                 password_hash=digest,
+                demo=True,
             )
         except AccountError as exc:
             if exc.code != "user_exists":

@@ -115,6 +115,7 @@ def openapi_document(parts: Iterable[OpenAPIPaths] = ()) -> dict[str, Any]:
 def _core_document() -> dict[str, Any]:
     """The core's routes (kept once: the models' schemas take a while to generate)."""
     from session_server.api import LoginBody, RefreshBody
+    from session_server.users_api import UserChange
 
     components: dict[str, Any] = {
         "Error": {
@@ -158,6 +159,7 @@ def _core_document() -> dict[str, Any]:
             "CouncilCommand": COUNCIL_COMMAND_ADAPTER,
             "ScheduleSession": TypeAdapter(SessionSchedule),
             "Login": TypeAdapter(LoginBody),
+            "UserChange": TypeAdapter(UserChange),
             "Refresh": TypeAdapter(RefreshBody),
         }
     )
@@ -170,7 +172,7 @@ def _core_document() -> dict[str, Any]:
                 "requestBody": json_content(ref("Login")),
                 "responses": {
                     "200": {"description": "Signed in", **json_content(ref("Token"))},
-                    **errors(400, 401, 413),
+                    **errors(400, 401, 413, 429, reasons={429: "Too many failed sign-ins: wait Retry-After seconds"}),
                 },
             }
         },
@@ -183,6 +185,42 @@ def _core_document() -> dict[str, Any]:
         },
         "/auth/logout": {
             "post": {"summary": "Revoke this sign-in", "responses": {"204": {"description": "Signed out"}}}
+        },
+        "/users": {
+            "get": {
+                "summary": "Every account, without password hashes (admin)",
+                "security": bearer,
+                "responses": {"200": {"description": "OK"}, **errors(401, 403)},
+            }
+        },
+        "/users/{username}": {
+            "post": {
+                "summary": "Disable, enable or give another role to an account (admin); its access tokens stop "
+                "working on every node within 2 s",
+                "security": bearer,
+                "parameters": [path_parameter("username", "the account's username")],
+                "requestBody": json_content(ref("UserChange")),
+                "responses": {"200": {"description": "The account as it is now"}, **errors(400, 401, 403, 404)},
+            }
+        },
+        "/users/{username}/unlock": {
+            "post": {
+                "summary": "Let an account slowed down by failed sign-ins try again at once (secretary, admin)",
+                "security": bearer,
+                "parameters": [path_parameter("username", "the account's username")],
+                "responses": {"200": {"description": "Unlocked"}, **errors(401, 403, 404)},
+            }
+        },
+        "/sign-ins": {
+            "get": {
+                "summary": "Sign-ins and failed ones, newest first: time, account, address, user agent (admin)",
+                "security": bearer,
+                "parameters": [
+                    _query("username", "only this username", required=False),
+                    _query("limit", "at most this many (1–1000, default 200)", required=False),
+                ],
+                "responses": {"200": {"description": "OK"}, **errors(400, 401, 403)},
+            }
         },
         "/me": {
             "get": {

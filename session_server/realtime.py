@@ -177,6 +177,8 @@ class _Connection:
         """Why a command may not run now, if it may not."""
         if self.who.expires <= time.time():
             return "token_expired", 'the access token has expired: send {"type": "auth", "token": …} with a fresh one'
+        if self.kvorum.access.revoked(self.who):
+            return "token_revoked", "this sign-in was revoked: sign in again"
         if len(self.commands) >= MAX_COMMANDS_IN_FLIGHT:
             return "too_many_commands", f"at most {MAX_COMMANDS_IN_FLIGHT} commands may await their ack"
         return None

@@ -16,8 +16,9 @@ from session_server.hub import Hub
 from session_server.ledger import Ledger
 from session_server.schema import migrate
 from session_server.service import HOT_STATEMENTS, Sessions
+from session_server.sign_ins import SignIns
 from session_server.store import EventStore, StoredEvent
-from session_server.tokens import AccessTokens, Keyring, RefreshTokens
+from session_server.tokens import AccessTokens, Keyring, RefreshTokens, Revocations
 
 
 @dataclass(slots=True)
@@ -35,6 +36,8 @@ class Kvorum:
     hub: Hub
     broker: Broker
     ledger: Ledger
+    sign_ins: SignIns
+    revocations: Revocations
 
     def _fan_out(self, events: Sequence[StoredEvent]) -> None:
         """After a commit: this node's subscribers first, then the other nodes."""
@@ -59,6 +62,7 @@ class Kvorum:
                 hub = Hub(store, queue_limit=settings.subscriber_queue)
                 ledger = Ledger(pool, origin=settings.ledger_origin, interval=settings.checkpoint_seconds)
                 await ledger.load_keys()
+                access = AccessTokens(keyring, lifetime=settings.access_token_seconds)
                 kvorum = cls(
                     settings=settings,
                     pool=pool,
@@ -66,11 +70,13 @@ class Kvorum:
                     sessions=Sessions(store),
                     accounts=Accounts(pool),
                     keyring=keyring,
-                    access=AccessTokens(keyring, lifetime=settings.access_token_seconds),
+                    access=access,
                     refresh=RefreshTokens(pool, lifetime=settings.refresh_token_seconds),
                     hub=hub,
                     broker=broker,
                     ledger=ledger,
+                    sign_ins=SignIns(pool),
+                    revocations=Revocations(pool, access),
                 )
                 kvorum.sessions.listeners.append(kvorum._fan_out)
                 kvorum.sessions.listeners.append(ledger.on_commit)
@@ -79,8 +85,10 @@ class Kvorum:
                 await broker.start(hub.offer, hub.reconcile_now)
                 try:
                     await kvorum.sessions.start()
+                    await kvorum.revocations.start()
                     yield kvorum
                 finally:
+                    await kvorum.revocations.close()
                     await kvorum.sessions.close()
                     await ledger.close()
                     await broker.close()

@@ -8,7 +8,9 @@ revokes the whole family (a stolen token is worth one refresh at most).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import secrets
 import time
 import uuid
@@ -23,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from session_server.accounts import User
 from session_server.domain.roles import Actor, Role
 
+log = logging.getLogger(__name__)
+
 ISSUER = "kvorum"
 AUDIENCE = "kvorum-api"
 _REQUIRED = ["exp", "iat", "sub", "aud", "iss", "jti"]
@@ -31,7 +35,8 @@ _REQUIRED = ["exp", "iat", "sub", "aud", "iss", "jti"]
 class TokenError(Exception):
     """A token was refused.
 
-    ``code`` is ``token_expired``, ``invalid_token``, ``refresh_reused`` or ``sign_in_revoked``.
+    ``code`` is ``token_expired``, ``invalid_token``, ``token_revoked``, ``refresh_reused`` or
+    ``sign_in_revoked``.
     """
 
     def __init__(self, code: str, message: str) -> None:
@@ -49,6 +54,9 @@ class Principal:
     role: Role
     member: str | None
     expires: float
+    issued: float = 0.0
+    """When the token was issued (epoch seconds, to the millisecond)."""
+    jti: str = ""
 
     def actor(self) -> Actor:
         """The domain's view of this principal."""
@@ -105,11 +113,20 @@ class AccessTokens:
         self.lifetime = lifetime
         self._cache: OrderedDict[str, Principal] = OrderedDict()
         self._cache_size = cache_size
+        self.revoked_before: dict[int, float] = {}
+        """Per user: tokens issued before this moment are refused (disabled, new role, new password)."""
+        self.revoked_ids: dict[str, float] = {}
+        """Single tokens refused (signed out), by ``jti``, until they would have expired."""
+
+    def revoked(self, principal: Principal) -> bool:
+        """Whether ``principal``'s token was revoked (on any node, as ``Revocations`` last read)."""
+        before = self.revoked_before.get(principal.user_id)
+        return (before is not None and principal.issued < before) or principal.jti in self.revoked_ids
 
     def issue(self, user: User) -> str:
         """A signed token for ``user`` valid for ``lifetime`` seconds."""
         kid, key = self.keyring.signing
-        now = int(time.time())
+        now = time.time()
         claims = {
             "iss": ISSUER,
             "aud": AUDIENCE,
@@ -117,8 +134,9 @@ class AccessTokens:
             "name": user.username,
             "role": user.role.value,
             "member": user.member,
-            "iat": now,
-            "exp": now + self.lifetime,
+            # to the millisecond: a token issued just after a revocation (a new role) is not revoked with it
+            "iat": round(now, 3),
+            "exp": int(now) + self.lifetime,
             "jti": secrets.token_hex(12),
         }
         return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})
@@ -128,6 +146,8 @@ class AccessTokens:
         cached = self._cache.get(token)
         if cached is not None:
             if cached.expires > time.time():
+                if self.revoked(cached):
+                    raise TokenError("token_revoked", "this sign-in was revoked: sign in again")
                 self._cache.move_to_end(token)
                 return cached
             del self._cache[token]
@@ -155,11 +175,15 @@ class AccessTokens:
                 role=Role(claims["role"]),
                 member=claims.get("member"),
                 expires=float(claims["exp"]),
+                issued=float(claims["iat"]),
+                jti=str(claims["jti"]),
             )
         except jwt.ExpiredSignatureError:
             raise TokenError("token_expired", "the access token has expired; refresh it") from None
         except (jwt.InvalidTokenError, KeyError, ValueError, TypeError):
             raise TokenError("invalid_token", "the access token is not valid") from None
+        if self.revoked(principal):
+            raise TokenError("token_revoked", "this sign-in was revoked: sign in again")
         self._cache[token] = principal
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -263,3 +287,64 @@ class RefreshTokens:
                WHERE family = (SELECT family FROM refresh_tokens WHERE token_hash = $1) AND revoked_at IS NULL""",
             _digest(token),
         )
+
+
+class Revocations:
+    """Access tokens revoked before they expire, in ``token_revocations``: each node reads the new ones
+    every ``interval`` seconds, so a disabled account, a changed role or a sign-out stops working on
+    every node within that (access tokens are otherwise verified without the database)."""
+
+    def __init__(self, pool: asyncpg.Pool, access: AccessTokens, *, interval: float = 1.0) -> None:
+        self.pool = pool
+        self.access = access
+        self.interval = interval
+        self._last = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self.load()
+        self._task = asyncio.create_task(self._run(), name="token revocations")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def revoke_token(self, principal: Principal) -> None:
+        """Refuse this one token from now on (a sign-out), everywhere."""
+        await self.pool.execute(
+            "INSERT INTO token_revocations (user_id, jti, expires_at) VALUES ($1, $2, to_timestamp($3))",
+            principal.user_id,
+            principal.jti,
+            principal.expires,
+        )
+        await self.load()
+
+    async def load(self) -> None:
+        """Take in the revocations recorded since the last look (by any node)."""
+        rows = await self.pool.fetch(
+            """SELECT id, user_id, jti, before, extract(epoch FROM expires_at) AS until FROM token_revocations
+               WHERE id > $1 AND expires_at > now() ORDER BY id""",
+            self._last,
+        )
+        for row in rows:
+            self._last = max(self._last, row["id"])
+            if row["jti"] is not None:
+                self.access.revoked_ids[row["jti"]] = float(row["until"])
+            elif row["before"] is not None:
+                user = int(row["user_id"])
+                self.access.revoked_before[user] = max(self.access.revoked_before.get(user, 0.0), row["before"])
+        now = time.time()
+        for jti in [j for j, until in self.access.revoked_ids.items() if until < now]:
+            del self.access.revoked_ids[jti]
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.load()
+                if secrets.randbelow(600) == 0:  # now and then, forget what no token can need any more
+                    await self.pool.execute("DELETE FROM token_revocations WHERE expires_at < now()")
+            except Exception as exc:
+                log.warning("reading token revocations failed; retrying: %r", exc)

@@ -150,8 +150,8 @@ async def test_wrong_role_is_403(opened: Demo, user: str, type_: str, fields: di
 
 async def test_observer_and_accountless_member_cannot_act(opened: Demo) -> None:
     kvorum = opened.server.kvorum
-    await kvorum.accounts.add("watcher", "secret-1", "observer")
-    await kvorum.accounts.add("ghost", "secret-1", "deputy", member="d99")  # not on the roster
+    await kvorum.accounts.add("watcher", "secret-watcher-1", "observer")
+    await kvorum.accounts.add("ghost", "secret-ghost-99", "deputy", member="d99")  # not on the roster
     await opened.ok("chair", "registration.open")
     head = await opened.head()
     await _refused(opened, await opened.command("watcher", "presence.register"), 403, "forbidden", head)

@@ -127,10 +127,10 @@ async def test_logout_and_password_change_end_sign_ins(demo_council: Demo) -> No
 
     async with httpx.AsyncClient(base_url=server.url) as tablet:
         await tablet.post("/api/v1/auth/login", json={"username": "deputy05", "password": "demo"})
-        await server.kvorum.accounts.set_password("deputy05", "new-secret")
+        await server.kvorum.accounts.set_password("deputy05", "a-new-secret-05")
         assert (await tablet.post("/api/v1/auth/refresh")).status_code == 401
         assert (await _login(server, "deputy05", "demo")).status_code == 401
-        assert (await _login(server, "deputy05", "new-secret")).status_code == 200
+        assert (await _login(server, "deputy05", "a-new-secret-05")).status_code == 200
 
 
 async def test_refresh_without_any_token_is_401(demo_council: Demo) -> None:

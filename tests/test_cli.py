@@ -62,16 +62,30 @@ async def test_migrate_applies_each_migration_once(empty_database: str, tmp_path
 async def test_users_are_added_listed_and_refused_with_one_line(empty_database: str, tmp_path: Path) -> None:
     env = _env(KVORUM_DATABASE_URL=empty_database, KVORUM_DATA_DIR=str(tmp_path))
     code, out, err = await _run(
-        "user", "add", "olena", "--role", "secretary", "--name", "Олена", env=env, stdin="s3cret\n"
+        "user", "add", "olena", "--role", "secretary", "--name", "Олена", env=env, stdin="s3cret-and-long\n"
     )
     assert code == 0, err
     code, out, _ = await _run("user", "list", env=env)
     assert code == 0 and "olena" in out and "secretary" in out
-    code, out, err = await _run("user", "add", "olena", "--role", "deputy", env=env, stdin="other\n")
+    code, out, err = await _run("user", "add", "olena", "--role", "deputy", env=env, stdin="other-and-long\n")
     assert code == 1 and err.strip() == "kvorum: user 'olena' already exists"
     code, _, err = await _run("user", "add", "Bad Name", "--role", "deputy", env=env, stdin="secret\n")
     assert code == 1 and len(err.strip().splitlines()) == 1 and "username" in err
-    code, _, err = await _run("user", "passwd", "nobody", env=env, stdin="secret\n")
+    code, _, err = await _run("user", "passwd", "nobody", env=env, stdin="secret-and-long\n")
+    assert code == 1 and err.strip() == "kvorum: no user 'nobody'"
+    code, _, err = await _run("user", "add", "ivan", "--role", "deputy", env=env, stdin="short-pw\n")
+    assert code == 1 and err.strip() == "kvorum: password: at least 12 characters"
+    for command, said in (
+        (("disable", "olena"), "olena disabled; its sign-ins and access tokens were revoked"),
+        (("enable", "olena"), "olena enabled"),
+        (("role", "olena", "chair"), "olena is now chair; its sign-ins and access tokens were revoked"),
+        (("unlock", "olena"), "olena may sign in again at once"),
+    ):
+        code, out, err = await _run("user", *command, env=env)
+        assert (code, out.strip()) == (0, said), err
+    code, out, _ = await _run("user", "list", env=env)
+    assert "chair" in out and "(disabled)" not in out
+    code, _, err = await _run("user", "role", "nobody", "chair", env=env)
     assert code == 1 and err.strip() == "kvorum: no user 'nobody'"
     code, _, err = await _run("user", "add", "x1", "--role", "emperor", env=env, stdin="secret\n")
     assert code == 2 and "invalid choice" in err

@@ -279,3 +279,26 @@ async def test_on_sigterm_a_node_lets_its_subscribers_go_at_once_and_exits(clust
     assert code == 0
     # uvicorn alone kept both for its whole graceful timeout (10 s); a client now reconnects at once
     assert tablet_released < 2 and feed_released < 2 and exited < 5, (tablet_released, feed_released, exited)
+
+
+async def test_disabling_an_account_on_one_node_ends_its_tokens_on_every_node_within_2_s(cluster: Cluster) -> None:
+    nodes, tokens = cluster
+    loop = asyncio.get_running_loop()
+    deputy = {"Authorization": f"Bearer {tokens['deputy05']}"}
+    admin = {"Authorization": f"Bearer {tokens['admin']}"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        for node in nodes:
+            assert (await client.get(f"{node.http}/api/v1/me", headers=deputy)).status_code == 200
+        disabled = await client.post(f"{nodes[0].http}/api/v1/users/deputy05", json={"disabled": True}, headers=admin)
+        assert disabled.status_code == 200, disabled.text
+        at = loop.time()
+        took = {}
+        for node in nodes[1:]:
+            for _ in range(100):
+                answer = await client.get(f"{node.http}/api/v1/me", headers=deputy)
+                if answer.status_code == 401:
+                    assert answer.json()["error"] == "token_revoked"
+                    took[node.port] = loop.time() - at
+                    break
+                await asyncio.sleep(0.05)
+        assert len(took) == 2 and max(took.values()) < 2, took

@@ -145,7 +145,7 @@ async def test_non_members_and_conflicted_deputies_cannot_vote(chamber: Chamber)
     vote = await chamber.open_vote()
     await refused(chamber, await chamber.cast("d02", "for"), "conflict_declared")
     # an account claiming a member id that is not on the council's roster
-    await chamber.demo.server.kvorum.accounts.add("outsider", "pw-outsider", "deputy", member="x99")
+    await chamber.demo.server.kvorum.accounts.add("outsider", "pw-outsider-x99", "deputy", member="x99")
     outsider = Tablet(ORIGIN)
     outsider.register({"rp": {"id": RP_ID}, "user": {"id": "eDk5"}, "challenge": "AA"})
     data, nonce = chamber.ballot("x99", vote, "for")

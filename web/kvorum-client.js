@@ -304,8 +304,9 @@ export class SessionClient extends EventTarget {
           if (message.type === "error") this.#report({ reason: message.error, message: message.message });
           return;
         }
-        if (message.type === "error" && message.error === "token_expired") {
-          // Not a refusal of the command: renew the token on this socket, then send the command again.
+        if (message.type === "error" && (message.error === "token_expired" || message.error === "token_revoked")) {
+          // Not a refusal of the command: renew the token on this socket, then send the command again
+          // (a revoked one cannot be renewed either: the page then asks the person to sign in again).
           // Without a token (signed out, offline) it stays pending and goes out on the next connection.
           if (await this.reauthenticate({ fresh: true })) ws.send(JSON.stringify({ type: "command", command: pending.command }));
           return;

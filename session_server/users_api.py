@@ -1,0 +1,109 @@
+"""Accounts for the administrator: list them, disable or enable one, change a role, see the sign-ins;
+and lift the wait failed sign-ins put on an account (the secretary too, so a deputy is not kept
+out of a sitting).
+
+- ``GET /api/v1/users`` (admin): every account, without password hashes;
+- ``POST /api/v1/users/{username}`` (admin): ``{"disabled"?: bool, "role"?: str}``; disabling or a new
+  role stops the account's access tokens on every node within 2 s (``tokens.Revocations``);
+- ``POST /api/v1/users/{username}/unlock`` (secretary, admin);
+- ``GET /api/v1/sign-ins?username=&limit=`` (admin): sign-ins and failures, newest first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Literal
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from session_server.accounts import USERNAME, AccountError, User
+from session_server.domain.roles import Role
+from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, query_int, query_text, read_body
+from session_server.state import Kvorum
+
+
+class UserChange(Model):
+    """``POST /users/{username}``: what to change (fields left out stay)."""
+
+    disabled: bool | None = None
+    role: Literal["admin", "secretary", "chair", "deputy", "observer"] | None = None
+
+
+def _kvorum(request: Request) -> Kvorum:
+    kvorum: Kvorum = request.app.state.kvorum
+    return kvorum
+
+
+async def _require(request: Request, *roles: Role) -> str:
+    who = await principal(request)
+    if who.role not in roles:
+        raise ApiError(403, "forbidden", "accounts are managed by an administrator")
+    return who.username
+
+
+def _public(user: User) -> dict[str, object]:
+    return {**asdict(user), "role": user.role.value}
+
+
+def _username(request: Request) -> str:
+    username = str(request.path_params["username"])
+    if not USERNAME.match(username):
+        raise ApiError(404, "unknown_user", "no such user")
+    return username
+
+
+async def users(request: Request) -> Response:
+    """Every account."""
+    await _require(request, Role.ADMIN)
+    return JSONResponse({"users": [_public(u) for u in await _kvorum(request).accounts.list()]})
+
+
+async def change(request: Request) -> Response:
+    """Disable, enable or give another role to an account."""
+    await _require(request, Role.ADMIN)
+    kvorum = _kvorum(request)
+    body = parse_model(UserChange, await read_body(request, kvorum.settings.max_body_bytes))
+    username = _username(request)
+    try:
+        user = await kvorum.accounts.get_by_name(username)
+        if user is None:
+            raise AccountError("unknown_user", f"no user {username!r}")
+        if body.role is not None and body.role != user.role.value:
+            user = await kvorum.accounts.set_role(username, body.role)
+        if body.disabled is not None and body.disabled != user.disabled:
+            user = await kvorum.accounts.set_disabled(username, body.disabled)
+    except AccountError as exc:
+        raise ApiError(404 if exc.code == "unknown_user" else 400, exc.code, exc.message) from None
+    await kvorum.revocations.load()  # this node at once; the others within a second
+    return JSONResponse(_public(user))
+
+
+async def unlock(request: Request) -> Response:
+    """Let an account slowed down by failed sign-ins try again at once."""
+    by = await _require(request, Role.ADMIN, Role.SECRETARY)
+    kvorum = _kvorum(request)
+    username = _username(request)
+    if await kvorum.accounts.get_by_name(username) is None:
+        raise ApiError(404, "unknown_user", "no such user")
+    await kvorum.sign_ins.unlock(username, by=by)
+    return JSONResponse({"username": username, "unlocked": True})
+
+
+async def sign_ins(request: Request) -> Response:
+    """Sign-ins and failures, newest first."""
+    await _require(request, Role.ADMIN)
+    username = query_text(request, "username", max_length=100)
+    limit = query_int(request, "limit", 200, low=1, high=1000)
+    return JSONResponse({"sign_ins": await _kvorum(request).sign_ins.recent(username=username, limit=limit)})
+
+
+def routes() -> list[BaseRoute]:
+    """The accounts' routes under ``/api/v1``."""
+    return [
+        Route("/users", users),
+        Route("/users/{username}", change, methods=["POST"]),
+        Route("/users/{username}/unlock", unlock, methods=["POST"]),
+        Route("/sign-ins", sign_ins),
+    ]
