@@ -22,11 +22,12 @@ import logging
 import secrets
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
 import asyncpg
 import httpx
 import orjson
+from pydantic import Field, StringConstraints
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -34,8 +35,7 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge import egress
 from portal_bridge.consumers import Consumer
 from session_server.domain.roles import Role
-from session_server.domain.text import TEXT_ERROR, bad_character
-from session_server.http import ApiError, JSONResponse, json_object, principal, read_body
+from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, read_body
 from session_server.store import EventStore, StoredEvent
 
 LARGEST_ID = 2**63 - 1
@@ -43,17 +43,17 @@ LARGEST_ID = 2**63 - 1
 
 log = logging.getLogger(__name__)
 
-EVENT_TYPES = frozenset(
-    {
-        "vote.opened",
-        "vote.closed",
-        "vote.cancelled",
-        "decision.adopted",
-        "decision.rejected",
-        "decision.signed",
-        "decision.published",
-    }
-)
+EventType = Literal[
+    "vote.opened",
+    "vote.closed",
+    "vote.cancelled",
+    "decision.adopted",
+    "decision.rejected",
+    "decision.signed",
+    "decision.published",
+]
+
+EVENT_TYPES = frozenset(get_args(EventType))
 """What subscribers may ask for: the votes and the decisions."""
 
 
@@ -217,17 +217,18 @@ async def _admin(request: Request) -> None:
         raise ApiError(403, "forbidden", "webhooks are managed by an administrator")
 
 
+class Subscribe(Model):
+    """``POST /webhooks``: where to send which events."""
+
+    url: Annotated[str, StringConstraints(pattern=r"^https?://", max_length=2000)]
+    event_types: Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
+
+
 async def subscribe(request: Request) -> Response:
     """``{"url", "event_types"}`` → 201 ``{"id", "url", "event_types", "secret"}`` (the secret is shown once)."""
     await _admin(request)
-    data = json_object(await read_body(request, request.app.state.kvorum.settings.max_body_bytes))
-    url, types = data.get("url"), data.get("event_types")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")) or len(url) > 2000:
-        raise ApiError(400, "invalid_request", "url must be an http(s) URL", field="url")
-    if bad_character(url) is not None:
-        raise ApiError(400, TEXT_ERROR, "url: a control character is not allowed", field="url")
-    if not isinstance(types, list) or not types or not set(types) <= EVENT_TYPES:
-        raise ApiError(400, "invalid_request", f"event_types must be a non-empty list of {sorted(EVENT_TYPES)}")
+    body = parse_model(Subscribe, await read_body(request, request.app.state.kvorum.settings.max_body_bytes))
+    url, types = body.url, body.event_types
     try:
         await egress.check(url, egress.networks(request.app.state.kvorum.settings.webhook_networks))
     except egress.TargetRefused as exc:
@@ -239,8 +240,8 @@ async def subscribe(request: Request) -> Response:
         secret,
         sorted(set(types)),
     )
-    body = {"id": row["id"], "url": url, "event_types": sorted(set(types)), "secret": secret}
-    return JSONResponse(body, status_code=201)
+    made = {"id": row["id"], "url": url, "event_types": sorted(set(types)), "secret": secret}
+    return JSONResponse(made, status_code=201)
 
 
 async def subscriptions(request: Request) -> Response:

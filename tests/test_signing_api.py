@@ -79,7 +79,8 @@ async def test_the_mayor_signs_on_the_enrolled_device_and_the_page_shows_it_veri
         rf"\d\d:\d\d\), дата \d+ \w+ \d{{4}} р\., \d\d:\d\d\.",
         page,
     ), page
-    assert f"kvorum verify {demo.server.url}/api/v1/documents/pr-101 --keys-url" in page
+    site = demo.server.url.replace("127.0.0.1", "localhost")  # the address it listens on, never the Host header
+    assert f"kvorum verify {site}/api/v1/documents/pr-101 --keys-url" in page
     published = await demo.client.post(
         "/api/v1/documents/pr-101/commands",
         json={"id": "publish", "type": "document.publish", "date": "2026-12-02"},
