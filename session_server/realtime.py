@@ -18,8 +18,9 @@ WebSocket protocol (JSON text messages):
   behind.
 
 Close codes: 1003 a binary message, 1008 authentication or origin, 1009 message over 64 KiB, 1012 the
-server is restarting (reconnect), 1013 too many connections
-from one address, 4000 resync (reconnect and sync from the last seq), 4404 no such session.
+server is restarting (reconnect), 1013 too many connections from one address or the database cannot
+be reached (try again shortly), 4000 resync (reconnect and sync from the last seq), 4404 no such
+session.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from session_server.database import unreachable
 from session_server.direct import CHUNK_WRITER, DROP_SECONDS, FRAME_WRITER
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
@@ -377,6 +379,12 @@ async def session_socket(websocket: WebSocket) -> None:
                 await _Connection(kvorum, websocket, session_id, who).run(subscriber)
         except WebSocketDisconnect:
             pass
+        except Exception as exc:
+            if not unreachable(exc):
+                raise
+            # the database is away: a documented close the client answers by trying again shortly
+            with contextlib.suppress(Exception):
+                await websocket.close(CLOSE_TRY_LATER, "the database cannot be reached: try again shortly")
 
 
 def _since(request: Request) -> int:

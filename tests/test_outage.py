@@ -7,10 +7,17 @@ the client's connections.
 
 from __future__ import annotations
 
+import asyncio
+import json
+
 import httpx
+import pytest
+import websockets
 from conftest import Demo
 from links import CuttableLink
 from outage_support import database_link, settings  # noqa: F401  (the server reaches the database through the link)
+from websockets.exceptions import ConnectionClosed
+from websockets.protocol import State
 
 SESSION = "c8-s45"
 READS = (
@@ -33,6 +40,11 @@ async def test_while_the_database_is_away_every_request_is_a_clean_503_on_a_conn
     demo = demo_council
     await demo.ok("chair", "session.open")
     chair = await demo.headers("chair")
+    late_token = await demo.token("deputy02")  # minted while the database is there
+    following = await websockets.connect(demo.server.url.replace("http", "ws") + f"/ws/sessions/{SESSION}")
+    await following.send(json.dumps({"type": "auth", "token": await demo.token("deputy01")}))
+    await following.send(json.dumps({"type": "sync", "since": 0}))
+    assert json.loads(await following.recv())["type"] == "snapshot"
     async with CuttableLink(demo.server.url) as front, httpx.AsyncClient(base_url=front.url, timeout=10) as client:
         assert (await client.get("/api/v1/sessions")).status_code == 200
         database_link.cut()
@@ -48,6 +60,14 @@ async def test_while_the_database_is_away_every_request_is_a_clean_503_on_a_conn
             page = await client.get(path)
             assert page.status_code == 503 and "<h1>Сервіс тимчасово недоступний</h1>" in page.text, path
             assert page.headers["retry-after"] == "5", path
+        # a tablet already following the sitting stays connected; a new one is told to try again shortly
+        ws_url = demo.server.url.replace("http", "ws") + f"/ws/sessions/{SESSION}"
+        async with websockets.connect(ws_url) as late:
+            await late.send(json.dumps({"type": "auth", "token": late_token}))
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(late.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+        assert following.state is State.OPEN
         command = {"id": "reg-open", "type": "registration.open"}
         refused = await client.post(f"/api/v1/sessions/{SESSION}/commands", json=command, headers=chair)
         assert refused.status_code == 503 and refused.json()["error"] == "store_unavailable"
@@ -63,3 +83,7 @@ async def test_while_the_database_is_away_every_request_is_a_clean_503_on_a_conn
         assert answers[-1] == 200 and set(answers) <= {200, 503}, answers
         assert (await demo.state())["state"]["registration_open"] is True
     assert front.accepted == 1  # one connection carried every request: none was dropped
+    # and the tablet that stayed connected sees what was done once the database came back
+    seen = [json.loads(await asyncio.wait_for(following.recv(), 5)) for _ in range(1)]
+    assert seen[0]["type"] == "event" and seen[0]["event"]["type"] == "registration.opened"
+    await following.close()
