@@ -283,3 +283,25 @@ async def test_a_recorded_gender_is_corrected_never_erased_and_the_select_shows_
     await page.wait_for_selector("#members-panel .panel-status[data-state=done]", timeout=WAIT_MS)
     council = (await demo.client.get("/api/v1/council")).json()
     assert next(d for d in council["deputies"] if d["id"] == "d01")["gender"] == "male"
+
+
+async def test_the_secretary_lets_a_deputy_who_mistyped_the_password_sign_in_at_once(
+    console: Page, demo_council: Demo
+) -> None:
+    page, demo = console, demo_council
+    for _ in range(5):  # the deputy mistypes the password again and again: the account must now wait
+        await demo.client.post("/api/v1/auth/login", json={"username": "deputy12", "password": "demo1"})
+    held = await demo.client.post("/api/v1/auth/login", json={"username": "deputy12", "password": "demo"})
+    assert held.status_code == 429
+    await _sign_in(page, demo, "secretary")
+    assert "неправильних паролів" in (await page.text_content("#unlock-hint") or "")
+    await page.fill("#unlock-form input[name=username]", "deputy99")
+    await page.click("#unlock-send")
+    await _status(page, "devices-panel", "Такого облікового запису немає.")
+    await page.fill("#unlock-form input[name=username]", "deputy12")
+    await page.click("#unlock-send")
+    await page.wait_for_selector("#unlock-form .panel-status:has-text('deputy12 може входити знову.')", timeout=WAIT_MS)
+    assert await page.get_attribute("#unlock-form input[name=username]", "aria-invalid") is None
+    await page.screenshot(path=str(ARTIFACTS / "console-unlock.png"), full_page=False)
+    signed_in = await demo.client.post("/api/v1/auth/login", json={"username": "deputy12", "password": "demo"})
+    assert signed_in.status_code == 200

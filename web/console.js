@@ -91,7 +91,8 @@ function renderTexts() {
     "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
     "speakers-title": "speakers", "finish-speech": "finishSpeech", "grant-seconds-label": "grantSeconds",
     "conflicts-title": "conflicts", "devices-title": "devices", "deputy-label": "deputy", "make-link": "makeLink",
-    "enrolled-title": "enrolledDevices", "signed-off": "signedOff", "item-number-label": "itemNumber",
+    "enrolled-title": "enrolledDevices", "signed-off": "signedOff", "unlock-title": "unlockTitle",
+    "unlock-hint": "unlockHint", "unlock-label": "unlockLabel", "unlock-send": "unlock", "item-number-label": "itemNumber",
     "item-title-label": "itemTitle", "item-draft-label": "itemDraft", "item-position-label": "itemPosition",
     "item-save": "save", "item-cancel": "cancelEdit", "propose-title": "proposeTitle",
     "propose-number-label": "itemNumber", "propose-title-label": "itemTitle", "propose-draft-label": "itemDraft",
@@ -223,6 +224,18 @@ async function makeLink(deputy, control) {
     reportBeside(control, "");
   } catch (error) {
     report(control, error);
+  }
+}
+
+/** Let an account that failed to sign in several times try again at once (its wait is lifted). */
+async function unlock(form) {
+  const username = form.username.value.trim();
+  try {
+    await api(`/users/${encodeURIComponent(username)}/unlock`, { method: "POST" });
+    markField(form, null, reportBeside(form, t("unlocked", { name: username }), "done"));
+    form.reset();
+  } catch (error) {
+    report(form.querySelector("button"), error.error === "unknown_user" ? Object.assign(error, { field: "username" }) : error);
   }
 }
 
@@ -696,6 +709,10 @@ function wire() {
   $("link-form").addEventListener("submit", (event) => {
     event.preventDefault();
     makeLink($("deputy").value, event.target);
+  });
+  $("unlock-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    unlock(event.target);
   });
   $("s-add-row").addEventListener("click", () => addAgendaRow().querySelector(".title").focus());
   $("schedule-form").date.min = new Date().toLocaleDateString("sv-SE"); // a sitting is scheduled ahead, not in the past
