@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from session_server.domain.errors import DomainError
-from session_server.domain.text import TEXT_ERROR, Strict, bad_character
+from session_server.domain.text import ALREADY_CLEAN, TEXT_ERROR, Strict, bad_character, clean_json
 from session_server.tokens import Principal, TokenError
 
 M = TypeVar("M")
@@ -133,6 +133,10 @@ def _describe(error: ValidationError) -> tuple[str, str, str | None]:
     parts = [str(part) for part in first["loc"]]
     if parts and "." in parts[0]:
         parts = parts[1:]
+    inner = (first.get("ctx") or {}).get("field")  # a whole-model check names its field here (text.Strict)
+    if inner:
+        parts.append(str(inner))
+        where = ".".join([where, str(inner)]) if where != "body" else str(inner)
     field = ".".join(parts) or None
     if first["type"] == "extra_forbidden":
         return "invalid_request", f"{where}: unknown field", field
@@ -148,7 +152,8 @@ def parse(adapter: TypeAdapter[M], body: bytes) -> M:
     if not body:
         raise ApiError(400, "malformed_json", "the body is empty; a JSON object is expected")
     try:
-        return adapter.validate_json(body, strict=True)
+        # the text check is skipped only when the body cannot hold anything it would refuse
+        return adapter.validate_json(body, strict=True, context=ALREADY_CLEAN if clean_json(body) else None)
     except ValidationError as exc:
         code, message, field = _describe(exc)
         raise ApiError(400, code, message, field=field) from None

@@ -12,7 +12,7 @@ Rules that need state (duplicate agenda ids, who may vote…) are checked by `de
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
@@ -261,7 +261,16 @@ class BallotCast(_Command):
     vote: Ref
     choice: ChoiceField
     nonce: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
-    assertion: dict[str, Any] | None = None
+    assertion: (
+        Annotated[
+            dict[
+                Annotated[str, StringConstraints(pattern=r"^[a-z_]{1,40}$")],
+                Annotated[str, StringConstraints(max_length=8000)],
+            ],
+            Field(max_length=10),
+        ]
+        | None
+    ) = None
 
 
 class VoteClose(_Command):
