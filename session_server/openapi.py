@@ -200,7 +200,10 @@ def _core_document() -> dict[str, Any]:
                 "security": bearer,
                 "parameters": [path_parameter("username", "the account's username")],
                 "requestBody": json_content(ref("UserChange")),
-                "responses": {"200": {"description": "The account as it is now"}, **errors(400, 401, 403, 404)},
+                "responses": {
+                    "200": {"description": "The account as it is now"},
+                    **errors(400, 401, 403, 404, 409, reasons={409: "Not one's own account (own_account)"}),
+                },
             }
         },
         "/users/{username}/unlock": {

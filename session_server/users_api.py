@@ -62,10 +62,13 @@ async def users(request: Request) -> Response:
 
 async def change(request: Request) -> Response:
     """Disable, enable or give another role to an account."""
-    await _require(request, Role.ADMIN)
+    me = await _require(request, Role.ADMIN)
     kvorum = _kvorum(request)
     body = parse_model(UserChange, await read_body(request, kvorum.settings.max_body_bytes))
     username = _username(request)
+    if username == me and (body.disabled or body.role not in (None, Role.ADMIN.value)):
+        # an administrator who locked themselves out would need the command line to get back in
+        raise ApiError(409, "own_account", "an administrator cannot disable or demote their own account")
     try:
         user = await kvorum.accounts.get_by_name(username)
         if user is None:

@@ -13,12 +13,14 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import Demo
 
 SCHEMATHESIS = Path(sys.executable).with_name("st")
 SEED = 15
 
 
+@pytest.mark.timeout(400)  # the run's own budget is 120 s; the stateful phase and the start come on top
 async def test_fuzzing_the_api_finds_no_5xx_and_no_answer_off_its_document(demo_council: Demo, tmp_path: Path) -> None:
     demo = demo_council
     await demo.ok("chair", "session.open")  # a sitting under way: more of the API has something to act on

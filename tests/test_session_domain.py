@@ -774,7 +774,7 @@ def test_malformed_session_commands_are_validation_errors(raw: dict[str, Any]) -
 
 
 def test_commands_from_json_and_from_dicts_agree() -> None:
-    raw = {"id": "tablet-7:42", "type": "ballot.cast", "vote": "v1", "choice": "abstain", "assertion": {"x": 1}}
+    raw = {"id": "tablet-7:42", "type": "ballot.cast", "vote": "v1", "choice": "abstain", "assertion": {"x": "1"}}
     assert SESSION_COMMAND_ADAPTER.validate_python(raw) == SESSION_COMMAND_ADAPTER.validate_json(json.dumps(raw))
 
 

@@ -101,6 +101,8 @@ async def test_disabling_an_account_or_changing_its_role_ends_its_tokens_at_once
     me = await demo.client.get("/api/v1/me", headers={"Authorization": f"Bearer {again}"})
     assert me.json()["role"] == "observer"  # the next sign-in carries the new role
     bad: list[tuple[str, dict[str, Any], int]] = [
+        ("/api/v1/users/admin", {"disabled": True}, 409),  # not one's own account: nobody could undo it
+        ("/api/v1/users/admin", {"role": "observer"}, 409),
         ("/api/v1/users/nobody", {"disabled": True}, 404),
         ("/api/v1/users/deputy05", {"role": "emperor"}, 400),
         ("/api/v1/users/deputy05", {"disabled": "yes"}, 400),

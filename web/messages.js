@@ -23,6 +23,7 @@ export const ERRORS = {
     // accounts (the command line)
     user_exists: "Такий обліковий запис уже є.",
     unknown_user: "Такого облікового запису немає.",
+    own_account: "Власний обліковий запис адміністратора не можна вимкнути чи понизити.",
     weak_password: "Пароль закороткий: щонайменше 4 символи.",
     invalid_username: "Ім'я користувача може містити лише малі латинські літери, цифри, крапку, дефіс і підкреслення.",
     invalid_role: "Такої ролі немає.",
@@ -168,6 +169,7 @@ export const ERRORS = {
     not_a_deputy: "This account does not belong to a member of the council.",
     user_exists: "This account already exists.",
     unknown_user: "There is no such account.",
+    own_account: "An administrator cannot disable or demote their own account.",
     weak_password: "The password is too short: at least 4 characters.",
     invalid_username: "A username may hold only lower-case Latin letters, digits, dots, hyphens and underscores.",
     invalid_role: "There is no such role.",

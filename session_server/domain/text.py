@@ -41,6 +41,8 @@ TEXT_ERROR = "invalid_text"
 _LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 _LINES = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ufffe\uffff]")
 LARGEST_INTEGER = 2**53 - 1
+NUMBER_ERROR = "number_out_of_range"
+"""The pydantic error type of a number too large; the HTTP edge answers it as ``invalid_request``."""
 
 # What a JSON body must hold for any of its strings to fail the check: an escape (of a control
 # character, or a tab or line feed, allowed only in MULTILINE fields), a raw C1 character or a
@@ -99,7 +101,7 @@ def _check(value: Any, multiline: bool, field: str) -> None:
     elif isinstance(value, int):
         if not -LARGEST_INTEGER <= value <= LARGEST_INTEGER:
             raise PydanticCustomError(
-                "number_out_of_range", "the number is beyond ±{largest}", {"largest": LARGEST_INTEGER, "field": field}
+                NUMBER_ERROR, "the number is beyond ±{largest}", {"largest": LARGEST_INTEGER, "field": field}
             )
     elif isinstance(value, dict):
         for key, item in value.items():
