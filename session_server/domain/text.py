@@ -10,8 +10,9 @@ every field, nested lists and dictionaries included, and refuses:
 - integers beyond ±(2**53 − 1), the largest any client's JSON keeps exact; fields that land in a
   narrower column declare their own bounds.
 
-A lone surrogate (``"\\ud800"``) never gets this far: the JSON parser refuses it. Query parameters
-and path segments go through :func:`check_text` at the HTTP edge.
+The check is one model validator, skipped when the body is ``clean_json`` (it cannot hold anything
+refused). A lone surrogate (``"\\ud800"``) never gets this far: the JSON parser refuses it. Query
+parameters and path segments are checked by ``edge.CleanAddresses`` with :func:`bad_character`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ __all__ = [
     "Multiline",
     "Strict",
     "bad_character",
-    "check_text",
     "clean_json",
 ]
 
@@ -80,13 +80,6 @@ def bad_character(value: str, *, multiline: bool = False) -> str | None:
     """The first character ``value`` may not hold, as ``U+0000``; None when it is clean."""
     found = (_LINES if multiline else _LINE).search(value)
     return None if found is None else f"U+{ord(found.group()):04X}"
-
-
-def check_text(value: str, *, multiline: bool = False) -> None:
-    """Raise ``ValueError`` naming the character when ``value`` holds one that text may not."""
-    bad = bad_character(value, multiline=multiline)
-    if bad is not None:
-        raise ValueError(f"the character {bad} is not allowed in text")
 
 
 def _check(value: Any, multiline: bool, field: str) -> None:
