@@ -152,7 +152,7 @@ class Consumer:
 
     async def _failed(self, stream: str, event: StoredEvent, exc: Exception) -> bool:
         """Record a failure; whether the event is now parked (and the position moved past it)."""
-        error = f"{type(exc).__name__}: {exc}"[:2000]
+        error = _described(exc)
         async with self.store.pool.acquire() as conn, conn.transaction():
             attempts = 1 + (
                 await conn.fetchval(
@@ -223,10 +223,15 @@ class Consumer:
                 self.name,
                 stream,
                 seq,
-                f"{type(exc).__name__}: {exc}"[:2000],
+                _described(exc),
             )
             return False
         return True
+
+
+def _described(exc: Exception) -> str:
+    """A handler's failure as the administrator reads it in ``consumer_faults``."""
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 SAVE_POSITION = """INSERT INTO consumer_positions (consumer, stream, seq) VALUES ($1, $2, $3)
