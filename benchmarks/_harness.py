@@ -73,7 +73,7 @@ async def postgres_server(given: str | None, tmp: Path) -> AsyncIterator[tuple[s
         await conn.close()
         yield DEFAULT_SERVER, "local server"
         return
-    from session_server.database import embedded_postgres
+    from session_server.store.database import embedded_postgres
 
     with embedded_postgres(_embedded_dir(tmp)) as url:
         yield url, "embedded"

@@ -248,7 +248,7 @@ async def baseline_phase(
 
 async def check_stream(url: str, acks: int) -> list[str]:
     """Verify the session's hash chain; count its ballots against the acks; show the group commits."""
-    from session_server.store import EventStore
+    from session_server.store.events import EventStore
 
     stream = f"session:{SESSION_ID}"
     pool: Any = await asyncpg.create_pool(url, min_size=1, max_size=2)

@@ -109,9 +109,9 @@ class Seeded:
 
 async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
     """Council, roster, accounts (one precomputed argon2 hash) and a scheduled session; deputy tokens."""
-    from session_server.accounts import hash_password
     from session_server.config import Settings
     from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, SessionSchedule
+    from session_server.identity.accounts import hash_password
     from session_server.service import SYSTEM, council_stream, session_stream
     from session_server.state import Kvorum
 

@@ -26,8 +26,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
 from session_server.domain.commands import BallotCast
-from session_server.edge import CleanAddresses
-from session_server.http import parse
+from session_server.http.edge import CleanAddresses
+from session_server.http.responses import parse
 
 ROUNDS = 50_000
 

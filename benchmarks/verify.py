@@ -48,7 +48,7 @@ from session_server.domain.council import CouncilState, decide_council, evolve_c
 from session_server.domain.events import format_time
 from session_server.domain.roles import Actor, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
-from session_server.store import StoredEvent
+from session_server.store.events import StoredEvent
 from voting.ballot import Assertion, PreparedAssertion, ballot_bytes, check_signature, from_b64url, nonce_for
 from voting.canonical import GENESIS, seal
 from voting.checkpoint import Checkpoint, NoteSigner

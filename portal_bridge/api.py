@@ -43,9 +43,10 @@ from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState, digest, overdue
 from portal_bridge.outcomes import Outcomes
-from session_server.app import PAGE_HEADERS
 from session_server.domain.roles import Role
-from session_server.http import (
+from session_server.http.app import PAGE_HEADERS
+from session_server.http.openapi import OpenAPIPaths
+from session_server.http.responses import (
     ApiError,
     JSONResponse,
     content_disposition,
@@ -54,7 +55,6 @@ from session_server.http import (
     principal,
     read_body,
 )
-from session_server.openapi import OpenAPIPaths
 from session_server.state import Kvorum
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")

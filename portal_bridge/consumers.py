@@ -21,8 +21,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from session_server.domain.roles import Role
-from session_server.http import ApiError, JSONResponse, principal
-from session_server.store import EventStore, StoredEvent
+from session_server.http.responses import ApiError, JSONResponse, principal
+from session_server.store.events import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
 

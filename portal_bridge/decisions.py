@@ -30,10 +30,10 @@ from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT
 from session_server.domain.errors import DomainError
 from session_server.domain.events import format_time
 from session_server.domain.roles import Actor, Context
-from session_server.ledger import Ledger, b64
-from session_server.ledger_api import export_stream
+from session_server.http.ledger_routes import export_stream
+from session_server.ledger.trees import Ledger, b64
 from session_server.service import Sessions, council_stream, utcnow
-from session_server.store import EventStore, StoredEvent, StreamNotFound
+from session_server.store.events import EventStore, StoredEvent, StreamNotFound
 from voting.decision import DeviceKeys
 
 __all__ = ["DocumentResult", "Documents", "document_stream"]

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge.pages import council_of
-from session_server.http import JSONResponse, site_url
+from session_server.http.responses import JSONResponse, site_url
 
 ATOM = "http://www.w3.org/2005/Atom"
 REQUIREMENT = {

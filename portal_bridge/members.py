@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from portal_bridge.consumers import Consumer
-from session_server.store import StoredEvent
+from session_server.store.events import StoredEvent
 
 
 class MemberRecord(Consumer):

@@ -35,7 +35,7 @@ from portal_bridge.ukrainian import (
 )
 from session_server.domain.council import CouncilState
 from session_server.domain.session_state import SessionState, Vote, composition, evolve
-from session_server.store import StoredEvent
+from session_server.store.events import StoredEvent
 from voting.rules import Rule
 
 __all__ = [

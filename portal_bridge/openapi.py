@@ -17,7 +17,15 @@ from portal_bridge.decisions import MAX_FILE
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentRegister
 from portal_bridge.documents import DocumentState, Status
 from portal_bridge.webhooks import EVENT_TYPES
-from session_server.openapi import BEARER, OpenAPIPaths, component_schemas, errors, json_content, path_parameter, ref
+from session_server.http.openapi import (
+    BEARER,
+    OpenAPIPaths,
+    component_schemas,
+    errors,
+    json_content,
+    path_parameter,
+    ref,
+)
 
 __all__ = ["description"]
 

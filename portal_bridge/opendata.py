@@ -32,9 +32,9 @@ from portal_bridge.consumers import Consumer
 from portal_bridge.minutes import agenda_add_title
 from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.domain.council import CouncilState
-from session_server.http import ApiError, JSONResponse, content_disposition, site_url, whole_number
+from session_server.http.responses import ApiError, JSONResponse, content_disposition, site_url, whole_number
 from session_server.service import Sessions
-from session_server.store import EventStore, StoredEvent
+from session_server.store.events import EventStore, StoredEvent
 
 MOTION_FIELDS = (
     "uid",

@@ -20,7 +20,7 @@ from portal_bridge.decisions import Documents
 from portal_bridge.document_commands import DocumentRecordOutcome
 from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
-from session_server.store import EventStore, StoredEvent
+from session_server.store.events import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,12 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge import ukrainian
 from portal_bridge.minutes import build, quoted
-from session_server.app import PAGE_HEADERS, RETRY_AFTER
-from session_server.database import unreachable
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
-from session_server.http import ApiError
+from session_server.http.app import PAGE_HEADERS, RETRY_AFTER
+from session_server.http.responses import ApiError
 from session_server.service import session_stream
+from session_server.store.database import unreachable
 
 log = logging.getLogger(__name__)
 

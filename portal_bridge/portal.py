@@ -34,7 +34,7 @@ from portal_bridge.ukrainian import composition_line, long_date, registration_li
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
-from session_server.http import site_url
+from session_server.http.responses import site_url
 
 KYIV: Final = ZoneInfo("Europe/Kyiv")
 HISTORY: Final = {

@@ -27,8 +27,8 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge.consumers import Consumer
 from portal_bridge.pages import PUBLIC_DOCUMENTS
-from session_server.http import ApiError, JSONResponse
-from session_server.store import StoredEvent
+from session_server.http.responses import ApiError, JSONResponse
+from session_server.store.events import StoredEvent
 
 log = logging.getLogger(__name__)
 

@@ -35,8 +35,8 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge import egress
 from portal_bridge.consumers import Consumer
 from session_server.domain.roles import Role
-from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, read_body
-from session_server.store import EventStore, StoredEvent
+from session_server.http.responses import ApiError, JSONResponse, Model, parse_model, principal, read_body
+from session_server.store.events import EventStore, StoredEvent
 
 LARGEST_ID = 2**63 - 1
 """The largest id a ``bigserial`` holds."""

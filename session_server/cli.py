@@ -22,12 +22,12 @@ from typing import Any
 
 import orjson
 
-from session_server.accounts import AccountError
 from session_server.config import ConfigError, Settings
-from session_server.database import DatabaseUnavailable, database_url
+from session_server.identity.accounts import AccountError
+from session_server.ledger.verifier import cmd_verify
 from session_server.state import Kvorum
-from session_server.store import StoreError
-from session_server.verifier import cmd_verify
+from session_server.store.database import DatabaseUnavailable, database_url
+from session_server.store.events import StoreError
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -49,7 +49,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def _serve(settings: Settings, banner: Callable[[Settings], None] | None = None) -> None:
     import uvicorn
 
-    from session_server.app import create_app
+    from session_server.http.app import create_app
 
     if banner:
         banner(settings)
@@ -93,8 +93,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # memory per idle socket (76 → 34 KiB) for almost no saving (benchmarks.fanout).
         "ws_per_message_deflate": False,
         # uvicorn's own protocols, plus a way for the hub to write an event's ready bytes at once.
-        "ws": "session_server.direct:DirectWebSocketProtocol",
-        "http": "session_server.direct:DirectHttpProtocol",
+        "ws": "session_server.realtime.direct:DirectWebSocketProtocol",
+        "http": "session_server.realtime.direct:DirectHttpProtocol",
         # On SIGTERM, open WebSockets and SSE streams get this long to end before the node stops anyway;
         # their clients resume on another node.
         "timeout_graceful_shutdown": 10,
@@ -119,8 +119,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     """Apply pending schema migrations and say which."""
-    from session_server.database import create_pool
-    from session_server.schema import migrate
+    from session_server.store.database import create_pool
+    from session_server.store.schema import migrate
 
     settings = _settings(args)
 
@@ -265,7 +265,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         _serve(settings, banner)
         return
     # One embedded server for seeding and serving, so it is not stopped and started in between.
-    from session_server.database import embedded_postgres
+    from session_server.store.database import embedded_postgres
 
     with embedded_postgres(settings.data_dir) as url:
         start_afresh(url)
@@ -276,8 +276,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
 def cmd_ledger_export(args: argparse.Namespace) -> None:
     """Write a session's ledger export (what ``kvorum verify`` reads) to a file or stdout."""
-    from session_server.http import ApiError
-    from session_server.ledger_api import build_export
+    from session_server.http.ledger_routes import build_export
+    from session_server.http.responses import ApiError
 
     async def work(kvorum: Kvorum) -> None:
         try:
@@ -377,7 +377,7 @@ def parser() -> argparse.ArgumentParser:
     p = ledger.add_parser("rotate-key", help="retire the checkpoint key, make a new one (old checkpoints still verify)")
     p.set_defaults(run=cmd_ledger_rotate)
 
-    from session_server.app import extensions
+    from session_server.http.app import extensions
 
     for extension in extensions():
         extension.add_commands(sub, lambda args, work: _with_database(_settings(args), work))

@@ -15,9 +15,9 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from session_server.accounts import AccountError, hash_password
 from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, DeputyUpdate, Gender, SessionSchedule
 from session_server.domain.errors import DomainError
+from session_server.identity.accounts import AccountError, hash_password
 from session_server.service import SYSTEM, council_stream, session_stream
 from session_server.state import Kvorum
 from voting.rules import Rule

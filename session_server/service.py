@@ -21,15 +21,15 @@ from typing import Any
 
 import asyncpg
 
-from session_server.database import Statement
 from session_server.domain.commands import BallotCast, CouncilCommand, SessionCommand, VoteClose
 from session_server.domain.council import CouncilState, decide_council, evolve_council
 from session_server.domain.errors import DomainError
 from session_server.domain.events import format_time
 from session_server.domain.roles import Actor, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
-from session_server.store import HOT_STATEMENTS as APPEND_STATEMENTS
-from session_server.store import NOTHING_APPENDED, Appending, EventStore, StoredEvent, StreamNotFound, flush_with
+from session_server.store.database import Statement
+from session_server.store.events import HOT_STATEMENTS as APPEND_STATEMENTS
+from session_server.store.events import NOTHING_APPENDED, Appending, EventStore, StoredEvent, StreamNotFound, flush_with
 from voting.ballot import Assertion, BallotRefused, Credential, ballot_bytes, verify_assertion
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ HOT_STATEMENTS: list[Statement] = [
     (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0, None, None)),
 ]
 """What a command runs in the database, with arguments that change nothing once rolled back
-(see ``session_server.database.warm``)."""
+(see ``session_server.store.database.warm``)."""
 
 
 def council_stream(council_id: str) -> str:

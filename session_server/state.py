@@ -8,17 +8,17 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from session_server.accounts import Accounts
-from session_server.broker import Broker, open_broker
 from session_server.config import Settings
-from session_server.database import create_pool, database_url, warm
-from session_server.hub import Hub
-from session_server.ledger import Ledger
-from session_server.schema import migrate
+from session_server.identity.accounts import Accounts
+from session_server.identity.sign_ins import SignIns
+from session_server.identity.tokens import AccessTokens, Keyring, RefreshTokens, Revocations
+from session_server.ledger.trees import Ledger
+from session_server.realtime.broker import Broker, open_broker
+from session_server.realtime.hub import Hub
 from session_server.service import HOT_STATEMENTS, Sessions
-from session_server.sign_ins import SignIns
-from session_server.store import EventStore, StoredEvent
-from session_server.tokens import AccessTokens, Keyring, RefreshTokens, Revocations
+from session_server.store.database import create_pool, database_url, warm
+from session_server.store.events import EventStore, StoredEvent
+from session_server.store.schema import migrate
 
 
 @dataclass(slots=True)

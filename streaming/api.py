@@ -41,10 +41,11 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from session_server.app import PAGE_HEADERS
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
-from session_server.http import (
+from session_server.http.app import PAGE_HEADERS
+from session_server.http.openapi import OpenAPIPaths
+from session_server.http.responses import (
     ApiError,
     JSONResponse,
     Model,
@@ -54,10 +55,9 @@ from session_server.http import (
     read_body,
     site_url,
 )
-from session_server.openapi import OpenAPIPaths
+from session_server.identity.tokens import Principal
 from session_server.service import session_stream
 from session_server.state import Kvorum
-from session_server.tokens import Principal
 from streaming.broadcast import Studio
 from streaming.chapters import chapters, webvtt
 from streaming.config import video_config

@@ -39,7 +39,7 @@ from session_server.domain.commands import BroadcastInterrupt, BroadcastStart, B
 from session_server.domain.errors import DomainError
 from session_server.domain.events import parse_time
 from session_server.domain.roles import SYSTEM, Actor
-from session_server.http import ApiError
+from session_server.http.responses import ApiError
 from session_server.service import Sessions, session_stream
 from streaming.encoder import AudioEncoder
 from streaming.hls import Recording

@@ -12,7 +12,15 @@ from typing import Any, get_args
 from pydantic import TypeAdapter
 
 from session_server.domain.session_state import BroadcastStatus
-from session_server.openapi import BEARER, OpenAPIPaths, component_schemas, errors, json_content, path_parameter, ref
+from session_server.http.openapi import (
+    BEARER,
+    OpenAPIPaths,
+    component_schemas,
+    errors,
+    json_content,
+    path_parameter,
+    ref,
+)
 from streaming.api import VideoSettingsIn
 from streaming.chapters import Chapter
 

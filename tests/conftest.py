@@ -26,12 +26,12 @@ import jwt
 import pytest
 import uvicorn
 
-from session_server.app import create_app
 from session_server.cli import uvicorn_options
 from session_server.config import Settings
-from session_server.schema import migrate
+from session_server.http.app import create_app
+from session_server.identity.tokens import AccessTokens
 from session_server.state import Kvorum
-from session_server.tokens import AccessTokens
+from session_server.store.schema import migrate
 
 
 def _with_database(url: str, name: str) -> str:
@@ -46,7 +46,7 @@ def pg_server_url() -> Iterator[str]:
     if given:
         yield given
         return
-    from session_server.database import embedded_postgres
+    from session_server.store.database import embedded_postgres
 
     with tempfile.TemporaryDirectory(prefix="kvorum-test-pg-") as tmp:
         Path(tmp).chmod(0o755)

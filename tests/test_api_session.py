@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 from conftest import Demo
 
-from session_server.store import Appending
+from session_server.store.events import Appending
 
 DEPUTIES = [f"deputy{i:02d}" for i in range(1, 35)]
 

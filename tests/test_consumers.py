@@ -15,7 +15,7 @@ from conftest import Demo
 from portal_bridge.consumers import Consumer, Retry
 from session_server import demo as seeded
 from session_server.state import Kvorum
-from session_server.store import StoredEvent
+from session_server.store.events import StoredEvent
 
 SESSION = f"session:{seeded.SESSION_ID}"
 

@@ -1,4 +1,4 @@
-"""``session_server.direct.write_all`` on real sockets: whatever a socket cannot take yet goes through its
+"""``session_server.realtime.direct.write_all`` on real sockets: whatever a socket cannot take yet goes through its
 transport, so every byte arrives, in order, whether the socket keeps up or not."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from deploy_support import write_self_signed
 
-from session_server.direct import Flag, Inbox, socket_fd, write_all
+from session_server.realtime.direct import Flag, Inbox, socket_fd, write_all
 
 
 class Connection:

@@ -240,10 +240,10 @@ def test_every_integer_a_request_may_hold_is_bounded_both_ways() -> None:
     from pydantic import TypeAdapter
 
     import portal_bridge.api  # noqa: F401  (their request models are defined)
-    import session_server.users_api  # noqa: F401
+    import session_server.http.users_routes  # noqa: F401
     import streaming.api  # noqa: F401
     from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER
-    from session_server.http import Model
+    from session_server.http.responses import Model
 
     adapters: list[TypeAdapter[Any]] = [COMMAND_ADAPTER, DOCUMENT_COMMAND_ADAPTER]
     adapters += [TypeAdapter(m) for m in _subclasses(Model)]

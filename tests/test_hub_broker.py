@@ -16,14 +16,14 @@ import pytest
 from conftest import _redis_answers, free_port
 
 from session_server import demo
-from session_server.broker import RedisBroker, decode, encode, open_broker
 from session_server.config import ConfigError, Settings
 from session_server.domain.commands import PresenceRegister, RegistrationOpen, SessionOpen
 from session_server.domain.roles import Actor, Role
-from session_server.hub import CrowdCollector, Delivery, Hub, Subscriber
+from session_server.realtime.broker import RedisBroker, decode, encode, open_broker
+from session_server.realtime.hub import CrowdCollector, Delivery, Hub, Subscriber
 from session_server.service import session_stream
 from session_server.state import Kvorum
-from session_server.store import StoredEvent
+from session_server.store.events import StoredEvent
 
 STREAM = session_stream(demo.SESSION_ID)
 AT = "2026-11-24T10:00:00.000Z"

@@ -96,7 +96,7 @@ async def test_bad_ledger_requests_get_clear_errors(chamber: Chamber) -> None:
 
 
 async def test_proofs_stay_right_when_trees_are_evicted_and_rebuilt(chamber: Chamber, monkeypatch: Any) -> None:
-    from session_server import ledger as ledger_module
+    from session_server.ledger import trees as ledger_module
 
     monkeypatch.setattr(ledger_module, "TREES_CACHED", 1)  # every other stream's tree is dropped
     client = chamber.client

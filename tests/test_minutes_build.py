@@ -10,7 +10,7 @@ import pytest
 
 from portal_bridge.minutes import Group, build
 from session_server.domain.council import CouncilState, Deputy
-from session_server.store import StoredEvent
+from session_server.store.events import StoredEvent
 from voting.rules import Rule
 
 COUNCIL = CouncilState(

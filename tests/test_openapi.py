@@ -13,7 +13,7 @@ import pytest
 from conftest import RunningServer
 from starlette.routing import BaseRoute, Mount, Route
 
-from session_server.openapi import OpenAPIPaths, openapi_document
+from session_server.http.openapi import OpenAPIPaths, openapi_document
 
 API = "/api/v1"
 METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}

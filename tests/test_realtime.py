@@ -12,7 +12,7 @@ import websockets
 from conftest import Demo, RunningServer, outlive
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from session_server import realtime
+from session_server.http import sockets
 from voting.canonical import event_hash
 
 SESSION = "c8-s45"
@@ -105,7 +105,7 @@ async def test_commands_over_the_socket_are_acknowledged_after_commit_and_never_
 
 async def test_authentication_comes_first_and_on_time(demo_council: Demo, monkeypatch: pytest.MonkeyPatch) -> None:
     demo = demo_council
-    monkeypatch.setattr(realtime, "AUTH_SECONDS", 0.5)
+    monkeypatch.setattr(sockets, "AUTH_SECONDS", 0.5)
     async with websockets.connect(ws_url(demo.server)) as ws:  # says nothing
         with pytest.raises(ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
@@ -154,11 +154,11 @@ async def test_the_handshake_checks_the_origin(demo_council: Demo) -> None:
 
 def test_allowed_origins_are_exact() -> None:
     allowed = ("https://rada.example.ua",)
-    assert realtime.origin_allowed("https://rada.example.ua/", "node1:8000", allowed)
-    assert not realtime.origin_allowed("https://rada.example.ua.evil.com", "node1:8000", allowed)
-    assert not realtime.origin_allowed("http://node1:8000", "node1:8000", allowed)  # a list, when set, is the law
-    assert realtime.origin_allowed("http://node1:8000", "node1:8000", ())
-    assert realtime.origin_allowed(None, "node1:8000", allowed)  # not a browser
+    assert sockets.origin_allowed("https://rada.example.ua/", "node1:8000", allowed)
+    assert not sockets.origin_allowed("https://rada.example.ua.evil.com", "node1:8000", allowed)
+    assert not sockets.origin_allowed("http://node1:8000", "node1:8000", allowed)  # a list, when set, is the law
+    assert sockets.origin_allowed("http://node1:8000", "node1:8000", ())
+    assert sockets.origin_allowed(None, "node1:8000", allowed)  # not a browser
 
 
 async def _sse_lines(client: httpx.AsyncClient, headers: dict[str, str], want: int) -> list[dict[str, str]]:
@@ -205,7 +205,7 @@ async def test_the_public_feed_sends_keep_alives_and_refuses_bad_input(
     demo_council: Demo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     demo = demo_council
-    monkeypatch.setattr(realtime, "SSE_KEEPALIVE_SECONDS", 0.2)
+    monkeypatch.setattr(sockets, "SSE_KEEPALIVE_SECONDS", 0.2)
     async with httpx.AsyncClient(base_url=demo.server.url, timeout=10) as client:
         async with client.stream("GET", f"/api/v1/sessions/{SESSION}/stream?since=1") as response:
             lines = []

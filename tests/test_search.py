@@ -10,7 +10,7 @@ import pytest
 from conftest import Demo
 
 from portal_bridge.search import words
-from session_server.dictionaries import hunspell_ukrainian
+from session_server.store.dictionaries import hunspell_ukrainian
 
 # Inflected search needs Debian's hunspell-uk (`make test` on a bare machine skips these; CI installs
 # it and sets KVORUM_REQUIRE_DICTIONARY=1, so there they fail instead of skipping).
@@ -127,8 +127,8 @@ async def test_the_embedded_postgresql_finds_inflected_words_too(tmp_path: Any) 
     import asyncpg
 
     from portal_bridge.search import find
-    from session_server.database import embedded_postgres
-    from session_server.schema import migrate
+    from session_server.store.database import embedded_postgres
+    from session_server.store.schema import migrate
 
     tmp_path.chmod(0o755)
     with embedded_postgres(tmp_path) as url:
@@ -149,7 +149,7 @@ async def test_the_embedded_postgresql_finds_inflected_words_too(tmp_path: Any) 
 def test_the_dictionary_is_linked_into_a_servers_share_folder_as_postgresql_names_it(
     tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from session_server.dictionaries import link_ukrainian
+    from session_server.store.dictionaries import link_ukrainian
 
     share, hunspell = tmp_path / "share", tmp_path / "hunspell"
     (share / "tsearch_data").mkdir(parents=True)

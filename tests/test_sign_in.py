@@ -13,7 +13,7 @@ import websockets
 from conftest import Demo
 from test_realtime import recv, ws_url
 
-from session_server.sign_ins import ACCOUNT_FREE, ADDRESS_FREE, MAX_WAIT, wait_after
+from session_server.identity.sign_ins import ACCOUNT_FREE, ADDRESS_FREE, MAX_WAIT, wait_after
 
 AGENT = {"User-Agent": "Tablet d05 (test)"}
 
@@ -147,7 +147,7 @@ async def test_an_open_socket_of_a_disabled_account_can_act_no_more(demo_council
 
 @pytest.mark.parametrize("password", ["short", "eleven-char"])
 async def test_a_new_password_has_at_least_12_characters(demo_council: Demo, password: str) -> None:
-    from session_server.accounts import AccountError
+    from session_server.identity.accounts import AccountError
 
     with pytest.raises(AccountError, match="at least 12 characters"):
         await demo_council.server.kvorum.accounts.set_password("deputy09", password)

@@ -242,9 +242,9 @@ async def test_only_a_demo_council_may_turn_signatures_off(chamber: Chamber) -> 
 
 
 async def test_a_demo_council_without_signatures_is_announced_loudly(demo_council: Demo, caplog: Any) -> None:
-    from session_server.app import _warn_if_unsigned
+    from session_server.http.app import _warn_if_unsigned
 
-    with caplog.at_level("WARNING", logger="session_server.app"):
+    with caplog.at_level("WARNING", logger="session_server.http.app"):
         await _warn_if_unsigned(demo_council.server.kvorum)
     assert "NOT signed" in caplog.text and "voznesensk" in caplog.text
     council = (await demo_council.client.get("/api/v1/council")).json()

@@ -16,11 +16,11 @@ import orjson
 import pytest
 import rfc8785
 
-from session_server.database import create_pool, warm
-from session_server.schema import available, migrate
 from session_server.service import HOT_STATEMENTS
 from session_server.state import Kvorum
-from session_server.store import RECORDED_COMMANDS, EventStore, StreamNotFound
+from session_server.store.database import create_pool, warm
+from session_server.store.events import RECORDED_COMMANDS, EventStore, StreamNotFound
+from session_server.store.schema import available, migrate
 from voting.canonical import GENESIS, ChainBroken, event_hash, seal, verify_chain
 
 AT = "2026-11-24T10:00:00.000Z"
@@ -127,7 +127,7 @@ def test_verify_chain_refuses_a_gap_and_a_reorder() -> None:
 _WORKER = """
 import asyncio, sys, time
 import asyncpg
-from session_server.store import EventStore
+from session_server.store.events import EventStore
 
 async def main(url, name, count, start_at):
     pool = await asyncpg.create_pool(url, min_size=1, max_size=2)

@@ -18,8 +18,8 @@ from signed_support import PRESENT, Chamber
 
 from session_server.cli import main
 from session_server.domain.audit import Discrepancy, audit
-from session_server.ledger import b64
-from session_server.verifier import format_report
+from session_server.ledger.trees import b64
+from session_server.ledger.verifier import format_report
 from voting.canonical import GENESIS, seal
 from voting.checkpoint import Checkpoint, NoteSigner
 from voting.merkle import MerkleTree
@@ -224,7 +224,7 @@ async def test_unreadable_sources_get_one_line_and_exit_2(tmp_path: Path, capsys
 
 
 async def test_a_forged_signature_is_found_also_when_checked_in_other_processes(chamber: Chamber) -> None:
-    from session_server.verifier import OtherProcesses
+    from session_server.ledger.verifier import OtherProcesses
 
     export = await _run_session(chamber)
     signer = chamber.demo.server.kvorum.ledger.signer
@@ -246,7 +246,7 @@ async def test_a_forged_signature_is_found_also_when_checked_in_other_processes(
 
 
 async def test_the_first_discrepancy_is_named_wherever_the_signatures_are_checked(chamber: Chamber) -> None:
-    from session_server.verifier import OtherProcesses
+    from session_server.ledger.verifier import OtherProcesses
 
     def every_way() -> list[OtherProcesses | None]:
         small = OtherProcesses(workers=2)
@@ -306,7 +306,7 @@ async def test_worker_processes_forked_from_the_command_line_find_the_same_first
     script = (
         "import sys, threading\n"
         "from session_server.domain.audit import Discrepancy, audit\n"
-        "from session_server.verifier import OtherProcesses, _start_method, load\n"
+        "from session_server.ledger.verifier import OtherProcesses, _start_method, load\n"
         "assert threading.active_count() == 1 and _start_method().get_start_method() == 'fork'\n"
         "workers = OtherProcesses(workers=1)\n"
         "workers.CHUNK = 1\n"

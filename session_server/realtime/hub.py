@@ -8,7 +8,7 @@ arrived, so delivery is eventual whatever the broker does.
 
 Every event is encoded once per node, for WebSocket and for SSE, and the same object goes to every
 subscriber. A WebSocket subscriber that is in sync and whose socket keeps up gets the event's
-ready frame written at once (``session_server.direct``), with no task woken, and an SSE
+ready frame written at once (``session_server.realtime.direct``), with no task woken, and an SSE
 subscriber its ready chunk; any other gets it through its queue. A subscriber's queue is
 bounded: when it overflows the subscriber is marked and told to resync, instead of the node's
 memory growing with one slow client.
@@ -27,8 +27,8 @@ from functools import cached_property
 
 import orjson
 
-from session_server.direct import Direct, abort_later, chunk, text_frame, write_all
-from session_server.store import EventStore, StoredEvent
+from session_server.realtime.direct import Direct, abort_later, chunk, text_frame, write_all
+from session_server.store.events import EventStore, StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -353,7 +353,9 @@ class Hub:
             batch = Batch(deliveries)
             frames: list[Direct] = []
             chunks: list[Direct] = []
-            for subscriber in topic.subscribers:  # first who is ready, then the writes alone (session_server.direct)
+            for (
+                subscriber
+            ) in topic.subscribers:  # first who is ready, then the writes alone (session_server.realtime.direct)
                 connection = subscriber.deliver(batch)
                 if connection is not None:
                     (chunks if subscriber.sse else frames).append(connection)

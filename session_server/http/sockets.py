@@ -39,18 +39,18 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from session_server.database import unreachable
-from session_server.direct import CHUNK_WRITER, DROP_SECONDS, FRAME_WRITER
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
 from session_server.domain.text import LARGEST_INTEGER
-from session_server.http import ApiError, parse, whole_number
-from session_server.hub import Delivery, Overflowed, Released, Subscriber
+from session_server.http.responses import ApiError, parse, whole_number
+from session_server.identity.tokens import Principal, TokenError
+from session_server.realtime.direct import CHUNK_WRITER, DROP_SECONDS, FRAME_WRITER
+from session_server.realtime.hub import Delivery, Overflowed, Released, Subscriber
 from session_server.service import session_stream
 from session_server.state import Kvorum
-from session_server.store import StoreError
-from session_server.tokens import Principal, TokenError
+from session_server.store.database import unreachable
+from session_server.store.events import StoreError
 
 log = logging.getLogger(__name__)
 

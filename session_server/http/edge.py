@@ -16,9 +16,9 @@ from urllib.parse import unquote_to_bytes
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from session_server import notices
 from session_server.domain.text import TEXT_ERROR, bad_character
-from session_server.http import error_response
+from session_server.http import notices
+from session_server.http.responses import error_response
 
 MAX_TARGET = 8192
 """The longest path and query string together, in bytes as sent (nginx's default buffer is 8 KiB)."""

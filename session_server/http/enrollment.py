@@ -31,7 +31,7 @@ from webauthn.helpers.structs import (
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, CredentialEnroll
 from session_server.domain.council import CouncilState
 from session_server.domain.roles import Actor, Role
-from session_server.http import ApiError, json_object, parse, principal, read_body
+from session_server.http.responses import ApiError, json_object, parse, principal, read_body
 from session_server.service import CommandResult, council_stream
 from session_server.state import Kvorum
 from voting.ballot import b64url, from_b64url

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from session_server.database import Statement
+from session_server.store.database import Statement
 from voting.canonical import GENESIS, seal, verify_chain
 
 # One primary-key probe per id. `id = ANY($2)` looks equivalent, but asyncpg's cached generic plan
@@ -64,7 +64,7 @@ HOT_STATEMENTS: list[Statement] = [
     (READ_AFTER, ("", 0, 1)),
     (FLUSH, NOTHING_APPENDED),
 ]
-"""An append's statements, with arguments that match nothing (see ``session_server.database.warm``)."""
+"""An append's statements, with arguments that match nothing (see ``session_server.store.database.warm``)."""
 
 
 class StoreError(Exception):

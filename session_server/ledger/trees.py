@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from session_server.store import StoredEvent
+from session_server.store.events import StoredEvent
 from voting.checkpoint import Checkpoint, NoteSigner
 from voting.merkle import MerkleTree
 

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from session_server.http import ApiError, query_int
-from session_server.ledger import Ledger, LedgerError, b64
+from session_server.http.responses import ApiError, query_int
+from session_server.ledger.trees import Ledger, LedgerError, b64
 from session_server.service import council_stream, session_stream
 from session_server.state import Kvorum
 

@@ -22,8 +22,8 @@ import asyncpg
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from session_server.accounts import User
 from session_server.domain.roles import Actor, Role
+from session_server.identity.accounts import User
 
 log = logging.getLogger(__name__)
 

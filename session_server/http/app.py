@@ -24,11 +24,13 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from session_server import api, database, enrollment, ledger_api, notices, users_api
 from session_server.config import Settings
 from session_server.domain.errors import DomainError
-from session_server.edge import CleanAddresses
-from session_server.http import (
+from session_server.http import enrollment, ledger_routes, notices, users_routes
+from session_server.http import routes as api_routes
+from session_server.http.edge import CleanAddresses
+from session_server.http.openapi import OpenAPIPaths, openapi_document
+from session_server.http.responses import (
     ApiError,
     JSONResponse,
     api_error_handler,
@@ -36,10 +38,10 @@ from session_server.http import (
     error_response,
     http_exception_handler,
 )
-from session_server.openapi import OpenAPIPaths, openapi_document
-from session_server.realtime import Admission, session_feed, session_socket
+from session_server.http.sockets import Admission, session_feed, session_socket
 from session_server.state import Kvorum
-from session_server.store import StoreError
+from session_server.store import database
+from session_server.store.events import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -270,14 +272,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/ws/sessions/{session}", session_socket),
             *_static(settings),
             *_pages(settings),
-            Route("/.well-known/kvorum/keys", ledger_api.keys),
+            Route("/.well-known/kvorum/keys", ledger_routes.keys),
             *[r for e in plugged for r in e.root_routes()],
             Mount(
                 "/api/v1",
-                routes=api.routes()
-                + ledger_api.routes()
+                routes=api_routes.routes()
+                + ledger_routes.routes()
                 + enrollment.routes()
-                + users_api.routes()
+                + users_routes.routes()
                 + [r for e in plugged for r in e.routes()],
             ),
         ],

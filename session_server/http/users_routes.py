@@ -18,9 +18,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from session_server.accounts import USERNAME, AccountError, User
 from session_server.domain.roles import Role
-from session_server.http import ApiError, JSONResponse, Model, parse_model, principal, query_int, query_text, read_body
+from session_server.http.responses import (
+    ApiError,
+    JSONResponse,
+    Model,
+    parse_model,
+    principal,
+    query_int,
+    query_text,
+    read_body,
+)
+from session_server.identity.accounts import USERNAME, AccountError, User
 from session_server.state import Kvorum
 
 

@@ -114,8 +114,8 @@ def openapi_document(parts: Iterable[OpenAPIPaths] = ()) -> dict[str, Any]:
 @functools.cache
 def _core_document() -> dict[str, Any]:
     """The core's routes (kept once: the models' schemas take a while to generate)."""
-    from session_server.api import LoginBody, RefreshBody
-    from session_server.users_api import UserChange
+    from session_server.http.routes import LoginBody, RefreshBody
+    from session_server.http.users_routes import UserChange
 
     components: dict[str, Any] = {
         "Error": {

@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from session_server.domain.errors import DomainError
 from session_server.domain.text import ALREADY_CLEAN, TEXT_ERROR, Strict, bad_character, clean_json
-from session_server.tokens import Principal, TokenError
+from session_server.identity.tokens import Principal, TokenError
 
 M = TypeVar("M")
 

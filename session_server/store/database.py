@@ -15,7 +15,7 @@ from typing import Any
 
 import asyncpg
 
-from session_server.dictionaries import link_for_server
+from session_server.store.dictionaries import link_for_server
 
 log = logging.getLogger(__name__)
 

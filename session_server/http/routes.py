@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Route
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER, SessionSchedule
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
-from session_server.http import (
+from session_server.http.responses import (
     ApiError,
     JSONResponse,
     Model,
@@ -25,10 +25,10 @@ from session_server.http import (
     query_int,
     read_body,
 )
+from session_server.identity.sign_ins import Attempt
+from session_server.identity.tokens import TokenError
 from session_server.service import CommandResult, session_stream
-from session_server.sign_ins import Attempt
 from session_server.state import Kvorum
-from session_server.tokens import TokenError
 from voting.ballot import nonce_for
 
 REFRESH_COOKIE = "kvorum_refresh"

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from session_server.config import ConfigError
-from session_server.store import StoredEvent
+from session_server.store.events import StoredEvent
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Who is calling: accounts, access and refresh tokens, sign-in throttling."""
