@@ -58,8 +58,8 @@ class Signer:
 
 async def enroll(kvorum: Any, council: str, session: str, members: Sequence[str]) -> tuple[dict[str, Signer], float]:
     """Enroll a fresh soft authenticator for each member; ``(signers, seconds it took)``."""
+    from session_server.application import SYSTEM, council_stream
     from session_server.domain.commands import CredentialEnroll
-    from session_server.service import SYSTEM, council_stream
 
     began = time.perf_counter()
     signers: dict[str, Signer] = {}
@@ -78,5 +78,5 @@ async def enroll(kvorum: Any, council: str, session: str, members: Sequence[str]
             )
         )
     stream = council_stream(council)
-    await asyncio.gather(*(kvorum.sessions.execute(stream, c, SYSTEM) for c in commands))
+    await asyncio.gather(*(kvorum.application.execute(stream, c, SYSTEM) for c in commands))
     return signers, time.perf_counter() - began

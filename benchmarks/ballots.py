@@ -109,10 +109,10 @@ class Seeded:
 
 async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
     """Council, roster, accounts (one precomputed argon2 hash) and a scheduled session; deputy tokens."""
+    from session_server.application import SYSTEM, council_stream, session_stream
     from session_server.config import Settings
     from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, SessionSchedule
     from session_server.identity.accounts import hash_password
-    from session_server.service import SYSTEM, council_stream, session_stream
     from session_server.state import Kvorum
 
     members = [f"d{n:03d}" for n in range(1, deputies + 1)]
@@ -131,10 +131,10 @@ async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
             rp_id=_signed_ballots.RP_ID,
             origins=[_signed_ballots.ORIGIN],
         )
-        await kvorum.sessions.execute(stream, create, SYSTEM)
+        await kvorum.application.execute(stream, create, SYSTEM)
         await asyncio.gather(
             *(
-                kvorum.sessions.execute(
+                kvorum.application.execute(
                     stream, DeputyAdd(id=f"add-{m}", type="deputy.add", deputy=m, name=f"Депутат {m}"), SYSTEM
                 )
                 for m in members
@@ -159,7 +159,7 @@ async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
             title="Пленарне засідання (benchmark)",
             agenda=[AgendaItemIn(id="i1", number="1", title="Законопроєкт (benchmark)")],
         )
-        await kvorum.sessions.execute(session_stream(SESSION_ID), schedule, SYSTEM)
+        await kvorum.application.execute(session_stream(SESSION_ID), schedule, SYSTEM)
         signers, enrolling = (
             await _signed_ballots.enroll(kvorum, COUNCIL_ID, SESSION_ID, members) if signed else ({}, 0.0)
         )

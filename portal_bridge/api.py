@@ -209,10 +209,10 @@ class PortalExtension:
 
         def rebuild(args: Any) -> None:
             async def work(kvorum: Kvorum) -> None:
-                documents = Documents(kvorum.store, kvorum.sessions)
+                documents = Documents(kvorum.store, kvorum.application)
                 consumers = (
                     Outcomes(kvorum.store, documents),
-                    opendata.OpenData(kvorum.store, kvorum.sessions),
+                    opendata.OpenData(kvorum.store, kvorum.application),
                     search.AgendaIndex(kvorum.store),
                     members.MemberRecord(kvorum.store),
                 )
@@ -236,13 +236,13 @@ class PortalExtension:
     @contextlib.asynccontextmanager
     async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
         """The documents service on ``app.state`` and the consumers of the log, for the app's life."""
-        documents = Documents(kvorum.store, kvorum.sessions, kvorum.ledger)
+        documents = Documents(kvorum.store, kvorum.application, kvorum.ledger)
         app.state.documents = documents
         wake = asyncio.Event()
         app.state.webhook_wake = wake
         consumers = [
             Outcomes(kvorum.store, documents),
-            opendata.OpenData(kvorum.store, kvorum.sessions),
+            opendata.OpenData(kvorum.store, kvorum.application),
             search.AgendaIndex(kvorum.store),
             members.MemberRecord(kvorum.store),
             webhooks.Outbox(kvorum.store, sender_wake=wake),
@@ -258,17 +258,14 @@ class PortalExtension:
         )
         app.state.webhook_sender = sender
         runner = Runner(kvorum.store, consumers)
-        for consumer in consumers:
-            kvorum.sessions.listeners.append(consumer.on_commit)
-        documents.listeners.append(consumers[-1].on_commit)
+        stop_listening = [kvorum.application.listen(consumer.on_commit) for consumer in consumers]
         await runner.start()
         await sender.start()
         try:
             yield
         finally:
-            documents.listeners.remove(consumers[-1].on_commit)
-            for consumer in consumers:
-                kvorum.sessions.listeners.remove(consumer.on_commit)
+            for stop in stop_listening:
+                stop()
             await runner.close()
             await sender.close()
 

@@ -1,9 +1,9 @@
-"""Decision documents over the event store: one stream per document, one transaction per command.
+"""Decision documents: a kind of record (``document:<id>`` streams) run by the core's application.
 
-Documents change a few times in their life, so there is no group commit here: each command locks
-its stream's head, folds the (short) stream, is decided by ``portal_bridge.documents`` against the
-council's settings (holidays, the mayor, the signer keys), and commits its events together with the
-``documents`` read-model row and the command record that makes a retry idempotent.
+``Document`` registers the kind: its commands are decided by ``portal_bridge.documents`` against the
+council's settings (holidays, the mayor, the signer keys, the enrolled devices), read once per batch,
+and its ``documents`` read-model row is written in the transaction of the events. Idempotency, group
+commit, the state cache and the listeners are the application's, as for every kind.
 
 A signed decision is read back with its signature verified again (``check``), the same way
 ``kvorum verify`` checks a decision's export (``session_server.domain.decision_audit``).
@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -25,18 +24,18 @@ from portal_bridge.document_commands import DocumentCommandModel
 from portal_bridge.documents import DocumentState, decide_document, evolve_document
 from portal_bridge.signatures import ed25519_check
 from portal_bridge.signing import verify_signature
+from session_server.application import Application, CommandResult, Kind, Reader, council_stream
 from session_server.domain.council import CouncilState
 from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT
 from session_server.domain.errors import DomainError
-from session_server.domain.events import format_time
+from session_server.domain.events import NewEvent
 from session_server.domain.roles import Actor, Context
 from session_server.http.ledger_routes import export_stream
 from session_server.ledger.trees import Ledger, b64
-from session_server.service import Sessions, council_stream, utcnow
-from session_server.store.events import EventStore, StoredEvent, StreamNotFound
+from session_server.store.events import Appending, EventStore, StoredEvent
 from voting.decision import DeviceKeys
 
-__all__ = ["DocumentResult", "Documents", "document_stream"]
+__all__ = ["DOCUMENT", "Document", "DocumentResult", "Documents", "document_stream"]
 
 log = logging.getLogger(__name__)
 
@@ -48,13 +47,8 @@ def document_stream(document_id: str) -> str:
     return f"document:{document_id}"
 
 
-@dataclass(frozen=True, slots=True)
-class DocumentResult:
-    """What a document command did: the stream's head and the events appended (none on a replay)."""
-
-    seq: int
-    events: Sequence[StoredEvent]
-    replayed: bool = False
+DocumentResult = CommandResult
+"""What a document command did (the application's ``CommandResult``)."""
 
 
 def _signature_check(council: CouncilState) -> Any:
@@ -66,22 +60,71 @@ def _devices(council: CouncilState) -> DeviceKeys:
     return DeviceKeys(council.id, council.rp_id, council.origins, council.credentials)
 
 
-class Documents:
-    """Decide and commit document commands; read documents and their files."""
+@dataclass(frozen=True, slots=True)
+class _CouncilFacts:
+    """What a document's decision needs from the council, read once per batch."""
 
-    def __init__(self, store: EventStore, sessions: Sessions, ledger: Ledger | None = None) -> None:
-        self.store = store
-        self.sessions = sessions
-        self.ledger = ledger
-        """Signs the council ledger's checkpoint for an export (``export``); optional elsewhere."""
-        self.listeners: list[Callable[[Sequence[StoredEvent]], None]] = []
-        """Told of every commit's events (after the commit)."""
+    holidays: list[date]
+    mayor: str | None
+    check_signature: Any
+    devices: DeviceKeys
 
-    async def _council(self) -> CouncilState:
-        council_id = await self.sessions.council_id()
+
+class Document(Kind):
+    """A decision document: decided by ``portal_bridge.documents`` against the council's settings."""
+
+    kind = "document"
+    creating = frozenset({"document.register"})
+
+    def evolve(self, state: DocumentState | None, event: StoredEvent) -> DocumentState:
+        return evolve_document(state, event)
+
+    async def facts(self, reader: Reader, state: DocumentState | None, conn: Any) -> _CouncilFacts:
+        council_id = await reader.council_id()
         if council_id is None:
             raise DomainError("council_not_found", "create the council first")
-        return await self.sessions.council(council_id)
+        council: CouncilState = await reader.current(council_stream(council_id), conn=conn)
+        return _CouncilFacts(
+            holidays=[date.fromisoformat(d) for d in council.holidays],
+            mayor=council.mayor,
+            check_signature=_signature_check(council),
+            devices=_devices(council),
+        )
+
+    def decide(self, state: DocumentState | None, command: Any, ctx: Context, facts: _CouncilFacts) -> list[NewEvent]:
+        return decide_document(
+            state,
+            command,
+            ctx,
+            holidays=facts.holidays,
+            mayor=facts.mayor,
+            check_signature=facts.check_signature,
+            devices=facts.devices,
+        )
+
+    async def record(self, tx: Appending, state: DocumentState) -> None:
+        await _write_read_model(tx.conn, state)
+
+
+DOCUMENT = Document()
+"""The registration of the document kind (one per process; registering it again changes nothing)."""
+
+
+class Documents:
+    """Run document commands through the application; read documents and their files."""
+
+    def __init__(self, store: EventStore, application: Application, ledger: Ledger | None = None) -> None:
+        self.store = store
+        self.application = application
+        application.register(DOCUMENT)
+        self.ledger = ledger
+        """Signs the council ledger's checkpoint for an export (``export``); optional elsewhere."""
+
+    async def _council(self) -> CouncilState:
+        council_id = await self.application.council_id()
+        if council_id is None:
+            raise DomainError("council_not_found", "create the council first")
+        return await self.application.council(council_id)
 
     async def document(self, document_id: str) -> DocumentState:
         """The document's current state; DomainError("document_not_found").
@@ -127,51 +170,7 @@ class Documents:
         """Decide and commit one command; a command id seen before returns its first result."""
         if command.type == "document.register" and getattr(command, "document", None) != document_id:
             raise DomainError("invalid_command", "the document id in the body and in the path differ")
-        council = await self._council()
-        stream = document_stream(document_id)
-        kind = "document" if command.type == "document.register" else None
-        try:
-            async with self.store.appending(stream, kind=kind) as tx:
-                prior = await tx.recorded_commands([command.id])
-                if command.id in prior:
-                    owner, last_seq, count = prior[command.id]
-                    if owner != actor.username:
-                        raise DomainError("command_id_reused", f"command id {command.id!r} was used by another user")
-                    replay = (last_seq, count)
-                else:
-                    replay = None
-                    state: DocumentState | None = None
-                    for event in await tx.events_after(0):
-                        state = evolve_document(state, event)
-                    ctx = Context(actor=actor, at=utcnow())
-                    decided = decide_document(
-                        state,
-                        command,
-                        ctx,
-                        holidays=[date.fromisoformat(d) for d in council.holidays],
-                        mayor=council.mayor,
-                        check_signature=_signature_check(council),
-                        devices=_devices(council),
-                    )
-                    at = format_time(ctx.at)
-                    for new in decided:
-                        state = evolve_document(state, tx.append(new.type, new.payload, actor=actor.username, at=at))
-                    tx.record_command(command.id, actor.username, len(decided))
-                    if state is not None:
-                        await _write_read_model(tx.conn, state)
-        except StreamNotFound:
-            raise DomainError("document_not_found", f"no document {document_id!r}") from None
-        if replay is None and tx.pending:
-            for listener in self.listeners:
-                try:
-                    listener(tx.pending)
-                except Exception:
-                    log.exception("a document listener failed")
-        if replay is not None:
-            last_seq, count = replay
-            events = await self.store.read(stream, after=last_seq - count, limit=count) if count else []
-            return DocumentResult(last_seq, events, replayed=True)
-        return DocumentResult(tx.head_seq, tx.pending)
+        return await self.application.execute(document_stream(document_id), command, actor)
 
     async def list(self) -> list[dict[str, Any]]:
         """Every document's row of the read model, newest registry number first."""

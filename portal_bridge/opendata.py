@@ -31,9 +31,9 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge.consumers import Consumer
 from portal_bridge.minutes import agenda_add_title
 from portal_bridge.pages import PUBLIC_DOCUMENTS
+from session_server.application import Application
 from session_server.domain.council import CouncilState
 from session_server.http.responses import ApiError, JSONResponse, content_disposition, site_url, whole_number
-from session_server.service import Sessions
 from session_server.store.events import EventStore, StoredEvent
 
 MOTION_FIELDS = (
@@ -77,9 +77,9 @@ class OpenData(Consumer):
     name = "opendata"
     wake_on = frozenset({"vote.closed"})
 
-    def __init__(self, store: EventStore, sessions: Sessions) -> None:
+    def __init__(self, store: EventStore, application: Application) -> None:
         super().__init__(store)
-        self.sessions = sessions
+        self.application = application
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute("TRUNCATE od_motions, od_votings")
@@ -90,7 +90,7 @@ class OpenData(Consumer):
             return
         history = await self.store.read(stream, after=0, limit=max(e.seq for e in closed), conn=conn)
         scheduled = history[0].payload
-        council = await self.sessions.council(str(scheduled["council"]), conn=conn)
+        council = await self.application.council(str(scheduled["council"]), conn=conn)
         for event in closed:
             await self._motion(conn, history, event, scheduled, council)
 
@@ -259,7 +259,7 @@ async def votings(request: Request) -> Response:
 async def deputies(request: Request) -> Response:
     """``/opendata/ua835/deputies.{csv,json}``: the council's members."""
     fmt = _format(request)
-    sessions = request.app.state.kvorum.sessions
+    sessions = request.app.state.kvorum.application
     council_id = await sessions.council_id()
     if council_id is None:
         raise ApiError(404, "council_not_found", "no council yet")

@@ -22,11 +22,11 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge import ukrainian
 from portal_bridge.minutes import build, quoted
+from session_server.application import session_stream
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.http.app import PAGE_HEADERS, RETRY_AFTER
 from session_server.http.responses import ApiError
-from session_server.service import session_stream
 from session_server.store.database import unreachable
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ PUBLIC_DOCUMENTS: Final = f"status <> '{UNPUBLISHED}'"
 
 async def council_of(request: Request) -> CouncilState:
     """This installation's council; 404 ``council_not_found`` before there is one."""
-    sessions = request.app.state.kvorum.sessions
+    sessions = request.app.state.kvorum.application
     council_id = await sessions.council_id()
     if council_id is None:
         raise DomainError("council_not_found", "no council yet")
@@ -192,7 +192,7 @@ async def minutes(request: Request) -> Response:
     events = await kvorum.store.read(session_stream(session_id))
     if not events:
         raise DomainError("session_not_found", f"no session {session_id!r}")
-    council = await kvorum.sessions.council(str(events[0].payload["council"]))
+    council = await kvorum.application.council(str(events[0].payload["council"]))
     html = templates().get_template("minutes.html").render(m=build(events, council))
     return HTMLResponse(html, headers=PAGE_HEADERS)
 

@@ -155,7 +155,7 @@ async def session_page(request: Request) -> Response:
     Votes on including an item in the agenda are filed apart, as the minutes file them: such a vote's
     ``item`` is the id the item would get, and a rejected proposal's id goes to the next proposal.
     """
-    state, council = await request.app.state.kvorum.sessions.session(request.path_params["session"])
+    state, council = await request.app.state.kvorum.application.session(request.path_params["session"])
     public = to_public(state, council)
     rows = await request.app.state.kvorum.pool.fetch(f"SELECT id, number FROM documents WHERE {PUBLIC_DOCUMENTS}")
     numbers = {d["number"]: d["id"] for d in rows}

@@ -15,10 +15,10 @@ from pathlib import Path
 import asyncpg
 import orjson
 
+from session_server.application import SYSTEM, council_stream, session_stream
 from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, DeputyUpdate, Gender, SessionSchedule
 from session_server.domain.errors import DomainError
 from session_server.identity.accounts import AccountError, hash_password
-from session_server.service import SYSTEM, council_stream, session_stream
 from session_server.state import Kvorum
 from voting.rules import Rule
 
@@ -130,7 +130,7 @@ def accounts() -> list[DemoAccount]:
 
 async def seed(kvorum: Kvorum, *, today: date | None = None) -> None:
     """Create the demo council, its accounts and a scheduled session (no-op for what exists)."""
-    sessions = kvorum.sessions
+    sessions = kvorum.application
     stream = council_stream(COUNCIL_ID)
     await sessions.execute(
         stream,

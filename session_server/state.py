@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from session_server.application import Application, core_application
+from session_server.application.deadlines import VoteDeadlines
+from session_server.application.sitting import HOT_STATEMENTS
 from session_server.config import Settings
 from session_server.identity.accounts import Accounts
 from session_server.identity.sign_ins import SignIns
@@ -15,10 +18,12 @@ from session_server.identity.tokens import AccessTokens, Keyring, RefreshTokens,
 from session_server.ledger.trees import Ledger
 from session_server.realtime.broker import Broker, open_broker
 from session_server.realtime.hub import Hub
-from session_server.service import HOT_STATEMENTS, Sessions
 from session_server.store.database import create_pool, database_url, warm
 from session_server.store.events import EventStore, StoredEvent
 from session_server.store.schema import migrate
+
+LEDGERED = ("council", "session")
+"""The kinds of record whose streams are fanned out to subscribers and kept in the ledger."""
 
 
 @dataclass(slots=True)
@@ -28,7 +33,8 @@ class Kvorum:
     settings: Settings
     pool: asyncpg.Pool
     store: EventStore
-    sessions: Sessions
+    application: Application
+    deadlines: VoteDeadlines
     accounts: Accounts
     keyring: Keyring
     access: AccessTokens
@@ -63,11 +69,13 @@ class Kvorum:
                 ledger = Ledger(pool, origin=settings.ledger_origin, interval=settings.checkpoint_seconds)
                 await ledger.load_keys()
                 access = AccessTokens(keyring, lifetime=settings.access_token_seconds)
+                application = core_application(store)
                 kvorum = cls(
                     settings=settings,
                     pool=pool,
                     store=store,
-                    sessions=Sessions(store),
+                    application=application,
+                    deadlines=VoteDeadlines(application),
                     accounts=Accounts(pool),
                     keyring=keyring,
                     access=access,
@@ -78,18 +86,20 @@ class Kvorum:
                     sign_ins=SignIns(pool),
                     revocations=Revocations(pool, access),
                 )
-                kvorum.sessions.listeners.append(kvorum._fan_out)
-                kvorum.sessions.listeners.append(ledger.on_commit)
+                # what is public and ledgered: the council and its sittings (documents have their own exports)
+                application.listen(kvorum._fan_out, kinds=LEDGERED)
+                application.listen(ledger.on_commit, kinds=LEDGERED)
                 await hub.start()
                 await ledger.start()
                 await broker.start(hub.offer, hub.reconcile_now)
                 try:
-                    await kvorum.sessions.start()
+                    await kvorum.deadlines.start()
                     await kvorum.revocations.start()
                     yield kvorum
                 finally:
                     await kvorum.revocations.close()
-                    await kvorum.sessions.close()
+                    await kvorum.deadlines.close()
+                    await application.close()
                     await ledger.close()
                     await broker.close()
                     await hub.close()

@@ -41,6 +41,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from session_server.application import session_stream
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
 from session_server.http.app import PAGE_HEADERS
@@ -56,7 +57,6 @@ from session_server.http.responses import (
     site_url,
 )
 from session_server.identity.tokens import Principal
-from session_server.service import session_stream
 from session_server.state import Kvorum
 from streaming.broadcast import Studio
 from streaming.chapters import chapters, webvtt
@@ -211,7 +211,7 @@ async def broadcast_status(request: Request) -> Response:
     """What a resident's page needs: is it live, how many watch, where to watch."""
     session = _session(request)
     kvorum: Kvorum = request.app.state.kvorum
-    state, _ = await kvorum.sessions.session(session)
+    state, _ = await kvorum.application.session(session)
     studio = _studio(request)
     folder = studio.folder(session)
     current = state.broadcast
@@ -232,7 +232,7 @@ async def broadcast_status(request: Request) -> Response:
 async def _chapters(request: Request) -> tuple[list[Any], float, str | None]:
     session = _session(request)
     kvorum: Kvorum = request.app.state.kvorum
-    state, _ = await kvorum.sessions.session(session)
+    state, _ = await kvorum.application.session(session)
     events = await kvorum.store.read(session_stream(session))
     agenda = {item.id: (item.number, item.title) for item in state.agenda.values()}
     found = chapters(events, agenda)
@@ -270,7 +270,7 @@ async def video_settings(request: Request) -> Response:
     """The session's video settings (staff only: a camera URL may hold the camera's password)."""
     await _staff(request)
     session = _session(request)
-    await request.app.state.kvorum.sessions.session(session)
+    await request.app.state.kvorum.application.session(session)
     return JSONResponse(await _settings(request, session))
 
 
@@ -278,7 +278,7 @@ async def put_video_settings(request: Request) -> Response:
     """Choose the session's source: a WHIP publisher, or a camera pulled by URL."""
     who = await _staff(request)
     session = _session(request)
-    await request.app.state.kvorum.sessions.session(session)
+    await request.app.state.kvorum.application.session(session)
     body = parse_model(VideoSettingsIn, await read_body(request, 16 * 1024))
     if body.source == "camera" and not body.camera_url:
         raise ApiError(400, "invalid_request", "a camera source needs camera_url (rtsp://…, http(s)://… or a file)")
@@ -300,7 +300,7 @@ async def make_stream_key(request: Request) -> Response:
     """A new stream key for the session (the old one stops working); shown once, stored hashed."""
     who = await _staff(request)
     session = _session(request)
-    await request.app.state.kvorum.sessions.session(session)
+    await request.app.state.kvorum.application.session(session)
     key = STREAM_KEY_PREFIX + secrets.token_urlsafe(32)
     await request.app.state.kvorum.pool.execute(
         """INSERT INTO video_settings (session, stream_key, stream_key_by, updated_by) VALUES ($1, $2, $3, $3)
@@ -377,7 +377,7 @@ class VideoExtension:
     @contextlib.asynccontextmanager
     async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
         """The studio on ``app.state`` for the app's life; every ingest and viewer closed at the end."""
-        studio = Studio(kvorum.sessions, kvorum.pool, video_config(kvorum.settings))
+        studio = Studio(kvorum.application, kvorum.pool, video_config(kvorum.settings))
         app.state.studio = studio
         try:
             yield

@@ -35,12 +35,12 @@ from aiortc.contrib.media import MediaPlayer
 from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamTrack
 
+from session_server.application import Application, session_stream
 from session_server.domain.commands import BroadcastInterrupt, BroadcastStart, BroadcastStop
 from session_server.domain.errors import DomainError
 from session_server.domain.events import parse_time
 from session_server.domain.roles import SYSTEM, Actor
 from session_server.http.responses import ApiError
-from session_server.service import Sessions, session_stream
 from streaming.encoder import AudioEncoder
 from streaming.hls import Recording
 from streaming.pipeline import Broadcast, Ingest, Viewer, pump_picture, pump_sound
@@ -80,8 +80,8 @@ _OPUS = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.l
 class Studio:
     """Every broadcast of this node, and the way its ingests and viewers come and go."""
 
-    def __init__(self, sessions: Sessions, pool: asyncpg.Pool, config: VideoConfig) -> None:
-        self.sessions = sessions
+    def __init__(self, application: Application, pool: asyncpg.Pool, config: VideoConfig) -> None:
+        self.application = application
         self.pool = pool
         self.config = config
         self.broadcasts: dict[str, Broadcast] = {}
@@ -129,7 +129,7 @@ class Studio:
 
     async def publish(self, session: str, offer: str, actor: Actor, *, bitrate: int) -> tuple[str, str]:
         """WHIP: take the publisher's offer; return (answer SDP, resource id). The broadcast is live."""
-        await self.sessions.session(session)  # 404 for an unknown session
+        await self.application.session(session)  # 404 for an unknown session
         ingest = await self._begin(session, "whip", bitrate)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.config.ice_servers)))
         ingest.pc = pc
@@ -155,7 +155,7 @@ class Studio:
 
     async def pull_camera(self, session: str, url: str, actor: Actor, *, bitrate: int) -> str:
         """Start pulling an IP camera (RTSP, HTTP or a file) into the broadcast; returns the resource id."""
-        await self.sessions.session(session)
+        await self.application.session(session)
         ingest = await self._begin(session, "camera", bitrate)
         try:
             try:
@@ -204,18 +204,18 @@ class Studio:
     async def _go_live(
         self, session: str, ingest: Ingest, track: MediaStreamTrack, sound: MediaStreamTrack | None, actor: Actor
     ) -> None:
-        state, _ = await self.sessions.session(session)
+        state, _ = await self.application.session(session)
         stream = session_stream(session)
         if state.broadcast is not None and state.broadcast.status == "live":
             # We hold the lock, so nobody publishes: the last publisher's node died mid-broadcast.
             reason = "the previous publisher was lost"
-            await self.sessions.execute(
+            await self.application.execute(
                 stream, BroadcastInterrupt(id=_command_id(), type="broadcast.interrupt", reason=reason), SYSTEM
             )
-        await self.sessions.execute(
+        await self.application.execute(
             stream, BroadcastStart(id=_command_id(), type="broadcast.start", source=ingest.source), actor
         )
-        state, _ = await self.sessions.session(session)
+        state, _ = await self.application.session(session)
         assert state.broadcast is not None
         zero = parse_time(state.broadcast.started_at).timestamp()
         broadcast = self.broadcasts[session]
@@ -264,7 +264,9 @@ class Studio:
                 finish = broadcast.recording.finish if stopped_by is not None else broadcast.recording.cut
                 await asyncio.get_running_loop().run_in_executor(executor, finish)
             if stopped_by is not None:
-                await self.sessions.execute(stream, BroadcastStop(id=_command_id(), type="broadcast.stop"), stopped_by)
+                await self.application.execute(
+                    stream, BroadcastStop(id=_command_id(), type="broadcast.stop"), stopped_by
+                )
                 # Joining hours of segments takes a while: the publisher is not kept waiting for it.
                 joining = asyncio.ensure_future(self._join(session, broadcast.recording))
                 self._joining.add(joining)
@@ -273,7 +275,7 @@ class Studio:
                 command = BroadcastInterrupt(
                     id=_command_id(), type="broadcast.interrupt", reason=interrupted or "dropped"
                 )
-                await self.sessions.execute(stream, command, SYSTEM)
+                await self.application.execute(stream, command, SYSTEM)
                 self._later(self._stop_unless_resumed(session, broadcast.recording))
         except DomainError as exc:
             log.warning("video of session %s: %s", session, exc.message)
@@ -296,7 +298,7 @@ class Studio:
             return
         stop = BroadcastStop(id=_command_id(), type="broadcast.stop")
         try:
-            await self.sessions.execute(session_stream(session), stop, SYSTEM)
+            await self.application.execute(session_stream(session), stop, SYSTEM)
         except DomainError:
             return  # resumed and stopped meanwhile, or stopped by hand
         recording.finish()  # on the loop: no ingest writes now, and it only rewrites two playlists
@@ -351,7 +353,7 @@ class Studio:
 
     async def watch(self, session: str, offer: str) -> tuple[str, str]:
         """WHEP: take a viewer's offer; return (answer SDP, resource id). 503 over the cap."""
-        await self.sessions.session(session)
+        await self.application.session(session)
         if sum(len(b.viewers) for b in self.broadcasts.values()) >= self.config.max_viewers:
             raise ApiError(
                 503,

@@ -146,7 +146,7 @@ async def test_a_retried_command_returns_the_first_result_and_appends_nothing(de
 
 async def test_group_commit_puts_concurrent_commands_in_few_transactions(demo_council: Demo) -> None:
     demo = demo_council
-    sessions = demo.server.kvorum.sessions
+    sessions = demo.server.kvorum.application
     await _open_with(demo, [])
     before = sessions.batches
     await asyncio.gather(*(demo.ok(u, "presence.register") for u in DEPUTIES))

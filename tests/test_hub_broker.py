@@ -16,12 +16,12 @@ import pytest
 from conftest import _redis_answers, free_port
 
 from session_server import demo
+from session_server.application import session_stream
 from session_server.config import ConfigError, Settings
 from session_server.domain.commands import PresenceRegister, RegistrationOpen, SessionOpen
 from session_server.domain.roles import Actor, Role
 from session_server.realtime.broker import RedisBroker, decode, encode, open_broker
 from session_server.realtime.hub import CrowdCollector, Delivery, Hub, Subscriber
-from session_server.service import session_stream
 from session_server.state import Kvorum
 from session_server.store.events import StoredEvent
 
@@ -125,7 +125,7 @@ async def node(settings: Settings, *, reconcile_seconds: float) -> AsyncIterator
 
 
 async def _open_registration(node_a: Kvorum) -> None:
-    await node_a.sessions.execute(STREAM, SessionOpen(id="o", type="session.open"), SECRETARY)
+    await node_a.application.execute(STREAM, SessionOpen(id="o", type="session.open"), SECRETARY)
 
 
 async def test_redis_carries_events_from_one_node_to_another(settings: Settings, redis_url: str) -> None:
@@ -194,7 +194,7 @@ async def test_a_broker_restart_loses_nothing(settings: Settings) -> None:
                 redis = _start_redis(port)
                 # the periodic check is off: only the reconnect's catch-up can bring it
                 assert await take(remote, 1, seconds=10) == [2]
-                await a.sessions.execute(STREAM, RegistrationOpen(id="r", type="registration.open"), SECRETARY)
+                await a.application.execute(STREAM, RegistrationOpen(id="r", type="registration.open"), SECRETARY)
                 assert await take(remote, 1, seconds=5) == [3]
     finally:
         redis.terminate()
@@ -206,12 +206,12 @@ async def test_two_nodes_commit_to_one_session_in_one_order(settings: Settings, 
     async with node(settings, reconcile_seconds=1) as a, node(settings, reconcile_seconds=1) as b:
         await demo.seed(a)
         await _open_registration(a)
-        await b.sessions.execute(STREAM, RegistrationOpen(id="r", type="registration.open"), SECRETARY)
+        await b.application.execute(STREAM, RegistrationOpen(id="r", type="registration.open"), SECRETARY)
         users = {u.username: u for u in await a.accounts.list()}
         async with a.hub.subscribe(STREAM) as on_a, b.hub.subscribe(STREAM) as on_b:
             await asyncio.gather(
                 *(
-                    (a if i % 2 else b).sessions.execute(
+                    (a if i % 2 else b).application.execute(
                         STREAM, PresenceRegister(id=f"p{i}", type="presence.register"), users[f"deputy{i:02d}"].actor()
                     )
                     for i in range(1, 35)

@@ -121,7 +121,7 @@ async def hold_sitting(demo: Demo) -> Sitting:
     await demo.ok("chair", "session.close")
 
     events = (await demo.client.get(f"/api/v1/sessions/{SESSION}/events")).json()["events"]
-    council = await demo.server.kvorum.sessions.council("voznesensk")
+    council = await demo.server.kvorum.application.council("voznesensk")
     state = (await demo.state())["state"]
     return Sitting(council, events, state, at_registration, counted_from)
 

@@ -16,7 +16,7 @@ import orjson
 import pytest
 import rfc8785
 
-from session_server.service import HOT_STATEMENTS
+from session_server.application.sitting import HOT_STATEMENTS
 from session_server.state import Kvorum
 from session_server.store.database import create_pool, warm
 from session_server.store.events import RECORDED_COMMANDS, EventStore, StreamNotFound

@@ -14,7 +14,7 @@ from conftest import Demo
 from links import CuttableLink
 from outage_support import database_link, settings  # noqa: F401  (the server reaches the database through the link)
 
-from session_server.service import SWEEP_SECONDS
+from session_server.application.deadlines import SWEEP_SECONDS
 
 
 async def _sleep_until(moment: datetime) -> None:

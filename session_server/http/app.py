@@ -195,10 +195,10 @@ def _static(settings: Settings) -> list[Mount]:
 
 async def _warn_if_unsigned(kvorum: Kvorum) -> None:
     """Say it loudly at every start when the council counts ballots nobody signed (a demo council)."""
-    council_id = await kvorum.sessions.council_id()
+    council_id = await kvorum.application.council_id()
     if council_id is None:
         return
-    council = await kvorum.sessions.council(council_id)
+    council = await kvorum.application.council(council_id)
     if not council.signed_ballots:
         # Loud under `kvorum serve`; under `kvorum demo` it is what the demo is for, and its banner says so.
         log.log(

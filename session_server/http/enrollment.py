@@ -28,11 +28,11 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
+from session_server.application import CommandResult, council_stream
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, CredentialEnroll
 from session_server.domain.council import CouncilState
 from session_server.domain.roles import Actor, Role
 from session_server.http.responses import ApiError, json_object, parse, principal, read_body
-from session_server.service import CommandResult, council_stream
 from session_server.state import Kvorum
 from voting.ballot import b64url, from_b64url
 
@@ -47,10 +47,10 @@ def _token_hash(token: str) -> bytes:
 
 
 async def _council(kvorum: Kvorum) -> CouncilState:
-    council_id = await kvorum.sessions.council_id()
+    council_id = await kvorum.application.council_id()
     if council_id is None:
         raise ApiError(404, "council_not_found", "no council yet")
-    return await kvorum.sessions.council(council_id)
+    return await kvorum.application.council(council_id)
 
 
 async def create(request: Request) -> Response:
@@ -177,7 +177,7 @@ async def register(request: Request) -> Response:
         raise ApiError(410, "enrollment_used", "this enrollment link was already used")
     actor = Actor(username=f"enrollment:{link['created_by']}", role=Role.ADMIN)
     try:
-        result = await kvorum.sessions.execute(council_stream(council.id), command, actor)
+        result = await kvorum.application.execute(council_stream(council.id), command, actor)
     except BaseException:
         await kvorum.pool.execute("UPDATE enrollments SET used_at = NULL WHERE token_hash = $1", _token_hash(token))
         raise
@@ -198,7 +198,7 @@ async def council_command(request: Request) -> Response:
     if command.type in ("credential.enroll", "council.create"):
         raise ApiError(400, "invalid_request", f"{command.type} is not issued through this endpoint")
     council = await _council(kvorum)
-    result = await kvorum.sessions.execute(council_stream(council.id), command, who.actor())
+    result = await kvorum.application.execute(council_stream(council.id), command, who.actor())
     return JSONResponse(_result(result))
 
 

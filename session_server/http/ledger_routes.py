@@ -13,9 +13,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from session_server.application import council_stream, session_stream
 from session_server.http.responses import ApiError, query_int
 from session_server.ledger.trees import Ledger, LedgerError, b64
-from session_server.service import council_stream, session_stream
 from session_server.state import Kvorum
 
 EXPORT_FORMAT = "kvorum-ledger-v1"
@@ -35,7 +35,7 @@ async def _stream(request: Request) -> str:
     if session is not None:
         stream = session_stream(session)
     else:
-        council_id = await kvorum.sessions.council_id()
+        council_id = await kvorum.application.council_id()
         if council_id is None:
             raise ApiError(404, "council_not_found", "no council yet")
         stream = council_stream(council_id)
@@ -157,7 +157,7 @@ async def build_export(kvorum: Kvorum, session_id: str) -> dict[str, Any]:
     stream = session_stream(session_id)
     if await kvorum.store.head(stream) is None:
         raise ApiError(404, "session_not_found", f"no session {session_id!r}")
-    _, council = await kvorum.sessions.session(session_id)
+    _, council = await kvorum.application.session(session_id)
     return {
         "format": EXPORT_FORMAT,
         "session": session_id,

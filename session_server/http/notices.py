@@ -86,10 +86,10 @@ async def council_name(app: Any) -> str | None:
         return None
     try:
         async with asyncio.timeout(NAME_WAIT_SECONDS):
-            council_id = await kvorum.sessions.council_id()
+            council_id = await kvorum.application.council_id()
             if council_id is None:
                 return None
-            name: str = (await kvorum.sessions.council(council_id)).name
+            name: str = (await kvorum.application.council(council_id)).name
             return name
     except Exception as exc:
         log.info("an error page names no council: %r", exc)

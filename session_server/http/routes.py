@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from session_server.application import CommandResult, session_stream
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER, SessionSchedule
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
@@ -27,7 +28,6 @@ from session_server.http.responses import (
 )
 from session_server.identity.sign_ins import Attempt
 from session_server.identity.tokens import TokenError
-from session_server.service import CommandResult, session_stream
 from session_server.state import Kvorum
 from voting.ballot import nonce_for
 
@@ -151,7 +151,7 @@ async def me(request: Request) -> Response:
 
 async def council(request: Request) -> Response:
     """This installation's council: name, statutory composition, deputies and factions, vote rules."""
-    sessions = _kvorum(request).sessions
+    sessions = _kvorum(request).application
     council_id = await sessions.council_id()
     if council_id is None:
         raise ApiError(404, "council_not_found", "no council yet: run `kvorum demo` or create one")
@@ -178,7 +178,7 @@ async def schedule_session(request: Request) -> Response:
     raw = await read_body(request, kvorum.settings.max_body_bytes)
     command = parse_model(SessionSchedule, _with_type(raw, "session.schedule"))
     session_id = command.session_id or f"c{command.convocation}-s{command.number}"
-    result = await kvorum.sessions.execute(session_stream(session_id), command, who.actor())
+    result = await kvorum.application.execute(session_stream(session_id), command, who.actor())
     return JSONResponse({"session": session_id, **_result(result)}, status_code=200 if result.replayed else 201)
 
 
@@ -193,7 +193,7 @@ def _with_type(raw: bytes, type_: str) -> bytes:
 async def get_session(request: Request) -> Response:
     """The session's current state and the ``seq`` it reflects."""
     kvorum = _kvorum(request)
-    state, council_state = await kvorum.sessions.session(request.path_params["session"])
+    state, council_state = await kvorum.application.session(request.path_params["session"])
     return JSONResponse({"seq": state.seq, "state": to_public(state, council_state)})
 
 
@@ -218,7 +218,7 @@ async def session_command(request: Request) -> Response:
     if command.type == "session.schedule":
         raise ApiError(400, "invalid_request", "schedule a session with POST /api/v1/sessions")
     session_id = request.path_params["session"]
-    result = await kvorum.sessions.execute(session_stream(session_id), command, who.actor())
+    result = await kvorum.application.execute(session_stream(session_id), command, who.actor())
     return JSONResponse(_result(result))
 
 
@@ -228,7 +228,7 @@ async def my_nonce(request: Request) -> Response:
     who = await principal(request)
     if who.member is None:
         raise ApiError(403, "not_a_deputy", "only a council member has ballot nonces")
-    state, _ = await kvorum.sessions.session(request.path_params["session"])
+    state, _ = await kvorum.application.session(request.path_params["session"])
     vote = state.votes.get(request.path_params["vote"])
     if vote is None:
         raise DomainError("unknown_vote", f"no vote {request.path_params['vote']!r} in this session")

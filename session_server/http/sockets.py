@@ -39,6 +39,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from session_server.application import session_stream
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
@@ -47,7 +48,6 @@ from session_server.http.responses import ApiError, parse, whole_number
 from session_server.identity.tokens import Principal, TokenError
 from session_server.realtime.direct import CHUNK_WRITER, DROP_SECONDS, FRAME_WRITER
 from session_server.realtime.hub import Delivery, Overflowed, Released, Subscriber
-from session_server.service import session_stream
 from session_server.state import Kvorum
 from session_server.store.database import unreachable
 from session_server.store.events import StoreError
@@ -203,7 +203,7 @@ class _Connection:
             command = parse(SESSION_COMMAND_ADAPTER, orjson.dumps(raw) if raw is not None else b"")
             if command.type == "session.schedule":
                 raise ApiError(400, "invalid_request", "schedule a session with POST /api/v1/sessions")
-            result = await self.kvorum.sessions.execute(self.stream, command, self.who.actor())
+            result = await self.kvorum.application.execute(self.stream, command, self.who.actor())
         except ApiError as exc:
             subscriber.put(_dumps(_error(command_id, exc.code, exc.message, field=exc.field)))
         except DomainError as exc:
@@ -263,7 +263,7 @@ class _Connection:
                 _dumps(_error(None, "sync_ahead", f"this session has {head} events, not {self.since}: starting afresh"))
             )
         if self.since == 0 or self.since > head or head - self.since > SNAPSHOT_BEYOND:
-            state, council = await self.kvorum.sessions.session(self.session_id)
+            state, council = await self.kvorum.application.session(self.session_id)
             digest = await store.pool.fetchval(
                 "SELECT encode(hash, 'hex') FROM events WHERE stream = $1 AND seq = $2", self.stream, state.seq
             )

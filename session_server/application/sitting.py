@@ -1,0 +1,147 @@
+"""The plenary sitting as a registered kind of record: ``session:<id>`` streams.
+
+Its commands are decided against the council (the deputies, their devices, the rules); its read
+model is the ``sessions`` row (status, head, the open vote and when it closes), written in the same
+round trip as the events. A signed ballot's signature is checked before the ballot joins a batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from session_server.application.aggregates import Kind, Reader
+from session_server.application.service import council_stream
+from session_server.domain.commands import BallotCast
+from session_server.domain.council import CouncilState
+from session_server.domain.errors import DomainError
+from session_server.domain.events import NewEvent
+from session_server.domain.roles import Actor, AssertionCheck, Context
+from session_server.domain.session import SessionState, decide, evolve
+from session_server.store.database import Statement
+from session_server.store.events import HOT_STATEMENTS as APPEND_STATEMENTS
+from session_server.store.events import NOTHING_APPENDED, Appending, StoredEvent, flush_with
+from voting.ballot import Assertion, BallotRefused, Credential, ballot_bytes, verify_assertion
+
+__all__ = ["HOT_STATEMENTS", "Sitting"]
+
+APPEND_WITH_SESSION_ROW = flush_with(
+    """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq, open_vote, vote_closes_at)
+       VALUES ($14, $15, $16, $17, $18::text::date, $19, $20, $21, $22, $23::text::timestamptz)
+       ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq, open_vote = EXCLUDED.open_vote,
+           vote_closes_at = EXCLUDED.vote_closes_at"""
+)
+"""An append that also writes the read model's row of its session, in the same round trip."""
+
+HOT_STATEMENTS: list[Statement] = [
+    *APPEND_STATEMENTS,
+    (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0, None, None)),
+]
+"""What a command runs in the database, with arguments that change nothing once rolled back
+(see ``session_server.store.database.warm``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A ballot signature checked before its batch: what was checked and the answer."""
+
+    ballot: bytes
+    assertion: Assertion
+    credential: Credential
+    rp_id: str
+    origins: tuple[str, ...]
+    sign_count: int
+
+    def check(
+        self, ballot: bytes, assertion: Assertion, credential: Credential, rp_id: str, origins: Sequence[str]
+    ) -> int:
+        """The earlier answer if ``decide`` asks exactly the same question, else the check itself."""
+        if (ballot, assertion, credential, rp_id, tuple(origins)) == (
+            self.ballot,
+            self.assertion,
+            self.credential,
+            self.rp_id,
+            self.origins,
+        ):
+            return self.sign_count
+        return verify_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
+
+
+class Sitting(Kind):
+    """A plenary sitting: decided by ``session_server.domain.session`` against its council."""
+
+    kind = "session"
+    creating = frozenset({"session.schedule"})
+
+    def clone(self, state: SessionState) -> SessionState:
+        return state.clone()
+
+    def evolve(self, state: SessionState | None, event: StoredEvent) -> SessionState:
+        return evolve(state, event)
+
+    async def facts(self, reader: Reader, state: SessionState | None, conn: Any) -> CouncilState:
+        council_id = state.council if state is not None else await reader.council_id()
+        if council_id is None:
+            raise DomainError("council_not_found", "create the council first (kvorum demo)")
+        council: CouncilState = await reader.current(council_stream(council_id), conn=conn)
+        return council
+
+    def decide(self, state: SessionState | None, command: Any, ctx: Context, facts: CouncilState) -> list[NewEvent]:
+        return decide(state, facts, command, ctx)
+
+    async def record(self, tx: Appending, state: SessionState) -> None:
+        vote = state.open_vote
+        tx.also(
+            APPEND_WITH_SESSION_ROW,
+            state.id,
+            state.council,
+            state.number,
+            state.convocation,
+            state.date,
+            state.title,
+            state.status,
+            state.seq,
+            vote.id if vote else None,
+            vote.closes_at if vote else None,
+        )
+
+    def prepare(self, reader: Reader, stream: str, command: Any, actor: Actor) -> AssertionCheck | None:
+        """Check a ballot's signature against the state as cached now, before it joins a batch.
+
+        The signature check is the costly part of a signed ballot. Done here, it overlaps the commit
+        of the batch in flight instead of lengthening the next one; ``decide`` still makes every check
+        in order and uses this answer only if it asks exactly the same question. None when it cannot
+        tell yet. (Not in worker threads: ECDSA releases the GIL, but each thread then waits up to the
+        5 ms switch interval to take it back from the busy event loop — measured slower.)
+        """
+        if not isinstance(command, BallotCast) or command.assertion is None or command.nonce is None:
+            return None
+        state: SessionState | None = reader.cached(stream)
+        if state is None or actor.member is None:
+            return None
+        council: CouncilState | None = reader.cached(council_stream(state.council))
+        vote = state.votes.get(command.vote)
+        if council is None or vote is None:
+            return None
+        try:
+            assertion = Assertion.from_json(command.assertion)
+        except BallotRefused:
+            return None
+        credential = council.credentials.get(assertion.credential)
+        if credential is None:
+            return None
+        ballot = ballot_bytes(
+            council=council.id,
+            session=state.id,
+            vote=vote.id,
+            item=vote.item,
+            deputy=actor.member,
+            choice=command.choice.value,
+            nonce=command.nonce,
+        )
+        try:
+            sign_count = verify_assertion(ballot, assertion, credential, rp_id=council.rp_id, origins=council.origins)
+        except BallotRefused:
+            return None  # decide refuses it with the right code, in the right order
+        return _Verified(ballot, assertion, credential, council.rp_id, council.origins, sign_count).check
