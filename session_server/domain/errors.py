@@ -73,6 +73,7 @@ not_signed                 publishing, or controlling the execution of, an unsig
 no_execution               reporting on the execution of a decision not under control
 broadcast_live             starting the broadcast while it is live (a second publisher)
 broadcast_not_live         interrupting or stopping a broadcast that is not live
+command_id_reused          a command id another user's command already used on this stream (ids are per user)
 invalid_command            a command that is well-formed but makes no sense here (e.g. duplicate
                            agenda item ids, a second mayor, an existing council)
 =========================  ==================================================================
@@ -156,6 +157,7 @@ CODES: frozenset[str] = frozenset(
         "already_signed",
         "not_signed",
         "no_execution",
+        "command_id_reused",
         "invalid_command",
     }
 )
