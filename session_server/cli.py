@@ -25,6 +25,7 @@ import orjson
 from session_server.config import ConfigError, Settings
 from session_server.identity.accounts import AccountError
 from session_server.ledger.verifier import cmd_verify
+from session_server.realtime import direct
 from session_server.state import Kvorum
 from session_server.store.database import DatabaseUnavailable, database_url
 from session_server.store.events import StoreError
@@ -92,9 +93,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         # Events are ~250 bytes: compressing them per subscriber doubled the CPU per delivery and the
         # memory per idle socket (76 → 34 KiB) for almost no saving (benchmarks.fanout).
         "ws_per_message_deflate": False,
-        # uvicorn's own protocols, plus a way for the hub to write an event's ready bytes at once.
-        "ws": "session_server.realtime.direct:DirectWebSocketProtocol",
-        "http": "session_server.realtime.direct:DirectHttpProtocol",
+        # uvicorn's own protocols, plus a way for the hub to write an event's ready bytes at once
+        # (or uvicorn's plain ones, said loudly, if this uvicorn lacks what they rely on).
+        **direct.protocols(),
         # On SIGTERM, open WebSockets and SSE streams get this long to end before the node stops anyway;
         # their clients resume on another node.
         "timeout_graceful_shutdown": 10,

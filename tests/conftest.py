@@ -14,7 +14,7 @@ import secrets
 import socket
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -216,6 +216,19 @@ class Demo:
 
     async def head(self, session: str | None = None) -> int:
         return int((await self.state(session))["seq"])
+
+
+async def eventually(check: Callable[[], Any], what: str, seconds: float = 10) -> Any:
+    """Wait until ``check()`` (a function, or a coroutine function) gives a true value, and return it; fail
+    naming ``what`` after ``seconds``. For a state no event announces, such as a server's inner counters."""
+    for _ in range(int(seconds / 0.02)):
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{what} did not happen within {seconds} s")
 
 
 async def outlive(token: str) -> None:

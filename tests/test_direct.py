@@ -9,9 +9,12 @@ import socket
 import ssl
 from pathlib import Path
 
+import pytest
 from deploy_support import write_self_signed
+from uvicorn.protocols.http.flow_control import FlowControl
 
-from session_server.realtime.direct import Flag, Inbox, socket_fd, write_all
+from session_server.realtime import direct
+from session_server.realtime.direct import Flag, Inbox, missing_internals, socket_fd, write_all
 
 
 class Connection:
@@ -137,3 +140,22 @@ async def test_the_flag_blocks_writers_while_cleared_and_frees_every_one_when_se
     assert not any(w.done() for w in writers)
     flag.set()
     assert await asyncio.wait_for(asyncio.gather(*writers), 1) == [True, True, True]
+
+
+def test_this_uvicorn_has_every_attribute_the_direct_protocols_replace_or_read() -> None:
+    assert missing_internals() == []
+    assert direct.protocols()["ws"].endswith(":DirectWebSocketProtocol")
+
+
+def test_an_attribute_a_uvicorn_release_renamed_is_named_and_the_plain_protocols_run(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert missing_internals({FlowControl: ("_is_writable_event", "_writable_v2")}) == ["FlowControl._writable_v2"]
+    monkeypatch.setattr(direct, "missing_internals", lambda: ["FlowControl._writable_v2"])
+    direct.protocols.cache_clear()
+    try:
+        with caplog.at_level("WARNING", logger="session_server.realtime.direct"):
+            assert direct.protocols() == {"ws": "websockets-sansio", "http": "httptools"}
+    finally:
+        direct.protocols.cache_clear()
+    assert "direct socket writes are OFF" in caplog.text and "FlowControl._writable_v2" in caplog.text

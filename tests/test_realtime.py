@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import Demo, RunningServer, outlive
+from conftest import Demo, RunningServer, eventually, outlive
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from session_server.http import sockets
@@ -297,3 +297,23 @@ async def test_a_ping_is_answered_in_order_so_the_client_knows_its_link_is_alive
         # the event committed before the ping was read comes first: a pong means "you have everything"
         assert (await recv(ws))["type"] == "event"
         assert await recv(ws) == {"type": "pong"}
+
+
+async def test_an_in_sync_subscriber_is_written_to_directly_not_through_asgi_send(demo_council: Demo) -> None:
+    demo = demo_council
+    hub = demo.server.kvorum.hub
+    async with await connect(demo, "deputy01", 0) as ws, httpx.AsyncClient(base_url=demo.server.url) as client:
+        async with client.stream("GET", f"/api/v1/sessions/{SESSION}/stream?since=1") as feed:
+            lines = feed.aiter_lines()
+            assert (await recv(ws))["type"] == "snapshot"
+            stream = f"session:{SESSION}"
+            await eventually(lambda: hub.written_directly_now(stream) == 2, "both subscribers caught up")
+            before = hub.written_directly
+            await demo.ok("chair", "session.open")
+            event = await recv(ws)
+            async with asyncio.timeout(5):
+                while not (line := await anext(lines)).startswith("data:"):
+                    pass
+    assert event["type"] == "event" and event["event"]["type"] == "session.opened"
+    assert json.loads(line.removeprefix("data:"))["type"] == "session.opened"
+    assert hub.written_directly - before == 2  # the socket and the event stream, both by the fast path

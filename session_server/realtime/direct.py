@@ -16,6 +16,11 @@ slowly and the write buffer is full. Then the caller queues the message for the 
 which waits. Writes are whole frames or chunks, so they never interleave with what ``send`` writes.
 Everything else is uvicorn's own.
 
+The protocols replace and read private attributes of uvicorn, so ``pyproject.toml`` pins uvicorn to the
+releases they are tested with, and :func:`missing_internals` checks at start-up that every name they rely
+on is still there; where one is not, ``kvorum serve`` runs uvicorn's plain protocols and says so loudly
+(events then go through ASGI ``send``: correct, slower with thousands of subscribers).
+
 The hub first asks every subscriber's connection whether it is ready, then writes the same bytes
 to all that are, with :func:`write_all`: straight to the socket (``os.write``) when the transport
 has nothing buffered and carries no TLS, through the transport otherwise. Nothing else runs in
@@ -26,17 +31,24 @@ besides the sockets: at 5,000 subscribers an event left in ~53 ms instead of 57â
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import os
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from types import CodeType
 from typing import Any, Generic, Protocol, TypeVar
 
+import uvicorn
 from uvicorn._types import ASGISendEvent
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.frames import Frame, Opcode
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 FRAME_WRITER = "kvorum.frame_writer"
 """The WebSocket scope extension: a :class:`Direct` that takes whole text frames."""
@@ -336,3 +348,103 @@ def _extensions(scope: Any) -> dict[str, object]:
     """The scope's ``extensions`` (ASGI types them as a dict of dicts; ours hold objects)."""
     extensions: dict[str, object] = scope.setdefault("extensions", {})
     return extensions
+
+
+# ---- what the fast path relies on ------------------------------------------------------------
+
+UVICORN_INTERNALS: dict[type, tuple[str, ...]] = {
+    # replaced in __init__ (queue, writable) or read by ``ready`` and ``send``
+    WebSocketsSansIOProtocol: (
+        "queue",
+        "writable",
+        "handshake_complete",
+        "close_sent",
+        "disconnected",
+        "initial_response",
+        "request",
+        "response",
+        "transport",
+        "config",
+        "scope",
+        "run_asgi",
+        "send",
+        "pause_writing",
+        "resume_writing",
+        "connection_made",
+    ),
+    # replaced in connection_made (flow's event) and on_headers_complete (cycle's event); overridden parser callbacks
+    HttpToolsProtocol: (
+        "flow",
+        "cycle",
+        "scope",
+        "transport",
+        "on_message_begin",
+        "on_url",
+        "on_header",
+        "on_headers_complete",
+        "send_400_response",
+        "connection_made",
+    ),
+    FlowControl: ("_is_writable_event", "write_paused"),
+    RequestResponseCycle: (
+        "message_event",
+        "response_started",
+        "response_complete",
+        "disconnected",
+        "chunked_encoding",
+        "flow",
+        "transport",
+        "scope",
+    ),
+}
+"""The private attributes and methods of uvicorn that the direct protocols replace, override or read.
+
+Assigning a renamed attribute would silently create an unused one; so each name must occur in the
+class's own code (or be one of its methods), checked at start-up by :func:`missing_internals`."""
+
+
+def _names(code: CodeType) -> Iterator[str]:
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, CodeType):
+            yield from _names(const)
+
+
+def _known_names(cls: type) -> set[str]:
+    """The attribute names the code of ``cls`` (and of its bases in the same library) uses or defines."""
+    library = cls.__module__.partition(".")[0]
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if klass.__module__.partition(".")[0] != library:
+            continue
+        for name, value in vars(klass).items():
+            names.add(name)
+            code = getattr(getattr(value, "__func__", value), "__code__", None)
+            if isinstance(code, CodeType):
+                names.update(_names(code))
+    return names
+
+
+def missing_internals(required: Mapping[type, Iterable[str]] = UVICORN_INTERNALS) -> list[str]:
+    """``Class.name`` for every name in ``required`` that its class's code does not know (empty: all there)."""
+    missing: list[str] = []
+    for cls, wanted in required.items():
+        known = _known_names(cls)
+        missing += [f"{cls.__name__}.{name}" for name in wanted if name not in known]
+    return missing
+
+
+@functools.cache
+def protocols() -> dict[str, str]:
+    """uvicorn's ``ws`` and ``http`` settings: the direct protocols, or uvicorn's plain ones when this
+    uvicorn lacks what the direct ones rely on (logged once, as a warning naming what is missing)."""
+    missing = missing_internals()
+    if missing:
+        log.warning(
+            "direct socket writes are OFF: uvicorn %s lacks %s; events go through ASGI send, which is correct "
+            "but slower with thousands of subscribers (install the uvicorn release pyproject.toml names)",
+            uvicorn.__version__,
+            ", ".join(missing),
+        )
+        return {"ws": "websockets-sansio", "http": "httptools"}
+    return {"ws": f"{__name__}:DirectWebSocketProtocol", "http": f"{__name__}:DirectHttpProtocol"}

@@ -266,10 +266,15 @@ class Hub:
         self._topics: dict[str, _Topic] = {}
         self._creating: dict[str, asyncio.Lock] = {}
         self._reconciler: asyncio.Task[None] | None = None
+        self._stopped: set[asyncio.Task[None]] = set()
+        """Tasks cancelled on the way (a topic's worker when its last subscriber left): awaited by ``close``."""
         self.gaps_healed = 0
+        """Events the hub had to read from the store because they did not arrive (for tests and metrics)."""
+        self.written_directly = 0
+        """Batches of events written straight to a subscriber's socket, bypassing ASGI ``send`` (the fast
+        path of ``session_server.realtime.direct``; for tests and metrics)."""
         self.releasing = False
         """Set by ``release``: a subscriber arriving now is released at once."""
-        """Events the hub had to read from the store because they did not arrive (for tests and metrics)."""
 
     async def start(self) -> None:
         """Begin the periodic check of stream heads."""
@@ -278,10 +283,16 @@ class Hub:
     async def close(self) -> None:
         """Stop all background work."""
         self.collector.close()
-        tasks = [t for t in [self._reconciler, *(t.worker for t in self._topics.values())] if t]
+        tasks = [t for t in [self._reconciler, *(t.worker for t in self._topics.values()), *self._stopped] if t]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+    def _stop(self, task: asyncio.Task[None]) -> None:
+        """Cancel ``task`` from code that cannot wait for it; ``close`` awaits it if it is still going."""
+        task.cancel()
+        self._stopped.add(task)
+        task.add_done_callback(self._stopped.discard)
 
     def release(self) -> None:
         """The node is stopping (SIGTERM): every subscriber ends its connection now, WebSockets with 1012
@@ -291,6 +302,11 @@ class Hub:
         for topic in self._topics.values():
             for subscriber in topic.subscribers:
                 subscriber.release()
+
+    def written_directly_now(self, stream: str) -> int:
+        """How many subscribers of ``stream`` are in sync, so that its next event is written straight to them."""
+        topic = self._topics.get(stream)
+        return 0 if topic is None else sum(1 for s in topic.subscribers if s.direct is not None)
 
     @property
     def subscribers(self) -> int:
@@ -309,7 +325,7 @@ class Hub:
     def reconcile_now(self) -> None:
         """Check every served stream against the store soon (after the broker reconnects)."""
         if self._reconciler is not None and not self._reconciler.done():
-            self._reconciler.cancel()
+            self._stop(self._reconciler)
         self._reconciler = asyncio.create_task(self._reconcile_forever(), name="hub reconcile")
 
     def _enqueue(self, topic: _Topic, item: Sequence[StoredEvent] | int) -> None:
@@ -353,9 +369,8 @@ class Hub:
             batch = Batch(deliveries)
             frames: list[Direct] = []
             chunks: list[Direct] = []
-            for (
-                subscriber
-            ) in topic.subscribers:  # first who is ready, then the writes alone (session_server.realtime.direct)
+            # first who is ready, then the writes alone (session_server.realtime.direct)
+            for subscriber in topic.subscribers:
                 connection = subscriber.deliver(batch)
                 if connection is not None:
                     (chunks if subscriber.sse else frames).append(connection)
@@ -363,6 +378,7 @@ class Hub:
                 write_all(frames, batch.frames)
             if chunks:
                 write_all(chunks, batch.sse_chunks)
+            self.written_directly += len(frames) + len(chunks)
 
     async def _reconcile_forever(self) -> None:
         while True:
@@ -413,4 +429,4 @@ class Hub:
             if not topic.subscribers and self._topics.get(stream) is topic:
                 del self._topics[stream]
                 if topic.worker is not None:
-                    topic.worker.cancel()
+                    self._stop(topic.worker)
