@@ -12,9 +12,15 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import orjson
 import pytest
+import recorded_sitting
 from browser_support import Browser, Page
 from conftest import Demo
+
+from session_server.domain.council import evolve_council
+from session_server.domain.session_state import evolve, to_public
+from session_server.store.events import StoredEvent
 
 SESSION = "c8-s45"
 
@@ -122,3 +128,24 @@ async def test_a_page_follows_the_open_sitting_else_the_next_one_from_today_neve
     assert await page.evaluate(choose, [sittings, "2027-01-01"]) == "c8-s47"  # none ahead: the newest listed
     opened = [{**sittings[1], "status": "open"}, *sittings]
     assert await page.evaluate(choose, [opened, "2026-12-02"]) == "c8-s46"
+
+
+async def test_the_screens_fold_the_recorded_day_exactly_as_evolve_does(page: Page) -> None:
+    events = [StoredEvent.from_leaf(leaf) for leaf in recorded_sitting.recorded()]
+    council_events = [e for e in events if e.stream.startswith("council:")]
+    sitting_events = [e for e in events if e.stream.startswith("session:")]
+    council = None
+    for event in council_events:
+        council = evolve_council(council, event)
+    assert council is not None
+    state = evolve(None, sitting_events[0])
+    snapshot = to_public(state, council)
+    expected = []
+    for event in sitting_events[1:]:
+        state = evolve(state, event)
+        expected.append(to_public(state, council))
+    served = [e.as_dict() for e in sitting_events[1:]]
+    folded = await page.evaluate(FOLD, [snapshot, served, council.to_public()])
+    assert len(folded) == len(expected) == 40
+    for event, mine, theirs in zip(sitting_events[1:], expected, folded, strict=True):
+        assert theirs == orjson.loads(orjson.dumps(mine)), f"the screens differ after seq {event.seq} ({event.type})"

@@ -4,6 +4,7 @@ closing of votes when their time is up (``deadlines``)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import datetime
 
@@ -36,9 +37,14 @@ __all__ = [
 ]
 
 
-def core_application(store: EventStore, *, clock: Callable[[], datetime] = utcnow) -> Application:
+def core_application(
+    store: EventStore,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+    entropy: Callable[[int], bytes] = os.urandom,
+) -> Application:
     """An application that runs the core's kinds of record: the council and its plenary sittings."""
-    application = Application(store, clock=clock)
+    application = Application(store, clock=clock, entropy=entropy)
     application.register(Council())
     application.register(Sitting())
     return application
