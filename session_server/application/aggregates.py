@@ -13,7 +13,7 @@ import copy
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from session_server.domain.events import NewEvent
+from session_server.domain.events import Event, NewEvent
 from session_server.domain.roles import Actor, AssertionCheck, Context
 from session_server.store.events import Appending, StoredEvent
 
@@ -51,7 +51,7 @@ class Aggregate(Protocol):
         """What ``decide`` needs besides the record's own state (the council, for a sitting), read once
         per batch inside its transaction. Raise ``DomainError`` to refuse the whole batch."""
 
-    def decide(self, state: Any, command: Any, ctx: Context, facts: Any) -> Sequence[NewEvent]:
+    def decide(self, state: Any, command: Any, ctx: Context, facts: Any) -> Sequence[Event | NewEvent]:
         """The events ``command`` makes on ``state``; pure; raises ``DomainError`` to refuse it."""
 
     async def record(self, tx: Appending, state: Any) -> None:
@@ -79,7 +79,7 @@ class Kind:
     async def facts(self, reader: Reader, state: Any, conn: Any) -> Any:
         return None
 
-    def decide(self, state: Any, command: Any, ctx: Context, facts: Any) -> Sequence[NewEvent]:
+    def decide(self, state: Any, command: Any, ctx: Context, facts: Any) -> Sequence[Event | NewEvent]:
         raise NotImplementedError
 
     async def record(self, tx: Appending, state: Any) -> None:

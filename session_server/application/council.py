@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from session_server.application.aggregates import Kind
 from session_server.domain.council import CouncilState, decide_council, evolve_council
-from session_server.domain.events import NewEvent
+from session_server.domain.events import Event, NewEvent
 from session_server.domain.roles import Context
 from session_server.store.events import StoredEvent
 
@@ -25,5 +26,5 @@ class Council(Kind):
     def evolve(self, state: CouncilState | None, event: StoredEvent) -> CouncilState:
         return evolve_council(state, event)
 
-    def decide(self, state: CouncilState | None, command: Any, ctx: Context, facts: Any) -> list[NewEvent]:
+    def decide(self, state: CouncilState | None, command: Any, ctx: Context, facts: Any) -> Sequence[Event | NewEvent]:
         return decide_council(state, command, ctx)

@@ -24,7 +24,7 @@ import asyncpg
 from session_server.application.aggregates import Aggregate
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
-from session_server.domain.events import format_time
+from session_server.domain.events import Event, format_time
 from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState
 from session_server.store.events import Appending, EventStore, StoredEvent, StreamNotFound
@@ -327,7 +327,10 @@ class Application:
                 answers.append(exc)
                 continue
             at = format_time(ctx.at)
-            appended = [tx.append(e.type, e.payload, actor=p.actor.username, at=at) for e in decided]
+            appended = [
+                tx.append(e.type, e.payload, actor=p.actor.username, at=at, data=e if isinstance(e, Event) else None)
+                for e in decided
+            ]
             for event in appended:
                 state = aggregate.evolve(state, event)
             tx.record_command(p.command.id, p.actor.username, len(appended))

@@ -16,7 +16,7 @@ from session_server.application.service import council_stream
 from session_server.domain.commands import BallotCast
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
-from session_server.domain.events import NewEvent
+from session_server.domain.events import Event, NewEvent
 from session_server.domain.roles import Actor, AssertionCheck, Context
 from session_server.domain.session import SessionState, decide, evolve
 from session_server.store.database import Statement
@@ -87,7 +87,9 @@ class Sitting(Kind):
         council: CouncilState = await reader.current(council_stream(council_id), conn=conn)
         return council
 
-    def decide(self, state: SessionState | None, command: Any, ctx: Context, facts: CouncilState) -> list[NewEvent]:
+    def decide(
+        self, state: SessionState | None, command: Any, ctx: Context, facts: CouncilState
+    ) -> Sequence[Event | NewEvent]:
         return decide(state, facts, command, ctx)
 
     async def record(self, tx: Appending, state: SessionState) -> None:

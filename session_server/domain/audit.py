@@ -32,7 +32,7 @@ import orjson
 from session_server.domain.commands import BallotCast, VoteClose, VoteOpen
 from session_server.domain.council import CouncilState, evolve_council
 from session_server.domain.errors import DomainError
-from session_server.domain.events import NewEvent, parse_time
+from session_server.domain.events import Event, NewEvent, parse_event, parse_time
 from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
 from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, from_b64url, prepare_assertion
@@ -281,6 +281,10 @@ class _Recorded:
         self.seq: int = event["seq"]
         self.at: str = event["at"]
         self.actor: str = event["actor"]
+
+    @property
+    def data(self) -> Event:
+        return parse_event(self.type, self.payload)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Container
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from session_server.domain.commands import (
     CouncilCommand,
@@ -37,8 +37,17 @@ from session_server.domain.commands import (
     DeputyUpdate,
     Gender,
 )
+from session_server.domain.council_events import (
+    CouncilConfigured,
+    CouncilCreated,
+    CredentialEnrolled,
+    CredentialRevoked,
+    DeputyAdded,
+    DeputyUpdated,
+    changes,
+)
 from session_server.domain.errors import DomainError
-from session_server.domain.events import NewEvent, Recorded
+from session_server.domain.events import Event, Recorded
 from session_server.domain.roles import Context, authorize
 from voting.ballot import Credential, from_b64url
 from voting.rules import Rule
@@ -139,7 +148,7 @@ class CouncilState:
         }
 
 
-def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Context) -> list[NewEvent]:
+def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Context) -> list[Event]:
     """Check a council command against the council and return the events it causes.
 
     Pure: never mutates `state`. Raises DomainError (`forbidden`, `council_not_found`,
@@ -153,20 +162,17 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
         if not command.signed_ballots and not command.demo:
             raise DomainError("signatures_required", "only a demo council may take unsigned ballots")
         return [
-            NewEvent(
-                "council.created",
-                {
-                    "council": command.council,
-                    "name": command.name,
-                    "composition": command.composition,
-                    "rules": [rule.value for rule in rules],
-                    "first_ballot_final": command.first_ballot_final,
-                    "demo": command.demo,
-                    "signed_ballots": command.signed_ballots,
-                    "refuse_backup_eligible": command.refuse_backup_eligible,
-                    "rp_id": command.rp_id,
-                    "origins": list(dict.fromkeys(command.origins)),
-                },
+            CouncilCreated(
+                council=command.council,
+                name=command.name,
+                composition=command.composition,
+                rules=[rule.value for rule in rules],
+                first_ballot_final=command.first_ballot_final,
+                demo=command.demo,
+                signed_ballots=command.signed_ballots,
+                refuse_backup_eligible=command.refuse_backup_eligible,
+                rp_id=command.rp_id,
+                origins=list(dict.fromkeys(command.origins)),
             )
         ]
     if state is None:
@@ -181,8 +187,7 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
             raise DomainError("unknown_credential", "no such credential is enrolled")
         if credential.revoked:
             raise DomainError("credential_revoked", "the credential is already revoked")
-        payload = {"deputy": credential.deputy, "credential": credential.id, "reason": command.reason}
-        return [NewEvent("credential.revoked", payload)]
+        return [CredentialRevoked(deputy=credential.deputy, credential=credential.id, reason=command.reason)]
     if isinstance(command, DeputyAdd):
         if command.deputy in state.deputies:
             raise DomainError("invalid_command", f"member {command.deputy!r} is already on the roster")
@@ -196,16 +201,21 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
             # The statutory composition is the number of seats: no more deputies than seats.
             if seated >= state.composition:
                 raise DomainError("invalid_command", f"all {state.composition} seats are filled")
-        added = {"deputy": command.deputy, "name": command.name, "faction": command.faction, "mayor": command.mayor}
-        if command.gender is not None:
-            added["gender"] = command.gender
-        return [NewEvent("deputy.added", added)]
+        return [
+            DeputyAdded(
+                deputy=command.deputy,
+                name=command.name,
+                faction=command.faction,
+                mayor=command.mayor,
+                gender=command.gender,
+            )
+        ]
     if isinstance(command, DeputyUpdate):
         return _update_deputy(state, command)
     raise DomainError("invalid_command", f"not a council command: {command.type!r}")
 
 
-def _configure(state: CouncilState, command: CouncilConfigure) -> list[NewEvent]:
+def _configure(state: CouncilState, command: CouncilConfigure) -> list[Event]:
     changes = command.model_dump(mode="json", exclude={"id", "type"}, exclude_none=True)
     if "origins" in changes:
         changes["origins"] = list(dict.fromkeys(changes["origins"]))
@@ -220,10 +230,10 @@ def _configure(state: CouncilState, command: CouncilConfigure) -> list[NewEvent]
         raise DomainError("signatures_required", "only a demo council may take unsigned ballots")
     if not changes:
         raise DomainError("invalid_command", "council.configure changes nothing")
-    return [NewEvent("council.configured", changes)]
+    return [CouncilConfigured(**changes)]
 
 
-def _update_deputy(state: CouncilState, command: DeputyUpdate) -> list[NewEvent]:
+def _update_deputy(state: CouncilState, command: DeputyUpdate) -> list[Event]:
     deputy = state.deputies.get(command.deputy)
     if deputy is None:
         raise DomainError("unknown_deputy", f"{command.deputy!r} is not a member of the council")
@@ -241,10 +251,10 @@ def _update_deputy(state: CouncilState, command: DeputyUpdate) -> list[NewEvent]
         changes["faction"] = faction
     if not changes:
         raise DomainError("invalid_command", "deputy.update changes nothing")
-    return [NewEvent("deputy.updated", {"deputy": deputy.id, **changes})]
+    return [DeputyUpdated(deputy=deputy.id, **changes)]
 
 
-def _enroll(state: CouncilState, command: CredentialEnroll) -> list[NewEvent]:
+def _enroll(state: CouncilState, command: CredentialEnroll) -> list[Event]:
     if command.deputy not in state.deputies:
         raise DomainError("unknown_deputy", f"{command.deputy!r} is not a member of the council")
     if command.credential in state.credentials:
@@ -252,8 +262,7 @@ def _enroll(state: CouncilState, command: CredentialEnroll) -> list[NewEvent]:
     # A synced passkey could sign on a colleague's phone; the council may insist on device-bound keys.
     if command.backup_eligible and state.refuse_backup_eligible:
         raise DomainError("credential_backup_eligible", "the council accepts only device-bound credentials")
-    payload = command.model_dump(exclude={"id", "type"})
-    return [NewEvent("credential.enrolled", payload)]
+    return [CredentialEnrolled(**command.model_dump(exclude={"id", "type"}))]
 
 
 def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
@@ -262,56 +271,64 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
     Does not mutate `state` (council events are rare; a fresh copy keeps readers safe).
     Raises ValueError for an unknown event type or an event that needs a council before it exists.
     """
-    p = event.payload
-    if event.type == "council.created":
+    data = event.data
+    if isinstance(data, CouncilCreated):
         if state is not None:
             raise ValueError("council.created on an existing council")
         return CouncilState(
-            id=p["council"],
-            name=p["name"],
-            composition=p["composition"],
-            rules=tuple(Rule(r) for r in p["rules"]),
-            first_ballot_final=p["first_ballot_final"],
-            demo=p.get("demo", False),
-            signed_ballots=p.get("signed_ballots", True),
-            refuse_backup_eligible=p.get("refuse_backup_eligible", False),
-            rp_id=p.get("rp_id", "localhost"),
-            origins=tuple(p.get("origins", ("http://localhost:8000",))),
+            id=data.council,
+            name=data.name,
+            composition=data.composition,
+            rules=tuple(Rule(r) for r in data.rules),
+            first_ballot_final=data.first_ballot_final,
+            demo=data.demo,
+            signed_ballots=data.signed_ballots,
+            refuse_backup_eligible=data.refuse_backup_eligible,
+            rp_id=data.rp_id,
+            origins=tuple(data.origins if data.origins is not None else ("http://localhost:8000",)),
             seq=event.seq,
         )
     if state is None:
         raise ValueError(f"{event.type} before council.created")
-    if event.type == "deputy.added":
-        deputy = Deputy(id=p["deputy"], name=p["name"], faction=p["faction"], mayor=p["mayor"], gender=p.get("gender"))
-        return replace(state, deputies={**state.deputies, deputy.id: deputy}, seq=event.seq)
-    if event.type == "deputy.updated":
-        changes = {k: p[k] for k in ("name", "faction", "gender") if k in p}
-        deputy = replace(state.deputies[p["deputy"]], **changes)
-        return replace(state, deputies={**state.deputies, deputy.id: deputy}, seq=event.seq)
-    if event.type == "council.configured":
-        return replace(
-            state,
-            signed_ballots=p.get("signed_ballots", state.signed_ballots),
-            refuse_backup_eligible=p.get("refuse_backup_eligible", state.refuse_backup_eligible),
-            rp_id=p.get("rp_id", state.rp_id),
-            origins=tuple(p.get("origins", state.origins)),
-            holidays=tuple(p.get("holidays", state.holidays)),
-            signer_keys=dict(p.get("signer_keys", state.signer_keys)),
-            faction_order=tuple(p.get("factions", state.faction_order)),
-            procedural_rule=Rule(p["procedural_rule"]) if "procedural_rule" in p else state.procedural_rule,
-            first_ballot_final=p.get("first_ballot_final", state.first_ballot_final),
-            seq=event.seq,
-        )
-    if event.type == "credential.enrolled":
-        credential = Credential(
-            id=p["credential"],
-            deputy=p["deputy"],
-            public_key=from_b64url(p["public_key"]),
-            sign_count=p["sign_count"],
-            backup_eligible=p["backup_eligible"],
-        )
-        return replace(state, credentials={**state.credentials, credential.id: credential}, seq=event.seq)
-    if event.type == "credential.revoked":
-        revoked = replace(state.credentials[p["credential"]], revoked=True)
-        return replace(state, credentials={**state.credentials, revoked.id: revoked}, seq=event.seq)
+    match data:
+        case DeputyAdded():
+            deputy = Deputy(id=data.deputy, name=data.name, faction=data.faction, mayor=data.mayor, gender=data.gender)
+            return replace(state, deputies={**state.deputies, deputy.id: deputy}, seq=event.seq)
+        case DeputyUpdated():
+            deputy = replace(state.deputies[data.deputy], **changes(data))
+            return replace(state, deputies={**state.deputies, deputy.id: deputy}, seq=event.seq)
+        case CouncilConfigured():
+            return replace(
+                state,
+                signed_ballots=_or(data.signed_ballots, state.signed_ballots),
+                refuse_backup_eligible=_or(data.refuse_backup_eligible, state.refuse_backup_eligible),
+                rp_id=_or(data.rp_id, state.rp_id),
+                origins=tuple(_or(data.origins, state.origins)),
+                holidays=tuple(_or(data.holidays, state.holidays)),
+                signer_keys=dict(_or(data.signer_keys, state.signer_keys)),
+                faction_order=tuple(_or(data.factions, state.faction_order)),
+                procedural_rule=Rule(data.procedural_rule) if data.procedural_rule else state.procedural_rule,
+                first_ballot_final=_or(data.first_ballot_final, state.first_ballot_final),
+                seq=event.seq,
+            )
+        case CredentialEnrolled():
+            credential = Credential(
+                id=data.credential,
+                deputy=data.deputy,
+                public_key=from_b64url(data.public_key),
+                sign_count=data.sign_count,
+                backup_eligible=data.backup_eligible,
+            )
+            return replace(state, credentials={**state.credentials, credential.id: credential}, seq=event.seq)
+        case CredentialRevoked():
+            revoked = replace(state.credentials[data.credential], revoked=True)
+            return replace(state, credentials={**state.credentials, revoked.id: revoked}, seq=event.seq)
     raise ValueError(f"unknown council event type: {event.type!r}")
+
+
+T = TypeVar("T")
+
+
+def _or(value: T | None, current: T) -> T:
+    """A setting's new value, or the current one where the event leaves it out."""
+    return current if value is None else value

@@ -1,9 +1,16 @@
 """Events: what `decide` returns, what `evolve` reads, and the time format they carry.
 
-`decide` returns `NewEvent`s (type and payload); the store adds `stream`, `seq`, `actor`, `at` and
-`hash` and hands back something `Recorded`. Event types are past tense (`vote.opened`).
-Payloads hold only JSON values (str, int, bool, None, lists, dicts with str keys) so they hash
-the same after a round trip through canonical JSON.
+Each event type is a class (`Event`, declared with `@event("vote.opened")`) whose fields are its
+payload's keys: `decide` returns instances, and a stored event is parsed once into its class
+(`Recorded.data`), so `evolve`, consumers and pages `match` on classes instead of comparing type
+strings and reading payload keys. The payload on the wire and in the ledger is the instance's fields,
+exactly (`Event.payload`): a field in `omit_none` is left out while None, and an `ABSENT` one is not
+there at all (an update that names only what changed). `NewEvent` is the untyped form (type and
+payload), equal to the typed event with the same type and payload.
+
+The store adds `stream`, `seq`, `actor`, `at` and `hash` and hands back something `Recorded`. Event
+types are past tense (`vote.opened`). Payloads hold only JSON values (str, int, bool, None, lists,
+dicts with str keys) so they hash the same after a round trip through canonical JSON.
 
 Council stream: `council.created`, `deputy.added`. Session stream: `session.scheduled`,
 `session.opened`, `registration.opened`, `registration.closed`, `presence.registered`,
@@ -15,20 +22,127 @@ Council stream: `council.created`, `deputy.added`. Session stream: `session.sche
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Final, Protocol, Self, TypeVar, dataclass_transform
 
-__all__ = ["NewEvent", "Recorded", "RecordedEvent", "format_time", "parse_time"]
+__all__ = [
+    "ABSENT",
+    "EVENT_TYPES",
+    "Event",
+    "NewEvent",
+    "Recorded",
+    "RecordedEvent",
+    "Unregistered",
+    "event",
+    "format_time",
+    "parse_event",
+    "parse_time",
+]
+
+
+class _Absent:
+    """Not in the payload at all (as opposed to None, which is a JSON null)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT: Final = _Absent()
+"""The value of a field that its event leaves out of the payload."""
+
+
+class Event:
+    """Base of the typed events; a subclass is declared with `@event(type)`."""
+
+    __slots__ = ()
+    type: ClassVar[str]
+    omit_none: ClassVar[frozenset[str]] = frozenset()
+    """Fields left out of the payload while None (optional keys of the JSON)."""
+    _names: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The event's JSON payload: its fields, without the ABSENT ones and the `omit_none` ones that are None."""
+        out: dict[str, Any] = {}
+        for name in self._names:
+            value = getattr(self, name)
+            if value is ABSENT or (value is None and name in self.omit_none):
+                continue
+            out[name] = value
+        return out
+
+    @classmethod
+    def parse(cls, payload: Mapping[str, Any]) -> Self:
+        """The event of a stored payload; keys this version does not know are ignored (a tolerant reader).
+
+        Raises ValueError when a key it needs is missing."""
+        names = cls._names
+        try:
+            return cls(**{k: v for k, v in payload.items() if k in names})
+        except TypeError as exc:  # a required key is missing
+            raise ValueError(f"a {cls.type} event without all its fields: {exc}") from None
+
+
+E = TypeVar("E", bound=Event)
+
+EVENT_TYPES: dict[str, type[Event]] = {}
+"""Every typed event class by its type, filled by `@event` as the modules that declare them load."""
+
+
+@dataclass_transform(kw_only_default=True, frozen_default=True)
+def event(type_: str, *, omit_none: Iterable[str] = ()) -> Callable[[type[E]], type[E]]:
+    """Declare an event type: the class becomes a frozen, keyword-only dataclass registered under `type_`."""
+
+    def declare(cls: type[E]) -> type[E]:
+        if type_ in EVENT_TYPES:
+            raise ValueError(f"the event type {type_!r} is declared twice")
+        made = dataclass(frozen=True, slots=True, kw_only=True)(cls)
+        made.type = type_
+        made.omit_none = frozenset(omit_none)
+        made._names = tuple(f.name for f in dataclasses.fields(made))  # type: ignore[arg-type]
+        EVENT_TYPES[type_] = made
+        return made
+
+    return declare
 
 
 @dataclass(frozen=True, slots=True)
+class Unregistered(Event):
+    """An event of a type no loaded module declares (an extension's, read by the core): kept as it came."""
+
+    type: str  # type: ignore[misc]
+    raw: Mapping[str, Any]
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        return dict(self.raw)
+
+
+def parse_event(type_: str, payload: Mapping[str, Any]) -> Event:
+    """The typed event of a stored type and payload (`Unregistered` when no class is declared for it)."""
+    cls = EVENT_TYPES.get(type_)
+    return cls.parse(payload) if cls is not None else Unregistered(type_, payload)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
 class NewEvent:
-    """An event `decide` wants appended: its type and JSON-ready payload."""
+    """An event as its type and JSON-ready payload (the untyped form; equal to the typed event it spells)."""
 
     type: str
     payload: dict[str, Any]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, NewEvent | Event):
+            return self.type == other.type and self.payload == other.payload
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.type)
 
 
 class Recorded(Protocol):
@@ -54,6 +168,10 @@ class Recorded(Protocol):
     def actor(self) -> str:
         """The username that issued the command."""
 
+    @property
+    def data(self) -> Event:
+        """The typed event (parsed once)."""
+
 
 @dataclass(frozen=True, slots=True)
 class RecordedEvent:
@@ -65,6 +183,11 @@ class RecordedEvent:
     at: str
     actor: str = "system"
     stream: str = field(default="")
+
+    @property
+    def data(self) -> Event:
+        """The typed event (parsed at each reading: this form is for tests and small replays)."""
+        return parse_event(self.type, self.payload)
 
 
 def format_time(dt: datetime) -> str:

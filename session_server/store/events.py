@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 import orjson
 
+from session_server.domain.events import Event, parse_event
 from session_server.store.database import Statement
 from voting.canonical import GENESIS, seal, verify_chain
 
@@ -97,6 +98,17 @@ class StoredEvent:
     at: str
     hash: str
     leaf: bytes
+    known: Event | None = field(default=None, compare=False, repr=False)
+    """The typed event, when the appender had it (or once ``data`` parsed it)."""
+
+    @property
+    def data(self) -> Event:
+        """The typed event (``session_server.domain.events``), parsed at most once."""
+        known = self.known
+        if known is None:
+            known = parse_event(self.type, self.payload)
+            object.__setattr__(self, "known", known)
+        return known
 
     def as_dict(self) -> dict[str, Any]:
         """The event as served: ``{"stream", "seq", "type", "payload", "actor", "at", "hash"}``."""
@@ -143,11 +155,15 @@ class Appending:
         self._commands: list[tuple[str, str, int, int]] = []
         self._also: Statement | None = None
 
-    def append(self, type: str, payload: Mapping[str, Any], *, actor: str, at: str) -> StoredEvent:
-        """Chain one event after the current head (in memory; written when the transaction ends)."""
+    def append(
+        self, type: str, payload: Mapping[str, Any], *, actor: str, at: str, data: Event | None = None
+    ) -> StoredEvent:
+        """Chain one event after the current head (in memory; written when the transaction ends).
+
+        ``data``: the typed event whose payload this is, handed on so that nobody parses it again."""
         seq = self.head_seq + 1
         digest, leaf = seal(self.head_hash, stream=self.stream, seq=seq, type=type, payload=payload, actor=actor, at=at)
-        event = StoredEvent(self.stream, seq, type, payload, actor, at, digest, leaf)
+        event = StoredEvent(self.stream, seq, type, payload, actor, at, digest, leaf, data)
         self.pending.append(event)
         self.head_seq = seq
         self.head_hash = bytes.fromhex(digest)

@@ -1,0 +1,113 @@
+"""The events of a council's stream (``council:<id>``): its creation, roster, settings and devices."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from session_server.domain.events import ABSENT, Event, _Absent, event
+
+Gender = Literal["female", "male"]
+
+__all__ = [
+    "CouncilConfigured",
+    "CouncilCreated",
+    "CredentialEnrolled",
+    "CredentialRevoked",
+    "DeputyAdded",
+    "DeputyUpdated",
+]
+
+
+@event("council.created")
+class CouncilCreated(Event):
+    """The council exists: its statutory composition (art. 46, 59), vote rules and ballot settings."""
+
+    council: str
+    name: str
+    composition: int
+    rules: list[str]
+    first_ballot_final: bool
+    demo: bool = False
+    signed_ballots: bool = True
+    refuse_backup_eligible: bool = False
+    rp_id: str = "localhost"
+    origins: list[str] | None = None
+    """The WebAuthn origins (None in councils created before they were recorded: ``http://localhost:8000``)."""
+
+
+@event("deputy.added", omit_none=("gender",))
+class DeputyAdded(Event):
+    """A member joins the roster: a deputy with a faction (or none), or the mayor."""
+
+    deputy: str
+    name: str
+    faction: str | None
+    mayor: bool
+    gender: Gender | None = None
+    """``female`` or ``male`` for the Ukrainian of the minutes; left out when not known."""
+
+
+@event("deputy.updated")
+class DeputyUpdated(Event):
+    """A member's record corrected: only what changed is named (a faction may change to none)."""
+
+    deputy: str
+    name: str | _Absent = ABSENT
+    faction: str | _Absent | None = ABSENT
+    gender: Gender | _Absent = ABSENT
+
+
+@event(
+    "council.configured",
+    omit_none=(
+        "signed_ballots",
+        "refuse_backup_eligible",
+        "rp_id",
+        "origins",
+        "holidays",
+        "signer_keys",
+        "factions",
+        "procedural_rule",
+        "first_ballot_final",
+    ),
+)
+class CouncilConfigured(Event):
+    """Settings changed: only those named (none is ever null)."""
+
+    signed_ballots: bool | None = None
+    refuse_backup_eligible: bool | None = None
+    rp_id: str | None = None
+    origins: list[str] | None = None
+    holidays: list[str] | None = None
+    signer_keys: Mapping[str, str] | None = None
+    factions: list[str] | None = None
+    procedural_rule: str | None = None
+    first_ballot_final: bool | None = None
+
+
+@event("credential.enrolled")
+class CredentialEnrolled(Event):
+    """A deputy's tablet enrolled: its WebAuthn credential and public key (COSE, base64url)."""
+
+    deputy: str
+    credential: str
+    public_key: str
+    sign_count: int = 0
+    backup_eligible: bool = False
+    backed_up: bool = False
+    aaguid: str = ""
+
+
+@event("credential.revoked")
+class CredentialRevoked(Event):
+    """A credential signs nothing from now on (a lost or replaced tablet)."""
+
+    deputy: str
+    credential: str
+    reason: str
+
+
+def changes(event: Event) -> dict[str, Any]:
+    """The fields an update names (its payload without the record's id)."""
+    return {k: v for k, v in event.payload.items() if k != "deputy"}
