@@ -32,7 +32,7 @@ import orjson
 from session_server.domain.commands import BallotCast, VoteClose, VoteOpen
 from session_server.domain.council import CouncilState, evolve_council
 from session_server.domain.errors import DomainError
-from session_server.domain.events import Event, NewEvent, parse_event, parse_time
+from session_server.domain.events import Event, parse_event, parse_time
 from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState, decide, evolve
 from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, from_b64url, prepare_assertion
@@ -314,7 +314,7 @@ def _decided_again(
     index: int,
     check: AssertionCheck,
     at: datetime | None = None,
-) -> list[NewEvent]:
+) -> list[Event]:
     """Decide a vote event again by the rules; it must come out exactly as recorded (``at``: its time, parsed).
 
     Returns the events the rules add after it in the same commit (an adopted agenda_add vote's
@@ -555,7 +555,7 @@ class _Rules:
         self._sink = sink
         self._report = report
         self._index = 0
-        self._expected: list[NewEvent] = []
+        self._expected: list[Event] = []
 
     @property
     def closed(self) -> bool:

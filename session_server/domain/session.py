@@ -36,8 +36,34 @@ from session_server.domain.commands import (
 )
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
-from session_server.domain.events import NewEvent, format_time, parse_time
+from session_server.domain.events import Event, format_time, parse_time
 from session_server.domain.roles import Context, authorize
+from session_server.domain.session_events import (
+    Ballot,
+    BroadcastInterrupted,
+    BroadcastResumed,
+    BroadcastStarted,
+    BroadcastStopped,
+    ConflictDeclared,
+    ItemAdded,
+    ItemFinished,
+    ItemRemoved,
+    ItemStarted,
+    ItemUpdated,
+    PresenceLeft,
+    PresenceRegistered,
+    RegistrationClosed,
+    RegistrationOpened,
+    SessionClosed,
+    SessionOpened,
+    SessionScheduled,
+    SpeakerFinished,
+    SpeakerGranted,
+    SpeakerRequested,
+    VoteCancelled,
+    VoteClosed,
+    VoteOpened,
+)
 from session_server.domain.session_state import (
     COUNTING,
     AgendaItem,
@@ -99,7 +125,7 @@ def _declared(state: SessionState, member: str, item: str) -> bool:
 # --- decide ----------------------------------------------------------------------------------------
 
 
-def decide(state: SessionState | None, council: CouncilState, command: SessionCommand, ctx: Context) -> list[NewEvent]:
+def decide(state: SessionState | None, council: CouncilState, command: SessionCommand, ctx: Context) -> list[Event]:
     """Check `command` against the session and council rules; return the events it causes.
 
     Pure: never mutates `state` or `council`. The caller's permission is checked first
@@ -124,7 +150,7 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
             raise DomainError("session_closed", f"session {state.id!r} is closed")
         if state.status != "scheduled":
             raise DomainError("session_not_scheduled", f"session {state.id!r} is already open")
-        return [NewEvent("session.opened", {})]
+        return [SessionOpened()]
     _require_open(state)
     match command:
         case SessionClose():
@@ -134,15 +160,15 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
                 # An item left "in progress" would stay so in the record for ever: finish it first.
                 item = state.agenda[state.current_item]
                 raise DomainError("item_in_progress", f"item {item.number} is in progress: finish it first")
-            return [NewEvent("session.closed", {})]
+            return [SessionClosed()]
         case RegistrationOpen():
             if state.registration_open:
                 raise DomainError("registration_open", "registration is already open")
-            return [NewEvent("registration.opened", {})]
+            return [RegistrationOpened()]
         case RegistrationClose():
             if not state.registration_open:
                 raise DomainError("registration_closed", "registration is not open")
-            return [NewEvent("registration.closed", {})]
+            return [RegistrationClosed()]
         case ItemStart():
             return _item_start(state, command)
         case ItemFinish():
@@ -152,14 +178,14 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
         case SpeakerFinish():
             if state.speaker is None:
                 raise DomainError("no_speaker", "nobody holds the floor")
-            return [NewEvent("speaker.finished", {"deputy": state.speaker.deputy})]
+            return [SpeakerFinished(deputy=state.speaker.deputy)]
         case VoteOpen():
             return _vote_open(state, council, command, ctx)
         case VoteClose():
             return _vote_close(state, council, command)
         case VoteCancel():
             vote = _open_vote_to_finish(state, command.vote)
-            return [NewEvent("vote.cancelled", {"vote": vote.id, "reason": command.reason})]
+            return [VoteCancelled(vote=vote.id, reason=command.reason)]
     if member is None:  # authorize returns the member for every member command
         raise DomainError("not_a_deputy", "a member command needs a council member")
     match command:
@@ -168,17 +194,17 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
                 raise DomainError("registration_closed", "registration is closed")
             if member in state.registered:
                 raise DomainError("already_registered", f"{member!r} is already registered")
-            return [NewEvent("presence.registered", {"deputy": member})]
+            return [PresenceRegistered(deputy=member)]
         case PresenceLeave():
             if member not in state.registered:
                 raise DomainError("not_registered", f"{member!r} is not registered")
-            return [NewEvent("presence.left", {"deputy": member})]
+            return [PresenceLeft(deputy=member)]
         case SpeakerRequest():
             if member not in state.registered:
                 raise DomainError("not_registered", f"{member!r} is not registered")
             if member in state.speaker_queue or (state.speaker is not None and state.speaker.deputy == member):
                 raise DomainError("already_in_queue", f"{member!r} already asked for the floor")
-            return [NewEvent("speaker.requested", {"deputy": member})]
+            return [SpeakerRequested(deputy=member)]
         case ConflictDeclare():
             return _conflict_declare(state, member, command)
         case BallotCast():
@@ -186,7 +212,7 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
     raise DomainError("invalid_command", f"not a session command: {command.type!r}")
 
 
-def _schedule(command: SessionSchedule, council: CouncilState) -> list[NewEvent]:
+def _schedule(command: SessionSchedule, council: CouncilState) -> list[Event]:
     agenda: list[dict[str, Any]] = []
     seen: set[str] = set()
     for position, item in enumerate(command.agenda, start=1):
@@ -197,22 +223,22 @@ def _schedule(command: SessionSchedule, council: CouncilState) -> list[NewEvent]
             raise DomainError("item_number_taken", f"two agenda items are numbered {item.number!r}")
         seen.add(item_id)
         agenda.append({"id": item_id, "number": item.number, "title": item.title, "draft": item.draft})
-    payload = {
-        "session": command.target_session_id,
-        "council": council.id,
-        "number": command.number,
-        "convocation": command.convocation,
-        "date": command.date,
-        "title": command.title,
-        "agenda": agenda,
+    scheduled = SessionScheduled(
+        session=command.target_session_id,
+        council=council.id,
+        number=command.number,
+        convocation=command.convocation,
+        date=command.date,
+        title=command.title,
+        agenda=agenda,
         # How votes are counted in this session (see `SessionState.counting`); sessions scheduled
         # before this field existed count by rule 1, so their ledgers recount as they were closed.
-        "counting": COUNTING,
-    }
-    return [NewEvent("session.scheduled", payload)]
+        counting=COUNTING,
+    )
+    return [scheduled]
 
 
-def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove) -> list[NewEvent]:
+def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove) -> list[Event]:
     if state.status != "scheduled":
         raise DomainError("agenda_locked", "the agenda can be changed only before the session opens")
     match command:
@@ -226,8 +252,10 @@ def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove
                 raise DomainError("invalid_command", "an agenda holds at most 200 items")
             _number_free(state, command.number)
             position = min(command.position or len(state.agenda) + 1, len(state.agenda) + 1)
-            payload = {"item": item_id, "number": command.number, "title": command.title, "draft": command.draft}
-            return [NewEvent("item.added", {**payload, "position": position})]
+            added = ItemAdded(
+                item=item_id, number=command.number, title=command.title, draft=command.draft, position=position
+            )
+            return [added]
         case ItemUpdate():
             _item(state, command.item)
             changes = command.model_dump(include={"number", "title", "draft"}, exclude_unset=True)
@@ -235,13 +263,13 @@ def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove
                 _number_free(state, changes["number"], but=command.item)
             if not changes:
                 raise DomainError("invalid_command", "item.update changes nothing")
-            return [NewEvent("item.updated", {"item": command.item, **changes})]
+            return [ItemUpdated(item=command.item, **changes)]
         case ItemRemove():
             _item(state, command.item)
-            return [NewEvent("item.removed", {"item": command.item})]
+            return [ItemRemoved(item=command.item)]
 
 
-def _broadcast(state: SessionState, command: BroadcastStart | BroadcastInterrupt | BroadcastStop) -> list[NewEvent]:
+def _broadcast(state: SessionState, command: BroadcastStart | BroadcastInterrupt | BroadcastStop) -> list[Event]:
     """The broadcast may go on air before the session opens (the chamber fills up); not after it closed."""
     current = state.broadcast
     live = current is not None and current.status == "live"
@@ -251,47 +279,48 @@ def _broadcast(state: SessionState, command: BroadcastStart | BroadcastInterrupt
                 raise DomainError("session_closed", f"session {state.id!r} is closed")
             if live:
                 raise DomainError("broadcast_live", "the broadcast is already live")
-            kind = "broadcast.started" if current is None else "broadcast.resumed"
-            return [NewEvent(kind, {"source": command.source})]
+            if current is None:
+                return [BroadcastStarted(source=command.source)]
+            return [BroadcastResumed(source=command.source)]
         case BroadcastInterrupt():
             if not live:
                 raise DomainError("broadcast_not_live", "the broadcast is not live")
-            return [NewEvent("broadcast.interrupted", {"reason": command.reason})]
+            return [BroadcastInterrupted(reason=command.reason)]
         case BroadcastStop():
             if current is None or current.status == "stopped":
                 raise DomainError("broadcast_not_live", "the broadcast is not on")
-            return [NewEvent("broadcast.stopped", {})]
+            return [BroadcastStopped()]
 
 
-def _item_start(state: SessionState, command: ItemStart) -> list[NewEvent]:
+def _item_start(state: SessionState, command: ItemStart) -> list[Event]:
     item = _item(state, command.item)
     if state.current_item is not None:
         raise DomainError("item_in_progress", f"item {state.current_item!r} is in progress")
     if item.status != "pending":
         raise DomainError("item_not_pending", f"item {item.id!r} was already taken up")
-    return [NewEvent("item.started", {"item": item.id})]
+    return [ItemStarted(item=item.id)]
 
 
-def _item_finish(state: SessionState, command: ItemFinish) -> list[NewEvent]:
+def _item_finish(state: SessionState, command: ItemFinish) -> list[Event]:
     item = _item(state, command.item)
     if state.current_item != item.id:
         raise DomainError("item_not_current", f"item {item.id!r} is not the current item")
     vote = state.open_vote
     if vote is not None and vote.item == item.id:
         raise DomainError("vote_open", f"vote {vote.id!r} on this item is open")
-    return [NewEvent("item.finished", {"item": item.id})]
+    return [ItemFinished(item=item.id)]
 
 
-def _speaker_grant(state: SessionState, council: CouncilState, command: SpeakerGrant, ctx: Context) -> list[NewEvent]:
+def _speaker_grant(state: SessionState, council: CouncilState, command: SpeakerGrant, ctx: Context) -> list[Event]:
     if command.deputy not in council.deputies:
         raise DomainError("unknown_deputy", f"{command.deputy!r} is not a member of the council")
     if state.speaker is not None:
         raise DomainError("speaker_active", f"{state.speaker.deputy!r} holds the floor")
     until = format_time(ctx.at + timedelta(seconds=command.seconds))
-    return [NewEvent("speaker.granted", {"deputy": command.deputy, "seconds": command.seconds, "until": until})]
+    return [SpeakerGranted(deputy=command.deputy, seconds=command.seconds, until=until)]
 
 
-def _conflict_declare(state: SessionState, member: str, command: ConflictDeclare) -> list[NewEvent]:
+def _conflict_declare(state: SessionState, member: str, command: ConflictDeclare) -> list[Event]:
     item = _item(state, command.item)
     if _declared(state, member, item.id):
         raise DomainError("conflict_already_declared", f"{member!r} already declared a conflict on {item.id!r}")
@@ -299,10 +328,10 @@ def _conflict_declare(state: SessionState, member: str, command: ConflictDeclare
     # Art. 59-1: a conflicted deputy does not vote; declaring after voting would not undo the ballot.
     if vote is not None and vote.item == item.id and member in vote.ballots:
         raise DomainError("already_voted", f"{member!r} already voted in {vote.id!r}")
-    return [NewEvent("conflict.declared", {"deputy": member, "item": item.id, "reason": command.reason})]
+    return [ConflictDeclared(deputy=member, item=item.id, reason=command.reason)]
 
 
-def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx: Context) -> list[NewEvent]:
+def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx: Context) -> list[Event]:
     if command.secret:
         # Art. 59 allows secret ballots for some questions, but a secret ballot needs cryptography that
         # keeps the choice from the server too; until Kvorum has it, it refuses rather than pretends.
@@ -312,7 +341,8 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
     # Art. 59 part 2: the threshold is chosen per vote from the council's list.
     if command.rule not in council.rules:
         raise DomainError("unknown_rule", f"the council does not vote by {command.rule.value!r}")
-    extra: dict[str, Any] = {}
+    purpose: str | None = None
+    proposal: dict[str, Any] | None = None
     if command.purpose == "agenda_add":
         # Including an item in an open sitting's agenda is the council's procedural decision.
         if command.proposal is None or command.item is not None:
@@ -329,7 +359,7 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
         if len(state.agenda) >= 200:
             raise DomainError("invalid_command", "an agenda holds at most 200 items")
         item_id = _free_item_id(state)
-        extra = {"purpose": command.purpose, "proposal": command.proposal.model_dump()}
+        purpose, proposal = command.purpose, command.proposal.model_dump()
     else:
         if command.item is None or command.proposal is not None:
             raise DomainError("invalid_command", "a vote names the item under consideration")
@@ -343,18 +373,19 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
         raise DomainError("no_quorum", "more than half of the statutory composition must be registered")
     if len(ctx.entropy) < 16:
         raise ValueError("vote.open needs at least 16 bytes of Context.entropy for the nonce seed")
-    payload = {
-        "vote": f"v{len(state.votes) + 1}",
-        "item": item_id,
-        "subject": command.subject,
-        "rule": command.rule.value,
-        "seconds": command.seconds,
-        "closes_at": format_time(ctx.at + timedelta(seconds=command.seconds)),
+    opened = VoteOpened(
+        vote=f"v{len(state.votes) + 1}",
+        item=item_id,
+        subject=command.subject,
+        rule=command.rule.value,
+        seconds=command.seconds,
+        closes_at=format_time(ctx.at + timedelta(seconds=command.seconds)),
         # Published only now, so no ballot can be signed before the vote opens (voting.ballot).
-        "nonce_seed": b64url(ctx.entropy[:16]),
-        **extra,
-    }
-    return [NewEvent("vote.opened", payload)]
+        nonce_seed=b64url(ctx.entropy[:16]),
+        purpose=purpose,
+        proposal=proposal,
+    )
+    return [opened]
 
 
 def _number_free(state: SessionState, number: str, *, but: str | None = None) -> None:
@@ -371,7 +402,7 @@ def _free_item_id(state: SessionState) -> str:
 
 def _ballot_cast(
     state: SessionState, council: CouncilState, member: str, command: BallotCast, ctx: Context
-) -> list[NewEvent]:
+) -> list[Event]:
     vote = state.votes.get(command.vote)
     if vote is None:
         raise DomainError("unknown_vote", f"no vote {command.vote!r} in this session")
@@ -389,16 +420,26 @@ def _ballot_cast(
         raise DomainError("conflict_declared", f"{member!r} declared a conflict on {vote.item!r}")
     if member in vote.ballots and council.first_ballot_final:
         raise DomainError("ballot_final", "this council does not allow changing a ballot")
-    payload: dict[str, Any] = {"vote": vote.id, "deputy": member, "choice": command.choice.value}
     if council.signed_ballots or command.assertion is not None:
-        payload.update(_signed_ballot(state, council, member, vote, command, ctx))
-    return [NewEvent("ballot.cast", payload)]
+        nonce, sign_count, assertion = _signed_ballot(state, council, member, vote, command, ctx)
+        return [
+            Ballot(
+                vote=vote.id,
+                deputy=member,
+                choice=command.choice.value,
+                nonce=nonce,
+                sign_count=sign_count,
+                assertion=assertion,
+            )
+        ]
+    return [Ballot(vote=vote.id, deputy=member, choice=command.choice.value)]
 
 
 def _signed_ballot(
     state: SessionState, council: CouncilState, member: str, vote: Vote, command: BallotCast, ctx: Context
-) -> dict[str, Any]:
-    """Check a WebAuthn-signed ballot; return what `ballot.cast` records so anyone can re-check it."""
+) -> tuple[str, int, dict[str, Any]]:
+    """Check a WebAuthn-signed ballot; return what `ballot.cast` records so anyone can re-check it:
+    the nonce, the authenticator's sign count and the assertion."""
     if command.assertion is None or command.nonce is None:
         raise DomainError("signature_required", "this council counts only ballots signed on the deputy's device")
     try:
@@ -432,10 +473,10 @@ def _signed_ballot(
         check_sign_count(sign_count, state.sign_counts.get(credential.id, credential.sign_count))
     except BallotRefused as exc:
         raise DomainError(exc.code, exc.message) from None
-    return {"nonce": command.nonce, "sign_count": sign_count, "assertion": assertion.to_json()}
+    return command.nonce, sign_count, assertion.to_json()
 
 
-def _vote_close(state: SessionState, council: CouncilState, command: VoteClose) -> list[NewEvent]:
+def _vote_close(state: SessionState, council: CouncilState, command: VoteClose) -> list[Event]:
     vote = _open_vote_to_finish(state, command.vote)
     tally, roll_call = count(
         members=council.deputies.keys(),
@@ -447,16 +488,12 @@ def _vote_close(state: SessionState, council: CouncilState, command: VoteClose) 
         mayor_only_when_taking_part=state.counting >= 2,
     )
     # Art. 59 part 3: roll-call results per deputy are public.
-    payload = {
-        "vote": vote.id,
-        "tally": tally.as_dict(),
-        "roll_call": {m: line.value for m, line in roll_call.items()},
-    }
-    closed = [NewEvent("vote.closed", payload)]
+    closed: list[Event] = [
+        VoteClosed(vote=vote.id, tally=tally.as_dict(), roll_call={m: line.value for m, line in roll_call.items()})
+    ]
     if vote.purpose == "agenda_add" and vote.proposal is not None and tally.outcome is Outcome.ADOPTED:
         # The council decided to include it: the item joins the agenda, last, with the id the vote named.
-        item = {"item": vote.item, **vote.proposal, "position": len(state.agenda) + 1}
-        closed.append(NewEvent("item.added", item))
+        closed.append(ItemAdded(item=vote.item, **vote.proposal, position=len(state.agenda) + 1))
     return closed
 
 

@@ -35,6 +35,32 @@ from typing import Any, Literal
 
 from session_server.domain.council import CouncilState
 from session_server.domain.events import Recorded
+from session_server.domain.session_events import (
+    Ballot,
+    BroadcastInterrupted,
+    BroadcastResumed,
+    BroadcastStarted,
+    BroadcastStopped,
+    ConflictDeclared,
+    ItemAdded,
+    ItemFinished,
+    ItemRemoved,
+    ItemStarted,
+    ItemUpdated,
+    PresenceLeft,
+    PresenceRegistered,
+    RegistrationClosed,
+    RegistrationOpened,
+    SessionClosed,
+    SessionOpened,
+    SessionScheduled,
+    SpeakerFinished,
+    SpeakerGranted,
+    SpeakerRequested,
+    VoteCancelled,
+    VoteClosed,
+    VoteOpened,
+)
 from voting.rules import Rule, has_quorum
 from voting.tally import Choice, RollCall, Tally
 
@@ -235,108 +261,112 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
     (apply a batch to `state.clone()` to keep the original). Raises ValueError for an unknown event
     type, an event before `session.scheduled`, or a change to a vote that is no longer open.
     """
-    p = event.payload
-    if event.type == "session.scheduled":
+    data = event.data
+    if isinstance(data, SessionScheduled):
         if state is not None:
             raise ValueError("session.scheduled on an existing session")
         agenda = {
-            i["id"]: AgendaItem(id=i["id"], number=i["number"], title=i["title"], draft=i["draft"]) for i in p["agenda"]
+            i["id"]: AgendaItem(id=i["id"], number=i["number"], title=i["title"], draft=i["draft"]) for i in data.agenda
         }
         return SessionState(
-            id=p["session"],
-            council=p["council"],
-            number=p["number"],
-            convocation=p["convocation"],
-            date=p["date"],
-            title=p["title"],
+            id=data.session,
+            council=data.council,
+            number=data.number,
+            convocation=data.convocation,
+            date=data.date,
+            title=data.title,
             agenda=agenda,
-            counting=p.get("counting", 1),
+            counting=data.counting,
             seq=event.seq,
         )
     if state is None:
         raise ValueError(f"{event.type} before session.scheduled")
-    match event.type:
-        case "session.opened":
+    match data:
+        case SessionOpened():
             state.status = "open"
-        case "session.closed":
+        case SessionClosed():
             state.status = "closed"
             state.registration_open = False
-        case "registration.opened":
+        case RegistrationOpened():
             state.registration_open = True
-        case "registration.closed":
+        case RegistrationClosed():
             state.registration_open = False
-        case "presence.registered":
-            state.registered[p["deputy"]] = None
-        case "presence.left":
-            state.registered.pop(p["deputy"], None)
-            if p["deputy"] in state.speaker_queue:
-                state.speaker_queue.remove(p["deputy"])
-        case "item.added":
+        case PresenceRegistered(deputy=deputy):
+            state.registered[deputy] = None
+        case PresenceLeft(deputy=deputy):
+            state.registered.pop(deputy, None)
+            if deputy in state.speaker_queue:
+                state.speaker_queue.remove(deputy)
+        case ItemAdded():
             items = list(state.agenda.values())
-            added = AgendaItem(id=p["item"], number=p["number"], title=p["title"], draft=p["draft"])
-            items.insert(p["position"] - 1, added)
+            added = AgendaItem(id=data.item, number=data.number, title=data.title, draft=data.draft)
+            items.insert(data.position - 1, added)
             state.agenda = {i.id: i for i in items}
-        case "item.updated":
-            changes = {k: p[k] for k in ("number", "title", "draft") if k in p}
-            state.agenda[p["item"]] = replace(state.agenda[p["item"]], **changes)
-        case "item.removed":
-            del state.agenda[p["item"]]
-        case "item.started":
-            state.agenda[p["item"]] = replace(state.agenda[p["item"]], status="in_progress")
-            state.current_item = p["item"]
-        case "item.finished":
-            state.agenda[p["item"]] = replace(state.agenda[p["item"]], status="done")
+        case ItemUpdated():
+            state.agenda[data.item] = replace(state.agenda[data.item], **data.changes())
+        case ItemRemoved(item=item):
+            del state.agenda[item]
+        case ItemStarted(item=item):
+            state.agenda[item] = replace(state.agenda[item], status="in_progress")
+            state.current_item = item
+        case ItemFinished(item=item):
+            state.agenda[item] = replace(state.agenda[item], status="done")
             state.current_item = None
-        case "speaker.requested":
-            state.speaker_queue.append(p["deputy"])
-        case "speaker.granted":
-            if p["deputy"] in state.speaker_queue:
-                state.speaker_queue.remove(p["deputy"])
-            state.speaker = Speech(deputy=p["deputy"], seconds=p["seconds"], until=p["until"])
-        case "speaker.finished":
+        case SpeakerRequested(deputy=deputy):
+            state.speaker_queue.append(deputy)
+        case SpeakerGranted():
+            if data.deputy in state.speaker_queue:
+                state.speaker_queue.remove(data.deputy)
+            state.speaker = Speech(deputy=data.deputy, seconds=data.seconds, until=data.until)
+        case SpeakerFinished():
             state.speaker = None
-        case "conflict.declared":
-            state.conflicts.append(Conflict(deputy=p["deputy"], item=p["item"], reason=p["reason"]))
-        case "vote.opened":
-            state.votes[p["vote"]] = Vote(
-                id=p["vote"],
-                item=p["item"],
-                subject=p["subject"],
-                rule=Rule(p["rule"]),
-                seconds=p["seconds"],
+        case ConflictDeclared():
+            state.conflicts.append(Conflict(deputy=data.deputy, item=data.item, reason=data.reason))
+        case VoteOpened():
+            state.votes[data.vote] = Vote(
+                id=data.vote,
+                item=data.item,
+                subject=data.subject,
+                rule=Rule(data.rule),
+                seconds=data.seconds,
                 opened_at=event.at,
-                closes_at=p["closes_at"],
-                nonce_seed=p.get("nonce_seed", ""),
-                purpose=p.get("purpose"),
-                proposal=p.get("proposal"),
+                closes_at=data.closes_at,
+                nonce_seed=data.nonce_seed,
+                purpose=data.purpose,
+                proposal=dict(data.proposal) if data.proposal is not None else None,
             )
-        case "ballot.cast":
-            vote = _still_open(state, p["vote"])
-            vote.ballots[p["deputy"]] = Choice(p["choice"])
-            if "assertion" in p:
-                vote.signed[p["deputy"]] = vote.signed.get(p["deputy"], 0) + 1
-                state.sign_counts[p["assertion"]["credential"]] = p["sign_count"]
-        case "vote.closed":
-            vote = _still_open(state, p["vote"])
+        case Ballot():
+            vote = _still_open(state, data.vote)
+            vote.ballots[data.deputy] = Choice(data.choice)
+            if data.assertion is not None:
+                if data.sign_count is None:
+                    raise ValueError("a signed ballot without its sign count")
+                vote.signed[data.deputy] = vote.signed.get(data.deputy, 0) + 1
+                state.sign_counts[data.assertion["credential"]] = data.sign_count
+        case VoteClosed():
+            vote = _still_open(state, data.vote)
             vote.status = "closed"
-            vote.tally = Tally.from_dict(p["tally"])
-            vote.roll_call = {m: RollCall(line) for m, line in p["roll_call"].items()}
-        case "vote.cancelled":
-            vote = _still_open(state, p["vote"])
+            vote.tally = Tally.from_dict(data.tally)
+            vote.roll_call = {m: RollCall(line) for m, line in data.roll_call.items()}
+        case VoteCancelled():
+            vote = _still_open(state, data.vote)
             vote.status = "cancelled"
-            vote.reason = p["reason"]
-        case "broadcast.started":
-            state.broadcast = Broadcast(status="live", source=p["source"], started_at=event.at)
-        case "broadcast.resumed" | "broadcast.interrupted" | "broadcast.stopped":
+            vote.reason = data.reason
+        case BroadcastStarted():
+            state.broadcast = Broadcast(status="live", source=data.source, started_at=event.at)
+        case BroadcastResumed() | BroadcastInterrupted() | BroadcastStopped():
             if state.broadcast is None:
                 raise ValueError(f"{event.type} before broadcast.started")
             status: BroadcastStatus = "live"
-            if event.type == "broadcast.interrupted":
-                status = "interrupted"
-            elif event.type == "broadcast.stopped":
-                status = "stopped"
-            source = p.get("source", state.broadcast.source)
-            state.broadcast = replace(state.broadcast, status=status, source=source, reason=p.get("reason"))
+            source, reason = state.broadcast.source, None
+            match data:
+                case BroadcastResumed():
+                    source = data.source
+                case BroadcastInterrupted():
+                    status, reason = "interrupted", data.reason
+                case BroadcastStopped():
+                    status = "stopped"
+            state.broadcast = replace(state.broadcast, status=status, source=source, reason=reason)
         case _:
             raise ValueError(f"unknown session event type: {event.type!r}")
     state.seq = event.seq

@@ -1,0 +1,237 @@
+"""The events of a plenary sitting's stream (``session:<id>``): agenda, registration, speakers, votes,
+ballots and the broadcast, each a class whose fields are exactly its JSON payload's keys."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from session_server.domain.events import ABSENT, Event, _Absent, event
+
+__all__ = [
+    "Ballot",
+    "BroadcastInterrupted",
+    "BroadcastResumed",
+    "BroadcastStarted",
+    "BroadcastStopped",
+    "ConflictDeclared",
+    "ItemAdded",
+    "ItemFinished",
+    "ItemRemoved",
+    "ItemStarted",
+    "ItemUpdated",
+    "PresenceLeft",
+    "PresenceRegistered",
+    "RegistrationClosed",
+    "RegistrationOpened",
+    "SessionClosed",
+    "SessionOpened",
+    "SessionScheduled",
+    "SpeakerFinished",
+    "SpeakerGranted",
+    "SpeakerRequested",
+    "VoteCancelled",
+    "VoteClosed",
+    "VoteOpened",
+]
+
+
+@event("session.scheduled")
+class SessionScheduled(Event):
+    """A sitting is scheduled with its agenda: ``[{"id", "number", "title", "draft"}]`` in order."""
+
+    session: str
+    council: str
+    number: int
+    convocation: int
+    date: str
+    title: str
+    agenda: list[dict[str, Any]]
+    counting: int = 1
+    """How its votes are counted (``SessionState.counting``); sittings from before it was recorded count by 1."""
+
+
+@event("session.opened")
+class SessionOpened(Event):
+    """The chair opens the sitting."""
+
+
+@event("session.closed")
+class SessionClosed(Event):
+    """The chair closes the sitting."""
+
+
+@event("registration.opened")
+class RegistrationOpened(Event):
+    """Deputies may register."""
+
+
+@event("registration.closed")
+class RegistrationClosed(Event):
+    """Registration ends; who registered stays registered until they leave."""
+
+
+@event("presence.registered")
+class PresenceRegistered(Event):
+    """A member registers in the chamber from their tablet."""
+
+    deputy: str
+
+
+@event("presence.left")
+class PresenceLeft(Event):
+    """A member leaves the chamber."""
+
+    deputy: str
+
+
+@event("item.added")
+class ItemAdded(Event):
+    """An agenda item added at ``position`` (1-based): by the secretary, or by the council's decision."""
+
+    item: str
+    number: str
+    title: str
+    draft: str | None
+    position: int
+
+
+@event("item.updated")
+class ItemUpdated(Event):
+    """An agenda item corrected: only what changed is named (a draft may change to none)."""
+
+    item: str
+    number: str | _Absent = ABSENT
+    title: str | _Absent = ABSENT
+    draft: str | _Absent | None = ABSENT
+
+    def changes(self) -> dict[str, Any]:
+        """The fields this update names."""
+        return {k: v for k, v in self.payload.items() if k != "item"}
+
+
+@event("item.removed")
+class ItemRemoved(Event):
+    """An agenda item removed before the sitting opened."""
+
+    item: str
+
+
+@event("item.started")
+class ItemStarted(Event):
+    """The item under consideration."""
+
+    item: str
+
+
+@event("item.finished")
+class ItemFinished(Event):
+    """The consideration of the item ends."""
+
+    item: str
+
+
+@event("speaker.requested")
+class SpeakerRequested(Event):
+    """A member asks for the floor."""
+
+    deputy: str
+
+
+@event("speaker.granted")
+class SpeakerGranted(Event):
+    """The chair gives a member the floor for ``seconds``, until ``until``."""
+
+    deputy: str
+    seconds: int
+    until: str
+
+
+@event("speaker.finished")
+class SpeakerFinished(Event):
+    """The speech ends."""
+
+    deputy: str
+
+
+@event("conflict.declared")
+class ConflictDeclared(Event):
+    """A member declares a conflict of interest on an item (art. 59-1): shown, minuted, and not voting on it."""
+
+    deputy: str
+    item: str
+    reason: str
+
+
+@event("vote.opened", omit_none=("purpose", "proposal"))
+class VoteOpened(Event):
+    """A roll-call vote opens on ``item`` under ``rule`` until ``closes_at``; ``nonce_seed`` seeds ballot nonces.
+
+    With ``purpose`` ``agenda_add`` it is the procedural vote on including ``proposal`` (``{"number",
+    "title", "draft"}``) in the agenda as ``item``."""
+
+    vote: str
+    item: str
+    subject: str
+    rule: str
+    seconds: int
+    closes_at: str
+    nonce_seed: str = ""
+    purpose: str | None = None
+    proposal: Mapping[str, Any] | None = None
+
+
+@event("ballot.cast", omit_none=("nonce", "sign_count", "assertion"))
+class Ballot(Event):
+    """A member's ballot (``ballot.cast``); a signed one carries its nonce, the authenticator's sign count and
+    the WebAuthn assertion, so that anyone can check it again."""
+
+    vote: str
+    deputy: str
+    choice: str
+    nonce: str | None = None
+    sign_count: int | None = None
+    assertion: Mapping[str, Any] | None = None
+
+
+@event("vote.closed")
+class VoteClosed(Event):
+    """The vote's result: the tally (``voting.tally.Tally.as_dict``) and each member's line of the roll call."""
+
+    vote: str
+    tally: Mapping[str, Any]
+    roll_call: Mapping[str, str]
+
+
+@event("vote.cancelled")
+class VoteCancelled(Event):
+    """The chair cancels an open vote, saying why; it counts for nothing."""
+
+    vote: str
+    reason: str
+
+
+@event("broadcast.started")
+class BroadcastStarted(Event):
+    """The live video goes on air (``whip`` or ``camera``)."""
+
+    source: str
+
+
+@event("broadcast.resumed")
+class BroadcastResumed(Event):
+    """The live video is back after an interruption."""
+
+    source: str
+
+
+@event("broadcast.interrupted")
+class BroadcastInterrupted(Event):
+    """The live video dropped, with the reason."""
+
+    reason: str
+
+
+@event("broadcast.stopped")
+class BroadcastStopped(Event):
+    """The live video ends."""
