@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -28,7 +29,7 @@ from session_server.application import Application, CommandResult, Kind, Reader,
 from session_server.domain.council import CouncilState
 from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT
 from session_server.domain.errors import DomainError
-from session_server.domain.events import NewEvent
+from session_server.domain.events import Event, NewEvent
 from session_server.domain.roles import Actor, Context
 from session_server.http.ledger_routes import export_stream
 from session_server.ledger.trees import Ledger, b64
@@ -91,7 +92,9 @@ class Document(Kind):
             devices=_devices(council),
         )
 
-    def decide(self, state: DocumentState | None, command: Any, ctx: Context, facts: _CouncilFacts) -> list[NewEvent]:
+    def decide(
+        self, state: DocumentState | None, command: Any, ctx: Context, facts: _CouncilFacts
+    ) -> Sequence[Event | NewEvent]:
         return decide_document(
             state,
             command,

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from portal_bridge.consumers import Consumer
+from session_server.domain.session_events import ConflictDeclared, PresenceRegistered
 from session_server.store.events import StoredEvent
 
 
@@ -25,16 +26,16 @@ class MemberRecord(Consumer):
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         session = stream.removeprefix("session:")
-        attended = {(e.payload["deputy"], session) for e in events if e.type == "presence.registered"}
+        attended = {(e.data.deputy, session) for e in events if isinstance(e.data, PresenceRegistered)}
         if attended:
             await conn.executemany(
                 "INSERT INTO member_attendance (member, session) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 sorted(attended),
             )
         conflicts = [
-            (session, e.seq, e.payload["deputy"], e.payload["item"], e.payload["reason"], e.at)
+            (session, e.seq, d.deputy, d.item, d.reason, e.at)
             for e in events
-            if e.type == "conflict.declared"
+            if isinstance(d := e.data, ConflictDeclared)
         ]
         if conflicts:
             await conn.executemany(

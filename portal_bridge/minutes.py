@@ -34,6 +34,21 @@ from portal_bridge.ukrainian import (
     roman,
 )
 from session_server.domain.council import CouncilState
+from session_server.domain.session_events import (
+    ConflictDeclared,
+    ItemFinished,
+    ItemStarted,
+    PresenceLeft,
+    PresenceRegistered,
+    RegistrationClosed,
+    SessionClosed,
+    SessionOpened,
+    SessionScheduled,
+    SpeakerGranted,
+    VoteCancelled,
+    VoteClosed,
+    VoteOpened,
+)
 from session_server.domain.session_state import SessionState, Vote, composition, evolve
 from session_server.store.events import StoredEvent
 from voting.rules import Rule
@@ -174,7 +189,7 @@ def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
     """The minutes of the session whose whole stream is ``events`` (raises ValueError for an empty one)."""
     if not events:
         raise ValueError("an empty stream has no minutes")
-    day = str(events[0].payload.get("date", ""))
+    day = events[0].data.date if isinstance(events[0].data, SessionScheduled) else ""
     state: SessionState | None = None
     opened = closed = None
     attendance: Attendance | None = None
@@ -184,35 +199,35 @@ def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
     counted: dict[str, tuple[dict[str, Any], Entry]] = {}  # vote id → composition at its end, and the event
     for event in events:
         entry = Entry(event.seq, _time(event.at, day))
-        p = event.payload
-        if event.type in ("vote.closed", "vote.cancelled") and state is not None:
-            counted[p["vote"]] = (composition(state, council), entry)  # the registration the count used
-        if attendance is None and event.type == "vote.opened" and state is not None:
+        data = event.data
+        if isinstance(data, VoteClosed | VoteCancelled) and state is not None:
+            counted[data.vote] = (composition(state, council), entry)  # the registration the count used
+        if attendance is None and isinstance(data, VoteOpened) and state is not None:
             moment = (
                 "Реєстрацію до першого голосування не завершено; нижче — реєстрація на час його відкриття: "
                 f"{entry.time} ({entry.ref})."
             )
             attendance = _attendance(state, council, moment, entry)
         state = evolve(state, event)
-        match event.type:
-            case "session.opened":
+        match data:
+            case SessionOpened():
                 opened = opened or entry
-            case "session.closed":
+            case SessionClosed():
                 closed = entry
-            case "registration.closed" if attendance is None:
+            case RegistrationClosed() if attendance is None:
                 attendance = _attendance(state, council, f"Реєстрацію завершено: {entry.time} ({entry.ref}).", entry)
-            case "presence.registered" if attendance is not None:
-                attendance.later.append(_member(council, p["deputy"]))
-            case "presence.left" if attendance is not None:
-                attendance.left.append(_member(council, p["deputy"]))
-            case "item.started":
-                current = p["item"]
-            case "item.finished":
+            case PresenceRegistered(deputy=deputy) if attendance is not None:
+                attendance.later.append(_member(council, deputy))
+            case PresenceLeft(deputy=deputy) if attendance is not None:
+                attendance.left.append(_member(council, deputy))
+            case ItemStarted(item=started):
+                current = started
+            case ItemFinished():
                 current = None
-            case "speaker.granted" if current is not None:
-                speakers.setdefault(current, []).append(_name(council, p["deputy"]))
-            case "conflict.declared":
-                conflicts.setdefault(p["item"], []).append((_name(council, p["deputy"]), p["reason"], entry))
+            case SpeakerGranted(deputy=deputy) if current is not None:
+                speakers.setdefault(current, []).append(_name(council, deputy))
+            case ConflictDeclared():
+                conflicts.setdefault(data.item, []).append((_name(council, data.deputy), data.reason, entry))
     assert state is not None  # the stream was not empty
     if attendance is None:
         moment = "Реєстрацію не завершено; нижче — реєстрація " + (

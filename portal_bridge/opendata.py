@@ -33,6 +33,8 @@ from portal_bridge.minutes import agenda_add_title
 from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.application import Application
 from session_server.domain.council import CouncilState
+from session_server.domain.session_events import VoteClosed
+from session_server.domain.session_state import SessionState, evolve
 from session_server.http.responses import ApiError, JSONResponse, content_disposition, site_url, whole_number
 from session_server.store.events import EventStore, StoredEvent
 
@@ -85,50 +87,49 @@ class OpenData(Consumer):
         await conn.execute("TRUNCATE od_motions, od_votings")
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
-        closed = [e for e in events if e.type == "vote.closed"]
+        closed = {e.seq for e in events if isinstance(e.data, VoteClosed)}
         if not closed:
             return
-        history = await self.store.read(stream, after=0, limit=max(e.seq for e in closed), conn=conn)
-        scheduled = history[0].payload
-        council = await self.application.council(str(scheduled["council"]), conn=conn)
-        for event in closed:
-            await self._motion(conn, history, event, scheduled, council)
+        state: SessionState | None = None
+        council: CouncilState | None = None
+        for event in await self.store.read(stream, after=0, limit=max(closed), conn=conn):
+            state = evolve(state, event)
+            data = event.data
+            if event.seq in closed and isinstance(data, VoteClosed):
+                if council is None:
+                    council = await self.application.council(state.council, conn=conn)
+                await self._motion(conn, state, event, data, council)
 
     async def _motion(
         self,
         conn: asyncpg.Connection,
-        history: Sequence[StoredEvent],
-        closed: StoredEvent,
-        scheduled: Any,
+        state: SessionState,
+        event: StoredEvent,
+        closed: VoteClosed,
         council: CouncilState,
     ) -> None:
-        vote_id = closed.payload["vote"]
-        opened = next(e.payload for e in history if e.type == "vote.opened" and e.payload["vote"] == vote_id)
-        agenda = {i["id"]: dict(i) for i in scheduled["agenda"]}
-        for e in history:  # the agenda as edited before the session opened
-            if e.seq > closed.seq:
-                break
-            if e.type == "item.added":
-                agenda[e.payload["item"]] = {k: e.payload[k] for k in ("number", "title", "draft")}
-            elif e.type == "item.updated":
-                agenda[e.payload["item"]].update({k: v for k, v in e.payload.items() if k != "item"})
-        if opened.get("purpose") == "agenda_add":
+        vote = state.votes[closed.vote]
+        if vote.purpose == "agenda_add" and vote.proposal is not None:
             # The item it would add may never exist (a rejected proposal's id goes to the next one): the
             # proposal names it, with the number and the draft it was proposed with.
-            proposal = opened["proposal"]
+            proposal = vote.proposal
             number, title, draft = str(proposal.get("number", "")), agenda_add_title(proposal), proposal.get("draft")
         else:
-            item = agenda.get(opened["item"], {"number": "", "title": "", "draft": None})
-            number, title, draft = item["number"], f"{item['title']} ({opened['subject']})", item.get("draft")
-        tally = closed.payload["tally"]
-        uid = f"{scheduled['session']}-{vote_id}"
+            item = state.agenda.get(vote.item)
+            number, title, draft = (
+                (item.number, f"{item.title} ({vote.subject})", item.draft)
+                if item
+                else ("", f" ({vote.subject})", None)
+            )
+        tally = closed.tally
+        uid = f"{state.id}-{vote.id}"
         motion = {
             "uid": uid,
-            "date": closed.at[:10],
+            "date": event.at[:10],
             "authorityName": council.name,
             "authorityId": council.id,
-            "convocation": scheduled["convocation"],
-            "legislativeSession": scheduled["number"],
+            "convocation": state.convocation,
+            "legislativeSession": state.number,
             "number": number,
             "title": title,
             "projectNumber": draft or "",
@@ -137,11 +138,11 @@ class OpenData(Consumer):
             "votingAbstain": tally["abstain"],
             "notVoting": tally["not_voted"],
             "absent": tally["absent"],
-            "composition": vote_composition(council.composition, council.mayor, closed.payload["roll_call"]),
+            "composition": vote_composition(council.composition, council.mayor, closed.roll_call),
             "votingResult": RESULT[tally["outcome"]],
             # (``textUrl`` is added as the motion is served: ``motions``.)
             # Not among the published fields (``_render`` keeps only those): Popolo's requirement.
-            "rule": opened["rule"],
+            "rule": vote.rule.value,
             "required": tally["required"],
         }
         votings = [
@@ -152,14 +153,14 @@ class OpenData(Consumer):
                 "motionTitle": title,
                 "result": LINE[line],
             }
-            for member, line in closed.payload["roll_call"].items()
+            for member, line in closed.roll_call.items()
         ]
         await conn.execute(
             """INSERT INTO od_motions (uid, session, position, data) VALUES ($1, $2, $3, $4::jsonb)
                ON CONFLICT (uid) DO UPDATE SET data = EXCLUDED.data, position = EXCLUDED.position""",
             uid,
-            scheduled["session"],
-            closed.seq,
+            state.id,
+            event.seq,
             orjson.dumps(motion).decode(),
         )
         await conn.executemany(

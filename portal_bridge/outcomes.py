@@ -18,9 +18,13 @@ import asyncpg
 from portal_bridge.consumers import Consumer
 from portal_bridge.decisions import Documents
 from portal_bridge.document_commands import DocumentRecordOutcome
+from portal_bridge.ukrainian import roman
 from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
+from session_server.domain.session_events import ItemFinished
+from session_server.domain.session_state import SessionState, evolve
 from session_server.store.events import EventStore, StoredEvent
+from voting.tally import Outcome
 
 log = logging.getLogger(__name__)
 
@@ -41,59 +45,43 @@ class Outcomes(Consumer):
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         """Its effect is a command on the draft's own stream, committed by the documents service; the
         command's id is made from the vote, so handling the event again after a crash replays it."""
-        finished = [e for e in events if e.type == "item.finished"]
+        finished = {e.seq for e in events if isinstance(e.data, ItemFinished)}
         if not finished:
             return
-        history = await self.store.read(stream, conn=conn)  # the agenda and the votes are needed from the start
-        for event in finished:
-            await self._item_finished(conn, history, event)
+        state: SessionState | None = None
+        for event in await self.store.read(stream, conn=conn, limit=max(finished)):  # the sitting up to each
+            state = evolve(state, event)
+            if event.seq in finished and isinstance(event.data, ItemFinished):
+                await self._item_finished(conn, state, event.data.item)
 
-    async def _item_finished(
-        self, conn: asyncpg.Connection, history: Sequence[StoredEvent], finished: StoredEvent
-    ) -> None:
-        item = finished.payload["item"]
-        scheduled = next(e for e in history if e.type == "session.scheduled")
-        session = str(scheduled.payload["session"])
-        draft = next((i["draft"] for i in scheduled.payload["agenda"] if i["id"] == item), None)
-        for e in history:  # the agenda may have been edited before the session opened
-            if e.seq < finished.seq and e.type in ("item.added", "item.updated") and e.payload["item"] == item:
-                draft = e.payload.get("draft", draft)
-        opened = {  # the votes on the item's draft: not the procedural vote that put the item on the agenda
-            e.payload["vote"]: e.payload["item"]
-            for e in history
-            if e.type == "vote.opened" and e.seq < finished.seq and "purpose" not in e.payload
-        }
-        closed = [
-            e
-            for e in history
-            if e.type == "vote.closed" and e.seq < finished.seq and opened.get(e.payload["vote"]) == item
-        ]
-        if not draft or not closed:
+    async def _item_finished(self, conn: asyncpg.Connection, state: SessionState, item_id: str) -> None:
+        item = state.agenda.get(item_id)
+        # the votes on the item's draft: not the procedural vote that put the item on the agenda
+        closed = [v for v in state.votes.values() if v.item == item_id and v.purpose is None and v.status == "closed"]
+        if item is None or not item.draft or not closed:
             return
         row = await conn.fetchrow(
-            "SELECT id FROM documents WHERE number = $1 AND session = $2 AND status = 'scheduled'", draft, session
+            "SELECT id FROM documents WHERE number = $1 AND session = $2 AND status = 'scheduled'", item.draft, state.id
         )
         if row is None:
             return
-        last = closed[-1].payload
-        adopted = last["tally"]["outcome"] == "adopted"
-        number = await self._next_decision_number(conn, int(scheduled.payload["convocation"])) if adopted else None
+        last = closed[-1]  # one vote is open at a time: the last opened is the last closed
+        adopted = last.tally is not None and last.tally.outcome is Outcome.ADOPTED
+        number = await self._next_decision_number(conn, state.convocation) if adopted else None
         command = DocumentRecordOutcome(
-            id=f"outcome-{session}-{last['vote']}",
+            id=f"outcome-{state.id}-{last.id}",
             type="document.record_outcome",
-            session=session,
-            vote=last["vote"],
+            session=state.id,
+            vote=last.id,
             outcome="adopted" if adopted else "rejected",
             decision_number=number,
         )
         try:
             await self.documents.execute(str(row["id"]), command, CONSUMER)
         except DomainError as exc:
-            log.warning("recording the outcome of %s on %s refused: %s", last["vote"], row["id"], exc)
+            log.warning("recording the outcome of %s on %s refused: %s", last.id, row["id"], exc)
 
     async def _next_decision_number(self, conn: asyncpg.Connection, convocation: int) -> str:
         """The next decision number: a running number across the council's decisions, then the convocation."""
         count = await conn.fetchval("SELECT count(*) FROM documents WHERE decision_number IS NOT NULL")
-        roman = ["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"]
-        suffix = roman[convocation] if convocation < len(roman) else str(convocation)
-        return f"{int(count) + 1}-{suffix}"
+        return f"{int(count) + 1}-{roman(convocation)}"

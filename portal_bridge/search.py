@@ -27,6 +27,7 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge.consumers import Consumer
 from portal_bridge.pages import PUBLIC_DOCUMENTS
+from session_server.domain.session_events import ItemAdded, ItemRemoved, ItemUpdated, SessionScheduled
 from session_server.http.responses import ApiError, JSONResponse
 from session_server.store.events import StoredEvent
 
@@ -54,23 +55,22 @@ class AgendaIndex(Consumer):
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         session = stream.removeprefix("session:")
         for event in events:
-            p = event.payload
-            if event.type == "session.scheduled":
-                for item in p["agenda"]:
-                    await _upsert(conn, session, item["id"], item["number"], item["title"], item["draft"])
-            elif event.type == "item.added":
-                await _upsert(conn, session, p["item"], p["number"], p["title"], p["draft"])
-            elif event.type == "item.updated":
-                sets = {k: p[k] for k in ("number", "title", "draft") if k in p}
-                for column, value in sets.items():  # column names from this fixed list only
-                    await conn.execute(
-                        f"UPDATE agenda_items SET {column} = $3 WHERE session = $1 AND item = $2",
-                        session,
-                        p["item"],
-                        value,
-                    )
-            elif event.type == "item.removed":
-                await conn.execute("DELETE FROM agenda_items WHERE session = $1 AND item = $2", session, p["item"])
+            match event.data:
+                case SessionScheduled(agenda=agenda):
+                    for item in agenda:
+                        await _upsert(conn, session, item["id"], item["number"], item["title"], item["draft"])
+                case ItemAdded() as added:
+                    await _upsert(conn, session, added.item, added.number, added.title, added.draft)
+                case ItemUpdated() as updated:
+                    for column, value in updated.changes().items():  # number, title, draft: the event's own fields
+                        await conn.execute(
+                            f"UPDATE agenda_items SET {column} = $3 WHERE session = $1 AND item = $2",
+                            session,
+                            updated.item,
+                            value,
+                        )
+                case ItemRemoved(item=item):
+                    await conn.execute("DELETE FROM agenda_items WHERE session = $1 AND item = $2", session, item)
 
 
 async def _upsert(conn: Any, session: str, item: str, number: str, title: str, draft: str | None) -> None:

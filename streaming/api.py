@@ -44,6 +44,7 @@ from starlette.routing import BaseRoute, Route
 from session_server.application import session_stream
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
+from session_server.domain.session_events import BroadcastStopped
 from session_server.http.app import PAGE_HEADERS
 from session_server.http.openapi import OpenAPIPaths
 from session_server.http.responses import (
@@ -238,7 +239,7 @@ async def _chapters(request: Request) -> tuple[list[Any], float, str | None]:
     found = chapters(events, agenda)
     end = 0.0
     if state.broadcast is not None:
-        stopped = next((e for e in reversed(events) if e.type == "broadcast.stopped"), None)
+        stopped = next((e for e in reversed(events) if isinstance(e.data, BroadcastStopped)), None)
         until = parse_time(stopped.at).timestamp() if stopped and state.broadcast.status == "stopped" else time.time()
         end = until - parse_time(state.broadcast.started_at).timestamp()
     return found, end, None if state.broadcast is None else state.broadcast.started_at

@@ -15,6 +15,13 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from session_server.domain.events import Recorded, parse_time
+from session_server.domain.session_events import (
+    BroadcastStarted,
+    ItemFinished,
+    ItemStarted,
+    VoteClosed,
+    VoteOpened,
+)
 
 __all__ = ["Chapter", "chapters", "webvtt"]
 
@@ -51,30 +58,30 @@ def chapters(events: Iterable[Recorded], agenda: Mapping[str, tuple[str, str]]) 
         return f"{number}. {title}" if number else title
 
     for event in events:
-        p = event.payload
-        if event.type == "broadcast.started" and zero is None:
+        data = event.data
+        if isinstance(data, BroadcastStarted) and zero is None:
             zero = parse_time(event.at)
             if current is not None:
                 found.append(Chapter(0.0, current.kind, current.title, current.seq, item=current.item))
             continue
         chapter: Chapter | None = None
-        if event.type == "item.started":
-            chapter = Chapter(0.0, "item", label(p["item"]), event.seq, item=p["item"])
-            current = chapter
-        elif event.type == "item.finished":
-            current = None
-        elif event.type == "vote.opened":
-            vote_items[p["vote"]] = p["item"]
-            if p.get("purpose") == "agenda_add":  # on including a new item, which has no place yet
-                title = f"Голосування про включення до порядку денного: {p['proposal']['title']}"
-            else:
-                title = f"Голосування {p['subject']}: {label(p['item'])}"
-            chapter = Chapter(0.0, "vote.opened", title, event.seq, item=p["item"], vote=p["vote"])
-        elif event.type == "vote.closed":
-            tally = p["tally"]
-            outcome = _OUTCOME.get(tally["outcome"], tally["outcome"])
-            title = f"Результати: {outcome} (за {tally['for']}, потрібно {tally['required']})"
-            chapter = Chapter(0.0, "vote.closed", title, event.seq, item=vote_items.get(p["vote"]), vote=p["vote"])
+        match data:
+            case ItemStarted(item=item):
+                chapter = Chapter(0.0, "item", label(item), event.seq, item=item)
+                current = chapter
+            case ItemFinished():
+                current = None
+            case VoteOpened():
+                vote_items[data.vote] = data.item
+                if data.purpose == "agenda_add" and data.proposal is not None:  # a new item, which has no place yet
+                    title = f"Голосування про включення до порядку денного: {data.proposal['title']}"
+                else:
+                    title = f"Голосування {data.subject}: {label(data.item)}"
+                chapter = Chapter(0.0, "vote.opened", title, event.seq, item=data.item, vote=data.vote)
+            case VoteClosed(tally=tally):
+                outcome = _OUTCOME.get(tally["outcome"], tally["outcome"])
+                title = f"Результати: {outcome} (за {tally['for']}, потрібно {tally['required']})"
+                chapter = Chapter(0.0, "vote.closed", title, event.seq, item=vote_items.get(data.vote), vote=data.vote)
         if chapter is not None and zero is not None:
             offset = (parse_time(event.at) - zero).total_seconds()
             found.append(

@@ -17,6 +17,7 @@ from session_server.application.service import SYSTEM, Application, session_stre
 from session_server.domain.commands import VoteClose
 from session_server.domain.errors import DomainError
 from session_server.domain.events import parse_time
+from session_server.domain.session_events import VoteCancelled, VoteClosed, VoteOpened
 from session_server.store.events import StoredEvent
 
 __all__ = ["CLOSE_AFTER", "SWEEP_SECONDS", "VoteDeadlines"]
@@ -42,16 +43,16 @@ class VoteDeadlines:
     def _on_commit(self, events: Sequence[StoredEvent]) -> None:
         clock = self.application.clock
         for event in events:
-            stream, vote = event.stream, str(event.payload.get("vote", ""))
-            if event.type == "vote.opened":
-                delay = max(0.0, (parse_time(str(event.payload["closes_at"])) - clock()).total_seconds())
-                self._timers[(stream, vote)] = asyncio.create_task(
-                    self._close_later(stream, vote, delay), name=f"close {vote}"
-                )
-            elif event.type in ("vote.closed", "vote.cancelled"):
-                timer = self._timers.pop((stream, vote), None)
-                if timer is not None and timer is not asyncio.current_task():
-                    timer.cancel()
+            match event.data:
+                case VoteOpened(vote=vote, closes_at=closes_at):
+                    delay = max(0.0, (parse_time(closes_at) - clock()).total_seconds())
+                    self._timers[(event.stream, vote)] = asyncio.create_task(
+                        self._close_later(event.stream, vote, delay), name=f"close {vote}"
+                    )
+                case VoteClosed(vote=vote) | VoteCancelled(vote=vote):
+                    timer = self._timers.pop((event.stream, vote), None)
+                    if timer is not None and timer is not asyncio.current_task():
+                        timer.cancel()
 
     async def _close_later(self, stream: str, vote: str, delay: float) -> None:
         try:

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from session_server.domain.council_events import CredentialEnrolled, CredentialRevoked
+from session_server.domain.session_events import SessionClosed, VoteCancelled, VoteClosed
 from session_server.store.events import StoredEvent
 from voting.checkpoint import Checkpoint, NoteSigner
 from voting.merkle import MerkleTree
@@ -32,7 +34,7 @@ TREES_CACHED = 64
 """Streams whose Merkle trees stay in memory (≈ 15 MB for 100,000 events); older ones are rebuilt."""
 
 # Events after which a checkpoint is signed at once (the results residents will check).
-_SIGN_NOW = frozenset({"vote.closed", "vote.cancelled", "session.closed", "credential.enrolled", "credential.revoked"})
+_SIGN_NOW = (VoteClosed, VoteCancelled, SessionClosed, CredentialEnrolled, CredentialRevoked)
 
 
 class LedgerError(Exception):
@@ -251,7 +253,7 @@ class Ledger:
         """Listener: mark the stream for the next periodic checkpoint, or sign at once after a result."""
         stream = events[0].stream
         self._dirty.add(stream)
-        if any(e.type in _SIGN_NOW for e in events):
+        if any(isinstance(e.data, _SIGN_NOW) for e in events):
             self._urgent.add(stream)
             self._wake.set()
 
