@@ -10,11 +10,18 @@ held to.
 
 from __future__ import annotations
 
+import base64
 import itertools
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from portal_bridge.decisions import Documents, document_stream
+from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER
+from portal_bridge.documents import digest
 from session_server.application import Application, council_stream, session_stream
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, SESSION_COMMAND_ADAPTER
 from session_server.domain.roles import Actor, Role
@@ -23,6 +30,10 @@ from session_server.store.events import StoredEvent
 FIXTURE = Path(__file__).parent / "fixtures" / "recorded-sitting.jsonl"
 COUNCIL = "golden"
 SESSION = "g-s1"
+DOCUMENT = "pr-1"
+SIGNER = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
+"""The mayor's signing key: fixed, so that its (deterministic) Ed25519 signatures are recorded too."""
+SIGNER_KEY_ID = "mayor-2026"
 
 ADMIN = Actor("admin", Role.ADMIN)
 SECRETARY = Actor("secretary", Role.SECRETARY)
@@ -97,6 +108,7 @@ async def run(application: Application) -> list[StoredEvent]:
         holidays=["2026-12-25"],
         factions=["Слуга народу", "Європейська солідарність"],
         procedural_rule="majority_of_registered",
+        signer_keys={SIGNER_KEY_ID: base64.b64encode(SIGNER.public_key().public_bytes_raw()).decode()},
     )
     await council(ADMIN, "credential.enroll", deputy="d1", credential="Y3JlZC1kMQ", public_key="cHVibGljLWtleQ")
     await council(SECRETARY, "credential.revoke", credential="Y3JlZC1kMQ", reason="планшет загублено")
@@ -136,7 +148,7 @@ async def run(application: Application) -> list[StoredEvent]:
     for member, choice in (("d1", "for"), ("d2", "for"), ("d4", "against")):
         await sitting(DEPUTIES[member], "ballot.cast", vote=vote, choice=choice)
     await sitting(CHAIR, "ballot.cast", vote=vote, choice="for")
-    await sitting(DEPUTIES["d4"], "ballot.cast", vote=vote, choice="abstain")  # changed before the close
+    await sitting(DEPUTIES["d4"], "ballot.cast", vote=vote, choice="for")  # changed before the close
     await sitting(CHAIR, "vote.close", vote=vote)
     cancelled = await sitting(
         CHAIR, "vote.open", item="i1", subject="повторно", rule="majority_of_registered", seconds=30
@@ -159,6 +171,8 @@ async def run(application: Application) -> list[StoredEvent]:
         await sitting(actor, "ballot.cast", vote=vote, choice="for")
     await sitting(CHAIR, "vote.close", vote=vote)
 
+    await decision(application, ids)
+
     await sitting(OPERATOR, "broadcast.start", source="whip")
     await sitting(ADMIN, "broadcast.interrupt", reason="зв'язок з камерою втрачено")
     await sitting(OPERATOR, "broadcast.start", source="camera")
@@ -167,7 +181,48 @@ async def run(application: Application) -> list[StoredEvent]:
     return [
         *await application.store.read(council_stream(COUNCIL)),
         *await application.store.read(session_stream(SESSION)),
+        *await application.store.read(document_stream(DOCUMENT)),
     ]
+
+
+async def decision(application: Application, ids: Iterator[str]) -> None:
+    """A draft's whole life as a decision document: registered, published, scheduled (late, with the
+    override), adopted, signed by the mayor, published, its execution assigned and reported."""
+
+    async def document(actor: Actor, type_: str, **fields: Any) -> None:
+        command = DOCUMENT_COMMAND_ADAPTER.validate_python({"id": next(ids), "type": type_, **fields})
+        await documents.execute(DOCUMENT, command, actor)
+
+    documents = Documents(application.store, application)
+    await document(
+        SECRETARY,
+        "document.register",
+        document=DOCUMENT,
+        number="ПР-1",
+        title="Про бюджет громади на 2027 рік",
+        initiator="Виконавчий комітет",
+        rapporteur="Ірина Мельник",
+        text="Затвердити бюджет громади на 2027 рік.\nДодаток 1 — доходи.",
+    )
+    await document(SECRETARY, "document.attach", name="dodatok-1.pdf", sha256="ab" * 32, size=1024)
+    await document(SECRETARY, "document.publish_draft", date="2026-11-20")
+    await document(
+        SECRETARY, "document.schedule", session=SESSION, item="i1", date="2026-11-24", override_reason="бюджетний процес"
+    )
+    await document(
+        ADMIN, "document.record_outcome", session=SESSION, vote="v1", outcome="adopted", decision_number="1-VIII"
+    )
+    state = await application.current(document_stream(DOCUMENT))
+    await document(
+        CHAIR,
+        "document.sign",
+        algorithm="ed25519",
+        key_id=SIGNER_KEY_ID,
+        signature=base64.b64encode(SIGNER.sign(digest(state))).decode(),
+    )
+    await document(SECRETARY, "document.publish", date="2026-11-25")
+    await document(SECRETARY, "execution.assign", unit="Фінансове управління", deadline="2027-01-31")
+    await document(SECRETARY, "execution.report", status="done", note="виконано")
 
 
 def recorded() -> list[bytes]:
@@ -176,6 +231,7 @@ def recorded() -> list[bytes]:
 
 
 EXPORT = FIXTURE.with_name("recorded-sitting.ledger.json")
+DECISION_EXPORT = FIXTURE.with_name("recorded-decision.json")
 
 
 async def record(database_url: str) -> None:
@@ -210,6 +266,8 @@ async def record(database_url: str) -> None:
             "council_ledger": await export_stream(ledger, council_stream(COUNCIL)),
         }
         EXPORT.write_bytes(orjson.dumps(export, option=orjson.OPT_INDENT_2) + b"\n")
+        decision_export = await Documents(application.store, application, ledger).export(DOCUMENT)
+        DECISION_EXPORT.write_bytes(orjson.dumps(decision_export, option=orjson.OPT_INDENT_2) + b"\n")
     finally:
         await pool.close()
 

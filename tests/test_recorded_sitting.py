@@ -13,6 +13,7 @@ import pytest
 import recorded_sitting
 from recorded_sitting import FixedClock, FixedEntropy
 
+from portal_bridge.decisions import DOCUMENT
 from session_server.application import core_application
 from session_server.cli import main
 from session_server.domain.council import evolve_council
@@ -30,9 +31,10 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 async def test_a_recorded_day_makes_the_same_events_byte_for_byte(pool: asyncpg.Pool) -> None:
     application = core_application(EventStore(pool), clock=FixedClock(), entropy=FixedEntropy())
+    application.register(DOCUMENT)
     events = await recorded_sitting.run(application)
     recorded = recorded_sitting.recorded()
-    assert len(events) == len(recorded) == 53
+    assert len(events) == len(recorded) == 62
     for event, leaf in zip(events, recorded, strict=True):
         assert event.leaf == leaf, f"{event.stream} seq {event.seq} ({event.type}) is not made as it was recorded"
 
@@ -48,22 +50,25 @@ async def test_the_ledger_exported_when_the_day_was_recorded_still_verifies(
     tampered = tmp_path / "tampered.json"
     tampered.write_bytes(orjson.dumps(export))
     assert await asyncio.to_thread(main, ["verify", str(tampered)]) == 1
+    assert await asyncio.to_thread(main, ["verify", str(recorded_sitting.DECISION_EXPORT)]) == 0
 
 
 def test_the_recorded_day_folds_into_the_state_the_screens_show() -> None:
     events = [StoredEvent.from_leaf(leaf) for leaf in recorded_sitting.recorded()]
     council = None
-    for event in events[:12]:
-        council = evolve_council(council, event)
+    for event in events:
+        if event.stream.startswith("council:"):
+            council = evolve_council(council, event)
     state = None
-    for event in events[12:]:
-        state = evolve(state, event)
+    for event in events:
+        if event.stream.startswith("session:"):
+            state = evolve(state, event)
     assert council is not None and state is not None
     public = to_public(state, council)
     assert public["status"] == "closed"
     first, cancelled, agenda_add = public["votes"]
-    assert (first["tally"]["for"], first["tally"]["against"], first["tally"]["abstain"]) == (3, 0, 1)
-    assert first["tally"]["required"] == 4 and first["tally"]["outcome"] == "rejected"  # 3 of 6 + the mayor
+    assert (first["tally"]["for"], first["tally"]["against"], first["tally"]["abstain"]) == (4, 0, 0)
+    assert first["tally"]["required"] == 4 and first["tally"]["outcome"] == "adopted"  # 4 of 6 + the mayor
     assert cancelled["status"] == "cancelled"
     assert agenda_add["tally"]["outcome"] == "adopted"
     assert [item["title"] for item in public["agenda"]][-1] == "Про перейменування вулиці"
