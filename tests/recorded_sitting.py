@@ -207,7 +207,12 @@ async def decision(application: Application, ids: Iterator[str]) -> None:
     await document(SECRETARY, "document.attach", name="dodatok-1.pdf", sha256="ab" * 32, size=1024)
     await document(SECRETARY, "document.publish_draft", date="2026-11-20")
     await document(
-        SECRETARY, "document.schedule", session=SESSION, item="i1", date="2026-11-24", override_reason="бюджетний процес"
+        SECRETARY,
+        "document.schedule",
+        session=SESSION,
+        item="i1",
+        date="2026-11-24",
+        override_reason="бюджетний процес",
     )
     await document(
         ADMIN, "document.record_outcome", session=SESSION, vote="v1", outcome="adopted", decision_number="1-VIII"
