@@ -41,9 +41,21 @@ from portal_bridge.document_commands import (
     ExecutionAssign,
     ExecutionReport,
 )
+from portal_bridge.document_events import (
+    DecisionAdopted,
+    DecisionPublished,
+    DecisionRejected,
+    DecisionSigned,
+    DraftAttached,
+    DraftPublished,
+    DraftRegistered,
+    DraftScheduled,
+    ExecutionAssigned,
+    ExecutionReported,
+)
 from portal_bridge.workdays import latest_publication
 from session_server.domain.errors import DomainError
-from session_server.domain.events import NewEvent, Recorded
+from session_server.domain.events import Event, Recorded
 from session_server.domain.roles import Context, Role
 from voting.decision import WEBAUTHN, DeviceKeys, SignatureRefused, check_device_signature, decision_bytes
 from voting.decision import document_digest as _document_digest
@@ -122,7 +134,7 @@ def decide_document(
     mayor: str | None = None,
     check_signature: SignatureCheck | None = None,
     devices: DeviceKeys | None = None,
-) -> list[NewEvent]:
+) -> list[Event]:
     """Check a document command against the document's life and return the events it causes.
 
     ``holidays`` are the council's public holidays (working days, art. 15 part 3); ``mayor`` the
@@ -135,7 +147,7 @@ def decide_document(
         if state is not None:
             raise DomainError("document_exists", f"document {state.id!r} is already registered")
         fields = command.model_dump(include={"document", "number", "title", "initiator", "rapporteur", "text"})
-        return [NewEvent("draft.registered", fields)]
+        return [DraftRegistered(**fields)]
     if state is None:
         raise DomainError("document_not_found", "the document has not been registered")
     match command:
@@ -145,12 +157,12 @@ def decide_document(
                 raise DomainError("draft_published", "attachments cannot change once the draft is published")
             if any(a.sha256 == command.sha256 for a in state.attachments):
                 raise DomainError("invalid_command", "this file is already attached")
-            return [NewEvent("draft.attached", command.model_dump(include={"name", "sha256", "size", "media_type"}))]
+            return [DraftAttached(**command.model_dump(include={"name", "sha256", "size", "media_type"}))]
         case DocumentPublishDraft():
             _staff(ctx)
             if state.published_on is not None:
                 raise DomainError("draft_published", f"the draft was published on {state.published_on}")
-            return [NewEvent("draft.published", {"date": command.date})]
+            return [DraftPublished(date=command.date)]
         case DocumentSchedule():
             return _schedule(state, command, ctx, holidays)
         case DocumentRecordOutcome():
@@ -161,32 +173,32 @@ def decide_document(
             if command.outcome == "adopted":
                 if not command.decision_number:
                     raise DomainError("invalid_command", "an adopted decision needs its number")
-                payload = {"session": command.session, "vote": command.vote, "decision_number": command.decision_number}
-                return [NewEvent("decision.adopted", payload)]
-            return [NewEvent("decision.rejected", {"session": command.session, "vote": command.vote})]
+                adopted = DecisionAdopted(
+                    session=command.session, vote=command.vote, decision_number=command.decision_number
+                )
+                return [adopted]
+            return [DecisionRejected(session=command.session, vote=command.vote)]
         case DocumentSign():
             return _sign(state, command, ctx, mayor, check_signature, devices)
         case DocumentPublish():
             _staff(ctx)
             if state.status != "signed":
                 raise DomainError("not_signed", "only a decision signed by the mayor is published")
-            return [NewEvent("decision.published", {"date": command.date})]
+            return [DecisionPublished(date=command.date)]
         case ExecutionAssign():
             _staff(ctx)
             if state.status not in ("signed", "published"):
                 raise DomainError("not_signed", "execution is controlled for signed decisions")
-            return [NewEvent("execution.assigned", {"unit": command.unit, "deadline": command.deadline})]
+            return [ExecutionAssigned(unit=command.unit, deadline=command.deadline)]
         case ExecutionReport():
             _staff(ctx)
             if state.execution is None:
                 raise DomainError("no_execution", "assign the responsible unit and deadline first")
-            return [NewEvent("execution.reported", {"status": command.status, "note": command.note})]
+            return [ExecutionReported(status=command.status, note=command.note)]
     raise DomainError("invalid_command", f"not a document command: {command.type!r}")
 
 
-def _schedule(
-    state: DocumentState, command: DocumentSchedule, ctx: Context, holidays: Collection[date]
-) -> list[NewEvent]:
+def _schedule(state: DocumentState, command: DocumentSchedule, ctx: Context, holidays: Collection[date]) -> list[Event]:
     _staff(ctx)
     if state.published_on is None:
         raise DomainError("draft_not_published", "a draft goes on the agenda only after it is published for residents")
@@ -203,8 +215,7 @@ def _schedule(
                 " (10 working days, art. 15 part 3); give an override reason to schedule it anyway",
             )
         override = {"reason": command.override_reason}
-    payload = {"session": command.session, "item": command.item, "date": command.date, "override": override}
-    return [NewEvent("draft.scheduled", payload)]
+    return [DraftScheduled(session=command.session, item=command.item, date=command.date, override=override)]
 
 
 def _sign(
@@ -214,7 +225,7 @@ def _sign(
     mayor: str | None,
     check_signature: SignatureCheck | None,
     devices: DeviceKeys | None,
-) -> list[NewEvent]:
+) -> list[Event]:
     if not (ctx.actor.role is Role.ADMIN or (mayor is not None and ctx.actor.member == mayor)):
         raise DomainError("forbidden", "only the mayor signs the council's decisions")
     if state.status == "signed" or state.status == "published":
@@ -227,19 +238,19 @@ def _sign(
     assert command.key_id is not None and command.signature is not None  # the command's model requires them
     if check_signature is None or not check_signature(command.algorithm, command.key_id, doc_digest, command.signature):
         raise DomainError("signature_invalid", "the signature does not verify over the decision's digest")
-    payload = {
-        "signer": ctx.actor.member or ctx.actor.username,
-        "algorithm": command.algorithm,
-        "key_id": command.key_id,
-        "digest": doc_digest.hex(),
-        "signature": command.signature,
-    }
-    return [NewEvent("decision.signed", payload)]
+    signed = DecisionSigned(
+        signer=ctx.actor.member or ctx.actor.username,
+        algorithm=command.algorithm,
+        key_id=command.key_id,
+        digest=doc_digest.hex(),
+        signature=command.signature,
+    )
+    return [signed]
 
 
 def _signed_on_device(
     state: DocumentState, command: DocumentSign, doc_digest: str, mayor: str | None, devices: DeviceKeys | None
-) -> NewEvent:
+) -> DecisionSigned:
     """The mayor's WebAuthn assertion over the decision (``voting.decision``), checked like a ballot's."""
     assert command.assertion is not None and state.decision_number is not None
     if devices is None:
@@ -252,58 +263,64 @@ def _signed_on_device(
         credential, sign_count = check_device_signature(data, assertion, devices, mayor=mayor)
     except SignatureRefused as exc:
         raise DomainError(exc.code, exc.message) from None
-    payload = {
-        "signer": credential.deputy,
-        "algorithm": WEBAUTHN,
-        "key_id": credential.id,
-        "digest": doc_digest,
-        "council": devices.council,
-        "document": state.id,
-        "decision_number": state.decision_number,
-        "sign_count": sign_count,
-        "assertion": assertion,
-    }
-    return NewEvent("decision.signed", payload)
+    return DecisionSigned(
+        signer=credential.deputy,
+        algorithm=WEBAUTHN,
+        key_id=credential.id,
+        digest=doc_digest,
+        council=devices.council,
+        document=state.id,
+        decision_number=state.decision_number,
+        sign_count=sign_count,
+        assertion=assertion,
+    )
 
 
 def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentState:
     """Apply one document event; creates the state on ``draft.registered``, else mutates and returns it."""
-    p = event.payload
-    if event.type == "draft.registered":
+    data = event.data
+    if isinstance(data, DraftRegistered):
         if state is not None:
             raise ValueError("draft.registered on an existing document")
-        fields = {k: p[k] for k in ("number", "title", "initiator", "rapporteur", "text")}
-        created = DocumentState(id=p["document"], **fields, seq=event.seq)
+        created = DocumentState(
+            id=data.document,
+            number=data.number,
+            title=data.title,
+            initiator=data.initiator,
+            rapporteur=data.rapporteur,
+            text=data.text,
+            seq=event.seq,
+        )
         created.history.append((event.type, event.at))
         return created
     if state is None:
         raise ValueError(f"{event.type} before draft.registered")
-    match event.type:
-        case "draft.attached":
-            state.attachments = (*state.attachments, Attachment(p["name"], p["sha256"], p["size"], p["media_type"]))
-        case "draft.published":
-            state.published_on = p["date"]
+    match data:
+        case DraftAttached():
+            state.attachments = (*state.attachments, Attachment(data.name, data.sha256, data.size, data.media_type))
+        case DraftPublished():
+            state.published_on = data.date
             state.status = "published_draft"
-        case "draft.scheduled":
-            state.session, state.item, state.status = p["session"], p["item"], "scheduled"
-        case "decision.adopted":
-            state.vote, state.decision_number, state.status = p["vote"], p["decision_number"], "adopted"
-        case "decision.rejected":
-            state.vote, state.status = p["vote"], "rejected"
-        case "decision.signed":
-            state.signature = {**p, "at": event.at}
+        case DraftScheduled():
+            state.session, state.item, state.status = data.session, data.item, "scheduled"
+        case DecisionAdopted():
+            state.vote, state.decision_number, state.status = data.vote, data.decision_number, "adopted"
+        case DecisionRejected():
+            state.vote, state.status = data.vote, "rejected"
+        case DecisionSigned():
+            state.signature = {**event.payload, "at": event.at}
             state.status = "signed"
-        case "decision.published":
+        case DecisionPublished():
             state.status = "published"
-            state.decision_published_on = p["date"]
-        case "execution.assigned":
-            state.execution = {"unit": p["unit"], "deadline": p["deadline"], "status": "assigned", "reports": []}
-        case "execution.reported":
+            state.decision_published_on = data.date
+        case ExecutionAssigned():
+            state.execution = {"unit": data.unit, "deadline": data.deadline, "status": "assigned", "reports": []}
+        case ExecutionReported():
             assert state.execution is not None
             state.execution = {
                 **state.execution,
-                "status": p["status"],
-                "reports": [*state.execution["reports"], {"status": p["status"], "note": p["note"], "at": event.at}],
+                "status": data.status,
+                "reports": [*state.execution["reports"], {"status": data.status, "note": data.note, "at": event.at}],
             }
         case _:
             raise ValueError(f"unknown document event type: {event.type!r}")

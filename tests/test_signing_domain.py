@@ -7,7 +7,6 @@ stands in for the mayor's device; the decision is driven through validate → de
 from __future__ import annotations
 
 import base64
-from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER
 from portal_bridge.documents import DocumentState, decide_document, digest
 from session_server.domain.audit import Discrepancy
 from session_server.domain.decision_audit import check_signed_decision
+from session_server.domain.events import NewEvent
 from session_server.domain.roles import Actor, Context
 from voting.ballot import Credential, ballot_bytes, ballot_challenge, from_b64url
 from voting.canonical import GENESIS, seal
@@ -284,10 +284,10 @@ def test_the_offline_check_refuses_an_edited_text_a_resealed_edit_and_a_device_r
     with pytest.raises(Discrepancy, match="hash does not chain"):
         check_signed_decision(edited, _council(devices))
     # the same edit with the chain sealed again: the digest the mayor signed no longer matches
-    doc.log[0] = (replace(doc.log[0][0], payload=edited[0]["payload"]), doc.log[0][1])
+    doc.log[0] = (NewEvent(doc.log[0][0].type, edited[0]["payload"]), doc.log[0][1])
     with pytest.raises(Discrepancy, match="signed digest is not the decision's"):
         check_signed_decision(_events(doc), _council(devices))
-    doc.log[0] = (replace(doc.log[0][0], payload=events[0]["payload"]), doc.log[0][1])
+    doc.log[0] = (NewEvent(doc.log[0][0].type, events[0]["payload"]), doc.log[0][1])
     with pytest.raises(Discrepancy, match="credential_revoked"):
         check_signed_decision(_events(doc), _council(devices, revoke_mayors_device_at="2026-11-20T11:00:00.000Z"))
     with pytest.raises(Discrepancy, match="credential_not_yours"):

@@ -1,0 +1,118 @@
+"""The events of a decision document's stream (``document:<id>``): the draft's life, the outcome of its
+vote, the mayor's signature, publication and the control of its execution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from session_server.domain.events import Event, event
+
+__all__ = [
+    "DecisionAdopted",
+    "DecisionPublished",
+    "DecisionRejected",
+    "DecisionSigned",
+    "DraftAttached",
+    "DraftPublished",
+    "DraftRegistered",
+    "DraftScheduled",
+    "ExecutionAssigned",
+    "ExecutionReported",
+]
+
+
+@event("draft.registered")
+class DraftRegistered(Event):
+    """A draft decision enters the registry with its number, title, initiator, rapporteur and text."""
+
+    document: str
+    number: str
+    title: str
+    initiator: str
+    rapporteur: str
+    text: str = ""
+
+
+@event("draft.attached")
+class DraftAttached(Event):
+    """A file (PDF) attached to the draft, by its SHA-256."""
+
+    name: str
+    sha256: str
+    size: int
+    media_type: str
+
+
+@event("draft.published")
+class DraftPublished(Event):
+    """The draft is published for residents (art. 15 part 3 counts ten working days from here)."""
+
+    date: str
+
+
+@event("draft.scheduled")
+class DraftScheduled(Event):
+    """The draft is on a sitting's agenda as ``item``; ``override`` holds the reason when it was published late."""
+
+    session: str
+    item: str
+    date: str
+    override: Mapping[str, Any] | None
+
+
+@event("decision.adopted")
+class DecisionAdopted(Event):
+    """The council adopted it in ``vote``: it becomes decision number ``decision_number``."""
+
+    session: str
+    vote: str
+    decision_number: str
+
+
+@event("decision.rejected")
+class DecisionRejected(Event):
+    """The council did not adopt it in ``vote``."""
+
+    session: str
+    vote: str
+
+
+@event("decision.signed", omit_none=("signature", "council", "document", "decision_number", "sign_count", "assertion"))
+class DecisionSigned(Event):
+    """The mayor signed the decision's ``digest``: with a council key (``signature``), or on the mayor's
+    enrolled device (``algorithm`` ``webauthn``: the assertion and what it was made over)."""
+
+    signer: str
+    algorithm: str
+    key_id: str
+    digest: str
+    signature: str | None = None
+    council: str | None = None
+    document: str | None = None
+    decision_number: str | None = None
+    sign_count: int | None = None
+    assertion: Mapping[str, Any] | None = None
+
+
+@event("decision.published")
+class DecisionPublished(Event):
+    """The signed decision is published."""
+
+    date: str
+
+
+@event("execution.assigned")
+class ExecutionAssigned(Event):
+    """A unit answers for carrying the decision out by ``deadline``."""
+
+    unit: str
+    deadline: str
+
+
+@event("execution.reported")
+class ExecutionReported(Event):
+    """A report on the execution: ``in_progress`` or ``done``, with a note."""
+
+    status: str
+    note: str
