@@ -44,9 +44,9 @@ from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAt
 from portal_bridge.documents import DocumentState, digest, overdue
 from portal_bridge.outcomes import Outcomes
 from session_server.domain.roles import Role
-from session_server.http.app import PAGE_HEADERS
 from session_server.http.openapi import OpenAPIPaths
 from session_server.http.responses import (
+    PAGE_HEADERS,
     ApiError,
     JSONResponse,
     content_disposition,

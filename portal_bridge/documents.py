@@ -54,7 +54,7 @@ from portal_bridge.document_events import (
     ExecutionReported,
 )
 from portal_bridge.workdays import latest_publication
-from session_server.domain.errors import DomainError
+from session_server.domain.errors import DomainError, declare
 from session_server.domain.events import Event, Recorded
 from session_server.domain.roles import Context, Role
 from voting.decision import WEBAUTHN, DeviceKeys, SignatureRefused, check_device_signature, decision_bytes
@@ -67,6 +67,25 @@ SignatureCheck = Callable[[str, str, bytes, str], bool]
 """``(algorithm, key_id, digest, signature) -> valid``: the pluggable signature scheme (Ed25519 by default)."""
 
 _STAFF = frozenset({Role.SECRETARY, Role.ADMIN})
+
+
+declare(
+    {
+        "document_exists": "conflict",  # registering a decision document twice
+        "document_not_found": "not_found",  # a command on a document that was never registered
+        "draft_published": "conflict",  # changing the attachments of, or publishing again, a published draft
+        "draft_not_published": "conflict",  # putting a draft on the agenda before it is published for residents
+        # a draft published fewer than 10 working days before its consideration (art. 15 part 3 of the Law on
+        # Access to Public Information), without an override reason
+        "published_too_late": "conflict",
+        "not_scheduled": "conflict",  # a vote's outcome for a document not on that session's agenda
+        "not_adopted": "conflict",  # signing a decision that was not adopted
+        "already_signed": "conflict",  # signing a decision twice
+        "not_signed": "conflict",  # publishing, or controlling the execution of, an unsigned decision
+        "no_execution": "conflict",  # reporting on the execution of a decision not under control
+    }
+)
+"""The codes a document command is refused with (``DomainError``), declared to the core with their kinds."""
 
 
 @dataclass(frozen=True, slots=True)

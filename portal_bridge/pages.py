@@ -25,8 +25,7 @@ from portal_bridge.minutes import build, quoted
 from session_server.application import session_stream
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
-from session_server.http.app import PAGE_HEADERS, RETRY_AFTER
-from session_server.http.responses import ApiError
+from session_server.http.responses import PAGE_HEADERS, RETRY_AFTER, ApiError
 from session_server.store.database import unreachable
 
 log = logging.getLogger(__name__)

@@ -45,9 +45,9 @@ from session_server.application import session_stream
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import BroadcastStopped
-from session_server.http.app import PAGE_HEADERS
 from session_server.http.openapi import OpenAPIPaths
 from session_server.http.responses import (
+    PAGE_HEADERS,
     ApiError,
     JSONResponse,
     Model,

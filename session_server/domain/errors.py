@@ -60,17 +60,6 @@ rp_id_mismatch             the assertion was made for another relying party
 user_not_verified          the authenticator did not verify the deputy (no fingerprint or PIN)
 sign_count_regressed       the authenticator's sign count went backwards (a cloned authenticator?)
 signature_invalid          the signature does not verify with the enrolled public key
-document_exists            registering a decision document twice
-document_not_found         a command on a document that was never registered
-draft_published            changing the attachments of, or publishing again, a published draft
-draft_not_published        putting a draft on the agenda before it is published for residents
-published_too_late         a draft published fewer than 10 working days before its consideration (art. 15
-                           part 3 of the Law on Access to Public Information), without an override reason
-not_scheduled              a vote's outcome for a document not on that session's agenda
-not_adopted                signing a decision that was not adopted
-already_signed             signing a decision twice
-not_signed                 publishing, or controlling the execution of, an unsigned decision
-no_execution               reporting on the execution of a decision not under control
 broadcast_live             starting the broadcast while it is live (a second publisher)
 broadcast_not_live         interrupting or stopping a broadcast that is not live
 command_id_reused          a command id another user's command already used on this stream (ids are per user)
@@ -88,9 +77,12 @@ another member than the mayor), ``credential_revoked``, ``credential_mismatch``,
 
 from __future__ import annotations
 
-__all__ = ["CODES", "DomainError"]
+from collections.abc import Mapping
+from typing import Literal
 
-CODES: frozenset[str] = frozenset(
+__all__ = ["CODES", "DomainError", "Kind", "declare", "kind_of"]
+
+CODES: set[str] = set(
     {
         "forbidden",
         "broadcast_live",
@@ -147,21 +139,58 @@ CODES: frozenset[str] = frozenset(
         "user_not_verified",
         "sign_count_regressed",
         "signature_invalid",
-        "document_exists",
-        "document_not_found",
-        "draft_published",
-        "draft_not_published",
-        "published_too_late",
-        "not_scheduled",
-        "not_adopted",
-        "already_signed",
-        "not_signed",
-        "no_execution",
         "command_id_reused",
         "invalid_command",
     }
 )
-"""Every code the domain raises; the table in this module's docstring says what each means."""
+"""Every code a command can be refused with: the core's (the table in this module's docstring says what
+each means) and those the extensions declare (``declare``) for their own kinds of record."""
+
+Kind = Literal["conflict", "invalid", "forbidden", "not_found"]
+"""What a refusal is, which the HTTP edge turns into a status (409, 400, 403, 404)."""
+
+_KINDS: dict[str, Kind] = {
+    "forbidden": "forbidden",
+    "not_a_deputy": "forbidden",
+    "session_not_found": "not_found",
+    "council_not_found": "not_found",
+    "invalid_command": "invalid",
+    "assertion_invalid": "invalid",
+    "secret_ballot_unsupported": "invalid",
+    # A signed ballot that does not prove the deputy cast it on the deputy's own device.
+    **dict.fromkeys(
+        (
+            "signature_required",
+            "unknown_credential",
+            "credential_revoked",
+            "credential_not_yours",
+            "credential_mismatch",
+            "challenge_mismatch",
+            "origin_mismatch",
+            "rp_id_mismatch",
+            "user_not_verified",
+            "sign_count_regressed",
+            "signature_invalid",
+            "nonce_invalid",
+        ),
+        "forbidden",
+    ),
+}
+
+
+def declare(codes: Mapping[str, Kind]) -> None:
+    """Add an extension's refusal codes with their kinds (a code declared twice must keep its kind)."""
+    for code, kind in codes.items():
+        if code in CODES and _KINDS.get(code, "conflict") != kind:
+            raise ValueError(f"the error code {code!r} is declared already, as {_KINDS.get(code, 'conflict')}")
+        CODES.add(code)
+        if kind != "conflict":
+            _KINDS[code] = kind
+
+
+def kind_of(code: str) -> Kind:
+    """What the refusal ``code`` is (``conflict`` unless declared otherwise)."""
+    return _KINDS.get(code, "conflict")
 
 
 class DomainError(Exception):

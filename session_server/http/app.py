@@ -31,6 +31,8 @@ from session_server.http import routes as api_routes
 from session_server.http.edge import CleanAddresses
 from session_server.http.openapi import OpenAPIPaths, openapi_document
 from session_server.http.responses import (
+    PAGE_HEADERS,
+    RETRY_AFTER,
     ApiError,
     JSONResponse,
     api_error_handler,
@@ -64,10 +66,6 @@ async def readyz(request: Request) -> Response:
 async def openapi(request: Request) -> Response:
     """The OpenAPI 3.1 description of ``/api/v1``, the core's routes and the extensions' (see ``create_app``)."""
     return JSONResponse(request.app.state.openapi)
-
-
-RETRY_AFTER = {"Retry-After": "5"}
-"""How long a client waits before it tries again while the database is away (seconds)."""
 
 
 async def store_error_handler(request: Request, exc: Exception) -> Response:
@@ -113,20 +111,6 @@ def _for_people(handler: Handler) -> Handler:
         return notices.error_page(response.status_code, {**PAGE_HEADERS, **kept}, council=council)
 
     return handle
-
-
-# The pages load only the app's own scripts, styles and sockets: no inline code anywhere in web/.
-# Video plays from the site or, where HLS is played through Media Source Extensions, from blob: URLs.
-PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
-        "form-action 'self'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-cache",
-}
 
 
 # The sitting a page without a session id follows: the open one, else the next scheduled, else the newest.

@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from session_server.domain.errors import DomainError
+from session_server.domain.errors import DomainError, Kind, kind_of
 from session_server.domain.text import ALREADY_CLEAN, TEXT_ERROR, Strict, bad_character, clean_json
 from session_server.identity.tokens import Principal, TokenError
 
@@ -53,40 +53,12 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-# Domain codes that are not "the session's state does not allow it" (409).
-_DOMAIN_STATUS = {
-    "forbidden": 403,
-    "not_a_deputy": 403,
-    "session_not_found": 404,
-    "council_not_found": 404,
-    "document_not_found": 404,
-    "invalid_command": 400,
-    "assertion_invalid": 400,
-    "secret_ballot_unsupported": 400,
-    # A signed ballot that does not prove the deputy cast it on the deputy's own device.
-    **dict.fromkeys(
-        (
-            "signature_required",
-            "unknown_credential",
-            "credential_revoked",
-            "credential_not_yours",
-            "credential_mismatch",
-            "challenge_mismatch",
-            "origin_mismatch",
-            "rp_id_mismatch",
-            "user_not_verified",
-            "sign_count_regressed",
-            "signature_invalid",
-            "nonce_invalid",
-        ),
-        403,
-    ),
-}
+_STATUS: dict[Kind, int] = {"conflict": 409, "invalid": 400, "forbidden": 403, "not_found": 404}
 
 
 def domain_status(code: str) -> int:
-    """The HTTP status for a domain error code."""
-    return _DOMAIN_STATUS.get(code, 409)
+    """The HTTP status for a domain error code: 409 unless its kind says otherwise (``errors.kind_of``)."""
+    return _STATUS[kind_of(code)]
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
@@ -258,3 +230,21 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kvorum"'}
 
 class Model(Strict):
     """Base of request bodies: strict, no unknown fields, clean text (``text.Strict``)."""
+
+
+RETRY_AFTER = {"Retry-After": "5"}
+"""How long a client waits before it tries again while the database is away (seconds)."""
+
+
+# The pages load only the app's own scripts, styles and sockets: no inline code anywhere in web/.
+# Video plays from the site or, where HLS is played through Media Source Extensions, from blob: URLs.
+PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+        "form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-cache",
+}
