@@ -179,6 +179,8 @@ class PortalExtension:
     """The decisions workflow as an app extension."""
 
     name = "portal"
+    schema = "portal_bridge.migrations"
+    """Its own tables' migrations."""
 
     def routes(self) -> list[BaseRoute]:
         """Routes under ``/api/v1``."""

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from session_server.config import ConfigError, Settings
+from session_server.extensions import installed
 from session_server.identity.accounts import AccountError
 from session_server.ledger.verifier import cmd_verify
 from session_server.realtime import direct
@@ -121,7 +122,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 def cmd_migrate(args: argparse.Namespace) -> None:
     """Apply pending schema migrations and say which."""
     from session_server.store.database import create_pool
-    from session_server.store.schema import migrate
+    from session_server.store.schema import CORE, migrate
 
     settings = _settings(args)
 
@@ -135,7 +136,8 @@ def cmd_migrate(args: argparse.Namespace) -> None:
                 await pool.close()
         if applied:
             for m in applied:
-                print(f"applied {m.version:04d}_{m.name}")
+                owner = "" if m.component == CORE else f"{m.component}/"  # an extension's own tables
+                print(f"applied {owner}{m.version:04d}_{m.name}")
         else:
             print("schema is up to date")
 
@@ -378,9 +380,7 @@ def parser() -> argparse.ArgumentParser:
     p = ledger.add_parser("rotate-key", help="retire the checkpoint key, make a new one (old checkpoints still verify)")
     p.set_defaults(run=cmd_ledger_rotate)
 
-    from session_server.http.app import extensions
-
-    for extension in extensions():
+    for extension in installed():
         extension.add_commands(sub, lambda args, work: _with_database(_settings(args), work))
     return top
 

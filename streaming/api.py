@@ -344,6 +344,8 @@ class VideoExtension:
     """Live video as an app extension."""
 
     name = "video"
+    schema = "streaming.migrations"
+    """Its own tables' migrations."""
 
     def routes(self) -> list[BaseRoute]:
         """Routes under ``/api/v1``."""

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import itertools
 import os
+import re
 import secrets
 import sys
 import time
@@ -20,7 +21,7 @@ from session_server.application.sitting import HOT_STATEMENTS
 from session_server.state import Kvorum
 from session_server.store.database import create_pool, warm
 from session_server.store.events import RECORDED_COMMANDS, EventStore, StreamNotFound
-from session_server.store.schema import available, migrate
+from session_server.store.schema import available, installed, migrate
 from voting.canonical import GENESIS, ChainBroken, event_hash, seal, verify_chain
 
 AT = "2026-11-24T10:00:00.000Z"
@@ -167,10 +168,73 @@ async def test_migrations_apply_once(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
         assert await migrate(conn) == []  # the template already has them
-        versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations ORDER BY version")]
-        assert versions == [m.version for m in available()]
+        for component in installed():
+            versions = [
+                r["version"]
+                for r in await conn.fetch(
+                    "SELECT version FROM schema_migrations WHERE component = $1 ORDER BY version", component.name
+                )
+            ]
+            assert versions == [m.version for m in available(component)]
+        assert [c.name for c in installed()] == ["core", "portal", "video"]
     finally:
         await conn.close()
+
+
+def test_the_core_schema_names_no_table_of_an_extension() -> None:
+    extension_tables = [
+        table
+        for component in installed()[1:]
+        for migration in available(component)
+        for table in re.findall(r"CREATE TABLE (\w+)", migration.sql)
+    ]
+    assert {"documents", "od_motions", "video_settings", "webhook_deliveries"} <= set(extension_tables)
+    for migration in available():
+        named = [t for t in extension_tables if re.search(rf"\b{t}\b", migration.sql)]
+        assert not named, f"core migration {migration.version:04d}_{migration.name} names {named}"
+
+
+async def test_a_database_migrated_before_extensions_had_their_own_schema_keeps_its_tables(pg_server_url: str) -> None:
+    """A node upgraded from the single list of migrations (every table made by a core migration) records the
+    extensions' files that replace those core ones as applied, and runs nothing twice."""
+    name = f"kvorum_old_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(pg_server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        conn = await asyncpg.connect(urlunsplit(urlsplit(pg_server_url)._replace(path="/" + name)))
+        try:
+            # the old layout: one list, recorded by version alone, the extensions' tables among the core's
+            old: dict[int, tuple[str, list[str]]] = {m.version: (m.name, [m.sql]) for m in available()}
+            for component in installed()[1:]:
+                for m in available(component):
+                    assert m.replaces is not None
+                    version, old_name = m.replaces
+                    sqls = old[version][1] if version in old else []
+                    old[version] = (old_name, [*sqls, m.sql])
+            await conn.execute(
+                "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            for version in sorted(old):
+                old_name, sqls = old[version]
+                for sql in sqls:
+                    await conn.execute(sql)
+                await conn.execute("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", version, old_name)
+            await conn.execute(
+                "INSERT INTO documents (id, number, title, status, seq) VALUES ('d', 'ПР-1', 'т', 'registered', 1)"
+            )
+
+            assert await migrate(conn) == []  # nothing runs again
+            assert await conn.fetchval("SELECT count(*) FROM documents") == 1  # the data stays
+            recorded = {(r["component"], r["version"]) for r in await conn.fetch("SELECT * FROM schema_migrations")}
+            for component in installed():
+                assert {(component.name, m.version) for m in available(component)} <= recorded
+            assert await migrate(conn) == []
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 def _plan_nodes(node: dict) -> list[dict]:

@@ -10,8 +10,7 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from importlib.metadata import entry_points
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, urlencode
 
 import asyncpg
@@ -21,15 +20,16 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
-from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from session_server.config import Settings
 from session_server.domain.errors import DomainError
+from session_server.extensions import installed
 from session_server.http import enrollment, ledger_routes, notices, users_routes
 from session_server.http import routes as api_routes
 from session_server.http.edge import CleanAddresses
-from session_server.http.openapi import OpenAPIPaths, openapi_document
+from session_server.http.openapi import openapi_document
 from session_server.http.responses import (
     PAGE_HEADERS,
     RETRY_AFTER,
@@ -193,44 +193,10 @@ async def _warn_if_unsigned(kvorum: Kvorum) -> None:
         )
 
 
-class Extension(Protocol):
-    """A package that adds routes and services to the app (e.g. the decisions workflow, ``portal_bridge``)."""
-
-    name: str
-
-    def routes(self) -> list[BaseRoute]:
-        """Its routes under ``/api/v1``."""
-        ...
-
-    def root_routes(self) -> list[BaseRoute]:
-        """Its routes at the site's root (e.g. ``/opendata/…``)."""
-        ...
-
-    def openapi(self) -> OpenAPIPaths:
-        """The OpenAPI description of every route of ``routes()`` (tests/test_openapi.py fails on one left out)."""
-        ...
-
-    def open(self, kvorum: Kvorum, app: Starlette) -> contextlib.AbstractAsyncContextManager[None]:
-        """Its services for the app's life."""
-        ...
-
-    def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
-        """Its ``kvorum`` subcommands on the argparse ``commands``; ``with_database(args, work)`` runs
-        ``await work(kvorum)`` against the configured database."""
-        ...
-
-
-def extensions() -> list[Extension]:
-    """The installed extensions: the ``kvorum.extensions`` entry points (the outer packages are found,
-    not imported by name, so ``session_server`` stays below them)."""
-    found: list[Extension] = [entry.load() for entry in entry_points(group="kvorum.extensions")]
-    return sorted(found, key=lambda e: e.name)
-
-
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app; its lifespan opens the database and the services (see ``Kvorum.open``)."""
     settings = settings or Settings.from_env()
-    plugged = extensions()
+    plugged = installed()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

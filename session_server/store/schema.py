@@ -1,63 +1,134 @@
-"""Numbered SQL migrations in ``session_server/migrations/NNNN_name.sql``, each applied once.
+"""Numbered SQL migrations, each applied once: the core's and each extension's own.
 
-Applied by ``kvorum migrate`` and at start-up. A transaction-level advisory lock makes nodes that
+The core's are ``session_server/migrations/NNNN_name.sql``; an extension keeps its tables' in a package
+of its own (``portal_bridge/migrations``, ``streaming/migrations``), numbered from 1 and recorded under
+its name, so the core's schema never names an extension's table. Applied by ``kvorum migrate`` and at
+start-up, the core's first, then each extension's. A transaction-level advisory lock makes nodes that
 start together apply them one at a time; each file runs in its own transaction with its record in
-``schema_migrations``.
+``schema_migrations (component, version)``.
+
+Some extension files were core migrations once (before extensions had their own); such a file says so
+in a first line ``-- replaces: core NNNN_name``, and where the database recorded that core migration,
+the file is recorded as applied without running it again.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 
 import asyncpg
 
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+_REPLACES = re.compile(r"^-- replaces: core (\d{4})_([a-z0-9_]+)\s*$", re.MULTILINE)
 _LOCK_KEY = 0x6B766F72  # "kvor"
+CORE = "core"
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """Whose migrations: the core's or an extension's (its name), and the package that holds them."""
+
+    name: str
+    package: str
+
+
+CORE_MIGRATIONS = Component(CORE, "session_server.migrations")
 
 
 @dataclass(frozen=True, slots=True)
 class Migration:
-    """One numbered SQL file."""
+    """One numbered SQL file of one component."""
 
     version: int
     name: str
     sql: str
+    component: str = CORE
+    replaces: tuple[int, str] | None = None
+    """The core migration (version, name) this file was before it moved to its extension."""
 
 
-def available() -> list[Migration]:
-    """The packaged migrations in version order; raise ValueError on a duplicate number."""
+def available(component: Component = CORE_MIGRATIONS) -> list[Migration]:
+    """A component's migrations in version order; raise ValueError on a duplicate number."""
     found: dict[int, Migration] = {}
-    for entry in resources.files("session_server.migrations").iterdir():
+    for entry in resources.files(component.package).iterdir():
         match = _NAME.match(entry.name)
         if not match:
             continue
         version = int(match.group(1))
         if version in found:
-            raise ValueError(f"two migrations numbered {version:04d}")
-        found[version] = Migration(version, match.group(2), entry.read_text(encoding="utf-8"))
+            raise ValueError(f"two migrations of {component.name} numbered {version:04d}")
+        sql = entry.read_text(encoding="utf-8")
+        replaced = _REPLACES.search(sql)
+        found[version] = Migration(
+            version,
+            match.group(2),
+            sql,
+            component.name,
+            (int(replaced.group(1)), replaced.group(2)) if replaced else None,
+        )
     return [found[v] for v in sorted(found)]
 
 
-async def migrate(conn: asyncpg.Connection) -> list[Migration]:
-    """Apply every migration not yet recorded; return the ones applied now."""
+def installed() -> list[Component]:
+    """The core's migrations, then those of every installed extension that has a schema of its own."""
+    from session_server.extensions import installed as extensions  # the entry points, found when asked
+
+    return [CORE_MIGRATIONS, *(Component(e.name, e.schema) for e in extensions() if e.schema is not None)]
+
+
+async def _record_table(conn: asyncpg.Connection) -> None:
+    """``schema_migrations`` with its ``component`` (a table from before extensions had one gets it)."""
     await conn.execute(
         """CREATE TABLE IF NOT EXISTS schema_migrations (
-               version    integer PRIMARY KEY,
+               component  text NOT NULL DEFAULT 'core',
+               version    integer NOT NULL,
                name       text NOT NULL,
-               applied_at timestamptz NOT NULL DEFAULT now())"""
+               applied_at timestamptz NOT NULL DEFAULT now(),
+               PRIMARY KEY (component, version))"""
     )
+    has_component = await conn.fetchval(
+        """SELECT 1 FROM information_schema.columns
+           WHERE table_schema = current_schema() AND table_name = 'schema_migrations' AND column_name = 'component'"""
+    )
+    if not has_component:
+        await conn.execute(
+            """ALTER TABLE schema_migrations ADD COLUMN component text NOT NULL DEFAULT 'core';
+               ALTER TABLE schema_migrations DROP CONSTRAINT schema_migrations_pkey;
+               ALTER TABLE schema_migrations ADD PRIMARY KEY (component, version)"""
+        )
+
+
+async def migrate(conn: asyncpg.Connection, components: Sequence[Component] | None = None) -> list[Migration]:
+    """Apply every migration not yet recorded, of ``components`` (the core and every installed extension
+    when None), in that order; return the ones applied now."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        await _record_table(conn)
     applied: list[Migration] = []
-    for migration in available():
-        async with conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-            done = await conn.fetchval("SELECT 1 FROM schema_migrations WHERE version = $1", migration.version)
-            if done:
-                continue
-            await conn.execute(migration.sql)
-            await conn.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", migration.version, migration.name
-            )
-            applied.append(migration)
+    for component in installed() if components is None else components:
+        for migration in available(component):
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+                done = await conn.fetchval(
+                    "SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
+                    migration.component,
+                    migration.version,
+                )
+                if done:
+                    continue
+                if migration.replaces is None or not await conn.fetchval(
+                    "SELECT 1 FROM schema_migrations WHERE component = 'core' AND version = $1 AND name = $2",
+                    *migration.replaces,
+                ):
+                    await conn.execute(migration.sql)
+                    applied.append(migration)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (component, version, name) VALUES ($1, $2, $3)",
+                    migration.component,
+                    migration.version,
+                    migration.name,
+                )
     return applied

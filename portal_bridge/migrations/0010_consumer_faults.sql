@@ -1,3 +1,4 @@
+-- replaces: core 0014_consumer_faults
 -- An event a durable consumer fails on: retried with backoff while `parked` is false, then parked
 -- (kept with its error for the administrator, `GET /api/v1/consumers`) and the consumer goes on.
 CREATE TABLE consumer_faults (

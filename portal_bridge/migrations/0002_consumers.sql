@@ -1,3 +1,4 @@
+-- replaces: core 0005_consumers
 -- Durable consumers of the log: how far each has handled each stream.
 CREATE TABLE consumer_positions (
     consumer  text NOT NULL,

@@ -1,3 +1,4 @@
+-- replaces: core 0004_documents
 -- Decision documents: a read model for listing (written in the appending transaction, rebuildable
 -- from the document streams) and the files attached to drafts, kept by their SHA-256 in the
 -- database so every node serves them.

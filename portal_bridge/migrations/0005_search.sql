@@ -1,3 +1,4 @@
+-- replaces: core 0008_search
 -- Full-text search over decisions and agenda items, for Ukrainian text without a Ukrainian
 -- dictionary: the 'simple' configuration (lower-cased words) with prefix matching, apostrophes
 -- dropped (пам'ять = памʼять = память) and hyphens made spaces (ПР-110 = ПР 110, not ПР and -110).

@@ -1,3 +1,4 @@
+-- replaces: core 0011_search_ukrainian
 -- Search that finds inflected Ukrainian words («зміни бюджету» finds «змін до міського бюджету»):
 -- PostgreSQL's ispell dictionary template reading Debian's hunspell-uk (uk_ua.dict / uk_ua.affix in
 -- the server's tsearch_data: postgresql-common links them in when hunspell-uk is installed; the

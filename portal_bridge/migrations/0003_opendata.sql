@@ -1,3 +1,4 @@
+-- replaces: core 0006_opendata
 -- Open data read models (Cabinet of Ministers Resolution No. 835 sets): one row per closed vote and
 -- one per deputy per closed vote, written by the `opendata` consumer, rebuildable from the log.
 CREATE TABLE od_motions (

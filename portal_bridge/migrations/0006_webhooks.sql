@@ -1,3 +1,4 @@
+-- replaces: core 0009_webhooks
 -- The webhooks outbox: subscriptions (managed by the admin) and one delivery per subscription and
 -- event, with a stable id (at-least-once: a receiver may see an id again and should ignore it).
 CREATE TABLE webhook_subscriptions (

@@ -1,9 +1,6 @@
--- Live video: the operator role, and each session's video settings. Settings are not session
--- events: a camera URL may carry the camera's password and must never reach the public log.
-ALTER TABLE users DROP CONSTRAINT users_role_check;
-ALTER TABLE users ADD CONSTRAINT users_role_check
-    CHECK (role IN ('admin', 'secretary', 'chair', 'deputy', 'observer', 'operator'));
-
+-- replaces: core 0010_video
+-- Each session's video settings. Settings are not session events: a camera URL may carry the
+-- camera's password and must never reach the public log.
 CREATE TABLE video_settings (
     session       text PRIMARY KEY,
     source        text NOT NULL DEFAULT 'whip' CHECK (source IN ('whip', 'camera')),

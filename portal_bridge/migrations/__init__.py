@@ -1,0 +1,1 @@
+"""The numbered SQL migrations of portal_bridge's own tables (``session_server.store.schema``)."""
