@@ -13,6 +13,7 @@ from session_server.application.deadlines import VoteDeadlines
 from session_server.application.sitting import HOT_STATEMENTS
 from session_server.config import Settings
 from session_server.identity.accounts import Accounts
+from session_server.identity.enrollment import Enrollments
 from session_server.identity.sign_ins import SignIns
 from session_server.identity.tokens import AccessTokens, Keyring, RefreshTokens, Revocations
 from session_server.ledger.trees import Ledger
@@ -43,6 +44,7 @@ class Kvorum:
     broker: Broker
     ledger: Ledger
     sign_ins: SignIns
+    enrollments: Enrollments
     revocations: Revocations
 
     def _fan_out(self, events: Sequence[StoredEvent]) -> None:
@@ -84,6 +86,7 @@ class Kvorum:
                     broker=broker,
                     ledger=ledger,
                     sign_ins=SignIns(pool),
+                    enrollments=Enrollments(pool, lifetime_seconds=settings.enrollment_seconds),
                     revocations=Revocations(pool, access),
                 )
                 # what is public and ledgered: the council and its sittings (documents have their own exports)

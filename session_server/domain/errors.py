@@ -80,7 +80,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Literal
 
-__all__ = ["CODES", "DomainError", "Kind", "declare", "kind_of"]
+__all__ = ["CODES", "DomainError", "Kind", "Refusal", "declare", "kind_of"]
 
 CODES: set[str] = set(
     {
@@ -146,8 +146,8 @@ CODES: set[str] = set(
 """Every code a command can be refused with: the core's (the table in this module's docstring says what
 each means) and those the extensions declare (``declare``) for their own kinds of record."""
 
-Kind = Literal["conflict", "invalid", "forbidden", "not_found"]
-"""What a refusal is, which the HTTP edge turns into a status (409, 400, 403, 404)."""
+Kind = Literal["conflict", "invalid", "forbidden", "not_found", "gone"]
+"""What a refusal is, which the HTTP edge turns into a status (409, 400, 403, 404, 410)."""
 
 _KINDS: dict[str, Kind] = {
     "forbidden": "forbidden",
@@ -193,8 +193,9 @@ def kind_of(code: str) -> Kind:
     return _KINDS.get(code, "conflict")
 
 
-class DomainError(Exception):
-    """A command refused by the council or session rules; `code` is one of `CODES`."""
+class Refusal(Exception):
+    """Base of every package's refusals: a stable ``code``, a readable English ``message``, and its ``kind``
+    (what the HTTP edge turns into a status, once, for all of them)."""
 
     code: str
     message: str
@@ -203,6 +204,19 @@ class DomainError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+    @property
+    def kind(self) -> Kind:
+        """What the refusal is."""
+        return "conflict"
+
+
+class DomainError(Refusal):
+    """A command refused by the council or session rules; `code` is one of `CODES`."""
+
+    @property
+    def kind(self) -> Kind:
+        return kind_of(self.code)
 
     def __reduce__(self) -> tuple[type[DomainError], tuple[str, str]]:
         """Pickle by code and message (the default would pass the joined text as one argument)."""

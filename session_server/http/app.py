@@ -7,7 +7,6 @@ the site's pages (``notices.for_people``); a database that cannot be reached is 
 from __future__ import annotations
 
 import contextlib
-import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -24,7 +23,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from session_server.config import Settings
-from session_server.domain.errors import DomainError
+from session_server.domain.errors import Refusal
 from session_server.extensions import installed
 from session_server.http import enrollment, ledger_routes, notices, users_routes
 from session_server.http import routes as api_routes
@@ -36,9 +35,9 @@ from session_server.http.responses import (
     ApiError,
     JSONResponse,
     api_error_handler,
-    domain_error_handler,
     error_response,
     http_exception_handler,
+    refusal_handler,
 )
 from session_server.http.sockets import Admission, session_feed, session_socket
 from session_server.state import Kvorum
@@ -207,10 +206,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
             for extension in plugged:
                 await stack.enter_async_context(extension.open(kvorum, app))
             await _warn_if_unsigned(kvorum)
-            # What start-up allocated lives as long as the process: keep it out of the collector's
-            # full passes, which otherwise re-walk it and pause a vote burst for tens of ms.
-            gc.collect()
-            gc.freeze()
             yield
 
     app = Starlette(
@@ -235,7 +230,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         ],
         exception_handlers={
             ApiError: _for_people(api_error_handler),
-            DomainError: _for_people(domain_error_handler),
+            Refusal: _for_people(refusal_handler),
             HTTPException: _for_people(http_exception_handler),
             StoreError: _for_people(store_error_handler),
             # the driver's ways of saying the database is away (database.unreachable tells which)

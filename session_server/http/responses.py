@@ -12,7 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from session_server.domain.errors import DomainError, Kind, kind_of
+from session_server.domain.errors import Kind, Refusal
 from session_server.domain.text import ALREADY_CLEAN, TEXT_ERROR, Strict, bad_character, clean_json
 from session_server.identity.tokens import Principal, TokenError
 
@@ -53,12 +53,7 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-_STATUS: dict[Kind, int] = {"conflict": 409, "invalid": 400, "forbidden": 403, "not_found": 404}
-
-
-def domain_status(code: str) -> int:
-    """The HTTP status for a domain error code: 409 unless its kind says otherwise (``errors.kind_of``)."""
-    return _STATUS[kind_of(code)]
+_STATUS: dict[Kind, int] = {"conflict": 409, "invalid": 400, "forbidden": 403, "not_found": 404, "gone": 410}
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
@@ -66,9 +61,10 @@ async def api_error_handler(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.code, exc.message, exc.headers, field=exc.field)
 
 
-async def domain_error_handler(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DomainError)
-    return error_response(domain_status(exc.code), exc.code, exc.message)
+async def refusal_handler(request: Request, exc: Exception) -> Response:
+    """Any package's refusal (``DomainError``, ``IdentityError``, …): its kind's status, its code and message."""
+    assert isinstance(exc, Refusal)
+    return error_response(_STATUS[exc.kind], exc.code, exc.message)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:
