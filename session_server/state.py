@@ -22,6 +22,7 @@ from session_server.realtime.hub import Hub
 from session_server.store.database import create_pool, database_url, warm
 from session_server.store.events import EventStore, StoredEvent
 from session_server.store.schema import migrate
+from session_server.store.sittings import SittingRows
 
 LEDGERED = ("council", "session")
 """The kinds of record whose streams are fanned out to subscribers and kept in the ledger."""
@@ -36,6 +37,7 @@ class Kvorum:
     store: EventStore
     application: Application
     deadlines: VoteDeadlines
+    sittings: SittingRows
     accounts: Accounts
     keyring: Keyring
     access: AccessTokens
@@ -77,7 +79,8 @@ class Kvorum:
                     pool=pool,
                     store=store,
                     application=application,
-                    deadlines=VoteDeadlines(application),
+                    deadlines=VoteDeadlines(application, SittingRows(pool)),
+                    sittings=SittingRows(pool),
                     accounts=Accounts(pool),
                     keyring=keyring,
                     access=access,

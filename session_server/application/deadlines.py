@@ -19,6 +19,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.events import parse_time
 from session_server.domain.session_events import VoteCancelled, VoteClosed, VoteOpened
 from session_server.store.events import StoredEvent
+from session_server.store.sittings import SittingRows
 
 __all__ = ["CLOSE_AFTER", "SWEEP_SECONDS", "VoteDeadlines"]
 
@@ -34,8 +35,9 @@ node opened it, or of the database's return)."""
 class VoteDeadlines:
     """Closes the votes of every sitting when their time is up (timers here, a sweep across nodes)."""
 
-    def __init__(self, application: Application) -> None:
+    def __init__(self, application: Application, rows: SittingRows) -> None:
         self.application = application
+        self.rows = rows
         self._timers: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._sweeper: asyncio.Task[None] | None = None
         self._stop_listening = application.listen(self._on_commit, kinds=("session",))
@@ -72,13 +74,9 @@ class VoteDeadlines:
 
     async def close_overdue_votes(self) -> int:
         """Close every vote, of any node, whose time is up; how many this node closed."""
-        due = await self.application.store.pool.fetch(
-            "SELECT id, open_vote FROM sessions WHERE vote_closes_at <= $1 ORDER BY vote_closes_at",
-            self.application.clock() - CLOSE_AFTER,
-        )
         closed = 0
-        for row in due:
-            closed += await self._close_vote(session_stream(row["id"]), row["open_vote"])
+        for sitting, vote in await self.rows.votes_due(self.application.clock() - CLOSE_AFTER):
+            closed += await self._close_vote(session_stream(sitting), vote)
         return closed
 
     async def _close_vote(self, stream: str, vote: str) -> int:
@@ -107,19 +105,10 @@ class VoteDeadlines:
             await asyncio.sleep(SWEEP_SECONDS / 4 if failing else SWEEP_SECONDS)
 
     async def _record_open_votes(self) -> None:
-        pool = self.application.store.pool
-        rows = await pool.fetch("SELECT id FROM sessions WHERE status = 'open' AND vote_closes_at IS NULL")
-        for row in rows:
-            state, _ = await self.application.session(row["id"])
+        for sitting in await self.rows.open_without_deadline():
+            state, _ = await self.application.session(sitting)
             if state.open_vote is not None:
-                await pool.execute(
-                    """UPDATE sessions SET open_vote = $2, vote_closes_at = $3::text::timestamptz
-                       WHERE id = $1 AND seq = $4""",
-                    state.id,
-                    state.open_vote.id,
-                    state.open_vote.closes_at,
-                    state.seq,
-                )
+                await self.rows.keep_deadline(state.id, state.open_vote.id, state.open_vote.closes_at, state.seq)
 
     async def close(self) -> None:
         """Stop the sweep and the timers (awaited)."""

@@ -145,10 +145,7 @@ class Application:
 
     async def council_id(self) -> str | None:
         """The id of this installation's council (the first one created), if any."""
-        value: str | None = await self.store.pool.fetchval(
-            "SELECT substr(id, 9) FROM streams WHERE kind = 'council' ORDER BY created_at, id LIMIT 1"
-        )
-        return value
+        return await self.store.first_of_kind("council")
 
     def cached(self, stream: str) -> Any:
         """The state of ``stream`` as last seen by this process, or None."""

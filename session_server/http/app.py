@@ -56,7 +56,7 @@ async def readyz(request: Request) -> Response:
     """The process can serve: its database answers."""
     kvorum: Kvorum = request.app.state.kvorum
     try:
-        await kvorum.pool.fetchval("SELECT 1")
+        await kvorum.store.answers()
     except Exception as exc:
         return error_response(503, "not_ready", f"database unavailable: {exc}")
     return JSONResponse({"status": "ready"})
@@ -112,15 +112,6 @@ def _for_people(handler: Handler) -> Handler:
     return handle
 
 
-# The sitting a page without a session id follows: the open one, else the next scheduled, else the newest.
-# A sitting scheduled for a day already past (a typo, or one never held) is not "the next one".
-CURRENT_SESSION = """
-    SELECT id FROM sessions
-    ORDER BY status = 'open' DESC, (status = 'scheduled' AND date >= current_date) DESC,
-             CASE WHEN status = 'scheduled' AND date >= current_date THEN date END ASC, date DESC, number DESC
-    LIMIT 1"""
-
-
 def _pages(settings: Settings) -> list[Route]:
     """The front end's pages, each one HTML file of web/ with the strict policy."""
 
@@ -135,7 +126,7 @@ def _pages(settings: Settings) -> list[Route]:
             """``/{name}`` → ``/{name}/<id>`` of ``?session=<id>``, else the open sitting, else the next
             scheduled, else the newest, the rest of the query kept (``?lang=en``)."""
             kvorum: Kvorum = request.app.state.kvorum
-            session = request.query_params.get("session") or await kvorum.pool.fetchval(CURRENT_SESSION)
+            session = request.query_params.get("session") or await kvorum.sittings.current()
             if session is None:
                 return notices.no_sitting_page(PAGE_HEADERS, council=await notices.council_name(request.app))
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "session"]

@@ -160,11 +160,7 @@ async def council(request: Request) -> Response:
 
 async def list_sessions(request: Request) -> Response:
     """Plenary sessions, newest first."""
-    rows = await _kvorum(request).pool.fetch(
-        """SELECT id, council, number, convocation, date, title, status, seq
-           FROM sessions ORDER BY date DESC, number DESC"""
-    )
-    return JSONResponse({"sessions": [dict(r, date=r["date"].isoformat()) for r in rows]})
+    return JSONResponse({"sessions": await _kvorum(request).sittings.listed()})
 
 
 def _result(result: CommandResult) -> dict[str, Any]:

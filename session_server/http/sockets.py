@@ -264,9 +264,7 @@ class _Connection:
             )
         if self.since == 0 or self.since > head or head - self.since > SNAPSHOT_BEYOND:
             state, council = await self.kvorum.application.session(self.session_id)
-            digest = await store.pool.fetchval(
-                "SELECT encode(hash, 'hex') FROM events WHERE stream = $1 AND seq = $2", self.stream, state.seq
-            )
+            digest = await store.hash_at(self.stream, state.seq)
             public = to_public(state, council)
             member = self.who.member
             if member is not None:  # the member's own choices in open votes: the public state shows only who voted

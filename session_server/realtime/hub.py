@@ -394,11 +394,10 @@ class Hub:
         streams = list(self._topics)
         if not streams:
             return
-        rows = await self.store.pool.fetch("SELECT id, head_seq FROM streams WHERE id = ANY($1::text[])", streams)
-        for row in rows:
-            topic = self._topics.get(row["id"])
-            if topic is not None and row["head_seq"] > topic.last_seq:
-                self._enqueue(topic, int(row["head_seq"]))
+        for stream, head in (await self.store.heads(streams)).items():
+            topic = self._topics.get(stream)
+            if topic is not None and head > topic.last_seq:
+                self._enqueue(topic, head)
 
     # ---- out -----------------------------------------------------------------------------
 

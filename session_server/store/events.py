@@ -267,6 +267,29 @@ class EventStore:
         rows = await (conn or self.pool).fetch(READ_AFTER, stream, after, limit)
         return [StoredEvent.from_leaf(r["leaf"]) for r in rows]
 
+    async def heads(self, streams: Sequence[str]) -> dict[str, int]:
+        """The last committed ``seq`` of each of ``streams`` that exists."""
+        rows = await self.pool.fetch("SELECT id, head_seq FROM streams WHERE id = ANY($1::text[])", list(streams))
+        return {r["id"]: int(r["head_seq"]) for r in rows}
+
+    async def hash_at(self, stream: str, seq: int) -> str | None:
+        """The hex hash of event ``seq`` of ``stream`` (what a snapshot at ``seq`` chains on from)."""
+        value: str | None = await self.pool.fetchval(
+            "SELECT encode(hash, 'hex') FROM events WHERE stream = $1 AND seq = $2", stream, seq
+        )
+        return value
+
+    async def first_of_kind(self, kind: str) -> str | None:
+        """The id of the first stream of ``kind`` created (without its ``kind:`` prefix), if any."""
+        value: str | None = await self.pool.fetchval(
+            "SELECT substr(id, length($1) + 2) FROM streams WHERE kind = $1 ORDER BY created_at, id LIMIT 1", kind
+        )
+        return value
+
+    async def answers(self) -> None:
+        """Raise unless the database answers now (``/readyz``)."""
+        await self.pool.fetchval("SELECT 1")
+
     async def head(self, stream: str) -> int | None:
         """The last committed ``seq`` of ``stream`` (0 when empty), or None when it does not exist."""
         value: int | None = await self.pool.fetchval("SELECT head_seq FROM streams WHERE id = $1", stream)

@@ -1,0 +1,63 @@
+"""The ``sessions`` read model: one row per plenary sitting, written with every append to its stream
+(``session_server.application.sitting``), read for listings, the sitting a page follows, and the
+votes whose time is up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+__all__ = ["SittingRows"]
+
+# The sitting a page without a session id follows: the open one, else the next scheduled, else the newest.
+# A sitting scheduled for a day already past (a typo, or one never held) is not "the next one".
+CURRENT_SESSION = """
+    SELECT id FROM sessions
+    ORDER BY status = 'open' DESC, (status = 'scheduled' AND date >= current_date) DESC,
+             CASE WHEN status = 'scheduled' AND date >= current_date THEN date END ASC, date DESC, number DESC
+    LIMIT 1"""
+
+
+class SittingRows:
+    """Queries of the ``sessions`` table."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def listed(self) -> list[dict[str, Any]]:
+        """Every sitting, newest first: ``id, council, number, convocation, date (ISO), title, status, seq``."""
+        rows = await self.pool.fetch(
+            """SELECT id, council, number, convocation, date, title, status, seq
+               FROM sessions ORDER BY date DESC, number DESC"""
+        )
+        return [dict(r, date=r["date"].isoformat()) for r in rows]
+
+    async def current(self) -> str | None:
+        """The sitting a page follows: the open one, else the next scheduled from today, else the newest."""
+        value: str | None = await self.pool.fetchval(CURRENT_SESSION)
+        return value
+
+    async def votes_due(self, before: datetime) -> list[tuple[str, str]]:
+        """``(sitting, vote)`` of every open vote whose closing time is not after ``before``, earliest first."""
+        rows = await self.pool.fetch(
+            "SELECT id, open_vote FROM sessions WHERE vote_closes_at <= $1 ORDER BY vote_closes_at", before
+        )
+        return [(r["id"], r["open_vote"]) for r in rows]
+
+    async def open_without_deadline(self) -> list[str]:
+        """Open sittings whose row does not say yet whether a vote is open (rows from before it was kept)."""
+        rows = await self.pool.fetch("SELECT id FROM sessions WHERE status = 'open' AND vote_closes_at IS NULL")
+        return [r["id"] for r in rows]
+
+    async def keep_deadline(self, sitting: str, vote: str, closes_at: str, seq: int) -> None:
+        """Record the open vote and its closing time, unless the row has moved on from ``seq``."""
+        await self.pool.execute(
+            """UPDATE sessions SET open_vote = $2, vote_closes_at = $3::text::timestamptz
+               WHERE id = $1 AND seq = $4""",
+            sitting,
+            vote,
+            closes_at,
+            seq,
+        )
