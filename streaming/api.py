@@ -62,6 +62,7 @@ from session_server.state import Kvorum
 from streaming.broadcast import Studio
 from streaming.chapters import chapters, webvtt
 from streaming.config import video_config
+from streaming.errors import ViewersFull
 from streaming.hls import FILE_NAME
 
 __all__ = ["VideoExtension", "extension"]
@@ -163,14 +164,11 @@ async def whep(request: Request) -> Response:
     offer = await _offer(request)
     try:
         answer, resource = await _studio(request).watch(session, offer)
-    except ApiError as exc:
-        if exc.status == 503:
-            hls = f"/live/{session}/index.m3u8"
-            body = {"error": exc.code, "message": exc.message, "hls": hls}
-            return JSONResponse(
-                body, status_code=503, headers={**(exc.headers or {}), "Link": f'<{hls}>; rel="alternate"'}
-            )
-        raise
+    except ViewersFull as exc:  # the HLS stream has room for everyone: say where it is
+        hls = f"/live/{session}/index.m3u8"
+        body = {"error": exc.code, "message": exc.message, "hls": hls}
+        headers = {"Retry-After": "30", "Link": f'<{hls}>; rel="alternate"'}
+        return JSONResponse(body, status_code=503, headers=headers)
     return _answer(answer, f"/whep/{session}/{resource}")
 
 

@@ -40,8 +40,8 @@ from session_server.domain.commands import BroadcastInterrupt, BroadcastStart, B
 from session_server.domain.errors import DomainError
 from session_server.domain.events import parse_time
 from session_server.domain.roles import SYSTEM, Actor
-from session_server.http.responses import ApiError
 from streaming.encoder import AudioEncoder
+from streaming.errors import VideoError, ViewersFull
 from streaming.hls import Recording
 from streaming.pipeline import Broadcast, Ingest, Viewer, pump_picture, pump_sound
 from streaming.tracks import PacketTrack
@@ -139,11 +139,11 @@ class Studio:
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
             except Exception as exc:  # aiortc's SDP parser raises many kinds
-                raise ApiError(400, "invalid_sdp", f"the offer is not a usable SDP offer: {exc}") from None
+                raise VideoError("invalid_sdp", f"the offer is not a usable SDP offer: {exc}") from None
             video = [t for t in tracks if t.kind == "video"]
             audio = [t for t in tracks if t.kind == "audio"]
             if not video:
-                raise ApiError(400, "invalid_sdp", "the offer sends no video")
+                raise VideoError("invalid_sdp", "the offer sends no video")
             await pc.setLocalDescription(await pc.createAnswer())
             await self._go_live(session, ingest, video[0], audio[0] if audio else None, actor)
         except BaseException:
@@ -162,9 +162,9 @@ class Studio:
                 options = {"rtsp_transport": "tcp"} if url.startswith("rtsp") else {}
                 ingest.player = await asyncio.to_thread(MediaPlayer, url, options=options, timeout=10)
             except (av.FFmpegError, OSError) as exc:
-                raise ApiError(400, "camera_unreachable", f"cannot open the camera at that address: {exc}") from None
+                raise VideoError("camera_unreachable", f"cannot open the camera at that address: {exc}") from None
             if ingest.player.video is None:
-                raise ApiError(400, "camera_unreachable", "the camera's stream has no video")
+                raise VideoError("camera_unreachable", "the camera's stream has no video")
             await self._go_live(session, ingest, ingest.player.video, ingest.player.audio, actor)
         except BaseException:
             await self._abandon(session, ingest)
@@ -176,7 +176,7 @@ class Studio:
         broadcast = self.broadcasts.get(session)
         ingest = None if broadcast is None else broadcast.ingest
         if ingest is None or ingest.id != resource:
-            raise ApiError(404, "not_found", "no such publisher for this session")
+            raise VideoError("not_found", "no such publisher for this session", "not_found")
         await self._end(session, ingest, stopped_by=actor)
 
     def ingest_of(self, session: str) -> str | None:
@@ -186,7 +186,7 @@ class Studio:
     async def _begin(self, session: str, source: Literal["whip", "camera"], bitrate: int) -> Ingest:
         broadcast = self._broadcast(session)
         if broadcast.ingest is not None:
-            raise ApiError(409, "publisher_exists", "someone is already publishing this session's video")
+            raise VideoError("publisher_exists", "someone is already publishing this session's video", "conflict")
         lock = await self.pool.acquire()
         try:
             taken = await lock.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_CLASS, session)
@@ -195,7 +195,7 @@ class Studio:
             raise
         if not taken or broadcast.ingest is not None:
             await self.pool.release(lock)
-            raise ApiError(409, "publisher_exists", "someone is already publishing this session's video")
+            raise VideoError("publisher_exists", "someone is already publishing this session's video", "conflict")
         ingest = Ingest(id=uuid.uuid4().hex, source=source, lock=lock)
         broadcast.ingest = ingest
         broadcast.bitrate = bitrate
@@ -355,12 +355,7 @@ class Studio:
         """WHEP: take a viewer's offer; return (answer SDP, resource id). 503 over the cap."""
         await self.application.session(session)
         if sum(len(b.viewers) for b in self.broadcasts.values()) >= self.config.max_viewers:
-            raise ApiError(
-                503,
-                "viewers_full",
-                "this server has no room for another low-latency viewer; watch the HLS stream instead",
-                {"Retry-After": "30"},
-            )
+            raise ViewersFull
         broadcast = self._broadcast(session)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=list(self.config.ice_servers)))
         viewer = Viewer(id=uuid.uuid4().hex, pc=pc, track=PacketTrack())
@@ -376,11 +371,11 @@ class Studio:
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer, type="offer"))
             except OperationError:
-                raise ApiError(400, "invalid_sdp", "the viewer must accept H.264 video") from None
+                raise VideoError("invalid_sdp", "the viewer must accept H.264 video") from None
             except Exception as exc:
-                raise ApiError(400, "invalid_sdp", f"the offer is not a usable SDP offer: {exc}") from None
+                raise VideoError("invalid_sdp", f"the offer is not a usable SDP offer: {exc}") from None
             if transceiver.mid is None:
-                raise ApiError(400, "invalid_sdp", "the offer receives no video")
+                raise VideoError("invalid_sdp", "the offer receives no video")
             await pc.setLocalDescription(await pc.createAnswer())
         except BaseException:
             await self._drop_viewer(session, viewer)
@@ -393,7 +388,7 @@ class Studio:
         broadcast = self.broadcasts.get(session)
         viewer = None if broadcast is None else broadcast.viewers.get(resource)
         if viewer is None:
-            raise ApiError(404, "not_found", "no such viewer for this session")
+            raise VideoError("not_found", "no such viewer for this session", "not_found")
         await self._drop_viewer(session, viewer)
 
     async def _drop_viewer(self, session: str, viewer: Viewer) -> None:

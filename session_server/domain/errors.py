@@ -146,8 +146,8 @@ CODES: set[str] = set(
 """Every code a command can be refused with: the core's (the table in this module's docstring says what
 each means) and those the extensions declare (``declare``) for their own kinds of record."""
 
-Kind = Literal["conflict", "invalid", "forbidden", "not_found", "gone"]
-"""What a refusal is, which the HTTP edge turns into a status (409, 400, 403, 404, 410)."""
+Kind = Literal["conflict", "invalid", "forbidden", "not_found", "gone", "unavailable"]
+"""What a refusal is, which the HTTP edge turns into a status (409, 400, 403, 404, 410, 503)."""
 
 _KINDS: dict[str, Kind] = {
     "forbidden": "forbidden",

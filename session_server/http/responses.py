@@ -53,7 +53,14 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-_STATUS: dict[Kind, int] = {"conflict": 409, "invalid": 400, "forbidden": 403, "not_found": 404, "gone": 410}
+_STATUS: dict[Kind, int] = {
+    "conflict": 409,
+    "invalid": 400,
+    "forbidden": 403,
+    "not_found": 404,
+    "gone": 410,
+    "unavailable": 503,
+}
 
 
 async def api_error_handler(request: Request, exc: Exception) -> Response:
