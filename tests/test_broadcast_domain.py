@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from session_support import Chamber, in_session
+
 from streaming.chapters import chapters, webvtt
-from tests.test_session_domain import Chamber, in_session
 
 
 def test_the_broadcast_starts_drops_resumes_and_stops_on_one_timeline() -> None:

@@ -2,67 +2,19 @@
 
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
 
-import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from documents_support import HOLIDAYS, MAYOR, MAYOR_KEY, SECRETARY, SERVER, Document
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER
-from portal_bridge.documents import Attachment, DocumentState, decide_document, digest, evolve_document, overdue
-from portal_bridge.signatures import ED25519, ed25519_check, ed25519_sign
+from portal_bridge.documents import Attachment, DocumentState, digest, overdue
+from portal_bridge.signatures import ED25519, ed25519_sign
 from portal_bridge.workdays import is_working_day, latest_publication, published_in_time
-from session_server.domain.errors import CODES, DomainError
-from session_server.domain.events import RecordedEvent, format_time
-from session_server.domain.roles import Actor, Context, Role
+from session_server.domain.roles import Actor, Role
 
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-SECRETARY = Actor("sekretar", Role.SECRETARY)
-SERVER = Actor("system", Role.ADMIN)
-MAYOR = Actor("holova", Role.CHAIR, "mayor")
 DEPUTY = Actor("deputy07", Role.DEPUTY, "d07")
-MAYOR_KEY = Ed25519PrivateKey.generate()
-CHECK = ed25519_check({"mayor-2026": MAYOR_KEY.public_key()})
-# Ukrainian public holidays a council might list (here: Christmas and New Year).
-HOLIDAYS = frozenset({date(2026, 12, 25), date(2027, 1, 1)})
-
-
-class Document:
-    """One document driven through validate → decide → evolve."""
-
-    def __init__(self) -> None:
-        self.state: DocumentState | None = None
-        self.seq = 0
-        self.ids = itertools.count(1)
-
-    def _decide(self, actor: Actor, fields: dict[str, Any]) -> list[Any]:
-        command = DOCUMENT_COMMAND_ADAPTER.validate_python({"id": f"c{next(self.ids)}", **fields})
-        ctx = Context(actor, T0 + timedelta(minutes=self.seq))
-        return decide_document(self.state, command, ctx, holidays=HOLIDAYS, mayor="mayor", check_signature=CHECK)
-
-    def do(self, actor: Actor, **fields: Any) -> list[Any]:
-        events = self._decide(actor, fields)
-        for event in events:
-            self.seq += 1
-            recorded = RecordedEvent(event.type, event.payload, self.seq, format_time(T0), actor=actor.username)
-            self.state = evolve_document(self.state, recorded)
-        return events
-
-    def refuse(self, actor: Actor, **fields: Any) -> str:
-        before = None if self.state is None else (self.state.status, self.seq)
-        with pytest.raises(DomainError) as info:
-            self._decide(actor, fields)
-        assert info.value.code in CODES
-        assert (None if self.state is None else (self.state.status, self.seq)) == before
-        return info.value.code
-
-    @property
-    def s(self) -> DocumentState:
-        assert self.state is not None
-        return self.state
 
 
 def registered() -> Document:

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from browser_support import Browser
 from conftest import Demo
-from test_minutes import SESSION, hold_sitting
+from minutes_support import SESSION, hold_sitting
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 POPPLER = ("pdftoppm", "pdftotext", "pdfinfo")

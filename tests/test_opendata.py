@@ -7,37 +7,11 @@ import csv
 import io
 from typing import Any
 
+from cli_support import _env, _run
 from conftest import Demo
+from opendata_support import _json, _session_with_two_votes
 
 from portal_bridge.opendata import DEPUTY_FIELDS, MOTION_FIELDS, VOTING_FIELDS
-
-
-async def _session_with_two_votes(demo: Demo) -> None:
-    await demo.ok("chair", "session.open")
-    await demo.ok("secretary", "registration.open")
-    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 21)))
-    await demo.ok("chair", "item.start", item="i1")
-    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=60)
-    for n in range(1, 19):
-        await demo.ok(f"deputy{n:02d}", "ballot.cast", vote="v1", choice="for")
-    await demo.ok("deputy19", "ballot.cast", vote="v1", choice="against")
-    await demo.ok("chair", "vote.close", vote="v1")
-    await demo.ok("chair", "item.finish", item="i1")
-    await demo.ok("chair", "item.start", item="i2")
-    await demo.ok("chair", "vote.open", item="i2", subject="за основу", rule="majority_of_composition", seconds=60)
-    await demo.ok("deputy01", "ballot.cast", vote="v2", choice="abstain")
-    await demo.ok("chair", "vote.close", vote="v2")
-
-
-async def _json(demo: Demo, path: str) -> Any:
-    """The rows once both votes are in (the consumer writes right after each commit; wait for it)."""
-    want = 68 if "votings" in path else 2
-    for _ in range(200):
-        rows = (await demo.client.get(path)).json()
-        if len(rows) >= want:
-            return rows
-        await asyncio.sleep(0.025)
-    raise AssertionError(f"{path} did not fill in")
 
 
 async def test_motions_and_votings_follow_the_votes_in_both_formats(demo_council: Demo) -> None:
@@ -163,8 +137,6 @@ async def test_a_rebuild_from_scratch_gives_the_same_open_data(demo_council: Dem
 async def test_kvorum_portal_rebuild_from_the_command_line(
     demo_council: Demo, database_url: str, tmp_path: Any
 ) -> None:
-    from test_cli import _env, _run
-
     demo = demo_council
     await _session_with_two_votes(demo)
     before = await _json(demo, "/opendata/ua835/votings.json")

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 from conftest import Demo, RunningServer
-from test_feeds import _post, _published_decision
-from test_opendata import _json, _session_with_two_votes
+from feeds_support import _post, _published_decision
+from opendata_support import _json, _session_with_two_votes
 
 from portal_bridge.ukrainian import long_date
 

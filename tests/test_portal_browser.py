@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from accessibility_support import axe_source, serious_violations
+from agenda_support import sitting_with_agenda_votes
 from browser_support import Browser, Page
 from conftest import Demo
+from feeds_support import _published_decision
+from opendata_support import _json, _session_with_two_votes
 from playwright.async_api import ViewportSize
-from test_accessibility import axe_source, serious_violations
-from test_feeds import _published_decision
-from test_opendata import _json, _session_with_two_votes
-from test_portal_agenda import sitting_with_agenda_votes
 
 __all__ = ["axe_source"]  # the fixture, used here
 

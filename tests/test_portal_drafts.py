@@ -8,8 +8,8 @@ import re
 import xml.etree.ElementTree as ET
 
 from conftest import Demo
-from test_feeds import ATOM, _post
-from test_opendata import _json, _session_with_two_votes
+from feeds_support import ATOM, _post
+from opendata_support import _json, _session_with_two_votes
 
 # The demo's item 1 names this draft (session_server/demo.py): the first vote is on it.
 DRAFT = {

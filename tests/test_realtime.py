@@ -9,39 +9,12 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from conftest import Demo, RunningServer, eventually, outlive
+from conftest import Demo, eventually, outlive
+from realtime_support import SESSION, _sse_lines, connect, events_until, recv, ws_url
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from session_server.http import sockets
 from voting.canonical import event_hash
-
-SESSION = "c8-s45"
-
-
-def ws_url(server: RunningServer, session: str = SESSION) -> str:
-    return server.url.replace("http://", "ws://") + f"/ws/sessions/{session}"
-
-
-async def recv(ws: Any, seconds: float = 5) -> dict[str, Any]:
-    message: dict[str, Any] = json.loads(await asyncio.wait_for(ws.recv(), seconds))
-    return message
-
-
-async def events_until(ws: Any, seq: int) -> list[dict[str, Any]]:
-    """Every event message up to and including ``seq`` (other messages are skipped)."""
-    got: list[dict[str, Any]] = []
-    while not got or got[-1]["seq"] < seq:
-        message = await recv(ws)
-        if message["type"] == "event":
-            got.append(message["event"])
-    return got
-
-
-async def connect(demo: Demo, user: str, since: int, **kwargs: Any) -> Any:
-    ws = await websockets.connect(ws_url(demo.server), **kwargs)
-    await ws.send(json.dumps({"type": "auth", "token": await demo.token(user)}))
-    await ws.send(json.dumps({"type": "sync", "since": since}))
-    return ws
 
 
 def assert_chain(first_prev: str, events: list[dict[str, Any]]) -> None:
@@ -159,27 +132,6 @@ def test_allowed_origins_are_exact() -> None:
     assert not sockets.origin_allowed("http://node1:8000", "node1:8000", allowed)  # a list, when set, is the law
     assert sockets.origin_allowed("http://node1:8000", "node1:8000", ())
     assert sockets.origin_allowed(None, "node1:8000", allowed)  # not a browser
-
-
-async def _sse_lines(client: httpx.AsyncClient, headers: dict[str, str], want: int) -> list[dict[str, str]]:
-    frames: list[dict[str, str]] = []
-    async with client.stream("GET", f"/api/v1/sessions/{SESSION}/stream", headers=headers) as response:
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/event-stream")
-        assert response.headers["x-accel-buffering"] == "no"
-        assert "no-cache" in response.headers["cache-control"]
-        frame: dict[str, str] = {}
-        async for line in response.aiter_lines():
-            if line == "":
-                if "data" in frame:
-                    frames.append(frame)
-                    if len(frames) == want:
-                        return frames
-                frame = {}
-            elif not line.startswith(":"):
-                key, _, value = line.partition(": ")
-                frame[key] = value
-    return frames
 
 
 async def test_the_public_feed_resumes_from_last_event_id(demo_council: Demo) -> None:

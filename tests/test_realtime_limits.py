@@ -13,7 +13,7 @@ import httpx
 import pytest
 import websockets
 from conftest import Demo
-from test_realtime import SESSION, _sse_lines, connect, events_until, recv, ws_url
+from realtime_support import SESSION, _sse_lines, connect, events_until, recv, ws_url
 from websockets.exceptions import ConnectionClosed
 
 from session_server.config import Settings

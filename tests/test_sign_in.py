@@ -11,7 +11,7 @@ import httpx
 import pytest
 import websockets
 from conftest import Demo
-from test_realtime import recv, ws_url
+from realtime_support import recv, ws_url
 
 from session_server.identity.sign_ins import ACCOUNT_FREE, ADDRESS_FREE, MAX_WAIT, wait_after
 

@@ -16,18 +16,18 @@ from typing import Any
 
 import orjson
 import pytest
-import test_accessibility
+from accessibility_support import axe_source, serious_violations
 from browser_support import Browser, Page, add_authenticator, enroll, sign_in, signed_ballots_at_localhost
 from conftest import Demo
 from signing_support import DECISION_NUMBER, adopted_decision
-from test_accessibility import serious_violations
 
 from session_server.domain.audit import Discrepancy
 from session_server.domain.decision_audit import audit_decision
 from voting.canonical import seal
 
+__all__ = ["axe_source"]  # the fixture: axe-core's source, as the accessibility audit reads it
+
 WAIT_MS = 15_000
-axe_source = test_accessibility.axe_source  # the fixture: axe-core's source, as the accessibility audit reads it
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from documents_support import CHECK, HOLIDAYS, MAYOR, SECRETARY, SERVER, T0, Document
 from pydantic import ValidationError
-from test_documents_domain import CHECK, HOLIDAYS, MAYOR, SECRETARY, SERVER, T0, Document
 
 from benchmarks._authenticator import Tablet
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER

@@ -13,12 +13,12 @@ from typing import Any
 
 import av
 import httpx
+from conftest import Demo
 
 from benchmarks._video_peers import CounterTrack, Publisher, Viewer, loudness, read_cells, whep_watch, whip_publish
 from session_server import demo
 from session_server.domain.events import parse_time
 from streaming.broadcast import Studio
-from tests.conftest import Demo
 
 SESSION = demo.SESSION_ID
 QUORUM = [f"deputy{i:02d}" for i in range(1, 19)]

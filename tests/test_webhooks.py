@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import uvicorn
 from conftest import Demo, free_port
+from feeds_support import _published_decision
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -183,8 +184,6 @@ async def test_only_an_admin_manages_webhooks_and_bad_subscriptions_are_refused(
 
 
 async def test_decision_events_are_delivered_too(demo_council: Demo, receiver: Receiver) -> None:
-    from test_feeds import _published_decision
-
     sub = await _subscribe(demo_council, f"{receiver.url}/decisions", ["decision.adopted", "decision.published"])
     await _published_decision(demo_council)
     await receiver.until("/decisions", 2)
