@@ -26,18 +26,18 @@ import jwt
 import pytest
 import uvicorn
 
-# The support modules hold helpers that assert: rewrite their asserts as pytest does the tests' own,
-# so a failing one says what it compared (registered before any test module imports them).
-pytest.register_assert_rewrite(
-    *(path.stem for path in Path(__file__).parent.glob("*_support.py")), "links", "recorded_sitting"
-)
-
 from session_server.cli import uvicorn_options
 from session_server.config import Settings
 from session_server.http.app import create_app
 from session_server.identity.tokens import AccessTokens
 from session_server.state import Kvorum
 from session_server.store.schema import migrate
+
+# The support modules hold helpers that assert: rewrite their asserts as pytest does the tests' own,
+# so a failing one says what it compared (registered before any test module imports them).
+pytest.register_assert_rewrite(
+    *(path.stem for path in Path(__file__).parent.glob("*_support.py")), "links", "recorded_sitting"
+)
 
 
 def _with_database(url: str, name: str) -> str:
