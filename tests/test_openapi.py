@@ -13,6 +13,7 @@ import pytest
 from conftest import RunningServer
 from starlette.routing import BaseRoute, Mount, Route
 
+from session_server.http.app import core_api
 from session_server.http.openapi import OpenAPIPaths, openapi_document
 
 API = "/api/v1"
@@ -147,14 +148,17 @@ async def test_the_document_holds_together_as_openapi_3_1(server: RunningServer)
 
 
 def test_an_extension_cannot_hide_what_another_part_describes() -> None:
-    core = openapi_document()
+    routes = [Mount("/api/v1", routes=core_api())]  # the core's routes, described beside their handlers
+    core = openapi_document(routes=routes)
     again = OpenAPIPaths(paths={"/sessions": {"get": {"summary": "mine", "responses": {}}}})
     with pytest.raises(ValueError, match="/sessions: get described twice"):
-        openapi_document([again])
+        openapi_document([again], routes)
     renamed = OpenAPIPaths(paths={}, schemas={"Error": {"type": "string"}})
     with pytest.raises(ValueError, match="'Error'"):
-        openapi_document([renamed])
+        openapi_document([renamed], routes)
     # A new method on a path the core describes joins it; the core's own document is left as it was.
-    merged = openapi_document([OpenAPIPaths(paths={"/sessions": {"delete": {"summary": "new", "responses": {}}}})])
+    added = OpenAPIPaths(paths={"/sessions": {"delete": {"summary": "new", "responses": {}}}})
+    merged = openapi_document([added], routes)
     assert set(merged["paths"]["/sessions"]) == {"get", "post", "delete"}
-    assert set(openapi_document()["paths"]["/sessions"]) == {"get", "post"} and core == openapi_document()
+    assert set(openapi_document(routes=routes)["paths"]["/sessions"]) == {"get", "post"}
+    assert core == openapi_document(routes=routes)

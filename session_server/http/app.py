@@ -19,7 +19,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from session_server.config import Settings
@@ -28,7 +28,7 @@ from session_server.extensions import installed
 from session_server.http import enrollment, ledger_routes, notices, users_routes
 from session_server.http import routes as api_routes
 from session_server.http.edge import CleanAddresses
-from session_server.http.openapi import openapi_document
+from session_server.http.openapi import described, openapi_document
 from session_server.http.responses import (
     PAGE_HEADERS,
     RETRY_AFTER,
@@ -62,6 +62,11 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
+@described(
+    "This document: the core's routes and every installed extension's",
+    ok=(200, "OpenAPI 3.1"),
+    returns={"type": "object"},
+)
 async def openapi(request: Request) -> Response:
     """The OpenAPI 3.1 description of ``/api/v1``, the core's routes and the extensions' (see ``create_app``)."""
     return JSONResponse(request.app.state.openapi)
@@ -183,6 +188,11 @@ async def _warn_if_unsigned(kvorum: Kvorum) -> None:
         )
 
 
+def core_api() -> list[BaseRoute]:
+    """The core's routes under ``/api/v1`` (each described beside its handler for the OpenAPI document)."""
+    return api_routes.routes() + ledger_routes.routes() + enrollment.routes() + users_routes.routes()
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app; its lifespan opens the database and the services (see ``Kvorum.open``)."""
     settings = settings or Settings.from_env()
@@ -212,11 +222,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             *[r for e in plugged for r in e.root_routes()],
             Mount(
                 "/api/v1",
-                routes=api_routes.routes()
-                + ledger_routes.routes()
-                + enrollment.routes()
-                + users_routes.routes()
-                + [r for e in plugged for r in e.routes()],
+                routes=core_api() + [r for e in plugged for r in e.routes()],
             ),
         ],
         exception_handlers={
@@ -235,5 +241,5 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     # Built once, at start: an extension describing a path the core or another extension already does fails here.
-    app.state.openapi = openapi_document(e.openapi() for e in plugged)
+    app.state.openapi = openapi_document((e.openapi() for e in plugged), app.routes)
     return app

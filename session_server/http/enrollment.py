@@ -18,6 +18,7 @@ from session_server.application import CommandResult, council_stream
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER
 from session_server.domain.council import CouncilState
 from session_server.domain.roles import Actor, Role
+from session_server.http.openapi import described, ref
 from session_server.http.responses import ApiError, json_object, parse, principal, read_body
 from session_server.identity.enrollment import credential_from, registration_options
 from session_server.identity.errors import EnrollmentError
@@ -36,6 +37,12 @@ async def _council(kvorum: Kvorum) -> CouncilState:
     return await kvorum.application.council(council_id)
 
 
+@described(
+    "A one-time link enrolling a deputy's tablet (secretary, admin): {deputy} -> {token, url}",
+    ok=(201, "Created"),
+    errors_=(400, 401, 403),
+    bearer=True,
+)
 async def create(request: Request) -> Response:
     """A one-time enrollment link for a deputy (secretary or admin): ``{"deputy"}`` → token and URL."""
     kvorum = _kvorum(request)
@@ -55,6 +62,11 @@ async def create(request: Request) -> Response:
     return JSONResponse(body, status_code=201)
 
 
+@described(
+    "WebAuthn registration options for the link (user verification required)",
+    ok=(200, "PublicKeyCredentialCreationOptions (JSON)"),
+    errors_=(404, 410),
+)
 async def options(request: Request) -> Response:
     """WebAuthn registration options for the link's deputy (user verification required)."""
     kvorum = _kvorum(request)
@@ -65,6 +77,11 @@ async def options(request: Request) -> Response:
     return Response(body, media_type="application/json")
 
 
+@described(
+    "Enroll the new credential (a RegistrationResponseJSON); records credential.enrolled",
+    ok=(201, "Enrolled"),
+    errors_=(400, 404, 409, 410),
+)
 async def register(request: Request) -> Response:
     """Verify the new credential and enroll it: ``credential.enrolled`` in the council stream."""
     kvorum = _kvorum(request)
@@ -92,6 +109,13 @@ def _result(result: CommandResult) -> dict[str, Any]:
     return {"seq": result.seq, "events": [e.as_dict() for e in result.events]}
 
 
+@described(
+    "credential.revoke, deputy.update (secretary, admin); council.configure, deputy.add (admin)",
+    ok=(200, "Committed"),
+    body=ref("CouncilCommand"),
+    errors_=(400, 401, 403, 409),
+    bearer=True,
+)
 async def council_command(request: Request) -> Response:
     """A council command: ``credential.revoke``, ``deputy.update`` (secretary); ``council.configure`` (admin)."""
     kvorum = _kvorum(request)

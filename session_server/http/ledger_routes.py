@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from session_server.application import council_stream, session_stream
+from session_server.http.openapi import described, query_parameter
 from session_server.http.responses import ApiError, query_int
 from session_server.ledger.trees import Ledger, LedgerError, b64
 from session_server.state import Kvorum
@@ -56,6 +57,11 @@ def _ledger_error(exc: LedgerError) -> ApiError:
     return ApiError(status, exc.code, exc.message)
 
 
+@described(
+    "Leaves (base64 of each event's canonical bytes): {origin, size, from, to, leaves}",
+    errors_=(400, 404),
+    query=[query_parameter("from", "first index"), query_parameter("to", "end")],
+)
 async def leaves(request: Request) -> Response:
     """``{"origin", "size", "from", "to", "leaves": [base64 …]}``; ``?from=&to=`` pick a range (≤ 10,000)."""
     ledger = _kvorum(request).ledger
@@ -77,6 +83,12 @@ async def leaves(request: Request) -> Response:
     return JSONResponse(body)
 
 
+@described(
+    "The latest signed checkpoint (C2SP signed note), or ?size=N",
+    responses={"200": {"description": "Signed note", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+    errors_=(400, 404),
+    query=[query_parameter("size", "tree size")],
+)
 async def checkpoint(request: Request) -> Response:
     """The latest signed checkpoint (``?size=N`` for an earlier one) as a C2SP signed note."""
     ledger = _kvorum(request).ledger
@@ -91,12 +103,18 @@ async def checkpoint(request: Request) -> Response:
     return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
+@described("Sizes of every signed checkpoint")
 async def checkpoints(request: Request) -> Response:
     """The sizes of every signed checkpoint, ascending: ``{"sizes": […]}``."""
     ledger = _kvorum(request).ledger
     return JSONResponse({"sizes": await ledger.checkpoint_sizes(await _stream(request))})
 
 
+@described(
+    "RFC 9162 inclusion proof {index, size, hashes}",
+    errors_=(400, 404),
+    query=[query_parameter("index", "leaf index", required=True), query_parameter("size", "tree size", required=True)],
+)
 async def inclusion(request: Request) -> Response:
     """``{"index", "size", "hashes"}``: the RFC 9162 inclusion proof of leaf ``index`` in tree ``size``."""
     ledger = _kvorum(request).ledger
@@ -110,6 +128,11 @@ async def inclusion(request: Request) -> Response:
     return JSONResponse({"index": index, "size": size, "hashes": [b64(h) for h in hashes]})
 
 
+@described(
+    "RFC 9162 consistency proof {from, to, hashes}",
+    errors_=(400, 404),
+    query=[query_parameter("from", "old size", required=True), query_parameter("to", "new size", required=True)],
+)
 async def consistency(request: Request) -> Response:
     """``{"from", "to", "hashes"}``: the RFC 9162 consistency proof between trees ``from`` and ``to``."""
     ledger = _kvorum(request).ledger
@@ -123,6 +146,11 @@ async def consistency(request: Request) -> Response:
     return JSONResponse({"from": old, "to": new, "hashes": [b64(h) for h in hashes]})
 
 
+@described(
+    "Receipt for event ?seq=N: {index, leaf, size, hashes, checkpoint}",
+    errors_=(400, 404),
+    query=[query_parameter("seq", "the event's seq", required=True)],
+)
 async def receipt(request: Request) -> Response:
     """A receipt for the event ``?seq=N`` (e.g. one's own ballot): leaf, index, inclusion proof, checkpoint."""
     ledger = _kvorum(request).ledger
@@ -168,6 +196,7 @@ async def build_export(kvorum: Kvorum, session_id: str) -> dict[str, Any]:
     }
 
 
+@described("The whole ledger in one file for `kvorum verify` (kvorum-ledger-v1)", errors_=(404,))
 async def export(request: Request) -> Response:
     """The whole ledger of a session in one JSON file, for ``kvorum verify``."""
     kvorum = _kvorum(request)

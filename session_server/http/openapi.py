@@ -1,24 +1,33 @@
-"""The OpenAPI 3.1 document of ``/api/v1``, built from the same pydantic models that validate requests.
+"""The OpenAPI 3.1 document of ``/api/v1``, built from the routes the app serves and the same pydantic
+models that validate requests.
 
-The core describes its own routes here; each extension describes its routes in its own package and
-hands that part over (``Extension.openapi()``), and ``openapi_document`` merges the parts.
+A handler is described where it is written, with ``@described(summary, …)``: its request body, its
+responses and errors, its query parameters; its path parameters come from the route's own path (with
+the type of their converter). ``openapi_document`` walks the app's routes under ``/api/v1`` and builds
+the paths from those descriptions; an extension whose handlers are not described (yet) hands its part
+over as ``OpenAPIPaths`` (``Extension.openapi()``), which is merged in. A route described nowhere is
+caught by ``tests/test_openapi.py``.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
+from starlette.routing import BaseRoute, Mount, Route
 
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, SESSION_COMMAND_ADAPTER, SessionSchedule
 
 __all__ = [
     "BEARER",
     "OpenAPIPaths",
+    "Operation",
     "component_schemas",
+    "described",
     "errors",
     "json_content",
     "openapi_document",
@@ -90,14 +99,133 @@ def component_schemas(adapters: Mapping[str, TypeAdapter[Any]]) -> dict[str, Any
     return schemas
 
 
-def openapi_document(parts: Iterable[OpenAPIPaths] = ()) -> dict[str, Any]:
-    """The document served at ``/api/v1/openapi.json``: the core's paths and the extensions' ``parts``.
+@dataclass(frozen=True)
+class Operation:
+    """The OpenAPI operation of one handler (``described``), without its path parameters."""
+
+    fields: Mapping[str, Any]
+
+
+PATH_PARAMETERS = {
+    "session": "the session's id",
+    "vote": "the vote's id",
+    "token": "the enrollment link's one-time token",
+    "username": "the account's username",
+}
+"""What a path parameter is, by name, wherever it appears (``the <name>`` for one not listed)."""
+
+_CONVERTED = re.compile(r"{(\w+)(?::(\w+))?}")
+_CONVERTER_TYPES = {None: "string", "str": "string", "path": "string", "int": "integer", "float": "number"}
+_METHODS = ("get", "put", "post", "patch", "delete")
+
+H = TypeVar("H", bound=Callable[..., Any])
+
+
+def described(
+    summary: str,
+    *,
+    ok: tuple[int, str] = (200, "OK"),
+    returns: dict[str, Any] | None = None,
+    body: dict[str, Any] | None = None,
+    errors_: Iterable[int] = (),
+    reasons: Mapping[int, str] | None = None,
+    query: Iterable[dict[str, Any]] = (),
+    bearer: bool = False,
+    responses: Mapping[str, Any] | None = None,
+) -> Callable[[H], H]:
+    """Describe the handler it decorates in the OpenAPI document: ``summary``; the success status and what
+    it says (``ok``) with its JSON schema (``returns``) or whole ``responses``; the request ``body``
+    (a schema, usually ``ref(name)``); the error statuses (``errors_``, ``reasons`` where the usual words
+    do not fit); ``query`` parameters; ``bearer`` when it needs an access token."""
+    status, said = ok
+    answers = (
+        dict(responses)
+        if responses is not None
+        else {str(status): {"description": said, **(json_content(returns) if returns is not None else {})}}
+    )
+    fields: dict[str, Any] = {"summary": summary}
+    if bearer:
+        fields["security"] = BEARER
+    if query:
+        fields["parameters"] = list(query)
+    if body is not None:
+        fields["requestBody"] = json_content(body) if "content" not in body else body
+    fields["responses"] = {**answers, **errors(*errors_, reasons=reasons)}
+
+    def describe(handler: H) -> H:
+        handler.__openapi__ = Operation(fields)  # type: ignore[attr-defined]
+        return handler
+
+    return describe
+
+
+def query_parameter(
+    name: str, description: str, *, required: bool = False, schema: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A query parameter (an integer unless ``schema`` says otherwise)."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema or {"type": "integer"},
+    }
+
+
+def _operation(route: Route, method: str) -> dict[str, Any] | None:
+    found = getattr(route.endpoint, "__openapi__", None)
+    if not isinstance(found, Operation):
+        return None
+    operation = dict(found.fields)
+    path_parameters = [
+        path_parameter(
+            name,
+            PATH_PARAMETERS.get(name, f"the {name}"),
+            {"type": _CONVERTER_TYPES[converter or None]},
+        )
+        for name, converter in _CONVERTED.findall(route.path)
+    ]
+    if path_parameters:
+        operation["parameters"] = [*path_parameters, *operation.get("parameters", [])]
+    return operation
+
+
+def described_paths(routes: Iterable[BaseRoute], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """The paths of every described route under ``prefix`` (mounts walked), relative to ``prefix``."""
+    paths: dict[str, dict[str, Any]] = {}
+
+    def walk(found: Iterable[BaseRoute], above: str) -> None:
+        for route in found:
+            if isinstance(route, Mount):
+                walk(route.routes, above + route.path)
+            elif isinstance(route, Route):
+                full = above + route.path
+                if not full.startswith(prefix + "/"):
+                    continue
+                for method in _METHODS:
+                    if method.upper() not in (route.methods or ()):
+                        continue
+                    operation = _operation(route, method)
+                    if operation is not None:
+                        path = _CONVERTED.sub(r"{\1}", full).removeprefix(prefix)
+                        paths.setdefault(path, {})[method] = operation
+
+    walk(routes, "")
+    return paths
+
+
+def openapi_document(
+    parts: Iterable[OpenAPIPaths] = (), routes: Iterable[BaseRoute] = (), prefix: str = "/api/v1"
+) -> dict[str, Any]:
+    """The document served at ``/api/v1/openapi.json``: the described ``routes`` under ``prefix``, the
+    core's remaining paths and the extensions' ``parts``.
 
     A method of a path described twice, or one schema name given two different schemas, is a
     ``ValueError``: the later part would silently hide the earlier one.
     """
     core = _core_document()
     paths: dict[str, Any] = dict(core["paths"])
+    parts = [OpenAPIPaths(described_paths(routes, prefix)), *parts]
     schemas: dict[str, Any] = dict(core["components"]["schemas"])
     for part in parts:
         for path, operations in part.paths.items():
@@ -163,123 +291,7 @@ def _core_document() -> dict[str, Any]:
             "Refresh": TypeAdapter(RefreshBody),
         }
     )
-    session = path_parameter("session", "the session's id")
-    bearer = BEARER
-    paths: dict[str, Any] = {
-        "/auth/login": {
-            "post": {
-                "summary": "Sign in with username and password; sets the refresh cookie",
-                "requestBody": json_content(ref("Login")),
-                "responses": {
-                    "200": {"description": "Signed in", **json_content(ref("Token"))},
-                    **errors(400, 401, 413, 429, reasons={429: "Too many failed sign-ins: wait Retry-After seconds"}),
-                },
-            }
-        },
-        "/auth/refresh": {
-            "post": {
-                "summary": "Rotate the refresh token (cookie or body) for a new access token",
-                "requestBody": {"required": False, **json_content(ref("Refresh"))},
-                "responses": {"200": {"description": "New tokens", **json_content(ref("Token"))}, **errors(400, 401)},
-            }
-        },
-        "/auth/logout": {
-            "post": {"summary": "Revoke this sign-in", "responses": {"204": {"description": "Signed out"}}}
-        },
-        "/users": {
-            "get": {
-                "summary": "Every account, without password hashes (admin)",
-                "security": bearer,
-                "responses": {"200": {"description": "OK"}, **errors(401, 403)},
-            }
-        },
-        "/users/{username}": {
-            "post": {
-                "summary": "Disable, enable or give another role to an account (admin); its access tokens stop "
-                "working on every node within 2 s",
-                "security": bearer,
-                "parameters": [path_parameter("username", "the account's username")],
-                "requestBody": json_content(ref("UserChange")),
-                "responses": {
-                    "200": {"description": "The account as it is now"},
-                    **errors(400, 401, 403, 404, 409, reasons={409: "Not one's own account (own_account)"}),
-                },
-            }
-        },
-        "/users/{username}/unlock": {
-            "post": {
-                "summary": "Let an account slowed down by failed sign-ins try again at once (secretary, admin)",
-                "security": bearer,
-                "parameters": [path_parameter("username", "the account's username")],
-                "responses": {"200": {"description": "Unlocked"}, **errors(401, 403, 404)},
-            }
-        },
-        "/sign-ins": {
-            "get": {
-                "summary": "Sign-ins and failed ones, newest first: time, account, address, user agent (admin)",
-                "security": bearer,
-                "parameters": [
-                    _query("username", "only this username", required=False),
-                    _query("limit", "at most this many (1–1000, default 200)", required=False),
-                ],
-                "responses": {"200": {"description": "OK"}, **errors(400, 401, 403)},
-            }
-        },
-        "/me": {
-            "get": {
-                "summary": "The signed-in user",
-                "security": bearer,
-                "responses": {"200": {"description": "OK"}, **errors(401)},
-            }
-        },
-        "/council": {
-            "get": {"summary": "The council, its deputies and rules", "responses": {"200": {"description": "OK"}}}
-        },
-        "/sessions": {
-            "get": {"summary": "Plenary sessions, newest first", "responses": {"200": {"description": "OK"}}},
-            "post": {
-                "summary": "Schedule a session with its agenda (secretary, admin)",
-                "security": bearer,
-                "requestBody": json_content(ref("ScheduleSession")),
-                "responses": {
-                    "201": {"description": "Scheduled", **json_content(ref("CommandResult"))},
-                    **errors(400, 401, 403, 409, 413),
-                },
-            },
-        },
-        "/sessions/{session}": {
-            "get": {
-                "summary": "The session's state and the seq it reflects",
-                "parameters": [session],
-                "responses": {"200": {"description": "OK"}, **errors(404)},
-            }
-        },
-        "/sessions/{session}/events": {
-            "get": {
-                "summary": "Events after a seq, in order",
-                "parameters": [
-                    session,
-                    {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
-                    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}},
-                ],
-                "responses": {"200": {"description": "OK"}, **errors(400, 404)},
-            }
-        },
-        "/sessions/{session}/commands": {
-            "post": {
-                "summary": "Run a command; answered after its events are committed. Repeating an id replays.",
-                "security": bearer,
-                "parameters": [session],
-                "requestBody": json_content(ref("Command")),
-                "responses": {
-                    "200": {"description": "Committed", **json_content(ref("CommandResult"))},
-                    **errors(400, 401, 403, 404, 409, 413),
-                },
-            }
-        },
-    }
-    paths |= _signed_vote_paths(session, bearer)
-    paths |= _feed_paths(session)
+    paths: dict[str, Any] = {}  # every core route is described beside its handler (``described``)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Kvorum API", "version": "1"},
@@ -290,153 +302,3 @@ def _core_document() -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         },
     }
-
-
-def _query(name: str, description: str, *, required: bool = True) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": "query",
-        "required": required,
-        "description": description,
-        "schema": {"type": "integer"},
-    }
-
-
-def _feed_paths(session: dict[str, Any]) -> dict[str, Any]:
-    """The routes the app serves beside the API's own: this document and the Server-Sent Events."""
-    return {
-        "/openapi.json": {
-            "get": {
-                "summary": "This document: the core's routes and every installed extension's",
-                "responses": {"200": {"description": "OpenAPI 3.1", **json_content({"type": "object"})}},
-            }
-        },
-        "/sessions/{session}/stream": {
-            "get": {
-                "summary": "The session's events as Server-Sent Events (id: seq), from after Last-Event-ID or ?since=",
-                "parameters": [
-                    session,
-                    {
-                        "name": "Last-Event-ID",
-                        "in": "header",
-                        "description": "the last seq received (EventSource sends it when it reconnects)",
-                        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-                    },
-                    {
-                        "name": "since",
-                        "in": "query",
-                        "description": "the last seq received, where the header cannot be set; the header wins",
-                        "schema": {"type": "string", "pattern": "^[0-9]+$"},
-                    },
-                ],
-                "responses": {
-                    "200": {
-                        "description": "Endless; a client too far behind gets `event: resync` and the end",
-                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
-                    },
-                    **errors(400, 404, reasons={400: "Last-Event-ID or since is not a whole number"}),
-                },
-            }
-        },
-    }
-
-
-def _signed_vote_paths(session: dict[str, Any], bearer: list[dict[str, list[str]]]) -> dict[str, Any]:
-    """Enrollment, council commands and the public ledger (docs/ledger.md)."""
-    text = {"content": {"text/plain": {"schema": {"type": "string"}}}}
-    token = path_parameter("token", "the enrollment link's one-time token")
-    paths: dict[str, Any] = {
-        "/sessions/{session}/votes/{vote}/nonce": {
-            "get": {
-                "summary": "The caller's next ballot nonce in a vote: {vote, deputy, index, nonce} (a council member)",
-                "security": bearer,
-                "parameters": [session, {"name": "vote", "in": "path", "required": True, "schema": {"type": "string"}}],
-                "responses": {"200": {"description": "OK"}, **errors(401, 403, 404, 409)},
-            }
-        },
-        "/enrollments": {
-            "post": {
-                "summary": "A one-time link enrolling a deputy's tablet (secretary, admin): {deputy} -> {token, url}",
-                "security": bearer,
-                "responses": {"201": {"description": "Created"}, **errors(400, 401, 403)},
-            }
-        },
-        "/enrollments/{token}/options": {
-            "post": {
-                "summary": "WebAuthn registration options for the link (user verification required)",
-                "parameters": [token],
-                "responses": {"200": {"description": "PublicKeyCredentialCreationOptions (JSON)"}, **errors(404, 410)},
-            }
-        },
-        "/enrollments/{token}/credential": {
-            "post": {
-                "summary": "Enroll the new credential (a RegistrationResponseJSON); records credential.enrolled",
-                "parameters": [token],
-                "responses": {"201": {"description": "Enrolled"}, **errors(400, 404, 409, 410)},
-            }
-        },
-        "/council/commands": {
-            "post": {
-                "summary": "credential.revoke, deputy.update (secretary, admin); council.configure, deputy.add (admin)",
-                "security": bearer,
-                "requestBody": json_content(ref("CouncilCommand")),
-                "responses": {"200": {"description": "Committed"}, **errors(400, 401, 403, 409)},
-            }
-        },
-    }
-    ledgers = {"/sessions/{session}/ledger": [session], "/council/ledger": []}
-    for prefix, params in ledgers.items():
-        paths[prefix] = {
-            "get": {
-                "summary": "Leaves (base64 of each event's canonical bytes): {origin, size, from, to, leaves}",
-                "parameters": [
-                    *params,
-                    _query("from", "first index", required=False),
-                    _query("to", "end", required=False),
-                ],
-                "responses": {"200": {"description": "OK"}, **errors(400, 404)},
-            }
-        }
-        paths[f"{prefix}/checkpoint"] = {
-            "get": {
-                "summary": "The latest signed checkpoint (C2SP signed note), or ?size=N",
-                "parameters": [*params, _query("size", "tree size", required=False)],
-                "responses": {"200": {"description": "Signed note", **text}, **errors(400, 404)},
-            }
-        }
-        paths[f"{prefix}/checkpoints"] = {
-            "get": {
-                "summary": "Sizes of every signed checkpoint",
-                "parameters": params,
-                "responses": {"200": {"description": "OK"}},
-            }
-        }
-        paths[f"{prefix}/inclusion"] = {
-            "get": {
-                "summary": "RFC 9162 inclusion proof {index, size, hashes}",
-                "parameters": [*params, _query("index", "leaf index"), _query("size", "tree size")],
-                "responses": {"200": {"description": "OK"}, **errors(400, 404)},
-            }
-        }
-        paths[f"{prefix}/consistency"] = {
-            "get": {
-                "summary": "RFC 9162 consistency proof {from, to, hashes}",
-                "parameters": [*params, _query("from", "old size"), _query("to", "new size")],
-                "responses": {"200": {"description": "OK"}, **errors(400, 404)},
-            }
-        }
-        paths[f"{prefix}/receipt"] = {
-            "get": {
-                "summary": "Receipt for event ?seq=N: {index, leaf, size, hashes, checkpoint}",
-                "parameters": [*params, _query("seq", "the event's seq")],
-                "responses": {"200": {"description": "OK"}, **errors(400, 404)},
-            }
-        }
-    paths["/sessions/{session}/ledger/export"] = {
-        "get": {
-            "summary": "The whole ledger in one file for `kvorum verify` (kvorum-ledger-v1)",
-            "parameters": [session],
-            "responses": {"200": {"description": "OK"}, **errors(404)},
-        }
-    }
-    return paths

@@ -15,6 +15,7 @@ from session_server.application import CommandResult, session_stream
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER, SessionSchedule
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
+from session_server.http.openapi import described, json_content, ref
 from session_server.http.responses import (
     ApiError,
     JSONResponse,
@@ -87,6 +88,14 @@ def _signed_out(response: Response) -> Response:
     return response
 
 
+@described(
+    "Sign in with username and password; sets the refresh cookie",
+    ok=(200, "Signed in"),
+    returns=ref("Token"),
+    body=ref("Login"),
+    errors_=(400, 401, 413, 429),
+    reasons={429: "Too many failed sign-ins: wait Retry-After seconds"},
+)
 async def login(request: Request) -> Response:
     """Exchange a username and password for an access token and a refresh cookie."""
     kvorum = _kvorum(request)
@@ -117,6 +126,13 @@ async def _refresh_token(request: Request, kvorum: Kvorum) -> str:
     return token
 
 
+@described(
+    "Rotate the refresh token (cookie or body) for a new access token",
+    ok=(200, "New tokens"),
+    returns=ref("Token"),
+    body={"required": False, **json_content(ref("Refresh"))},
+    errors_=(400, 401),
+)
 async def refresh(request: Request) -> Response:
     """Spend the refresh token for a new access token and a new refresh token (rotation)."""
     kvorum = _kvorum(request)
@@ -133,6 +149,7 @@ async def refresh(request: Request) -> Response:
     return _token_response(kvorum, kvorum.access.issue(user), successor)
 
 
+@described("Revoke this sign-in", ok=(204, "Signed out"))
 async def logout(request: Request) -> Response:
     """Revoke the refresh token's sign-in, and the access token sent with it on every node (within 2 s)."""
     kvorum = _kvorum(request)
@@ -143,12 +160,14 @@ async def logout(request: Request) -> Response:
     return _signed_out(Response(status_code=204))
 
 
+@described("The signed-in user", errors_=(401,), bearer=True)
 async def me(request: Request) -> Response:
     """Who the access token belongs to."""
     who = await principal(request)
     return JSONResponse({"id": who.user_id, "username": who.username, "role": who.role, "member": who.member})
 
 
+@described("The council, its deputies and rules")
 async def council(request: Request) -> Response:
     """This installation's council: name, statutory composition, deputies and factions, vote rules."""
     sessions = _kvorum(request).application
@@ -158,6 +177,7 @@ async def council(request: Request) -> Response:
     return JSONResponse((await sessions.council(council_id)).to_public())
 
 
+@described("Plenary sessions, newest first")
 async def list_sessions(request: Request) -> Response:
     """Plenary sessions, newest first."""
     return JSONResponse({"sessions": await _kvorum(request).sittings.listed()})
@@ -167,6 +187,14 @@ def _result(result: CommandResult) -> dict[str, Any]:
     return {"seq": result.seq, "events": [e.as_dict() for e in result.events]}
 
 
+@described(
+    "Schedule a session with its agenda (secretary, admin)",
+    ok=(201, "Scheduled"),
+    returns=ref("CommandResult"),
+    body=ref("ScheduleSession"),
+    errors_=(400, 401, 403, 409, 413),
+    bearer=True,
+)
 async def schedule_session(request: Request) -> Response:
     """Create a scheduled session with its agenda (secretary or admin)."""
     kvorum = _kvorum(request)
@@ -186,6 +214,7 @@ def _with_type(raw: bytes, type_: str) -> bytes:
     return orjson.dumps(data)
 
 
+@described("The session's state and the seq it reflects", errors_=(404,))
 async def get_session(request: Request) -> Response:
     """The session's current state and the ``seq`` it reflects."""
     kvorum = _kvorum(request)
@@ -193,6 +222,14 @@ async def get_session(request: Request) -> Response:
     return JSONResponse({"seq": state.seq, "state": to_public(state, council_state)})
 
 
+@described(
+    "Events after a seq, in order",
+    errors_=(400, 404),
+    query=[
+        {"name": "after", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 5000}},
+    ],
+)
 async def session_events(request: Request) -> Response:
     """Events after ``?after=N`` in order, at most ``?limit=`` (default 1000)."""
     kvorum = _kvorum(request)
@@ -206,6 +243,14 @@ async def session_events(request: Request) -> Response:
     return JSONResponse({"head": head, "events": [e.as_dict() for e in events]})
 
 
+@described(
+    "Run a command; answered after its events are committed. Repeating an id replays.",
+    ok=(200, "Committed"),
+    returns=ref("CommandResult"),
+    body=ref("Command"),
+    errors_=(400, 401, 403, 404, 409, 413),
+    bearer=True,
+)
 async def session_command(request: Request) -> Response:
     """Run one command on the session; the reply comes after its events are committed."""
     kvorum = _kvorum(request)
@@ -218,6 +263,11 @@ async def session_command(request: Request) -> Response:
     return JSONResponse(_result(result))
 
 
+@described(
+    "The caller's next ballot nonce in a vote: {vote, deputy, index, nonce} (a council member)",
+    errors_=(401, 403, 404, 409),
+    bearer=True,
+)
 async def my_nonce(request: Request) -> Response:
     """The caller's next ballot nonce in a vote: ``{"vote", "deputy", "index", "nonce"}`` (voting.ballot)."""
     kvorum = _kvorum(request)

@@ -44,6 +44,7 @@ from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
 from session_server.domain.text import LARGEST_INTEGER
+from session_server.http.openapi import described
 from session_server.http.responses import ApiError, parse, whole_number
 from session_server.identity.tokens import Principal, TokenError
 from session_server.realtime.direct import CHUNK_WRITER, DROP_SECONDS, FRAME_WRITER
@@ -405,6 +406,31 @@ def _heartbeat(request: Request) -> tuple[float, bytes]:
     return float(whole_number(raw, "heartbeat", low=2, high=60)), b"event: heartbeat\ndata: {}\n\n"
 
 
+@described(
+    "The session's events as Server-Sent Events (id: seq), from after Last-Event-ID or ?since=",
+    responses={
+        "200": {
+            "description": "Endless; a client too far behind gets `event: resync` and the end",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        }
+    },
+    errors_=(400, 404),
+    reasons={400: "Last-Event-ID or since is not a whole number"},
+    query=[
+        {
+            "name": "Last-Event-ID",
+            "in": "header",
+            "description": "the last seq received (EventSource sends it when it reconnects)",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+        {
+            "name": "since",
+            "in": "query",
+            "description": "the last seq received, where the header cannot be set; the header wins",
+            "schema": {"type": "string", "pattern": "^[0-9]+$"},
+        },
+    ],
+)
 async def session_feed(request: Request) -> Response:
     """``GET /api/v1/sessions/{id}/stream``: the public events as Server-Sent Events, resumable."""
     kvorum: Kvorum = request.app.state.kvorum

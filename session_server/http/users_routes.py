@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from session_server.domain.roles import Role
+from session_server.http.openapi import described, query_parameter, ref
 from session_server.http.responses import (
     ApiError,
     JSONResponse,
@@ -63,12 +64,22 @@ def _username(request: Request) -> str:
     return username
 
 
+@described("Every account, without password hashes (admin)", errors_=(401, 403), bearer=True)
 async def users(request: Request) -> Response:
     """Every account."""
     await _require(request, Role.ADMIN)
     return JSONResponse({"users": [_public(u) for u in await _kvorum(request).accounts.list()]})
 
 
+@described(
+    "Disable, enable or give another role to an account (admin); its access tokens stop working on every "
+    "node within 2 s",
+    ok=(200, "The account as it is now"),
+    body=ref("UserChange"),
+    errors_=(400, 401, 403, 404, 409),
+    reasons={409: "Not one's own account (own_account)"},
+    bearer=True,
+)
 async def change(request: Request) -> Response:
     """Disable, enable or give another role to an account."""
     me = await _require(request, Role.ADMIN)
@@ -92,6 +103,12 @@ async def change(request: Request) -> Response:
     return JSONResponse(_public(user))
 
 
+@described(
+    "Let an account slowed down by failed sign-ins try again at once (secretary, admin)",
+    ok=(200, "Unlocked"),
+    errors_=(401, 403, 404),
+    bearer=True,
+)
 async def unlock(request: Request) -> Response:
     """Let an account slowed down by failed sign-ins try again at once."""
     by = await _require(request, Role.ADMIN, Role.SECRETARY)
@@ -103,6 +120,15 @@ async def unlock(request: Request) -> Response:
     return JSONResponse({"username": username, "unlocked": True})
 
 
+@described(
+    "Sign-ins and failed ones, newest first: time, account, address, user agent (admin)",
+    errors_=(400, 401, 403),
+    query=[
+        query_parameter("username", "only this username", schema={"type": "string"}),
+        query_parameter("limit", "at most this many (1–1000, default 200)"),
+    ],
+    bearer=True,
+)
 async def sign_ins(request: Request) -> Response:
     """Sign-ins and failures, newest first."""
     await _require(request, Role.ADMIN)
