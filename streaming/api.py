@@ -33,9 +33,8 @@ import hmac
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from pydantic import Field, StringConstraints
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -45,12 +44,11 @@ from session_server.application import session_stream
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import BroadcastStopped
-from session_server.http.openapi import OpenAPIPaths
+from session_server.http.openapi import OpenAPIPaths, described, ref
 from session_server.http.responses import (
     PAGE_HEADERS,
     ApiError,
     JSONResponse,
-    Model,
     content_disposition,
     parse_model,
     principal,
@@ -64,6 +62,7 @@ from streaming.chapters import chapters, webvtt
 from streaming.config import video_config
 from streaming.errors import ViewersFull
 from streaming.hls import FILE_NAME
+from streaming.schemas import VideoSettingsIn, description
 
 __all__ = ["VideoExtension", "extension"]
 
@@ -83,6 +82,10 @@ def _studio(request: Request) -> Studio:
 
 def _session(request: Request) -> str:
     return str(request.path_params["session"])
+
+
+_STAFF_ONLY = {403: "Only the video operator, the secretary or an administrator may do this"}
+_NO_SESSION = {404: "No such session"}
 
 
 async def _staff(request: Request) -> Principal:
@@ -206,6 +209,12 @@ async def broadcast_page(request: Request) -> Response:
 # --- the JSON API ----------------------------------------------------------------------------------
 
 
+@described(
+    "Is the session live, how many watch, where to watch (cached 5 s)",
+    returns=ref("BroadcastStatus"),
+    errors_=(404,),
+    reasons=_NO_SESSION,
+)
 async def broadcast_status(request: Request) -> Response:
     """What a resident's page needs: is it live, how many watch, where to watch."""
     session = _session(request)
@@ -243,6 +252,13 @@ async def _chapters(request: Request) -> tuple[list[Any], float, str | None]:
     return found, end, None if state.broadcast is None else state.broadcast.started_at
 
 
+@described(
+    "The recording's chapters: items and votes, in seconds from the broadcast's start",
+    ok=(200, "OK; empty until the broadcast starts"),
+    returns=ref("Chapters"),
+    errors_=(404,),
+    reasons=_NO_SESSION,
+)
 async def chapters_json(request: Request) -> Response:
     """The chapters of the session's recording: offsets in seconds from the broadcast's start."""
     found, _, started_at = await _chapters(request)
@@ -251,20 +267,26 @@ async def chapters_json(request: Request) -> Response:
     )
 
 
+@described(
+    "The same chapters as WebVTT, for a player's chapter menu",
+    responses={"200": {"description": "WebVTT", "content": {"text/vtt": {"schema": {"type": "string"}}}}},
+    errors_=(404,),
+    reasons=_NO_SESSION,
+)
 async def chapters_vtt(request: Request) -> Response:
     """The same chapters as WebVTT, for a player's chapter menu."""
     found, end, _ = await _chapters(request)
     return Response(webvtt(found, end=end), media_type="text/vtt", headers={"Cache-Control": "no-cache"})
 
 
-class VideoSettingsIn(Model):
-    """A session's video source and bitrate."""
-
-    source: Literal["whip", "camera"] = "whip"
-    camera_url: Annotated[str, StringConstraints(min_length=1, max_length=2000)] | None = None
-    bitrate_kbps: Annotated[int, Field(ge=200, le=8000)] = 1500
-
-
+@described(
+    "The session's video source and bitrate (staff: a camera URL may hold a password)",
+    ok=(200, "OK (the defaults until set)"),
+    returns=ref("VideoSettings"),
+    errors_=(401, 403, 404),
+    reasons={**_STAFF_ONLY, **_NO_SESSION},
+    bearer=True,
+)
 async def video_settings(request: Request) -> Response:
     """The session's video settings (staff only: a camera URL may hold the camera's password)."""
     await _staff(request)
@@ -273,6 +295,20 @@ async def video_settings(request: Request) -> Response:
     return JSONResponse(await _settings(request, session))
 
 
+@described(
+    "Choose the session's source: a WHIP publisher, or a camera pulled by URL (staff)",
+    ok=(200, "The settings now"),
+    returns=ref("VideoSettings"),
+    body=ref("VideoSettings"),
+    errors_=(400, 401, 403, 404, 413),
+    reasons={
+        400: "Malformed JSON, unknown field, wrong type, or a camera source without camera_url",
+        **_STAFF_ONLY,
+        **_NO_SESSION,
+        413: "Body over 16 KiB",
+    },
+    bearer=True,
+)
 async def put_video_settings(request: Request) -> Response:
     """Choose the session's source: a WHIP publisher, or a camera pulled by URL."""
     who = await _staff(request)
@@ -295,6 +331,14 @@ async def put_video_settings(request: Request) -> Response:
     return JSONResponse(await _settings(request, session))
 
 
+@described(
+    "A new stream key for OBS (staff): publishes this session only, never expires; the previous key stops working",
+    ok=(201, "Made (Cache-Control: no-store)"),
+    returns=ref("StreamKey"),
+    errors_=(401, 403, 404),
+    reasons={**_STAFF_ONLY, **_NO_SESSION},
+    bearer=True,
+)
 async def make_stream_key(request: Request) -> Response:
     """A new stream key for the session (the old one stops working); shown once, stored hashed."""
     who = await _staff(request)
@@ -313,6 +357,20 @@ async def make_stream_key(request: Request) -> Response:
     return JSONResponse({"key": key, "whip": whip_url}, status_code=201, headers={"Cache-Control": "no-store"})
 
 
+@described(
+    "Pull the camera set in the session's video settings into the broadcast (staff)",
+    ok=(201, "Pulling"),
+    returns={"type": "object", "required": ["resource"], "properties": {"resource": {"type": "string"}}},
+    errors_=(400, 401, 403, 404, 409),
+    reasons={
+        400: "camera_unreachable: the camera cannot be opened or sends no video",
+        **_STAFF_ONLY,
+        **_NO_SESSION,
+        409: "no_camera (the settings name no camera; also for an unknown session), "
+        "publisher_exists, or the log's rules (broadcast_live)",
+    },
+    bearer=True,
+)
 async def start_camera(request: Request) -> Response:
     """Pull the session's camera into the broadcast."""
     who = await _staff(request)
@@ -326,6 +384,13 @@ async def start_camera(request: Request) -> Response:
     return JSONResponse({"resource": resource}, status_code=201)
 
 
+@described(
+    "Stop pulling the camera (staff): the broadcast stops, the recording is joined after",
+    ok=(204, "Stopped"),
+    errors_=(401, 403, 404),
+    reasons={**_STAFF_ONLY, 404: "No camera is being pulled for this session"},
+    bearer=True,
+)
 async def stop_camera(request: Request) -> Response:
     """Stop pulling the camera: the broadcast stops (the recording is joined after)."""
     who = await _staff(request)
@@ -360,7 +425,6 @@ class VideoExtension:
 
     def openapi(self) -> OpenAPIPaths:
         """The description of ``routes()`` in ``/api/v1/openapi.json``."""
-        from streaming.openapi import description  # imported here: it reads this module's models
 
         return description()
 
