@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 import pytest
 
-from session_server.domain.audit import Discrepancy, _sealed, _sealed_slowly
+from session_server.domain.audit import Discrepancy
+from session_server.domain.ledger_export import _sealed, _sealed_slowly
 from voting.canonical import GENESIS, seal
 
 PREV = hashlib.sha256(b"the event before").digest()
