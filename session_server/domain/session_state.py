@@ -426,6 +426,17 @@ def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
     }
 
 
+def own_view(state: SessionState, member: str) -> dict[str, Any]:
+    """What a member's own tablet sees beside the public state: their choices and signed-ballot counts in the
+    open votes (the public state says only who voted, never how)."""
+    mine = [v for v in state.votes.values() if v.status == "open" and member in v.ballots]
+    return {
+        "member": member,
+        "ballots": {v.id: v.ballots[member].value for v in mine},
+        "signed": {v.id: v.signed.get(member, 0) for v in mine},
+    }
+
+
 def _public_vote(vote: Vote) -> dict[str, Any]:
     closed = vote.status == "closed"
     return {

@@ -43,6 +43,7 @@ from session_server.application import session_stream
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
+from session_server.domain.session_state import own_view
 from session_server.domain.text import LARGEST_INTEGER
 from session_server.http.openapi import described
 from session_server.http.responses import ApiError, parse, whole_number
@@ -267,14 +268,8 @@ class _Connection:
             state, council = await self.kvorum.application.session(self.session_id)
             digest = await store.hash_at(self.stream, state.seq)
             public = to_public(state, council)
-            member = self.who.member
-            if member is not None:  # the member's own choices in open votes: the public state shows only who voted
-                mine = [v for v in state.votes.values() if v.status == "open" and member in v.ballots]
-                public["own"] = {
-                    "member": member,
-                    "ballots": {v.id: v.ballots[member].value for v in mine},
-                    "signed": {v.id: v.signed.get(member, 0) for v in mine},
-                }
+            if self.who.member is not None:  # the member's own choices: the public state shows only who voted
+                public["own"] = own_view(state, self.who.member)
             snapshot = {"type": "snapshot", "seq": state.seq, "hash": digest, "state": public}
             await self.websocket.send_text(_dumps(snapshot))
             return state.seq
