@@ -82,100 +82,14 @@ from typing import Literal
 
 __all__ = ["CODES", "DomainError", "Kind", "Refusal", "declare", "kind_of"]
 
-CODES: set[str] = set(
-    {
-        "forbidden",
-        "broadcast_live",
-        "broadcast_not_live",
-        "not_a_deputy",
-        "unknown_deputy",
-        "council_not_found",
-        "session_exists",
-        "session_not_found",
-        "session_not_scheduled",
-        "session_not_open",
-        "session_closed",
-        "registration_closed",
-        "registration_open",
-        "already_registered",
-        "not_registered",
-        "unknown_item",
-        "item_number_taken",
-        "agenda_locked",
-        "item_in_progress",
-        "item_not_pending",
-        "item_not_current",
-        "already_in_queue",
-        "not_in_queue",
-        "speaker_active",
-        "no_speaker",
-        "conflict_already_declared",
-        "already_voted",
-        "no_quorum",
-        "vote_already_open",
-        "vote_open",
-        "unknown_vote",
-        "vote_not_open",
-        "vote_closed",
-        "ballot_final",
-        "conflict_declared",
-        "unknown_rule",
-        "procedural_rule_required",
-        "secret_ballot_unsupported",
-        "signature_required",
-        "signatures_required",
-        "unknown_credential",
-        "credential_exists",
-        "credential_revoked",
-        "credential_not_yours",
-        "credential_backup_eligible",
-        "nonce_invalid",
-        "nonce_used",
-        "credential_mismatch",
-        "assertion_invalid",
-        "challenge_mismatch",
-        "origin_mismatch",
-        "rp_id_mismatch",
-        "user_not_verified",
-        "sign_count_regressed",
-        "signature_invalid",
-        "command_id_reused",
-        "invalid_command",
-    }
-)
-"""Every code a command can be refused with: the core's (the table in this module's docstring says what
-each means) and those the extensions declare (``declare``) for their own kinds of record."""
-
 Kind = Literal["conflict", "invalid", "forbidden", "not_found", "gone", "unavailable"]
 """What a refusal is, which the HTTP edge turns into a status (409, 400, 403, 404, 410, 503)."""
 
-_KINDS: dict[str, Kind] = {
-    "forbidden": "forbidden",
-    "not_a_deputy": "forbidden",
-    "session_not_found": "not_found",
-    "council_not_found": "not_found",
-    "invalid_command": "invalid",
-    "assertion_invalid": "invalid",
-    "secret_ballot_unsupported": "invalid",
-    # A signed ballot that does not prove the deputy cast it on the deputy's own device.
-    **dict.fromkeys(
-        (
-            "signature_required",
-            "unknown_credential",
-            "credential_revoked",
-            "credential_not_yours",
-            "credential_mismatch",
-            "challenge_mismatch",
-            "origin_mismatch",
-            "rp_id_mismatch",
-            "user_not_verified",
-            "sign_count_regressed",
-            "signature_invalid",
-            "nonce_invalid",
-        ),
-        "forbidden",
-    ),
-}
+CODES: set[str] = set()
+"""Every code a command can be refused with: the core's (the table in this module's docstring says what
+each means) and those the extensions declare (``declare``) for their own kinds of record."""
+
+_KINDS: dict[str, Kind] = {}
 
 
 def declare(codes: Mapping[str, Kind]) -> None:
@@ -191,6 +105,71 @@ def declare(codes: Mapping[str, Kind]) -> None:
 def kind_of(code: str) -> Kind:
     """What the refusal ``code`` is (``conflict`` unless declared otherwise)."""
     return _KINDS.get(code, "conflict")
+
+
+# The core's own codes: "forbidden" also for a signed ballot that does not prove the deputy cast it on the
+# deputy's own device; "not_found" for what does not exist; "invalid" for what can never be right.
+declare(
+    {
+        "forbidden": "forbidden",
+        "broadcast_live": "conflict",
+        "broadcast_not_live": "conflict",
+        "not_a_deputy": "forbidden",
+        "unknown_deputy": "conflict",
+        "council_not_found": "not_found",
+        "session_exists": "conflict",
+        "session_not_found": "not_found",
+        "session_not_scheduled": "conflict",
+        "session_not_open": "conflict",
+        "session_closed": "conflict",
+        "registration_closed": "conflict",
+        "registration_open": "conflict",
+        "already_registered": "conflict",
+        "not_registered": "conflict",
+        "unknown_item": "conflict",
+        "item_number_taken": "conflict",
+        "agenda_locked": "conflict",
+        "item_in_progress": "conflict",
+        "item_not_pending": "conflict",
+        "item_not_current": "conflict",
+        "already_in_queue": "conflict",
+        "not_in_queue": "conflict",
+        "speaker_active": "conflict",
+        "no_speaker": "conflict",
+        "conflict_already_declared": "conflict",
+        "already_voted": "conflict",
+        "no_quorum": "conflict",
+        "vote_already_open": "conflict",
+        "vote_open": "conflict",
+        "unknown_vote": "conflict",
+        "vote_not_open": "conflict",
+        "vote_closed": "conflict",
+        "ballot_final": "conflict",
+        "conflict_declared": "conflict",
+        "unknown_rule": "conflict",
+        "procedural_rule_required": "conflict",
+        "secret_ballot_unsupported": "invalid",
+        "signature_required": "forbidden",
+        "signatures_required": "conflict",
+        "unknown_credential": "forbidden",
+        "credential_exists": "conflict",
+        "credential_revoked": "forbidden",
+        "credential_not_yours": "forbidden",
+        "credential_backup_eligible": "conflict",
+        "nonce_invalid": "forbidden",
+        "nonce_used": "conflict",
+        "credential_mismatch": "forbidden",
+        "assertion_invalid": "invalid",
+        "challenge_mismatch": "forbidden",
+        "origin_mismatch": "forbidden",
+        "rp_id_mismatch": "forbidden",
+        "user_not_verified": "forbidden",
+        "sign_count_regressed": "forbidden",
+        "signature_invalid": "forbidden",
+        "command_id_reused": "conflict",
+        "invalid_command": "invalid",
+    }
+)
 
 
 class Refusal(Exception):
