@@ -37,14 +37,14 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import consumers, egress, feeds, members, opendata, pages, portal, search, webhooks
-from portal_bridge import openapi as portal_openapi
 from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState, digest, overdue
 from portal_bridge.outcomes import Outcomes
+from portal_bridge.schemas import description
 from session_server.domain.roles import Role
-from session_server.http.openapi import OpenAPIPaths
+from session_server.http.openapi import OpenAPIPaths, described, json_content, query_parameter, ref
 from session_server.http.responses import (
     PAGE_HEADERS,
     ApiError,
@@ -58,6 +58,26 @@ from session_server.http.responses import (
 from session_server.state import Kvorum
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _answer(extra: str, said: str) -> dict[str, Any]:
+    """The JSON body ``{"seq", "events"}`` with one more field, for the OpenAPI document."""
+    return json_content(
+        {
+            "allOf": [
+                ref("CommandResult"),
+                {
+                    "type": "object",
+                    "required": [extra],
+                    "properties": {extra: {"type": "string", "description": said}},
+                },
+            ]
+        }
+    )
+
+
+_REGISTERED = _answer("document", "the document's id")
+_ATTACHED = _answer("sha256", "the file's SHA-256, where GET /files/{sha256} serves it")
 
 
 def _documents(request: Request) -> Documents:
@@ -77,11 +97,34 @@ def public(state: DocumentState) -> dict[str, Any]:
     return view
 
 
+@described(
+    "Every registered document (the read model), newest registry number first",
+    returns={
+        "type": "object",
+        "required": ["documents"],
+        "properties": {"documents": {"type": "array", "items": ref("DocumentSummary")}},
+    },
+)
 async def list_documents(request: Request) -> Response:
     """Every registered document (the read model)."""
     return JSONResponse({"documents": await _documents(request).list()})
 
 
+@described(
+    "Register a draft decision (secretary, admin). Repeating an id replays.",
+    body=ref("RegisterDocument"),
+    responses={
+        "201": {"description": "Registered", **_REGISTERED},
+        "200": {"description": "A repeated command id: its first result", **_REGISTERED},
+    },
+    errors_=(400, 401, 403, 404, 409, 413),
+    reasons={
+        400: "Malformed JSON, unknown field, wrong type, or a type other than document.register",
+        404: "No council yet",
+        409: "The document exists, or the command id was used by another user",
+    },
+    bearer=True,
+)
 async def register(request: Request) -> Response:
     """Register a draft decision (secretary, admin)."""
     who = await principal(request)
@@ -94,6 +137,15 @@ async def register(request: Request) -> Response:
     return JSONResponse({"document": document_id, **_result(result)}, status_code=200 if result.replayed else 201)
 
 
+@described(
+    "Signed or published decisions whose execution deadline passed without a done report",
+    ok=(200, "Earliest deadline first"),
+    returns={
+        "type": "object",
+        "required": ["overdue"],
+        "properties": {"overdue": {"type": "array", "items": ref("Document")}},
+    },
+)
 async def overdue_documents(request: Request) -> Response:
     """Decisions whose execution deadline has passed without a ``done`` report, earliest first."""
     documents = _documents(request)
@@ -103,11 +155,25 @@ async def overdue_documents(request: Request) -> Response:
     return JSONResponse({"overdue": [{**public(d), "execution": d.execution} for d in late]})
 
 
+@described(
+    "A document's state, history and attachments",
+    returns=ref("Document"),
+    errors_=(404,),
+    reasons={404: "No such document"},
+)
 async def get_document(request: Request) -> Response:
     """A document's state, history and attachments."""
     return JSONResponse(public(await _documents(request).document(request.path_params["document"])))
 
 
+@described(
+    "The decision's events and the council's ledger with signed checkpoints: the file "
+    "`kvorum verify` checks the mayor's signature in",
+    ok=(200, "A kvorum-decision-v1 file"),
+    returns=ref("DecisionExport"),
+    errors_=(404,),
+    reasons={404: "No such document, or no council yet"},
+)
 async def export_document(request: Request) -> Response:
     """The decision's export for ``kvorum verify``: its events and the council's ledger with checkpoints."""
     body = await _documents(request).export(request.path_params["document"])
@@ -121,6 +187,23 @@ async def sign_page(request: Request) -> Response:
     return FileResponse(web_dir / "sign.html", headers=PAGE_HEADERS, media_type="text/html")
 
 
+@described(
+    "Run a document command (who may depends on the command); answered after its events "
+    "are committed. Repeating an id replays.",
+    ok=(200, "Committed"),
+    returns=ref("CommandResult"),
+    body=ref("DocumentCommand"),
+    errors_=(400, 401, 403, 404, 409, 413),
+    reasons={
+        403: "The caller may not run this command, or the mayor's signature does not verify "
+        "(signature_invalid; on the device: unknown_credential, credential_not_yours, "
+        "credential_revoked, challenge_mismatch, origin_mismatch, rp_id_mismatch, "
+        "user_not_verified)",
+        404: "No such document, or no council yet",
+        409: "The document's state or the law refuses the command",
+    },
+    bearer=True,
+)
 async def document_command(request: Request) -> Response:
     """Run a command on a document; the reply comes after its events are committed."""
     who = await principal(request)
@@ -130,6 +213,32 @@ async def document_command(request: Request) -> Response:
     return JSONResponse(_result(result))
 
 
+@described(
+    "Upload a PDF for the draft (secretary, admin): stored by its SHA-256, then draft.attached",
+    query=[
+        query_parameter(
+            "name", "the file's name", required=True, schema={"type": "string", "minLength": 1, "maxLength": 200}
+        )
+    ],
+    body={
+        "required": True,
+        "description": f"The PDF file, at most {MAX_FILE // 2**20} MiB",
+        "content": {"application/pdf": {}},
+    },
+    responses={
+        "201": {"description": "Stored and attached", **_ATTACHED},
+        "200": {"description": "The same file was attached before: its first result", **_ATTACHED},
+    },
+    errors_=(400, 401, 403, 404, 409, 413, 415),
+    reasons={
+        400: "No name, or the body is not a PDF file",
+        404: "No such document",
+        409: "The draft is already published",
+        413: f"Body over {MAX_FILE // 2**20} MiB",
+        415: "Content-Type is not application/pdf",
+    },
+    bearer=True,
+)
 async def attach(request: Request) -> Response:
     """Upload a PDF for the draft: stored by its SHA-256, then ``draft.attached``."""
     who = await principal(request)
@@ -158,6 +267,17 @@ async def attach(request: Request) -> Response:
     return JSONResponse({"sha256": sha256, **_result(result)}, status_code=200 if result.replayed else 201)
 
 
+@described(
+    "A stored file by its SHA-256 (immutable: cached for a year)",
+    responses={
+        "200": {
+            "description": "The file, with ETag and Cache-Control: immutable",
+            "content": {"application/pdf": {}},
+        }
+    },
+    errors_=(400, 404),
+    reasons={400: "Not a lower-case hex SHA-256", 404: "No such file"},
+)
 async def get_file(request: Request) -> Response:
     """A stored file, by its SHA-256 (immutable: cached for a year)."""
     sha256 = request.path_params["sha256"]
@@ -199,8 +319,9 @@ class PortalExtension:
         ]
 
     def openapi(self) -> OpenAPIPaths:
-        """The description of ``routes()`` in ``/api/v1/openapi.json``."""
-        return portal_openapi.description()
+        """The schemas ``routes()`` refer to in ``/api/v1/openapi.json`` (each route is described beside its
+        handler)."""
+        return description()
 
     def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
         """``kvorum portal rebuild``: rebuild the portal's read models from the log."""

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge.consumers import Consumer
 from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.domain.session_events import ItemAdded, ItemRemoved, ItemUpdated, SessionScheduled
+from session_server.http.openapi import described, query_parameter, ref
 from session_server.http.responses import ApiError, JSONResponse
 from session_server.store.events import StoredEvent
 
@@ -137,6 +138,21 @@ async def find(pool: Any, terms: list[str]) -> Found:
     return Found(query, [dict(r) for r in documents], [dict(r) for r in items])
 
 
+@described(
+    "Decisions and agenda items whose words begin with every word of q, best first",
+    query=[
+        query_parameter(
+            "q",
+            "words (prefixes) to find; apostrophes are ignored, hyphens split words",
+            required=True,
+            schema={"type": "string"},
+        )
+    ],
+    ok=(200, "At most 50 of each"),
+    returns=ref("SearchResults"),
+    errors_=(400,),
+    reasons={400: "q holds no word"},
+)
 async def search(request: Request) -> Response:
     """``{"query", "documents": [...], "items": [...]}``, best matches first (at most 50 of each)."""
     terms = words(request.query_params.get("q", ""))

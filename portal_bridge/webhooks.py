@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge import egress
 from portal_bridge.consumers import Consumer
 from session_server.domain.roles import Role
+from session_server.http.openapi import described, ref
 from session_server.http.responses import ApiError, JSONResponse, Model, parse_model, principal, read_body
 from session_server.store.events import EventStore, StoredEvent
 
@@ -211,6 +212,9 @@ class Sender:
 # ---- the admin's API ---------------------------------------------------------------------------
 
 
+_ADMIN_ONLY = {403: "Webhooks are managed by an administrator"}
+
+
 async def _admin(request: Request) -> None:
     who = await principal(request)
     if who.role is not Role.ADMIN:
@@ -224,6 +228,15 @@ class Subscribe(Model):
     event_types: Annotated[list[EventType], Field(min_length=1, max_length=len(EVENT_TYPES))]
 
 
+@described(
+    "Subscribe a URL to vote and decision events (admin); the secret is shown once",
+    ok=(201, "Subscribed"),
+    returns=ref("WebhookSubscription"),
+    body=ref("WebhookSubscribe"),
+    errors_=(400, 401, 403, 413),
+    reasons={400: "Malformed JSON, a url that is not http(s), or unknown event types", **_ADMIN_ONLY},
+    bearer=True,
+)
 async def subscribe(request: Request) -> Response:
     """``{"url", "event_types"}`` → 201 ``{"id", "url", "event_types", "secret"}`` (the secret is shown once)."""
     await _admin(request)
@@ -244,6 +257,17 @@ async def subscribe(request: Request) -> Response:
     return JSONResponse(made, status_code=201)
 
 
+@described(
+    "Every subscription, without its secret (admin)",
+    returns={
+        "type": "object",
+        "required": ["webhooks"],
+        "properties": {"webhooks": {"type": "array", "items": ref("Webhook")}},
+    },
+    errors_=(401, 403),
+    reasons=_ADMIN_ONLY,
+    bearer=True,
+)
 async def subscriptions(request: Request) -> Response:
     """Every subscription (without its secret)."""
     await _admin(request)
@@ -261,6 +285,13 @@ def _subscription(request: Request) -> int:
     return value
 
 
+@described(
+    "Stop a subscription (admin); its deliveries stay for the record",
+    ok=(204, "Stopped"),
+    errors_=(401, 403, 404),
+    reasons={**_ADMIN_ONLY, 404: "No such subscription"},
+    bearer=True,
+)
 async def unsubscribe(request: Request) -> Response:
     """Stop a subscription: nothing more is written or sent for it (its deliveries stay for the record)."""
     await _admin(request)
@@ -273,6 +304,17 @@ async def unsubscribe(request: Request) -> Response:
     return Response(status_code=204)
 
 
+@described(
+    "A subscription's deliveries, newest first, at most 500 (admin); none for an unknown id",
+    returns={
+        "type": "object",
+        "required": ["deliveries"],
+        "properties": {"deliveries": {"type": "array", "items": ref("WebhookDelivery")}},
+    },
+    errors_=(401, 403, 404),
+    reasons={**_ADMIN_ONLY, 404: "An id no subscription can have"},
+    bearer=True,
+)
 async def deliveries(request: Request) -> Response:
     """A subscription's deliveries, newest first: id, event type, status, attempts, last error."""
     await _admin(request)
@@ -284,6 +326,18 @@ async def deliveries(request: Request) -> Response:
     return JSONResponse({"deliveries": [dict(r) for r in rows]})
 
 
+@described(
+    "Send a parked (or delivered) delivery again, with the same id and body (admin)",
+    ok=(200, "Pending again"),
+    returns={
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {"id": {"type": "string"}, "status": {"const": "pending"}},
+    },
+    errors_=(401, 403, 404),
+    reasons={**_ADMIN_ONLY, 404: "No such delivery"},
+    bearer=True,
+)
 async def redeliver(request: Request) -> Response:
     """Deliver a parked (or delivered) delivery again, with the same id and body."""
     await _admin(request)

@@ -111,6 +111,14 @@ PATH_PARAMETERS = {
     "vote": "the vote's id",
     "token": "the enrollment link's one-time token",
     "username": "the account's username",
+    # the portal's
+    "document": "the document's id",
+    "sha256": "the file's SHA-256, lower-case hex",
+    "subscription": "the subscription's id",
+    "delivery": "the delivery's id (msg_…)",
+    "consumer": "the consumer's name",
+    "stream": "the stream (session:…, document:…)",
+    "seq": "the event's seq",
 }
 """What a path parameter is, by name, wherever it appears (``the <name>`` for one not listed)."""
 
