@@ -122,6 +122,9 @@ PATH_PARAMETERS = {
 }
 """What a path parameter is, by name, wherever it appears (``the <name>`` for one not listed)."""
 
+PATH_PATTERNS: dict[str, dict[str, str]] = {"sha256": {"pattern": "^[0-9a-f]{64}$"}}
+"""What a path parameter of that name must look like, beyond its converter's type."""
+
 _CONVERTED = re.compile(r"{(\w+)(?::(\w+))?}")
 _CONVERTER_TYPES = {None: "string", "str": "string", "path": "string", "int": "integer", "float": "number"}
 _METHODS = ("get", "put", "post", "patch", "delete")
@@ -189,7 +192,7 @@ def _operation(route: Route, method: str) -> dict[str, Any] | None:
         path_parameter(
             name,
             PATH_PARAMETERS.get(name, f"the {name}"),
-            {"type": _CONVERTER_TYPES[converter or None]},
+            {"type": _CONVERTER_TYPES[converter or None], **PATH_PATTERNS.get(name, {})},
         )
         for name, converter in _CONVERTED.findall(route.path)
     ]
