@@ -44,6 +44,7 @@ from portal_bridge.documents import DocumentState, digest, overdue
 from portal_bridge.outcomes import Outcomes
 from portal_bridge.schemas import description
 from session_server.domain.roles import Role
+from session_server.extensions import Core, core_of
 from session_server.http.openapi import OpenAPIPaths, described, json_content, query_parameter, ref
 from session_server.http.responses import (
     PAGE_HEADERS,
@@ -55,7 +56,6 @@ from session_server.http.responses import (
     principal,
     read_body,
 )
-from session_server.state import Kvorum
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -128,7 +128,7 @@ async def list_documents(request: Request) -> Response:
 async def register(request: Request) -> Response:
     """Register a draft decision (secretary, admin)."""
     who = await principal(request)
-    data = json_object(await read_body(request, request.app.state.kvorum.settings.max_body_bytes))
+    data = json_object(await read_body(request, core_of(request).settings.max_body_bytes))
     if data.setdefault("type", "document.register") != "document.register":
         raise ApiError(400, "invalid_request", "type must be 'document.register' here")
     command = parse(DOCUMENT_COMMAND_ADAPTER, orjson.dumps(data))
@@ -183,7 +183,7 @@ async def export_document(request: Request) -> Response:
 
 async def sign_page(request: Request) -> Response:
     """``/sign``: the mayor's page for signing adopted decisions (static, strict policy, like the other pages)."""
-    web_dir = request.app.state.kvorum.settings.web_dir
+    web_dir = core_of(request).settings.web_dir
     return FileResponse(web_dir / "sign.html", headers=PAGE_HEADERS, media_type="text/html")
 
 
@@ -207,7 +207,7 @@ async def sign_page(request: Request) -> Response:
 async def document_command(request: Request) -> Response:
     """Run a command on a document; the reply comes after its events are committed."""
     who = await principal(request)
-    body = await read_body(request, request.app.state.kvorum.settings.max_body_bytes)
+    body = await read_body(request, core_of(request).settings.max_body_bytes)
     command = parse(DOCUMENT_COMMAND_ADAPTER, body)
     result = await _documents(request).execute(request.path_params["document"], command, who.actor())
     return JSONResponse(_result(result))
@@ -331,13 +331,13 @@ class PortalExtension:
         p = portal.add_parser("rebuild", help="rebuild the open data and the decisions' outcomes from the log")
 
         def rebuild(args: Any) -> None:
-            async def work(kvorum: Kvorum) -> None:
-                documents = Documents(kvorum.store, kvorum.application)
+            async def work(core: Core) -> None:
+                documents = Documents(core)
                 consumers = (
-                    Outcomes(kvorum.store, documents),
-                    opendata.OpenData(kvorum.store, kvorum.application),
-                    search.AgendaIndex(kvorum.store),
-                    members.MemberRecord(kvorum.store),
+                    Outcomes(core, documents),
+                    opendata.OpenData(core),
+                    search.AgendaIndex(core),
+                    members.MemberRecord(core),
                 )
                 for consumer in consumers:
                     print(f"{consumer.name}: {await consumer.rebuild()} events read")
@@ -357,31 +357,31 @@ class PortalExtension:
         ]
 
     @contextlib.asynccontextmanager
-    async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
+    async def open(self, core: Core, app: Starlette) -> AsyncIterator[None]:
         """The documents service on ``app.state`` and the consumers of the log, for the app's life."""
-        documents = Documents(kvorum.store, kvorum.application, kvorum.ledger)
+        documents = Documents(core)
         app.state.documents = documents
         wake = asyncio.Event()
         app.state.webhook_wake = wake
         consumers = [
-            Outcomes(kvorum.store, documents),
-            opendata.OpenData(kvorum.store, kvorum.application),
-            search.AgendaIndex(kvorum.store),
-            members.MemberRecord(kvorum.store),
-            webhooks.Outbox(kvorum.store, sender_wake=wake),
+            Outcomes(core, documents),
+            opendata.OpenData(core),
+            search.AgendaIndex(core),
+            members.MemberRecord(core),
+            webhooks.Outbox(core, sender_wake=wake),
         ]
         app.state.consumers = {c.name: c for c in consumers}
-        settings = kvorum.settings
+        settings = core.settings
         sender = webhooks.Sender(
-            kvorum.store,
+            core,
             attempts=settings.webhook_attempts,
             backoff_ms=settings.webhook_backoff_ms,
             wake=wake,
             allow=egress.networks(settings.webhook_networks),
         )
         app.state.webhook_sender = sender
-        runner = Runner(kvorum.store, consumers)
-        stop_listening = [kvorum.application.listen(consumer.on_commit) for consumer in consumers]
+        runner = Runner(core, consumers)
+        stop_listening = [core.application.listen(consumer.on_commit) for consumer in consumers]
         await runner.start()
         await sender.start()
         try:

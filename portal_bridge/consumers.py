@@ -21,9 +21,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from session_server.domain.roles import Role
+from session_server.extensions import Core, core_of
 from session_server.http.openapi import described
 from session_server.http.responses import ApiError, JSONResponse, principal
-from session_server.store.events import EventStore, StoredEvent
+from session_server.store.events import StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,9 @@ class Consumer:
     """The kinds of stream it follows (``session``, ``document``)."""
     retry = Retry()
 
-    def __init__(self, store: EventStore) -> None:
-        self.store = store
+    def __init__(self, core: Core) -> None:
+        self.events = core.events
+        self.database = core.database
         self.wake = asyncio.Event()
         """Set when an event it cares about commits (the ``Runner`` shares one among its consumers)."""
 
@@ -80,7 +82,7 @@ class Consumer:
 
     async def catch_up(self) -> int:
         """Wait for the consumers' lock, then handle what is new; return how many events were read."""
-        async with self.store.pool.acquire() as conn:
+        async with self.database.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock(hashtext($1))", LOCK)
             try:
                 return await self.work()
@@ -89,7 +91,7 @@ class Consumer:
 
     async def rebuild(self) -> int:
         """Forget the positions, the faults and the read model, and read the whole log again."""
-        async with self.store.pool.acquire() as conn:
+        async with self.database.acquire() as conn:
             await conn.execute("SELECT pg_advisory_lock(hashtext($1))", LOCK)
             try:
                 async with conn.transaction():
@@ -105,7 +107,7 @@ class Consumer:
 
         A stream whose next event is waiting for its retry is skipped until then.
         """
-        streams = await self.store.pool.fetch(
+        streams = await self.database.fetch(
             """SELECT s.id, coalesce(p.seq, 0) AS seq FROM streams s
                LEFT JOIN consumer_positions p ON p.consumer = $1 AND p.stream = s.id
                WHERE s.kind = ANY($2::text[]) AND s.head_seq > coalesce(p.seq, 0)
@@ -117,7 +119,7 @@ class Consumer:
         )
         read = 0
         for row in streams:
-            events = await self.store.read(row["id"], after=row["seq"])
+            events = await self.events.read(row["id"], after=row["seq"])
             if not events:
                 continue
             try:
@@ -130,7 +132,7 @@ class Consumer:
         return read
 
     async def _handle(self, stream: str, events: Sequence[StoredEvent]) -> None:
-        async with self.store.pool.acquire() as conn, conn.transaction():
+        async with self.database.acquire() as conn, conn.transaction():
             await self.handle(conn, stream, events)
             await conn.execute(SAVE_POSITION, self.name, stream, events[-1].seq)
             await conn.execute(
@@ -154,7 +156,7 @@ class Consumer:
     async def _failed(self, stream: str, event: StoredEvent, exc: Exception) -> bool:
         """Record a failure; whether the event is now parked (and the position moved past it)."""
         error = _described(exc)
-        async with self.store.pool.acquire() as conn, conn.transaction():
+        async with self.database.acquire() as conn, conn.transaction():
             attempts = 1 + (
                 await conn.fetchval(
                     "SELECT attempts FROM consumer_faults WHERE consumer = $1 AND stream = $2 AND seq = $3",
@@ -205,11 +207,11 @@ class Consumer:
 
     async def retry_parked(self, stream: str, seq: int) -> bool:
         """Handle a parked event again (after a fix); whether it went through (then it is no longer parked)."""
-        events = await self.store.read(stream, after=seq - 1, limit=1)
+        events = await self.events.read(stream, after=seq - 1, limit=1)
         if not events or events[0].seq != seq:
             return False
         try:
-            async with self.store.pool.acquire() as conn, conn.transaction():
+            async with self.database.acquire() as conn, conn.transaction():
                 await self.handle(conn, stream, events)
                 await conn.execute(
                     "DELETE FROM consumer_faults WHERE consumer = $1 AND stream = $2 AND seq = $3",
@@ -218,7 +220,7 @@ class Consumer:
                     seq,
                 )
         except Exception as exc:
-            await self.store.pool.execute(
+            await self.database.execute(
                 """UPDATE consumer_faults SET attempts = attempts + 1, error = $4, failed_at = now()
                    WHERE consumer = $1 AND stream = $2 AND seq = $3""",
                 self.name,
@@ -246,8 +248,8 @@ class Runner:
     it) and runs every consumer in turn, so the pool gives the consumers one connection at a time.
     """
 
-    def __init__(self, store: EventStore, consumers: Sequence[Consumer], *, interval: float = 5.0) -> None:
-        self.store = store
+    def __init__(self, core: Core, consumers: Sequence[Consumer], *, interval: float = 5.0) -> None:
+        self.database = core.database
         self.consumers = list(consumers)
         self.interval = interval
         self.wake = asyncio.Event()
@@ -267,7 +269,7 @@ class Runner:
 
     async def run_once(self) -> bool:
         """One pass, if no other node is running one; whether it ran."""
-        async with self.store.pool.acquire() as conn:
+        async with self.database.acquire() as conn:
             if not await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", LOCK):
                 return False
             try:
@@ -294,7 +296,7 @@ class Runner:
     async def _until_next_retry(self) -> float:
         """Seconds until the next pass: ``interval``, or sooner when a failed event's retry is due."""
         try:
-            due = await self.store.pool.fetchval(
+            due = await self.database.fetchval(
                 "SELECT extract(epoch FROM min(retry_at) - now()) FROM consumer_faults WHERE NOT parked"
             )
         except Exception:
@@ -360,7 +362,7 @@ async def status(request: Request) -> Response:
     """``GET /api/v1/consumers``: each consumer's events behind, failing and parked; every parked event."""
     await _admin(request)
     consumers: dict[str, Consumer] = request.app.state.consumers
-    pool = request.app.state.kvorum.pool
+    pool = core_of(request).database
     behind = {
         r["consumer"]: r["behind"]
         for r in await pool.fetch(
@@ -429,7 +431,7 @@ async def retry(request: Request) -> Response:
     consumers: dict[str, Consumer] = request.app.state.consumers
     consumer = consumers.get(request.path_params["consumer"])
     stream, seq = request.path_params["stream"], request.path_params["seq"]
-    parked = consumer is not None and await request.app.state.kvorum.pool.fetchval(
+    parked = consumer is not None and await core_of(request).database.fetchval(
         "SELECT parked FROM consumer_faults WHERE consumer = $1 AND stream = $2 AND seq = $3",
         consumer.name,
         stream,

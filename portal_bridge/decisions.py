@@ -25,15 +25,16 @@ from portal_bridge.document_commands import DocumentCommandModel
 from portal_bridge.documents import DocumentState, decide_document, evolve_document
 from portal_bridge.signatures import ed25519_check
 from portal_bridge.signing import verify_signature
-from session_server.application import Application, CommandResult, Kind, Reader, council_stream
+from session_server.application import CommandResult, Kind, Reader, council_stream
 from session_server.domain.council import CouncilState
 from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, NewEvent
 from session_server.domain.roles import Actor, Context
+from session_server.extensions import Core
 from session_server.http.ledger_routes import export_stream
-from session_server.ledger.trees import Ledger, b64
-from session_server.store.events import Appending, EventStore, StoredEvent
+from session_server.ledger.trees import b64
+from session_server.store.events import Appending, StoredEvent
 from voting.decision import DeviceKeys
 
 __all__ = ["DOCUMENT", "Document", "DocumentResult", "Documents", "document_stream"]
@@ -116,11 +117,12 @@ DOCUMENT = Document()
 class Documents:
     """Run document commands through the application; read documents and their files."""
 
-    def __init__(self, store: EventStore, application: Application, ledger: Ledger | None = None) -> None:
-        self.store = store
-        self.application = application
-        application.register(DOCUMENT)
-        self.ledger = ledger
+    def __init__(self, core: Core) -> None:
+        self.events = core.events
+        self.database = core.database
+        self.application = core.application
+        self.application.register(DOCUMENT)
+        self.ledger = core.ledger
         """Signs the council ledger's checkpoint for an export (``export``); optional elsewhere."""
 
     async def _council(self) -> CouncilState:
@@ -137,14 +139,14 @@ class Documents:
         can re-check.
         """
         state: DocumentState | None = None
-        events = await self.store.read(document_stream(document_id))
+        events = await self.events.read(document_stream(document_id))
         for event in events:
             state = evolve_document(state, event)
         if state is None:
             raise DomainError("document_not_found", f"no document {document_id!r}")
         if state.signature is not None:
             council = await self._council()
-            council_events = await self.store.read(council_stream(council.id))
+            council_events = await self.events.read(council_stream(council.id))
             check = verify_signature([e.as_dict() for e in events], [e.as_dict() for e in council_events])
             if not check.verified:
                 log.warning("the signature of document %r does not verify: %s", document_id, check.problem)
@@ -156,7 +158,7 @@ class Documents:
         ledger up to a freshly signed checkpoint, and the checkpoint keys (``kvorum-decision-v1``)."""
         if self.ledger is None:
             raise RuntimeError("Documents.export needs the ledger")
-        events = await self.store.read(document_stream(document_id))
+        events = await self.events.read(document_stream(document_id))
         if not events:
             raise DomainError("document_not_found", f"no document {document_id!r}")
         council = await self._council()
@@ -177,7 +179,7 @@ class Documents:
 
     async def list(self) -> list[dict[str, Any]]:
         """Every document's row of the read model, newest registry number first."""
-        rows = await self.store.pool.fetch(
+        rows = await self.database.fetch(
             """SELECT id, number, title, status, published_on, session, item, decision_number, seq
                FROM documents ORDER BY number DESC"""
         )
@@ -186,7 +188,7 @@ class Documents:
     async def store_file(self, content: bytes, media_type: str) -> str:
         """Keep a file by its SHA-256 (idempotent); return the hex digest."""
         digest = hashlib.sha256(content).digest()
-        await self.store.pool.execute(
+        await self.database.execute(
             """INSERT INTO files (sha256, media_type, size, content) VALUES ($1, $2, $3, $4)
                ON CONFLICT (sha256) DO NOTHING""",
             digest,
@@ -198,7 +200,7 @@ class Documents:
 
     async def file(self, sha256_hex: str) -> tuple[bytes, str] | None:
         """``(content, media type)`` of a stored file, or None."""
-        row = await self.store.pool.fetchrow(
+        row = await self.database.fetchrow(
             "SELECT content, media_type FROM files WHERE sha256 = $1", bytes.fromhex(sha256_hex)
         )
         return None if row is None else (bytes(row["content"]), str(row["media_type"]))

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge.pages import council_of
+from session_server.extensions import core_of
 from session_server.http.responses import JSONResponse, site_url
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -31,7 +32,7 @@ OPTION = {"За": "yes", "Проти": "no", "Утримався": "abstain", "�
 async def decisions_atom(request: Request) -> Response:
     """The Atom feed of published decisions."""
     council = await council_of(request)
-    rows = await request.app.state.kvorum.pool.fetch(
+    rows = await core_of(request).database.fetch(
         """SELECT id, number, title, decision_number, decision_published_on FROM documents
            WHERE status = 'published' ORDER BY decision_published_on DESC, id LIMIT 200"""
     )
@@ -58,7 +59,7 @@ async def decisions_atom(request: Request) -> Response:
 async def popolo(request: Request) -> Response:
     """The council, its members and every closed vote as Popolo JSON."""
     council = await council_of(request)
-    pool = request.app.state.kvorum.pool
+    pool = core_of(request).database
     motions = [
         orjson.loads(r["data"]) for r in await pool.fetch("SELECT data FROM od_motions ORDER BY session, position")
     ]

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from portal_bridge.pages import PUBLIC_DOCUMENTS, council_of, paging, render
+from session_server.extensions import core_of
 
 SESSIONS_PER_PAGE: Final = 20
 DOCUMENTS_PER_PAGE: Final = 20
@@ -41,7 +42,7 @@ _DOCUMENTS: Final = f"""
 async def home(request: Request) -> Response:
     """Sittings live, upcoming and past; the newest published decisions; the council's composition."""
     council = await council_of(request)
-    pool = request.app.state.kvorum.pool
+    pool = core_of(request).database
     live = await pool.fetch("SELECT id, title, date FROM sessions WHERE status = 'open' ORDER BY date, number")
     upcoming = await pool.fetch(
         "SELECT id, title, date FROM sessions WHERE status = 'scheduled' ORDER BY date, number LIMIT 5"
@@ -74,7 +75,7 @@ async def home(request: Request) -> Response:
 async def sessions(request: Request) -> Response:
     """``/sessions``: every sitting, newest first, 20 a page."""
     council = await council_of(request)
-    pool = request.app.state.kvorum.pool
+    pool = core_of(request).database
     at = paging(request, await pool.fetchval("SELECT count(*) FROM sessions"), SESSIONS_PER_PAGE)
     rows = await pool.fetch(
         "SELECT id, title, date, status FROM sessions ORDER BY date DESC, number DESC LIMIT $1 OFFSET $2",
@@ -88,7 +89,7 @@ async def sessions(request: Request) -> Response:
 async def decisions(request: Request) -> Response:
     """``/decisions``: every decision and published draft, the newest published decisions first, 20 a page."""
     council = await council_of(request)
-    pool = request.app.state.kvorum.pool
+    pool = core_of(request).database
     at = paging(
         request, await pool.fetchval(f"SELECT count(*) FROM documents WHERE {PUBLIC_DOCUMENTS}"), DOCUMENTS_PER_PAGE
     )

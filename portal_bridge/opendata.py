@@ -31,12 +31,12 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge.consumers import Consumer
 from portal_bridge.minutes import agenda_add_title
 from portal_bridge.pages import PUBLIC_DOCUMENTS
-from session_server.application import Application
 from session_server.domain.council import CouncilState
 from session_server.domain.session_events import VoteClosed
 from session_server.domain.session_state import SessionState, evolve
+from session_server.extensions import Core, core_of
 from session_server.http.responses import ApiError, JSONResponse, content_disposition, site_url, whole_number
-from session_server.store.events import EventStore, StoredEvent
+from session_server.store.events import StoredEvent
 
 MOTION_FIELDS = (
     "uid",
@@ -79,9 +79,9 @@ class OpenData(Consumer):
     name = "opendata"
     wake_on = frozenset({"vote.closed"})
 
-    def __init__(self, store: EventStore, application: Application) -> None:
-        super().__init__(store)
-        self.application = application
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
+        self.application = core.application
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute("TRUNCATE od_motions, od_votings")
@@ -92,7 +92,7 @@ class OpenData(Consumer):
             return
         state: SessionState | None = None
         council: CouncilState | None = None
-        for event in await self.store.read(stream, after=0, limit=max(closed), conn=conn):
+        for event in await self.events.read(stream, after=0, limit=max(closed), conn=conn):
             state = evolve(state, event)
             data = event.data
             if event.seq in closed and isinstance(data, VoteClosed):
@@ -234,8 +234,8 @@ async def motions(request: Request) -> Response:
     only once the draft is published, which may be after the vote was closed (``pages.PUBLIC_DOCUMENTS``).
     """
     fmt, session, convocation = _format(request), request.query_params.get("session"), _convocation(request)
-    kvorum = request.app.state.kvorum
-    rows = await kvorum.pool.fetch(_MOTIONS, session, convocation)
+    core = core_of(request)
+    rows = await core.database.fetch(_MOTIONS, session, convocation)
     site = site_url(request)
     motions = [
         {**orjson.loads(r["data"]), "textUrl": f"{site}/decisions/{r['document']}" if r["document"] else ""}
@@ -247,7 +247,7 @@ async def motions(request: Request) -> Response:
 async def votings(request: Request) -> Response:
     """``/opendata/ua835/votings.{csv,json}[?session=ID|?convocation=N]``: one row per member per closed vote."""
     fmt, session, convocation = _format(request), request.query_params.get("session"), _convocation(request)
-    rows = await request.app.state.kvorum.pool.fetch(
+    rows = await core_of(request).database.fetch(
         """SELECT v.data FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
            WHERE ($1::text IS NULL OR m.session = $1) AND ($2::int IS NULL OR (m.data ->> 'convocation')::int = $2)
            ORDER BY m.session, m.position, v.ordinal""",
@@ -260,7 +260,7 @@ async def votings(request: Request) -> Response:
 async def deputies(request: Request) -> Response:
     """``/opendata/ua835/deputies.{csv,json}``: the council's members."""
     fmt = _format(request)
-    sessions = request.app.state.kvorum.application
+    sessions = core_of(request).application
     council_id = await sessions.council_id()
     if council_id is None:
         raise ApiError(404, "council_not_found", "no council yet")

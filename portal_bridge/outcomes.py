@@ -23,7 +23,8 @@ from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import ItemFinished
 from session_server.domain.session_state import SessionState, evolve
-from session_server.store.events import EventStore, StoredEvent
+from session_server.extensions import Core
+from session_server.store.events import StoredEvent
 from voting.tally import Outcome
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,8 @@ class Outcomes(Consumer):
     name = NAME
     wake_on = frozenset({"item.finished"})
 
-    def __init__(self, store: EventStore, documents: Documents) -> None:
-        super().__init__(store)
+    def __init__(self, core: Core, documents: Documents) -> None:
+        super().__init__(core)
         self.documents = documents
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
@@ -49,7 +50,7 @@ class Outcomes(Consumer):
         if not finished:
             return
         state: SessionState | None = None
-        for event in await self.store.read(stream, conn=conn, limit=max(finished)):  # the sitting up to each
+        for event in await self.events.read(stream, conn=conn, limit=max(finished)):  # the sitting up to each
             state = evolve(state, event)
             if event.seq in finished and isinstance(event.data, ItemFinished):
                 await self._item_finished(conn, state, event.data.item)

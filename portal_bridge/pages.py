@@ -25,6 +25,7 @@ from portal_bridge.minutes import build, quoted
 from session_server.application import session_stream
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
+from session_server.extensions import core_of
 from session_server.http.responses import PAGE_HEADERS, RETRY_AFTER, ApiError
 from session_server.store.database import unreachable
 
@@ -42,7 +43,7 @@ PUBLIC_DOCUMENTS: Final = f"status <> '{UNPUBLISHED}'"
 
 async def council_of(request: Request) -> CouncilState:
     """This installation's council; 404 ``council_not_found`` before there is one."""
-    sessions = request.app.state.kvorum.application
+    sessions = core_of(request).application
     council_id = await sessions.council_id()
     if council_id is None:
         raise DomainError("council_not_found", "no council yet")
@@ -186,12 +187,12 @@ def paging(request: Request, total: int, size: int) -> Paging:
 
 async def minutes(request: Request) -> Response:
     """``/sessions/{session}/minutes``: the minutes as HTML with a print stylesheet."""
-    kvorum = request.app.state.kvorum
+    core = core_of(request)
     session_id = request.path_params["session"]
-    events = await kvorum.store.read(session_stream(session_id))
+    events = await core.events.read(session_stream(session_id))
     if not events:
         raise DomainError("session_not_found", f"no session {session_id!r}")
-    council = await kvorum.application.council(str(events[0].payload["council"]))
+    council = await core.application.council(str(events[0].payload["council"]))
     html = templates().get_template("minutes.html").render(m=build(events, council))
     return HTMLResponse(html, headers=PAGE_HEADERS)
 

@@ -34,6 +34,7 @@ from portal_bridge.ukrainian import composition_line, long_date, registration_li
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
+from session_server.extensions import core_of
 from session_server.http.responses import site_url
 
 KYIV: Final = ZoneInfo("Europe/Kyiv")
@@ -155,9 +156,9 @@ async def session_page(request: Request) -> Response:
     Votes on including an item in the agenda are filed apart, as the minutes file them: such a vote's
     ``item`` is the id the item would get, and a rejected proposal's id goes to the next proposal.
     """
-    state, council = await request.app.state.kvorum.application.session(request.path_params["session"])
+    state, council = await core_of(request).application.session(request.path_params["session"])
     public = to_public(state, council)
-    rows = await request.app.state.kvorum.pool.fetch(f"SELECT id, number FROM documents WHERE {PUBLIC_DOCUMENTS}")
+    rows = await core_of(request).database.fetch(f"SELECT id, number FROM documents WHERE {PUBLIC_DOCUMENTS}")
     numbers = {d["number"]: d["id"] for d in rows}
     names = {d.id: d.name for d in council.deputies.values()}
     layout = RollCallLayout(council)
@@ -214,7 +215,7 @@ async def decision_page(request: Request) -> Response:
         raise DomainError("document_not_found", f"document {state.id!r} is not published")
     vote = votings = None
     if state.session and state.vote:
-        pool = request.app.state.kvorum.pool
+        pool = core_of(request).database
         uid = f"{state.session}-{state.vote}"
         row = await pool.fetchrow("SELECT data FROM od_motions WHERE uid = $1", uid)
         vote = orjson.loads(row["data"]) if row else None
@@ -251,7 +252,7 @@ async def deputy_page(request: Request) -> Response:
     deputy = council.deputies.get(member)
     if deputy is None:
         raise PageError(404, *DEPUTY_NOT_FOUND)
-    pool = request.app.state.kvorum.pool
+    pool = core_of(request).database
     votes = [
         {
             **orjson.loads(r["motion"]),
@@ -301,9 +302,9 @@ async def search_page(request: Request) -> Response:
     documents: list[Any] = []
     items: list[Any] = []
     if terms:
-        found = await find(request.app.state.kvorum.pool, terms)
+        found = await find(core_of(request).database, terms)
         documents, items = found.documents, found.items
-    pool = request.app.state.kvorum.pool
+    pool = core_of(request).database
     rows = await pool.fetch("SELECT id, title FROM sessions WHERE id = ANY($1::text[])", [i["session"] for i in items])
     titles = {r["id"]: r["title"] for r in rows}
     return render(

@@ -28,6 +28,7 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge.consumers import Consumer
 from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.domain.session_events import ItemAdded, ItemRemoved, ItemUpdated, SessionScheduled
+from session_server.extensions import core_of
 from session_server.http.openapi import described, query_parameter, ref
 from session_server.http.responses import ApiError, JSONResponse
 from session_server.store.events import StoredEvent
@@ -158,7 +159,7 @@ async def search(request: Request) -> Response:
     terms = words(request.query_params.get("q", ""))
     if not terms:
         raise ApiError(400, "invalid_parameter", "q must hold at least one word", field="q")
-    found = await find(request.app.state.kvorum.pool, terms)
+    found = await find(core_of(request).database, terms)
     return JSONResponse({"query": found.query, "documents": found.documents, "items": found.items})
 
 

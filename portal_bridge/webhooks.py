@@ -35,9 +35,10 @@ from starlette.routing import BaseRoute, Route
 from portal_bridge import egress
 from portal_bridge.consumers import Consumer
 from session_server.domain.roles import Role
+from session_server.extensions import Core, core_of
 from session_server.http.openapi import described, ref
 from session_server.http.responses import ApiError, JSONResponse, Model, parse_model, principal, read_body
-from session_server.store.events import EventStore, StoredEvent
+from session_server.store.events import StoredEvent
 
 LARGEST_ID = 2**63 - 1
 """The largest id a ``bigserial`` holds."""
@@ -77,8 +78,8 @@ class Outbox(Consumer):
     wake_on = EVENT_TYPES
     kinds = ("session", "document")
 
-    def __init__(self, store: EventStore, *, sender_wake: asyncio.Event) -> None:
-        super().__init__(store)
+    def __init__(self, core: Core, *, sender_wake: asyncio.Event) -> None:
+        super().__init__(core)
         self.sender_wake = sender_wake
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
@@ -109,14 +110,14 @@ class Sender:
 
     def __init__(
         self,
-        store: EventStore,
+        core: Core,
         *,
         attempts: int,
         backoff_ms: int,
         wake: asyncio.Event,
         allow: Sequence[egress.Network] = (),
     ) -> None:
-        self.store = store
+        self.database = core.database
         self.allow = tuple(allow)
         """Networks inside that deliveries may reach all the same (``KVORUM_WEBHOOK_NETWORKS``)."""
         self.attempts = attempts
@@ -151,14 +152,14 @@ class Sender:
             self.wake.clear()
 
     async def _seconds_to_next(self) -> float:
-        due = await self.store.pool.fetchval(
+        due = await self.database.fetchval(
             "SELECT extract(epoch FROM min(next_attempt_at) - now()) FROM webhook_deliveries WHERE status = 'pending'"
         )
         return 5.0 if due is None else min(5.0, max(0.01, float(due)))
 
     async def send_due(self, limit: int = 50) -> int:
         """Send the deliveries that are due; return how many were attempted."""
-        async with self.store.pool.acquire() as conn, conn.transaction():
+        async with self.database.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
                 """SELECT d.id, d.body, d.attempts, s.url, s.secret FROM webhook_deliveries d
                    JOIN webhook_subscriptions s ON s.id = d.subscription_id
@@ -240,14 +241,14 @@ class Subscribe(Model):
 async def subscribe(request: Request) -> Response:
     """``{"url", "event_types"}`` → 201 ``{"id", "url", "event_types", "secret"}`` (the secret is shown once)."""
     await _admin(request)
-    body = parse_model(Subscribe, await read_body(request, request.app.state.kvorum.settings.max_body_bytes))
+    body = parse_model(Subscribe, await read_body(request, core_of(request).settings.max_body_bytes))
     url, types = body.url, body.event_types
     try:
-        await egress.check(url, egress.networks(request.app.state.kvorum.settings.webhook_networks))
+        await egress.check(url, egress.networks(core_of(request).settings.webhook_networks))
     except egress.TargetRefused as exc:
         raise ApiError(400, "webhook_target_refused", f"url: {exc}", field="url") from None
     secret = new_secret()
-    row = await request.app.state.kvorum.pool.fetchrow(
+    row = await core_of(request).database.fetchrow(
         "INSERT INTO webhook_subscriptions (url, secret, event_types) VALUES ($1, $2, $3) RETURNING id",
         url,
         secret,
@@ -271,7 +272,7 @@ async def subscribe(request: Request) -> Response:
 async def subscriptions(request: Request) -> Response:
     """Every subscription (without its secret)."""
     await _admin(request)
-    rows = await request.app.state.kvorum.pool.fetch(
+    rows = await core_of(request).database.fetch(
         "SELECT id, url, event_types, active FROM webhook_subscriptions ORDER BY id"
     )
     return JSONResponse({"webhooks": [dict(r) for r in rows]})
@@ -295,7 +296,7 @@ def _subscription(request: Request) -> int:
 async def unsubscribe(request: Request) -> Response:
     """Stop a subscription: nothing more is written or sent for it (its deliveries stay for the record)."""
     await _admin(request)
-    done = await request.app.state.kvorum.pool.fetchval(
+    done = await core_of(request).database.fetchval(
         "UPDATE webhook_subscriptions SET active = false WHERE id = $1 RETURNING id",
         _subscription(request),
     )
@@ -318,7 +319,7 @@ async def unsubscribe(request: Request) -> Response:
 async def deliveries(request: Request) -> Response:
     """A subscription's deliveries, newest first: id, event type, status, attempts, last error."""
     await _admin(request)
-    rows = await request.app.state.kvorum.pool.fetch(
+    rows = await core_of(request).database.fetch(
         """SELECT id, event_type, status, attempts, last_error FROM webhook_deliveries
            WHERE subscription_id = $1 ORDER BY created_at DESC, id LIMIT 500""",
         _subscription(request),
@@ -341,7 +342,7 @@ async def deliveries(request: Request) -> Response:
 async def redeliver(request: Request) -> Response:
     """Deliver a parked (or delivered) delivery again, with the same id and body."""
     await _admin(request)
-    done = await request.app.state.kvorum.pool.fetchval(
+    done = await core_of(request).database.fetchval(
         """UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()
            WHERE id = $1 RETURNING id""",
         request.path_params["delivery"],

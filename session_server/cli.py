@@ -390,7 +390,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_ledger_rotate)
 
     for extension in installed():
-        extension.add_commands(sub, lambda args, work: _with_database(_settings(args), work))
+        extension.add_commands(sub, lambda args, work: _with_database(_settings(args), lambda k: work(k.core())))
     return top
 
 

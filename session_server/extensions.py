@@ -5,24 +5,91 @@ never imported by name, so the core stays below the packages that extend it. It 
 their OpenAPI), its services for the app's life, its ``kvorum`` subcommands, its tables' migrations
 (``schema``), and registers its kinds of record with the application and its error codes with
 ``session_server.domain.errors.declare``.
+
+At run time an extension is given a ``Core``: the settings, the application (commands of every registered
+kind, current states, listeners), the events to read, the ledger, and a database for its own tables —
+not the process's other services (tokens, accounts, keys, the hub). Its handlers reach it with
+``core_of(request)``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
+import asyncpg
+from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
+
+from session_server.application import Application
+from session_server.config import Settings
+from session_server.ledger.trees import Ledger
+from session_server.store.events import StoredEvent
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
     from session_server.http.openapi import OpenAPIPaths
-    from session_server.state import Kvorum
 
-__all__ = ["Extension", "installed"]
+__all__ = ["Core", "Database", "Events", "Extension", "core_of", "installed"]
+
+
+class Events(Protocol):
+    """Reading the streams of the log (appending is the application's)."""
+
+    async def read(
+        self, stream: str, *, after: int = 0, limit: int | None = None, conn: asyncpg.Connection | None = None
+    ) -> list[StoredEvent]:
+        """Events of ``stream`` with ``seq > after`` in order (in ``conn``'s transaction when given)."""
+        ...
+
+    async def head(self, stream: str) -> int | None:
+        """The last ``seq`` of ``stream`` (0 when empty), or None when it does not exist."""
+        ...
+
+
+class Database(Protocol):
+    """The extension's own tables (its ``schema``): queries, and connections for its transactions."""
+
+    def acquire(self) -> Any:
+        """A connection for a transaction (``async with database.acquire() as conn``), or held for longer
+        (``conn = await database.acquire()``, given back with ``release``)."""
+        ...
+
+    async def release(self, connection: Any) -> None:
+        """Give back a connection held with ``await acquire()``."""
+        ...
+
+    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
+
+    async def fetchrow(self, query: str, *args: Any) -> Any: ...
+
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+
+    async def execute(self, query: str, *args: Any) -> str: ...
+
+    async def executemany(self, command: str, args: Sequence[Sequence[Any]]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Core:
+    """What the core gives an extension for the app's life."""
+
+    settings: Settings
+    application: Application
+    events: Events
+    database: Database
+    ledger: Ledger | None = None
+    """Signs checkpoints for exports; None where no ledger runs (a command-line rebuild)."""
+
+
+def core_of(connection: HTTPConnection) -> Core:
+    """The ``Core`` of the app serving ``connection`` (a request or a WebSocket)."""
+    core: Core = connection.app.state.core
+    return core
 
 
 class Extension(Protocol):
@@ -44,13 +111,13 @@ class Extension(Protocol):
         """The OpenAPI description of every route of ``routes()`` (tests/test_openapi.py fails on one left out)."""
         ...
 
-    def open(self, kvorum: Kvorum, app: Starlette) -> contextlib.AbstractAsyncContextManager[None]:
-        """Its services for the app's life."""
+    def open(self, core: Core, app: Starlette) -> contextlib.AbstractAsyncContextManager[None]:
+        """Its services for the app's life (on ``app.state``, under its own names)."""
         ...
 
-    def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
-        """Its ``kvorum`` subcommands on the argparse ``commands``; ``with_database(args, work)`` runs
-        ``await work(kvorum)`` against the configured database."""
+    def add_commands(self, commands: Any, with_core: Callable[[Any, Any], None]) -> None:
+        """Its ``kvorum`` subcommands on the argparse ``commands``; ``with_core(args, work)`` runs
+        ``await work(core)`` against the configured database."""
         ...
 
 

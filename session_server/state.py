@@ -12,6 +12,7 @@ from session_server.application import Application, core_application
 from session_server.application.deadlines import VoteDeadlines
 from session_server.application.sitting import HOT_STATEMENTS
 from session_server.config import Settings
+from session_server.extensions import Core
 from session_server.identity.accounts import Accounts
 from session_server.identity.enrollment import Enrollments
 from session_server.identity.sign_ins import SignIns
@@ -48,6 +49,10 @@ class Kvorum:
     sign_ins: SignIns
     enrollments: Enrollments
     revocations: Revocations
+
+    def core(self) -> Core:
+        """The face the extensions are given (``session_server.extensions``): not these services themselves."""
+        return Core(self.settings, self.application, self.store, self.pool, self.ledger)
 
     def _fan_out(self, events: Sequence[StoredEvent]) -> None:
         """After a commit: this node's subscribers first, then the other nodes."""

@@ -44,6 +44,7 @@ from session_server.application import session_stream
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import BroadcastStopped
+from session_server.extensions import Core, core_of
 from session_server.http.openapi import OpenAPIPaths, described, ref
 from session_server.http.responses import (
     PAGE_HEADERS,
@@ -56,7 +57,6 @@ from session_server.http.responses import (
     site_url,
 )
 from session_server.identity.tokens import Principal
-from session_server.state import Kvorum
 from streaming.broadcast import Studio
 from streaming.chapters import chapters, webvtt
 from streaming.config import video_config
@@ -111,7 +111,7 @@ def _answer(sdp: str, location: str) -> Response:
 
 
 async def _settings(request: Request, session: str) -> dict[str, Any]:
-    row = await request.app.state.kvorum.pool.fetchrow(
+    row = await core_of(request).database.fetchrow(
         "SELECT source, camera_url, bitrate_kbps FROM video_settings WHERE session = $1", session
     )
     if row is None:
@@ -136,7 +136,7 @@ async def _publisher(request: Request) -> Actor:
     if not token.startswith(STREAM_KEY_PREFIX):
         return (await _staff(request)).actor()
     session = _session(request)
-    row = await request.app.state.kvorum.pool.fetchrow(
+    row = await core_of(request).database.fetchrow(
         "SELECT stream_key, stream_key_by FROM video_settings WHERE session = $1", session
     )
     if row is None or row["stream_key"] is None or not hmac.compare_digest(row["stream_key"], _key_digest(token)):
@@ -201,8 +201,8 @@ async def live_file(request: Request) -> Response:
 
 async def broadcast_page(request: Request) -> Response:
     """The operator's page that publishes the chamber camera from a browser."""
-    kvorum: Kvorum = request.app.state.kvorum
-    page = kvorum.settings.web_dir / "broadcast.html"
+    core = core_of(request)
+    page = core.settings.web_dir / "broadcast.html"
     return FileResponse(page, headers=PAGE_HEADERS, media_type="text/html")
 
 
@@ -218,8 +218,8 @@ async def broadcast_page(request: Request) -> Response:
 async def broadcast_status(request: Request) -> Response:
     """What a resident's page needs: is it live, how many watch, where to watch."""
     session = _session(request)
-    kvorum: Kvorum = request.app.state.kvorum
-    state, _ = await kvorum.application.session(session)
+    core = core_of(request)
+    state, _ = await core.application.session(session)
     studio = _studio(request)
     folder = studio.folder(session)
     current = state.broadcast
@@ -239,9 +239,9 @@ async def broadcast_status(request: Request) -> Response:
 
 async def _chapters(request: Request) -> tuple[list[Any], float, str | None]:
     session = _session(request)
-    kvorum: Kvorum = request.app.state.kvorum
-    state, _ = await kvorum.application.session(session)
-    events = await kvorum.store.read(session_stream(session))
+    core = core_of(request)
+    state, _ = await core.application.session(session)
+    events = await core.events.read(session_stream(session))
     agenda = {item.id: (item.number, item.title) for item in state.agenda.values()}
     found = chapters(events, agenda)
     end = 0.0
@@ -291,7 +291,7 @@ async def video_settings(request: Request) -> Response:
     """The session's video settings (staff only: a camera URL may hold the camera's password)."""
     await _staff(request)
     session = _session(request)
-    await request.app.state.kvorum.application.session(session)
+    await core_of(request).application.session(session)
     return JSONResponse(await _settings(request, session))
 
 
@@ -313,11 +313,11 @@ async def put_video_settings(request: Request) -> Response:
     """Choose the session's source: a WHIP publisher, or a camera pulled by URL."""
     who = await _staff(request)
     session = _session(request)
-    await request.app.state.kvorum.application.session(session)
+    await core_of(request).application.session(session)
     body = parse_model(VideoSettingsIn, await read_body(request, 16 * 1024))
     if body.source == "camera" and not body.camera_url:
         raise ApiError(400, "invalid_request", "a camera source needs camera_url (rtsp://…, http(s)://… or a file)")
-    await request.app.state.kvorum.pool.execute(
+    await core_of(request).database.execute(
         """INSERT INTO video_settings (session, source, camera_url, bitrate_kbps, updated_by)
            VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (session) DO UPDATE SET source = $2, camera_url = $3, bitrate_kbps = $4,
@@ -343,9 +343,9 @@ async def make_stream_key(request: Request) -> Response:
     """A new stream key for the session (the old one stops working); shown once, stored hashed."""
     who = await _staff(request)
     session = _session(request)
-    await request.app.state.kvorum.application.session(session)
+    await core_of(request).application.session(session)
     key = STREAM_KEY_PREFIX + secrets.token_urlsafe(32)
-    await request.app.state.kvorum.pool.execute(
+    await core_of(request).database.execute(
         """INSERT INTO video_settings (session, stream_key, stream_key_by, updated_by) VALUES ($1, $2, $3, $3)
            ON CONFLICT (session) DO UPDATE SET stream_key = $2, stream_key_by = $3, updated_by = $3,
                updated_at = now()""",
@@ -440,9 +440,9 @@ class VideoExtension:
         ]
 
     @contextlib.asynccontextmanager
-    async def open(self, kvorum: Kvorum, app: Starlette) -> AsyncIterator[None]:
+    async def open(self, core: Core, app: Starlette) -> AsyncIterator[None]:
         """The studio on ``app.state`` for the app's life; every ingest and viewer closed at the end."""
-        studio = Studio(kvorum.application, kvorum.pool, video_config(kvorum.settings))
+        studio = Studio(core, video_config(core.settings))
         app.state.studio = studio
         try:
             yield

@@ -28,18 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import asyncpg
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
 from aiortc.exceptions import OperationError
 from aiortc.mediastreams import MediaStreamTrack
 
-from session_server.application import Application, session_stream
+from session_server.application import session_stream
 from session_server.domain.commands import BroadcastInterrupt, BroadcastStart, BroadcastStop
 from session_server.domain.errors import DomainError
 from session_server.domain.events import parse_time
 from session_server.domain.roles import SYSTEM, Actor
+from session_server.extensions import Core
 from streaming.encoder import AudioEncoder
 from streaming.errors import VideoError, ViewersFull
 from streaming.hls import Recording
@@ -80,9 +80,9 @@ _OPUS = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.l
 class Studio:
     """Every broadcast of this node, and the way its ingests and viewers come and go."""
 
-    def __init__(self, application: Application, pool: asyncpg.Pool, config: VideoConfig) -> None:
-        self.application = application
-        self.pool = pool
+    def __init__(self, core: Core, config: VideoConfig) -> None:
+        self.application = core.application
+        self.database = core.database
         self.config = config
         self.broadcasts: dict[str, Broadcast] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -187,14 +187,14 @@ class Studio:
         broadcast = self._broadcast(session)
         if broadcast.ingest is not None:
             raise VideoError("publisher_exists", "someone is already publishing this session's video", "conflict")
-        lock = await self.pool.acquire()
+        lock = await self.database.acquire()
         try:
             taken = await lock.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_CLASS, session)
         except BaseException:
-            await self.pool.release(lock)
+            await self.database.release(lock)
             raise
         if not taken or broadcast.ingest is not None:
-            await self.pool.release(lock)
+            await self.database.release(lock)
             raise VideoError("publisher_exists", "someone is already publishing this session's video", "conflict")
         ingest = Ingest(id=uuid.uuid4().hex, source=source, lock=lock)
         broadcast.ingest = ingest
@@ -343,7 +343,7 @@ class Studio:
     async def _unlock(self, ingest: Ingest) -> None:
         with contextlib.suppress(Exception):
             await ingest.lock.execute("SELECT pg_advisory_unlock_all()")
-        await self.pool.release(ingest.lock)
+        await self.database.release(ingest.lock)
 
     def _on_ingest_state(self, session: str, ingest: Ingest) -> None:
         if ingest.pc is not None and ingest.pc.connectionState in ("failed", "closed") and not ingest.ending:

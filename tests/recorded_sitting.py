@@ -23,8 +23,11 @@ from portal_bridge.decisions import Documents, document_stream
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER
 from portal_bridge.documents import digest
 from session_server.application import Application, council_stream, session_stream
+from session_server.config import Settings
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, SESSION_COMMAND_ADAPTER
 from session_server.domain.roles import Actor, Role
+from session_server.extensions import Core
+from session_server.ledger.trees import Ledger
 from session_server.store.events import StoredEvent
 
 FIXTURE = Path(__file__).parent / "fixtures" / "recorded-sitting.jsonl"
@@ -193,7 +196,7 @@ async def decision(application: Application, ids: Iterator[str]) -> None:
         command = DOCUMENT_COMMAND_ADAPTER.validate_python({"id": next(ids), "type": type_, **fields})
         await documents.execute(DOCUMENT, command, actor)
 
-    documents = Documents(application.store, application)
+    documents = Documents(extension_core(application))
     await document(
         SECRETARY,
         "document.register",
@@ -228,6 +231,11 @@ async def decision(application: Application, ids: Iterator[str]) -> None:
     await document(SECRETARY, "document.publish", date="2026-11-25")
     await document(SECRETARY, "execution.assign", unit="Фінансове управління", deadline="2027-01-31")
     await document(SECRETARY, "execution.report", status="done", note="виконано")
+
+
+def extension_core(application: Application, ledger: Ledger | None = None) -> Core:
+    """The face the portal is given, over the application's own store."""
+    return Core(Settings(), application, application.store, application.store.pool, ledger)
 
 
 def recorded() -> list[bytes]:
@@ -271,7 +279,7 @@ async def record(database_url: str) -> None:
             "council_ledger": await export_stream(ledger, council_stream(COUNCIL)),
         }
         EXPORT.write_bytes(orjson.dumps(export, option=orjson.OPT_INDENT_2) + b"\n")
-        decision_export = await Documents(application.store, application, ledger).export(DOCUMENT)
+        decision_export = await Documents(extension_core(application, ledger)).export(DOCUMENT)
         DECISION_EXPORT.write_bytes(orjson.dumps(decision_export, option=orjson.OPT_INDENT_2) + b"\n")
     finally:
         await pool.close()

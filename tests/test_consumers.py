@@ -59,7 +59,7 @@ async def test_an_effect_and_the_position_commit_together_so_a_failure_acts_noth
     kvorum = demo_council.server.kvorum
     await demo_council.ok("chair", "session.open")
     await kvorum.pool.execute("CREATE TABLE counted (stream text, seq bigint)")  # no key: a double would show
-    consumer = Counting(kvorum.store, fail_first_batch=True)
+    consumer = Counting(kvorum.core(), fail_first_batch=True)
     await consumer.catch_up()  # the batch failed after its effect: rolled back, then one at a time
     head = await demo_council.head()
     assert await _counted(kvorum) == list(range(1, head + 1))
@@ -74,7 +74,7 @@ async def test_an_event_that_keeps_failing_is_retried_then_parked_and_the_stream
     await demo_council.ok("chair", "session.open")
     await demo_council.ok("secretary", "registration.open")
     await kvorum.pool.execute("CREATE TABLE counted (stream text, seq bigint)")
-    consumer = Counting(kvorum.store, poison=2)
+    consumer = Counting(kvorum.core(), poison=2)
     await consumer.catch_up()
     assert await _counted(kvorum) == [1]  # #2 failed once: it waits for its retry, and #3 behind it
     fault = await kvorum.pool.fetchrow("SELECT * FROM consumer_faults WHERE consumer = 'counting'")

@@ -202,10 +202,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Kvorum.open(settings) as kvorum, contextlib.AsyncExitStack() as stack:
             app.state.kvorum = kvorum
+            app.state.core = core = kvorum.core()
             app.state.admission = Admission(settings.ws_per_address)
             app.state.feed_admission = Admission(settings.ws_per_address)  # event streams: a count of their own
             for extension in plugged:
-                await stack.enter_async_context(extension.open(kvorum, app))
+                await stack.enter_async_context(extension.open(core, app))
             await _warn_if_unsigned(kvorum)
             yield
 
