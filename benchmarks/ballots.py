@@ -113,11 +113,11 @@ async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
     from session_server.config import Settings
     from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, SessionSchedule
     from session_server.identity.accounts import hash_password
-    from session_server.state import Kvorum
+    from session_server.node import Node
 
     members = [f"d{n:03d}" for n in range(1, deputies + 1)]
     settings = Settings(database_url=url, data_dir=tmp, access_token_seconds=3600)
-    async with Kvorum.open(settings) as kvorum:
+    async with Node.open(settings) as kvorum:
         stream = council_stream(COUNCIL_ID)
         create = CouncilCreate(
             id="bench-council",

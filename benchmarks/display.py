@@ -215,9 +215,9 @@ async def one_round(
 async def seed(url: str, tmp: Path) -> None:
     from session_server import demo
     from session_server.config import Settings
-    from session_server.state import Kvorum
+    from session_server.node import Node
 
-    async with Kvorum.open(Settings(database_url=url, data_dir=tmp)) as kvorum:
+    async with Node.open(Settings(database_url=url, data_dir=tmp)) as kvorum:
         await demo.seed(kvorum)
 
 

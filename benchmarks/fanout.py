@@ -101,9 +101,9 @@ async def seed(url: str, tmp: Path) -> Tokens:
     """The demo council, its accounts and its session; tokens for the chair and every deputy."""
     from session_server import demo
     from session_server.config import Settings
-    from session_server.state import Kvorum
+    from session_server.node import Node
 
-    async with Kvorum.open(Settings(database_url=url, data_dir=tmp, access_token_seconds=86400)) as kvorum:
+    async with Node.open(Settings(database_url=url, data_dir=tmp, access_token_seconds=86400)) as kvorum:
         await demo.seed(kvorum)
         users = await kvorum.accounts.list()
         chair = next(u for u in users if u.username == "chair")

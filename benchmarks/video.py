@@ -332,9 +332,9 @@ async def operator_token(url: str, tmp: Path) -> str:
     """Seed the demo council; a day's access token for its video operator."""
     from session_server import demo
     from session_server.config import Settings
-    from session_server.state import Kvorum
+    from session_server.node import Node
 
-    async with Kvorum.open(Settings(database_url=url, data_dir=tmp, access_token_seconds=86400)) as kvorum:
+    async with Node.open(Settings(database_url=url, data_dir=tmp, access_token_seconds=86400)) as kvorum:
         await demo.seed(kvorum)
         operator = next(u for u in await kvorum.accounts.list() if u.username == "operator")
         return kvorum.access.issue(operator)

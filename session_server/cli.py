@@ -27,8 +27,8 @@ from session_server.config import ConfigError, Settings
 from session_server.extensions import installed
 from session_server.identity.accounts import AccountError
 from session_server.ledger.verifier import cmd_verify
+from session_server.node import Node
 from session_server.realtime import direct
-from session_server.state import Kvorum
 from session_server.store.database import DatabaseUnavailable, database_url
 from session_server.store.events import StoreError
 
@@ -115,9 +115,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _with_database(settings: Settings, work: Callable[[Kvorum], Awaitable[None]]) -> None:
+def _with_database(settings: Settings, work: Callable[[Node], Awaitable[None]]) -> None:
     async def run() -> None:
-        async with Kvorum.open(settings) as kvorum:
+        async with Node.open(settings) as kvorum:
             await work(kvorum)
 
     asyncio.run(run())
@@ -169,7 +169,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
     """Create an account."""
     password = _read_password(args)
 
-    async def work(kvorum: Kvorum) -> None:
+    async def work(kvorum: Node) -> None:
         user = await kvorum.accounts.add(
             args.username, password, args.role, member=args.member, display_name=args.name or ""
         )
@@ -181,7 +181,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
 def cmd_user_list(args: argparse.Namespace) -> None:
     """List accounts."""
 
-    async def work(kvorum: Kvorum) -> None:
+    async def work(kvorum: Node) -> None:
         users = await kvorum.accounts.list()
         if not users:
             print("no users yet: kvorum user add NAME --role ROLE")
@@ -196,7 +196,7 @@ def cmd_user_passwd(args: argparse.Namespace) -> None:
     """Set a new password; the user's sign-ins are revoked."""
     password = _read_password(args)
 
-    async def work(kvorum: Kvorum) -> None:
+    async def work(kvorum: Node) -> None:
         await kvorum.accounts.set_password(args.username, password)
         print(f"password of {args.username} changed; its sign-ins were revoked")
 
@@ -208,7 +208,7 @@ def cmd_user_disable(args: argparse.Namespace) -> None:
     enable it again (``kvorum user enable``, or ``--enable``)."""
     enable = bool(getattr(args, "enable", False))
 
-    async def work(kvorum: Kvorum) -> None:
+    async def work(kvorum: Node) -> None:
         await kvorum.accounts.set_disabled(args.username, not enable)
         print(f"{args.username} {'enabled' if enable else 'disabled; its sign-ins and access tokens were revoked'}")
 
@@ -218,7 +218,7 @@ def cmd_user_disable(args: argparse.Namespace) -> None:
 def cmd_user_role(args: argparse.Namespace) -> None:
     """Give an account another role; its access tokens stop working and its next sign-in carries the role."""
 
-    async def work(kvorum: Kvorum) -> None:
+    async def work(kvorum: Node) -> None:
         user = await kvorum.accounts.set_role(args.username, args.role)
         print(f"{user.username} is now {user.role}; its sign-ins and access tokens were revoked")
 
@@ -228,7 +228,7 @@ def cmd_user_role(args: argparse.Namespace) -> None:
 def cmd_user_unlock(args: argparse.Namespace) -> None:
     """Let an account sign in again at once after failed attempts slowed it down."""
 
-    async def work(kvorum: Kvorum) -> None:
+    async def work(kvorum: Node) -> None:
         if await kvorum.accounts.get_by_name(args.username) is None:
             raise AccountError("unknown_user", f"no user {args.username!r}")
         await kvorum.sign_ins.unlock(args.username, by="command line")
@@ -291,7 +291,7 @@ def cmd_ledger_export(args: argparse.Namespace) -> None:
     from session_server.http.ledger_routes import build_export
     from session_server.http.responses import ApiError
 
-    async def work(kvorum: Kvorum) -> None:
+    async def work(kvorum: Node) -> None:
         try:
             export = await build_export(kvorum, args.session)
         except ApiError as exc:
@@ -309,7 +309,7 @@ def cmd_ledger_export(args: argparse.Namespace) -> None:
 def cmd_ledger_rotate(args: argparse.Namespace) -> None:
     """Retire the checkpoint key and make a new one; print the new verifier key."""
 
-    async def work(kvorum: Kvorum) -> None:
+    async def work(kvorum: Node) -> None:
         print(await kvorum.ledger.rotate_key())
 
     _with_database(_settings(args), work)

@@ -19,7 +19,7 @@ from session_server.application import SYSTEM, council_stream, session_stream
 from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, DeputyUpdate, Gender, SessionSchedule
 from session_server.domain.errors import DomainError
 from session_server.identity.accounts import AccountError, hash_password
-from session_server.state import Kvorum
+from session_server.node import Node
 from voting.rules import Rule
 
 COUNCIL_ID = "voznesensk"
@@ -128,7 +128,7 @@ def accounts() -> list[DemoAccount]:
     return people
 
 
-async def seed(kvorum: Kvorum, *, today: date | None = None) -> None:
+async def seed(kvorum: Node, *, today: date | None = None) -> None:
     """Create the demo council, its accounts and a scheduled session (no-op for what exists)."""
     sessions = kvorum.application
     stream = council_stream(COUNCIL_ID)

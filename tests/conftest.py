@@ -30,7 +30,7 @@ from session_server.cli import uvicorn_options
 from session_server.config import Settings
 from session_server.http.app import create_app
 from session_server.identity.tokens import AccessTokens
-from session_server.state import Kvorum
+from session_server.node import Node
 from session_server.store.schema import migrate
 
 # The support modules hold helpers that assert: rewrite their asserts as pytest does the tests' own,
@@ -97,8 +97,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def kvorum(settings: Settings) -> AsyncIterator[Kvorum]:
-    async with Kvorum.open(settings) as k:
+async def kvorum(settings: Settings) -> AsyncIterator[Node]:
+    async with Node.open(settings) as k:
         yield k
 
 
@@ -118,8 +118,8 @@ class RunningServer:
     uvicorn: uvicorn.Server
 
     @property
-    def kvorum(self) -> Kvorum:
-        kvorum: Kvorum = self.app.state.kvorum
+    def kvorum(self) -> Node:
+        kvorum: Node = self.app.state.kvorum
         return kvorum
 
 

@@ -14,13 +14,13 @@ from conftest import Demo
 
 from portal_bridge.consumers import Consumer, Retry
 from session_server import demo as seeded
-from session_server.state import Kvorum
+from session_server.node import Node
 from session_server.store.events import StoredEvent
 
 SESSION = f"session:{seeded.SESSION_ID}"
 
 
-async def _write_as_an_older_version_could(kvorum: Kvorum, stream: str, type_: str, payload: dict[str, Any]) -> int:
+async def _write_as_an_older_version_could(kvorum: Node, stream: str, type_: str, payload: dict[str, Any]) -> int:
     """An event written before the edge refused control characters: straight into the log."""
     async with kvorum.store.appending(stream) as tx:
         event = tx.append(type_, payload, actor="deputy01", at=datetime.now(UTC).isoformat().replace("+00:00", "Z"))
@@ -47,7 +47,7 @@ class Counting(Consumer):
             raise ValueError(f"cannot handle #{self.poison}")
 
 
-async def _counted(kvorum: Kvorum) -> list[int]:
+async def _counted(kvorum: Node) -> list[int]:
     return [
         r["seq"] for r in await kvorum.pool.fetch("SELECT seq FROM counted WHERE stream = $1 ORDER BY seq", SESSION)
     ]

@@ -20,9 +20,9 @@ from session_server.application import session_stream
 from session_server.config import ConfigError, Settings
 from session_server.domain.commands import PresenceRegister, RegistrationOpen, SessionOpen
 from session_server.domain.roles import Actor, Role
+from session_server.node import Node
 from session_server.realtime.broker import RedisBroker, decode, encode, open_broker
 from session_server.realtime.hub import CrowdCollector, Delivery, Hub, Subscriber
-from session_server.state import Kvorum
 from session_server.store.events import StoredEvent
 
 STREAM = session_stream(demo.SESSION_ID)
@@ -41,12 +41,12 @@ async def take(subscriber: Subscriber, count: int, seconds: float = 5) -> list[i
 
 
 @pytest.fixture
-async def seeded(kvorum: Kvorum) -> Kvorum:
+async def seeded(kvorum: Node) -> Node:
     await demo.seed(kvorum)
     return kvorum
 
 
-async def test_the_hub_heals_a_gap_from_the_store_and_drops_duplicates(seeded: Kvorum) -> None:
+async def test_the_hub_heals_a_gap_from_the_store_and_drops_duplicates(seeded: Node) -> None:
     hub = Hub(seeded.store, reconcile_seconds=3600)  # no periodic check: only the gap logic works here
     await hub.start()
     try:
@@ -64,7 +64,7 @@ async def test_the_hub_heals_a_gap_from_the_store_and_drops_duplicates(seeded: K
         await hub.close()
 
 
-async def test_an_event_no_message_announced_is_found_by_the_head_check(seeded: Kvorum) -> None:
+async def test_an_event_no_message_announced_is_found_by_the_head_check(seeded: Node) -> None:
     hub = Hub(seeded.store, reconcile_seconds=0.1)
     await hub.start()
     try:
@@ -75,7 +75,7 @@ async def test_an_event_no_message_announced_is_found_by_the_head_check(seeded: 
         await hub.close()
 
 
-async def test_a_crowd_of_new_subscribers_is_followed_by_one_full_collection_once_it_settles(seeded: Kvorum) -> None:
+async def test_a_crowd_of_new_subscribers_is_followed_by_one_full_collection_once_it_settles(seeded: Node) -> None:
     hub = Hub(seeded.store, reconcile_seconds=3600, collector=CrowdCollector(crowd=3, quiet_seconds=0.1))
     await hub.start()
     full_before = gc.get_stats()[2]["collections"]
@@ -117,14 +117,14 @@ def test_broker_messages_carry_the_exact_leaves() -> None:
 
 
 @contextlib.asynccontextmanager
-async def node(settings: Settings, *, reconcile_seconds: float) -> AsyncIterator[Kvorum]:
-    async with Kvorum.open(settings) as kvorum:
+async def node(settings: Settings, *, reconcile_seconds: float) -> AsyncIterator[Node]:
+    async with Node.open(settings) as kvorum:
         kvorum.hub.reconcile_seconds = reconcile_seconds
         kvorum.hub.reconcile_now()
         yield kvorum
 
 
-async def _open_registration(node_a: Kvorum) -> None:
+async def _open_registration(node_a: Node) -> None:
     await node_a.application.execute(STREAM, SessionOpen(id="o", type="session.open"), SECRETARY)
 
 

@@ -21,8 +21,8 @@ from conftest import free_port
 from websockets.exceptions import ConnectionClosed
 
 from session_server import demo
+from session_server import node as services
 from session_server.config import Settings
-from session_server.state import Kvorum
 from voting.canonical import GENESIS, event_hash
 
 SESSION = demo.SESSION_ID
@@ -74,7 +74,7 @@ Cluster = tuple[list[Node], dict[str, str]]
 async def cluster(
     settings: Settings, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[list[Node], dict[str, str]]]:
-    async with Kvorum.open(settings) as kvorum:  # seed once, and mint every account's token with the shared key
+    async with services.Node.open(settings) as kvorum:  # seed once, and mint every account's token with the shared key
         await demo.seed(kvorum)
         tokens = {u.username: kvorum.access.issue(u) for u in await kvorum.accounts.list()}
     env = {k: v for k, v in os.environ.items() if not k.startswith("KVORUM_")}

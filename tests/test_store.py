@@ -18,7 +18,7 @@ import pytest
 import rfc8785
 
 from session_server.application.sitting import HOT_STATEMENTS
-from session_server.state import Kvorum
+from session_server.node import Node
 from session_server.store.database import create_pool, warm
 from session_server.store.events import RECORDED_COMMANDS, EventStore, StreamNotFound
 from session_server.store.schema import available, installed, migrate
@@ -280,7 +280,7 @@ async def _prepared(conn: asyncpg.Connection) -> set[str]:
     return {" ".join(r["statement"].split()) for r in rows}
 
 
-async def test_every_new_pooled_connection_has_an_appends_statements_ready_and_wrote_nothing(kvorum: Kvorum) -> None:
+async def test_every_new_pooled_connection_has_an_appends_statements_ready_and_wrote_nothing(kvorum: Node) -> None:
     hot = {" ".join(query.split()) for query, _ in HOT_STATEMENTS}
     async with contextlib.AsyncExitStack() as stack:  # hold three at once: the pool must open new ones
         connections = [await stack.enter_async_context(kvorum.pool.acquire()) for _ in range(3)]

@@ -40,7 +40,7 @@ from session_server.http.responses import (
     refusal_handler,
 )
 from session_server.http.sockets import Admission, session_feed, session_socket
-from session_server.state import Kvorum
+from session_server.node import Node
 from session_server.store import database
 from session_server.store.events import StoreError
 
@@ -54,7 +54,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     """The process can serve: its database answers."""
-    kvorum: Kvorum = request.app.state.kvorum
+    kvorum: Node = request.app.state.kvorum
     try:
         await kvorum.store.answers()
     except Exception as exc:
@@ -130,7 +130,7 @@ def _pages(settings: Settings) -> list[Route]:
         async def pick(request: Request) -> Response:
             """``/{name}`` → ``/{name}/<id>`` of ``?session=<id>``, else the open sitting, else the next
             scheduled, else the newest, the rest of the query kept (``?lang=en``)."""
-            kvorum: Kvorum = request.app.state.kvorum
+            kvorum: Node = request.app.state.kvorum
             session = request.query_params.get("session") or await kvorum.sittings.current()
             if session is None:
                 return notices.no_sitting_page(PAGE_HEADERS, council=await notices.council_name(request.app))
@@ -172,7 +172,7 @@ def _static(settings: Settings) -> list[Mount]:
     return [Mount("/static", app=files, name="static")]
 
 
-async def _warn_if_unsigned(kvorum: Kvorum) -> None:
+async def _warn_if_unsigned(kvorum: Node) -> None:
     """Say it loudly at every start when the council counts ballots nobody signed (a demo council)."""
     council_id = await kvorum.application.council_id()
     if council_id is None:
@@ -194,13 +194,13 @@ def core_api() -> list[BaseRoute]:
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
-    """The ASGI app; its lifespan opens the database and the services (see ``Kvorum.open``)."""
+    """The ASGI app; its lifespan opens the database and the services (see ``Node.open``)."""
     settings = settings or Settings.from_env()
     plugged = installed()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with Kvorum.open(settings) as kvorum, contextlib.AsyncExitStack() as stack:
+        async with Node.open(settings) as kvorum, contextlib.AsyncExitStack() as stack:
             app.state.kvorum = kvorum
             app.state.core = core = kvorum.core()
             app.state.admission = Admission(settings.ws_per_address)

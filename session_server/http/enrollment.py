@@ -22,15 +22,15 @@ from session_server.http.openapi import described, ref
 from session_server.http.responses import ApiError, json_object, parse, principal, read_body
 from session_server.identity.enrollment import credential_from, registration_options
 from session_server.identity.errors import EnrollmentError
-from session_server.state import Kvorum
+from session_server.node import Node
 
 
-def _kvorum(request: Request) -> Kvorum:
-    kvorum: Kvorum = request.app.state.kvorum
+def _kvorum(request: Request) -> Node:
+    kvorum: Node = request.app.state.kvorum
     return kvorum
 
 
-async def _council(kvorum: Kvorum) -> CouncilState:
+async def _council(kvorum: Node) -> CouncilState:
     council_id = await kvorum.application.council_id()
     if council_id is None:
         raise ApiError(404, "council_not_found", "no council yet")

@@ -17,15 +17,15 @@ from session_server.application import council_stream, session_stream
 from session_server.http.openapi import described, query_parameter
 from session_server.http.responses import ApiError, query_int
 from session_server.ledger.trees import Ledger, LedgerError, b64
-from session_server.state import Kvorum
+from session_server.node import Node
 
 EXPORT_FORMAT = "kvorum-ledger-v1"
 MAX_LEAVES = 10_000
 """Leaves per page of ``/ledger``."""
 
 
-def _kvorum(request: Request) -> Kvorum:
-    kvorum: Kvorum = request.app.state.kvorum
+def _kvorum(request: Request) -> Node:
+    kvorum: Node = request.app.state.kvorum
     return kvorum
 
 
@@ -180,7 +180,7 @@ async def export_stream(ledger: Ledger, stream: str) -> dict[str, Any]:
     }
 
 
-async def build_export(kvorum: Kvorum, session_id: str) -> dict[str, Any]:
+async def build_export(kvorum: Node, session_id: str) -> dict[str, Any]:
     """The self-contained file ``kvorum verify`` checks: the session's and the council's ledgers and the keys."""
     stream = session_stream(session_id)
     if await kvorum.store.head(stream) is None:

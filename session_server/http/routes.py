@@ -29,7 +29,7 @@ from session_server.http.responses import (
 )
 from session_server.identity.sign_ins import Attempt
 from session_server.identity.tokens import TokenError
-from session_server.state import Kvorum
+from session_server.node import Node
 from voting.ballot import nonce_for
 
 REFRESH_COOKIE = "kvorum_refresh"
@@ -50,12 +50,12 @@ class RefreshBody(Model):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
 
 
-def _kvorum(request: Request) -> Kvorum:
-    kvorum: Kvorum = request.app.state.kvorum
+def _kvorum(request: Request) -> Node:
+    kvorum: Node = request.app.state.kvorum
     return kvorum
 
 
-def _token_response(kvorum: Kvorum, access: str, refresh: str) -> JSONResponse:
+def _token_response(kvorum: Node, access: str, refresh: str) -> JSONResponse:
     response = JSONResponse(
         {"access_token": access, "token_type": "Bearer", "expires_in": kvorum.settings.access_token_seconds}
     )
@@ -117,7 +117,7 @@ async def login(request: Request) -> Response:
     return _token_response(kvorum, kvorum.access.issue(user), await kvorum.refresh.issue(user.id))
 
 
-async def _refresh_token(request: Request, kvorum: Kvorum) -> str:
+async def _refresh_token(request: Request, kvorum: Node) -> str:
     raw = await read_body(request, kvorum.settings.max_body_bytes)
     from_body = parse_model(RefreshBody, raw).refresh_token if raw.strip() else None
     token = request.cookies.get(REFRESH_COOKIE) or from_body

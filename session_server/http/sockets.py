@@ -48,9 +48,9 @@ from session_server.domain.text import LARGEST_INTEGER
 from session_server.http.openapi import described
 from session_server.http.responses import ApiError, parse, whole_number
 from session_server.identity.tokens import Principal, TokenError
+from session_server.node import Node
 from session_server.realtime.direct import CHUNK_WRITER, DROP_SECONDS, FRAME_WRITER
 from session_server.realtime.hub import Delivery, Overflowed, Released, Subscriber
-from session_server.state import Kvorum
 from session_server.store.database import unreachable
 from session_server.store.events import StoreError
 
@@ -118,7 +118,7 @@ _PONG = _dumps({"type": "pong"})
 class _Connection:
     """One authenticated WebSocket: a reader for commands, a writer for everything sent."""
 
-    def __init__(self, kvorum: Kvorum, websocket: WebSocket, session_id: str, who: Principal) -> None:
+    def __init__(self, kvorum: Node, websocket: WebSocket, session_id: str, who: Principal) -> None:
         self.kvorum = kvorum
         self.websocket = websocket
         self.session_id = session_id
@@ -322,7 +322,7 @@ async def _receive_text(websocket: WebSocket) -> str:
     return text
 
 
-async def _authenticate(kvorum: Kvorum, websocket: WebSocket) -> Principal | None:
+async def _authenticate(kvorum: Node, websocket: WebSocket) -> Principal | None:
     try:
         async with asyncio.timeout(AUTH_SECONDS):
             text = await _receive_text(websocket)
@@ -346,7 +346,7 @@ async def _authenticate(kvorum: Kvorum, websocket: WebSocket) -> Principal | Non
 
 async def session_socket(websocket: WebSocket) -> None:
     """``WS /ws/sessions/{id}``: the session's events live, and commands acknowledged after commit."""
-    kvorum: Kvorum = websocket.app.state.kvorum
+    kvorum: Node = websocket.app.state.kvorum
     admission: Admission = websocket.app.state.admission
     session_id = websocket.path_params["session"]
     if not origin_allowed(
@@ -428,7 +428,7 @@ def _heartbeat(request: Request) -> tuple[float, bytes]:
 )
 async def session_feed(request: Request) -> Response:
     """``GET /api/v1/sessions/{id}/stream``: the public events as Server-Sent Events, resumable."""
-    kvorum: Kvorum = request.app.state.kvorum
+    kvorum: Node = request.app.state.kvorum
     session_id = request.path_params["session"]
     stream = session_stream(session_id)
     since = _since(request)

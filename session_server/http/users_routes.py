@@ -31,7 +31,7 @@ from session_server.http.responses import (
     read_body,
 )
 from session_server.identity.accounts import USERNAME, AccountError, User
-from session_server.state import Kvorum
+from session_server.node import Node
 
 
 class UserChange(Model):
@@ -41,8 +41,8 @@ class UserChange(Model):
     role: Literal["admin", "secretary", "chair", "deputy", "observer"] | None = None
 
 
-def _kvorum(request: Request) -> Kvorum:
-    kvorum: Kvorum = request.app.state.kvorum
+def _kvorum(request: Request) -> Node:
+    kvorum: Node = request.app.state.kvorum
     return kvorum
 
 

@@ -30,7 +30,7 @@ LEDGERED = ("council", "session")
 
 
 @dataclass(slots=True)
-class Kvorum:
+class Node:
     """The services of one process over one database."""
 
     settings: Settings
@@ -62,7 +62,7 @@ class Kvorum:
 
     @classmethod
     @contextlib.asynccontextmanager
-    async def open(cls, settings: Settings) -> AsyncIterator[Kvorum]:
+    async def open(cls, settings: Settings) -> AsyncIterator[Node]:
         """Connect (starting the embedded PostgreSQL when no URL is set), migrate, load keys; close on exit."""
         broker = open_broker(settings.broker_url)  # an unknown scheme fails before anything starts
         async with database_url(settings.database_url, settings.data_dir) as url:
