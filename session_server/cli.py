@@ -306,6 +306,17 @@ def cmd_ledger_export(args: argparse.Namespace) -> None:
     _with_database(_settings(args), work)
 
 
+def cmd_events_schema(args: argparse.Namespace) -> None:
+    """Print the JSON Schema of every event type's payload: the core's and the installed extensions'."""
+    from session_server.domain import council_events, session_events  # the core's event types
+    from session_server.domain.event_schema import event_schemas
+
+    assert council_events and session_events
+    installed()  # loading the extensions declares theirs
+    schema = orjson.dumps(event_schemas(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS)
+    sys.stdout.buffer.write(schema + b"\n")
+
+
 def cmd_ledger_rotate(args: argparse.Namespace) -> None:
     """Retire the checkpoint key and make a new one; print the new verifier key."""
 
@@ -388,6 +399,9 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_ledger_export)
     p = ledger.add_parser("rotate-key", help="retire the checkpoint key, make a new one (old checkpoints still verify)")
     p.set_defaults(run=cmd_ledger_rotate)
+    events = sub.add_parser("events", help="the event types").add_subparsers(dest="events_command", required=True)
+    p = events.add_parser("schema", help="print the JSON Schema of every event type's payload")
+    p.set_defaults(run=cmd_events_schema)
 
     for extension in installed():
         extension.add_commands(sub, lambda args, work: _with_database(_settings(args), lambda k: work(k.core())))
