@@ -29,9 +29,7 @@ def _payload_schema(cls: type[Event]) -> dict[str, Any]:
     fields = dataclasses.fields(cls)  # type: ignore[arg-type]
     schema: dict[str, Any] = {
         "type": "object",
-        "properties": {
-            f.name: _field_schema(hints[f.name], omitted_when_none=f.name in cls.omit_none) for f in fields
-        },
+        "properties": {f.name: _field_schema(hints[f.name], omitted_when_none=f.name in cls.omit_none) for f in fields},
         "required": [
             f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         ],
