@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -37,12 +37,14 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import consumers, egress, feeds, members, opendata, pages, portal, search, webhooks
+from portal_bridge.config import webhook_config
 from portal_bridge.consumers import Runner
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState, digest, overdue
 from portal_bridge.outcomes import Outcomes
 from portal_bridge.schemas import description
+from session_server.config import Settings
 from session_server.domain.roles import Role
 from session_server.extensions import Core, core_of
 from session_server.http.openapi import OpenAPIPaths, described, json_content, query_parameter, ref
@@ -356,6 +358,10 @@ class PortalExtension:
             *portal.routes(),
         ]
 
+    def check_settings(self, settings: Settings, env: Mapping[str, str]) -> None:
+        """The webhooks' settings (``portal_bridge.config``): a bad one stops the start, naming itself."""
+        webhook_config(env)
+
     @contextlib.asynccontextmanager
     async def open(self, core: Core, app: Starlette) -> AsyncIterator[None]:
         """The documents service on ``app.state`` and the consumers of the log, for the app's life."""
@@ -371,13 +377,13 @@ class PortalExtension:
             webhooks.Outbox(core, sender_wake=wake),
         ]
         app.state.consumers = {c.name: c for c in consumers}
-        settings = core.settings
+        delivery = webhook_config()
         sender = webhooks.Sender(
             core,
-            attempts=settings.webhook_attempts,
-            backoff_ms=settings.webhook_backoff_ms,
+            attempts=delivery.attempts,
+            backoff_ms=delivery.backoff_ms,
             wake=wake,
-            allow=egress.networks(settings.webhook_networks),
+            allow=egress.networks(delivery.networks),
         )
         app.state.webhook_sender = sender
         runner = Runner(core, consumers)

@@ -244,7 +244,7 @@ async def subscribe(request: Request) -> Response:
     body = parse_model(Subscribe, await read_body(request, core_of(request).settings.max_body_bytes))
     url, types = body.url, body.event_types
     try:
-        await egress.check(url, egress.networks(core_of(request).settings.webhook_networks))
+        await egress.check(url, request.app.state.webhook_sender.allow)  # what the sender may reach
     except egress.TargetRefused as exc:
         raise ApiError(400, "webhook_target_refused", f"url: {exc}", field="url") from None
     secret = new_secret()

@@ -17,7 +17,7 @@ class ConfigError(ValueError):
     """A setting has a value Kvorum cannot use; the message names the variable."""
 
 
-def _networks(env: Mapping[str, str], name: str) -> str:
+def networks(env: Mapping[str, str], name: str) -> str:
     """A comma-separated list of IP networks, checked here so a typo stops the start, not a delivery."""
     raw = env.get(name, "")
     for part in raw.split(","):
@@ -33,11 +33,11 @@ def _proxies(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     raw = env.get(name, "").strip()
     if raw == "*":
         return ("*",)
-    _networks({name: raw}, name)
+    networks({name: raw}, name)
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+def whole_number(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -82,15 +82,10 @@ class Settings:
     public_url: str = ""
     """The site's address as residents reach it (links in pages, feeds and open data); default: the
     address this server listens on (``http.site_url``), never the request's ``Host``."""
-    webhook_attempts: int = 8
-    webhook_backoff_ms: int = 10_000
     trusted_proxies: tuple[str, ...] = ()
     """``KVORUM_TRUSTED_PROXIES``: the proxies whose ``X-Forwarded-For`` names the client (addresses or
     networks, or ``*`` where nothing but the proxy can reach the node); by default none, so a client
     cannot pass for another address (the per-address caps count real peers)."""
-    webhook_networks: str = ""
-    """``KVORUM_WEBHOOK_NETWORKS``: networks webhooks may reach although they are not the outside world
-    (comma-separated, ``10.20.0.0/16``); by default only global addresses (``portal_bridge.egress``)."""
     demo: bool = False
     """Started by ``kvorum demo``: a demo council's unsigned ballots are expected, not warned about."""
 
@@ -106,25 +101,22 @@ class Settings:
         origins = tuple(o.strip().rstrip("/") for o in env.get("KVORUM_ALLOWED_ORIGINS", "").split(",") if o.strip())
         return cls(
             host=env.get("KVORUM_HOST", "127.0.0.1") or "127.0.0.1",
-            port=_int(env, "KVORUM_PORT", 8000, low=0, high=65535),
+            port=whole_number(env, "KVORUM_PORT", 8000, low=0, high=65535),
             data_dir=Path(env.get("KVORUM_DATA_DIR", "var") or "var"),
             database_url=env.get("KVORUM_DATABASE_URL") or None,
             broker_url=env.get("KVORUM_BROKER_URL", "memory://") or "memory://",
             allowed_origins=origins,
-            access_token_seconds=_int(env, "KVORUM_ACCESS_TOKEN_SECONDS", 600, low=30, high=86400),
-            refresh_token_seconds=_int(env, "KVORUM_REFRESH_TOKEN_SECONDS", 12 * 3600, low=60, high=90 * 86400),
-            pool_size=_int(env, "KVORUM_DB_POOL_SIZE", 10, low=2, high=200),
+            access_token_seconds=whole_number(env, "KVORUM_ACCESS_TOKEN_SECONDS", 600, low=30, high=86400),
+            refresh_token_seconds=whole_number(env, "KVORUM_REFRESH_TOKEN_SECONDS", 12 * 3600, low=60, high=90 * 86400),
+            pool_size=whole_number(env, "KVORUM_DB_POOL_SIZE", 10, low=2, high=200),
             secure_cookies=env.get("KVORUM_SECURE_COOKIES", "").lower() in {"1", "true", "yes"},
-            ws_per_address=_int(env, "KVORUM_WS_PER_ADDRESS", 200, low=1, high=100_000),
-            subscriber_queue=_int(env, "KVORUM_SUBSCRIBER_QUEUE", 1024, low=16, high=1_000_000),
+            ws_per_address=whole_number(env, "KVORUM_WS_PER_ADDRESS", 200, low=1, high=100_000),
+            subscriber_queue=whole_number(env, "KVORUM_SUBSCRIBER_QUEUE", 1024, low=16, high=1_000_000),
             web_dir=Path(env.get("KVORUM_WEB_DIR") or DEFAULT_WEB_DIR),
             rp_id=_name(env, "KVORUM_RP_ID", "localhost"),
             ledger_origin=_name(env, "KVORUM_LEDGER_ORIGIN", "kvorum.localhost"),
-            checkpoint_seconds=_int(env, "KVORUM_CHECKPOINT_SECONDS", 60, low=1, high=3600),
-            enrollment_seconds=_int(env, "KVORUM_ENROLLMENT_SECONDS", 24 * 3600, low=60, high=30 * 86400),
+            checkpoint_seconds=whole_number(env, "KVORUM_CHECKPOINT_SECONDS", 60, low=1, high=3600),
+            enrollment_seconds=whole_number(env, "KVORUM_ENROLLMENT_SECONDS", 24 * 3600, low=60, high=30 * 86400),
             public_url=(env.get("KVORUM_PUBLIC_URL") or "").rstrip("/"),
-            webhook_attempts=_int(env, "KVORUM_WEBHOOK_ATTEMPTS", 8, low=1, high=100),
-            webhook_backoff_ms=_int(env, "KVORUM_WEBHOOK_BACKOFF_MS", 10_000, low=10, high=86_400_000),
-            webhook_networks=_networks(env, "KVORUM_WEBHOOK_NETWORKS"),
             trusted_proxies=_proxies(env, "KVORUM_TRUSTED_PROXIES"),
         )

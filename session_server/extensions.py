@@ -15,7 +15,7 @@ not the process's other services (tokens, accounts, keys, the hub). Its handlers
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
@@ -109,6 +109,11 @@ class Extension(Protocol):
 
     def openapi(self) -> OpenAPIPaths:
         """The OpenAPI description of every route of ``routes()`` (tests/test_openapi.py fails on one left out)."""
+        ...
+
+    def check_settings(self, settings: Settings, env: Mapping[str, str]) -> None:
+        """Read its own settings from ``env`` and raise ``session_server.config.ConfigError`` naming one that
+        cannot be used: called when the app is made, so a typo stops the start, not a delivery hours later."""
         ...
 
     def open(self, core: Core, app: Starlette) -> contextlib.AbstractAsyncContextManager[None]:

@@ -32,7 +32,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from starlette.applications import Starlette
@@ -41,6 +41,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from session_server.application import session_stream
+from session_server.config import Settings
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import BroadcastStopped
@@ -438,6 +439,10 @@ class VideoExtension:
             Route("/live/{session}/{name}", live_file),
             Route("/broadcast", broadcast_page),
         ]
+
+    def check_settings(self, settings: Settings, env: Mapping[str, str]) -> None:
+        """The video's settings (``streaming.config``): a bad one stops the start, naming itself."""
+        video_config(settings, env)
 
     @contextlib.asynccontextmanager
     async def open(self, core: Core, app: Starlette) -> AsyncIterator[None]:

@@ -19,13 +19,14 @@ from pathlib import Path
 import orjson
 from aiortc import RTCIceServer
 
+from session_server.config import ConfigError as CoreConfigError
 from session_server.config import Settings
 from streaming.broadcast import VideoConfig
 
 __all__ = ["ConfigError", "ice_servers", "video_config"]
 
 
-class ConfigError(ValueError):
+class ConfigError(CoreConfigError):
     """A video setting that cannot be used (the message names it)."""
 
 

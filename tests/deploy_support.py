@@ -40,6 +40,7 @@ needs_nginx = pytest.mark.skipif(NGINX is None, reason="nginx is not installed (
 def known_settings() -> set[str]:
     names = set(SETTING.findall((ROOT / "session_server" / "config.py").read_text()))
     names |= set(SETTING.findall((ROOT / "streaming" / "config.py").read_text()))  # the video's own
+    names |= set(SETTING.findall((ROOT / "portal_bridge" / "config.py").read_text()))  # the portal's own
     assert {"KVORUM_DATABASE_URL", "KVORUM_BROKER_URL", "KVORUM_PORT"} <= names, names
     return names
 

@@ -326,4 +326,4 @@ def test_every_setting_named_in_deploy_is_one_kvorum_reads() -> None:
                 used.setdefault(name, set()).add(str(path.relative_to(DEPLOY)))
     assert {"KVORUM_DATABASE_URL", "KVORUM_BROKER_URL", "KVORUM_ALLOWED_ORIGINS", "KVORUM_SECURE_COOKIES"} <= set(used)
     unknown = {name: sorted(files) for name, files in used.items() if name not in known_settings()}
-    assert not unknown, f"not read by session_server/config.py or streaming/config.py: {unknown}"
+    assert not unknown, f"not read by session_server/, streaming/ or portal_bridge/config.py: {unknown}"

@@ -27,17 +27,12 @@ WAIT = 15.0
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Fast retries for the test: 50 ms doubled per attempt, parked after 3."""
-    return Settings(
-        database_url=database_url,
-        data_dir=tmp_path,
-        host="127.0.0.1",
-        port=0,
-        webhook_attempts=3,
-        webhook_backoff_ms=50,
-        webhook_networks="127.0.0.1/32",  # the test's receiver, on this machine: allowed on purpose
-    )
+def settings(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Fast retries for the test: 50 ms doubled per attempt, parked after 3 (the portal's own settings)."""
+    monkeypatch.setenv("KVORUM_WEBHOOK_ATTEMPTS", "3")
+    monkeypatch.setenv("KVORUM_WEBHOOK_BACKOFF_MS", "50")
+    monkeypatch.setenv("KVORUM_WEBHOOK_NETWORKS", "127.0.0.1/32")  # the test's receiver, on this machine: on purpose
+    return Settings(database_url=database_url, data_dir=tmp_path, host="127.0.0.1", port=0)
 
 
 @dataclass

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -197,6 +198,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The ASGI app; its lifespan opens the database and the services (see ``Node.open``)."""
     settings = settings or Settings.from_env()
     plugged = installed()
+    for extension in plugged:  # their own settings: a bad one stops the start here, naming itself
+        extension.check_settings(settings, os.environ)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
