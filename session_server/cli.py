@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from session_server.config import ConfigError, Settings
-from session_server.extensions import installed
+from session_server.extensions import installed, migrations
 from session_server.identity.accounts import AccountError
 from session_server.ledger.verifier import cmd_verify
 from session_server.node import Node
@@ -140,7 +140,7 @@ def cmd_migrate(args: argparse.Namespace) -> None:
             pool = await create_pool(url, size=2)
             try:
                 async with pool.acquire() as conn:
-                    applied = await migrate(conn)
+                    applied = await migrate(conn, migrations())
             finally:
                 await pool.close()
         if applied:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -28,13 +28,13 @@ from session_server.application import Application
 from session_server.config import Settings
 from session_server.ledger.trees import Ledger
 from session_server.store.events import StoredEvent
+from session_server.store.schema import CORE_MIGRATIONS, Component
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
 
-    from session_server.http.openapi import OpenAPIPaths
 
-__all__ = ["Core", "Database", "Events", "Extension", "core_of", "installed"]
+__all__ = ["Core", "Database", "Events", "Extension", "OpenAPIPaths", "core_of", "installed", "migrations"]
 
 
 class Events(Protocol):
@@ -86,6 +86,15 @@ class Core:
     """Signs checkpoints for exports; None where no ledger runs (a command-line rebuild)."""
 
 
+@dataclass(frozen=True)
+class OpenAPIPaths:
+    """An extension's part of the document: its paths (relative to ``/api/v1``, as the core's) and the
+    component schemas they refer to."""
+
+    paths: Mapping[str, Mapping[str, Any]]
+    schemas: Mapping[str, Any] = field(default_factory=dict)
+
+
 def core_of(connection: HTTPConnection) -> Core:
     """The ``Core`` of the app serving ``connection`` (a request or a WebSocket)."""
     core: Core = connection.app.state.core
@@ -124,6 +133,11 @@ class Extension(Protocol):
         """Its ``kvorum`` subcommands on the argparse ``commands``; ``with_core(args, work)`` runs
         ``await work(core)`` against the configured database."""
         ...
+
+
+def migrations() -> list[Component]:
+    """The core's migrations, then those of every installed extension that has a schema of its own."""
+    return [CORE_MIGRATIONS, *(Component(e.name, e.schema) for e in installed() if e.schema is not None)]
 
 
 def installed() -> list[Extension]:

@@ -12,7 +12,7 @@ from session_server.application import Application, core_application
 from session_server.application.deadlines import VoteDeadlines
 from session_server.application.sitting import HOT_STATEMENTS
 from session_server.config import Settings
-from session_server.extensions import Core
+from session_server.extensions import Core, migrations
 from session_server.identity.accounts import Accounts
 from session_server.identity.enrollment import Enrollments
 from session_server.identity.sign_ins import SignIns
@@ -69,7 +69,7 @@ class Node:
             pool = await create_pool(url, size=settings.pool_size, hot=HOT_STATEMENTS)
             try:
                 async with pool.acquire() as conn:
-                    await migrate(conn)
+                    await migrate(conn, migrations())
                     await warm(conn, HOT_STATEMENTS)
                 keyring = Keyring(pool)
                 await keyring.load()

@@ -28,6 +28,7 @@ import uvicorn
 
 from session_server.cli import uvicorn_options
 from session_server.config import Settings
+from session_server.extensions import migrations
 from session_server.http.app import create_app
 from session_server.identity.tokens import AccessTokens
 from session_server.node import Node
@@ -69,7 +70,7 @@ async def template_db(pg_server_url: str) -> AsyncIterator[str]:
         await admin.execute(f'CREATE DATABASE "{name}"')
         conn = await asyncpg.connect(_with_database(pg_server_url, name))
         try:
-            await migrate(conn)
+            await migrate(conn, migrations())
         finally:
             await conn.close()
         yield name

@@ -254,6 +254,7 @@ async def record(database_url: str) -> None:
     import orjson
 
     from session_server.application import core_application
+    from session_server.extensions import migrations
     from session_server.http.ledger_routes import EXPORT_FORMAT, export_stream
     from session_server.ledger.trees import Ledger
     from session_server.store.events import EventStore
@@ -263,7 +264,7 @@ async def record(database_url: str) -> None:
     assert pool is not None
     try:
         async with pool.acquire() as conn:
-            await migrate(conn)
+            await migrate(conn, migrations())
         application = core_application(EventStore(pool), clock=FixedClock(), entropy=FixedEntropy())
         events = await run(application)
         FIXTURE.parent.mkdir(exist_ok=True)

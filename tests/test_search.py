@@ -127,6 +127,7 @@ async def test_the_embedded_postgresql_finds_inflected_words_too(tmp_path: Any) 
     import asyncpg
 
     from portal_bridge.search import find
+    from session_server.extensions import migrations
     from session_server.store.database import embedded_postgres
     from session_server.store.schema import migrate
 
@@ -135,7 +136,7 @@ async def test_the_embedded_postgresql_finds_inflected_words_too(tmp_path: Any) 
         pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         try:
             async with pool.acquire() as conn:
-                await migrate(conn)
+                await migrate(conn, migrations())
             title = "Про внесення змін до міського бюджету на 2026 рік"
             await pool.execute("INSERT INTO agenda_items VALUES ('s', 'i2', '2', $1, 'ПР-102')", title)
             found = await find(pool, ["зміни", "бюджету"])

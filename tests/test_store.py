@@ -18,10 +18,11 @@ import pytest
 import rfc8785
 
 from session_server.application.sitting import HOT_STATEMENTS
+from session_server.extensions import migrations as installed
 from session_server.node import Node
 from session_server.store.database import create_pool, warm
 from session_server.store.events import RECORDED_COMMANDS, EventStore, StreamNotFound
-from session_server.store.schema import available, installed, migrate
+from session_server.store.schema import available, migrate
 from voting.canonical import GENESIS, ChainBroken, event_hash, seal, verify_chain
 
 AT = "2026-11-24T10:00:00.000Z"
@@ -167,7 +168,7 @@ async def test_two_processes_appending_to_one_stream_keep_a_total_order(store: E
 async def test_migrations_apply_once(database_url: str) -> None:
     conn = await asyncpg.connect(database_url)
     try:
-        assert await migrate(conn) == []  # the template already has them
+        assert await migrate(conn, installed()) == []  # the template already has them
         for component in installed():
             versions = [
                 r["version"]
@@ -224,12 +225,12 @@ async def test_a_database_migrated_before_extensions_had_their_own_schema_keeps_
                 "INSERT INTO documents (id, number, title, status, seq) VALUES ('d', 'ПР-1', 'т', 'registered', 1)"
             )
 
-            assert await migrate(conn) == []  # nothing runs again
+            assert await migrate(conn, installed()) == []  # nothing runs again
             assert await conn.fetchval("SELECT count(*) FROM documents") == 1  # the data stays
             recorded = {(r["component"], r["version"]) for r in await conn.fetch("SELECT * FROM schema_migrations")}
             for component in installed():
                 assert {(component.name, m.version) for m in available(component)} <= recorded
-            assert await migrate(conn) == []
+            assert await migrate(conn, installed()) == []
         finally:
             await conn.close()
     finally:

@@ -14,13 +14,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 from starlette.routing import BaseRoute, Mount, Route
 
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, SESSION_COMMAND_ADAPTER, SessionSchedule
+from session_server.extensions import OpenAPIPaths
 
 __all__ = [
     "BEARER",
@@ -50,15 +51,6 @@ _REASONS = {
     413: "Body over 64 KiB",
     415: "The body is not of the Content-Type this endpoint takes",
 }
-
-
-@dataclass(frozen=True)
-class OpenAPIPaths:
-    """An extension's part of the document: its paths (relative to ``/api/v1``, as the core's) and the
-    component schemas they refer to."""
-
-    paths: Mapping[str, Mapping[str, Any]]
-    schemas: Mapping[str, Any] = field(default_factory=dict)
 
 
 def ref(name: str) -> dict[str, Any]:
@@ -253,8 +245,7 @@ def openapi_document(
 @functools.cache
 def _core_document() -> dict[str, Any]:
     """The core's routes (kept once: the models' schemas take a while to generate)."""
-    from session_server.http.routes import LoginBody, RefreshBody
-    from session_server.http.users_routes import UserChange
+    from session_server.http.bodies import LoginBody, RefreshBody, UserChange
 
     components: dict[str, Any] = {
         "Error": {

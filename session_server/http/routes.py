@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from pydantic import StringConstraints
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -15,11 +14,11 @@ from session_server.application import CommandResult, session_stream
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER, SessionSchedule
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
+from session_server.http.bodies import LoginBody, RefreshBody
 from session_server.http.openapi import described, json_content, ref
 from session_server.http.responses import (
     ApiError,
     JSONResponse,
-    Model,
     json_object,
     parse,
     parse_model,
@@ -35,19 +34,6 @@ from voting.ballot import nonce_for
 REFRESH_COOKIE = "kvorum_refresh"
 SIGNED_IN_COOKIE = "kvorum_signed_in"
 _COOKIE_PATH = "/api/v1/auth"
-
-
-class LoginBody(Model):
-    """``POST /auth/login``."""
-
-    username: Annotated[str, StringConstraints(min_length=1, max_length=100)]
-    password: Annotated[str, StringConstraints(min_length=1, max_length=1000)]
-
-
-class RefreshBody(Model):
-    """``POST /auth/refresh`` for clients without cookies (the cookie is used when present)."""
-
-    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
 
 
 def _kvorum(request: Request) -> Node:

@@ -12,18 +12,17 @@ out of a sitting).
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Literal
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from session_server.domain.roles import Role
+from session_server.http.bodies import UserChange
 from session_server.http.openapi import described, query_parameter, ref
 from session_server.http.responses import (
     ApiError,
     JSONResponse,
-    Model,
     parse_model,
     principal,
     query_int,
@@ -32,13 +31,6 @@ from session_server.http.responses import (
 )
 from session_server.identity.accounts import USERNAME, AccountError, User
 from session_server.node import Node
-
-
-class UserChange(Model):
-    """``POST /users/{username}``: what to change (fields left out stay)."""
-
-    disabled: bool | None = None
-    role: Literal["admin", "secretary", "chair", "deputy", "observer"] | None = None
 
 
 def _kvorum(request: Request) -> Node:

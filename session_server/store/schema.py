@@ -72,13 +72,6 @@ def available(component: Component = CORE_MIGRATIONS) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def installed() -> list[Component]:
-    """The core's migrations, then those of every installed extension that has a schema of its own."""
-    from session_server.extensions import installed as extensions  # the entry points, found when asked
-
-    return [CORE_MIGRATIONS, *(Component(e.name, e.schema) for e in extensions() if e.schema is not None)]
-
-
 async def _record_table(conn: asyncpg.Connection) -> None:
     """``schema_migrations`` with its ``component`` (a table from before extensions had one gets it)."""
     await conn.execute(
@@ -101,14 +94,14 @@ async def _record_table(conn: asyncpg.Connection) -> None:
         )
 
 
-async def migrate(conn: asyncpg.Connection, components: Sequence[Component] | None = None) -> list[Migration]:
-    """Apply every migration not yet recorded, of ``components`` (the core and every installed extension
-    when None), in that order; return the ones applied now."""
+async def migrate(conn: asyncpg.Connection, components: Sequence[Component] = (CORE_MIGRATIONS,)) -> list[Migration]:
+    """Apply every migration not yet recorded, of ``components`` (the core's alone unless told: with the
+    installed extensions', ``session_server.extensions.migrations()``), in that order; return those applied."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
         await _record_table(conn)
     applied: list[Migration] = []
-    for component in installed() if components is None else components:
+    for component in components:
         for migration in available(component):
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
