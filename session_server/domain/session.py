@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from session_server.domain import session_events as happened
 from session_server.domain.commands import (
     BallotCast,
     BroadcastInterrupt,
@@ -38,32 +39,6 @@ from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, format_time, parse_time
 from session_server.domain.roles import Context, authorize
-from session_server.domain.session_events import (
-    Ballot,
-    BroadcastInterrupted,
-    BroadcastResumed,
-    BroadcastStarted,
-    BroadcastStopped,
-    ConflictDeclared,
-    ItemAdded,
-    ItemFinished,
-    ItemRemoved,
-    ItemStarted,
-    ItemUpdated,
-    PresenceLeft,
-    PresenceRegistered,
-    RegistrationClosed,
-    RegistrationOpened,
-    SessionClosed,
-    SessionOpened,
-    SessionScheduled,
-    SpeakerFinished,
-    SpeakerGranted,
-    SpeakerRequested,
-    VoteCancelled,
-    VoteClosed,
-    VoteOpened,
-)
 from session_server.domain.session_state import (
     COUNTING,
     AgendaItem,
@@ -150,7 +125,7 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
             raise DomainError("session_closed", f"session {state.id!r} is closed")
         if state.status != "scheduled":
             raise DomainError("session_not_scheduled", f"session {state.id!r} is already open")
-        return [SessionOpened()]
+        return [happened.SessionOpened()]
     _require_open(state)
     match command:
         case SessionClose():
@@ -160,15 +135,15 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
                 # An item left "in progress" would stay so in the record for ever: finish it first.
                 item = state.agenda[state.current_item]
                 raise DomainError("item_in_progress", f"item {item.number} is in progress: finish it first")
-            return [SessionClosed()]
+            return [happened.SessionClosed()]
         case RegistrationOpen():
             if state.registration_open:
                 raise DomainError("registration_open", "registration is already open")
-            return [RegistrationOpened()]
+            return [happened.RegistrationOpened()]
         case RegistrationClose():
             if not state.registration_open:
                 raise DomainError("registration_closed", "registration is not open")
-            return [RegistrationClosed()]
+            return [happened.RegistrationClosed()]
         case ItemStart():
             return _item_start(state, command)
         case ItemFinish():
@@ -178,14 +153,14 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
         case SpeakerFinish():
             if state.speaker is None:
                 raise DomainError("no_speaker", "nobody holds the floor")
-            return [SpeakerFinished(deputy=state.speaker.deputy)]
+            return [happened.SpeakerFinished(deputy=state.speaker.deputy)]
         case VoteOpen():
             return _vote_open(state, council, command, ctx)
         case VoteClose():
             return _vote_close(state, council, command)
         case VoteCancel():
             vote = _open_vote_to_finish(state, command.vote)
-            return [VoteCancelled(vote=vote.id, reason=command.reason)]
+            return [happened.VoteCancelled(vote=vote.id, reason=command.reason)]
     if member is None:  # authorize returns the member for every member command
         raise DomainError("not_a_deputy", "a member command needs a council member")
     match command:
@@ -194,17 +169,17 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
                 raise DomainError("registration_closed", "registration is closed")
             if member in state.registered:
                 raise DomainError("already_registered", f"{member!r} is already registered")
-            return [PresenceRegistered(deputy=member)]
+            return [happened.PresenceRegistered(deputy=member)]
         case PresenceLeave():
             if member not in state.registered:
                 raise DomainError("not_registered", f"{member!r} is not registered")
-            return [PresenceLeft(deputy=member)]
+            return [happened.PresenceLeft(deputy=member)]
         case SpeakerRequest():
             if member not in state.registered:
                 raise DomainError("not_registered", f"{member!r} is not registered")
             if member in state.speaker_queue or (state.speaker is not None and state.speaker.deputy == member):
                 raise DomainError("already_in_queue", f"{member!r} already asked for the floor")
-            return [SpeakerRequested(deputy=member)]
+            return [happened.SpeakerRequested(deputy=member)]
         case ConflictDeclare():
             return _conflict_declare(state, member, command)
         case BallotCast():
@@ -223,7 +198,7 @@ def _schedule(command: SessionSchedule, council: CouncilState) -> list[Event]:
             raise DomainError("item_number_taken", f"two agenda items are numbered {item.number!r}")
         seen.add(item_id)
         agenda.append({"id": item_id, "number": item.number, "title": item.title, "draft": item.draft})
-    scheduled = SessionScheduled(
+    scheduled = happened.SessionScheduled(
         session=command.target_session_id,
         council=council.id,
         number=command.number,
@@ -252,7 +227,7 @@ def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove
                 raise DomainError("invalid_command", "an agenda holds at most 200 items")
             _number_free(state, command.number)
             position = min(command.position or len(state.agenda) + 1, len(state.agenda) + 1)
-            added = ItemAdded(
+            added = happened.ItemAdded(
                 item=item_id, number=command.number, title=command.title, draft=command.draft, position=position
             )
             return [added]
@@ -263,10 +238,10 @@ def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove
                 _number_free(state, changes["number"], but=command.item)
             if not changes:
                 raise DomainError("invalid_command", "item.update changes nothing")
-            return [ItemUpdated(item=command.item, **changes)]
+            return [happened.ItemUpdated(item=command.item, **changes)]
         case ItemRemove():
             _item(state, command.item)
-            return [ItemRemoved(item=command.item)]
+            return [happened.ItemRemoved(item=command.item)]
 
 
 def _broadcast(state: SessionState, command: BroadcastStart | BroadcastInterrupt | BroadcastStop) -> list[Event]:
@@ -280,16 +255,16 @@ def _broadcast(state: SessionState, command: BroadcastStart | BroadcastInterrupt
             if live:
                 raise DomainError("broadcast_live", "the broadcast is already live")
             if current is None:
-                return [BroadcastStarted(source=command.source)]
-            return [BroadcastResumed(source=command.source)]
+                return [happened.BroadcastStarted(source=command.source)]
+            return [happened.BroadcastResumed(source=command.source)]
         case BroadcastInterrupt():
             if not live:
                 raise DomainError("broadcast_not_live", "the broadcast is not live")
-            return [BroadcastInterrupted(reason=command.reason)]
+            return [happened.BroadcastInterrupted(reason=command.reason)]
         case BroadcastStop():
             if current is None or current.status == "stopped":
                 raise DomainError("broadcast_not_live", "the broadcast is not on")
-            return [BroadcastStopped()]
+            return [happened.BroadcastStopped()]
 
 
 def _item_start(state: SessionState, command: ItemStart) -> list[Event]:
@@ -298,7 +273,7 @@ def _item_start(state: SessionState, command: ItemStart) -> list[Event]:
         raise DomainError("item_in_progress", f"item {state.current_item!r} is in progress")
     if item.status != "pending":
         raise DomainError("item_not_pending", f"item {item.id!r} was already taken up")
-    return [ItemStarted(item=item.id)]
+    return [happened.ItemStarted(item=item.id)]
 
 
 def _item_finish(state: SessionState, command: ItemFinish) -> list[Event]:
@@ -308,7 +283,7 @@ def _item_finish(state: SessionState, command: ItemFinish) -> list[Event]:
     vote = state.open_vote
     if vote is not None and vote.item == item.id:
         raise DomainError("vote_open", f"vote {vote.id!r} on this item is open")
-    return [ItemFinished(item=item.id)]
+    return [happened.ItemFinished(item=item.id)]
 
 
 def _speaker_grant(state: SessionState, council: CouncilState, command: SpeakerGrant, ctx: Context) -> list[Event]:
@@ -317,7 +292,7 @@ def _speaker_grant(state: SessionState, council: CouncilState, command: SpeakerG
     if state.speaker is not None:
         raise DomainError("speaker_active", f"{state.speaker.deputy!r} holds the floor")
     until = format_time(ctx.at + timedelta(seconds=command.seconds))
-    return [SpeakerGranted(deputy=command.deputy, seconds=command.seconds, until=until)]
+    return [happened.SpeakerGranted(deputy=command.deputy, seconds=command.seconds, until=until)]
 
 
 def _conflict_declare(state: SessionState, member: str, command: ConflictDeclare) -> list[Event]:
@@ -328,7 +303,7 @@ def _conflict_declare(state: SessionState, member: str, command: ConflictDeclare
     # Art. 59-1: a conflicted deputy does not vote; declaring after voting would not undo the ballot.
     if vote is not None and vote.item == item.id and member in vote.ballots:
         raise DomainError("already_voted", f"{member!r} already voted in {vote.id!r}")
-    return [ConflictDeclared(deputy=member, item=item.id, reason=command.reason)]
+    return [happened.ConflictDeclared(deputy=member, item=item.id, reason=command.reason)]
 
 
 def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx: Context) -> list[Event]:
@@ -373,7 +348,7 @@ def _vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ct
         raise DomainError("no_quorum", "more than half of the statutory composition must be registered")
     if len(ctx.entropy) < 16:
         raise ValueError("vote.open needs at least 16 bytes of Context.entropy for the nonce seed")
-    opened = VoteOpened(
+    opened = happened.VoteOpened(
         vote=f"v{len(state.votes) + 1}",
         item=item_id,
         subject=command.subject,
@@ -423,7 +398,7 @@ def _ballot_cast(
     if council.signed_ballots or command.assertion is not None:
         nonce, sign_count, assertion = _signed_ballot(state, council, member, vote, command, ctx)
         return [
-            Ballot(
+            happened.Ballot(
                 vote=vote.id,
                 deputy=member,
                 choice=command.choice.value,
@@ -432,7 +407,7 @@ def _ballot_cast(
                 assertion=assertion,
             )
         ]
-    return [Ballot(vote=vote.id, deputy=member, choice=command.choice.value)]
+    return [happened.Ballot(vote=vote.id, deputy=member, choice=command.choice.value)]
 
 
 def _signed_ballot(
@@ -489,11 +464,13 @@ def _vote_close(state: SessionState, council: CouncilState, command: VoteClose) 
     )
     # Art. 59 part 3: roll-call results per deputy are public.
     closed: list[Event] = [
-        VoteClosed(vote=vote.id, tally=tally.as_dict(), roll_call={m: line.value for m, line in roll_call.items()})
+        happened.VoteClosed(
+            vote=vote.id, tally=tally.as_dict(), roll_call={m: line.value for m, line in roll_call.items()}
+        )
     ]
     if vote.purpose == "agenda_add" and vote.proposal is not None and tally.outcome is Outcome.ADOPTED:
         # The council decided to include it: the item joins the agenda, last, with the id the vote named.
-        closed.append(ItemAdded(item=vote.item, **vote.proposal, position=len(state.agenda) + 1))
+        closed.append(happened.ItemAdded(item=vote.item, **vote.proposal, position=len(state.agenda) + 1))
     return closed
 
 
