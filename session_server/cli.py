@@ -66,7 +66,7 @@ def _serve(settings: Settings, banner: Callable[[Settings], None] | None = None)
         kvorum_loop: asyncio.AbstractEventLoop | None = None
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            kvorum = getattr(app.state, "kvorum", None)
+            kvorum = getattr(app.state, "node", None)
             if kvorum is not None and self.kvorum_loop is not None:
                 self.kvorum_loop.call_soon_threadsafe(kvorum.hub.release)
             super().handle_exit(sig, frame)

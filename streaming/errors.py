@@ -9,15 +9,10 @@ __all__ = ["VideoError", "ViewersFull"]
 
 class VideoError(Refusal):
     """A publisher, viewer or camera refused: ``invalid_sdp``, ``camera_unreachable``, ``publisher_exists``,
-    ``not_found``; ``kind`` says what the HTTP edge answers."""
+    ``not_found``; an invalid request unless its ``kind`` says otherwise."""
 
     def __init__(self, code: str, message: str, kind: Kind = "invalid") -> None:
-        super().__init__(code, message)
-        self._kind: Kind = kind
-
-    @property
-    def kind(self) -> Kind:
-        return self._kind
+        super().__init__(code, message, kind)
 
 
 class ViewersFull(VideoError):

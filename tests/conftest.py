@@ -120,7 +120,7 @@ class RunningServer:
 
     @property
     def kvorum(self) -> Node:
-        kvorum: Node = self.app.state.kvorum
+        kvorum: Node = self.app.state.node
         return kvorum
 
 

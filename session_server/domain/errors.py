@@ -174,20 +174,21 @@ declare(
 
 class Refusal(Exception):
     """Base of every package's refusals: a stable ``code``, a readable English ``message``, and its ``kind``
-    (what the HTTP edge turns into a status, once, for all of them)."""
+    (what the HTTP edge turns into a status, once, for all of them; ``conflict`` unless given)."""
 
     code: str
     message: str
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, kind: Kind | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self._kind = kind
 
     @property
     def kind(self) -> Kind:
         """What the refusal is."""
-        return "conflict"
+        return self._kind or "conflict"
 
 
 class DomainError(Refusal):

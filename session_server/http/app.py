@@ -38,6 +38,7 @@ from session_server.http.responses import (
     api_error_handler,
     error_response,
     http_exception_handler,
+    node_of,
     refusal_handler,
 )
 from session_server.http.sockets import Admission, session_feed, session_socket
@@ -55,7 +56,7 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     """The process can serve: its database answers."""
-    kvorum: Node = request.app.state.kvorum
+    kvorum = node_of(request)
     try:
         await kvorum.store.answers()
     except Exception as exc:
@@ -131,7 +132,7 @@ def _pages(settings: Settings) -> list[Route]:
         async def pick(request: Request) -> Response:
             """``/{name}`` → ``/{name}/<id>`` of ``?session=<id>``, else the open sitting, else the next
             scheduled, else the newest, the rest of the query kept (``?lang=en``)."""
-            kvorum: Node = request.app.state.kvorum
+            kvorum = node_of(request)
             session = request.query_params.get("session") or await kvorum.sittings.current()
             if session is None:
                 return notices.no_sitting_page(PAGE_HEADERS, council=await notices.council_name(request.app))
@@ -204,7 +205,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with Node.open(settings) as kvorum, contextlib.AsyncExitStack() as stack:
-            app.state.kvorum = kvorum
+            app.state.node = kvorum
             app.state.core = core = kvorum.core()
             app.state.admission = Admission(settings.ws_per_address)
             app.state.feed_admission = Admission(settings.ws_per_address)  # event streams: a count of their own

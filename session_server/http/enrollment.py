@@ -19,15 +19,10 @@ from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER
 from session_server.domain.council import CouncilState
 from session_server.domain.roles import Actor, Role
 from session_server.http.openapi import described, ref
-from session_server.http.responses import ApiError, json_object, parse, principal, read_body
+from session_server.http.responses import ApiError, json_object, node_of, parse, principal, read_body
 from session_server.identity.enrollment import credential_from, registration_options
 from session_server.identity.errors import EnrollmentError
 from session_server.node import Node
-
-
-def _kvorum(request: Request) -> Node:
-    kvorum: Node = request.app.state.kvorum
-    return kvorum
 
 
 async def _council(kvorum: Node) -> CouncilState:
@@ -45,7 +40,7 @@ async def _council(kvorum: Node) -> CouncilState:
 )
 async def create(request: Request) -> Response:
     """A one-time enrollment link for a deputy (secretary or admin): ``{"deputy"}`` → token and URL."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     who = await principal(request)
     if who.role not in (Role.SECRETARY, Role.ADMIN):
         raise ApiError(403, "forbidden", "only the secretary or an administrator enrolls devices")
@@ -69,7 +64,7 @@ async def create(request: Request) -> Response:
 )
 async def options(request: Request) -> Response:
     """WebAuthn registration options for the link's deputy (user verification required)."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     token = request.path_params["token"]
     link = await kvorum.enrollments.open(token)
     body, challenge = registration_options(await _council(kvorum), link.deputy)
@@ -84,7 +79,7 @@ async def options(request: Request) -> Response:
 )
 async def register(request: Request) -> Response:
     """Verify the new credential and enroll it: ``credential.enrolled`` in the council stream."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     token = request.path_params["token"]
     link = await kvorum.enrollments.open(token)
     if link.challenge is None:
@@ -118,7 +113,7 @@ def _result(result: CommandResult) -> dict[str, Any]:
 )
 async def council_command(request: Request) -> Response:
     """A council command: ``credential.revoke``, ``deputy.update`` (secretary); ``council.configure`` (admin)."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     who = await principal(request)
     command = parse(COUNCIL_COMMAND_ADAPTER, await read_body(request, kvorum.settings.max_body_bytes))
     if command.type in ("credential.enroll", "council.create"):

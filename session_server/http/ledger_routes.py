@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 
 from session_server.application import council_stream, session_stream
 from session_server.http.openapi import described, query_parameter
-from session_server.http.responses import ApiError, query_int
+from session_server.http.responses import ApiError, node_of, query_int
 from session_server.ledger.trees import Ledger, LedgerError, b64
 from session_server.node import Node
 
@@ -24,14 +24,9 @@ MAX_LEAVES = 10_000
 """Leaves per page of ``/ledger``."""
 
 
-def _kvorum(request: Request) -> Node:
-    kvorum: Node = request.app.state.kvorum
-    return kvorum
-
-
 async def _stream(request: Request) -> str:
     """The stream the URL names: ``/sessions/{session}/ledger…`` or ``/council/ledger…``; 404 if absent."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     session = request.path_params.get("session")
     if session is not None:
         stream = session_stream(session)
@@ -64,7 +59,7 @@ def _ledger_error(exc: LedgerError) -> ApiError:
 )
 async def leaves(request: Request) -> Response:
     """``{"origin", "size", "from", "to", "leaves": [base64 …]}``; ``?from=&to=`` pick a range (≤ 10,000)."""
-    ledger = _kvorum(request).ledger
+    ledger = node_of(request).ledger
     stream = await _stream(request)
     size = len(await ledger.tree(stream))
     start = query_int(request, "from", 0, low=0, high=2**62)
@@ -91,7 +86,7 @@ async def leaves(request: Request) -> Response:
 )
 async def checkpoint(request: Request) -> Response:
     """The latest signed checkpoint (``?size=N`` for an earlier one) as a C2SP signed note."""
-    ledger = _kvorum(request).ledger
+    ledger = node_of(request).ledger
     stream = await _stream(request)
     size = _required(request, "size", low=0) if "size" in request.query_params else None
     try:
@@ -106,7 +101,7 @@ async def checkpoint(request: Request) -> Response:
 @described("Sizes of every signed checkpoint")
 async def checkpoints(request: Request) -> Response:
     """The sizes of every signed checkpoint, ascending: ``{"sizes": […]}``."""
-    ledger = _kvorum(request).ledger
+    ledger = node_of(request).ledger
     return JSONResponse({"sizes": await ledger.checkpoint_sizes(await _stream(request))})
 
 
@@ -117,7 +112,7 @@ async def checkpoints(request: Request) -> Response:
 )
 async def inclusion(request: Request) -> Response:
     """``{"index", "size", "hashes"}``: the RFC 9162 inclusion proof of leaf ``index`` in tree ``size``."""
-    ledger = _kvorum(request).ledger
+    ledger = node_of(request).ledger
     stream = await _stream(request)
     index = _required(request, "index", low=0)
     size = _required(request, "size", low=1)
@@ -135,7 +130,7 @@ async def inclusion(request: Request) -> Response:
 )
 async def consistency(request: Request) -> Response:
     """``{"from", "to", "hashes"}``: the RFC 9162 consistency proof between trees ``from`` and ``to``."""
-    ledger = _kvorum(request).ledger
+    ledger = node_of(request).ledger
     stream = await _stream(request)
     old = _required(request, "from", low=0)
     new = _required(request, "to", low=0)
@@ -153,7 +148,7 @@ async def consistency(request: Request) -> Response:
 )
 async def receipt(request: Request) -> Response:
     """A receipt for the event ``?seq=N`` (e.g. one's own ballot): leaf, index, inclusion proof, checkpoint."""
-    ledger = _kvorum(request).ledger
+    ledger = node_of(request).ledger
     stream = await _stream(request)
     seq = _required(request, "seq", low=1)
     try:
@@ -199,7 +194,7 @@ async def build_export(kvorum: Node, session_id: str) -> dict[str, Any]:
 @described("The whole ledger in one file for `kvorum verify` (kvorum-ledger-v1)", errors_=(404,))
 async def export(request: Request) -> Response:
     """The whole ledger of a session in one JSON file, for ``kvorum verify``."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     body = await build_export(kvorum, request.path_params["session"])
     filename = f"kvorum-{body['council']}-{body['session']}.ledger.json"
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
@@ -207,7 +202,7 @@ async def export(request: Request) -> Response:
 
 async def keys(request: Request) -> Response:
     """The council's checkpoint verifier keys (C2SP vkey), one a line, oldest first."""
-    lines = "".join(f"{vkey}\n" for vkey in _kvorum(request).ledger.vkeys())
+    lines = "".join(f"{vkey}\n" for vkey in node_of(request).ledger.vkeys())
     return PlainTextResponse(lines, media_type="text/plain; charset=utf-8")
 
 

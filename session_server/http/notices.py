@@ -81,7 +81,7 @@ def no_sitting_page(
 async def council_name(app: Any) -> str | None:
     """The name of the council ``app`` serves; None before there is one, or when the database cannot be
     read within ``NAME_WAIT_SECONDS`` (an error page never fails, nor waits long, for want of it)."""
-    kvorum = getattr(getattr(app, "state", None), "kvorum", None)
+    kvorum = getattr(getattr(app, "state", None), "node", None)
     if kvorum is None:
         return None
     try:

@@ -9,12 +9,13 @@ from urllib.parse import quote
 import orjson
 from pydantic import TypeAdapter, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from session_server.domain.errors import Kind, Refusal
 from session_server.domain.text import ALREADY_CLEAN, TEXT_ERROR, Strict, bad_character, clean_json
 from session_server.identity.tokens import Principal, TokenError
+from session_server.node import Node
 
 M = TypeVar("M")
 
@@ -205,10 +206,10 @@ def site_url(request: Request) -> str:
     """The site's address for links and instructions: ``KVORUM_PUBLIC_URL``, else the address this
     server listens on (loopback as ``localhost``). Never the request's ``Host`` header, which the
     client writes (a link a page prints must not be one an attacker chose)."""
-    public: str = request.app.state.kvorum.settings.public_url
+    public: str = node_of(request).settings.public_url
     if public:
         return public
-    host, port = request.scope.get("server") or ("localhost", request.app.state.kvorum.settings.port)
+    host, port = request.scope.get("server") or ("localhost", node_of(request).settings.port)
     if host in ("127.0.0.1", "::1", "0.0.0.0", "::", None):
         host = "localhost"
     elif ":" in host:
@@ -223,7 +224,7 @@ async def principal(request: Request) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "sign in: Authorization: Bearer <access token>", _CHALLENGE)
     try:
-        return await request.app.state.kvorum.access.verify(token.strip())  # type: ignore[no-any-return]
+        return await node_of(request).access.verify(token.strip())
     except TokenError as exc:
         raise ApiError(401, exc.code, exc.message, _CHALLENGE) from None
 
@@ -251,3 +252,10 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+
+
+def node_of(connection: HTTPConnection) -> Node:
+    """The services of the process serving ``connection`` (a request or a WebSocket): the core's handlers'
+    way to them (an extension gets ``session_server.extensions.core_of`` instead)."""
+    node: Node = connection.app.state.node
+    return node

@@ -20,6 +20,7 @@ from session_server.http.responses import (
     ApiError,
     JSONResponse,
     json_object,
+    node_of,
     parse,
     parse_model,
     principal,
@@ -34,11 +35,6 @@ from voting.ballot import nonce_for
 REFRESH_COOKIE = "kvorum_refresh"
 SIGNED_IN_COOKIE = "kvorum_signed_in"
 _COOKIE_PATH = "/api/v1/auth"
-
-
-def _kvorum(request: Request) -> Node:
-    kvorum: Node = request.app.state.kvorum
-    return kvorum
 
 
 def _token_response(kvorum: Node, access: str, refresh: str) -> JSONResponse:
@@ -84,7 +80,7 @@ def _signed_out(response: Response) -> Response:
 )
 async def login(request: Request) -> Response:
     """Exchange a username and password for an access token and a refresh cookie."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     body = parse_model(LoginBody, await read_body(request, kvorum.settings.max_body_bytes))
     attempt = Attempt(
         body.username,
@@ -121,7 +117,7 @@ async def _refresh_token(request: Request, kvorum: Node) -> str:
 )
 async def refresh(request: Request) -> Response:
     """Spend the refresh token for a new access token and a new refresh token (rotation)."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     token = await _refresh_token(request, kvorum)
     try:
         user_id, successor = await kvorum.refresh.rotate(token)
@@ -138,7 +134,7 @@ async def refresh(request: Request) -> Response:
 @described("Revoke this sign-in", ok=(204, "Signed out"))
 async def logout(request: Request) -> Response:
     """Revoke the refresh token's sign-in, and the access token sent with it on every node (within 2 s)."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     await kvorum.refresh.revoke(await _refresh_token(request, kvorum))
     if request.headers.get("authorization"):
         with contextlib.suppress(ApiError):  # an expired or unknown one needs no revoking
@@ -156,7 +152,7 @@ async def me(request: Request) -> Response:
 @described("The council, its deputies and rules")
 async def council(request: Request) -> Response:
     """This installation's council: name, statutory composition, deputies and factions, vote rules."""
-    sessions = _kvorum(request).application
+    sessions = node_of(request).application
     council_id = await sessions.council_id()
     if council_id is None:
         raise ApiError(404, "council_not_found", "no council yet: run `kvorum demo` or create one")
@@ -166,7 +162,7 @@ async def council(request: Request) -> Response:
 @described("Plenary sessions, newest first")
 async def list_sessions(request: Request) -> Response:
     """Plenary sessions, newest first."""
-    return JSONResponse({"sessions": await _kvorum(request).sittings.listed()})
+    return JSONResponse({"sessions": await node_of(request).sittings.listed()})
 
 
 def _result(result: CommandResult) -> dict[str, Any]:
@@ -183,7 +179,7 @@ def _result(result: CommandResult) -> dict[str, Any]:
 )
 async def schedule_session(request: Request) -> Response:
     """Create a scheduled session with its agenda (secretary or admin)."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     who = await principal(request)
     raw = await read_body(request, kvorum.settings.max_body_bytes)
     command = parse_model(SessionSchedule, _with_type(raw, "session.schedule"))
@@ -203,7 +199,7 @@ def _with_type(raw: bytes, type_: str) -> bytes:
 @described("The session's state and the seq it reflects", errors_=(404,))
 async def get_session(request: Request) -> Response:
     """The session's current state and the ``seq`` it reflects."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     state, council_state = await kvorum.application.session(request.path_params["session"])
     return JSONResponse({"seq": state.seq, "state": to_public(state, council_state)})
 
@@ -218,7 +214,7 @@ async def get_session(request: Request) -> Response:
 )
 async def session_events(request: Request) -> Response:
     """Events after ``?after=N`` in order, at most ``?limit=`` (default 1000)."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     session_id = request.path_params["session"]
     after = query_int(request, "after", 0, low=0, high=2**62)
     limit = query_int(request, "limit", 1000, low=1, high=5000)
@@ -239,7 +235,7 @@ async def session_events(request: Request) -> Response:
 )
 async def session_command(request: Request) -> Response:
     """Run one command on the session; the reply comes after its events are committed."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     who = await principal(request)
     command = parse(SESSION_COMMAND_ADAPTER, await read_body(request, kvorum.settings.max_body_bytes))
     if command.type == "session.schedule":
@@ -256,7 +252,7 @@ async def session_command(request: Request) -> Response:
 )
 async def my_nonce(request: Request) -> Response:
     """The caller's next ballot nonce in a vote: ``{"vote", "deputy", "index", "nonce"}`` (voting.ballot)."""
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     who = await principal(request)
     if who.member is None:
         raise ApiError(403, "not_a_deputy", "only a council member has ballot nonces")

@@ -46,7 +46,7 @@ from session_server.domain.session import to_public
 from session_server.domain.session_state import own_view
 from session_server.domain.text import LARGEST_INTEGER
 from session_server.http.openapi import described
-from session_server.http.responses import ApiError, parse, whole_number
+from session_server.http.responses import ApiError, node_of, parse, whole_number
 from session_server.identity.tokens import Principal, TokenError
 from session_server.node import Node
 from session_server.realtime.direct import CHUNK_WRITER, DROP_SECONDS, FRAME_WRITER
@@ -346,7 +346,7 @@ async def _authenticate(kvorum: Node, websocket: WebSocket) -> Principal | None:
 
 async def session_socket(websocket: WebSocket) -> None:
     """``WS /ws/sessions/{id}``: the session's events live, and commands acknowledged after commit."""
-    kvorum: Node = websocket.app.state.kvorum
+    kvorum = node_of(websocket)
     admission: Admission = websocket.app.state.admission
     session_id = websocket.path_params["session"]
     if not origin_allowed(
@@ -428,7 +428,7 @@ def _heartbeat(request: Request) -> tuple[float, bytes]:
 )
 async def session_feed(request: Request) -> Response:
     """``GET /api/v1/sessions/{id}/stream``: the public events as Server-Sent Events, resumable."""
-    kvorum: Node = request.app.state.kvorum
+    kvorum = node_of(request)
     session_id = request.path_params["session"]
     stream = session_stream(session_id)
     since = _since(request)

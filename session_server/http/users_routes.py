@@ -23,6 +23,7 @@ from session_server.http.openapi import described, query_parameter, ref
 from session_server.http.responses import (
     ApiError,
     JSONResponse,
+    node_of,
     parse_model,
     principal,
     query_int,
@@ -30,12 +31,6 @@ from session_server.http.responses import (
     read_body,
 )
 from session_server.identity.accounts import USERNAME, AccountError, User
-from session_server.node import Node
-
-
-def _kvorum(request: Request) -> Node:
-    kvorum: Node = request.app.state.kvorum
-    return kvorum
 
 
 async def _require(request: Request, *roles: Role) -> str:
@@ -60,7 +55,7 @@ def _username(request: Request) -> str:
 async def users(request: Request) -> Response:
     """Every account."""
     await _require(request, Role.ADMIN)
-    return JSONResponse({"users": [_public(u) for u in await _kvorum(request).accounts.list()]})
+    return JSONResponse({"users": [_public(u) for u in await node_of(request).accounts.list()]})
 
 
 @described(
@@ -75,7 +70,7 @@ async def users(request: Request) -> Response:
 async def change(request: Request) -> Response:
     """Disable, enable or give another role to an account."""
     me = await _require(request, Role.ADMIN)
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     body = parse_model(UserChange, await read_body(request, kvorum.settings.max_body_bytes))
     username = _username(request)
     if username == me and (body.disabled or body.role not in (None, Role.ADMIN.value)):
@@ -104,7 +99,7 @@ async def change(request: Request) -> Response:
 async def unlock(request: Request) -> Response:
     """Let an account slowed down by failed sign-ins try again at once."""
     by = await _require(request, Role.ADMIN, Role.SECRETARY)
-    kvorum = _kvorum(request)
+    kvorum = node_of(request)
     username = _username(request)
     if await kvorum.accounts.get_by_name(username) is None:
         raise ApiError(404, "unknown_user", "no such user")
@@ -126,7 +121,7 @@ async def sign_ins(request: Request) -> Response:
     await _require(request, Role.ADMIN)
     username = query_text(request, "username", max_length=100)
     limit = query_int(request, "limit", 200, low=1, high=1000)
-    return JSONResponse({"sign_ins": await _kvorum(request).sign_ins.recent(username=username, limit=limit)})
+    return JSONResponse({"sign_ins": await node_of(request).sign_ins.recent(username=username, limit=limit)})
 
 
 def routes() -> list[BaseRoute]:

@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-from session_server.domain.errors import Kind, Refusal
+from session_server.domain.errors import Refusal
 
 __all__ = ["EnrollmentError", "IdentityError"]
 
 
 class IdentityError(Refusal):
-    """A refusal of the identity part; ``kind`` says what the HTTP edge answers (409 unless given)."""
-
-    def __init__(self, code: str, message: str, kind: Kind = "conflict") -> None:
-        super().__init__(code, message)
-        self._kind: Kind = kind
-
-    @property
-    def kind(self) -> Kind:
-        return self._kind
+    """A refusal of the identity part; its ``kind`` says what the HTTP edge answers (409 unless given)."""
 
 
 class EnrollmentError(IdentityError):
