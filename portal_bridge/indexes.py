@@ -43,14 +43,11 @@ async def home(request: Request) -> Response:
     """Sittings live, upcoming and past; the newest published decisions; the council's composition."""
     council = await council_of(request)
     pool = core_of(request).database
-    live = await pool.fetch("SELECT id, title, date FROM sessions WHERE status = 'open' ORDER BY date, number")
-    upcoming = await pool.fetch(
-        "SELECT id, title, date FROM sessions WHERE status = 'scheduled' ORDER BY date, number LIMIT 5"
-    )
-    past = await pool.fetch(
-        "SELECT id, title, date FROM sessions WHERE status = 'closed' ORDER BY date DESC, number DESC LIMIT 5"
-    )
-    sessions = await pool.fetchval("SELECT count(*) FROM sessions")
+    sittings = core_of(request).sittings
+    live = await sittings.with_status("open")
+    upcoming = await sittings.with_status("scheduled", limit=5)
+    past = await sittings.with_status("closed", newest_first=True, limit=5)
+    sessions = await sittings.count()
     decisions = await pool.fetch(
         """SELECT id, title, decision_number, decision_published_on AS day FROM documents WHERE status = 'published'
            ORDER BY decision_published_on DESC, id LIMIT 10"""
@@ -75,13 +72,9 @@ async def home(request: Request) -> Response:
 async def sessions(request: Request) -> Response:
     """``/sessions``: every sitting, newest first, 20 a page."""
     council = await council_of(request)
-    pool = core_of(request).database
-    at = paging(request, await pool.fetchval("SELECT count(*) FROM sessions"), SESSIONS_PER_PAGE)
-    rows = await pool.fetch(
-        "SELECT id, title, date, status FROM sessions ORDER BY date DESC, number DESC LIMIT $1 OFFSET $2",
-        at.size,
-        at.offset,
-    )
+    sittings = core_of(request).sittings
+    at = paging(request, await sittings.count(), SESSIONS_PER_PAGE)
+    rows = await sittings.page(at.size, at.offset)
     listed = [{**dict(r), "status_text": STATUS.get(r["status"], r["status"])} for r in rows]
     return render("sessions.html", council=council, section="sessions", sessions=listed, at=at)
 

@@ -268,9 +268,9 @@ async def deputy_page(request: Request) -> Response:
     for vote in votes:
         vote["result"] = roll_call_line(vote["line"], deputy.gender)
         vote["vote"] = vote["uid"].removeprefix(f"{vote['session']}-")  # its place on the session's page
-    sessions = await pool.fetchval("SELECT count(*) FROM sessions WHERE status <> 'scheduled'")
+    sessions = await core_of(request).sittings.count(held_only=True)
     attended = await members.attended(pool, member)
-    titles = {r["id"]: r["title"] for r in await pool.fetch("SELECT id, title FROM sessions")}
+    titles = await core_of(request).sittings.titles()
     conflicts = [
         {**c, "deputy": member, "title": titles.get(c["session"], c["session"])}
         for c in await members.conflicts(pool, member)
@@ -304,9 +304,7 @@ async def search_page(request: Request) -> Response:
     if terms:
         found = await find(core_of(request).database, terms)
         documents, items = found.documents, found.items
-    pool = core_of(request).database
-    rows = await pool.fetch("SELECT id, title FROM sessions WHERE id = ANY($1::text[])", [i["session"] for i in items])
-    titles = {r["id"]: r["title"] for r in rows}
+    titles = await core_of(request).sittings.titles([i["session"] for i in items])
     return render(
         "search.html",
         council=council,

@@ -29,6 +29,7 @@ from session_server.config import Settings
 from session_server.ledger.trees import Ledger
 from session_server.store.events import StoredEvent
 from session_server.store.schema import CORE_MIGRATIONS, Component
+from session_server.store.sittings import SittingRows
 
 if TYPE_CHECKING:
     from starlette.applications import Starlette
@@ -82,6 +83,8 @@ class Core:
     application: Application
     events: Events
     database: Database
+    sittings: SittingRows
+    """The sittings as listed (the core's ``sessions`` read model): an extension never reads the table itself."""
     ledger: Ledger | None = None
     """Signs checkpoints for exports; None where no ledger runs (a command-line rebuild)."""
 

@@ -52,7 +52,7 @@ class Node:
 
     def core(self) -> Core:
         """The face the extensions are given (``session_server.extensions``): not these services themselves."""
-        return Core(self.settings, self.application, self.store, self.pool, self.ledger)
+        return Core(self.settings, self.application, self.store, self.pool, self.sittings, self.ledger)
 
     def _fan_out(self, events: Sequence[StoredEvent]) -> None:
         """After a commit: this node's subscribers first, then the other nodes."""

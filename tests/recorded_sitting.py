@@ -29,6 +29,7 @@ from session_server.domain.roles import Actor, Role
 from session_server.extensions import Core
 from session_server.ledger.trees import Ledger
 from session_server.store.events import StoredEvent
+from session_server.store.sittings import SittingRows
 
 FIXTURE = Path(__file__).parent / "fixtures" / "recorded-sitting.jsonl"
 COUNCIL = "golden"
@@ -235,7 +236,8 @@ async def decision(application: Application, ids: Iterator[str]) -> None:
 
 def extension_core(application: Application, ledger: Ledger | None = None) -> Core:
     """The face the portal is given, over the application's own store."""
-    return Core(Settings(), application, application.store, application.store.pool, ledger)
+    pool = application.store.pool
+    return Core(Settings(), application, application.store, pool, SittingRows(pool), ledger)
 
 
 def recorded() -> list[bytes]:

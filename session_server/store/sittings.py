@@ -4,6 +4,7 @@ votes whose time is up."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +34,39 @@ class SittingRows:
                FROM sessions ORDER BY date DESC, number DESC"""
         )
         return [dict(r, date=r["date"].isoformat()) for r in rows]
+
+    async def with_status(self, status: str, *, newest_first: bool = False, limit: int | None = None) -> list[Any]:
+        """``id, title, date`` of the sittings with ``status`` (``open``, ``scheduled``, ``closed``), by date."""
+        order = "date DESC, number DESC" if newest_first else "date, number"
+        return list(
+            await self.pool.fetch(
+                f"SELECT id, title, date FROM sessions WHERE status = $1 ORDER BY {order} LIMIT $2", status, limit
+            )
+        )
+
+    async def count(self, *, held_only: bool = False) -> int:
+        """How many sittings there are (``held_only``: opened at some time, not just scheduled)."""
+        where = " WHERE status <> 'scheduled'" if held_only else ""
+        value: int = await self.pool.fetchval(f"SELECT count(*) FROM sessions{where}")
+        return value
+
+    async def page(self, limit: int, offset: int) -> list[Any]:
+        """``id, title, date, status`` of a page of sittings, newest first."""
+        return list(
+            await self.pool.fetch(
+                "SELECT id, title, date, status FROM sessions ORDER BY date DESC, number DESC LIMIT $1 OFFSET $2",
+                limit,
+                offset,
+            )
+        )
+
+    async def titles(self, ids: Sequence[str] | None = None) -> dict[str, str]:
+        """The title of each sitting of ``ids`` (every sitting when None)."""
+        if ids is None:
+            rows = await self.pool.fetch("SELECT id, title FROM sessions")
+        else:
+            rows = await self.pool.fetch("SELECT id, title FROM sessions WHERE id = ANY($1::text[])", list(ids))
+        return {r["id"]: r["title"] for r in rows}
 
     async def current(self) -> str | None:
         """The sitting a page follows: the open one, else the next scheduled from today, else the newest."""
