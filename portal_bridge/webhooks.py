@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge import egress
 from portal_bridge.consumers import Consumer
+from portal_bridge.webhook_rows import Subscriptions
 from session_server.domain.roles import Role
 from session_server.extensions import Core, core_of
 from session_server.http.openapi import described, ref
@@ -248,13 +249,8 @@ async def subscribe(request: Request) -> Response:
     except egress.TargetRefused as exc:
         raise ApiError(400, "webhook_target_refused", f"url: {exc}", field="url") from None
     secret = new_secret()
-    row = await core_of(request).database.fetchrow(
-        "INSERT INTO webhook_subscriptions (url, secret, event_types) VALUES ($1, $2, $3) RETURNING id",
-        url,
-        secret,
-        sorted(set(types)),
-    )
-    made = {"id": row["id"], "url": url, "event_types": sorted(set(types)), "secret": secret}
+    made_id = await _subscriptions(request).add(url, secret, sorted(set(types)))
+    made = {"id": made_id, "url": url, "event_types": sorted(set(types)), "secret": secret}
     return JSONResponse(made, status_code=201)
 
 
@@ -272,10 +268,11 @@ async def subscribe(request: Request) -> Response:
 async def subscriptions(request: Request) -> Response:
     """Every subscription (without its secret)."""
     await _admin(request)
-    rows = await core_of(request).database.fetch(
-        "SELECT id, url, event_types, active FROM webhook_subscriptions ORDER BY id"
-    )
-    return JSONResponse({"webhooks": [dict(r) for r in rows]})
+    return JSONResponse({"webhooks": await _subscriptions(request).listed()})
+
+
+def _subscriptions(request: Request) -> Subscriptions:
+    return Subscriptions(core_of(request).database)
 
 
 def _subscription(request: Request) -> int:
@@ -296,11 +293,7 @@ def _subscription(request: Request) -> int:
 async def unsubscribe(request: Request) -> Response:
     """Stop a subscription: nothing more is written or sent for it (its deliveries stay for the record)."""
     await _admin(request)
-    done = await core_of(request).database.fetchval(
-        "UPDATE webhook_subscriptions SET active = false WHERE id = $1 RETURNING id",
-        _subscription(request),
-    )
-    if done is None:
+    if not await _subscriptions(request).stop(_subscription(request)):
         raise ApiError(404, "not_found", "no such subscription")
     return Response(status_code=204)
 
@@ -319,12 +312,7 @@ async def unsubscribe(request: Request) -> Response:
 async def deliveries(request: Request) -> Response:
     """A subscription's deliveries, newest first: id, event type, status, attempts, last error."""
     await _admin(request)
-    rows = await core_of(request).database.fetch(
-        """SELECT id, event_type, status, attempts, last_error FROM webhook_deliveries
-           WHERE subscription_id = $1 ORDER BY created_at DESC, id LIMIT 500""",
-        _subscription(request),
-    )
-    return JSONResponse({"deliveries": [dict(r) for r in rows]})
+    return JSONResponse({"deliveries": await _subscriptions(request).deliveries(_subscription(request))})
 
 
 @described(
@@ -342,15 +330,11 @@ async def deliveries(request: Request) -> Response:
 async def redeliver(request: Request) -> Response:
     """Deliver a parked (or delivered) delivery again, with the same id and body."""
     await _admin(request)
-    done = await core_of(request).database.fetchval(
-        """UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now()
-           WHERE id = $1 RETURNING id""",
-        request.path_params["delivery"],
-    )
-    if done is None:
+    delivery = request.path_params["delivery"]
+    if not await _subscriptions(request).send_again(delivery):
         raise ApiError(404, "not_found", "no such delivery")
     request.app.state.webhook_wake.set()
-    return JSONResponse({"id": done, "status": "pending"})
+    return JSONResponse({"id": delivery, "status": "pending"})
 
 
 def routes() -> list[BaseRoute]:
