@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from portal_bridge.opendata_rows import OpenDataRows
 from portal_bridge.pages import council_of
 from session_server.extensions import core_of
 from session_server.http.responses import JSONResponse, site_url
@@ -59,17 +59,9 @@ async def decisions_atom(request: Request) -> Response:
 async def popolo(request: Request) -> Response:
     """The council, its members and every closed vote as Popolo JSON."""
     council = await council_of(request)
-    pool = core_of(request).database
-    motions = [
-        orjson.loads(r["data"]) for r in await pool.fetch("SELECT data FROM od_motions ORDER BY session, position")
-    ]
-    votings = [
-        orjson.loads(r["data"])
-        for r in await pool.fetch(
-            """SELECT v.data FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
-               ORDER BY m.session, m.position, v.ordinal"""
-        )
-    ]
+    rows = OpenDataRows(core_of(request).database)
+    motions = [motion for motion, _ in await rows.motions()]
+    votings = await rows.votings()
     factions = council.factions
     organizations = [{"id": council.id, "name": council.name, "classification": "legislature"}]
     organizations += [

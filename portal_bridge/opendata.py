@@ -30,7 +30,7 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge.consumers import Consumer
 from portal_bridge.minutes import agenda_add_title
-from portal_bridge.pages import PUBLIC_DOCUMENTS
+from portal_bridge.opendata_rows import OpenDataRows
 from session_server.domain.council import CouncilState
 from session_server.domain.session_events import VoteClosed
 from session_server.domain.session_state import SessionState, evolve
@@ -219,14 +219,6 @@ def _convocation(request: Request) -> int | None:
     return None if raw is None else whole_number(raw, "convocation", low=1, high=100)
 
 
-_MOTIONS = f"""
-    SELECT data, (SELECT id FROM documents WHERE number = m.data ->> 'projectNumber' AND {PUBLIC_DOCUMENTS}
-                  ORDER BY id LIMIT 1) AS document
-    FROM od_motions m
-    WHERE ($1::text IS NULL OR session = $1) AND ($2::int IS NULL OR (data ->> 'convocation')::int = $2)
-    ORDER BY session, position"""
-
-
 async def motions(request: Request) -> Response:
     """``/opendata/ua835/motions.{csv,json}[?session=ID|?convocation=N]``: one row per closed vote.
 
@@ -234,12 +226,10 @@ async def motions(request: Request) -> Response:
     only once the draft is published, which may be after the vote was closed (``pages.PUBLIC_DOCUMENTS``).
     """
     fmt, session, convocation = _format(request), request.query_params.get("session"), _convocation(request)
-    core = core_of(request)
-    rows = await core.database.fetch(_MOTIONS, session, convocation)
     site = site_url(request)
     motions = [
-        {**orjson.loads(r["data"]), "textUrl": f"{site}/decisions/{r['document']}" if r["document"] else ""}
-        for r in rows
+        {**motion, "textUrl": f"{site}/decisions/{document}" if document else ""}
+        for motion, document in await OpenDataRows(core_of(request).database).motions(session, convocation)
     ]
     return _render(motions, MOTION_FIELDS, fmt, "motions")
 
@@ -247,14 +237,8 @@ async def motions(request: Request) -> Response:
 async def votings(request: Request) -> Response:
     """``/opendata/ua835/votings.{csv,json}[?session=ID|?convocation=N]``: one row per member per closed vote."""
     fmt, session, convocation = _format(request), request.query_params.get("session"), _convocation(request)
-    rows = await core_of(request).database.fetch(
-        """SELECT v.data FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
-           WHERE ($1::text IS NULL OR m.session = $1) AND ($2::int IS NULL OR (m.data ->> 'convocation')::int = $2)
-           ORDER BY m.session, m.position, v.ordinal""",
-        session,
-        convocation,
-    )
-    return _render([orjson.loads(r["data"]) for r in rows], VOTING_FIELDS, fmt, "votings")
+    rows = await OpenDataRows(core_of(request).database).votings(session, convocation)
+    return _render(rows, VOTING_FIELDS, fmt, "votings")
 
 
 async def deputies(request: Request) -> Response:

@@ -18,7 +18,6 @@ from collections.abc import Mapping
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-import orjson
 from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
@@ -28,6 +27,7 @@ from portal_bridge import indexes, members
 from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
 from portal_bridge.minutes import OUTCOMES, agenda_add_title
 from portal_bridge.opendata import vote_composition
+from portal_bridge.opendata_rows import OpenDataRows
 from portal_bridge.pages import DEPUTY_NOT_FOUND, PUBLIC_DOCUMENTS, UNPUBLISHED, PageError, council_of, page, render
 from portal_bridge.search import find, words
 from portal_bridge.ukrainian import composition_line, long_date, registration_line, roll_call_line
@@ -215,12 +215,7 @@ async def decision_page(request: Request) -> Response:
         raise DomainError("document_not_found", f"document {state.id!r} is not published")
     vote = votings = None
     if state.session and state.vote:
-        pool = core_of(request).database
-        uid = f"{state.session}-{state.vote}"
-        row = await pool.fetchrow("SELECT data FROM od_motions WHERE uid = $1", uid)
-        vote = orjson.loads(row["data"]) if row else None
-        rows = await pool.fetch("SELECT data FROM od_votings WHERE motion_uid = $1 ORDER BY ordinal", uid)
-        votings = [orjson.loads(r["data"]) for r in rows]
+        vote, votings = await OpenDataRows(core_of(request).database).motion(f"{state.session}-{state.vote}")
         for voting in votings:  # the open data's words are the masculine forms: each member's own here
             member = council.deputies.get(voting["voterId"])
             line = LINE_VALUE.get(voting["result"], "absent")
@@ -254,16 +249,8 @@ async def deputy_page(request: Request) -> Response:
         raise PageError(404, *DEPUTY_NOT_FOUND)
     pool = core_of(request).database
     votes = [
-        {
-            **orjson.loads(r["motion"]),
-            "session": r["session"],
-            "line": LINE_VALUE.get(orjson.loads(r["data"])["result"], "absent"),
-        }
-        for r in await pool.fetch(
-            """SELECT v.data, m.data AS motion, m.session FROM od_votings v JOIN od_motions m ON m.uid = v.motion_uid
-               WHERE v.voter_id = $1 ORDER BY m.session DESC, m.position DESC LIMIT 500""",
-            member,
-        )
+        {**motion, "session": session, "line": LINE_VALUE.get(voting["result"], "absent")}
+        for voting, motion, session in await OpenDataRows(pool).member_votes(member)
     ]
     for vote in votes:
         vote["result"] = roll_call_line(vote["line"], deputy.gender)
