@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from portal_bridge.document_rows import PublicDocuments
 from portal_bridge.opendata_rows import OpenDataRows
 from portal_bridge.pages import council_of
 from session_server.extensions import core_of
@@ -32,10 +33,7 @@ OPTION = {"За": "yes", "Проти": "no", "Утримався": "abstain", "�
 async def decisions_atom(request: Request) -> Response:
     """The Atom feed of published decisions."""
     council = await council_of(request)
-    rows = await core_of(request).database.fetch(
-        """SELECT id, number, title, decision_number, decision_published_on FROM documents
-           WHERE status = 'published' ORDER BY decision_published_on DESC, id LIMIT 200"""
-    )
+    rows = await PublicDocuments(core_of(request).database).decisions(200)
     base = site_url(request)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")

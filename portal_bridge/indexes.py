@@ -14,7 +14,8 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import Response
 
-from portal_bridge.pages import PUBLIC_DOCUMENTS, council_of, paging, render
+from portal_bridge.document_rows import PublicDocuments
+from portal_bridge.pages import council_of, paging, render
 from session_server.extensions import core_of
 
 SESSIONS_PER_PAGE: Final = 20
@@ -32,27 +33,18 @@ DOCUMENT_STATUS: Final = {
 }
 UNAFFILIATED: Final = "Позафракційні"
 
-_DOCUMENTS: Final = f"""
-    SELECT id, number, title, status, decision_number, coalesce(decision_published_on, published_on) AS day
-    FROM documents WHERE {PUBLIC_DOCUMENTS}
-    ORDER BY decision_published_on DESC NULLS LAST, published_on DESC NULLS LAST, number DESC
-    LIMIT $1 OFFSET $2"""
-
 
 async def home(request: Request) -> Response:
     """Sittings live, upcoming and past; the newest published decisions; the council's composition."""
     council = await council_of(request)
-    pool = core_of(request).database
     sittings = core_of(request).sittings
     live = await sittings.with_status("open")
     upcoming = await sittings.with_status("scheduled", limit=5)
     past = await sittings.with_status("closed", newest_first=True, limit=5)
     sessions = await sittings.count()
-    decisions = await pool.fetch(
-        """SELECT id, title, decision_number, decision_published_on AS day FROM documents WHERE status = 'published'
-           ORDER BY decision_published_on DESC, id LIMIT 10"""
-    )
-    documents = await pool.fetchval(f"SELECT count(*) FROM documents WHERE {PUBLIC_DOCUMENTS}")
+    public = PublicDocuments(core_of(request).database)
+    decisions = await public.decisions(10)
+    documents = await public.count()
     mayor = council.deputies.get(council.mayor or "")
     return render(
         "home.html",
@@ -82,11 +74,9 @@ async def sessions(request: Request) -> Response:
 async def decisions(request: Request) -> Response:
     """``/decisions``: every decision and published draft, the newest published decisions first, 20 a page."""
     council = await council_of(request)
-    pool = core_of(request).database
-    at = paging(
-        request, await pool.fetchval(f"SELECT count(*) FROM documents WHERE {PUBLIC_DOCUMENTS}"), DOCUMENTS_PER_PAGE
-    )
-    rows = await pool.fetch(_DOCUMENTS, at.size, at.offset)
+    public = PublicDocuments(core_of(request).database)
+    at = paging(request, await public.count(), DOCUMENTS_PER_PAGE)
+    rows = await public.page(at.size, at.offset)
     listed = [{**dict(r), "status_text": DOCUMENT_STATUS.get(r["status"], r["status"])} for r in rows]
     return render("decisions.html", council=council, section="decisions", documents=listed, at=at)
 

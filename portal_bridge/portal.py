@@ -24,11 +24,12 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import indexes, members
+from portal_bridge.document_rows import PublicDocuments
 from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
 from portal_bridge.minutes import OUTCOMES, agenda_add_title
 from portal_bridge.opendata import vote_composition
 from portal_bridge.opendata_rows import OpenDataRows
-from portal_bridge.pages import DEPUTY_NOT_FOUND, PUBLIC_DOCUMENTS, UNPUBLISHED, PageError, council_of, page, render
+from portal_bridge.pages import DEPUTY_NOT_FOUND, UNPUBLISHED, PageError, council_of, page, render
 from portal_bridge.search import find, words
 from portal_bridge.ukrainian import composition_line, long_date, registration_line, roll_call_line
 from session_server.domain.council import CouncilState
@@ -158,8 +159,7 @@ async def session_page(request: Request) -> Response:
     """
     state, council = await core_of(request).application.session(request.path_params["session"])
     public = to_public(state, council)
-    rows = await core_of(request).database.fetch(f"SELECT id, number FROM documents WHERE {PUBLIC_DOCUMENTS}")
-    numbers = {d["number"]: d["id"] for d in rows}
+    numbers = await PublicDocuments(core_of(request).database).by_number()
     names = {d.id: d.name for d in council.deputies.values()}
     layout = RollCallLayout(council)
     now = public["composition"]["total"]
