@@ -64,6 +64,7 @@ from streaming.config import video_config
 from streaming.errors import ViewersFull
 from streaming.hls import FILE_NAME
 from streaming.schemas import VideoSettingsIn, description
+from streaming.settings_rows import VideoSettingsRows
 
 __all__ = ["VideoExtension", "extension"]
 
@@ -112,12 +113,10 @@ def _answer(sdp: str, location: str) -> Response:
 
 
 async def _settings(request: Request, session: str) -> dict[str, Any]:
-    row = await core_of(request).database.fetchrow(
-        "SELECT source, camera_url, bitrate_kbps FROM video_settings WHERE session = $1", session
-    )
-    if row is None:
+    saved = await VideoSettingsRows(core_of(request).database).get(session)
+    if saved is None:
         return {"source": "whip", "camera_url": None, "bitrate_kbps": _studio(request).config.bitrate // 1000}
-    return dict(row)
+    return saved
 
 
 # --- WHIP and WHEP ---------------------------------------------------------------------------------
@@ -137,12 +136,10 @@ async def _publisher(request: Request) -> Actor:
     if not token.startswith(STREAM_KEY_PREFIX):
         return (await _staff(request)).actor()
     session = _session(request)
-    row = await core_of(request).database.fetchrow(
-        "SELECT stream_key, stream_key_by FROM video_settings WHERE session = $1", session
-    )
-    if row is None or row["stream_key"] is None or not hmac.compare_digest(row["stream_key"], _key_digest(token)):
+    kept = await VideoSettingsRows(core_of(request).database).stream_key(session)
+    if kept is None or not hmac.compare_digest(kept[0], _key_digest(token)):
         raise ApiError(401, "invalid_token", "this stream key is not the session's (make a new one: POST …/video/key)")
-    return Actor(username=f"{row['stream_key_by']} (stream key)", role=Role.OPERATOR)
+    return Actor(username=f"{kept[1]} (stream key)", role=Role.OPERATOR)
 
 
 async def whip(request: Request) -> Response:
@@ -318,17 +315,8 @@ async def put_video_settings(request: Request) -> Response:
     body = parse_model(VideoSettingsIn, await read_body(request, 16 * 1024))
     if body.source == "camera" and not body.camera_url:
         raise ApiError(400, "invalid_request", "a camera source needs camera_url (rtsp://…, http(s)://… or a file)")
-    await core_of(request).database.execute(
-        """INSERT INTO video_settings (session, source, camera_url, bitrate_kbps, updated_by)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (session) DO UPDATE SET source = $2, camera_url = $3, bitrate_kbps = $4,
-               updated_by = $5, updated_at = now()""",
-        session,
-        body.source,
-        body.camera_url,
-        body.bitrate_kbps,
-        who.username,
-    )
+    rows = VideoSettingsRows(core_of(request).database)
+    await rows.save(session, body.source, body.camera_url, body.bitrate_kbps, who.username)
     return JSONResponse(await _settings(request, session))
 
 
@@ -346,14 +334,7 @@ async def make_stream_key(request: Request) -> Response:
     session = _session(request)
     await core_of(request).application.session(session)
     key = STREAM_KEY_PREFIX + secrets.token_urlsafe(32)
-    await core_of(request).database.execute(
-        """INSERT INTO video_settings (session, stream_key, stream_key_by, updated_by) VALUES ($1, $2, $3, $3)
-           ON CONFLICT (session) DO UPDATE SET stream_key = $2, stream_key_by = $3, updated_by = $3,
-               updated_at = now()""",
-        session,
-        _key_digest(key),
-        who.username,
-    )
+    await VideoSettingsRows(core_of(request).database).replace_stream_key(session, _key_digest(key), who.username)
     whip_url = f"{site_url(request)}/whip/{session}"
     return JSONResponse({"key": key, "whip": whip_url}, status_code=201, headers={"Cache-Control": "no-store"})
 
