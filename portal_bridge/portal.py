@@ -30,7 +30,7 @@ from portal_bridge.minutes import OUTCOMES, agenda_add_title
 from portal_bridge.opendata import vote_composition
 from portal_bridge.opendata_rows import OpenDataRows
 from portal_bridge.pages import DEPUTY_NOT_FOUND, UNPUBLISHED, PageError, council_of, page, render
-from portal_bridge.search import find, words
+from portal_bridge.search import find, item_numbers, words
 from portal_bridge.ukrainian import composition_line, long_date, registration_line, roll_call_line
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
@@ -262,10 +262,7 @@ async def deputy_page(request: Request) -> Response:
         {**c, "deputy": member, "title": titles.get(c["session"], c["session"])}
         for c in await members.conflicts(pool, member)
     ]
-    items = {
-        (r["session"], r["item"]): r["number"]
-        for r in await pool.fetch("SELECT session, item, number FROM agenda_items")
-    }
+    items = await item_numbers(pool)
     for conflict in conflicts:
         conflict["number"] = items.get((conflict["session"], conflict["item"]), conflict["item"])
     return render(

@@ -121,6 +121,12 @@ class Found:
     items: list[dict[str, Any]]
 
 
+async def item_numbers(database: Any) -> dict[tuple[str, str], str]:
+    """Every agenda item's number, by ``(sitting, item)``, as the search index keeps them."""
+    rows = await database.fetch("SELECT session, item, number FROM agenda_items")
+    return {(r["session"], r["item"]): r["number"] for r in rows}
+
+
 async def find(pool: Any, terms: list[str]) -> Found:
     """Decisions and agenda items matching every one of ``terms`` (from :func:`words`); a draft only once
     it is published (``pages.PUBLIC_DOCUMENTS``): search answers anyone."""
