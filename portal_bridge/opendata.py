@@ -33,7 +33,7 @@ from portal_bridge.minutes import agenda_add_title
 from portal_bridge.opendata_rows import OpenDataRows
 from session_server.domain.council import CouncilState
 from session_server.domain.session_events import VoteClosed
-from session_server.domain.session_state import SessionState, evolve
+from session_server.domain.session_state import SessionState
 from session_server.extensions import Core, core_of
 from session_server.http.responses import ApiError, JSONResponse, content_disposition, site_url, whole_number
 from session_server.store.events import StoredEvent
@@ -87,18 +87,15 @@ class OpenData(Consumer):
         await conn.execute("TRUNCATE od_motions, od_votings")
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
-        closed = {e.seq for e in events if isinstance(e.data, VoteClosed)}
+        closed = [(e, e.data) for e in events if isinstance(e.data, VoteClosed)]
         if not closed:
             return
-        state: SessionState | None = None
-        council: CouncilState | None = None
-        for event in await self.events.read(stream, after=0, limit=max(closed), conn=conn):
-            state = evolve(state, event)
-            data = event.data
-            if event.seq in closed and isinstance(data, VoteClosed):
-                if council is None:
-                    council = await self.application.council(state.council, conn=conn)
-                await self._motion(conn, state, event, data, council)
+        # The sitting as it stands: a closed vote, its item and the proposal it voted on never change after it
+        # closed (the agenda is fixed once the sitting opens; items added later are other items).
+        state: SessionState = await self.application.current(stream)
+        council = await self.application.council(state.council, conn=conn)
+        for event, data in closed:
+            await self._motion(conn, state, event, data, council)
 
     async def _motion(
         self,

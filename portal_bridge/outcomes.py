@@ -22,7 +22,7 @@ from portal_bridge.ukrainian import roman
 from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import ItemFinished
-from session_server.domain.session_state import SessionState, evolve
+from session_server.domain.session_state import SessionState
 from session_server.extensions import Core
 from session_server.store.events import StoredEvent
 from voting.tally import Outcome
@@ -41,19 +41,20 @@ class Outcomes(Consumer):
 
     def __init__(self, core: Core, documents: Documents) -> None:
         super().__init__(core)
+        self.application = core.application
         self.documents = documents
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         """Its effect is a command on the draft's own stream, committed by the documents service; the
         command's id is made from the vote, so handling the event again after a crash replays it."""
-        finished = {e.seq for e in events if isinstance(e.data, ItemFinished)}
+        finished = [e.data.item for e in events if isinstance(e.data, ItemFinished)]
         if not finished:
             return
-        state: SessionState | None = None
-        for event in await self.events.read(stream, conn=conn, limit=max(finished)):  # the sitting up to each
-            state = evolve(state, event)
-            if event.seq in finished and isinstance(event.data, ItemFinished):
-                await self._item_finished(conn, state, event.data.item)
+        # The sitting as it stands: a finished item is never taken up again, so its votes are all closed and
+        # its draft is the one it had when it was finished (the agenda is fixed once the sitting opens).
+        state: SessionState = await self.application.current(stream)
+        for item in finished:
+            await self._item_finished(conn, state, item)
 
     async def _item_finished(self, conn: asyncpg.Connection, state: SessionState, item_id: str) -> None:
         item = state.agenda.get(item_id)
