@@ -26,16 +26,14 @@ class MemberRecord(Consumer):
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         session = stream.removeprefix("session:")
-        attended = {(e.data.deputy, session) for e in events if isinstance(e.data, PresenceRegistered)}
+        attended = {(r.deputy, session) for e in events if (r := e.of(PresenceRegistered))}
         if attended:
             await conn.executemany(
                 "INSERT INTO member_attendance (member, session) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                 sorted(attended),
             )
         conflicts = [
-            (session, e.seq, d.deputy, d.item, d.reason, e.at)
-            for e in events
-            if isinstance(d := e.data, ConflictDeclared)
+            (session, e.seq, d.deputy, d.item, d.reason, e.at) for e in events if (d := e.of(ConflictDeclared))
         ]
         if conflicts:
             await conn.executemany(

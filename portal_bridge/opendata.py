@@ -87,7 +87,7 @@ class OpenData(Consumer):
         await conn.execute("TRUNCATE od_motions, od_votings")
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
-        closed = [(e, e.data) for e in events if isinstance(e.data, VoteClosed)]
+        closed = [(e, d) for e in events if (d := e.of(VoteClosed))]
         if not closed:
             return
         # The sitting as it stands: a closed vote, its item and the proposal it voted on never change after it

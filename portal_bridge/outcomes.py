@@ -47,7 +47,7 @@ class Outcomes(Consumer):
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         """Its effect is a command on the draft's own stream, committed by the documents service; the
         command's id is made from the vote, so handling the event again after a crash replays it."""
-        finished = [e.data.item for e in events if isinstance(e.data, ItemFinished)]
+        finished = [d.item for e in events if (d := e.of(ItemFinished))]
         if not finished:
             return
         # The sitting as it stands: a finished item is never taken up again, so its votes are all closed and

@@ -45,6 +45,10 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_APOSTROPHES.sub("", text.lower()))[:10]
 
 
+_INDEXED = frozenset(kind.type for kind in (SessionScheduled, ItemAdded, ItemUpdated, ItemRemoved))
+"""The event types the agenda index reads."""
+
+
 class AgendaIndex(Consumer):
     """Keeps ``agenda_items`` equal to every session's agenda."""
 
@@ -57,6 +61,8 @@ class AgendaIndex(Consumer):
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:
         session = stream.removeprefix("session:")
         for event in events:
+            if event.type not in _INDEXED:  # only what it indexes is parsed (see StoredEvent.of)
+                continue
             match event.data:
                 case SessionScheduled(agenda=agenda):
                     for item in agenda:

@@ -159,3 +159,30 @@ async def test_a_nul_written_long_ago_parks_one_event_and_the_portal_keeps_publi
         f"/api/v1/consumers/members/parked/{SESSION}/1/retry", headers=await demo.headers("admin")
     )
     assert missing.status_code == 404
+
+
+async def test_an_old_event_no_consumer_reads_stalls_none_of_them_and_parks_nothing(demo_council: Demo) -> None:
+    demo = demo_council
+    kvorum = demo.server.kvorum
+    for consumer in demo.server.app.state.consumers.values():
+        consumer.retry = Retry(attempts=2, first_delay=0.05)
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await demo.ok("deputy03", "presence.register")
+    # in the same batch for the consumers: a speech an older version recorded without its fields, which no
+    # consumer reads (only the sitting's own fold does); none of them may fail or park on it
+    await _write_as_an_older_version_could(kvorum, SESSION, "speaker.granted", {})
+
+    async def registered() -> bool:
+        page = await demo.client.get("/deputies/d03")
+        return page.status_code == 200 and "(реєстрація): 1 з 1." in page.text
+
+    await _until(registered, "the registration beside the old event reaching the deputy's page")
+
+    async def settled() -> Any:
+        status = (await demo.client.get("/api/v1/consumers", headers=await demo.headers("admin"))).json()
+        done = all(c["failing"] == 0 and c["behind"] == 0 for c in status["consumers"])
+        return status if done else None
+
+    status = await _until(settled, "every consumer past the old event")
+    assert status["parked"] == []

@@ -9,11 +9,12 @@ many commands (group commit: one WAL flush for the whole batch).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -21,6 +22,8 @@ import orjson
 from session_server.domain.events import Event, parse_event
 from session_server.store.database import Statement
 from voting.canonical import GENESIS, seal, verify_chain
+
+E = TypeVar("E", bound=Event)
 
 # One primary-key probe per id. `id = ANY($2)` looks equivalent, but asyncpg's cached generic plan
 # then scans all of the stream's commands and filters them: slower with every command ever run.
@@ -109,6 +112,14 @@ class StoredEvent:
             known = parse_event(self.type, self.payload)
             object.__setattr__(self, "known", known)
         return known
+
+    def of(self, kind: builtins.type[E]) -> E | None:
+        """The typed event if it is of ``kind``, else None. Only an event of that type is parsed, so one a
+        reader does not care about never fails it (an older version's event missing a field, say)."""
+        if self.type != kind.type:
+            return None
+        data = self.data
+        return data if isinstance(data, kind) else None
 
     def as_dict(self) -> dict[str, Any]:
         """The event as served: ``{"stream", "seq", "type", "payload", "actor", "at", "hash"}``."""
