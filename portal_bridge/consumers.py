@@ -65,6 +65,7 @@ class Consumer:
     def __init__(self, core: Core) -> None:
         self.events = core.events
         self.database = core.database
+        self.application = core.application
         self.wake = asyncio.Event()
         """Set when an event it cares about commits (the ``Runner`` shares one among its consumers)."""
 

@@ -34,7 +34,7 @@ from portal_bridge.opendata_rows import OpenDataRows
 from session_server.domain.council import CouncilState
 from session_server.domain.session_events import VoteClosed
 from session_server.domain.session_state import SessionState
-from session_server.extensions import Core, core_of
+from session_server.extensions import core_of
 from session_server.http.responses import ApiError, JSONResponse, content_disposition, site_url, whole_number
 from session_server.store.events import StoredEvent
 
@@ -78,10 +78,6 @@ class OpenData(Consumer):
 
     name = "opendata"
     wake_on = frozenset({"vote.closed"})
-
-    def __init__(self, core: Core) -> None:
-        super().__init__(core)
-        self.application = core.application
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute("TRUNCATE od_motions, od_votings")

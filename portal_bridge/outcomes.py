@@ -41,7 +41,6 @@ class Outcomes(Consumer):
 
     def __init__(self, core: Core, documents: Documents) -> None:
         super().__init__(core)
-        self.application = core.application
         self.documents = documents
 
     async def handle(self, conn: asyncpg.Connection, stream: str, events: Sequence[StoredEvent]) -> None:

@@ -79,13 +79,14 @@ class Node:
                 await ledger.load_keys()
                 access = AccessTokens(keyring, lifetime=settings.access_token_seconds)
                 application = core_application(store)
+                sittings = SittingRows(pool)
                 kvorum = cls(
                     settings=settings,
                     pool=pool,
                     store=store,
                     application=application,
-                    deadlines=VoteDeadlines(application, SittingRows(pool)),
-                    sittings=SittingRows(pool),
+                    deadlines=VoteDeadlines(application, sittings),
+                    sittings=sittings,
                     accounts=Accounts(pool),
                     keyring=keyring,
                     access=access,
