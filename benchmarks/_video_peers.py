@@ -109,11 +109,17 @@ class ToneTrack(MediaStreamTrack):
             self._start = time.monotonic()
         due = self._start + self._sent / 48_000
         await asyncio.sleep(max(0.0, due - time.monotonic()))
-        t = (np.arange(960) + self._sent) / 48_000
+        frame = self.frame(self._sent // 960)
+        self._sent += 960
+        return frame
+
+    @staticmethod
+    def frame(number: int) -> av.AudioFrame:
+        """The `number`-th 20 ms frame of the tone."""
+        t = (np.arange(960) + number * 960) / 48_000
         tone = (np.sin(2 * np.pi * 440 * t) * 8000).astype(np.int16)
         frame = av.AudioFrame.from_ndarray(np.repeat(tone, 2)[None, :], format="s16", layout="stereo")
-        frame.sample_rate, frame.pts, frame.time_base = 48_000, self._sent, fractions.Fraction(1, 48_000)
-        self._sent += 960
+        frame.sample_rate, frame.pts, frame.time_base = 48_000, number * 960, fractions.Fraction(1, 48_000)
         return frame
 
 

@@ -79,6 +79,8 @@ class Encoder:
 
 AUDIO_RATE = 48_000
 AUDIO_CLOCK = fractions.Fraction(1, AUDIO_RATE)
+SOUND_SLACK = AUDIO_RATE
+"""How far (one second, in samples) the counted sound may fall behind or run ahead of the clock."""
 """Audio timestamps: samples at 48 kHz on the same timeline (zero = `broadcast.started`)."""
 
 
@@ -122,8 +124,16 @@ class AudioEncoder:
         packets: list[av.Packet[Any]] = []
         for frame in frames:
             expected: int | None = getattr(self, clock)
-            # Keep counting samples unless the sound drifted from the clock by over 100 ms (a gap).
-            at = expected if expected is not None and abs(expected - pts) < AUDIO_RATE // 10 else pts
+            # Samples are counted, so the sound's time never goes back: frames heard late and then
+            # in a burst (a loaded server) keep their places. Only a gap in the ingest over
+            # `SOUND_SLACK` moves the count forward to the clock; sound that ran ahead of the clock
+            # by as much is dropped, to stay with the picture.
+            if expected is None or pts - expected > SOUND_SLACK:
+                at = pts
+            elif expected - pts > SOUND_SLACK:
+                continue
+            else:
+                at = expected
             frame.pts, frame.time_base = at, AUDIO_CLOCK
             setattr(self, clock, at + frame.samples)
             packets += codec.encode(frame)

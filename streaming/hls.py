@@ -16,6 +16,7 @@ half a playlist, half a segment or half a recording.
 
 from __future__ import annotations
 
+import fractions
 import math
 import os
 import re
@@ -93,6 +94,7 @@ class Recording:
         self._first_pts = 0
         self._last_pts = 0
         self._frame_ticks = 3_000
+        self._audio_dts = fractions.Fraction(-1)
         self._discontinuity = bool(self.segments)  # a server restart begins a new piece of timeline
 
     def write(self, packet: av.Packet[Any], width: int, height: int) -> None:
@@ -115,6 +117,9 @@ class Recording:
         """Add one AAC packet to the open segment (sound before the first keyframe is dropped)."""
         if self._open is None or self._audio_stream is None:
             return
+        if packet.dts is None or packet.time_base is None or packet.dts * packet.time_base <= self._audio_dts:
+            return  # the muxer refuses time going back, and would take the rest of the sound with it
+        self._audio_dts = packet.dts * packet.time_base
         packet.stream = self._audio_stream
         self._open.mux(packet)
 
@@ -178,6 +183,7 @@ class Recording:
         stream.time_base = CLOCK
         self._stream = stream
         self._audio_stream = None
+        self._audio_dts = fractions.Fraction(-1)
         if self.audio is not None:
             audio = self._open.add_stream("aac", rate=48_000)
             audio.layout = "stereo"

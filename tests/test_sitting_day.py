@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from browser_support import Browser, Page, Pages, enroll, sign_in, signed_ballots_at_localhost
-from conftest import Demo
+from conftest import Demo, eventually
 
 from session_server.config import Settings
 
@@ -142,6 +142,8 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
     cast: dict[str, dict[str, str]] = {}
     number = 0
     for item in ITEMS:
+        item_started = time.monotonic()
+        refreshed = {name: screen.refreshes for name, screen in day.screens.items() if _signed_in(name)}
         await _next(console, "startItem")
         await console.wait_for_selector(f"#agenda li[data-item={item}][data-status=in_progress]", timeout=WAIT_MS)
         for _ in range(VOTES_PER_ITEM):
@@ -174,6 +176,7 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
             await live.wait_for_selector(f"#results-subject:has-text('{subject}')", timeout=WAIT_MS)
             if number == 1:
                 await day.shots("result")
+        await _outlast_a_token(day, item_started, refreshed)  # however fast the tablets were
         await _next(console, "finishItem")
         await _confirm(console)
         await console.wait_for_selector(f"#agenda li[data-item={item}][data-status=done]", timeout=WAIT_MS)
@@ -201,7 +204,7 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
     for screen in day.screens.values():
         assert screen.loads == 1, f"{screen.name} was reloaded ({screen.loads} loads)"
         assert not screen.errors, f"uncaught errors on {screen.name}: {screen.errors}"
-        if screen.name in ("console", "broadcast") or screen.name.startswith("tablet"):
+        if _signed_in(screen.name):
             assert screen.refreshes >= 5, f"{screen.name} refreshed its token {screen.refreshes} times"
             assert await screen.page.locator("#sign-in-again").count() == 0  # never asked to sign in again
     for page in (console, *tablets.values()):
@@ -209,6 +212,23 @@ async def test_a_whole_sitting_day_on_one_sign_in_with_the_token_expiring_again_
             ".panel-status[data-state=error]", "els => els.map(e => e.textContent)"
         )
         assert alerts == [], alerts
+
+
+async def _outlast_a_token(day: Day, started: float, refreshed: dict[str, int]) -> None:
+    """Wait until a token's whole life has passed since `started` and every signed-in screen has
+    refreshed its token since it had `refreshed` times."""
+    await eventually(
+        lambda: (
+            time.monotonic() - started > TOKEN_SECONDS
+            and all(day.screens[name].refreshes > count for name, count in refreshed.items())
+        ),
+        "a token's whole life on every signed-in screen",
+        seconds=3 * TOKEN_SECONDS,
+    )
+
+
+def _signed_in(screen: str) -> bool:
+    return screen in ("console", "broadcast") or screen.startswith("tablet")
 
 
 def _label(choice: str, member: str) -> str:

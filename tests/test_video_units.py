@@ -10,8 +10,8 @@ from typing import Any
 
 import av
 
-from benchmarks._video_peers import CounterTrack, read_cells
-from streaming.encoder import Encoder, output_size
+from benchmarks._video_peers import CounterTrack, ToneTrack, loudness, read_cells
+from streaming.encoder import AudioEncoder, Encoder, output_size
 from streaming.hls import Recording
 from streaming.tracks import QUEUE_PACKETS, PacketTrack
 
@@ -82,3 +82,38 @@ def test_segments_follow_keyframes_and_the_playlists_tell_players_where_the_edge
 
     again = Recording(tmp_path)  # a restarted server carries on with the numbering
     assert [s.number for s in again.segments] == [1, 2, 3, 4, 5, 6]
+
+
+def test_sound_that_stalls_and_then_arrives_in_a_burst_keeps_its_time_and_the_recording_its_sound(
+    tmp_path: Path,
+) -> None:
+    """A loaded server hears 20 ms frames late and then all at once; their arrival times go back
+    relative to the samples counted, and the sound must neither go back in time nor stop."""
+    encoder = AudioEncoder()
+    recording = Recording(tmp_path)
+    recording.audio = encoder.aac_extradata
+    pictures = iter(_packets(6.0))
+    arrivals = [i * 960 for i in range(50)]  # one second on time
+    arrivals += [48_000 + 12_000 + 960 * (i // 10) for i in range(60)]  # 250 ms late, then a burst
+    arrivals += [arrivals[-1] + 960 * (i + 1) for i in range(150)]  # on time again
+    opus_times: list[int] = []
+    aac_times: list[int] = []
+    for number, heard in enumerate(arrivals):
+        while (picture := next(pictures, None)) is not None:
+            recording.write(picture, 320, 240)
+            if picture.pts is not None and picture.pts * 48_000 // 90_000 > heard:
+                break
+        frame = ToneTrack.frame(number)
+        opus, aac = encoder.encode(frame, heard)
+        opus_times += [p.pts for p in opus if p.pts is not None]
+        aac_times += [p.pts for p in aac if p.pts is not None]
+        for packet in aac:
+            recording.write_audio(packet)  # the muxer refused a packet that went back in time
+        if number == 100 and aac:
+            recording.write_audio(aac[-1])  # and once more: dropped, not the end of the sound
+    recording.finish()
+    assert opus_times == sorted(set(opus_times)) and aac_times == sorted(set(aac_times))
+    assert recording.join() is not None
+    with av.open(str(tmp_path / "recording.mp4")) as mp4:
+        heard_frames = [loudness(f) for f in mp4.decode(audio=0)]
+    assert len(heard_frames) * 1024 >= 0.9 * len(arrivals) * 960  # the sound went on to the end
