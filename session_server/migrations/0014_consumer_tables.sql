@@ -1,6 +1,7 @@
--- replaces: core 0014_consumer_faults
 -- An event a durable consumer fails on: retried with backoff while `parked` is false, then parked
 -- (kept with its error for the administrator, `GET /api/v1/consumers`) and the consumer goes on.
+-- (A database from before extensions had their own schema recorded this version as 0014_consumer_faults,
+-- which also made the portal's member tables: portal_bridge/migrations/0010_member_record replaces it.)
 CREATE TABLE consumer_faults (
     consumer   text NOT NULL,
     stream     text NOT NULL REFERENCES streams (id),
@@ -13,21 +14,3 @@ CREATE TABLE consumer_faults (
     parked     boolean NOT NULL DEFAULT false,
     PRIMARY KEY (consumer, stream, seq)
 );
-
--- The portal's record of each member, kept by the `members` consumer: the deputy's page reads these
--- instead of converting every stored event to jsonb on every view.
-CREATE TABLE member_attendance (
-    member   text NOT NULL,
-    session  text NOT NULL,
-    PRIMARY KEY (member, session)
-);
-CREATE TABLE member_conflicts (
-    session  text NOT NULL,
-    seq      bigint NOT NULL,
-    member   text NOT NULL,
-    item     text NOT NULL,
-    reason   text NOT NULL,
-    at       text NOT NULL,
-    PRIMARY KEY (session, seq)
-);
-CREATE INDEX member_conflicts_member ON member_conflicts (member, session, seq);

@@ -1,5 +1,4 @@
--- replaces: core 0005_consumers
--- Durable consumers of the log: how far each has handled each stream.
+-- Durable consumers of the log (session_server.application.consumers): how far each has handled each stream.
 CREATE TABLE consumer_positions (
     consumer  text NOT NULL,
     stream    text NOT NULL REFERENCES streams (id),
