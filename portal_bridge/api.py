@@ -31,22 +31,22 @@ from datetime import date
 from typing import Any
 
 import orjson
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge import consumers, egress, feeds, members, opendata, pages, portal, search, webhooks
+from portal_bridge import egress, feeds, members, opendata, pages, portal, search, webhooks
 from portal_bridge.config import webhook_config
-from portal_bridge.consumers import Runner
-from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents
+from portal_bridge.decision_audit import DECISION_EXPORT_FORMAT, check_export
+from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents, documents_of
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER, DocumentAttach
 from portal_bridge.documents import DocumentState, digest, overdue
 from portal_bridge.outcomes import Outcomes
 from portal_bridge.schemas import description
 from session_server.config import Settings
+from session_server.domain.audit import ExportCheck
 from session_server.domain.roles import Role
-from session_server.extensions import Core, core_of
+from session_server.extensions import Core, Opened, core_of
 from session_server.http.openapi import OpenAPIPaths, described, json_content, query_parameter, ref
 from session_server.http.responses import (
     PAGE_HEADERS,
@@ -83,8 +83,7 @@ _ATTACHED = _answer("sha256", "the file's SHA-256, where GET /files/{sha256} ser
 
 
 def _documents(request: Request) -> Documents:
-    documents: Documents = request.app.state.documents
-    return documents
+    return documents_of(request)
 
 
 def _result(result: DocumentResult) -> dict[str, Any]:
@@ -317,7 +316,6 @@ class PortalExtension:
             Route("/files/{sha256}", get_file),
             *search.routes(),
             *webhooks.routes(),
-            *consumers.routes(),
         ]
 
     def openapi(self) -> OpenAPIPaths:
@@ -348,6 +346,10 @@ class PortalExtension:
 
         p.set_defaults(run=rebuild)
 
+    def exports(self) -> Mapping[str, ExportCheck]:
+        """A decision's export: the mayor's signature against the council's ledger (``decision_audit``)."""
+        return {DECISION_EXPORT_FORMAT: check_export}
+
     def root_routes(self) -> list[BaseRoute]:
         """Open data at ``/opendata/…``, the portal's pages, and the mayor's signing page ``/sign``."""
         return [
@@ -363,20 +365,10 @@ class PortalExtension:
         webhook_config(env)
 
     @contextlib.asynccontextmanager
-    async def open(self, core: Core, app: Starlette) -> AsyncIterator[None]:
-        """The documents service on ``app.state`` and the consumers of the log, for the app's life."""
+    async def open(self, core: Core) -> AsyncIterator[Opened]:
+        """The documents service, the webhook sender and the portal's consumers of the log, for the app's life."""
         documents = Documents(core)
-        app.state.documents = documents
         wake = asyncio.Event()
-        app.state.webhook_wake = wake
-        consumers = [
-            Outcomes(core, documents),
-            opendata.OpenData(core),
-            search.AgendaIndex(core),
-            members.MemberRecord(core),
-            webhooks.Outbox(core, sender_wake=wake),
-        ]
-        app.state.consumers = {c.name: c for c in consumers}
         delivery = webhook_config()
         sender = webhooks.Sender(
             core,
@@ -385,17 +377,19 @@ class PortalExtension:
             wake=wake,
             allow=egress.networks(delivery.networks),
         )
-        app.state.webhook_sender = sender
-        runner = Runner(core, consumers)
-        stop_listening = [core.application.listen(consumer.on_commit) for consumer in consumers]
-        await runner.start()
         await sender.start()
         try:
-            yield
+            yield Opened(
+                state={"documents": documents, "webhook_sender": sender},
+                consumers=[
+                    Outcomes(core, documents),
+                    opendata.OpenData(core),
+                    search.AgendaIndex(core),
+                    members.MemberRecord(core),
+                    webhooks.Outbox(core, sender_wake=wake),
+                ],
+            )
         finally:
-            for stop in stop_listening:
-                stop()
-            await runner.close()
             await sender.close()
 
 

@@ -15,7 +15,9 @@ check stops at the first discrepancy:
    the council's origins and relying party; for ``ed25519``, the key was one of the council's
    ``signer_keys`` (which the council lists as its mayor's) and the signature verifies over the digest.
 
-Pure, no I/O: the decision page runs ``check_signed_decision`` on the events it reads from the store.
+Pure, no I/O: the decision page runs ``check_signed_decision`` on the events it reads from the store, and
+``kvorum verify`` finds ``check_export`` through the extension's ``exports`` (the core's verifier knows
+the ledger's format, the extension its own).
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from typing import Any
 
 import orjson
 
+from portal_bridge.document_events import DecisionAdopted, DecisionSigned, DraftAttached, DraftRegistered
 from session_server.domain.audit import Discrepancy, verified_council_ledger
 from session_server.domain.council import CouncilState, evolve_council
-from session_server.domain.events import RecordedEvent, parse_time
+from session_server.domain.council_events import CredentialEnrolled, CredentialRevoked
+from session_server.domain.events import RecordedEvent, parse_event, parse_time
 from voting.canonical import GENESIS, canonical, event_hash
 from voting.decision import (
     ED25519,
@@ -43,7 +47,7 @@ from voting.decision import (
     ed25519_valid,
 )
 
-__all__ = ["DECISION_EXPORT_FORMAT", "DecisionReport", "audit_decision", "check_signed_decision"]
+__all__ = ["DECISION_EXPORT_FORMAT", "DecisionReport", "audit_decision", "check_export", "check_signed_decision"]
 
 DECISION_EXPORT_FORMAT = "kvorum-decision-v1"
 
@@ -119,27 +123,25 @@ class _Adopted:
     decision_number: str | None = None
 
 
-def _signed(events: Sequence[Mapping[str, Any]]) -> tuple[_Adopted, int, Mapping[str, Any]]:
-    """``(the adopted decision as signed, the index of decision.signed, that event)``."""
+def _signed(events: Sequence[Mapping[str, Any]]) -> tuple[_Adopted, int, DecisionSigned, str]:
+    """``(the adopted decision as signed, the index of decision.signed, that event, its time)``."""
     adopted = _Adopted()
-    try:
-        for index, event in enumerate(events):
-            p = event["payload"]
-            match event["type"]:
-                case "draft.registered":
-                    adopted.document, adopted.number = p["document"], p["number"]
-                    adopted.title, adopted.text = p["title"], p["text"]
-                case "draft.attached":
-                    adopted.attachments = (*adopted.attachments, p["sha256"])
-                case "decision.adopted":
-                    adopted.session, adopted.vote = p["session"], p["vote"]
-                    adopted.decision_number = p["decision_number"]
-                case "decision.signed":
-                    if adopted.decision_number is None:
-                        raise Discrepancy("document", index, "signed before it was adopted")
-                    return adopted, index, event
-    except (KeyError, TypeError) as exc:
-        raise Discrepancy("document", index, f"{event.get('type')} cannot be read: {exc}") from None
+    for index, event in enumerate(events):
+        try:
+            typed = parse_event(event["type"], event["payload"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Discrepancy("document", index, f"{event.get('type')} cannot be read: {exc}") from None
+        match typed:
+            case DraftRegistered(document=document, number=number, title=title, text=text):
+                adopted.document, adopted.number, adopted.title, adopted.text = document, number, title, text
+            case DraftAttached(sha256=sha256):
+                adopted.attachments = (*adopted.attachments, sha256)
+            case DecisionAdopted(session=session, vote=vote, decision_number=decision_number):
+                adopted.session, adopted.vote, adopted.decision_number = session, vote, decision_number
+            case DecisionSigned() as signed:
+                if adopted.decision_number is None:
+                    raise Discrepancy("document", index, "signed before it was adopted")
+                return adopted, index, signed, str(event.get("at"))
     raise Discrepancy("document", None, "the decision is not signed")
 
 
@@ -168,8 +170,7 @@ def check_signed_decision(
     export's are checked against its signed checkpoints first, by ``audit_decision``).
     """
     _chain(document_events)
-    adopted, index, event = _signed(document_events)
-    p = event["payload"]
+    adopted, index, signed, at = _signed(document_events)
     digest = document_digest(
         document=adopted.document,
         number=adopted.number,
@@ -180,14 +181,14 @@ def check_signed_decision(
         session=adopted.session,
         vote=adopted.vote,
     ).hex()
-    if p.get("digest") != digest:
+    if signed.digest != digest:
         raise Discrepancy("document", index, f"the signed digest is not the decision's ({digest})")
     try:
-        council = _council_then(council_events, str(event["at"]))
+        council = _council_then(council_events, at)
     except ValueError as exc:
         raise Discrepancy("document", index, f"its time cannot be read: {exc}") from None
     assert adopted.decision_number is not None  # _signed saw the adoption
-    algorithm, key_id = p.get("algorithm"), p.get("key_id")
+    algorithm, key_id = signed.algorithm, signed.key_id
     enrolled_at = revoked_at = None
     if algorithm == WEBAUTHN:
         data = decision_bytes(
@@ -195,47 +196,53 @@ def check_signed_decision(
         )
         keys = DeviceKeys(council.id, council.rp_id, council.origins, council.credentials)
         try:
-            credential, _ = check_device_signature(data, p.get("assertion") or {}, keys, mayor=council.mayor)
+            credential, _ = check_device_signature(data, signed.assertion or {}, keys, mayor=council.mayor)
         except SignatureRefused as exc:
             raise Discrepancy("document", index, f"the mayor's signature: {exc.code}: {exc.message}") from None
-        recorded = (p.get("signer"), key_id, p.get("council"), p.get("document"), p.get("decision_number"))
+        recorded = (signed.signer, key_id, signed.council, signed.document, signed.decision_number)
         if recorded != (credential.deputy, credential.id, council.id, adopted.document, adopted.decision_number):
             raise Discrepancy("document", index, "the signed event names another signer, device or decision")
-        enrolled_at = _time_of(council_events, "credential.enrolled", credential.id)
-        revoked_at = _time_of(council_events, "credential.revoked", credential.id)
+        enrolled_at = _time_of(council_events, CredentialEnrolled, credential.id)
+        revoked_at = _time_of(council_events, CredentialRevoked, credential.id)
     elif algorithm == ED25519:
-        _check_ed25519(council, p, bytes.fromhex(digest), index)
+        _check_ed25519(council, signed, bytes.fromhex(digest), index)
     else:
         raise Discrepancy("document", index, f"signed with {algorithm!r}, which this verifier cannot check")
-    mayor = council.deputies.get(str(p.get("signer")))
+    mayor = council.deputies.get(str(signed.signer))
     return DecisionReport(
         council=council.id,
         document=adopted.document,
         decision_number=adopted.decision_number,
         title=adopted.title,
         digest=digest,
-        signer=str(p.get("signer")),
-        signer_name=mayor.name if mayor is not None else str(p.get("signer")),
+        signer=str(signed.signer),
+        signer_name=mayor.name if mayor is not None else str(signed.signer),
         algorithm=str(algorithm),
         key_id=str(key_id),
-        signed_at=str(event["at"]),
+        signed_at=at,
         device_enrolled_at=enrolled_at,
         device_revoked_at=revoked_at,
         events=len(document_events),
     )
 
 
-def _check_ed25519(council: CouncilState, p: Mapping[str, Any], digest: bytes, index: int) -> None:
-    key = council.signer_keys.get(str(p.get("key_id")))
+def _check_ed25519(council: CouncilState, signed: DecisionSigned, digest: bytes, index: int) -> None:
+    key = council.signer_keys.get(str(signed.key_id))
     if key is None:
-        raise Discrepancy("document", index, f"key {p.get('key_id')!r} was not one of the council's signer keys")
-    if not ed25519_valid(key, str(p.get("signature")), digest):
+        raise Discrepancy("document", index, f"key {signed.key_id!r} was not one of the council's signer keys")
+    if not ed25519_valid(key, str(signed.signature), digest):
         raise Discrepancy("document", index, "the mayor's signature: signature_invalid")
 
 
-def _time_of(council_events: Sequence[Mapping[str, Any]], type_: str, credential: str) -> str | None:
+def _time_of(
+    council_events: Sequence[Mapping[str, Any]], kind: type[CredentialEnrolled | CredentialRevoked], credential: str
+) -> str | None:
+    """When the council's ledger first recorded ``kind`` of event for ``credential``."""
     for event in council_events:
-        if event.get("type") == type_ and event.get("payload", {}).get("credential") == credential:
+        if event.get("type") != kind.type:
+            continue  # only the events of that kind are read
+        typed = parse_event(kind.type, event.get("payload") or {})
+        if isinstance(typed, kind) and typed.credential == credential:
             return str(event["at"])
     return None
 
@@ -253,3 +260,29 @@ def audit_decision(export: Mapping[str, Any], *, trusted_keys: Sequence[str] | N
     if report.document != export.get("document") or report.council != export.get("council"):
         raise Discrepancy("export", None, "the file names another decision or council than its events")
     return replace(report, council_events=len(council_events), checkpoints=checkpoints, keys=tuple(keys))
+
+
+def report_text(report: DecisionReport) -> str:
+    """The short human report printed when a decision's signature verifies."""
+    if report.algorithm == "webauthn":
+        how = f"on the mayor's enrolled device {report.key_id} (WebAuthn, user verified)"
+        if report.device_enrolled_at:
+            how += f", enrolled {report.device_enrolled_at}"
+    else:
+        how = f"with key {report.key_id} ({report.algorithm})"
+    lines = [
+        f"OK  {report.council} / decision {report.decision_number} ({report.document}): «{report.title}»",
+        f"    {report.events} events chained; council ledger: {report.council_events} events, "
+        f"{report.checkpoints} signed checkpoints verified",
+        f"    digest {report.digest} recomputed from the text and files",
+        f"    signed by {report.signer_name} ({report.signer}) at {report.signed_at} {how}",
+    ]
+    if report.device_revoked_at:
+        lines.append(f"    note: the device was revoked later, at {report.device_revoked_at}")
+    lines += [f"    council ledger signed by key {key}" for key in report.keys]
+    return "\n".join(lines)
+
+
+def check_export(export: Mapping[str, Any], trusted_keys: Sequence[str] | None) -> str:
+    """``kvorum verify`` on a decision's export: the report's text, or Discrepancy naming the first problem."""
+    return report_text(audit_decision(export, trusted_keys=trusted_keys))

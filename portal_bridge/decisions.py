@@ -6,7 +6,7 @@ and its ``documents`` read-model row is written in the transaction of the events
 commit, the state cache and the listeners are the application's, as for every kind.
 
 A signed decision is read back with its signature verified again (``check``), the same way
-``kvorum verify`` checks a decision's export (``session_server.domain.decision_audit``).
+``kvorum verify`` checks a decision's export (``portal_bridge.decision_audit``).
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ from datetime import date
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from starlette.requests import HTTPConnection
 
+from portal_bridge.decision_audit import DECISION_EXPORT_FORMAT
 from portal_bridge.document_commands import DocumentCommandModel
 from portal_bridge.documents import DocumentState, decide_document, evolve_document
 from portal_bridge.signatures import ed25519_check
 from portal_bridge.signing import verify_signature
 from session_server.application import CommandResult, Kind, Reader, council_stream
 from session_server.domain.council import CouncilState
-from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, NewEvent
 from session_server.domain.roles import Actor, Context
@@ -112,6 +113,12 @@ class Document(Kind):
 
 DOCUMENT = Document()
 """The registration of the document kind (one per process; registering it again changes nothing)."""
+
+
+def documents_of(connection: HTTPConnection) -> Documents:
+    """The app's documents service (in its lifespan state, ``PortalExtension.open``)."""
+    documents: Documents = connection.state.documents
+    return documents
 
 
 class Documents:

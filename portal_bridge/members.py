@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from portal_bridge.consumers import Consumer
 from session_server.domain.session_events import ConflictDeclared, PresenceRegistered
+from session_server.extensions import Consumer
 from session_server.store.events import StoredEvent
 
 

@@ -28,13 +28,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge.consumers import Consumer
 from portal_bridge.minutes import agenda_add_title
 from portal_bridge.opendata_rows import OpenDataRows
 from session_server.domain.council import CouncilState
 from session_server.domain.session_events import VoteClosed
 from session_server.domain.session_state import SessionState
-from session_server.extensions import core_of
+from session_server.extensions import Consumer, core_of
 from session_server.http.responses import ApiError, JSONResponse, content_disposition, site_url, whole_number
 from session_server.store.events import StoredEvent
 

@@ -15,7 +15,6 @@ from collections.abc import Sequence
 
 import asyncpg
 
-from portal_bridge.consumers import Consumer
 from portal_bridge.decisions import Documents
 from portal_bridge.document_commands import DocumentRecordOutcome
 from portal_bridge.ukrainian import roman
@@ -23,7 +22,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import ItemFinished
 from session_server.domain.session_state import SessionState
-from session_server.extensions import Core
+from session_server.extensions import Consumer, Core
 from session_server.store.events import StoredEvent
 from voting.tally import Outcome
 

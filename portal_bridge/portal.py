@@ -24,6 +24,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import indexes, members
+from portal_bridge.decisions import documents_of
 from portal_bridge.document_rows import PublicDocuments
 from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
 from portal_bridge.minutes import OUTCOMES, agenda_add_title
@@ -210,7 +211,7 @@ def _moment(at: str) -> str:
 async def decision_page(request: Request) -> Response:
     """A decision: text, files, the signature checked here, its vote and history."""
     council = await council_of(request)
-    state = await request.app.state.documents.document(request.path_params["document"])
+    state = await documents_of(request).document(request.path_params["document"])
     if state.status == UNPUBLISHED:  # residents see a draft once it is published, as if it were not there before
         raise DomainError("document_not_found", f"document {state.id!r} is not published")
     vote = votings = None

@@ -25,10 +25,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from portal_bridge.consumers import Consumer
 from portal_bridge.pages import PUBLIC_DOCUMENTS
 from session_server.domain.session_events import ItemAdded, ItemRemoved, ItemUpdated, SessionScheduled
-from session_server.extensions import core_of
+from session_server.extensions import Consumer, core_of
 from session_server.http.openapi import described, query_parameter, ref
 from session_server.http.responses import ApiError, JSONResponse
 from session_server.store.events import StoredEvent

@@ -3,7 +3,7 @@ device and date in the words the decision page prints.
 
 ``Documents.document`` puts a ``Verification`` in a signed document's ``signature["check"]``; the
 JSON API serves its fields, the decision page (``templates/decision.html``) also its dates in words.
-The check itself is ``session_server.domain.decision_audit.check_signed_decision``, the one
+The check itself is ``portal_bridge.decision_audit.check_signed_decision``, the one
 ``kvorum verify`` runs on a decision's export, so the page says only what anyone can re-check.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from portal_bridge.decision_audit import check_signed_decision
 from portal_bridge.ukrainian import long_date
 from session_server.domain.audit import Discrepancy
-from session_server.domain.decision_audit import check_signed_decision
 from session_server.domain.events import parse_time
 
 __all__ = ["Verification", "verify_signature"]

@@ -28,15 +28,14 @@ import asyncpg
 import httpx
 import orjson
 from pydantic import Field, StringConstraints
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import egress
-from portal_bridge.consumers import Consumer
 from portal_bridge.webhook_rows import Subscriptions
 from session_server.domain.roles import Role
-from session_server.extensions import Core, core_of
+from session_server.extensions import Consumer, Core, core_of
 from session_server.http.openapi import described, ref
 from session_server.http.responses import ApiError, JSONResponse, Model, parse_model, principal, read_body
 from session_server.store.events import StoredEvent
@@ -104,6 +103,12 @@ class Outbox(Consumer):
                 rows,
             )
             self.sender_wake.set()
+
+
+def sender_of(connection: HTTPConnection) -> Sender:
+    """The app's webhook sender (in its lifespan state, ``PortalExtension.open``)."""
+    sender: Sender = connection.state.webhook_sender
+    return sender
 
 
 class Sender:
@@ -245,7 +250,7 @@ async def subscribe(request: Request) -> Response:
     body = parse_model(Subscribe, await read_body(request, core_of(request).settings.max_body_bytes))
     url, types = body.url, body.event_types
     try:
-        await egress.check(url, request.app.state.webhook_sender.allow)  # what the sender may reach
+        await egress.check(url, sender_of(request).allow)  # what the sender may reach
     except egress.TargetRefused as exc:
         raise ApiError(400, "webhook_target_refused", f"url: {exc}", field="url") from None
     secret = new_secret()
@@ -333,7 +338,7 @@ async def redeliver(request: Request) -> Response:
     delivery = request.path_params["delivery"]
     if not await _subscriptions(request).send_again(delivery):
         raise ApiError(404, "not_found", "no such delivery")
-    request.app.state.webhook_wake.set()
+    sender_of(request).wake.set()
     return JSONResponse({"id": delivery, "status": "pending"})
 
 

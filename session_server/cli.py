@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import gc
 import getpass
 import logging
@@ -24,6 +25,7 @@ from typing import Any
 import orjson
 
 from session_server.config import ConfigError, Settings
+from session_server.domain.audit import ExportCheck
 from session_server.extensions import installed, migrations
 from session_server.identity.accounts import AccountError
 from session_server.ledger.verifier import cmd_verify
@@ -49,14 +51,19 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _export_checks() -> dict[str, ExportCheck]:
+    """The export formats the installed extensions check (``kvorum verify`` on a decision's export)."""
+    return {format_: check for extension in installed() for format_, check in extension.exports().items()}
+
+
 def _serve(settings: Settings, banner: Callable[[Settings], None] | None = None) -> None:
     import uvicorn
 
-    from session_server.http.app import create_app
+    from session_server.http.app import Served, create_app
 
     if banner:
         banner(settings)
-    app = create_app(settings)
+    app = Served(create_app(settings))
 
     class Server(uvicorn.Server):
         """uvicorn's server, which on SIGTERM first lets the node's subscribers go (``Hub.release``):
@@ -66,7 +73,7 @@ def _serve(settings: Settings, banner: Callable[[Settings], None] | None = None)
         kvorum_loop: asyncio.AbstractEventLoop | None = None
 
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-            kvorum = getattr(app.state, "node", None)
+            kvorum = getattr(app.state, "node", None)  # once the lifespan has opened it
             if kvorum is not None and self.kvorum_loop is not None:
                 self.kvorum_loop.call_soon_threadsafe(kvorum.hub.release)
             super().handle_exit(sig, frame)
@@ -391,7 +398,7 @@ def parser() -> argparse.ArgumentParser:
         help="a signed checkpoint of the session published elsewhere (a file or …/ledger/checkpoint URL; "
         "repeatable): the ledger must agree with it and reach it",
     )
-    p.set_defaults(run=cmd_verify)
+    p.set_defaults(run=functools.partial(cmd_verify, checks=_export_checks))
     ledger = sub.add_parser("ledger", help="the public ledger").add_subparsers(dest="ledger_command", required=True)
     p = ledger.add_parser("export", help="write a session's ledger to a file for `kvorum verify`")
     p.add_argument("session")

@@ -9,7 +9,9 @@ their OpenAPI), its services for the app's life, its ``kvorum`` subcommands, its
 At run time an extension is given a ``Core``: the settings, the application (commands of every registered
 kind, current states, listeners), the events to read, the ledger, and a database for its own tables —
 not the process's other services (tokens, accounts, keys, the hub). Its handlers reach it with
-``core_of(request)``.
+``core_of(request)``, and the services it opened (``Opened.state``) in the app's lifespan state
+(``request.state``); its durable consumers of the log (``Consumer``, ``Opened.consumers``) the core runs
+with every other's, one node at a time.
 """
 
 from __future__ import annotations
@@ -18,61 +20,33 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-import asyncpg
 from starlette.requests import HTTPConnection
 from starlette.routing import BaseRoute
 
 from session_server.application import Application
+from session_server.application.consumers import Consumer, Retry
 from session_server.config import Settings
+from session_server.domain.audit import ExportCheck
 from session_server.ledger.trees import Ledger
-from session_server.store.events import StoredEvent
+from session_server.store.ports import Database, Events
 from session_server.store.schema import CORE_MIGRATIONS, Component
 from session_server.store.sittings import SittingRows
 
-if TYPE_CHECKING:
-    from starlette.applications import Starlette
-
-
-__all__ = ["Core", "Database", "Events", "Extension", "OpenAPIPaths", "core_of", "installed", "migrations"]
-
-
-class Events(Protocol):
-    """Reading the streams of the log (appending is the application's)."""
-
-    async def read(
-        self, stream: str, *, after: int = 0, limit: int | None = None, conn: asyncpg.Connection | None = None
-    ) -> list[StoredEvent]:
-        """Events of ``stream`` with ``seq > after`` in order (in ``conn``'s transaction when given)."""
-        ...
-
-    async def head(self, stream: str) -> int | None:
-        """The last ``seq`` of ``stream`` (0 when empty), or None when it does not exist."""
-        ...
-
-
-class Database(Protocol):
-    """The extension's own tables (its ``schema``): queries, and connections for its transactions."""
-
-    def acquire(self) -> Any:
-        """A connection for a transaction (``async with database.acquire() as conn``), or held for longer
-        (``conn = await database.acquire()``, given back with ``release``)."""
-        ...
-
-    async def release(self, connection: Any) -> None:
-        """Give back a connection held with ``await acquire()``."""
-        ...
-
-    async def fetch(self, query: str, *args: Any) -> list[Any]: ...
-
-    async def fetchrow(self, query: str, *args: Any) -> Any: ...
-
-    async def fetchval(self, query: str, *args: Any) -> Any: ...
-
-    async def execute(self, query: str, *args: Any) -> str: ...
-
-    async def executemany(self, command: str, args: Sequence[Sequence[Any]]) -> None: ...
+__all__ = [
+    "Consumer",
+    "Core",
+    "Database",
+    "Events",
+    "Extension",
+    "OpenAPIPaths",
+    "Opened",
+    "Retry",
+    "core_of",
+    "installed",
+    "migrations",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +64,17 @@ class Core:
 
 
 @dataclass(frozen=True)
+class Opened:
+    """What an open extension gives the app for its life."""
+
+    state: Mapping[str, object] = field(default_factory=dict)
+    """Its services, in the app's lifespan state under these names (one the core or another extension
+    uses stops the start)."""
+    consumers: Sequence[Consumer] = ()
+    """Its durable consumers of the log, registered by name (``session_server.application.consumers``)."""
+
+
+@dataclass(frozen=True)
 class OpenAPIPaths:
     """An extension's part of the document: its paths (relative to ``/api/v1``, as the core's) and the
     component schemas they refer to."""
@@ -100,7 +85,7 @@ class OpenAPIPaths:
 
 def core_of(connection: HTTPConnection) -> Core:
     """The ``Core`` of the app serving ``connection`` (a request or a WebSocket)."""
-    core: Core = connection.app.state.core
+    core: Core = connection.state.core
     return core
 
 
@@ -128,8 +113,13 @@ class Extension(Protocol):
         cannot be used: called when the app is made, so a typo stops the start, not a delivery hours later."""
         ...
 
-    def open(self, core: Core, app: Starlette) -> contextlib.AbstractAsyncContextManager[None]:
-        """Its services for the app's life (on ``app.state``, under its own names)."""
+    def open(self, core: Core) -> contextlib.AbstractAsyncContextManager[Opened]:
+        """Its services for the app's life: their state (its handlers read it from ``request.state``)
+        and its durable consumers of the log, which the core runs with every other's."""
+        ...
+
+    def exports(self) -> Mapping[str, ExportCheck]:
+        """The formats of its own exports that ``kvorum verify`` checks offline, each with its check."""
         ...
 
     def add_commands(self, commands: Any, with_core: Callable[[Any, Any], None]) -> None:

@@ -35,17 +35,17 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from session_server.application import session_stream
 from session_server.config import Settings
+from session_server.domain.audit import ExportCheck
 from session_server.domain.events import parse_time
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import BroadcastStopped
-from session_server.extensions import Core, core_of
+from session_server.extensions import Core, Opened, core_of
 from session_server.http.openapi import OpenAPIPaths, described, ref
 from session_server.http.responses import (
     PAGE_HEADERS,
@@ -78,7 +78,7 @@ _TYPES = {
 
 
 def _studio(request: Request) -> Studio:
-    studio: Studio = request.app.state.studio
+    studio: Studio = request.state.studio
     return studio
 
 
@@ -426,14 +426,17 @@ class VideoExtension:
         video_config(settings, env)
 
     @contextlib.asynccontextmanager
-    async def open(self, core: Core, app: Starlette) -> AsyncIterator[None]:
-        """The studio on ``app.state`` for the app's life; every ingest and viewer closed at the end."""
+    async def open(self, core: Core) -> AsyncIterator[Opened]:
+        """The studio for the app's life; every ingest and viewer closed at the end."""
         studio = Studio(core, video_config(core.settings))
-        app.state.studio = studio
         try:
-            yield
+            yield Opened(state={"studio": studio})
         finally:
             await studio.close()
+
+    def exports(self) -> Mapping[str, ExportCheck]:
+        """No exports of its own."""
+        return {}
 
     def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
         """No subcommands of its own."""

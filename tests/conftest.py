@@ -25,11 +25,12 @@ import httpx
 import jwt
 import pytest
 import uvicorn
+from starlette.datastructures import State
 
 from session_server.cli import uvicorn_options
 from session_server.config import Settings
 from session_server.extensions import migrations
-from session_server.http.app import create_app
+from session_server.http.app import Served, create_app
 from session_server.identity.tokens import AccessTokens
 from session_server.node import Node
 from session_server.store.schema import migrate
@@ -115,19 +116,24 @@ class RunningServer:
     """A uvicorn server serving the app on a loopback port, and its in-process services."""
 
     url: str
-    app: Any
+    app: Served
     uvicorn: uvicorn.Server
 
     @property
+    def state(self) -> State:
+        """The app's lifespan state: its services by name (``node``, ``consumers``, ``studio``…)."""
+        return self.app.state
+
+    @property
     def kvorum(self) -> Node:
-        kvorum: Node = self.app.state.node
+        kvorum: Node = self.state.node
         return kvorum
 
 
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[RunningServer]:
     port = free_port()
-    app = create_app(settings)
+    app = Served(create_app(settings))
     options = {**uvicorn_options(settings), "port": port, "log_level": "warning"}
     config = uvicorn.Config(app, lifespan="on", **options)
     srv = uvicorn.Server(config)

@@ -10,10 +10,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import pytest
 from conftest import Demo
 
-from portal_bridge.consumers import Consumer, Retry
 from session_server import demo as seeded
+from session_server.application.consumers import Consumers
+from session_server.extensions import Consumer, Retry
 from session_server.node import Node
 from session_server.store.events import StoredEvent
 
@@ -103,7 +105,7 @@ async def _until(condition: Any, what: str, seconds: float = 15) -> Any:
 async def test_a_nul_written_long_ago_parks_one_event_and_the_portal_keeps_publishing(demo_council: Demo) -> None:
     demo = demo_council
     kvorum = demo.server.kvorum
-    consumers = demo.server.app.state.consumers
+    consumers = demo.server.state.consumers
     for consumer in consumers.values():
         consumer.retry = Retry(attempts=2, first_delay=0.05)
     await demo.ok("chair", "session.open")
@@ -164,7 +166,7 @@ async def test_a_nul_written_long_ago_parks_one_event_and_the_portal_keeps_publi
 async def test_an_old_event_no_consumer_reads_stalls_none_of_them_and_parks_nothing(demo_council: Demo) -> None:
     demo = demo_council
     kvorum = demo.server.kvorum
-    for consumer in demo.server.app.state.consumers.values():
+    for consumer in demo.server.state.consumers.values():
         consumer.retry = Retry(attempts=2, first_delay=0.05)
     await demo.ok("chair", "session.open")
     await demo.ok("secretary", "registration.open")
@@ -186,3 +188,14 @@ async def test_an_old_event_no_consumer_reads_stalls_none_of_them_and_parks_noth
 
     status = await _until(settled, "every consumer past the old event")
     assert status["parked"] == []
+
+
+async def test_consumers_are_registered_by_name_and_the_app_runs_the_core_and_every_extensions_own(
+    demo_council: Demo,
+) -> None:
+    kvorum = demo_council.server.kvorum
+    running = demo_council.server.state.consumers
+    assert sorted(running) == ["members", "opendata", "outcomes", "search", "webhooks"]
+    assert isinstance(running, Consumers) and running["opendata"].name == "opendata"
+    with pytest.raises(ValueError, match="two consumers are named 'counting'"):
+        Consumers(kvorum.pool, [Counting(kvorum.core()), Counting(kvorum.core())])

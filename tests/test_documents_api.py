@@ -187,7 +187,7 @@ async def test_the_outcome_of_the_items_last_vote_is_recorded_on_its_draft(demo_
     assert (document["status"], document["vote"], document["decision_number"]) == ("adopted", "v2", "1-VIII")
 
     # a restarted consumer reads from its stored positions and records nothing twice
-    outcomes = demo.server.app.state.consumers["outcomes"]
+    outcomes = demo.server.state.consumers["outcomes"]
     assert await outcomes.catch_up() == 0
     await demo.server.kvorum.pool.execute("DELETE FROM consumer_positions")
     assert await outcomes.catch_up() > 0  # read everything again …

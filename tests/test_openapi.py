@@ -51,7 +51,7 @@ async def test_every_route_under_api_v1_is_described_and_nothing_else(server: Ru
     document = await _document(server)
     served = {
         (method, CONVERTED.sub(r"{\1}", path).removeprefix(API))
-        for method, path, _ in _served(server.app.routes)
+        for method, path, _ in _served(server.app.app.routes)
         if path.startswith(f"{API}/")
     }
     described = {(method, path) for method, path, _ in _operations(document)}
@@ -64,7 +64,7 @@ async def test_every_route_under_api_v1_is_described_and_nothing_else(server: Ru
 async def test_path_parameters_are_declared_with_the_type_of_their_converter(server: RunningServer) -> None:
     document = await _document(server)
     wrong = []
-    for method, path, route in _served(server.app.routes):
+    for method, path, route in _served(server.app.app.routes):
         described = document["paths"].get(CONVERTED.sub(r"{\1}", path).removeprefix(API), {})
         operation = described.get(method.lower())
         if not path.startswith(f"{API}/") or operation is None:

@@ -127,7 +127,7 @@ async def test_a_rebuild_from_scratch_gives_the_same_open_data(demo_council: Dem
     await _session_with_two_votes(demo)
     before_motions = await _json(demo, "/opendata/ua835/motions.json")
     before_votings = await _json(demo, "/opendata/ua835/votings.json")
-    consumer = demo.server.app.state.consumers["opendata"]
+    consumer = demo.server.state.consumers["opendata"]
     assert await consumer.catch_up() == 0  # up to date: nothing to read
     assert await consumer.rebuild() > 0
     assert (await demo.client.get("/opendata/ua835/motions.json")).json() == before_motions

@@ -40,7 +40,7 @@ async def test_connections_per_address_are_capped(demo_council: Demo) -> None:
         for ws in kept:
             await ws.close()
     for _ in range(50):  # the places are given back
-        if not demo.server.app.state.admission.open:
+        if not demo.server.state.admission.open:
             break
         await asyncio.sleep(0.05)
     async with await connect(demo, "deputy01", 0) as ws:
@@ -212,7 +212,7 @@ async def test_event_streams_per_address_are_capped_too(demo_council: Demo) -> N
             for s in streams:
                 await s.__aexit__(None, None, None)
         for _ in range(100):  # the places come free as the streams end
-            if not demo.server.app.state.feed_admission.open:
+            if not demo.server.state.feed_admission.open:
                 break
             await asyncio.sleep(0.05)
         async with client.stream("GET", url) as again:

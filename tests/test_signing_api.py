@@ -16,9 +16,9 @@ from conftest import Demo
 from signed_support import ORIGIN, RP_ID, Chamber
 from signing_support import DECISION_NUMBER, adopted_decision, configure_devices, sign_on, signing_bytes
 
+from portal_bridge.decision_audit import audit_decision
 from session_server.cli import main
 from session_server.domain.audit import Discrepancy
-from session_server.domain.decision_audit import audit_decision
 from voting.canonical import canonical, seal
 
 

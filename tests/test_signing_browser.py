@@ -21,8 +21,8 @@ from browser_support import Browser, Page, add_authenticator, enroll, sign_in, s
 from conftest import Demo
 from signing_support import DECISION_NUMBER, adopted_decision
 
+from portal_bridge.decision_audit import audit_decision
 from session_server.domain.audit import Discrepancy
-from session_server.domain.decision_audit import audit_decision
 from voting.canonical import seal
 
 __all__ = ["axe_source"]  # the fixture: axe-core's source, as the accessibility audit reads it

@@ -15,10 +15,10 @@ from documents_support import CHECK, HOLIDAYS, MAYOR, SECRETARY, SERVER, T0, Doc
 from pydantic import ValidationError
 
 from benchmarks._authenticator import Tablet
+from portal_bridge.decision_audit import check_signed_decision
 from portal_bridge.document_commands import DOCUMENT_COMMAND_ADAPTER
 from portal_bridge.documents import DocumentState, decide_document, digest
 from session_server.domain.audit import Discrepancy
-from session_server.domain.decision_audit import check_signed_decision
 from session_server.domain.events import NewEvent
 from session_server.domain.roles import Actor, Context
 from voting.ballot import Credential, ballot_bytes, ballot_challenge, from_b64url

@@ -131,7 +131,7 @@ async def _recording(chamber: Demo) -> Path:
 
 
 def _studio(chamber: Demo) -> Studio:
-    studio: Studio = chamber.server.app.state.studio
+    studio: Studio = chamber.server.state.studio
     return studio
 
 

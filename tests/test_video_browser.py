@@ -59,7 +59,7 @@ async def _operator(browser: Browser, contexts: list[Any], base: str) -> Page:
 
 async def _frames_on_air(demo: Demo, count: int) -> None:
     """The server has encoded `count` frames from the current publisher."""
-    studio = demo.server.app.state.studio
+    studio = demo.server.state.studio
     for _ in range(200):
         broadcast = studio.broadcasts.get(SESSION)
         if broadcast is not None and broadcast.ingest is not None and broadcast.ingest.frames >= count:
@@ -127,7 +127,7 @@ async def test_a_browser_publishes_and_another_watches_then_gets_the_recording_w
     await expect(chapter).to_contain_text(title)
     await expect(resident.locator("#player")).to_have_attribute("src", f"/live/{SESSION}/recording.mp4")
     await resident.screenshot(path=str(ARTIFACTS / "live-recording.png"))
-    recording = demo_council.server.app.state.studio.folder(SESSION) / "recording.mp4"
+    recording = demo_council.server.state.studio.folder(SESSION) / "recording.mp4"
     with av.open(str(recording)) as mp4:
         assert sorted(s.codec_context.name for s in mp4.streams) == ["aac", "h264"]
     await chapter.click()
@@ -140,7 +140,7 @@ async def test_a_browser_publishes_and_another_watches_then_gets_the_recording_w
 async def test_a_resident_over_the_webrtc_cap_watches_hls_even_where_the_browser_cannot_play_it(
     browser: Browser, contexts: list[Any], demo_council: Demo
 ) -> None:
-    studio = demo_council.server.app.state.studio
+    studio = demo_council.server.state.studio
     studio.config = dataclasses.replace(studio.config, max_viewers=0)  # every WebRTC place is taken
     base = demo_council.server.url
     operator = await _operator(browser, contexts, base)

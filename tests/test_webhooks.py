@@ -161,7 +161,7 @@ async def test_a_delivery_is_parked_after_the_last_attempt_and_can_be_delivered_
         await asyncio.sleep(0.05)
     assert all(r["status"] == "delivered" for r in await _deliveries(demo, sub["id"]))
     # the outbox is idempotent: reading the whole log again adds no delivery
-    assert await demo.server.app.state.consumers["webhooks"].rebuild() > 0
+    assert await demo.server.state.consumers["webhooks"].rebuild() > 0
     assert len(await _deliveries(demo, sub["id"])) == 1
 
 
@@ -197,7 +197,7 @@ async def test_the_admin_lists_and_stops_subscriptions(demo_council: Demo, recei
     stopped = await demo.client.delete(f"/api/v1/webhooks/{sub['id']}", headers=await demo.headers("admin"))
     assert stopped.status_code == 204
     await _close_a_vote(demo)
-    await demo.server.app.state.consumers["webhooks"].catch_up()
+    await demo.server.state.consumers["webhooks"].catch_up()
     assert await _deliveries(demo, sub["id"]) == [] and receiver.requests("/stopped") == []
     gone = await demo.client.delete("/api/v1/webhooks/999", headers=await demo.headers("admin"))
     assert gone.status_code == 404
@@ -262,7 +262,7 @@ async def test_a_target_is_checked_again_at_delivery_and_errors_say_a_class_not_
     demo = demo_council
     checked = await _subscribe(demo, f"{receiver.url}/checked", ["vote.closed"])
     closed_port = await _subscribe(demo, f"http://127.0.0.1:{free_port()}/nobody", ["vote.closed"])
-    demo.server.app.state.webhook_sender.allow = ()  # the administrator no longer allows this machine
+    demo.server.state.webhook_sender.allow = ()  # the administrator no longer allows this machine
     await _close_a_vote(demo)
     for subscription, error in ((checked, "refused: the target resolves to an address inside"), (closed_port, None)):
         for _ in range(int(WAIT / 0.05)):
@@ -273,7 +273,7 @@ async def test_a_target_is_checked_again_at_delivery_and_errors_say_a_class_not_
         assert rows[0]["status"] == "parked"
         assert rows[0]["last_error"] == (error or "refused: the target resolves to an address inside")
     assert receiver.requests("/checked") == []
-    demo.server.app.state.webhook_sender.allow = egress.networks("127.0.0.1/32")
+    demo.server.state.webhook_sender.allow = egress.networks("127.0.0.1/32")
     redelivered = await demo.client.post(
         f"/api/v1/webhooks/deliveries/{(await _deliveries(demo, closed_port['id']))[0]['id']}/redeliver",
         headers=await demo.headers("admin"),

@@ -18,7 +18,7 @@ The audit checks, and stops at the first discrepancy it finds:
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -41,6 +41,7 @@ from voting.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_no
 __all__ = [
     "EXPORT_FORMAT",
     "Discrepancy",
+    "ExportCheck",
     "InOrder",
     "Report",
     "SignatureSink",
@@ -51,6 +52,10 @@ __all__ = [
 ]
 
 EXPORT_FORMAT = "kvorum-ledger-v1"
+
+ExportCheck = Callable[[Mapping[str, Any], Sequence[str] | None], str]
+"""An extension's check of an export of its own format (``kvorum verify``): the export and the pinned
+keys (vkey lines) → the report's text, or ``Discrepancy`` naming the first problem."""
 _AUDITOR = Actor(username="auditor", role=Role.ADMIN)
 
 

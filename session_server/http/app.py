@@ -15,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 import asyncpg
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
@@ -22,10 +23,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
+from session_server.application.consumers import Consumer, Consumers
 from session_server.config import Settings
 from session_server.domain.errors import Refusal
 from session_server.extensions import installed
+from session_server.http import consumers as consumer_routes
 from session_server.http import enrollment, ledger_routes, notices, users_routes
 from session_server.http import routes as api_routes
 from session_server.http.edge import CleanAddresses
@@ -71,7 +75,7 @@ async def readyz(request: Request) -> Response:
 )
 async def openapi(request: Request) -> Response:
     """The OpenAPI 3.1 description of ``/api/v1``, the core's routes and the extensions' (see ``create_app``)."""
-    return JSONResponse(request.app.state.openapi)
+    return JSONResponse(request.state.openapi)
 
 
 async def store_error_handler(request: Request, exc: Exception) -> Response:
@@ -113,7 +117,7 @@ def _for_people(handler: Handler) -> Handler:
             return response
         kept = {k: v for k, v in response.headers.items() if k in ("allow", "retry-after")}
         # A 503 says the database cannot be read: it does not try to read the council's name there.
-        council = await notices.council_name(request.app) if response.status_code != 503 else None
+        council = await notices.council_name(request) if response.status_code != 503 else None
         return notices.error_page(response.status_code, {**PAGE_HEADERS, **kept}, council=council)
 
     return handle
@@ -135,7 +139,7 @@ def _pages(settings: Settings) -> list[Route]:
             kvorum = node_of(request)
             session = request.query_params.get("session") or await kvorum.sittings.current()
             if session is None:
-                return notices.no_sitting_page(PAGE_HEADERS, council=await notices.council_name(request.app))
+                return notices.no_sitting_page(PAGE_HEADERS, council=await notices.council_name(request))
             rest = [(k, v) for k, v in request.query_params.multi_items() if k != "session"]
             target = f"/{name}/{quote(session, safe='')}" + (f"?{urlencode(rest)}" if rest else "")
             return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
@@ -192,7 +196,13 @@ async def _warn_if_unsigned(kvorum: Node) -> None:
 
 def core_api() -> list[BaseRoute]:
     """The core's routes under ``/api/v1`` (each described beside its handler for the OpenAPI document)."""
-    return api_routes.routes() + ledger_routes.routes() + enrollment.routes() + users_routes.routes()
+    return (
+        api_routes.routes()
+        + ledger_routes.routes()
+        + enrollment.routes()
+        + users_routes.routes()
+        + consumer_routes.routes()
+    )
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -202,17 +212,31 @@ def create_app(settings: Settings | None = None) -> Starlette:
     for extension in plugged:  # their own settings: a bad one stops the start here, naming itself
         extension.check_settings(settings, os.environ)
 
+    document: dict[str, Any] = {}
+
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, object]]:
         async with Node.open(settings) as kvorum, contextlib.AsyncExitStack() as stack:
-            app.state.node = kvorum
-            app.state.core = core = kvorum.core()
-            app.state.admission = Admission(settings.ws_per_address)
-            app.state.feed_admission = Admission(settings.ws_per_address)  # event streams: a count of their own
+            core = kvorum.core()
+            state: dict[str, object] = {
+                "node": kvorum,
+                "core": core,
+                "openapi": document,
+                "admission": Admission(settings.ws_per_address),
+                "feed_admission": Admission(settings.ws_per_address),  # event streams: a count of their own
+            }
+            consumers: list[Consumer] = []
             for extension in plugged:
-                await stack.enter_async_context(extension.open(core, app))
+                opened = await stack.enter_async_context(extension.open(core))
+                if taken := sorted(set(opened.state) & {*state, "consumers"}):
+                    raise RuntimeError(f"extension {extension.name} names services already named: {taken}")
+                state.update(opened.state)
+                consumers += opened.consumers
+            state["consumers"] = await stack.enter_async_context(
+                Consumers(core.database, consumers).run(core.application)
+            )
             await _warn_if_unsigned(kvorum)
-            yield
+            yield state
 
     app = Starlette(
         routes=[
@@ -246,5 +270,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
         lifespan=lifespan,
     )
     # Built once, at start: an extension describing a path the core or another extension already does fails here.
-    app.state.openapi = openapi_document((e.openapi() for e in plugged), app.routes)
+    document.update(openapi_document((e.openapi() for e in plugged), app.routes))
     return app
+
+
+class Served:
+    """The app as a server runs it, keeping the lifespan state the server gave it: the services for the
+    process that serves it (its signal handler) and for tests that look inside (``state.node``…)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self.app = app
+        self.state = State()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            self.state = State(scope.setdefault("state", {}))
+        await self.app(scope, receive, send)

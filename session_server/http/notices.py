@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from typing import Any, Final
+from typing import Final
 
+from starlette.requests import HTTPConnection
 from starlette.responses import HTMLResponse
 
 log = logging.getLogger(__name__)
@@ -78,10 +79,11 @@ def no_sitting_page(
     return HTMLResponse(_page(council or PORTAL, title, text, refresh_seconds=refresh_seconds), 200, headers)
 
 
-async def council_name(app: Any) -> str | None:
-    """The name of the council ``app`` serves; None before there is one, or when the database cannot be
-    read within ``NAME_WAIT_SECONDS`` (an error page never fails, nor waits long, for want of it)."""
-    kvorum = getattr(getattr(app, "state", None), "node", None)
+async def council_name(connection: HTTPConnection) -> str | None:
+    """The name of the council the app serving ``connection`` serves; None before there is one, or when the
+    database cannot be read within ``NAME_WAIT_SECONDS`` (an error page never fails, nor waits long, for
+    want of it)."""
+    kvorum = getattr(connection.state, "node", None)
     if kvorum is None:
         return None
     try:

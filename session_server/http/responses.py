@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
+from session_server.application.consumers import Consumers
 from session_server.domain.errors import Kind, Refusal
 from session_server.domain.text import ALREADY_CLEAN, TEXT_ERROR, Strict, bad_character, clean_json
 from session_server.identity.tokens import Principal, TokenError
@@ -257,5 +258,11 @@ PAGE_HEADERS = {
 def node_of(connection: HTTPConnection) -> Node:
     """The services of the process serving ``connection`` (a request or a WebSocket): the core's handlers'
     way to them (an extension gets ``session_server.extensions.core_of`` instead)."""
-    node: Node = connection.app.state.node
+    node: Node = connection.state.node
     return node
+
+
+def consumers_of(connection: HTTPConnection) -> Consumers:
+    """Every durable consumer of the log the app runs, by name (the core's and the extensions')."""
+    consumers: Consumers = connection.state.consumers
+    return consumers

@@ -347,7 +347,7 @@ async def _authenticate(kvorum: Node, websocket: WebSocket) -> Principal | None:
 async def session_socket(websocket: WebSocket) -> None:
     """``WS /ws/sessions/{id}``: the session's events live, and commands acknowledged after commit."""
     kvorum = node_of(websocket)
-    admission: Admission = websocket.app.state.admission
+    admission: Admission = websocket.state.admission
     session_id = websocket.path_params["session"]
     if not origin_allowed(
         websocket.headers.get("origin"), websocket.headers.get("host"), kvorum.settings.allowed_origins
@@ -440,7 +440,7 @@ async def session_feed(request: Request) -> Response:
         since = 0
 
     chunk_writer = request.scope.get("extensions", {}).get(CHUNK_WRITER)
-    admission: Admission = request.app.state.feed_admission
+    admission: Admission = request.state.feed_admission
     address = request.client.host if request.client else "unknown"
     if not admission.has_room(address):
         raise ApiError(429, "too_many_connections", "too many event streams from this address", {"Retry-After": "10"})

@@ -4,8 +4,9 @@
 one (``…/api/v1/sessions/<id>/ledger/export``) and checks it with ``domain.audit``. Pin the council's
 published keys with ``--key`` (or ``--keys-url``) so a server cannot sign with a key of its own.
 
-A decision's export (``…/api/v1/documents/<id>/export``, format ``kvorum-decision-v1``) is checked
-instead with ``domain.decision_audit``: the mayor's signature against the council's ledger.
+An export of another format is checked by the installed extension that declares it
+(``Extension.exports``): a decision's (``…/api/v1/documents/<id>/export``, ``kvorum-decision-v1``) by
+``portal_bridge.decision_audit``, the mayor's signature against the council's ledger.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from multiprocessing.context import BaseContext
 from pathlib import Path
@@ -27,8 +28,7 @@ from typing import Any
 
 import orjson
 
-from session_server.domain.audit import Discrepancy, Report, audit
-from session_server.domain.decision_audit import DECISION_EXPORT_FORMAT, DecisionReport, audit_decision
+from session_server.domain.audit import EXPORT_FORMAT, Discrepancy, ExportCheck, Report, audit
 from voting.ballot import BallotRefused, PreparedAssertion, check_signature
 
 EXIT_DISCREPANCY = 1
@@ -207,27 +207,6 @@ def format_report(report: Report) -> str:
     return "\n".join(lines)
 
 
-def format_decision_report(report: DecisionReport) -> str:
-    """The short human report printed when a decision's signature verifies."""
-    if report.algorithm == "webauthn":
-        how = f"on the mayor's enrolled device {report.key_id} (WebAuthn, user verified)"
-        if report.device_enrolled_at:
-            how += f", enrolled {report.device_enrolled_at}"
-    else:
-        how = f"with key {report.key_id} ({report.algorithm})"
-    lines = [
-        f"OK  {report.council} / decision {report.decision_number} ({report.document}): «{report.title}»",
-        f"    {report.events} events chained; council ledger: {report.council_events} events, "
-        f"{report.checkpoints} signed checkpoints verified",
-        f"    digest {report.digest} recomputed from the text and files",
-        f"    signed by {report.signer_name} ({report.signer}) at {report.signed_at} {how}",
-    ]
-    if report.device_revoked_at:
-        lines.append(f"    note: the device was revoked later, at {report.device_revoked_at}")
-    lines += [f"    council ledger signed by key {key}" for key in report.keys]
-    return "\n".join(lines)
-
-
 def _note(source: str) -> str:
     """A signed note from a file or a URL."""
     if source.startswith(("http://", "https://")):
@@ -250,8 +229,9 @@ def _published(args: argparse.Namespace) -> list[str]:
     return notes
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
-    """Verify a ledger; print the report (exit 0) or the first discrepancy (exit 1)."""
+def cmd_verify(args: argparse.Namespace, checks: Callable[[], Mapping[str, ExportCheck]] = dict) -> int:
+    """Verify a ledger; print the report (exit 0) or the first discrepancy (exit 1). An export of another
+    format is checked by what ``checks()`` gives for it (the installed extensions' ``exports``)."""
     keys: list[str] = list(args.key or [])
     try:
         if args.keys_url:
@@ -261,13 +241,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     except LedgerUnreadable as exc:
         print(f"kvorum verify: cannot read the ledger: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
-    if export.get("format") == DECISION_EXPORT_FORMAT:
+    format_ = export.get("format")
+    if format_ != EXPORT_FORMAT and (check := checks().get(str(format_))) is not None:
         try:
-            decision = audit_decision(export, trusted_keys=keys or None)
+            print(check(export, keys or None))
         except Discrepancy as exc:
             print(f"FAIL {exc}", file=sys.stderr)
             return EXIT_DISCREPANCY
-        print(format_decision_report(decision))
         return 0
     try:
         with _no_cycle_collection():

@@ -1,7 +1,7 @@
 -- An event a durable consumer fails on: retried with backoff while `parked` is false, then parked
 -- (kept with its error for the administrator, `GET /api/v1/consumers`) and the consumer goes on.
 -- (A database from before extensions had their own schema recorded this version as 0014_consumer_faults,
--- which also made the portal's member tables: portal_bridge/migrations/0010_member_record replaces it.)
+-- which also made the portal's member tables: portal_bridge/migrations/0009_member_record replaces it.)
 CREATE TABLE consumer_faults (
     consumer   text NOT NULL,
     stream     text NOT NULL REFERENCES streams (id),
