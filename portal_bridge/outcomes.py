@@ -1,10 +1,12 @@
 """The durable consumer that takes each decision's outcome from the session log.
 
-When an agenda item is finished (``item.finished``), the last closed vote on it decides: the draft
-named by the item (``draft`` = the document's registry number) is recorded as adopted, with the next
-decision number of the convocation, or as rejected. The consumer keeps its position per session
-stream in ``consumer_positions``; it runs on one node at a time (an advisory lock), catches up after
-downtime from the stored positions, and is idempotent: the document command's id is derived from
+When an agenda item is finished (``item.finished``), the vote that settled its draft decides: its vote «в
+цілому» or «за основу та в цілому» (the one held again, where the council decided a re-vote), or a
+failed «за основу» (``session_server.domain.votes.Consideration``); for votes opened without a kind, the
+last closed one. The draft named by the item (``draft`` = the document's registry number) is recorded
+as adopted, with the next decision number of the convocation, or as rejected. The consumer keeps its
+position per session stream in ``consumer_positions``; it runs on one node at a time (an advisory
+lock), catches up after downtime from the stored positions, and is idempotent: the document command's id is derived from
 the session and the vote, so handling an event twice records the outcome once.
 """
 
@@ -22,6 +24,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
 from session_server.domain.session_events import ItemFinished
 from session_server.domain.session_state import SessionState
+from session_server.domain.votes import Consideration
 from session_server.extensions import Consumer, Core
 from session_server.store.events import StoredEvent
 from voting.tally import Outcome
@@ -65,7 +68,15 @@ class Outcomes(Consumer):
         )
         if row is None:
             return
-        last = closed[-1]  # one vote is open at a time: the last opened is the last closed
+        if any(v.kind is not None for v in closed):
+            # Votes of a kind: the draft is settled by its vote «в цілому» (or «за основу та в цілому»), as
+            # held again where the council so decided, or by a failed «за основу»; else it is not decided.
+            settled = Consideration.of(state, item_id).outcome
+            if settled is None:
+                return
+            last = settled
+        else:
+            last = closed[-1]  # votes from before kinds: the last closed decides (one vote is open at a time)
         adopted = last.tally is not None and last.tally.outcome is Outcome.ADOPTED
         number = await self._next_decision_number(conn, state.convocation) if adopted else None
         command = DocumentRecordOutcome(

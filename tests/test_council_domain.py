@@ -13,6 +13,7 @@ from session_server.domain.council import CouncilState, Deputy, decide_council, 
 from session_server.domain.errors import CODES, DomainError
 from session_server.domain.events import NewEvent, RecordedEvent
 from session_server.domain.roles import Actor, Context, Role
+from voting.kinds import VoteKind
 from voting.rules import Rule
 
 AT = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
@@ -115,6 +116,13 @@ def test_roster_and_public_view() -> None:
         ],
         "factions": ["Слуга народу", "Батьківщина"],  # as they first appear on the roster
         "procedural_rule": None,
+        "vote_rules": {  # the law's defaults (voting.kinds): decisions by the composition, art. 59 part 2
+            "basis": "majority_of_composition",
+            "amendment": "majority_of_composition",
+            "whole": "majority_of_composition",
+            "basis_and_whole": "majority_of_composition",
+            "procedural": "majority_of_registered",
+        },
         "demo": False,
         "signed_ballots": True,
         "refuse_backup_eligible": False,
@@ -246,3 +254,15 @@ def test_members_are_grouped_by_faction_in_the_councils_order_with_the_mayor_in_
         (None, ["d03"]),
     ]
     assert state.by_faction({"d01"}) == [("Слуга народу", ["d01"])]
+
+
+def test_the_council_sets_the_rule_of_each_kind_of_vote_from_the_rules_it_allows() -> None:
+    state = run(voznesensk(), "council.configure", vote_rules={"procedural": "majority_of_composition"})
+    state = run(state, "council.configure", vote_rules={"whole": "two_thirds_of_composition"})
+    assert state.rule_for(VoteKind.PROCEDURAL) is Rule.MAJORITY_OF_COMPOSITION  # kept: settings merge
+    assert state.rule_for(VoteKind.WHOLE) is Rule.TWO_THIRDS_OF_COMPOSITION
+    assert state.rule_for(VoteKind.BASIS) is Rule.MAJORITY_OF_COMPOSITION  # the law's default
+    narrow = run(None, "council.create", council="x", name="X", composition=5, rules=["majority_of_composition"])
+    with pytest.raises(DomainError) as refused:
+        run(narrow, "council.configure", vote_rules={"procedural": "majority_of_registered"})
+    assert refused.value.code == "unknown_rule"

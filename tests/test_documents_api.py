@@ -193,3 +193,52 @@ async def test_the_outcome_of_the_items_last_vote_is_recorded_on_its_draft(demo_
     assert await outcomes.catch_up() > 0  # read everything again …
     events = await demo.server.kvorum.store.read("document:pr-101")
     assert [e.type for e in events].count("decision.adopted") == 1  # … and acted once
+
+
+async def test_a_draft_voted_as_a_basis_then_as_a_whole_again_by_the_council_s_decision_takes_the_re_vote(
+    demo_council: Demo,
+) -> None:
+    demo = demo_council
+    body = {"id": "r1", "document": "pr-101", "number": "ПР-101", "title": "Т", "initiator": "І", "rapporteur": "Р"}
+    assert (await _post(demo, "secretary", "/documents", body)).status_code == 201
+    today = date.today()
+    await _command(demo, "secretary", "document.publish_draft", 1, date=(today - timedelta(days=30)).isoformat())
+    await _command(demo, "secretary", "document.schedule", 1, session="c8-s45", item="i1", date=today.isoformat())
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    for n in range(1, 21):
+        await demo.ok(f"deputy{n:02d}", "presence.register")
+    await demo.ok("chair", "item.start", item="i1")
+
+    async def vote(kind: str, voters: int, **fields: Any) -> str:
+        opened = await demo.ok("chair", "vote.open", item="i1", subject=kind, seconds=60, kind=kind, **fields)
+        vote_id = str(opened["events"][0]["payload"]["vote"])
+        for n in range(1, voters + 1):
+            await demo.ok(f"deputy{n:02d}", "ballot.cast", vote=vote_id, choice="for")
+        await demo.ok("chair", "vote.close", vote=vote_id)
+        return vote_id
+
+    refused = await demo.command("chair", "vote.open", item="i1", subject="в цілому", seconds=60, kind="whole")
+    assert (refused.status_code, refused.json()["error"]) == (409, "basis_required")
+    await vote("basis", 18)  # 18 of 34 + the mayor: the law's majority of the composition
+    first = await vote("whole", 12)  # not adopted
+    again = await demo.command("chair", "vote.open", item="i1", subject="ще раз", seconds=60, kind="whole")
+    assert (again.status_code, again.json()["error"]) == (409, "item_decided")
+    decision = await vote("procedural", 11, purpose="revote", revote=first)  # 11 of 20 registered
+    second = await vote("whole", 19)
+    await demo.ok("chair", "item.finish", item="i1")
+
+    state = (await demo.state())["state"]
+    kinds = [(v["id"], v["kind"], v["rule"], v["tally"]["outcome"]) for v in state["votes"]]
+    assert kinds == [
+        ("v1", "basis", "majority_of_composition", "adopted"),
+        (first, "whole", "majority_of_composition", "rejected"),
+        (decision, "procedural", "majority_of_registered", "adopted"),
+        (second, "whole", "majority_of_composition", "adopted"),
+    ]
+    for _ in range(200):  # the consumer is woken by item.finished; wait for its commit
+        document = (await demo.client.get("/api/v1/documents/pr-101")).json()
+        if document["status"] != "scheduled":
+            break
+        await asyncio.sleep(0.025)
+    assert (document["status"], document["vote"]) == ("adopted", second)  # the re-vote decided, not v2

@@ -129,6 +129,8 @@ export function applyEvent(state, event, council) {
         reason: null,
         purpose: p.purpose ?? null,
         proposal: p.proposal ?? null,
+        kind: p.kind ?? null,
+        revote: p.revote ?? null,
       });
       break;
     case "ballot.cast": {

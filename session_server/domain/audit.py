@@ -155,12 +155,14 @@ def _decided_again(
                 command: Any = VoteOpen(
                     id="audit",
                     type="vote.open",
-                    item=None if purpose else p["item"],
+                    item=None if purpose == "agenda_add" else p["item"],
                     subject=p["subject"],
                     rule=p["rule"],
                     seconds=p["seconds"],
                     purpose=purpose,
                     proposal=p.get("proposal"),
+                    kind=p.get("kind"),
+                    revote=p.get("revote"),
                 )
                 ctx = Context(Actor("auditor", Role.CHAIR), at, entropy=from_b64url(p.get("nonce_seed", "")))
             case "ballot.cast":

@@ -17,6 +17,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
 from session_server.domain.text import MULTILINE, Strict
+from voting.kinds import Purpose, VoteKind
 from voting.rules import Rule
 from voting.tally import Choice
 
@@ -234,19 +235,24 @@ class AgendaProposal(_Model):
 class VoteOpen(_Command):
     """Open a roll-call vote under one of the council's rules.
 
-    On the current `item`; or, with `purpose` "agenda_add" and a `proposal` (and no `item`), the
-    procedural vote on including a new item in the open sitting's agenda: the item is added only if
-    the council adopts it.
+    On the current `item`, of a `kind` (`voting.kinds`: «за основу», «в цілому», «за основу та в
+    цілому», procedural); `rule` defaults to the council's rule for the kind. A procedural vote names
+    its `purpose`; with "revote", the closed vote on the item to be voted again (`revote`). With
+    `purpose` "agenda_add" and a `proposal` (and no `item`), the procedural vote on including a new item
+    in the open sitting's agenda: the item is added only if the council adopts it. A vote without a
+    `kind` (as before kinds existed) is taken as a decision on the item, its `rule` named.
     """
 
     type: Literal["vote.open"]
     item: Ref | None = None
     subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    rule: RuleField
+    rule: RuleField | None = None
     seconds: Annotated[int, Field(ge=5, le=900)]
     secret: bool = False
-    purpose: Literal["agenda_add"] | None = None
+    kind: Annotated[VoteKind, Field(strict=False)] | None = None
+    purpose: Annotated[Purpose, Field(strict=False)] | None = None
     proposal: AgendaProposal | None = None
+    revote: Ref | None = None
 
 
 class BallotCast(_Command):
@@ -345,6 +351,20 @@ KeyId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,100}$")]
 Ed25519Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
 
 
+class VoteRules(_Model):
+    """The council's threshold for each kind of vote (`voting.kinds`); a kind left out keeps its own."""
+
+    basis: RuleField | None = None
+    amendment: RuleField | None = None
+    whole: RuleField | None = None
+    basis_and_whole: RuleField | None = None
+    procedural: RuleField | None = None
+
+    def by_kind(self) -> dict[VoteKind, Rule]:
+        """The rules set, by kind."""
+        return {VoteKind(kind): rule for kind, rule in self if rule is not None}
+
+
 class CouncilConfigure(_Command):
     """Change the council's settings; fields left out stay as they are.
 
@@ -362,6 +382,8 @@ class CouncilConfigure(_Command):
     factions: Annotated[list[Faction], Field(max_length=100)] | None = None
     procedural_rule: RuleField | None = None
     """The threshold the council's rules set for procedural votes (including an item in the agenda)."""
+    vote_rules: VoteRules | None = None
+    """The threshold of each kind of vote when the chair names none (kinds left out keep theirs)."""
     first_ballot_final: bool | None = None
     """Whether a deputy's first ballot is final (else it may be changed until the vote closes)."""
     """The factions in the council's own order (minutes, roll calls); others follow in roster order."""

@@ -50,6 +50,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, Recorded
 from session_server.domain.roles import Context, authorize
 from voting.ballot import Credential, from_b64url
+from voting.kinds import VoteKind, default_rule
 from voting.rules import Rule
 
 __all__ = ["CouncilState", "Deputy", "decide_council", "evolve_council"]
@@ -92,7 +93,13 @@ class CouncilState:
     """The factions in the order the council set; see `factions`."""
     procedural_rule: Rule | None = None
     """The threshold the council's rules set for procedural votes (None: the chair picks from `rules`)."""
+    vote_rules: dict[VoteKind, Rule] = field(default_factory=dict)
+    """The threshold of each kind of vote the council set (others: `voting.kinds.default_rule`)."""
     seq: int = 0
+
+    def rule_for(self, kind: VoteKind) -> Rule:
+        """The threshold of a vote of ``kind`` when the chair names none."""
+        return default_rule(kind, self.vote_rules, self.procedural_rule)
 
     @property
     def factions(self) -> list[str]:
@@ -134,6 +141,7 @@ class CouncilState:
             ],
             "factions": self.factions,
             "procedural_rule": None if self.procedural_rule is None else self.procedural_rule.value,
+            "vote_rules": {kind.value: self.rule_for(kind).value for kind in VoteKind},
             "demo": self.demo,
             "signed_ballots": self.signed_ballots,
             "refuse_backup_eligible": self.refuse_backup_eligible,
@@ -226,6 +234,11 @@ def _configure(state: CouncilState, command: CouncilConfigure) -> list[Event]:
             except ValueError:
                 raise DomainError("invalid_command", f"{day!r} is not a date") from None
         changes["holidays"] = sorted(set(changes["holidays"]))
+    for kind, rule in (command.vote_rules.by_kind() if command.vote_rules else {}).items():
+        if rule not in state.rules:
+            raise DomainError("unknown_rule", f"the council does not vote by {rule.value!r} ({kind.value} votes)")
+    if changes.get("vote_rules") == {}:
+        del changes["vote_rules"]  # it names no kind
     if changes.get("signed_ballots") is False and not state.demo:
         raise DomainError("signatures_required", "only a demo council may take unsigned ballots")
     if not changes:
@@ -308,6 +321,10 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
                 signer_keys=dict(_or(data.signer_keys, state.signer_keys)),
                 faction_order=tuple(_or(data.factions, state.faction_order)),
                 procedural_rule=Rule(data.procedural_rule) if data.procedural_rule else state.procedural_rule,
+                vote_rules={
+                    **state.vote_rules,
+                    **{VoteKind(k): Rule(r) for k, r in (data.vote_rules or {}).items()},
+                },
                 first_ballot_final=_or(data.first_ballot_final, state.first_ballot_final),
                 seq=event.seq,
             )

@@ -70,6 +70,7 @@ class DeputyUpdated(Event):
         "factions",
         "procedural_rule",
         "first_ballot_final",
+        "vote_rules",
     ),
 )
 class CouncilConfigured(Event):
@@ -84,6 +85,8 @@ class CouncilConfigured(Event):
     factions: list[str] | None = None
     procedural_rule: str | None = None
     first_ballot_final: bool | None = None
+    vote_rules: Mapping[str, str] | None = None
+    """Rules by kind of vote (``voting.kinds``): merged into those set before."""
 
 
 @event("credential.enrolled")

@@ -42,6 +42,13 @@ ballot_final               changing a ballot where the council makes the first b
 conflict_declared          a ballot from a deputy who declared a conflict on the item (art. 59-1)
 unknown_rule               the vote's rule is not among the council's rules
 procedural_rule_required   a procedural vote (including an item) under another rule than the council set for them
+purpose_required           a procedural vote that does not say what it decides
+basis_required             a vote «в цілому» before the draft is adopted «за основу»
+basis_adopted              a second vote «за основу» (or «за основу та в цілому») after an adopted basis
+consideration_ended        a vote on a draft after it failed «за основу»
+item_decided               a vote on a draft already decided, without the council's decision to vote again
+revote_not_allowed         a re-vote decision on a vote that is not the item's last vote on its draft
+revote_pending             a vote of another kind while a re-vote the council decided is not yet held
 secret_ballot_unsupported  a secret vote: refused until ballots can be kept secret from the server too
 signature_required         an unsigned ballot where the council requires signed ones
 signatures_required        turning signed ballots off on a council that is not a demo council
@@ -148,6 +155,13 @@ declare(
         "conflict_declared": "conflict",
         "unknown_rule": "conflict",
         "procedural_rule_required": "conflict",
+        "purpose_required": "invalid",
+        "basis_required": "conflict",
+        "basis_adopted": "conflict",
+        "consideration_ended": "conflict",
+        "item_decided": "conflict",
+        "revote_not_allowed": "conflict",
+        "revote_pending": "conflict",
         "secret_ballot_unsupported": "invalid",
         "signature_required": "forbidden",
         "signatures_required": "conflict",

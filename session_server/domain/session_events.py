@@ -163,7 +163,7 @@ class ConflictDeclared(Event):
     reason: str
 
 
-@event("vote.opened", omit_none=("purpose", "proposal"))
+@event("vote.opened", omit_none=("purpose", "proposal", "kind", "revote"))
 class VoteOpened(Event):
     """A roll-call vote opens on ``item`` under ``rule`` until ``closes_at``; ``nonce_seed`` seeds ballot nonces.
 
@@ -179,6 +179,10 @@ class VoteOpened(Event):
     nonce_seed: str = ""
     purpose: str | None = None
     proposal: Mapping[str, Any] | None = None
+    kind: str | None = None
+    """What it decides (``voting.kinds.VoteKind``); left out by votes opened before kinds existed."""
+    revote: str | None = None
+    """With ``purpose`` ``revote``: the closed vote on the item the council is asked to hold again."""
 
 
 @event("ballot.cast", omit_none=("nonce", "sign_count", "assertion"))

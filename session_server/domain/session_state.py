@@ -12,7 +12,8 @@ Session stream events and payloads (all values JSON):
   position}` (position 1 = first), `item.updated {item, number?, title?, draft?}`, `item.removed {item}`.
 - `speaker.requested {deputy}`, `speaker.granted {deputy, seconds, until}`, `speaker.finished {deputy}`.
 - `conflict.declared {deputy, item, reason}` (art. 59-1: shown on the display, goes into the minutes).
-- `vote.opened {vote, item, subject, rule, seconds, closes_at, nonce_seed, purpose?, proposal?}` (ids
+- `vote.opened {vote, item, subject, rule, seconds, closes_at, nonce_seed, purpose?, proposal?, kind?,
+  revote?}` (`kind`: what it decides, `voting.kinds`; `revote`: a re-vote decision's subject; ids
   "v1", "v2"… in order of opening; with `purpose` "agenda_add" it is the procedural vote on including
   `proposal {number, title, draft}` in the open sitting's agenda as the new item `item`, and an
   adopted one is followed in the same commit by that `item.added`), `ballot.cast {vote, deputy,
@@ -151,8 +152,13 @@ class Vote:
     roll_call: dict[str, RollCall] | None = None
     reason: str | None = None
     purpose: str | None = None
-    """"agenda_add": the procedural vote on including `proposal` in the agenda as item `item`."""
+    """A procedural vote's question (`voting.kinds.Purpose`); "agenda_add": including `proposal` in the
+    agenda as item `item`."""
     proposal: dict[str, Any] | None = None
+    kind: str | None = None
+    """What it decides (`voting.kinds.VoteKind`); None for a vote opened before kinds existed."""
+    revote: str | None = None
+    """A re-vote decision's subject: the closed vote the council is asked to hold again."""
 
     def copy(self) -> Vote:
         """An independent copy."""
@@ -334,6 +340,8 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 nonce_seed=data.nonce_seed,
                 purpose=data.purpose,
                 proposal=dict(data.proposal) if data.proposal is not None else None,
+                kind=data.kind,
+                revote=data.revote,
             )
         case Ballot():
             vote = _still_open(state, data.vote)
@@ -458,4 +466,6 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "reason": vote.reason,
         "purpose": vote.purpose,
         "proposal": vote.proposal,
+        "kind": vote.kind,
+        "revote": vote.revote,
     }
