@@ -72,6 +72,32 @@ THRESHOLDS: Final = {
     Rule.TWO_THIRDS_OF_COMPOSITION: "двома третинами голосів від складу ради",
     Rule.MAJORITY_OF_REGISTERED: "більшістю голосів від зареєстрованих",
 }
+KINDS: Final = {  # what a vote of each kind is on, as the minutes name it
+    "basis": "проєкт рішення за основу",
+    "whole": "проєкт рішення в цілому з урахуванням пропозицій",
+    "basis_and_whole": "проєкт рішення за основу та в цілому",
+    "procedural": "процедурне питання",
+}
+PURPOSES: Final = {
+    "agenda_add": "включення питання до порядку денного",
+    "end_debate": "припинення обговорення",
+    "break": "перерва",
+    "revote": "переголосування",
+    "other": "інше процедурне питання",
+}
+KIND_OUTCOMES: Final = {  # [kind][adopted]; procedural ones by purpose, below
+    "basis": {
+        True: "проєкт рішення прийнято за основу",
+        False: "проєкт рішення не прийнято за основу; розгляд завершено",
+    },
+    "whole": {True: "рішення прийнято в цілому", False: "рішення не прийнято"},
+    "basis_and_whole": {True: "рішення прийнято за основу та в цілому", False: "рішення не прийнято"},
+    "procedural": {True: "процедурне рішення прийнято", False: "процедурне рішення не прийнято"},
+}
+REVOTE_OUTCOMES: Final = {
+    True: "переголосувати голосування {}",
+    False: "голосування {} не переголосовувати",
+}
 OUTCOMES: Final = {  # [is an agenda_add vote][adopted]
     False: {True: "рішення прийнято", False: "рішення не прийнято"},
     True: {True: "питання включено до порядку денного", False: "питання не включено до порядку денного"},
@@ -119,6 +145,7 @@ class VoteRecord:
     reason: str | None
     entry: Entry | None  # vote.closed or vote.cancelled
     proposal: str | None = None  # an agenda_add vote's item: «6. Про … (проєкт рішення ПР-106)»
+    kind: str | None = None  # «Голосується: проєкт рішення за основу.»; None for a vote opened without a kind
 
 
 @dataclass(slots=True)
@@ -236,6 +263,12 @@ def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
         attendance = _attendance(state, council, moment, closed)
     numbers = {vote_id: n for n, vote_id in enumerate(state.votes, start=1)}
     records = {vote.id: _vote(vote, numbers[vote.id], counted.get(vote.id), council) for vote in state.votes.values()}
+    for vote in state.votes.values():
+        if vote.revote is not None and vote.revote in numbers:  # which vote the council was asked to hold again
+            decision = records[vote.id]
+            decision.kind = f"{decision.kind[:-1]} голосування {numbers[vote.revote]}." if decision.kind else None
+            if decision.adopted is not None:
+                decision.outcome = REVOTE_OUTCOMES[decision.adopted].format(numbers[vote.revote])
     # A vote on including an item belongs to the agenda, not to the item: a rejected proposal's item id
     # is free again and may be given to the next one. A vote is never left out for want of an item.
     on_agenda = {v.id for v in state.votes.values() if v.purpose != "agenda_add" and v.item in state.agenda}
@@ -315,6 +348,24 @@ def _attendance(state: SessionState, council: CouncilState, moment: str, entry: 
     )
 
 
+def _kind(vote: Vote) -> str | None:
+    """What the vote was on, as a sentence; None for a vote opened without a kind."""
+    if vote.kind is None:
+        return None
+    if vote.kind == "procedural" and vote.purpose in PURPOSES:
+        return f"Голосується процедурне питання: {PURPOSES[vote.purpose]}."
+    return f"Голосується {KINDS.get(vote.kind, vote.kind)}."
+
+
+def _outcome(vote: Vote, adopted: bool) -> str:
+    """What the council decided, in the words of the vote's kind."""
+    if vote.purpose == "agenda_add":
+        return OUTCOMES[True][adopted]
+    if vote.kind in KIND_OUTCOMES:
+        return KIND_OUTCOMES[vote.kind][adopted]
+    return OUTCOMES[False][adopted]
+
+
 def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None, council: CouncilState) -> VoteRecord:
     figures, entry = counted if counted is not None else (None, None)
     tally = vote.tally.as_dict() if vote.tally is not None and vote.status == "closed" else None
@@ -343,11 +394,12 @@ def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None,
         tally=tally,
         numbers=numbers,
         adopted=adopted,
-        outcome=None if adopted is None else OUTCOMES[vote.purpose == "agenda_add"][adopted],
+        outcome=None if adopted is None else _outcome(vote, adopted),
         roll_call=_roll_call(vote, council),
         reason=vote.reason.rstrip(". ") if vote.reason else vote.reason,
         entry=entry,
         proposal=_proposal(vote.proposal) if vote.purpose == "agenda_add" and vote.proposal else None,
+        kind=_kind(vote),
     )
 
 

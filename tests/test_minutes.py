@@ -293,3 +293,35 @@ async def test_the_minutes_of_a_sitting_not_yet_held_say_so_and_no_portal_page_l
     assert f'<a href="/sessions/{SESSION}/minutes">протокол</a>' in session.text
     text = text_of(await minutes_of(demo))
     assert "ПРОТОКОЛ пленарного засідання" in text and "Засідання ще не закрито: протокол неповний." in text
+
+
+async def test_the_minutes_name_each_vote_s_kind_and_decide_in_its_words_a_re_vote_naming_the_vote_it_repeats(
+    demo_council: Demo,
+) -> None:
+    demo = demo_council
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    deputies = [f"deputy{n:02d}" for n in range(1, 21)]
+    await asyncio.gather(*(demo.ok(u, "presence.register") for u in deputies))
+    await demo.ok("chair", "item.start", item="i1")
+    for number, (kind, voters, extra) in enumerate(
+        [
+            ("basis", 18, {}),
+            ("whole", 12, {}),
+            ("procedural", 15, {"purpose": "revote", "revote": "v2"}),
+            ("whole", 19, {}),
+        ],
+        start=1,
+    ):
+        await demo.ok("chair", "vote.open", item="i1", subject=f"голосування {number}", seconds=60, kind=kind, **extra)
+        await asyncio.gather(*(demo.ok(u, "ballot.cast", vote=f"v{number}", choice="for") for u in deputies[:voters]))
+        await demo.ok("chair", "vote.close", vote=f"v{number}")
+    blocks = {vote: text_of("<body>" + block) for vote, block in vote_blocks(await minutes_of(demo)).items()}
+    assert "Голосується проєкт рішення за основу." in blocks["v1"]
+    assert "ВИРІШИЛИ: проєкт рішення прийнято за основу (" in blocks["v1"]
+    assert "Голосується проєкт рішення в цілому з урахуванням пропозицій." in blocks["v2"]
+    assert "ВИРІШИЛИ: рішення не прийнято (" in blocks["v2"]
+    assert "Голосується процедурне питання: переголосування голосування 2." in blocks["v3"]
+    assert "Рішення приймається більшістю голосів від зареєстрованих (зареєстровано 20 депутатів)" in blocks["v3"]
+    assert "ВИРІШИЛИ: переголосувати голосування 2 (" in blocks["v3"]
+    assert "ВИРІШИЛИ: рішення прийнято в цілому (" in blocks["v4"]

@@ -87,7 +87,8 @@ function renderTexts() {
     "meeting-title": "meeting", "open-session": "openSession", "close-session": "closeSession",
     "registration-title": "registration", "open-registration": "openRegistration",
     "close-registration": "closeRegistration", "agenda-title": "agenda", "vote-title": "vote",
-    "subject-label": "subject", "rule-label": "rule", "seconds-label": "seconds", "open-vote": "openVote",
+    "subject-label": "subject", "kind-label": "kind", "purpose-label": "purpose", "revote-label": "revoteOf",
+    "rule-label": "rule", "seconds-label": "seconds", "open-vote": "openVote",
     "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
     "speakers-title": "speakers", "finish-speech": "finishSpeech", "grant-seconds-label": "grantSeconds",
     "conflicts-title": "conflicts", "devices-title": "devices", "deputy-label": "deputy", "make-link": "makeLink",
@@ -108,12 +109,38 @@ function renderTexts() {
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
   $("link-qr").alt = t("qrAlt");
   if (!$("vote-form").subject.value) $("vote-form").subject.placeholder = t("subjectDefault");
+  renderKind();
   for (const row of $("s-rows").children) labelRow(row);
   renderConnection(view.client?.status ?? "connecting");
   renderCouncil();
   renderSittings();
   view.documents?.render();
   render();
+}
+
+// The kinds of vote the console offers ("" opens one without a kind, as before kinds existed) and the
+// procedural questions (agenda_add has a form of its own).
+const KINDS = ["", "basis", "whole", "basis_and_whole", "procedural"];
+const PURPOSES = ["end_debate", "break", "revote", "other"];
+
+/** The vote form follows its kind: the council's threshold for it, a procedural vote's question, and for a
+ * re-vote the item's last closed vote on its draft. */
+function renderKind() {
+  const kind = $("kind").value;
+  $("purpose-row").hidden = kind !== "procedural";
+  const revote = kind === "procedural" && $("purpose").value === "revote";
+  $("revote-row").hidden = !revote;
+  const item = view.state?.current_item;
+  const last = (view.state?.votes ?? [])
+    .filter((v) => v.item === item && v.status === "closed" && ["basis", "whole", "basis_and_whole"].includes(v.kind))
+    .at(-1);
+  const named = (vote) => {
+    const words = t(`kind_${vote.kind}`);
+    return vote.subject === words ? `«${words}»` : `«${vote.subject}» (${words})`;
+  };
+  $("revote").replaceChildren(last ? new Option(named(last), last.id) : new Option(t("revoteNone"), ""));
+  $("vote-form").subject.placeholder =
+    kind === "procedural" ? t(`purpose_${$("purpose").value}`) : kind ? t(`kind_${kind}`) : t("subjectDefault");
 }
 
 function renderConnection(status) {
@@ -131,6 +158,12 @@ function renderCouncil() {
   const chosen = $("rule").value;
   $("rule").replaceChildren(...rules);
   if (chosen) $("rule").value = chosen;
+  const kind = $("kind").value;
+  $("kind").replaceChildren(...KINDS.map((k) => new Option(t(`kind_${k}`), k)));
+  $("kind").value = kind;
+  const purpose = $("purpose").value;
+  $("purpose").replaceChildren(...PURPOSES.map((p) => new Option(t(`purpose_${p}`), p)));
+  if (purpose) $("purpose").value = purpose;
   const procedural = council.procedural_rule ? [council.procedural_rule] : council.rules;
   $("propose-rule").replaceChildren(...procedural.map((rule) => new Option(t(`rule_${rule}`), rule)));
   $("propose-hint").textContent = t("proposeHint", { rule: t(`rule_${procedural[0]}`) });
@@ -338,6 +371,7 @@ function render() {
   const state = view.state;
   if (!state || !view.council) return;
   $("session-title").textContent = state.title;
+  renderKind();
   $("session-status").textContent = t(`session_${state.status}`);
   $("broadcast-status").textContent = t(`broadcast_${state.broadcast?.status ?? "off"}`);
   $("broadcast-link").textContent = t("broadcastPage");
@@ -683,10 +717,22 @@ function wire() {
   $("vote-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const form = new FormData(event.target);
-    const subject = String(form.get("subject") || t("subjectDefault"));
+    const kind = String(form.get("kind") || "");
+    const purpose = kind === "procedural" ? String(form.get("purpose")) : "";
+    const words = kind === "procedural" ? t(`purpose_${purpose}`) : kind ? t(`kind_${kind}`) : t("subjectDefault");
+    const subject = String(form.get("subject") || words);
     const body = { type: "vote.open", item: view.state.current_item, subject, rule: form.get("rule"), seconds: Number(form.get("seconds")) };
+    if (kind) body.kind = kind;
+    if (purpose) body.purpose = purpose;
+    if (purpose === "revote") body.revote = String(form.get("revote") || "") || undefined;
     command(body, event.target);
   });
+  $("kind").addEventListener("change", () => {
+    const rule = view.council?.vote_rules?.[$("kind").value]; // the council's threshold for the kind
+    if (rule && [...$("rule").options].some((o) => o.value === rule)) $("rule").value = rule;
+    renderKind();
+  });
+  $("purpose").addEventListener("change", renderKind);
   $("close-vote").addEventListener("click", (event) => closeVote(event.currentTarget));
   $("cancel-form").addEventListener("submit", (event) => {
     event.preventDefault();

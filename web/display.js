@@ -17,7 +17,7 @@ import {
   voteComposition,
 } from "./public-feed.js";
 import { STRINGS, format } from "./public-strings.js";
-import { compositionLine, registrationLine } from "./ukrainian.js";
+import { compositionLine, kindLine, registrationLine } from "./ukrainian.js";
 
 const $ = (id) => document.getElementById(id);
 const sessionId = decodeURIComponent(location.pathname.split("/").filter(Boolean).at(-1) ?? "");
@@ -110,9 +110,11 @@ function renderVote(state, council) {
   $("cancelled").hidden = mode !== "cancelled";
   if (mode === "vote") {
     setText($("vote-heading"), t("voteSubject", { subject: vote.subject }));
+    setText($("vote-kind"), kindLine(lang, vote, state.votes));
     setText($("voted"), t("voted", { count: vote.voted }));
   } else if (mode === "results") {
     renderResults(vote, council);
+    setText($("results-kind"), kindLine(lang, vote, state.votes));
   } else if (mode === "cancelled") {
     setText($("cancelled"), t("voteCancelled", { subject: vote.subject, reason: vote.reason ?? "" }));
   }

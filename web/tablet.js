@@ -25,7 +25,7 @@ import {
   wireSignIn,
 } from "./signed-in-page.js";
 import { STRINGS, format } from "./tablet-strings.js";
-import { registrationLine, rollCallLine } from "./ukrainian.js";
+import { kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
 import { enroll, nonceFor, signBallot } from "./webauthn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -178,6 +178,8 @@ function renderVote(state) {
         ? t("cancelled", { subject: shown.subject, reason: shown.reason ?? "" })
         : t("results", { subject: shown.subject });
   $("vote-title").textContent = title;
+  $("vote-kind").textContent = shown ? kindLine(view.lang, shown, state.votes) : "";
+  $("vote-kind").hidden = !$("vote-kind").textContent;
   $("vote-item").textContent = item
     ? t("voteItem", { number: item.number, title: item.title })
     : shown?.purpose === "agenda_add"

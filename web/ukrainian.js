@@ -115,3 +115,48 @@ export function longDate(lang, iso) {
     timeZone: "UTC",
   });
 }
+
+const KINDS = {
+  uk: {
+    basis: "Голосується проєкт рішення за основу",
+    whole: "Голосується проєкт рішення в цілому з урахуванням пропозицій",
+    basis_and_whole: "Голосується проєкт рішення за основу та в цілому",
+    procedural: "Процедурне питання",
+  },
+  en: {
+    basis: "The draft, as a basis",
+    whole: "The draft as a whole, with the adopted proposals",
+    basis_and_whole: "The draft as a basis and as a whole",
+    procedural: "A procedural question",
+  },
+};
+const PURPOSES = {
+  uk: {
+    agenda_add: "включення питання до порядку денного",
+    end_debate: "припинення обговорення",
+    break: "перерва",
+    revote: "переголосування",
+    other: "інше процедурне питання",
+  },
+  en: {
+    agenda_add: "adding an item to the agenda",
+    end_debate: "ending the debate",
+    break: "a break",
+    revote: "a re-vote",
+    other: "another procedural question",
+  },
+};
+
+/** What a vote is on, in words («Голосується проєкт рішення за основу»; «Процедурне питання:
+ * переголосування голосування 2»); "" for a vote opened without a kind. `votes`: the sitting's votes, to
+ * number the one a re-vote repeats as the minutes do. */
+export function kindLine(lang, vote, votes = []) {
+  if (!vote?.kind) return "";
+  const words = KINDS[lang][vote.kind] ?? vote.kind;
+  if (vote.kind !== "procedural" || !vote.purpose) return words;
+  const purpose = PURPOSES[lang][vote.purpose] ?? vote.purpose;
+  const repeated = votes.findIndex((v) => v.id === vote.revote) + 1;
+  const which = repeated ? (lang === "uk" ? ` голосування ${repeated}` : ` of vote ${repeated}`) : "";
+  return `${words}: ${purpose}${which}`;
+}
+
