@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -85,6 +87,7 @@ async def popolo(request: Request) -> Response:
                 "text": m["title"],
                 "date": m["date"],
                 "legislative_session_id": str(m["legislativeSession"]),
+                "classification": _classification(m),
                 "requirement": f"{REQUIREMENT.get(m.get('rule', ''), m.get('rule', ''))}: {m.get('required')} votes",
                 "result": result[m["votingResult"]],
             }
@@ -114,6 +117,14 @@ async def popolo(request: Request) -> Response:
         ],
     }
     return JSONResponse(body)
+
+
+def _classification(motion: Mapping[str, Any]) -> str:
+    """Popolo's motion classification: what the vote was on (``voting.kinds``: "basis", "whole",
+    "basis_and_whole", "procedural:<purpose>"); "decision" for a vote opened without a kind."""
+    if motion.get("purpose"):
+        return f"procedural:{motion['purpose']}"
+    return str(motion.get("kind") or "decision")
 
 
 def routes() -> list[BaseRoute]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import orjson
@@ -54,8 +54,21 @@ MOTION_FIELDS = (
     "absent",
     "composition",
     "votingResult",
+    "votingKind",
     "textUrl",
 )
+VOTING_KIND: Final = {  # what a vote was on (``votingKind``); "" for a vote opened without a kind
+    "basis": "за основу",
+    "whole": "в цілому",
+    "basis_and_whole": "за основу та в цілому",
+}
+PURPOSE: Final = {  # a procedural vote's ``votingKind``
+    "agenda_add": "процедурне: включення питання до порядку денного",
+    "end_debate": "процедурне: припинення обговорення",
+    "break": "процедурне: перерва",
+    "revote": "процедурне: переголосування",
+    "other": "процедурне",
+}
 VOTING_FIELDS = ("motionUid", "voterId", "voterName", "motionTitle", "result")
 DEPUTY_FIELDS = ("id", "name", "faction", "mayor")
 YES_NO = {True: "так", False: "ні"}
@@ -132,9 +145,12 @@ class OpenData(Consumer):
             "absent": tally["absent"],
             "composition": vote_composition(council.composition, council.mayor, closed.roll_call),
             "votingResult": RESULT[tally["outcome"]],
+            "votingKind": VOTING_KIND.get(vote.kind or "", "") if vote.purpose is None else PURPOSE[vote.purpose],
             # (``textUrl`` is added as the motion is served: ``motions``.)
             # Not among the published fields (``_render`` keeps only those): Popolo's requirement.
             "rule": vote.rule.value,
+            "kind": vote.kind,
+            "purpose": vote.purpose,
             "required": tally["required"],
         }
         votings = [

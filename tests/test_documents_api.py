@@ -242,3 +242,7 @@ async def test_a_draft_voted_as_a_basis_then_as_a_whole_again_by_the_council_s_d
             break
         await asyncio.sleep(0.025)
     assert (document["status"], document["vote"]) == ("adopted", second)  # the re-vote decided, not v2
+    motions = (await demo.client.get("/opendata/ua835/motions.json?session=c8-s45")).json()
+    assert [m["votingKind"] for m in motions] == ["за основу", "в цілому", "процедурне: переголосування", "в цілому"]
+    popolo = (await demo.client.get("/opendata/popolo.json")).json()
+    assert [m["classification"] for m in popolo["motions"]] == ["basis", "whole", "procedural:revote", "whole"]
