@@ -359,6 +359,11 @@ async def test_the_chair_votes_a_draft_as_a_basis_then_as_a_whole_and_a_re_vote_
     await display.screenshot(path=str(ARTIFACTS / "display-revote.png"))
     await held("v3", 18)
     await display.wait_for_selector("#results-kind:has-text('Процедурне питання: переголосування')", timeout=WAIT_MS)
+    # and how the threshold was reached: a procedural vote by those registered, 18 of them
+    await display.wait_for_selector(
+        "#outcome:has-text('Рішення прийнято (потрібно 10: більшість від зареєстрованих; зареєстровано 18)')",
+        timeout=WAIT_MS,
+    )
     await open_vote("whole")
     await held("v4", 18)
     await display.wait_for_selector(

@@ -140,7 +140,7 @@ async def test_the_display_follows_a_whole_vote_live_and_shows_the_roll_call_by_
     for line in ("for", "against", "abstain", "not_voted", "absent"):
         assert await page.text_content(f"#totals [data-line={line}] .count") == str(tally[line])
     await expect(page.locator("#totals [data-line=not_voted]")).to_contain_text("Не голосували")
-    await expect(page.locator("#outcome")).to_have_text("Рішення не прийнято (потрібно 18)")
+    await expect(page.locator("#outcome")).to_have_text("Рішення не прийнято (потрібно 18: більшість від складу ради)")
 
     cells = page.locator("#roll-call .cell")
     assert await cells.count() == 34  # the 34 deputies: the mayor took no part, so has no line
@@ -231,7 +231,7 @@ async def test_the_live_page_on_a_phone_shows_the_agenda_and_the_results_and_swi
     await demo.ok("chair", "vote.close", vote="v1")
 
     await page.locator("#vote-results").wait_for(state="visible", timeout=WAIT_MS)
-    await expect(page.locator("#outcome")).to_have_text("Рішення не прийнято (потрібно 18)")
+    await expect(page.locator("#outcome")).to_have_text("Рішення не прийнято (потрібно 18: більшість від складу ради)")
     assert await page.locator("#roll-call thead th[scope=col]").count() == 3
     assert await page.locator("#roll-body tr").count() == 35
     assert await page.locator("#roll-body th[scope=row]").count() == 35
@@ -251,7 +251,9 @@ async def test_the_live_page_on_a_phone_shows_the_agenda_and_the_results_and_swi
     await expect(placeholder).to_have_text("The broadcast has not started")
     await expect(page.locator("#col-choice")).to_have_text("Vote")
     await expect(page.locator("#roll-body tr[data-member=d02] td.choice")).to_have_text("against")
-    await expect(page.locator("#outcome")).to_have_text("Not adopted (18 needed)")
+    await expect(page.locator("#outcome")).to_have_text(
+        "Not adopted (18 needed: a majority of the council's composition)"
+    )
     await expect(current).to_contain_text("under consideration now")
     await expect(page.locator("#lang")).to_have_text("Українська")
     await page.reload()  # the choice is remembered
@@ -358,10 +360,14 @@ async def test_the_display_in_english_and_both_pages_under_the_strict_policy(
     await _open_vote(demo, "i5", "в цілому")
     await asyncio.gather(*(demo.ok(u, "ballot.cast", vote="v2", choice="for") for u in QUORUM))
     await demo.ok("chair", "vote.close", vote="v2")
-    await expect(display.locator("#outcome")).to_have_text("Adopted (18 needed)", timeout=WAIT_MS)
+    await expect(display.locator("#outcome")).to_have_text(
+        "Adopted (18 needed: a majority of the council's composition)", timeout=WAIT_MS
+    )
     await expect(display.locator("#roll-call .cell[data-member=d01] .mark")).to_have_text("✓ For")
     await expect(display.locator("#roll-call h3").first).to_have_text("Mayor")
-    await expect(live.locator("#outcome")).to_have_text("Рішення прийнято (потрібно 18)", timeout=WAIT_MS)
+    await expect(live.locator("#outcome")).to_have_text(
+        "Рішення прийнято (потрібно 18: більшість від складу ради)", timeout=WAIT_MS
+    )
     await demo.ok("chair", "item.finish", item="i5")
     await demo.ok("chair", "session.close")
     await expect(live.locator("#session-state")).to_have_text("Засідання закрито", timeout=WAIT_MS)

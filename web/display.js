@@ -120,6 +120,13 @@ function renderVote(state, council) {
   }
 }
 
+/** How many «за» the vote needed and by which rule: «потрібно 18: більшість від складу ради». */
+function requiredLine(vote) {
+  const { tally } = vote;
+  const registered = tally.for + tally.against + tally.abstain + tally.not_voted;
+  return t("required", { required: tally.required, rule: t(`rule_${vote.rule}`, { registered }) });
+}
+
 function renderResults(vote, council) {
   setText($("results-heading"), t("results", { subject: vote.subject }));
   const key = `${lang}:${vote.id}`;
@@ -137,7 +144,7 @@ function renderResults(vote, council) {
   outcome.dataset.outcome = tally.outcome;
   setText(
     outcome,
-    t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: t("required", { required: tally.required }) }),
+    t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: requiredLine(vote) }),
   );
   setText($("composition"), compositionLine(lang, voteComposition(vote, council)));
   const roll = $("roll-call");

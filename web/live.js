@@ -275,6 +275,13 @@ function renderVote(state, council) {
   }
 }
 
+/** How many «за» the vote needed and by which rule: «потрібно 18: більшість від складу ради». */
+function requiredLine(vote) {
+  const { tally } = vote;
+  const registered = tally.for + tally.against + tally.abstain + tally.not_voted;
+  return t("required", { required: tally.required, rule: t(`rule_${vote.rule}`, { registered }) });
+}
+
 function renderResults(vote, council) {
   setText($("results-subject"), t("results", { subject: vote.subject }));
   const key = `${view.lang}:${vote.id}`;
@@ -293,7 +300,7 @@ function renderResults(vote, council) {
   outcome.dataset.outcome = tally.outcome;
   setText(
     outcome,
-    t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: t("required", { required: tally.required }) }),
+    t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: requiredLine(vote) }),
   );
   setText($("composition"), compositionLine(view.lang, voteComposition(vote, council)));
   const rows = [];
