@@ -11,7 +11,7 @@ import pytest
 from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER, SESSION_COMMAND_ADAPTER
 from session_server.domain.council import CouncilState, decide_council, evolve_council
 from session_server.domain.errors import CODES, DomainError
-from session_server.domain.events import NewEvent, RecordedEvent, format_time
+from session_server.domain.events import Event, NewEvent, RecordedEvent, format_time
 from session_server.domain.roles import Actor, Context, Role
 from session_server.domain.session import SessionState, decide, evolve, to_public
 
@@ -85,7 +85,8 @@ class Chamber:
         assert self.state == before, "decide mutated the state"
         for event in events:
             self.seq += 1
-            recorded = RecordedEvent(event.type, event.payload, self.seq, format_time(self.now), actor=who)
+            typed = event if isinstance(event, Event) else None  # as the store keeps it: sealed fields too
+            recorded = RecordedEvent(event.type, event.payload, self.seq, format_time(self.now), actor=who, typed=typed)
             self.log.append(recorded)
             self.state = evolve(self.state, recorded)
         return events

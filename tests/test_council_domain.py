@@ -123,6 +123,7 @@ def test_roster_and_public_view() -> None:
             "basis_and_whole": "majority_of_composition",
             "procedural": "majority_of_registered",
         },
+        "results": "live",
         "demo": False,
         "signed_ballots": True,
         "refuse_backup_eligible": False,

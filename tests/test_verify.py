@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import copy
-import itertools
 import json
 import sys
 from pathlib import Path
@@ -14,15 +13,15 @@ from typing import Any
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from ledger_support import leaves as _leaves
+from ledger_support import reseal as _reseal
 from signed_support import PRESENT, Chamber
 
 from session_server.cli import main
 from session_server.domain.audit import Discrepancy, audit
 from session_server.ledger.trees import b64
 from session_server.ledger.verifier import format_report
-from voting.canonical import GENESIS, seal
 from voting.checkpoint import Checkpoint, NoteSigner
-from voting.merkle import MerkleTree
 
 SIGNATURE_INVALID = "signature_invalid: the signature does not verify with the enrolled key"
 
@@ -42,10 +41,6 @@ async def _run_session(chamber: Chamber) -> dict[str, Any]:
     return export
 
 
-def _leaves(export: dict[str, Any], which: str = "session_ledger") -> list[dict[str, Any]]:
-    return [orjson.loads(base64.b64decode(leaf)) for leaf in export[which]["leaves"]]
-
-
 def _index_of(export: dict[str, Any], type_: str, nth: int = 0) -> int:
     return [i for i, e in enumerate(_leaves(export)) if e["type"] == type_][nth]
 
@@ -57,29 +52,6 @@ def _signature_broken(event: dict[str, Any]) -> dict[str, Any]:
     signature[-1] ^= 1
     assertion["signature"] = base64.urlsafe_b64encode(bytes(signature)).rstrip(b"=").decode()
     return dict(event, payload={**event["payload"], "assertion": assertion})
-
-
-def _reseal(
-    export: dict[str, Any], events: list[dict[str, Any]], signer: NoteSigner, which: str = "session_ledger"
-) -> dict[str, Any]:
-    """What a server holding the council key could do: re-chain the events, re-sign every checkpoint size."""
-    forged = copy.deepcopy(export)
-    ledger = forged[which]
-    prev, leaves = GENESIS, []
-    for seq, event in enumerate(events, start=1):
-        fields = {k: event[k] for k in ("stream", "type", "payload", "actor", "at")}
-        digest, leaf = seal(prev, seq=seq, **fields)
-        prev = bytes.fromhex(digest)
-        leaves.append(leaf)
-    tree = MerkleTree(leaves)
-    sizes = sorted({min(int(note.split("\n")[1]), len(leaves)) for note in ledger["checkpoints"]} | {len(leaves)})
-    ledger["leaves"] = [b64(leaf) for leaf in leaves]
-    ledger["checkpoints"] = [signer.sign(Checkpoint(ledger["origin"], size, tree.root(size))) for size in sizes]
-    ledger["consistency"] = [
-        {"from": a, "to": b, "hashes": [b64(h) for h in tree.consistency_proof(a, b)]}
-        for a, b in itertools.pairwise(sizes)
-    ]
-    return forged
 
 
 async def test_a_real_session_verifies_from_a_file_and_from_its_url(

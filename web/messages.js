@@ -71,6 +71,7 @@ export const ERRORS = {
     item_decided: "Рішення з цього питання вже ухвалено. Переголосування можливе лише за процедурним рішенням ради.",
     revote_not_allowed: "Переголосувати можна лише останнє голосування щодо проєкту з цього питання.",
     revote_pending: "Рада вирішила переголосувати інше голосування: спершу проведіть його.",
+    sealed_ballot_missing: "Сервер не може розкрити запечатаний голос: голосування не закрито. Зверніться до адміністратора.",
     secret_ballot_unsupported: "Таємне голосування поки не підтримується.",
     // signed ballots and devices
     signature_required: "Голос треба підтвердити на зареєстрованому планшеті.",
@@ -221,6 +222,7 @@ export const ERRORS = {
     item_decided: "This item was decided. A re-vote needs the council's procedural decision first.",
     revote_not_allowed: "Only the last vote on the item's draft can be held again.",
     revote_pending: "The council decided to hold another vote again: hold it first.",
+    sealed_ballot_missing: "The server cannot open a sealed ballot: the vote was not closed. Call the administrator.",
     secret_ballot_unsupported: "Secret ballots are not supported yet.",
     signature_required: "The ballot must be confirmed on an enrolled tablet.",
     unknown_credential: "This device is not enrolled for voting.",

@@ -131,6 +131,7 @@ export function applyEvent(state, event, council) {
         proposal: p.proposal ?? null,
         kind: p.kind ?? null,
         revote: p.revote ?? null,
+        sealed: p.sealed ?? false,
       });
       break;
     case "ballot.cast": {
@@ -149,6 +150,23 @@ export function applyEvent(state, event, council) {
       }
       break;
     }
+    case "ballot.sealed": {
+      // a sealed vote: who voted, never how (the choice is opened at the close, docs/ledger.md)
+      if (p.nonce) {
+        const signed = (state._signed[p.vote] ??= {});
+        signed[p.deputy] = (signed[p.deputy] ?? 0) + 1;
+      }
+      const voters = (state._ballots[p.vote] ??= new Set());
+      const v = vote(p.vote);
+      if (!voters.has(p.deputy)) {
+        voters.add(p.deputy);
+        v.voters.push(p.deputy);
+        v.voted = voters.size;
+      }
+      break;
+    }
+    case "ballots.opened":
+      break; // the roll call comes with vote.closed, in the same commit
     case "vote.closed": {
       const v = vote(p.vote);
       v.status = "closed";

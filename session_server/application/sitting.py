@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from session_server.application.aggregates import Kind, Reader
 from session_server.application.service import council_stream
 from session_server.domain.commands import BallotCast
@@ -19,6 +21,7 @@ from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, NewEvent
 from session_server.domain.roles import Actor, AssertionCheck, Context
 from session_server.domain.session import SessionState, decide, evolve
+from session_server.domain.session_events import BallotSealed
 from session_server.store.database import Statement
 from session_server.store.events import HOT_STATEMENTS as APPEND_STATEMENTS
 from session_server.store.events import NOTHING_APPENDED, Appending, StoredEvent, flush_with
@@ -30,16 +33,30 @@ APPEND_WITH_SESSION_ROW = flush_with(
     """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq, open_vote, vote_closes_at)
        VALUES ($14, $15, $16, $17, $18::text::date, $19, $20, $21, $22, $23::text::timestamptz)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq, open_vote = EXCLUDED.open_vote,
-           vote_closes_at = EXCLUDED.vote_closes_at"""
+           vote_closes_at = EXCLUDED.vote_closes_at""",
+    """INSERT INTO sealed_ballots (stream, seq, opening)
+       SELECT $1, seq, opening::jsonb FROM unnest($24::bigint[], $25::text[]) AS sealed (seq, opening)""",
 )
-"""An append that also writes the read model's row of its session, in the same round trip."""
+"""An append that also writes the read model's row of its session and the openings of the sealed ballots it
+appends (kept apart from the log until their vote closes), in the same round trip."""
+
+OPENINGS = "SELECT seq, opening::text FROM sealed_ballots WHERE stream = $1 AND seq = ANY($2::bigint[])"
 
 HOT_STATEMENTS: list[Statement] = [
     *APPEND_STATEMENTS,
-    (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0, None, None)),
+    (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0, None, None, [], [])),
 ]
 """What a command runs in the database, with arguments that change nothing once rolled back
 (see ``session_server.store.database.warm``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SittingFacts:
+    """What a sitting's commands are decided against besides its own state: its council, and the kept
+    openings of the open vote's sealed ballots this process does not hold (read only when needed)."""
+
+    council: CouncilState
+    openings: dict[int, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,20 +97,32 @@ class Sitting(Kind):
     def evolve(self, state: SessionState | None, event: StoredEvent) -> SessionState:
         return evolve(state, event)
 
-    async def facts(self, reader: Reader, state: SessionState | None, conn: Any) -> CouncilState:
+    async def facts(self, reader: Reader, state: SessionState | None, conn: Any) -> SittingFacts:
         council_id = state.council if state is not None else await reader.council_id()
         if council_id is None:
             raise DomainError("council_not_found", "create the council first (kvorum demo)")
         council: CouncilState = await reader.current(council_stream(council_id), conn=conn)
-        return council
+        vote = state.open_vote if state is not None else None
+        missing = [] if vote is None else [seq for seq in vote.sealed_ballots if seq not in vote.openings]
+        openings: dict[int, Any] = {}
+        if missing:  # sealed ballots decided on another node, or before this process read the sitting
+            assert state is not None
+            rows = await conn.fetch(OPENINGS, f"session:{state.id}", missing)
+            openings = {row["seq"]: orjson.loads(row["opening"]) for row in rows}
+        return SittingFacts(council, openings)
 
     def decide(
-        self, state: SessionState | None, command: Any, ctx: Context, facts: CouncilState
+        self, state: SessionState | None, command: Any, ctx: Context, facts: SittingFacts
     ) -> Sequence[Event | NewEvent]:
-        return decide(state, facts, command, ctx)
+        return decide(state, facts.council, command, ctx, facts.openings)
 
     async def record(self, tx: Appending, state: SessionState) -> None:
         vote = state.open_vote
+        sealed = [
+            (event.seq, orjson.dumps(event.data.opening).decode())
+            for event in tx.pending
+            if isinstance(event.data, BallotSealed) and event.data.opening is not None
+        ]
         tx.also(
             APPEND_WITH_SESSION_ROW,
             state.id,
@@ -106,6 +135,8 @@ class Sitting(Kind):
             state.seq,
             vote.id if vote else None,
             vote.closes_at if vote else None,
+            [seq for seq, _ in sealed],
+            [opening for _, opening in sealed],
         )
 
     def prepare(self, reader: Reader, stream: str, command: Any, actor: Actor) -> AssertionCheck | None:

@@ -8,7 +8,8 @@ The audit checks, and stops at the first discrepancy it finds:
 2. each checkpoint is signed by a known key, names the ledger's origin, and its root is the
    RFC 9162 Merkle root of that many leaves; each consistency proof between successive checkpoints
    verifies; the last checkpoint covers every leaf;
-3. every ``vote.opened``, ``ballot.cast`` and ``vote.closed`` is decided again by the council rules
+3. every ``vote.opened``, ``ballot.cast`` and ``vote.closed`` (and a sealed vote's ``ballot.sealed``, once
+   ``ballots.opened`` gives its choice, salt and signature) is decided again by the council rules
    (``session.decide``) against the session as it stood and the council as it stood at that moment:
    no ballot outside an open vote, from a non-member, unregistered or conflicted deputy, every
    signed ballot's nonce, WebAuthn signature and challenge against the credentials enrolled and not
@@ -139,13 +140,16 @@ def _decided_again(
     index: int,
     check: AssertionCheck,
     at: datetime | None = None,
+    opening: Mapping[str, Any] | None = None,
 ) -> list[Event]:
     """Decide a vote event again by the rules; it must come out exactly as recorded (``at``: its time, parsed).
 
     Returns the events the rules add after it in the same commit (an adopted agenda_add vote's
-    ``item.added``), which must come next in the log.
+    ``item.added``; after a sealed vote's ``ballots.opened``, its ``vote.closed``), which must come next in
+    the log. A ``ballot.sealed`` is decided again with its ``opening`` (from the vote's ``ballots.opened``).
     """
     p = event["payload"]
+    openings: dict[int, Any] | None = None
     if at is None:
         at = _time_of(event, index)
     try:
@@ -175,9 +179,25 @@ def _decided_again(
                     assertion=p.get("assertion"),
                 )
                 ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check)
+            case "ballot.sealed":  # decided again when its opening is known (``_Rules.open_again``)
+                if opening is None:
+                    raise ValueError("a sealed ballot is decided again with its opening")
+                command = BallotCast(
+                    id="audit",
+                    type="ballot.cast",
+                    vote=p["vote"],
+                    choice=opening["choice"],
+                    nonce=p.get("nonce"),
+                    assertion=opening.get("assertion"),
+                )
+                entropy = from_b64url(str(opening["salt"]))
+                ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check, entropy=entropy)
+            case "ballots.opened":  # a sealed vote's close: every sealed ballot opened, then the count
+                command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
+                openings = {int(o["seq"]): o for o in p["openings"]}
             case _:
                 command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
-        again, *follow = decide(state, council, command, ctx)
+        again, *follow = decide(state, council, command, ctx, openings)
     except DomainError as exc:
         raise Discrepancy("session", index, f"{event['type']} breaks the rules: {exc.code}: {exc.message}") from None
     except (ValueError, KeyError, TypeError) as exc:
@@ -383,6 +403,8 @@ class _Rules:
         self._report = report
         self._index = 0
         self._expected: list[Event] = []
+        self._sealed: dict[int, tuple[SessionState, CouncilState, datetime, int, Mapping[str, Any]]] = {}
+        """Each ``ballot.sealed`` by seq: the sitting and the council as they stood when it was cast."""
 
     @property
     def closed(self) -> bool:
@@ -401,6 +423,21 @@ class _Rules:
         prepared = prepare_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
         self._sink.add(self._index, prepared)
         return prepared.sign_count
+
+    def open_again(self, event: Mapping[str, Any]) -> None:
+        """Decide every ballot a ``ballots.opened`` opens again, as it was cast: against the sitting and the
+        council as they stood then, with its opened choice, salt and signature; it must come out as the
+        ``ballot.sealed`` recorded then (the same commitment, nonce, sign count and device)."""
+        try:
+            openings = [(int(o["seq"]), o) for o in event["payload"]["openings"]]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise Discrepancy("session", None, f"ballots.opened cannot be read: {exc}") from None
+        for seq, opening in openings:
+            if seq not in self._sealed:
+                raise Discrepancy("session", None, f"ballots.opened opens #{seq}, which is no sealed ballot")
+            state, council, at, index, sealed = self._sealed.pop(seq)
+            self._index = index
+            _decided_again(state, council, sealed, index, self._deferred, at, opening)
 
     def apply(self, index: int, event: Mapping[str, Any]) -> None:
         """Decide the event again if it is a vote event, then apply it; Discrepancy if either fails."""
@@ -437,7 +474,17 @@ class _Rules:
         ):
             # After the sitting opens only the council changes the agenda: by an adopted agenda_add vote.
             raise Discrepancy("session", index, f"{event['type']} in an open sitting without the council's vote")
-        if self._state is not None and event["type"] in ("vote.opened", "ballot.cast", "vote.closed"):
+        if self._state is not None and event["type"] == "ballot.sealed":
+            # How it was cast is known only at the close: the sitting and the council as they stood now wait.
+            seq = int(event.get("seq", 0))
+            self._sealed[seq] = (self._state.clone(), council, at or _time_of(event, index), index, event)
+        elif self._state is not None and event["type"] == "ballots.opened":
+            self.open_again(event)
+            self._index = index
+            self._expected = _decided_again(self._state, council, event, index, self._deferred, at)
+        elif (
+            not expected and self._state is not None and event["type"] in ("vote.opened", "ballot.cast", "vote.closed")
+        ):
             self._index = index
             self._expected = _decided_again(self._state, council, event, index, self._deferred, at)
         try:
@@ -448,6 +495,9 @@ class _Rules:
         if event["type"] == "ballot.cast":
             report.ballots += 1
             report.signed_ballots += "assertion" in event["payload"]
+        elif event["type"] == "ballots.opened":
+            report.ballots += len(event["payload"]["openings"])
+            report.signed_ballots += sum("assertion" in o for o in event["payload"]["openings"])
         elif event["type"] == "vote.closed":
             vote = state.votes[event["payload"]["vote"]]
             report.votes.append(VoteSummary(vote.id, vote.subject, event["payload"]["tally"]))

@@ -384,6 +384,9 @@ class CouncilConfigure(_Command):
     """The threshold the council's rules set for procedural votes (including an item in the agenda)."""
     vote_rules: VoteRules | None = None
     """The threshold of each kind of vote when the chair names none (kinds left out keep theirs)."""
+    results: Literal["live", "hidden"] | None = None
+    """Whether anyone can see the choices while a vote is open ("live"), or only at its close ("hidden":
+    ballots are sealed, docs/ledger.md "Sealed results")."""
     first_ballot_final: bool | None = None
     """Whether a deputy's first ballot is final (else it may be changed until the vote closes)."""
     """The factions in the council's own order (minutes, roll calls); others follow in roster order."""

@@ -95,6 +95,8 @@ class CouncilState:
     """The threshold the council's rules set for procedural votes (None: the chair picks from `rules`)."""
     vote_rules: dict[VoteKind, Rule] = field(default_factory=dict)
     """The threshold of each kind of vote the council set (others: `voting.kinds.default_rule`)."""
+    results: str = "live"
+    """"hidden": ballots are sealed while a vote is open and opened at its close; "live": choices are seen."""
     seq: int = 0
 
     def rule_for(self, kind: VoteKind) -> Rule:
@@ -142,6 +144,7 @@ class CouncilState:
             "factions": self.factions,
             "procedural_rule": None if self.procedural_rule is None else self.procedural_rule.value,
             "vote_rules": {kind.value: self.rule_for(kind).value for kind in VoteKind},
+            "results": self.results,
             "demo": self.demo,
             "signed_ballots": self.signed_ballots,
             "refuse_backup_eligible": self.refuse_backup_eligible,
@@ -321,6 +324,7 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
                 signer_keys=dict(_or(data.signer_keys, state.signer_keys)),
                 faction_order=tuple(_or(data.factions, state.faction_order)),
                 procedural_rule=Rule(data.procedural_rule) if data.procedural_rule else state.procedural_rule,
+                results=_or(data.results, state.results),
                 vote_rules={
                     **state.vote_rules,
                     **{VoteKind(k): Rule(r) for k, r in (data.vote_rules or {}).items()},

@@ -71,6 +71,7 @@ class DeputyUpdated(Event):
         "procedural_rule",
         "first_ballot_final",
         "vote_rules",
+        "results",
     ),
 )
 class CouncilConfigured(Event):
@@ -87,6 +88,8 @@ class CouncilConfigured(Event):
     first_ballot_final: bool | None = None
     vote_rules: Mapping[str, str] | None = None
     """Rules by kind of vote (``voting.kinds``): merged into those set before."""
+    results: str | None = None
+    """"live" or "hidden": whether a vote's choices are seen while it is open, or sealed until its close."""
 
 
 @event("credential.enrolled")

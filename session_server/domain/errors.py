@@ -49,6 +49,7 @@ consideration_ended        a vote on a draft after it failed «за основу
 item_decided               a vote on a draft already decided, without the council's decision to vote again
 revote_not_allowed         a re-vote decision on a vote that is not the item's last vote on its draft
 revote_pending             a vote of another kind while a re-vote the council decided is not yet held
+sealed_ballot_missing      closing a sealed vote whose kept opening of a ballot is missing or does not open it
 secret_ballot_unsupported  a secret vote: refused until ballots can be kept secret from the server too
 signature_required         an unsigned ballot where the council requires signed ones
 signatures_required        turning signed ballots off on a council that is not a demo council
@@ -162,6 +163,7 @@ declare(
         "item_decided": "conflict",
         "revote_not_allowed": "conflict",
         "revote_pending": "conflict",
+        "sealed_ballot_missing": "unavailable",
         "secret_ballot_unsupported": "invalid",
         "signature_required": "forbidden",
         "signatures_required": "conflict",

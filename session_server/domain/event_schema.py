@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
-from session_server.domain.events import EVENT_TYPES, Event, _Absent
+from session_server.domain.events import EVENT_TYPES, SEALED, Event, _Absent
 
 __all__ = ["event_schemas"]
 
@@ -26,7 +26,7 @@ def _field_schema(annotation: Any, *, omitted_when_none: bool) -> dict[str, Any]
 
 def _payload_schema(cls: type[Event]) -> dict[str, Any]:
     hints = typing.get_type_hints(cls)
-    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    fields = [f for f in dataclasses.fields(cls) if not f.metadata.get(SEALED)]  # type: ignore[arg-type]  # payload only
     schema: dict[str, Any] = {
         "type": "object",
         "properties": {f.name: _field_schema(hints[f.name], omitted_when_none=f.name in cls.omit_none) for f in fields},

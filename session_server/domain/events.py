@@ -90,6 +90,16 @@ class Event:
 
 E = TypeVar("E", bound=Event)
 
+SEALED = "kvorum.sealed"
+"""Field metadata: the field is no part of the payload (``sealed_field``)."""
+
+
+def sealed_field() -> Any:
+    """A field of an event kept apart from its payload: never in the log, the ledger or any frame (a sealed
+    ballot's opening, which the server keeps until the vote closes)."""
+    return dataclasses.field(default=None, compare=False, metadata={SEALED: True})
+
+
 EVENT_TYPES: dict[str, type[Event]] = {}
 """Every typed event class by its type, filled by `@event` as the modules that declare them load."""
 
@@ -104,7 +114,8 @@ def event(type_: str, *, omit_none: Iterable[str] = ()) -> Callable[[type[E]], t
         made = dataclass(frozen=True, slots=True, kw_only=True)(cls)
         made.type = type_
         made.omit_none = frozenset(omit_none)
-        made._names = tuple(f.name for f in dataclasses.fields(made))  # type: ignore[arg-type]
+        fields = dataclasses.fields(made)  # type: ignore[arg-type]
+        made._names = tuple(f.name for f in fields if not f.metadata.get(SEALED))
         EVENT_TYPES[type_] = made
         return made
 
@@ -183,11 +194,13 @@ class RecordedEvent:
     at: str
     actor: str = "system"
     stream: str = field(default="")
+    typed: Event | None = field(default=None, compare=False)
+    """The typed event as decided, when it is at hand (with its sealed fields, as a stored event keeps it)."""
 
     @property
     def data(self) -> Event:
-        """The typed event (parsed at each reading: this form is for tests and small replays)."""
-        return parse_event(self.type, self.payload)
+        """The typed event (else parsed at each reading: this form is for tests and small replays)."""
+        return self.typed if self.typed is not None else parse_event(self.type, self.payload)
 
 
 def format_time(dt: datetime) -> str:

@@ -5,6 +5,7 @@ The state, `evolve` and the public view live in `session_state`; they are re-exp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -75,7 +76,13 @@ __all__ = [
 # --- decide ----------------------------------------------------------------------------------------
 
 
-def decide(state: SessionState | None, council: CouncilState, command: SessionCommand, ctx: Context) -> list[Event]:
+def decide(
+    state: SessionState | None,
+    council: CouncilState,
+    command: SessionCommand,
+    ctx: Context,
+    openings: Mapping[int, Mapping[str, Any]] | None = None,
+) -> list[Event]:
     """Check `command` against the session and council rules; return the events it causes.
 
     Pure: never mutates `state` or `council`. The caller's permission is checked first
@@ -132,7 +139,7 @@ def decide(state: SessionState | None, council: CouncilState, command: SessionCo
         case VoteOpen():
             return votes.vote_open(state, council, command, ctx)
         case VoteClose():
-            return votes.vote_close(state, council, command)
+            return votes.vote_close(state, council, command, openings)
         case VoteCancel():
             vote = open_vote_to_finish(state, command.vote)
             return [happened.VoteCancelled(vote=vote.id, reason=command.reason)]
@@ -276,7 +283,7 @@ def _conflict_declare(state: SessionState, member: str, command: ConflictDeclare
         raise DomainError("conflict_already_declared", f"{member!r} already declared a conflict on {item.id!r}")
     vote = state.open_vote
     # Art. 59-1: a conflicted deputy does not vote; declaring after voting would not undo the ballot.
-    if vote is not None and vote.item == item.id and member in vote.ballots:
+    if vote is not None and vote.item == item.id and member in vote.voters:
         raise DomainError("already_voted", f"{member!r} already voted in {vote.id!r}")
     return [happened.ConflictDeclared(deputy=member, item=item.id, reason=command.reason)]
 

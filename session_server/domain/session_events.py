@@ -6,10 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from session_server.domain.events import ABSENT, Event, _Absent, event
+from session_server.domain.events import ABSENT, Event, _Absent, event, sealed_field
 
 __all__ = [
     "Ballot",
+    "BallotSealed",
+    "BallotsOpened",
     "BroadcastInterrupted",
     "BroadcastResumed",
     "BroadcastStarted",
@@ -163,7 +165,7 @@ class ConflictDeclared(Event):
     reason: str
 
 
-@event("vote.opened", omit_none=("purpose", "proposal", "kind", "revote"))
+@event("vote.opened", omit_none=("purpose", "proposal", "kind", "revote", "sealed"))
 class VoteOpened(Event):
     """A roll-call vote opens on ``item`` under ``rule`` until ``closes_at``; ``nonce_seed`` seeds ballot nonces.
 
@@ -183,6 +185,8 @@ class VoteOpened(Event):
     """What it decides (``voting.kinds.VoteKind``); left out by votes opened before kinds existed."""
     revote: str | None = None
     """With ``purpose`` ``revote``: the closed vote on the item the council is asked to hold again."""
+    sealed: bool | None = None
+    """True: its results are sealed until it closes (the council's ``results`` "hidden"); left out otherwise."""
 
 
 @event("ballot.cast", omit_none=("nonce", "sign_count", "assertion"))
@@ -196,6 +200,30 @@ class Ballot(Event):
     nonce: str | None = None
     sign_count: int | None = None
     assertion: Mapping[str, Any] | None = None
+
+
+@event("ballot.sealed", omit_none=("nonce", "sign_count", "credential"))
+class BallotSealed(Event):
+    """A member's ballot in a vote whose results are sealed until the close: who voted (and a signed
+    ballot's nonce, sign count and device), and the commitment to the choice (``voting.sealing``). The
+    ``opening`` (choice, salt, assertion) is kept by the server apart from the log until the close."""
+
+    vote: str
+    deputy: str
+    commitment: str
+    nonce: str | None = None
+    sign_count: int | None = None
+    credential: str | None = None
+    opening: Mapping[str, Any] | None = sealed_field()
+
+
+@event("ballots.opened")
+class BallotsOpened(Event):
+    """At a sealed vote's close: the opening of every ``ballot.sealed`` of the vote, in log order, each
+    naming its sealed event's ``seq``: ``{seq, choice, salt, assertion?}``."""
+
+    vote: str
+    openings: list[Mapping[str, Any]]
 
 
 @event("vote.closed")

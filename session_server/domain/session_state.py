@@ -31,6 +31,7 @@ the mayor's included.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -38,6 +39,8 @@ from session_server.domain.council import CouncilState
 from session_server.domain.events import Recorded
 from session_server.domain.session_events import (
     Ballot,
+    BallotSealed,
+    BallotsOpened,
     BroadcastInterrupted,
     BroadcastResumed,
     BroadcastStarted,
@@ -159,11 +162,29 @@ class Vote:
     """What it decides (`voting.kinds.VoteKind`); None for a vote opened before kinds existed."""
     revote: str | None = None
     """A re-vote decision's subject: the closed vote the council is asked to hold again."""
+    sealed: bool = False
+    """Its results are sealed until it closes: ballots are ``ballot.sealed`` commitments (docs/ledger.md)."""
+    sealed_ballots: dict[int, tuple[str, str]] = field(default_factory=dict)
+    """A sealed vote's ballots while it is open: the ``ballot.sealed`` seq → (member, commitment), in order."""
+    openings: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    """The openings of sealed ballots this process knows (never public): seq → {choice, salt, assertion?}."""
+
+    @property
+    def voters(self) -> list[str]:
+        """Who has voted, in the order of their first ballot (sealed or not)."""
+        return list(dict.fromkeys([*self.ballots, *(member for member, _ in self.sealed_ballots.values())]))
 
     def copy(self) -> Vote:
         """An independent copy."""
         roll_call = None if self.roll_call is None else dict(self.roll_call)
-        return replace(self, ballots=dict(self.ballots), signed=dict(self.signed), roll_call=roll_call)
+        return replace(
+            self,
+            ballots=dict(self.ballots),
+            signed=dict(self.signed),
+            roll_call=roll_call,
+            sealed_ballots=dict(self.sealed_ballots),
+            openings=dict(self.openings),
+        )
 
 
 @dataclass(slots=True)
@@ -342,6 +363,7 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 proposal=dict(data.proposal) if data.proposal is not None else None,
                 kind=data.kind,
                 revote=data.revote,
+                sealed=bool(data.sealed),
             )
         case Ballot():
             vote = _still_open(state, data.vote)
@@ -351,6 +373,22 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                     raise ValueError("a signed ballot without its sign count")
                 vote.signed[data.deputy] = vote.signed.get(data.deputy, 0) + 1
                 state.sign_counts[data.assertion["credential"]] = data.sign_count
+        case BallotSealed():
+            vote = _still_open(state, data.vote)
+            vote.sealed_ballots[event.seq] = (data.deputy, data.commitment)
+            if data.opening is not None:  # decided in this process: its opening is known here
+                vote.openings[event.seq] = data.opening
+            if data.nonce is not None:
+                if data.sign_count is None or data.credential is None:
+                    raise ValueError("a signed sealed ballot without its sign count or device")
+                vote.signed[data.deputy] = vote.signed.get(data.deputy, 0) + 1
+                state.sign_counts[data.credential] = data.sign_count
+        case BallotsOpened():
+            vote = _still_open(state, data.vote)
+            for opening in data.openings:  # in log order: each member's last ballot counts
+                member, _ = vote.sealed_ballots[int(opening["seq"])]
+                vote.ballots[member] = Choice(opening["choice"])
+            vote.openings.clear()
         case VoteClosed():
             vote = _still_open(state, data.vote)
             vote.status = "closed"
@@ -437,12 +475,21 @@ def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
 def own_view(state: SessionState, member: str) -> dict[str, Any]:
     """What a member's own tablet sees beside the public state: their choices and signed-ballot counts in the
     open votes (the public state says only who voted, never how)."""
-    mine = [v for v in state.votes.values() if v.status == "open" and member in v.ballots]
+    mine = [v for v in state.votes.values() if v.status == "open" and member in v.voters]
     return {
         "member": member,
-        "ballots": {v.id: v.ballots[member].value for v in mine},
+        "ballots": {v.id: choice for v in mine if (choice := _own_choice(v, member)) is not None},
         "signed": {v.id: v.signed.get(member, 0) for v in mine},
     }
+
+
+def _own_choice(vote: Vote, member: str) -> str | None:
+    """The member's last choice in ``vote``: as cast, or as sealed where this process knows its opening."""
+    if member in vote.ballots:
+        return vote.ballots[member].value
+    last = max((seq for seq, (who, _) in vote.sealed_ballots.items() if who == member), default=None)
+    opening = vote.openings.get(last) if last is not None else None
+    return None if opening is None else str(opening["choice"])
 
 
 def _public_vote(vote: Vote) -> dict[str, Any]:
@@ -457,8 +504,8 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "closes_at": vote.closes_at,
         "nonce_seed": vote.nonce_seed,
         "status": vote.status,
-        "voted": len(vote.ballots),
-        "voters": list(vote.ballots),  # who has voted (never how, until the close)
+        "voted": len(vote.voters),
+        "voters": vote.voters,  # who has voted (never how, until the close)
         "tally": vote.tally.as_dict() if closed and vote.tally is not None else None,
         "roll_call": {m: line.value for m, line in vote.roll_call.items()}
         if closed and vote.roll_call is not None
@@ -468,4 +515,5 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "proposal": vote.proposal,
         "kind": vote.kind,
         "revote": vote.revote,
+        "sealed": vote.sealed,
     }

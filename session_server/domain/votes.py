@@ -3,6 +3,7 @@ consideration), a deputy's ballot, and the close with its tally and roll call.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -18,7 +19,8 @@ from session_server.domain.session_state import SessionState, Vote, quorum, regi
 from voting.ballot import Assertion, BallotRefused, b64url, ballot_bytes, check_sign_count, nonce_for
 from voting.kinds import DECISIVE, Purpose, VoteKind
 from voting.rules import Rule, has_quorum
-from voting.tally import Outcome, count
+from voting.sealing import commitment, new_salt, opens
+from voting.tally import Choice, Outcome, count
 
 __all__ = ["Consideration", "ballot_cast", "vote_close", "vote_open"]
 
@@ -89,6 +91,7 @@ def vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx
         proposal=proposal,
         kind=None if kind is None else kind.value,
         revote=command.revote,
+        sealed=True if council.results == "hidden" else None,
     )
     return [opened]
 
@@ -211,8 +214,10 @@ def ballot_cast(
         registered_deputies(state, council, without_conflict_on=vote.item), council.composition
     ):
         raise DomainError("conflict_declared", f"{member!r} declared a conflict on {vote.item!r}")
-    if member in vote.ballots and council.first_ballot_final:
+    if member in vote.voters and council.first_ballot_final:
         raise DomainError("ballot_final", "this council does not allow changing a ballot")
+    if vote.sealed:
+        return [_sealed_ballot(state, council, member, vote, command, ctx)]
     if council.signed_ballots or command.assertion is not None:
         nonce, sign_count, assertion = _signed_ballot(state, council, member, vote, command, ctx)
         return [
@@ -226,6 +231,32 @@ def ballot_cast(
             )
         ]
     return [happened.Ballot(vote=vote.id, deputy=member, choice=command.choice.value)]
+
+
+def _sealed_ballot(
+    state: SessionState, council: CouncilState, member: str, vote: Vote, command: BallotCast, ctx: Context
+) -> happened.BallotSealed:
+    """A ballot in a sealed vote: checked as any ballot, recorded as its commitment (``voting.sealing``); the
+    choice, the salt (from the context's entropy) and the signature wait for the close in ``opening``."""
+    choice = command.choice.value
+    nonce: str | None = None
+    sign_count: int | None = None
+    assertion: dict[str, Any] | None = None
+    if council.signed_ballots or command.assertion is not None:
+        nonce, sign_count, assertion = _signed_ballot(state, council, member, vote, command, ctx)
+    salt = new_salt(ctx.entropy)
+    opening: dict[str, Any] = {"choice": choice, "salt": salt}
+    if assertion is not None:
+        opening["assertion"] = assertion
+    return happened.BallotSealed(
+        vote=vote.id,
+        deputy=member,
+        commitment=commitment(vote=vote.id, deputy=member, choice=choice, salt=salt, assertion=assertion),
+        nonce=nonce,
+        sign_count=sign_count,
+        credential=None if assertion is None else str(assertion["credential"]),
+        opening=opening,
+    )
 
 
 def _signed_ballot(
@@ -269,24 +300,54 @@ def _signed_ballot(
     return command.nonce, sign_count, assertion.to_json()
 
 
-def vote_close(state: SessionState, council: CouncilState, command: VoteClose) -> list[Event]:
+def vote_close(
+    state: SessionState,
+    council: CouncilState,
+    command: VoteClose,
+    openings: Mapping[int, Mapping[str, Any]] | None = None,
+) -> list[Event]:
+    """Close the vote: a sealed one first opens every sealed ballot (from ``openings``, read from where the
+    server keeps them, or those the state holds), then the tally and roll call of the last ballots."""
     vote = open_vote_to_finish(state, command.vote)
+    opened: list[Event] = []
+    ballots = vote.ballots
+    if vote.sealed_ballots:
+        opened_ballots = _opened(vote, {**vote.openings, **(openings or {})})
+        opened.append(opened_ballots)
+        ballots = {vote.sealed_ballots[int(o["seq"])][0]: Choice(o["choice"]) for o in opened_ballots.openings}
     tally, roll_call = count(
         members=council.deputies.keys(),
         mayor=council.mayor,
         registered=state.registered.keys(),
-        ballots=vote.ballots,
+        ballots=ballots,
         rule=vote.rule,
         composition=council.composition,
         mayor_only_when_taking_part=state.counting >= 2,
     )
     # Art. 59 part 3: roll-call results per deputy are public.
     closed: list[Event] = [
+        *opened,
         happened.VoteClosed(
             vote=vote.id, tally=tally.as_dict(), roll_call={m: line.value for m, line in roll_call.items()}
-        )
+        ),
     ]
     if vote.purpose == "agenda_add" and vote.proposal is not None and tally.outcome is Outcome.ADOPTED:
         # The council decided to include it: the item joins the agenda, last, with the id the vote named.
         closed.append(happened.ItemAdded(item=vote.item, **vote.proposal, position=len(state.agenda) + 1))
     return closed
+
+
+def _opened(vote: Vote, openings: Mapping[int, Mapping[str, Any]]) -> happened.BallotsOpened:
+    """Every sealed ballot of ``vote`` opened, in log order; each opening must open its commitment."""
+    listed: list[Mapping[str, Any]] = []
+    for seq, (member, sealed) in sorted(vote.sealed_ballots.items()):
+        opening = openings.get(seq)
+        if opening is None:
+            raise DomainError("sealed_ballot_missing", f"the opening of {member!r}'s sealed ballot #{seq} is missing")
+        choice, salt, assertion = str(opening["choice"]), str(opening["salt"]), opening.get("assertion")
+        if not opens(sealed, vote=vote.id, deputy=member, choice=choice, salt=salt, assertion=assertion):
+            raise DomainError("sealed_ballot_missing", f"what is kept for sealed ballot #{seq} does not open it")
+        listed.append(
+            {"seq": seq, "choice": choice, "salt": salt, **({} if assertion is None else {"assertion": assertion})}
+        )
+    return happened.BallotsOpened(vote=vote.id, openings=listed)

@@ -54,9 +54,9 @@ ALSO_FIRST_PARAMETER = 14
 """The number of the first parameter of a statement given to ``Appending.also``."""
 
 
-def flush_with(also: str) -> str:
-    """The append's statement that also runs ``also`` (a data-modifying statement), in one round trip."""
-    return _FLUSH.format(also=f", also AS ({also})")
+def flush_with(*also: str) -> str:
+    """The append's statement that also runs each of ``also`` (data-modifying statements), in one round trip."""
+    return _FLUSH.format(also="".join(f", also{n} AS ({statement})" for n, statement in enumerate(also)))
 
 
 NOTHING_APPENDED: tuple[Any, ...] = ("", [], [], [], [], [], [], [], [], [], [], 0, b"")
