@@ -153,7 +153,10 @@ async def server(settings: Settings) -> AsyncIterator[RunningServer]:
 
 @pytest.fixture
 async def client(server: RunningServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as c:
+    # uvicorn closes a connection idle for 5 s; a client keeping it as long may send on it as it closes
+    # (httpx.ReadError): the client lets its idle connections go first.
+    limits = httpx.Limits(keepalive_expiry=2.0)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10, limits=limits) as c:
         yield c
 
 

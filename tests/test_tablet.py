@@ -274,3 +274,43 @@ async def test_the_tablet_says_a_vote_was_cancelled_keeps_a_conflicted_deputy_fr
         assert await page.is_hidden("#results")
     finally:
         await context.close()
+
+
+async def test_in_a_sealed_vote_the_tablet_shows_its_own_choice_which_nobody_else_can_read_until_the_close(
+    tablet: tuple[Page, Any, str], demo_council: Demo
+) -> None:
+    page, _, origin = tablet
+    demo = demo_council
+    sealed = await demo.client.post(
+        "/api/v1/council/commands",
+        json={"id": "seal", "type": "council.configure", "results": "hidden"},
+        headers=await demo.headers("admin"),
+    )
+    assert sealed.status_code == 200, sealed.text
+    await enroll(page, demo, origin, "d01", wait_ms=WAIT_MS)
+    await _sign_in(page, "deputy01")
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(u, "presence.register") for u in ["deputy01", *PRESENT]))
+    await demo.ok("chair", "item.start", item="i1")
+    await demo.ok("chair", "vote.open", item="i1", subject="в цілому", seconds=120, kind="basis_and_whole")
+
+    await page.click(".choice[data-choice=against]", timeout=WAIT_MS)
+    status = page.locator("#ballot-status[data-state=counted]:has-text('запис журналу №')")
+    await status.wait_for(timeout=WAIT_MS)
+    text = await status.text_content()
+    assert text is not None and text.startswith("Ваш голос «Проти» зараховано: запис журналу №")
+    assert await page.get_attribute(".choice[data-choice=against]", "aria-pressed") == "true"
+    assert (await page.text_content("#ballot-rule") or "").endswith(
+        "До завершення голосування ваш вибір бачите лише ви; результати — після нього."
+    )
+    # what everyone else can read says that d01 voted, never how
+    events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
+    [ballot] = [e for e in events if e["type"] == "ballot.sealed" and e["payload"]["deputy"] == "d01"]
+    assert int(text.split("№")[1].strip(" .")) == ballot["seq"] and "choice" not in ballot["payload"]
+    assert "against" not in str((await demo.state())["state"]["votes"])
+    await _screenshot(page, "tablet-sealed-counted")
+
+    await demo.ok("chair", "vote.close", vote="v1")
+    await page.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
+    assert await page.text_content("#my-line") == "Ваш голос у поіменному голосуванні: проти."

@@ -151,7 +151,12 @@ export function applyEvent(state, event, council) {
       break;
     }
     case "ballot.sealed": {
-      // a sealed vote: who voted, never how (the choice is opened at the close, docs/ledger.md)
+      // a sealed vote: who voted, never how (the choice is opened at the close, docs/ledger.md). A member's
+      // own tablet knows its own choice from what it sent (rememberOwnBallot); a later ballot of that member,
+      // from another device, makes it unknown here.
+      const seqs = (state._ballotSeq[p.vote] ??= {});
+      if (seqs[p.deputy] !== event.seq && state._choices[p.vote]) delete state._choices[p.vote][p.deputy];
+      seqs[p.deputy] = event.seq;
       if (p.nonce) {
         const signed = (state._signed[p.vote] ??= {});
         signed[p.deputy] = (signed[p.deputy] ?? 0) + 1;
@@ -203,6 +208,17 @@ export function applyEvent(state, event, council) {
  */
 export function choiceOf(state, voteId, member) {
   return state._choices?.[voteId]?.[member] ?? null;
+}
+
+/**
+ * A member's own ballot in a sealed vote, as the server acknowledged it (its `seq`): the log will not say
+ * the choice until the close, but the tablet that cast it knows it.
+ */
+export function rememberOwnBallot(state, voteId, member, choice, seq) {
+  const known = state._ballotSeq?.[voteId]?.[member];
+  if (known !== undefined && known !== null && known > seq) return; // a later ballot came from elsewhere
+  (state._choices[voteId] ??= {})[member] = choice;
+  (state._ballotSeq[voteId] ??= {})[member] = seq;
 }
 
 /** The seq of a member's last ballot in a vote, as far as this page has seen it (else null). */

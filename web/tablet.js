@@ -15,7 +15,16 @@
 import { Auth } from "./auth.js";
 import { reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
-import { ballotSeqOf, choiceOf, clock, openVote, secondsUntil, shownVote, signedCountOf } from "./session-state.js";
+import {
+  ballotSeqOf,
+  choiceOf,
+  clock,
+  openVote,
+  rememberOwnBallot,
+  secondsUntil,
+  shownVote,
+  signedCountOf,
+} from "./session-state.js";
 import {
   followOpening,
   followSession,
@@ -190,7 +199,7 @@ function renderVote(state) {
   $("ballot-rule").hidden = !open;
   $("ballot-rule").textContent = conflict
     ? t(conflict === "barred" ? "conflictBarred" : "conflictVotes")
-    : t(view.council.first_ballot_final ? "ruleFinal" : "ruleChangeable");
+    : t(view.council.first_ballot_final ? "ruleFinal" : "ruleChangeable") + (open?.sealed ? ` ${t("ruleSealed")}` : "");
   $("ballot-rule").dataset.conflict = conflict ?? "";
   const closed = shown?.status === "closed" && shown.tally;
   $("results").hidden = !closed;
@@ -307,7 +316,8 @@ async function cast(choice) {
       renderBallot();
     }
     // Resent after every reconnect until acknowledged; the server acts on an id only once.
-    await view.client.send({ type: "ballot.cast", vote: vote.id, choice, ...signed });
+    const ack = await view.client.send({ type: "ballot.cast", vote: vote.id, choice, ...signed });
+    if (vote.sealed) rememberOwnBallot(view.state, vote.id, member(), choice, ack.seq); // the log will not say
   } catch (error) {
     view.refusal = { vote: vote.id, text: t("refused", { message: errorText(view.lang, error) }) };
   } finally {
