@@ -1,4 +1,5 @@
-"""The ballots benchmark's HTTP side: deputies on keep-alive connections, bursts and the closed loop.
+"""The ballots benchmark's HTTP side: the seeded council, deputies on keep-alive connections, bursts and the
+closed loop.
 
 Used by ``benchmarks.ballots``; each deputy holds one HTTP/1.1 connection (``benchmarks._http``).
 """
@@ -9,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -19,6 +21,8 @@ from benchmarks._harness import HOST, Cpu, ms, percentile, say
 from benchmarks._http import HttpConnection, Response, connect, request_bytes
 
 SESSION_ID = "rada-s1"
+COUNCIL_ID = "rada"
+PASSWORD = "bench-password"
 CHOICES = ("for", "against", "abstain")
 STEP_SECONDS = 60  # the longest any one request, burst or phase tail may take
 SIGNED_OFFSET = 100  # signed bursts' command ids: b101-…, b102-…
@@ -254,7 +258,9 @@ async def check_stream(url: str, acks: int) -> list[str]:
     pool: Any = await asyncpg.create_pool(url, min_size=1, max_size=2)
     try:
         events = await EventStore(pool).verify(stream)
-        cast = await pool.fetchval("SELECT count(*) FROM events WHERE stream = $1 AND type = 'ballot.cast'", stream)
+        cast = await pool.fetchval(
+            "SELECT count(*) FROM events WHERE stream = $1 AND type IN ('ballot.cast', 'ballot.sealed')", stream
+        )
         # now() is the transaction's start, so distinct `at` values of the commands count the transactions.
         phases = await pool.fetch(
             """SELECT split_part(id, '-', 1) AS phase, count(*) AS ballots, count(DISTINCT at) AS transactions
@@ -264,11 +270,80 @@ async def check_stream(url: str, acks: int) -> list[str]:
     finally:
         await pool.close()
     say(
-        f"check: hash chain of {stream} verifies ({events} events); {cast} ballot.cast events for {acks} acks "
+        f"check: hash chain of {stream} verifies ({events} events); {cast} ballots for {acks} acks "
         f"({'equal' if cast == acks else 'DIFFERENT'})"
     )
-    names = {"s": "sustained", "ss": "signed sustained"} | {f"b{n}": f"burst {n}" for n in range(1, 51)}
-    names |= {f"b{n + SIGNED_OFFSET}": f"signed burst {n}" for n in range(1, 51)}
+    names = {"s": "sustained", "ss": "signed/sealed sustained"} | {f"b{n}": f"burst {n}" for n in range(1, 51)}
+    names |= {f"b{n + SIGNED_OFFSET}": f"signed/sealed burst {n}" for n in range(1, 51)}
     grouped = ", ".join(f"{names[r['phase']]} {r['ballots']}/{r['transactions']}" for r in phases)
     say(f"group commit, ballots/transactions: {grouped}")
-    return [] if cast == acks else [f"{cast} ballot.cast events but {acks} acks"]
+    return [] if cast == acks else [f"{cast} ballot events but {acks} acks"]
+
+
+@dataclass(frozen=True, slots=True)
+class Seeded:
+    tokens: list[tuple[str, str]]  # (member id, access token) per deputy
+    admin: str  # the administrator's access token
+    signers: dict[str, _signed_ballots.Signer]  # with --signed: each deputy's enrolled tablet
+    enrolling: float  # seconds
+
+
+async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
+    """Council, roster, accounts (one precomputed argon2 hash) and a scheduled session; deputy tokens."""
+    from session_server.application import SYSTEM, council_stream, session_stream
+    from session_server.config import Settings
+    from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, SessionSchedule
+    from session_server.identity.accounts import hash_password
+    from session_server.node import Node
+
+    members = [f"d{n:03d}" for n in range(1, deputies + 1)]
+    settings = Settings(database_url=url, data_dir=tmp, access_token_seconds=3600)
+    async with Node.open(settings) as kvorum:
+        stream = council_stream(COUNCIL_ID)
+        create = CouncilCreate(
+            id="bench-council",
+            type="council.create",
+            council=COUNCIL_ID,
+            name="Верховна Рада (benchmark)",
+            composition=deputies,
+            first_ballot_final=False,
+            demo=True,  # unsigned ballots first; --signed switches them on later
+            signed_ballots=False,
+            rp_id=_signed_ballots.RP_ID,
+            origins=[_signed_ballots.ORIGIN],
+        )
+        await kvorum.application.execute(stream, create, SYSTEM)
+        await asyncio.gather(
+            *(
+                kvorum.application.execute(
+                    stream, DeputyAdd(id=f"add-{m}", type="deputy.add", deputy=m, name=f"Депутат {m}"), SYSTEM
+                )
+                for m in members
+            )
+        )
+        digest = await asyncio.to_thread(hash_password, PASSWORD)
+        await kvorum.accounts.add("chair", PASSWORD, "chair", display_name="Голова", password_hash=digest)
+        admin = await kvorum.accounts.add("admin", PASSWORD, "admin", password_hash=digest)
+        users = await asyncio.gather(
+            *(
+                kvorum.accounts.add(f"deputy{m[1:]}", PASSWORD, "deputy", member=m, password_hash=digest)
+                for m in members
+            )
+        )
+        schedule = SessionSchedule(
+            id="bench-session",
+            type="session.schedule",
+            session_id=SESSION_ID,
+            number=1,
+            convocation=9,
+            date=time.strftime("%Y-%m-%d"),
+            title="Пленарне засідання (benchmark)",
+            agenda=[AgendaItemIn(id="i1", number="1", title="Законопроєкт (benchmark)")],
+        )
+        await kvorum.application.execute(session_stream(SESSION_ID), schedule, SYSTEM)
+        signers, enrolling = (
+            await _signed_ballots.enroll(kvorum, COUNCIL_ID, SESSION_ID, members) if signed else ({}, 0.0)
+        )
+        # Signed with the key the server will load from signing_keys: the same as logging in, minus argon2.
+        tokens = [(u.member or "", kvorum.access.issue(u)) for u in users]
+        return Seeded(tokens, kvorum.access.issue(admin), signers, enrolling)

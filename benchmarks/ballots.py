@@ -30,6 +30,8 @@ burst also reports when every socket held every event and how many deliveries th
 ``--signed`` (HTTP only) then repeats the bursts and the closed loop with WebAuthn-signed ballots
 (``benchmarks._signed_ballots``: soft authenticators, one per deputy) on a second vote, after the
 unsigned ones, which are its baseline in the same run; targets ≥ 1,500 verified ballots/s, p99 ≤ 30 ms.
+``--sealed`` (HTTP only) repeats them instead with the council's results sealed until the close (each
+ballot a ``ballot.sealed`` commitment, its opening kept apart); target ≥ 0.9 of the unsealed figure.
 ``--py-spy FILE`` (``.venv/bin/pip install py-spy``) also profiles the server during the sustained
 phase: ``.txt`` raw collapsed stacks, ``.json`` speedscope, anything else a flame graph SVG.
 """
@@ -52,7 +54,7 @@ from typing import Any
 import asyncpg
 import orjson
 
-from benchmarks import _signed_ballots, _ws_ballots
+from benchmarks import _ws_ballots
 from benchmarks._harness import (
     HOST,
     Cpu,
@@ -72,12 +74,15 @@ from benchmarks._harness import (
 from benchmarks._http import connect
 from benchmarks._http_ballots import (
     CHOICES,
+    COUNCIL_ID,
+    PASSWORD,
     SESSION_ID,
     SIGNED_OFFSET,
     STEP_SECONDS,
     Burst,
     Deputy,
     Loop,
+    Seeded,
     acknowledged,
     baseline_phase,
     burst,
@@ -85,87 +90,18 @@ from benchmarks._http_ballots import (
     connect_deputies,
     latency_line,
     ok,
+    seed,
     sustained,
 )
 
-COUNCIL_ID = "rada"
-PASSWORD = "bench-password"
 # The issue's targets for this 2-core machine.
 TARGET_P99_MS = 20.0
 TARGET_ACKS = 2000.0
 TARGET_RATIO = 0.5
 TARGET_SIGNED_P99_MS = 30.0
 TARGET_SIGNED = 1500.0
+TARGET_SEALED_RATIO = 0.9
 FLOOR_BURSTS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Seeded:
-    tokens: list[tuple[str, str]]  # (member id, access token) per deputy
-    admin: str  # the administrator's access token
-    signers: dict[str, _signed_ballots.Signer]  # with --signed: each deputy's enrolled tablet
-    enrolling: float  # seconds
-
-
-async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
-    """Council, roster, accounts (one precomputed argon2 hash) and a scheduled session; deputy tokens."""
-    from session_server.application import SYSTEM, council_stream, session_stream
-    from session_server.config import Settings
-    from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, SessionSchedule
-    from session_server.identity.accounts import hash_password
-    from session_server.node import Node
-
-    members = [f"d{n:03d}" for n in range(1, deputies + 1)]
-    settings = Settings(database_url=url, data_dir=tmp, access_token_seconds=3600)
-    async with Node.open(settings) as kvorum:
-        stream = council_stream(COUNCIL_ID)
-        create = CouncilCreate(
-            id="bench-council",
-            type="council.create",
-            council=COUNCIL_ID,
-            name="Верховна Рада (benchmark)",
-            composition=deputies,
-            first_ballot_final=False,
-            demo=True,  # unsigned ballots first; --signed switches them on later
-            signed_ballots=False,
-            rp_id=_signed_ballots.RP_ID,
-            origins=[_signed_ballots.ORIGIN],
-        )
-        await kvorum.application.execute(stream, create, SYSTEM)
-        await asyncio.gather(
-            *(
-                kvorum.application.execute(
-                    stream, DeputyAdd(id=f"add-{m}", type="deputy.add", deputy=m, name=f"Депутат {m}"), SYSTEM
-                )
-                for m in members
-            )
-        )
-        digest = await asyncio.to_thread(hash_password, PASSWORD)
-        await kvorum.accounts.add("chair", PASSWORD, "chair", display_name="Голова", password_hash=digest)
-        admin = await kvorum.accounts.add("admin", PASSWORD, "admin", password_hash=digest)
-        users = await asyncio.gather(
-            *(
-                kvorum.accounts.add(f"deputy{m[1:]}", PASSWORD, "deputy", member=m, password_hash=digest)
-                for m in members
-            )
-        )
-        schedule = SessionSchedule(
-            id="bench-session",
-            type="session.schedule",
-            session_id=SESSION_ID,
-            number=1,
-            convocation=9,
-            date=time.strftime("%Y-%m-%d"),
-            title="Пленарне засідання (benchmark)",
-            agenda=[AgendaItemIn(id="i1", number="1", title="Законопроєкт (benchmark)")],
-        )
-        await kvorum.application.execute(session_stream(SESSION_ID), schedule, SYSTEM)
-        signers, enrolling = (
-            await _signed_ballots.enroll(kvorum, COUNCIL_ID, SESSION_ID, members) if signed else ({}, 0.0)
-        )
-        # Signed with the key the server will load from signing_keys: the same as logging in, minus argon2.
-        tokens = [(u.member or "", kvorum.access.issue(u)) for u in users]
-        return Seeded(tokens, kvorum.access.issue(admin), signers, enrolling)
 
 
 # ---- the run -----------------------------------------------------------------------------------
@@ -375,8 +311,8 @@ async def run(args: argparse.Namespace) -> int:
         rate = len(loop.latencies) / args.seconds
         say()
         signed: Signed | None = None
-        if args.signed:
-            signed = await signed_phase(chair, deputies, seeded, vote, args, server.pid, rate)
+        if args.signed or args.sealed:
+            signed = await signed_phase(chair, deputies, seeded, vote, args, server.pid, rate, sealed=args.sealed)
             say()
         baselines = await baseline_phase(admin, url, server_pool, len(deputies), args.seconds, server.pid)
         ratio = rate / baselines[0].rate
@@ -419,8 +355,15 @@ class Signed:
     unsigned_rate: float
     acks: int
     errors: list[str]
+    sealed: bool = False
 
     def summary(self) -> str:
+        if self.sealed:  # issue 17: sealed results cost at most a tenth of the throughput
+            ok = self.rate >= TARGET_SEALED_RATIO * self.unsigned_rate
+            return (
+                f"sealed: burst p99 {ms(self.p99)} (last→ack {ms(self.last)}), {self.rate:,.0f} ballots/s, "
+                f"{self.rate / self.unsigned_rate:.2f} of unsealed [≥ {TARGET_SEALED_RATIO} {met(ok)}]"
+            )
         ok_p99 = max(self.p99, self.last) * 1000 <= TARGET_SIGNED_P99_MS
         return (
             f"signed: burst p99 {ms(self.p99)} (last→ack {ms(self.last)}) "
@@ -438,21 +381,27 @@ async def signed_phase(
     args: argparse.Namespace,
     pid: int,
     unsigned_rate: float,
+    *,
+    sealed: bool = False,
 ) -> Signed:
-    """Switch the council to signed ballots, open a new vote, then bursts and the closed loop again."""
+    """Switch the council to signed ballots (or, with ``sealed``, to results sealed until the close), open
+    a new vote, then bursts and the closed loop again."""
     chair.conn.close()  # idle through the phases before: the server may have closed it
     chair.conn = await connect(HOST, int(chair.authority.rpartition(":")[2]))
     admin = Deputy("admin", seeded.admin, chair.conn, chair.authority)
-    configure = {"id": "sign-on", "type": "council.configure", "signed_ballots": True}
+    setting: dict[str, Any] = {"results": "hidden"} if sealed else {"signed_ballots": True}
+    configure = {"id": "sign-on", "type": "council.configure", **setting}
     await ok(chair.conn, admin.request("POST", "/api/v1/council/commands", orjson.dumps(configure)))
     await ok(chair.conn, chair.command({"id": "close-unsigned", "type": "vote.close", "vote": unsigned_vote}))
     open_vote = {"id": "vote-signed", "type": "vote.open", "item": "i1", "subject": "Підписане", "seconds": 900}
     opened = (await ok(chair.conn, chair.command(open_vote | {"rule": "majority_of_composition"})))["events"][0]
     vote, seed = str(opened["payload"]["vote"]), str(opened["payload"]["nonce_seed"])
-    for d in deputies:
-        d.signer = seeded.signers[d.member]
-        d.signer.start(vote, "i1", seed)
-    say(f"signed ballots: council.configure signed_ballots=true, {unsigned_vote} closed, {vote} opened")
+    if not sealed:
+        for d in deputies:
+            d.signer = seeded.signers[d.member]
+            d.signer.start(vote, "i1", seed)
+    name = "sealed" if sealed else "signed"
+    say(f"{name} ballots: council.configure {setting}, {unsigned_vote} closed, {vote} opened")
     bursts = await burst_phase(http_burst(deputies, vote, SIGNED_OFFSET), args.bursts, pid)
     say()
     await asyncio.sleep(0.2)
@@ -460,11 +409,12 @@ async def signed_phase(
         sustained(deputies, vote, args.seconds, "ss"), f"{len(deputies)} connections", args, pid
     )
     rate = len(loop.latencies) / args.seconds
-    say(f"signed ÷ unsigned sustained: {rate / unsigned_rate:.2f} ({rate:,.0f} ÷ {unsigned_rate:,.0f} ballots/s)")
+    plain = "unsealed" if sealed else "unsigned"
+    say(f"{name} ÷ {plain} sustained: {rate / unsigned_rate:.2f} ({rate:,.0f} ÷ {unsigned_rate:,.0f} ballots/s)")
     errors = [e for b in bursts for e in b.errors] + loop.errors
     acks = sum(len(b.latencies) for b in bursts) + loop.total
     last = statistics.median(b.last_to_ack for b in bursts)
-    return Signed(median_p99(bursts), last, rate, unsigned_rate, acks, errors)
+    return Signed(median_p99(bursts), last, rate, unsigned_rate, acks, errors, sealed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -476,11 +426,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--transport", choices=("http", "ws"), default="http", help="cast ballots over HTTP (default) or WebSockets"
     )
     parser.add_argument("--signed", action="store_true", help="then again with WebAuthn-signed ballots (HTTP only)")
+    parser.add_argument("--sealed", action="store_true", help="then again with results sealed until the close (HTTP)")
     parser.add_argument("--database-url", default=os.environ.get("KVORUM_DATABASE_URL"), help="PostgreSQL server")
     parser.add_argument("--py-spy", type=Path, help="profile the server during the sustained phase into this file")
     args = parser.parse_args(argv)
-    if args.signed and args.transport != "http":
-        parser.error("--signed is measured over HTTP only")
+    if (args.signed or args.sealed) and args.transport != "http":
+        parser.error("--signed and --sealed are measured over HTTP only")
+    if args.signed and args.sealed:
+        parser.error("--signed or --sealed: each is measured against the plain ballots of the same run")
     return run_on_fastest_loop(run(args))
 
 

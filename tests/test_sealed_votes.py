@@ -12,6 +12,7 @@ from session_support import Chamber, in_session, make_council
 from session_server.domain.errors import DomainError
 from session_server.domain.events import RecordedEvent
 from session_server.domain.session import decide, evolve
+from session_server.domain.session_state import SealedBallot, SealedLog
 from voting.sealing import opens
 
 ALL = ("d1", "d2", "d3", "d4", "d5")
@@ -68,7 +69,7 @@ def test_a_node_that_did_not_decide_the_ballots_closes_with_the_kept_openings_an
     other = None
     for e in c.log:
         other = evolve(other, RecordedEvent(e.type, e.payload, e.seq, e.at, actor=e.actor))
-    assert other is not None and other.open_vote is not None and other.open_vote.openings == {}
+    assert other is not None and other.open_vote is not None and other.open_vote.sealed_ballots.missing == 3
     c.state = other
     assert c.refuse("chair", "vote.close", vote="v1") == "sealed_ballot_missing"
     flipped = {seq: {**o, "choice": "against"} for seq, o in kept.items()}
@@ -87,3 +88,17 @@ def test_a_live_vote_keeps_its_ballots_as_they_were() -> None:
     assert "sealed" not in opened[0].payload
     [event] = c.do("d1", "ballot.cast", vote="v1", choice="for")
     assert event.type == "ballot.cast" and event.payload["choice"] == "for"
+
+
+def test_copies_share_the_sealed_ballots_and_a_batch_that_failed_leaves_the_committed_state_as_it_was() -> None:
+    committed = SealedLog()
+    committed.append(SealedBallot(1, "d1", "a" * 64, None))
+    batch = committed.copy()  # a batch that will fail
+    batch.append(SealedBallot(2, "d2", "b" * 64, {"choice": "for"}))
+    assert [b.seq for b in committed] == [1] and [b.seq for b in batch] == [1, 2] and committed.missing == 1
+    retry = committed.copy()  # the next batch reuses seq 2 for another ballot
+    retry.append(SealedBallot(2, "d3", "c" * 64, {"choice": "against"}))
+    assert [(b.seq, b.member) for b in retry] == [(1, "d1"), (2, "d3")]
+    assert [(b.seq, b.member) for b in batch] == [(1, "d1"), (2, "d2")]  # each sees its own history
+    retry.fill({1: {"choice": "abstain", "salt": "x"}})
+    assert retry.missing == 0 and retry.at(1) is not None and retry.at(1).opening == {"choice": "abstain", "salt": "x"}

@@ -103,12 +103,15 @@ class Sitting(Kind):
             raise DomainError("council_not_found", "create the council first (kvorum demo)")
         council: CouncilState = await reader.current(council_stream(council_id), conn=conn)
         vote = state.open_vote if state is not None else None
-        missing = [] if vote is None else [seq for seq in vote.sealed_ballots if seq not in vote.openings]
         openings: dict[int, Any] = {}
-        if missing:  # sealed ballots decided on another node, or before this process read the sitting
+        if vote is not None and vote.sealed_ballots.missing:
+            # Sealed ballots decided on another node, or before this process read the sitting: their openings
+            # are read once and kept with them (an opening of a committed ballot never changes).
             assert state is not None
+            missing = [b.seq for b in vote.sealed_ballots if b.opening is None]
             rows = await conn.fetch(OPENINGS, f"session:{state.id}", missing)
             openings = {row["seq"]: orjson.loads(row["opening"]) for row in rows}
+            vote.sealed_ballots.fill(openings)
         return SittingFacts(council, openings)
 
     def decide(

@@ -283,7 +283,7 @@ def _conflict_declare(state: SessionState, member: str, command: ConflictDeclare
         raise DomainError("conflict_already_declared", f"{member!r} already declared a conflict on {item.id!r}")
     vote = state.open_vote
     # Art. 59-1: a conflicted deputy does not vote; declaring after voting would not undo the ballot.
-    if vote is not None and vote.item == item.id and member in vote.voters:
+    if vote is not None and vote.item == item.id and vote.has_voted(member):
         raise DomainError("already_voted", f"{member!r} already voted in {vote.id!r}")
     return [happened.ConflictDeclared(deputy=member, item=item.id, reason=command.reason)]
 

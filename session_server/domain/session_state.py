@@ -31,7 +31,8 @@ the mayor's included.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import itertools
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -132,6 +133,66 @@ class Broadcast:
 
 
 @dataclass(slots=True)
+class SealedBallot:
+    """A ``ballot.sealed`` as the state holds it, with its opening where this process knows it (never public)."""
+
+    seq: int
+    member: str
+    commitment: str
+    opening: Mapping[str, Any] | None
+
+
+class SealedLog:
+    """A sealed vote's ballots in log order, shared by a state and its copies.
+
+    Every batch of commands works on a copy of the state, so copying must not cost the length of the vote:
+    the copies share one list, each seeing its first ``count`` entries. A copy appends in place while the
+    list is exactly as long as it sees, else (a batch that failed left entries past the committed state's
+    count) it takes its own list first. An entry's opening is only ever filled in, never changed.
+    """
+
+    __slots__ = ("_entries", "count", "missing")
+
+    def __init__(self, entries: list[SealedBallot] | None = None, count: int = 0, missing: int = 0) -> None:
+        self._entries = entries if entries is not None else []
+        self.count = count
+        self.missing = missing
+        """How many of them have no opening here (decided on another node, or before this process read them)."""
+
+    def copy(self) -> SealedLog:
+        return SealedLog(self._entries, self.count, self.missing)
+
+    def append(self, ballot: SealedBallot) -> None:
+        if len(self._entries) != self.count:
+            self._entries = self._entries[: self.count]
+        self._entries.append(ballot)
+        self.count += 1
+        self.missing += ballot.opening is None
+
+    def __iter__(self) -> Iterator[SealedBallot]:
+        return itertools.islice(self._entries, self.count)
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SealedLog) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def at(self, seq: int) -> SealedBallot | None:
+        """The sealed ballot recorded at ``seq``, if any."""
+        return next((b for b in reversed(self._entries[: self.count]) if b.seq == seq), None)
+
+    def fill(self, openings: Mapping[int, Mapping[str, Any]]) -> None:
+        """Give the ballots without one their opening, read from where the server keeps them."""
+        for ballot in self:
+            if ballot.opening is None and ballot.seq in openings:
+                ballot.opening = openings[ballot.seq]
+                self.missing -= 1
+
+
+@dataclass(slots=True)
 class Vote:
     """A roll-call vote on an item. `tally` and `roll_call` are set once it is closed.
 
@@ -164,26 +225,29 @@ class Vote:
     """A re-vote decision's subject: the closed vote the council is asked to hold again."""
     sealed: bool = False
     """Its results are sealed until it closes: ballots are ``ballot.sealed`` commitments (docs/ledger.md)."""
-    sealed_ballots: dict[int, tuple[str, str]] = field(default_factory=dict)
-    """A sealed vote's ballots while it is open: the ``ballot.sealed`` seq → (member, commitment), in order."""
-    openings: dict[int, Mapping[str, Any]] = field(default_factory=dict)
-    """The openings of sealed ballots this process knows (never public): seq → {choice, salt, assertion?}."""
+    sealed_ballots: SealedLog = field(default_factory=lambda: SealedLog())
+    """A sealed vote's ballots while it is open, in log order (with their openings where known)."""
+    sealed_voters: dict[str, int] = field(default_factory=dict)
+    """Each member who cast a sealed ballot → the seq of the member's last one."""
 
     @property
     def voters(self) -> list[str]:
         """Who has voted, in the order of their first ballot (sealed or not)."""
-        return list(dict.fromkeys([*self.ballots, *(member for member, _ in self.sealed_ballots.values())]))
+        return list(dict.fromkeys([*self.ballots, *self.sealed_voters]))
+
+    def has_voted(self, member: str) -> bool:
+        return member in self.ballots or member in self.sealed_voters
 
     def copy(self) -> Vote:
-        """An independent copy."""
+        """An independent copy (the sealed ballots' log is shared: it only grows, see ``SealedLog``)."""
         roll_call = None if self.roll_call is None else dict(self.roll_call)
         return replace(
             self,
             ballots=dict(self.ballots),
             signed=dict(self.signed),
             roll_call=roll_call,
-            sealed_ballots=dict(self.sealed_ballots),
-            openings=dict(self.openings),
+            sealed_ballots=self.sealed_ballots.copy(),
+            sealed_voters=dict(self.sealed_voters),
         )
 
 
@@ -375,9 +439,9 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 state.sign_counts[data.assertion["credential"]] = data.sign_count
         case BallotSealed():
             vote = _still_open(state, data.vote)
-            vote.sealed_ballots[event.seq] = (data.deputy, data.commitment)
-            if data.opening is not None:  # decided in this process: its opening is known here
-                vote.openings[event.seq] = data.opening
+            # decided in this process: its opening is known here; else it is read at the close (Sitting.facts)
+            vote.sealed_ballots.append(SealedBallot(event.seq, data.deputy, data.commitment, data.opening))
+            vote.sealed_voters[data.deputy] = event.seq  # a member keeps the place of the first ballot
             if data.nonce is not None:
                 if data.sign_count is None or data.credential is None:
                     raise ValueError("a signed sealed ballot without its sign count or device")
@@ -385,10 +449,10 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 state.sign_counts[data.credential] = data.sign_count
         case BallotsOpened():
             vote = _still_open(state, data.vote)
+            members = {ballot.seq: ballot.member for ballot in vote.sealed_ballots}
             for opening in data.openings:  # in log order: each member's last ballot counts
-                member, _ = vote.sealed_ballots[int(opening["seq"])]
-                vote.ballots[member] = Choice(opening["choice"])
-            vote.openings.clear()
+                vote.ballots[members[int(opening["seq"])]] = Choice(opening["choice"])
+            vote.sealed_ballots, vote.sealed_voters = SealedLog(), {}
         case VoteClosed():
             vote = _still_open(state, data.vote)
             vote.status = "closed"
@@ -487,9 +551,8 @@ def _own_choice(vote: Vote, member: str) -> str | None:
     """The member's last choice in ``vote``: as cast, or as sealed where this process knows its opening."""
     if member in vote.ballots:
         return vote.ballots[member].value
-    last = max((seq for seq, (who, _) in vote.sealed_ballots.items() if who == member), default=None)
-    opening = vote.openings.get(last) if last is not None else None
-    return None if opening is None else str(opening["choice"])
+    last = vote.sealed_ballots.at(vote.sealed_voters[member]) if member in vote.sealed_voters else None
+    return None if last is None or last.opening is None else str(last.opening["choice"])
 
 
 def _public_vote(vote: Vote) -> dict[str, Any]:

@@ -214,7 +214,7 @@ def ballot_cast(
         registered_deputies(state, council, without_conflict_on=vote.item), council.composition
     ):
         raise DomainError("conflict_declared", f"{member!r} declared a conflict on {vote.item!r}")
-    if member in vote.voters and council.first_ballot_final:
+    if vote.has_voted(member) and council.first_ballot_final:
         raise DomainError("ballot_final", "this council does not allow changing a ballot")
     if vote.sealed:
         return [_sealed_ballot(state, council, member, vote, command, ctx)]
@@ -312,9 +312,10 @@ def vote_close(
     opened: list[Event] = []
     ballots = vote.ballots
     if vote.sealed_ballots:
-        opened_ballots = _opened(vote, {**vote.openings, **(openings or {})})
+        opened_ballots = _opened(vote, openings or {})
         opened.append(opened_ballots)
-        ballots = {vote.sealed_ballots[int(o["seq"])][0]: Choice(o["choice"]) for o in opened_ballots.openings}
+        members = {ballot.seq: ballot.member for ballot in vote.sealed_ballots}
+        ballots = {members[int(o["seq"])]: Choice(o["choice"]) for o in opened_ballots.openings}
     tally, roll_call = count(
         members=council.deputies.keys(),
         mayor=council.mayor,
@@ -340,8 +341,9 @@ def vote_close(
 def _opened(vote: Vote, openings: Mapping[int, Mapping[str, Any]]) -> happened.BallotsOpened:
     """Every sealed ballot of ``vote`` opened, in log order; each opening must open its commitment."""
     listed: list[Mapping[str, Any]] = []
-    for seq, (member, sealed) in sorted(vote.sealed_ballots.items()):
-        opening = openings.get(seq)
+    for ballot in vote.sealed_ballots:
+        seq, member, sealed = ballot.seq, ballot.member, ballot.commitment
+        opening = ballot.opening if ballot.opening is not None else openings.get(seq)
         if opening is None:
             raise DomainError("sealed_ballot_missing", f"the opening of {member!r}'s sealed ballot #{seq} is missing")
         choice, salt, assertion = str(opening["choice"]), str(opening["salt"]), opening.get("assertion")
