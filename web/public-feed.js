@@ -34,6 +34,8 @@ export const EVENT_TYPES = [
   "conflict.declared",
   "vote.opened",
   "ballot.cast",
+  "ballot.sealed",
+  "ballots.opened",
   "vote.closed",
   "vote.cancelled",
   "broadcast.started",
