@@ -35,12 +35,12 @@ APPEND_WITH_SESSION_ROW = flush_with(
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq, open_vote = EXCLUDED.open_vote,
            vote_closes_at = EXCLUDED.vote_closes_at""",
     """INSERT INTO sealed_ballots (stream, seq, opening)
-       SELECT $1, seq, opening::jsonb FROM unnest($24::bigint[], $25::text[]) AS sealed (seq, opening)""",
+       SELECT $1, * FROM unnest($24::bigint[], $25::text[])""",
 )
 """An append that also writes the read model's row of its session and the openings of the sealed ballots it
 appends (kept apart from the log until their vote closes), in the same round trip."""
 
-OPENINGS = "SELECT seq, opening::text FROM sealed_ballots WHERE stream = $1 AND seq = ANY($2::bigint[])"
+OPENINGS = "SELECT seq, opening FROM sealed_ballots WHERE stream = $1 AND seq = ANY($2::bigint[])"
 
 HOT_STATEMENTS: list[Statement] = [
     *APPEND_STATEMENTS,
