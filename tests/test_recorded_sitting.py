@@ -17,7 +17,8 @@ from portal_bridge.decisions import DOCUMENT
 from session_server.application import core_application
 from session_server.cli import main
 from session_server.domain.council import evolve_council
-from session_server.domain.session_state import evolve, to_public
+from session_server.domain.session_state import evolve
+from session_server.domain.session_view import to_public
 from session_server.store.events import EventStore, StoredEvent
 
 

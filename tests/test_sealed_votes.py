@@ -11,8 +11,8 @@ from session_support import Chamber, in_session, make_council
 
 from session_server.domain.errors import DomainError
 from session_server.domain.events import RecordedEvent
+from session_server.domain.sealed import SealedBallot, SealedLog
 from session_server.domain.session import decide, evolve
-from session_server.domain.session_state import SealedBallot, SealedLog
 from voting.sealing import opens
 
 ALL = ("d1", "d2", "d3", "d4", "d5")

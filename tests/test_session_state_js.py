@@ -19,7 +19,8 @@ from browser_support import Browser, Page
 from conftest import Demo
 
 from session_server.domain.council import evolve_council
-from session_server.domain.session_state import evolve, to_public
+from session_server.domain.session_state import evolve
+from session_server.domain.session_view import to_public
 from session_server.store.events import StoredEvent
 
 SESSION = "c8-s45"

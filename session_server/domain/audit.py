@@ -18,15 +18,12 @@ The audit checks, and stops at the first discrepancy it finds:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from session_server.domain.commands import BallotCast, VoteClose, VoteOpen
 from session_server.domain.council import CouncilState, evolve_council
-from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, parse_event, parse_time
 from session_server.domain.ledger_export import (
     Discrepancy,
@@ -34,9 +31,9 @@ from session_server.domain.ledger_export import (
     ledger_events,
     open_checkpoints,
 )
-from session_server.domain.roles import Actor, AssertionCheck, Context, Role
-from session_server.domain.session import SessionState, decide, evolve
-from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, from_b64url, prepare_assertion
+from session_server.domain.redecide import decided_again, time_of
+from session_server.domain.session import SessionState, evolve
+from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, prepare_assertion
 from voting.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_note
 
 __all__ = [
@@ -57,7 +54,6 @@ EXPORT_FORMAT = "kvorum-ledger-v1"
 ExportCheck = Callable[[Mapping[str, Any], Sequence[str] | None], str]
 """An extension's check of an export of its own format (``kvorum verify``): the export and the pinned
 keys (vkey lines) → the report's text, or ``Discrepancy`` naming the first problem."""
-_AUDITOR = Actor(username="auditor", role=Role.ADMIN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,107 +107,6 @@ class _Recorded:
     @property
     def data(self) -> Event:
         return parse_event(self.type, self.payload)
-
-
-@functools.lru_cache(maxsize=4096)
-def _deputy_of(username: str, member: str) -> Actor:
-    return Actor(username, Role.DEPUTY, member)
-
-
-def _deputy(username: Any, member: Any) -> Actor:
-    """The deputy who cast a ballot, as the actor of the command (one per deputy and user)."""
-    if type(username) is str and type(member) is str:
-        return _deputy_of(username, member)
-    return Actor(username, Role.DEPUTY, member)
-
-
-def _time_of(event: Mapping[str, Any], index: int) -> datetime:
-    """The session event's time; a Discrepancy naming it if it is not an RFC 3339 time with a zone."""
-    try:
-        return parse_time(event["at"])
-    except (ValueError, TypeError) as exc:
-        raise Discrepancy("session", index, f"its time {event['at']!r} cannot be read: {exc}") from None
-
-
-def _decided_again(
-    state: SessionState,
-    council: CouncilState,
-    event: Mapping[str, Any],
-    index: int,
-    check: AssertionCheck,
-    at: datetime | None = None,
-    opening: Mapping[str, Any] | None = None,
-) -> list[Event]:
-    """Decide a vote event again by the rules; it must come out exactly as recorded (``at``: its time, parsed).
-
-    Returns the events the rules add after it in the same commit (an adopted agenda_add vote's
-    ``item.added``; after a sealed vote's ``ballots.opened``, its ``vote.closed``), which must come next in
-    the log. A ``ballot.sealed`` is decided again with its ``opening`` (from the vote's ``ballots.opened``).
-    """
-    p = event["payload"]
-    openings: dict[int, Any] | None = None
-    if at is None:
-        at = _time_of(event, index)
-    try:
-        match event["type"]:
-            case "vote.opened":
-                purpose = p.get("purpose")
-                command: Any = VoteOpen(
-                    id="audit",
-                    type="vote.open",
-                    item=None if purpose == "agenda_add" else p["item"],
-                    subject=p["subject"],
-                    rule=p["rule"],
-                    seconds=p["seconds"],
-                    purpose=purpose,
-                    proposal=p.get("proposal"),
-                    kind=p.get("kind"),
-                    revote=p.get("revote"),
-                )
-                ctx = Context(Actor("auditor", Role.CHAIR), at, entropy=from_b64url(p.get("nonce_seed", "")))
-            case "ballot.cast":
-                command = BallotCast(
-                    id="audit",
-                    type="ballot.cast",
-                    vote=p["vote"],
-                    choice=p["choice"],
-                    nonce=p.get("nonce"),
-                    assertion=p.get("assertion"),
-                )
-                ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check)
-            case "ballot.sealed":  # decided again when its opening is known (``_Rules.open_again``)
-                if opening is None:
-                    raise ValueError("a sealed ballot is decided again with its opening")
-                command = BallotCast(
-                    id="audit",
-                    type="ballot.cast",
-                    vote=p["vote"],
-                    choice=opening["choice"],
-                    nonce=p.get("nonce"),
-                    assertion=opening.get("assertion"),
-                )
-                entropy = from_b64url(str(opening["salt"]))
-                ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check, entropy=entropy)
-            case "ballots.opened":  # a sealed vote's close: every sealed ballot opened, then the count
-                command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
-                openings = {int(o["seq"]): o for o in p["openings"]}
-            case _:
-                command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
-        again, *follow = decide(state, council, command, ctx, openings)
-    except DomainError as exc:
-        raise Discrepancy("session", index, f"{event['type']} breaks the rules: {exc.code}: {exc.message}") from None
-    except (ValueError, KeyError, TypeError) as exc:
-        raise Discrepancy("session", index, f"{event['type']} cannot be checked: {exc}") from None
-    if again.type != event["type"] or dict(again.payload) != p:
-        if event["type"] == "vote.closed":
-            raise Discrepancy(
-                "session",
-                index,
-                f"the published tally of {p.get('vote')} does not match the ballots: "
-                f"recounted {again.payload.get('tally')}, published {p.get('tally')}",
-            )
-        raise Discrepancy("session", index, f"{event['type']} differs from what the rules produce")
-    return follow
 
 
 class SignatureSink(Protocol):
@@ -437,7 +332,7 @@ class _Rules:
                 raise Discrepancy("session", None, f"ballots.opened opens #{seq}, which is no sealed ballot")
             state, council, at, index, sealed = self._sealed.pop(seq)
             self._index = index
-            _decided_again(state, council, sealed, index, self._deferred, at, opening)
+            decided_again(state, council, sealed, index, self._deferred, at, opening)
 
     def apply(self, index: int, event: Mapping[str, Any]) -> None:
         """Decide the event again if it is a vote event, then apply it; Discrepancy if either fails."""
@@ -445,7 +340,7 @@ class _Rules:
         at: datetime | None = None
         while self._pending is not None:
             if at is None:
-                at = _time_of(event, index)
+                at = time_of(event, index)
             try:
                 if self._pending_at is None:
                     self._pending_at = parse_time(self._pending["at"])
@@ -477,16 +372,16 @@ class _Rules:
         if self._state is not None and event["type"] == "ballot.sealed":
             # How it was cast is known only at the close: the sitting and the council as they stood now wait.
             seq = int(event.get("seq", 0))
-            self._sealed[seq] = (self._state.clone(), council, at or _time_of(event, index), index, event)
+            self._sealed[seq] = (self._state.clone(), council, at or time_of(event, index), index, event)
         elif self._state is not None and event["type"] == "ballots.opened":
             self.open_again(event)
             self._index = index
-            self._expected = _decided_again(self._state, council, event, index, self._deferred, at)
+            self._expected = decided_again(self._state, council, event, index, self._deferred, at)
         elif (
             not expected and self._state is not None and event["type"] in ("vote.opened", "ballot.cast", "vote.closed")
         ):
             self._index = index
-            self._expected = _decided_again(self._state, council, event, index, self._deferred, at)
+            self._expected = decided_again(self._state, council, event, index, self._deferred, at)
         try:
             state = self._state = evolve(self._state, _Recorded(event))
         except (ValueError, KeyError, TypeError) as exc:

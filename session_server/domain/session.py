@@ -57,8 +57,8 @@ from session_server.domain.session_state import (
     Vote,
     evolve,
     quorum,
-    to_public,
 )
+from session_server.domain.session_view import to_public
 
 __all__ = [
     "AgendaItem",

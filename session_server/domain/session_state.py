@@ -31,13 +31,12 @@ the mayor's included.
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from session_server.domain.council import CouncilState
 from session_server.domain.events import Recorded
+from session_server.domain.sealed import SealedBallot, SealedLog
 from session_server.domain.session_events import (
     Ballot,
     BallotSealed,
@@ -81,7 +80,6 @@ __all__ = [
     "evolve",
     "quorum",
     "registered_deputies",
-    "to_public",
 ]
 
 COUNTING = 2
@@ -130,66 +128,6 @@ class Broadcast:
     source: str
     started_at: str
     reason: str | None = None
-
-
-@dataclass(slots=True)
-class SealedBallot:
-    """A ``ballot.sealed`` as the state holds it, with its opening where this process knows it (never public)."""
-
-    seq: int
-    member: str
-    commitment: str
-    opening: Mapping[str, Any] | None
-
-
-class SealedLog:
-    """A sealed vote's ballots in log order, shared by a state and its copies.
-
-    Every batch of commands works on a copy of the state, so copying must not cost the length of the vote:
-    the copies share one list, each seeing its first ``count`` entries. A copy appends in place while the
-    list is exactly as long as it sees, else (a batch that failed left entries past the committed state's
-    count) it takes its own list first. An entry's opening is only ever filled in, never changed.
-    """
-
-    __slots__ = ("_entries", "count", "missing")
-
-    def __init__(self, entries: list[SealedBallot] | None = None, count: int = 0, missing: int = 0) -> None:
-        self._entries = entries if entries is not None else []
-        self.count = count
-        self.missing = missing
-        """How many of them have no opening here (decided on another node, or before this process read them)."""
-
-    def copy(self) -> SealedLog:
-        return SealedLog(self._entries, self.count, self.missing)
-
-    def append(self, ballot: SealedBallot) -> None:
-        if len(self._entries) != self.count:
-            self._entries = self._entries[: self.count]
-        self._entries.append(ballot)
-        self.count += 1
-        self.missing += ballot.opening is None
-
-    def __iter__(self) -> Iterator[SealedBallot]:
-        return itertools.islice(self._entries, self.count)
-
-    def __len__(self) -> int:
-        return self.count
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SealedLog) and list(self) == list(other)
-
-    __hash__ = None  # type: ignore[assignment]
-
-    def at(self, seq: int) -> SealedBallot | None:
-        """The sealed ballot recorded at ``seq``, if any."""
-        return next((b for b in reversed(self._entries[: self.count]) if b.seq == seq), None)
-
-    def fill(self, openings: Mapping[int, Mapping[str, Any]]) -> None:
-        """Give the ballots without one their opening, read from where the server keeps them."""
-        for ballot in self:
-            if ballot.opening is None and ballot.seq in openings:
-                ballot.opening = openings[ballot.seq]
-                self.missing -= 1
 
 
 @dataclass(slots=True)
@@ -488,95 +426,3 @@ def _still_open(state: SessionState, vote_id: str) -> Vote:
     if vote.status != "open":
         raise ValueError(f"vote {vote_id!r} is {vote.status}; finished votes are final")
     return vote
-
-
-# --- public view -----------------------------------------------------------------------------------
-
-
-def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
-    """The JSON-ready state everyone may see.
-
-    While a vote is open only who has voted (`voters`, `voted`) is shown, never the choices; the
-    tally and the roll call appear once it is closed (art. 59 part 3).
-    """
-    speaker = state.speaker
-    return {
-        "id": state.id,
-        "council": state.council,
-        "number": state.number,
-        "convocation": state.convocation,
-        "date": state.date,
-        "title": state.title,
-        "status": state.status,
-        "registration_open": state.registration_open,
-        "registered": list(state.registered),
-        "quorum": quorum(state, council),
-        "composition": composition(state, council),
-        "agenda": [
-            {"id": i.id, "number": i.number, "title": i.title, "draft": i.draft, "status": i.status}
-            for i in state.agenda.values()
-        ],
-        "current_item": state.current_item,
-        "speakers": {
-            "queue": list(state.speaker_queue),
-            "current": None
-            if speaker is None
-            else {"deputy": speaker.deputy, "seconds": speaker.seconds, "until": speaker.until},
-        },
-        "conflicts": [{"deputy": c.deputy, "item": c.item, "reason": c.reason} for c in state.conflicts],
-        "votes": [_public_vote(v) for v in state.votes.values()],
-        "broadcast": None
-        if state.broadcast is None
-        else {
-            "status": state.broadcast.status,
-            "source": state.broadcast.source,
-            "started_at": state.broadcast.started_at,
-            "reason": state.broadcast.reason,
-        },
-    }
-
-
-def own_view(state: SessionState, member: str) -> dict[str, Any]:
-    """What a member's own tablet sees beside the public state: their choices and signed-ballot counts in the
-    open votes (the public state says only who voted, never how)."""
-    mine = [v for v in state.votes.values() if v.status == "open" and member in v.voters]
-    return {
-        "member": member,
-        "ballots": {v.id: choice for v in mine if (choice := _own_choice(v, member)) is not None},
-        "signed": {v.id: v.signed.get(member, 0) for v in mine},
-    }
-
-
-def _own_choice(vote: Vote, member: str) -> str | None:
-    """The member's last choice in ``vote``: as cast, or as sealed where this process knows its opening."""
-    if member in vote.ballots:
-        return vote.ballots[member].value
-    last = vote.sealed_ballots.at(vote.sealed_voters[member]) if member in vote.sealed_voters else None
-    return None if last is None or last.opening is None else str(last.opening["choice"])
-
-
-def _public_vote(vote: Vote) -> dict[str, Any]:
-    closed = vote.status == "closed"
-    return {
-        "id": vote.id,
-        "item": vote.item,
-        "subject": vote.subject,
-        "rule": vote.rule.value,
-        "seconds": vote.seconds,
-        "opened_at": vote.opened_at,
-        "closes_at": vote.closes_at,
-        "nonce_seed": vote.nonce_seed,
-        "status": vote.status,
-        "voted": len(vote.voters),
-        "voters": vote.voters,  # who has voted (never how, until the close)
-        "tally": vote.tally.as_dict() if closed and vote.tally is not None else None,
-        "roll_call": {m: line.value for m, line in vote.roll_call.items()}
-        if closed and vote.roll_call is not None
-        else None,
-        "reason": vote.reason,
-        "purpose": vote.purpose,
-        "proposal": vote.proposal,
-        "kind": vote.kind,
-        "revote": vote.revote,
-        "sealed": vote.sealed,
-    }

@@ -43,7 +43,7 @@ from session_server.application import session_stream
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
-from session_server.domain.session_state import own_view
+from session_server.domain.session_view import own_view
 from session_server.domain.text import LARGEST_INTEGER
 from session_server.http.openapi import described
 from session_server.http.responses import ApiError, node_of, parse, whole_number
