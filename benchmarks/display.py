@@ -1,6 +1,9 @@
 """The chamber display: from the server's ``vote.closed`` to the result on the screen; the tablet's first load.
 
-``python -m benchmarks.display [--votes 30] [--ballots 18] [--loads 10] [--database-url URL]``
+``python -m benchmarks.display [--votes 30] [--ballots 18] [--loads 10] [--sealed] [--database-url URL]``
+
+With ``--sealed`` the council seals results until each close (issue 17): the ballots are commitments, and
+the close records every opening before ``vote.closed``; the target is the same.
 
 A fresh database (as in ``benchmarks.ballots``), the demo council «voznesensk» seeded in-process, then
 ``python -m session_server serve`` on a loopback port. Headless Chromium (flags from NOTES.md) opens
@@ -212,13 +215,18 @@ async def one_round(
 # ---- the run -----------------------------------------------------------------------------------
 
 
-async def seed(url: str, tmp: Path) -> None:
+async def seed(url: str, tmp: Path, *, sealed: bool) -> None:
     from session_server import demo
+    from session_server.application import SYSTEM, council_stream
     from session_server.config import Settings
+    from session_server.domain.commands import CouncilConfigure
     from session_server.node import Node
 
     async with Node.open(Settings(database_url=url, data_dir=tmp)) as kvorum:
         await demo.seed(kvorum)
+        if sealed:  # every vote sealed until its close: the close also opens every ballot
+            seal = CouncilConfigure(id="seal", type="council.configure", results="hidden")
+            await kvorum.application.execute(council_stream(demo.COUNCIL_ID), seal, SYSTEM)
 
 
 async def steer(api: Api) -> tuple[str, list[str]]:
@@ -268,7 +276,7 @@ async def run(args: argparse.Namespace) -> int:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kvorum-bench-")))
         server_url, origin = await stack.enter_async_context(postgres_server(args.database_url, tmp))
         url = await stack.enter_async_context(fresh_database(server_url))
-        await seed(url, tmp)
+        await seed(url, tmp, sealed=args.sealed)
         env = dict(os.environ, KVORUM_DATABASE_URL=url, KVORUM_HOST=HOST, KVORUM_PORT=str(free_port()))
         env |= {"KVORUM_DATA_DIR": str(tmp / "server"), "KVORUM_ACCESS_TOKEN_SECONDS": "3600"}
         server = ServerProcess(env, tmp / "server.log")
@@ -276,7 +284,8 @@ async def run(args: argparse.Namespace) -> int:
         await server.ready()
         base = f"http://{server.authority}"
         say(f"Kvorum display: {args.votes} votes of {args.ballots} ballots, {args.loads} tablet loads")
-        say(f"  database  {redacted(url)} ({origin}); demo council «voznesensk» seeded in-process")
+        sealing = "; results sealed until each close (--sealed)" if args.sealed else ""
+        say(f"  database  {redacted(url)} ({origin}); demo council «voznesensk» seeded in-process{sealing}")
         say(f"  server    python -m session_server serve, pid {server.pid}, {server.authority}")
 
         api = Api(await connect(HOST, server.port), server.authority)
@@ -333,6 +342,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--loads", type=bounded(1, 50, int), default=10, help="tablet first loads (default 10)")
     parser.add_argument("--pause", type=bounded(0, 5, float), default=0.2, help="seconds between votes (default 0.2)")
+    parser.add_argument("--sealed", action="store_true", help="the council seals results until each close")
     parser.add_argument("--database-url", default=os.environ.get("KVORUM_DATABASE_URL"), help="PostgreSQL server")
     return run_on_fastest_loop(run(parser.parse_args(argv)))
 
