@@ -18,7 +18,7 @@ import pytest
 import websockets
 from conftest import Demo
 from ledger_support import leaves, reseal
-from realtime_support import ws_url
+from realtime_support import connect, recv, ws_url
 from signed_support import PRESENT, Chamber, signed_chamber
 
 from session_server.application import SYSTEM, core_application
@@ -159,3 +159,22 @@ async def test_a_sealed_vote_verifies_offline_and_a_choice_turned_around_afterwa
         audit(forged)
     first_sealed = next(i for i, e in enumerate(events) if e["type"] == "ballot.sealed")
     assert caught.value.index == first_sealed and "ballot.sealed" in caught.value.message
+
+
+async def test_a_deputys_own_sealed_choice_is_in_the_snapshot_even_after_the_node_forgot_the_sitting(
+    sealed: Chamber,
+) -> None:
+    demo = sealed.demo
+    await sealed.open_vote()
+    assert (await sealed.cast("d02", "abstain")).status_code == 200
+    demo.server.kvorum.application.forget(f"session:{SESSION}")  # as a restarted node: nothing in memory
+    mine = await connect(demo, "deputy02", since=0)
+    other = await connect(demo, "deputy03", since=0)
+    try:
+        own = (await recv(mine))["state"]["own"]
+        assert own["member"] == "d02" and own["ballots"] == {"v1": "abstain"}
+        theirs = await recv(other)
+        assert theirs["state"]["own"]["ballots"] == {} and "abstain" not in json.dumps(theirs)
+    finally:
+        await mine.close()
+        await other.close()

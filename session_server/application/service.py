@@ -147,6 +147,11 @@ class Application:
         """The id of this installation's council (the first one created), if any."""
         return await self.store.first_of_kind("council")
 
+    def forget(self, stream: str) -> None:
+        """Drop this process's state of ``stream``: the next reader folds it again from the store (as a
+        restarted node would)."""
+        self._states.pop(stream, None)
+
     def cached(self, stream: str) -> Any:
         """The state of ``stream`` as last seen by this process, or None."""
         return self._states.get(stream)

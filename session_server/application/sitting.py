@@ -25,6 +25,7 @@ from session_server.domain.session_events import BallotSealed
 from session_server.store.database import Statement
 from session_server.store.events import HOT_STATEMENTS as APPEND_STATEMENTS
 from session_server.store.events import NOTHING_APPENDED, Appending, StoredEvent, flush_with
+from session_server.store.sittings import sealed_openings
 from voting.ballot import Assertion, BallotRefused, Credential, ballot_bytes, verify_assertion
 
 __all__ = ["HOT_STATEMENTS", "Sitting"]
@@ -39,8 +40,6 @@ APPEND_WITH_SESSION_ROW = flush_with(
 )
 """An append that also writes the read model's row of its session and the openings of the sealed ballots it
 appends (kept apart from the log until their vote closes), in the same round trip."""
-
-OPENINGS = "SELECT seq, opening FROM sealed_ballots WHERE stream = $1 AND seq = ANY($2::bigint[])"
 
 HOT_STATEMENTS: list[Statement] = [
     *APPEND_STATEMENTS,
@@ -109,8 +108,7 @@ class Sitting(Kind):
             # are read once and kept with them (an opening of a committed ballot never changes).
             assert state is not None
             missing = [b.seq for b in vote.sealed_ballots if b.opening is None]
-            rows = await conn.fetch(OPENINGS, f"session:{state.id}", missing)
-            openings = {row["seq"]: orjson.loads(row["opening"]) for row in rows}
+            openings = await sealed_openings(conn, state.id, missing)
             vote.sealed_ballots.fill(openings)
         return SittingFacts(council, openings)
 

@@ -43,6 +43,7 @@ from session_server.application import session_stream
 from session_server.domain.commands import SESSION_COMMAND_ADAPTER
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
+from session_server.domain.session_state import SessionState
 from session_server.domain.session_view import own_view
 from session_server.domain.text import LARGEST_INTEGER
 from session_server.http.openapi import described
@@ -80,6 +81,16 @@ def origin_allowed(origin: str | None, host: str | None, allowed: tuple[str, ...
     if origin in allowed:
         return True
     return not allowed and host is not None and urlsplit(origin).netloc == host
+
+
+async def _own_sealed_ballot(kvorum: Node, state: SessionState, member: str) -> None:
+    """Where this node does not hold the opening of the member's last sealed ballot (another node took it,
+    or this one restarted since), read it, so that the member's own tablet still shows its choice."""
+    vote = state.open_vote
+    seq = vote.sealed_voters.get(member) if vote is not None else None
+    ballot = vote.sealed_ballots.at(seq) if vote is not None and seq is not None else None
+    if vote is not None and ballot is not None and ballot.opening is None:
+        vote.sealed_ballots.fill(await kvorum.sittings.openings(state.id, [ballot.seq]))
 
 
 class Admission:
@@ -269,6 +280,7 @@ class _Connection:
             digest = await store.hash_at(self.stream, state.seq)
             public = to_public(state, council)
             if self.who.member is not None:  # the member's own choices: the public state shows only who voted
+                await _own_sealed_ballot(self.kvorum, state, self.who.member)
                 public["own"] = own_view(state, self.who.member)
             snapshot = {"type": "snapshot", "seq": state.seq, "hash": digest, "state": public}
             await self.websocket.send_text(_dumps(snapshot))

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
-__all__ = ["SittingRows"]
+__all__ = ["SittingRows", "sealed_openings"]
 
 # The sitting a page without a session id follows: the open one, else the next scheduled, else the newest.
 # A sitting scheduled for a day already past (a typo, or one never held) is not "the next one".
@@ -19,6 +20,9 @@ CURRENT_SESSION = """
     ORDER BY status = 'open' DESC, (status = 'scheduled' AND date >= current_date) DESC,
              CASE WHEN status = 'scheduled' AND date >= current_date THEN date END ASC, date DESC, number DESC
     LIMIT 1"""
+
+
+OPENINGS = "SELECT seq, opening FROM sealed_ballots WHERE stream = $1 AND seq = ANY($2::bigint[])"
 
 
 class SittingRows:
@@ -95,3 +99,14 @@ class SittingRows:
             closes_at,
             seq,
         )
+
+    async def openings(self, session: str, seqs: Sequence[int]) -> dict[int, Any]:
+        """The kept openings of the sealed ballots at ``seqs`` in ``session``'s stream (``sealed_openings``)."""
+        return await sealed_openings(self.pool, session, seqs)
+
+
+async def sealed_openings(db: asyncpg.Pool | asyncpg.Connection, session: str, seqs: Sequence[int]) -> dict[int, Any]:
+    """The kept openings of the sealed ballots at ``seqs`` in ``session``'s stream, by seq (never served as
+    such: the close publishes them all, a member's own view shows the member's own)."""
+    rows = await db.fetch(OPENINGS, f"session:{session}", list(seqs))
+    return {row["seq"]: orjson.loads(row["opening"]) for row in rows}
