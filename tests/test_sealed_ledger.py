@@ -138,14 +138,17 @@ async def test_no_public_channel_tells_a_choice_while_the_vote_is_sealed(sealed:
 async def test_a_sealed_vote_verifies_offline_and_a_choice_turned_around_afterwards_is_caught(
     sealed: Chamber, tmp_path: Path, capsys: Any
 ) -> None:
-    await _sealed_vote(sealed, CHOICES, close_elsewhere=True)
+    _, _, export_while_open = await _sealed_vote(sealed, CHOICES, close_elsewhere=True)
     export = (await sealed.client.get(f"/api/v1/sessions/{SESSION}/ledger/export")).json()
     report = audit(export)
     assert report.ballots == report.signed_ballots == 4 and report.votes[0].tally["for"] == 2
     path = tmp_path / "ledger.json"
     path.write_bytes(orjson.dumps(export))
     assert await asyncio.to_thread(main, ["verify", str(path)]) == 0
-    assert "4 WebAuthn signatures verified" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "4 WebAuthn signatures verified" in out
+    assert "4 sealed ballots opened at their close, each matching its commitment" in out
+    assert audit(export_while_open).unopened == 4  # a file made while the vote was open
 
     # a server holding the key turns the first opened ballot around and re-signs the whole history
     events = leaves(export)

@@ -75,6 +75,10 @@ class Report:
     council_events: int = 0
     ballots: int = 0
     signed_ballots: int = 0
+    sealed_ballots: int = 0
+    """Ballots of sealed votes opened at their close and decided again as cast (among ``ballots``)."""
+    unopened: int = 0
+    """Sealed ballots of a vote still open when the file was made: their choices are not known yet."""
     checkpoints: int = 0
     keys: list[str] = field(default_factory=list)
     votes: list[VoteSummary] = field(default_factory=list)
@@ -281,6 +285,7 @@ def _audit(
         )
     report.published = sorted({c.size for c in published})
     report.closed = rules.closed
+    report.unopened = rules.unopened
     report.unsigned_demo = rules.council is not None and not rules.council.signed_ballots
     return report, broken
 
@@ -305,6 +310,11 @@ class _Rules:
     def closed(self) -> bool:
         """Whether the sitting was closed by the last event read."""
         return self._state is not None and self._state.status == "closed"
+
+    @property
+    def unopened(self) -> int:
+        """Sealed ballots read but not opened (their vote was still open)."""
+        return len(self._sealed)
 
     @property
     def expecting(self) -> str | None:
@@ -392,6 +402,7 @@ class _Rules:
             report.signed_ballots += "assertion" in event["payload"]
         elif event["type"] == "ballots.opened":
             report.ballots += len(event["payload"]["openings"])
+            report.sealed_ballots += len(event["payload"]["openings"])
             report.signed_ballots += sum("assertion" in o for o in event["payload"]["openings"])
         elif event["type"] == "vote.closed":
             vote = state.votes[event["payload"]["vote"]]

@@ -178,6 +178,13 @@ def format_report(report: Report) -> str:
         f"    hash chains, Merkle roots and {report.checkpoints} signed checkpoints verified",
         f"    {report.ballots} ballots checked by the rules, {report.signed_ballots} WebAuthn signatures verified",
     ]
+    if report.sealed_ballots:
+        lines.append(f"    {report.sealed_ballots} sealed ballots opened at their close, each matching its commitment")
+    if report.unopened:
+        lines.append(
+            f"    {report.unopened} sealed ballots of a vote still open: who voted is recorded, the choices are"
+            " opened at the close"
+        )
     for vote in report.votes:
         t = vote.tally
         lines.append(
