@@ -91,6 +91,8 @@ class Proxy:
             text = text.replace(old, f"{new}/")
         text = re.sub(r"^\s*listen\s+\[::\]:\d+[^;]*;\n", "", text, flags=re.M)  # no IPv6 needed here
         self.http_port, self.https_port = free_port(), free_port()
+        while self.https_port == self.http_port:  # a port freed a moment ago may come back at once:
+            self.https_port = free_port()  # one port for both, and nginx takes the plain server for TLS
         text, plain = re.subn(r"listen\s+80;", f"listen 127.0.0.1:{self.http_port};", text)
         text, tls = re.subn(r"listen\s+443\s+ssl", f"listen 127.0.0.1:{self.https_port} ssl", text)
         assert (plain, tls) == (1, 1), "expected one `listen 80;` and one `listen 443 ssl` server"
