@@ -78,34 +78,26 @@ def decided_again(
                     revote=p.get("revote"),
                 )
                 ctx = Context(Actor("auditor", Role.CHAIR), at, entropy=from_b64url(p.get("nonce_seed", "")))
-            case "ballot.cast":
-                command = BallotCast(
-                    id="audit",
-                    type="ballot.cast",
-                    vote=p["vote"],
-                    choice=p["choice"],
-                    nonce=p.get("nonce"),
-                    assertion=p.get("assertion"),
-                )
-                ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check)
-            case "ballot.sealed":  # decided again when its opening is known (``_Rules.open_again``)
-                if opening is None:
+            case "ballot.cast" | "ballot.sealed":
+                # A sealed ballot is decided again with its opening (``_Rules.open_again``): the choice and the
+                # signature it hid, and the salt its commitment was made with (the context's entropy).
+                if event["type"] == "ballot.sealed" and opening is None:
                     raise ValueError("a sealed ballot is decided again with its opening")
+                cast = p if opening is None else opening
                 command = BallotCast(
                     id="audit",
                     type="ballot.cast",
                     vote=p["vote"],
-                    choice=opening["choice"],
+                    choice=cast["choice"],
                     nonce=p.get("nonce"),
-                    assertion=opening.get("assertion"),
+                    assertion=cast.get("assertion"),
                 )
-                entropy = from_b64url(str(opening["salt"]))
+                entropy = b"" if opening is None else from_b64url(str(opening["salt"]))
                 ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check, entropy=entropy)
-            case "ballots.opened":  # a sealed vote's close: every sealed ballot opened, then the count
+            case _:  # vote.closed; or ballots.opened, a sealed vote's close: every sealed ballot opened, then the count
                 command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
-                openings = {int(o["seq"]): o for o in p["openings"]}
-            case _:
-                command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
+                if event["type"] == "ballots.opened":
+                    openings = {int(o["seq"]): o for o in p["openings"]}
         again, *follow = decide(state, council, command, ctx, openings)
     except DomainError as exc:
         raise Discrepancy("session", index, f"{event['type']} breaks the rules: {exc.code}: {exc.message}") from None

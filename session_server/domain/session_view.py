@@ -80,6 +80,7 @@ def _own_choice(vote: Vote, member: str) -> str | None:
 
 def _public_vote(vote: Vote) -> dict[str, Any]:
     closed = vote.status == "closed"
+    voters = vote.voters
     return {
         "id": vote.id,
         "item": vote.item,
@@ -90,8 +91,8 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "closes_at": vote.closes_at,
         "nonce_seed": vote.nonce_seed,
         "status": vote.status,
-        "voted": len(vote.voters),
-        "voters": vote.voters,  # who has voted (never how, until the close)
+        "voted": len(voters),
+        "voters": voters,  # who has voted (never how, until the close)
         "tally": vote.tally.as_dict() if closed and vote.tally is not None else None,
         "roll_call": {m: line.value for m, line in vote.roll_call.items()}
         if closed and vote.roll_call is not None
