@@ -36,6 +36,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import egress, feeds, members, opendata, pages, portal, search, webhooks
+from portal_bridge.amendment_views import amendment_views, versions
 from portal_bridge.config import webhook_config
 from portal_bridge.decision_audit import DECISION_EXPORT_FORMAT, check_export
 from portal_bridge.decisions import MAX_FILE, DocumentResult, Documents, documents_of
@@ -91,10 +92,14 @@ def _result(result: DocumentResult) -> dict[str, Any]:
 
 
 def public(state: DocumentState) -> dict[str, Any]:
-    """The JSON view of a document; ``digest`` (hex) once it has a decision number, else null."""
+    """The JSON view of a document; ``digest`` (hex) once it has a decision number, else null; its
+    amendments (each with the numbers of the others it conflicts with) and its text's versions."""
     view = asdict(state)
     view["history"] = [{"type": t, "at": at} for t, at in state.history]
     view["digest"] = digest(state).hex() if state.decision_number is not None else None
+    view["amendments"] = amendment_views(state)
+    view["adopted_amendments"] = list(state.adopted_amendments)
+    view["versions"] = versions(state)
     return view
 
 

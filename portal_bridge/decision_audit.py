@@ -7,8 +7,10 @@ check stops at the first discrepancy:
 1. the council's ledger holds: steps 1 and 2 of ``audit`` (hash chain, checkpoints signed by a
    known key, Merkle roots, consistency between checkpoints);
 2. the decision's events are canonical and chain from seq 1;
-3. the digest computed again from the registered text, the files' SHA-256 and the adoption
-   (``voting.decision.document_digest``) is the one that was signed;
+3. the digest computed again from the registered text (or, where amendments were adopted, the
+   consolidated text, itself computed again from the draft and those amendments' changes with
+   ``voting.amendments.consolidate`` and compared with the one recorded), the files' SHA-256 and the
+   adoption (``voting.decision.document_digest``) is the one that was signed;
 4. the signature, against the council as it stood when the decision was signed (its ledger up to
    that moment): for ``webauthn``, the credential was enrolled for the member who is the mayor and
    not revoked, and the assertion verifies over the decision's challenge with user verification, on
@@ -30,11 +32,18 @@ from typing import Any
 
 import orjson
 
-from portal_bridge.document_events import DecisionAdopted, DecisionSigned, DraftAttached, DraftRegistered
+from portal_bridge.document_events import (
+    AmendmentProposed,
+    DecisionAdopted,
+    DecisionSigned,
+    DraftAttached,
+    DraftRegistered,
+)
 from session_server.domain.audit import Discrepancy, verified_council_ledger
 from session_server.domain.council import CouncilState, evolve_council
 from session_server.domain.council_events import CredentialEnrolled, CredentialRevoked
 from session_server.domain.events import RecordedEvent, parse_event, parse_time
+from voting.amendments import AmendmentError, Change, consolidate
 from voting.canonical import GENESIS, canonical, event_hash
 from voting.decision import (
     ED25519,
@@ -126,6 +135,7 @@ class _Adopted:
 def _signed(events: Sequence[Mapping[str, Any]]) -> tuple[_Adopted, int, DecisionSigned, str]:
     """``(the adopted decision as signed, the index of decision.signed, that event, its time)``."""
     adopted = _Adopted()
+    amendments: dict[str, list[Change]] = {}
     for index, event in enumerate(events):
         try:
             typed = parse_event(event["type"], event["payload"])
@@ -136,13 +146,28 @@ def _signed(events: Sequence[Mapping[str, Any]]) -> tuple[_Adopted, int, Decisio
                 adopted.document, adopted.number, adopted.title, adopted.text = document, number, title, text
             case DraftAttached(sha256=sha256):
                 adopted.attachments = (*adopted.attachments, sha256)
-            case DecisionAdopted(session=session, vote=vote, decision_number=decision_number):
+            case AmendmentProposed(amendment=amendment, changes=changes):
+                amendments[amendment] = [Change.of(dict(c)) for c in changes]
+            case DecisionAdopted(session=session, vote=vote, decision_number=decision_number) as decided:
                 adopted.session, adopted.vote, adopted.decision_number = session, vote, decision_number
+                if decided.amendments:
+                    adopted.text = _consolidated(adopted.text, decided, amendments, index)
             case DecisionSigned() as signed:
                 if adopted.decision_number is None:
                     raise Discrepancy("document", index, "signed before it was adopted")
                 return adopted, index, signed, str(event.get("at"))
     raise Discrepancy("document", None, "the decision is not signed")
+
+
+def _consolidated(draft: str, decided: DecisionAdopted, amendments: Mapping[str, list[Change]], index: int) -> str:
+    """The consolidated text, made again from the draft and the adopted amendments; it must be the recorded one."""
+    try:
+        text = consolidate(draft, [amendments[a] for a in decided.amendments or ()])
+    except (KeyError, AmendmentError) as exc:
+        raise Discrepancy("document", index, f"the adopted amendments cannot be applied to the draft: {exc}") from None
+    if text != decided.text:
+        raise Discrepancy("document", index, "the consolidated text is not the draft with its adopted amendments")
+    return text
 
 
 def _council_then(council_events: Sequence[Mapping[str, Any]], at: str) -> CouncilState:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,6 +36,7 @@ from session_server.extensions import Core
 from session_server.http.ledger_routes import export_stream
 from session_server.ledger.trees import b64
 from session_server.store.events import Appending, StoredEvent
+from voting.amendments import Amendment
 from voting.decision import DeviceKeys
 
 __all__ = ["DOCUMENT", "Document", "DocumentResult", "Documents", "document_stream"]
@@ -71,6 +72,7 @@ class _CouncilFacts:
     mayor: str | None
     check_signature: Any
     devices: DeviceKeys
+    members: frozenset[str]
 
 
 class Document(Kind):
@@ -82,7 +84,9 @@ class Document(Kind):
     def evolve(self, state: DocumentState | None, event: StoredEvent) -> DocumentState:
         return evolve_document(state, event)
 
-    async def facts(self, reader: Reader, state: DocumentState | None, conn: Any) -> _CouncilFacts:
+    async def facts(
+        self, reader: Reader, state: DocumentState | None, conn: Any, commands: Sequence[Any]
+    ) -> _CouncilFacts:
         council_id = await reader.council_id()
         if council_id is None:
             raise DomainError("council_not_found", "create the council first")
@@ -92,6 +96,7 @@ class Document(Kind):
             mayor=council.mayor,
             check_signature=_signature_check(council),
             devices=_devices(council),
+            members=frozenset(council.deputies),
         )
 
     def decide(
@@ -105,6 +110,7 @@ class Document(Kind):
             mayor=facts.mayor,
             check_signature=facts.check_signature,
             devices=facts.devices,
+            members=facts.members,
         )
 
     async def record(self, tx: Appending, state: DocumentState) -> None:
@@ -129,6 +135,7 @@ class Documents:
         self.database = core.database
         self.application = core.application
         self.application.register(DOCUMENT)
+        self.application.provide_drafts(self)  # a sitting decides amendment votes against the drafts here
         self.ledger = core.ledger
         """Signs the council ledger's checkpoint for an export (``export``); optional elsewhere."""
 
@@ -159,6 +166,17 @@ class Documents:
                 log.warning("the signature of document %r does not verify: %s", document_id, check.problem)
             state.signature["check"] = check
         return state
+
+    async def amendments(self, draft: str, conn: Any) -> Mapping[str, Amendment] | None:
+        """The amendments of the draft registered under ``draft`` (``session_server.application.Drafts``),
+        by id; None when no draft with a text is registered under that number."""
+        document_id = await conn.fetchval("SELECT id FROM documents WHERE number = $1 ORDER BY seq DESC LIMIT 1", draft)
+        if document_id is None:
+            return None
+        state: DocumentState = await self.application.current(document_stream(str(document_id)), conn=conn)
+        if not state.draft_text.strip():
+            return None
+        return {a.id: Amendment(a.id, a.number, a.changes, a.status) for a in state.amendments.values()}
 
     async def export(self, document_id: str) -> dict[str, Any]:
         """The self-contained file ``kvorum verify`` checks for a decision: its events, the council's

@@ -11,6 +11,10 @@ from session_server.domain.text import MULTILINE, Strict
 
 __all__ = [
     "DOCUMENT_COMMAND_ADAPTER",
+    "AmendmentAuthor",
+    "AmendmentPropose",
+    "AmendmentRecordOutcome",
+    "AmendmentWithdraw",
     "DeviceAssertion",
     "DocumentAttach",
     "DocumentCommand",
@@ -83,14 +87,98 @@ class DocumentSchedule(_Dated):
     override_reason: Reason | None = None
 
 
+AmendmentId = Annotated[str, StringConstraints(pattern=r"^a[0-9]{1,4}$")]
+VoteId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
 class DocumentRecordOutcome(_Command):
-    """The vote's result (issued by the server's consumer of `vote.closed`)."""
+    """The vote's result (issued by the server's consumer of `vote.closed`); an adopted decision names the
+    draft's amendments the council adopted (`amendments`, in the order of their votes)."""
 
     type: Literal["document.record_outcome"]
     session: Slug
-    vote: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+    vote: VoteId
     outcome: Literal["adopted", "rejected"]
     decision_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)] | None = None
+    amendments: Annotated[list[AmendmentId], Field(default_factory=list, max_length=500)]
+
+
+Line = Annotated[int, Field(ge=0, le=100_000)]
+ChangeText = Annotated[str, StringConstraints(max_length=20_000), MULTILINE]
+
+
+class _Replace(Strict):
+    """Lines `from`…`to` of the draft become `text`."""
+
+    model_config = Strict.model_config | {"populate_by_name": True}
+    op: Literal["replace"]
+    start: Line = Field(alias="from")
+    end: Line = Field(alias="to")
+    text: ChangeText
+
+
+class _Insert(Strict):
+    """`text` goes after line `after` of the draft (0: before the first)."""
+
+    op: Literal["insert"]
+    after: Line
+    text: ChangeText
+
+
+class _Delete(Strict):
+    """Lines `from`…`to` of the draft are deleted."""
+
+    model_config = Strict.model_config | {"populate_by_name": True}
+    op: Literal["delete"]
+    start: Line = Field(alias="from")
+    end: Line = Field(alias="to")
+
+
+ChangeModel = Annotated[_Replace | _Insert | _Delete, Field(discriminator="op")]
+
+
+class AmendmentAuthor(Strict):
+    """Who proposes it: a deputy (`member`), the mayor, or a committee (`name`)."""
+
+    kind: Literal["deputy", "mayor", "committee"]
+    member: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")] | None = None
+    name: Text | None = None
+
+    @model_validator(mode="after")
+    def _named(self) -> AmendmentAuthor:
+        if (self.kind == "deputy") != (self.member is not None):
+            raise ValueError("a deputy's amendment names the member, and only it does")
+        if (self.kind == "committee") != (self.name is not None):
+            raise ValueError("a committee's amendment names the committee, and only it does")
+        return self
+
+
+class AmendmentPropose(_Command):
+    """Propose an amendment to the draft: its changes to the draft's numbered lines (`voting.amendments`),
+    its author and reason. A deputy proposes in the deputy's own name (`author` may be left out); the
+    secretary enters one for any author."""
+
+    type: Literal["amendment.propose"]
+    author: AmendmentAuthor | None = None
+    reason: Reason
+    changes: Annotated[list[ChangeModel], Field(min_length=1, max_length=50)]
+
+
+class AmendmentWithdraw(_Command):
+    """Withdraw an amendment not yet voted on (its author, or the secretary)."""
+
+    type: Literal["amendment.withdraw"]
+    amendment: AmendmentId
+
+
+class AmendmentRecordOutcome(_Command):
+    """An amendment vote's result (issued by the server's consumer of the sitting's log)."""
+
+    type: Literal["amendment.record_outcome"]
+    session: Slug
+    vote: VoteId
+    amendments: Annotated[list[AmendmentId], Field(min_length=1, max_length=20)]
+    outcome: Literal["adopted", "rejected"]
 
 
 Base64url = Annotated[str, StringConstraints(min_length=1, max_length=8_000, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -167,6 +255,9 @@ DocumentCommandModel = (
     | DocumentPublish
     | ExecutionAssign
     | ExecutionReport
+    | AmendmentPropose
+    | AmendmentWithdraw
+    | AmendmentRecordOutcome
 )
 DocumentCommand = Annotated[DocumentCommandModel, Field(discriminator="type")]
 DOCUMENT_COMMAND_ADAPTER: TypeAdapter[DocumentCommandModel] = TypeAdapter(DocumentCommand)

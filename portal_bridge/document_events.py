@@ -3,12 +3,15 @@ vote, the mayor's signature, publication and the control of its execution."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from session_server.domain.events import Event, event
 
 __all__ = [
+    "AmendmentDecided",
+    "AmendmentProposed",
+    "AmendmentWithdrawn",
     "DecisionAdopted",
     "DecisionPublished",
     "DecisionRejected",
@@ -61,13 +64,47 @@ class DraftScheduled(Event):
     override: Mapping[str, Any] | None
 
 
-@event("decision.adopted")
+@event("amendment.proposed")
+class AmendmentProposed(Event):
+    """An amendment to the draft: ``changes`` to the draft's numbered lines (``voting.amendments``), by
+    ``author`` (``{kind: deputy, member}``, ``{kind: mayor}`` or ``{kind: committee, name}``), for ``reason``;
+    ``number`` counts the draft's amendments from 1."""
+
+    amendment: str
+    number: int
+    author: Mapping[str, Any]
+    reason: str
+    changes: Sequence[Mapping[str, Any]]
+
+
+@event("amendment.withdrawn")
+class AmendmentWithdrawn(Event):
+    """Its author (or the secretary) withdrew the amendment before it was voted on."""
+
+    amendment: str
+
+
+@event("amendment.decided")
+class AmendmentDecided(Event):
+    """The council's vote ``vote`` on the amendments (several: put jointly) adopted or rejected them."""
+
+    session: str
+    vote: str
+    amendments: Sequence[str]
+    adopted: bool
+
+
+@event("decision.adopted", omit_none=("text", "amendments"))
 class DecisionAdopted(Event):
-    """The council adopted it in ``vote``: it becomes decision number ``decision_number``."""
+    """The council adopted it in ``vote``: it becomes decision number ``decision_number``. Where amendments
+    were adopted, ``amendments`` names them in order and ``text`` is the consolidated text (the draft with
+    them applied, ``voting.amendments.consolidate``), which the mayor signs."""
 
     session: str
     vote: str
     decision_number: str
+    text: str | None = None
+    amendments: Sequence[str] | None = None
 
 
 @event("decision.rejected")

@@ -9,8 +9,11 @@ Events (past tense) and payloads:
 - ``draft.published {date}`` — published for residents (art. 15 part 3 counts from this date);
 - ``draft.scheduled {session, item, date, override}`` — put on a session's agenda; ``override`` is
   null, or ``{reason}`` when the secretary put an early draft on the agenda anyway (logged);
-- ``decision.adopted {session, vote, decision_number}`` / ``decision.rejected {session, vote}`` —
-  taken from the vote's result;
+- ``amendment.proposed {amendment, number, author, reason, changes}`` — a change to the draft's numbered
+  lines (``voting.amendments``); ``amendment.withdrawn {amendment}``; ``amendment.decided {session, vote,
+  amendments, adopted}`` — the council's vote on it (several put jointly);
+- ``decision.adopted {session, vote, decision_number, text?, amendments?}`` / ``decision.rejected {session,
+  vote}`` — taken from the vote's result; with adopted amendments, ``text`` is the consolidated text;
 - ``decision.signed {signer, algorithm, key_id, digest, signature}`` — an Ed25519 (or another
   pluggable scheme's) signature over ``digest(state)`` by a key of the council's ``signer_keys``; or
   ``decision.signed {signer, algorithm: "webauthn", key_id, digest, council, document,
@@ -30,6 +33,9 @@ from datetime import date
 from typing import Any, Literal
 
 from portal_bridge.document_commands import (
+    AmendmentPropose,
+    AmendmentRecordOutcome,
+    AmendmentWithdraw,
     DocumentAttach,
     DocumentCommand,
     DocumentPublish,
@@ -42,6 +48,9 @@ from portal_bridge.document_commands import (
     ExecutionReport,
 )
 from portal_bridge.document_events import (
+    AmendmentDecided,
+    AmendmentProposed,
+    AmendmentWithdrawn,
     DecisionAdopted,
     DecisionPublished,
     DecisionRejected,
@@ -57,10 +66,11 @@ from portal_bridge.workdays import latest_publication
 from session_server.domain.errors import DomainError, declare
 from session_server.domain.events import Event, Recorded
 from session_server.domain.roles import Context, Role
+from voting.amendments import AmendmentError, Change, check_changes, consolidate, lines_of
 from voting.decision import WEBAUTHN, DeviceKeys, SignatureRefused, check_device_signature, decision_bytes
 from voting.decision import document_digest as _document_digest
 
-__all__ = ["Attachment", "DocumentState", "decide_document", "digest", "evolve_document", "overdue"]
+__all__ = ["AmendmentRecord", "Attachment", "DocumentState", "decide_document", "digest", "evolve_document", "overdue"]
 
 Status = Literal["registered", "published_draft", "scheduled", "adopted", "rejected", "signed", "published"]
 SignatureCheck = Callable[[str, str, bytes, str], bool]
@@ -83,6 +93,13 @@ declare(
         "already_signed": "conflict",  # signing a decision twice
         "not_signed": "conflict",  # publishing, or controlling the execution of, an unsigned decision
         "no_execution": "conflict",  # reporting on the execution of a decision not under control
+        "draft_without_text": "conflict",  # an amendment to a draft registered without a text
+        "draft_decided": "conflict",  # an amendment to a draft the council has decided
+        "invalid_amendment": "invalid",  # an amendment's lines outside the draft, or two of its changes meeting
+        "unknown_amendment": "conflict",  # withdrawing, or recording a vote on, an amendment the draft lacks
+        "amendment_withdrawn": "conflict",  # withdrawing an amendment twice
+        "amendment_voted": "conflict",  # withdrawing an amendment that has been voted on
+        "amendment_conflict": "conflict",  # a decision whose adopted amendments change the same lines
     }
 )
 """The codes a document command is refused with (``DomainError``), declared to the core with their kinds."""
@@ -96,6 +113,23 @@ class Attachment:
     sha256: str
     size: int
     media_type: str
+
+
+@dataclass(slots=True)
+class AmendmentRecord:
+    """An amendment to the draft as its stream tells it (``amendment.*`` events)."""
+
+    id: str
+    number: int
+    author: dict[str, Any]
+    reason: str
+    changes: tuple[Change, ...]
+    proposed_at: str
+    status: Literal["proposed", "withdrawn", "adopted", "rejected"] = "proposed"
+    vote: str | None = None
+    """The vote that decided it."""
+    jointly: tuple[str, ...] = ()
+    """The other amendments put to that vote together with it."""
 
 
 @dataclass(slots=True)
@@ -122,6 +156,12 @@ class DocumentState:
     execution: dict[str, Any] | None = None
     history: list[tuple[str, str]] = field(default_factory=list)  # (event type, at)
     seq: int = 0
+    draft_text: str = ""
+    """The text as registered: what the amendments' line numbers refer to. ``text`` is the consolidated
+    text once the decision is adopted with amendments."""
+    amendments: dict[str, AmendmentRecord] = field(default_factory=dict)
+    adopted_amendments: tuple[str, ...] = ()
+    """The amendments the decision was adopted with, in order."""
 
 
 def digest(state: DocumentState) -> bytes:
@@ -153,13 +193,14 @@ def decide_document(
     mayor: str | None = None,
     check_signature: SignatureCheck | None = None,
     devices: DeviceKeys | None = None,
+    members: Collection[str] = (),
 ) -> list[Event]:
     """Check a document command against the document's life and return the events it causes.
 
     ``holidays`` are the council's public holidays (working days, art. 15 part 3); ``mayor`` the
     member id whose account may sign; ``check_signature`` verifies a signature over ``digest``;
-    ``devices`` are the council's enrolled credentials that a ``webauthn`` signature is checked against.
-    Raises DomainError.
+    ``devices`` are the council's enrolled credentials that a ``webauthn`` signature is checked against;
+    ``members`` the council's members, who may author amendments. Raises DomainError.
     """
     if isinstance(command, DocumentRegister):
         _staff(ctx)
@@ -185,18 +226,32 @@ def decide_document(
         case DocumentSchedule():
             return _schedule(state, command, ctx, holidays)
         case DocumentRecordOutcome():
+            return [_outcome(state, command, ctx)]
+        case AmendmentPropose():
+            return [_propose(state, command, ctx, mayor, members)]
+        case AmendmentWithdraw():
+            amendment = _amendment(state, command.amendment)
+            author = amendment.author.get("member") or (mayor if amendment.author["kind"] == "mayor" else None)
+            if ctx.actor.role not in _STAFF and (author is None or ctx.actor.member != author):
+                raise DomainError("forbidden", "an amendment is withdrawn by its author or the secretary")
+            if amendment.status == "withdrawn":
+                raise DomainError("amendment_withdrawn", f"amendment {amendment.number} was withdrawn already")
+            if amendment.status != "proposed":
+                raise DomainError("amendment_voted", f"amendment {amendment.number} has been voted on")
+            return [AmendmentWithdrawn(amendment=amendment.id)]
+        case AmendmentRecordOutcome():
             if ctx.actor.role is not Role.ADMIN:
-                raise DomainError("forbidden", "the outcome is taken from the vote by the server")
-            if state.status != "scheduled" or state.session != command.session:
-                raise DomainError("not_scheduled", f"the draft is not on the agenda of session {command.session!r}")
-            if command.outcome == "adopted":
-                if not command.decision_number:
-                    raise DomainError("invalid_command", "an adopted decision needs its number")
-                adopted = DecisionAdopted(
-                    session=command.session, vote=command.vote, decision_number=command.decision_number
+                raise DomainError("forbidden", "an amendment's outcome is taken from the vote by the server")
+            for amendment_id in command.amendments:
+                _amendment(state, amendment_id)
+            return [
+                AmendmentDecided(
+                    session=command.session,
+                    vote=command.vote,
+                    amendments=command.amendments,
+                    adopted=command.outcome == "adopted",
                 )
-                return [adopted]
-            return [DecisionRejected(session=command.session, vote=command.vote)]
+            ]
         case DocumentSign():
             return _sign(state, command, ctx, mayor, check_signature, devices)
         case DocumentPublish():
@@ -215,6 +270,74 @@ def decide_document(
                 raise DomainError("no_execution", "assign the responsible unit and deadline first")
             return [ExecutionReported(status=command.status, note=command.note)]
     raise DomainError("invalid_command", f"not a document command: {command.type!r}")
+
+
+def _outcome(state: DocumentState, command: DocumentRecordOutcome, ctx: Context) -> Event:
+    """The decision's outcome from its vote; adopted with amendments, the consolidated text."""
+    if ctx.actor.role is not Role.ADMIN:
+        raise DomainError("forbidden", "the outcome is taken from the vote by the server")
+    if state.status != "scheduled" or state.session != command.session:
+        raise DomainError("not_scheduled", f"the draft is not on the agenda of session {command.session!r}")
+    if command.outcome == "rejected":
+        return DecisionRejected(session=command.session, vote=command.vote)
+    if not command.decision_number:
+        raise DomainError("invalid_command", "an adopted decision needs its number")
+    text: str | None = None
+    if command.amendments:
+        changes = [_amendment(state, a).changes for a in command.amendments]
+        try:
+            text = consolidate(state.draft_text, changes)
+        except AmendmentError as exc:
+            raise DomainError("amendment_conflict", str(exc)) from None
+    return DecisionAdopted(
+        session=command.session,
+        vote=command.vote,
+        decision_number=command.decision_number,
+        text=text,
+        amendments=command.amendments or None,
+    )
+
+
+def _amendment(state: DocumentState, amendment_id: str) -> AmendmentRecord:
+    amendment = state.amendments.get(amendment_id)
+    if amendment is None:
+        raise DomainError("unknown_amendment", f"the draft has no amendment {amendment_id!r}")
+    return amendment
+
+
+def _propose(
+    state: DocumentState, command: AmendmentPropose, ctx: Context, mayor: str | None, members: Collection[str]
+) -> Event:
+    """An amendment in its author's name: a deputy's (or the mayor's) own, or one the secretary enters."""
+    if ctx.actor.role in _STAFF:
+        if command.author is None:
+            raise DomainError("invalid_command", "name the amendment's author (a deputy, the mayor or a committee)")
+        author = command.author.model_dump(exclude_none=True)
+        if command.author.member is not None and command.author.member not in members:
+            raise DomainError("unknown_deputy", f"{command.author.member!r} is not a member of the council")
+    elif ctx.actor.member is not None:
+        author = {"kind": "mayor"} if ctx.actor.member == mayor else {"kind": "deputy", "member": ctx.actor.member}
+        if command.author is not None and command.author.model_dump(exclude_none=True) != author:
+            raise DomainError("forbidden", "a deputy proposes amendments in the deputy's own name")
+    else:
+        raise DomainError("forbidden", "amendments are proposed by deputies, the mayor, or entered by the secretary")
+    if state.status not in ("registered", "published_draft", "scheduled"):
+        raise DomainError("draft_decided", "the draft has been decided: amendments are proposed before its decision")
+    if not state.draft_text.strip():
+        raise DomainError("draft_without_text", "the draft was registered without a text to amend")
+    changes = [Change.of(c.model_dump(by_alias=True)) for c in command.changes]
+    try:
+        check_changes(changes, len(lines_of(state.draft_text)))
+    except AmendmentError as exc:
+        raise DomainError("invalid_amendment", str(exc)) from None
+    number = len(state.amendments) + 1
+    return AmendmentProposed(
+        amendment=f"a{number}",
+        number=number,
+        author=author,
+        reason=command.reason,
+        changes=[c.as_json() for c in changes],
+    )
 
 
 def _schedule(state: DocumentState, command: DocumentSchedule, ctx: Context, holidays: Collection[date]) -> list[Event]:
@@ -309,6 +432,7 @@ def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentSta
             rapporteur=data.rapporteur,
             text=data.text,
             seq=event.seq,
+            draft_text=data.text,
         )
         created.history.append((event.type, event.at))
         return created
@@ -324,6 +448,26 @@ def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentSta
             state.session, state.item, state.status = data.session, data.item, "scheduled"
         case DecisionAdopted():
             state.vote, state.decision_number, state.status = data.vote, data.decision_number, "adopted"
+            if data.text is not None:
+                state.text = data.text
+            state.adopted_amendments = tuple(data.amendments or ())
+        case AmendmentProposed():
+            state.amendments[data.amendment] = AmendmentRecord(
+                id=data.amendment,
+                number=data.number,
+                author=dict(data.author),
+                reason=data.reason,
+                changes=tuple(Change.of(dict(c)) for c in data.changes),
+                proposed_at=event.at,
+            )
+        case AmendmentWithdrawn():
+            state.amendments[data.amendment].status = "withdrawn"
+        case AmendmentDecided():
+            for amendment_id in data.amendments:
+                record = state.amendments[amendment_id]
+                record.status = "adopted" if data.adopted else "rejected"
+                record.vote = data.vote
+                record.jointly = tuple(a for a in data.amendments if a != amendment_id)
         case DecisionRejected():
             state.vote, state.status = data.vote, "rejected"
         case DecisionSigned():
@@ -362,4 +506,9 @@ def overdue(documents: Iterable[DocumentState], today: date) -> list[DocumentSta
 
 def clone(state: DocumentState) -> DocumentState:
     """An independent copy to apply events to."""
-    return replace(state, history=list(state.history), execution=dict(state.execution) if state.execution else None)
+    return replace(
+        state,
+        history=list(state.history),
+        execution=dict(state.execution) if state.execution else None,
+        amendments={k: replace(a) for k, a in state.amendments.items()},
+    )

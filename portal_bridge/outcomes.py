@@ -4,7 +4,9 @@ When an agenda item is finished (``item.finished``), the vote that settled its d
 цілому» or «за основу та в цілому» (the one held again, where the council decided a re-vote), or a
 failed «за основу» (``session_server.domain.votes.Consideration``); for votes opened without a kind, the
 last closed one. The draft named by the item (``draft`` = the document's registry number) is recorded
-as adopted, with the next decision number of the convocation, or as rejected. The consumer keeps its
+as adopted, with the next decision number of the convocation and the amendments the council adopted
+(the document makes the consolidated text of them), or as rejected. Each closed amendment vote is
+recorded on the draft's amendments as it closes. The consumer keeps its
 position per session stream in ``consumer_positions``; it runs on one node at a time (an advisory
 lock), catches up after downtime from the stored positions, and is idempotent: the document command's id is derived from
 the session and the vote, so handling an event twice records the outcome once.
@@ -18,11 +20,11 @@ from collections.abc import Sequence
 import asyncpg
 
 from portal_bridge.decisions import Documents
-from portal_bridge.document_commands import DocumentRecordOutcome
+from portal_bridge.document_commands import AmendmentRecordOutcome, DocumentRecordOutcome
 from portal_bridge.ukrainian import roman
 from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
-from session_server.domain.session_events import ItemFinished
+from session_server.domain.session_events import ItemFinished, VoteClosed
 from session_server.domain.session_state import SessionState
 from session_server.domain.votes import Consideration
 from session_server.extensions import Consumer, Core
@@ -39,7 +41,7 @@ class Outcomes(Consumer):
     """Follow every session stream; record decisions' outcomes on their documents."""
 
     name = NAME
-    wake_on = frozenset({"item.finished"})
+    wake_on = frozenset({"item.finished", "vote.closed"})
 
     def __init__(self, core: Core, documents: Documents) -> None:
         super().__init__(core)
@@ -49,32 +51,63 @@ class Outcomes(Consumer):
         """Its effect is a command on the draft's own stream, committed by the documents service; the
         command's id is made from the vote, so handling the event again after a crash replays it."""
         finished = [d.item for e in events if (d := e.of(ItemFinished))]
-        if not finished:
+        closed = [c.vote for e in events if (c := e.of(VoteClosed))]
+        if not finished and not closed:
             return
         # The sitting as it stands: a finished item is never taken up again, so its votes are all closed and
         # its draft is the one it had when it was finished (the agenda is fixed once the sitting opens).
         state: SessionState = await self.application.current(stream)
+        for vote in closed:
+            await self._amendment_voted(conn, state, vote)
         for item in finished:
             await self._item_finished(conn, state, item)
 
-    async def _item_finished(self, conn: asyncpg.Connection, state: SessionState, item_id: str) -> None:
+    async def _draft(self, conn: asyncpg.Connection, state: SessionState, item_id: str) -> str | None:
+        """The id of the document on the item's agenda in this sitting, if any."""
         item = state.agenda.get(item_id)
-        # the votes on the item's draft: not the procedural vote that put the item on the agenda
-        closed = [v for v in state.votes.values() if v.item == item_id and v.purpose is None and v.status == "closed"]
-        if item is None or not item.draft or not closed:
-            return
-        row = await conn.fetchrow(
+        if item is None or not item.draft:
+            return None
+        found = await conn.fetchval(
             "SELECT id FROM documents WHERE number = $1 AND session = $2 AND status = 'scheduled'", item.draft, state.id
         )
-        if row is None:
+        return None if found is None else str(found)
+
+    async def _amendment_voted(self, conn: asyncpg.Connection, state: SessionState, vote_id: str) -> None:
+        vote = state.votes.get(vote_id)
+        if vote is None or not vote.amendments or vote.tally is None:
             return
+        document = await self._draft(conn, state, vote.item)
+        if document is None:
+            return
+        command = AmendmentRecordOutcome(
+            id=f"amendment-{state.id}-{vote.id}",
+            type="amendment.record_outcome",
+            session=state.id,
+            vote=vote.id,
+            amendments=list(vote.amendments),
+            outcome="adopted" if vote.tally.outcome is Outcome.ADOPTED else "rejected",
+        )
+        try:
+            await self.documents.execute(document, command, CONSUMER)
+        except DomainError as exc:
+            log.warning("recording amendment vote %s on %s refused: %s", vote.id, document, exc)
+
+    async def _item_finished(self, conn: asyncpg.Connection, state: SessionState, item_id: str) -> None:
+        # the votes on the item's draft: not the procedural vote that put the item on the agenda
+        closed = [v for v in state.votes.values() if v.item == item_id and v.purpose is None and v.status == "closed"]
+        document = await self._draft(conn, state, item_id)
+        if document is None or not closed:
+            return
+        amendments: list[str] = []
         if any(v.kind is not None for v in closed):
             # Votes of a kind: the draft is settled by its vote «в цілому» (or «за основу та в цілому»), as
             # held again where the council so decided, or by a failed «за основу»; else it is not decided.
-            settled = Consideration.of(state, item_id).outcome
+            consideration = Consideration.of(state, item_id)
+            settled = consideration.outcome
             if settled is None:
                 return
             last = settled
+            amendments = consideration.adopted_amendments
         else:
             last = closed[-1]  # votes from before kinds: the last closed decides (one vote is open at a time)
         adopted = last.tally is not None and last.tally.outcome is Outcome.ADOPTED
@@ -86,11 +119,12 @@ class Outcomes(Consumer):
             vote=last.id,
             outcome="adopted" if adopted else "rejected",
             decision_number=number,
+            amendments=amendments if adopted else [],
         )
         try:
-            await self.documents.execute(str(row["id"]), command, CONSUMER)
+            await self.documents.execute(document, command, CONSUMER)
         except DomainError as exc:
-            log.warning("recording the outcome of %s on %s refused: %s", last.id, row["id"], exc)
+            log.warning("recording the outcome of %s on %s refused: %s", last.id, document, exc)
 
     async def _next_decision_number(self, conn: asyncpg.Connection, convocation: int) -> str:
         """The next decision number: a running number across the council's decisions, then the convocation."""

@@ -172,6 +172,66 @@ _WRITTEN_SCHEMAS: dict[str, Any] = {
             "secret": {"type": "string", "pattern": "^whsec_", "description": "shown this once"},
         },
     },
+    "Amendment": {
+        "type": "object",
+        "description": "An amendment to the draft's numbered lines (docs/api.md, Amendments)",
+        "required": ["id", "number", "author", "reason", "changes", "status", "vote", "jointly", "conflicts_with"],
+        "properties": {
+            "id": {"type": "string"},
+            "number": {"type": "integer", "minimum": 1},
+            "author": {
+                "type": "object",
+                "description": "{kind: deputy, member} | {kind: mayor} | {kind: committee, name}",
+            },
+            "reason": {"type": "string"},
+            "changes": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["op"],
+                    "properties": {
+                        "op": {"enum": ["replace", "insert", "delete"]},
+                        "from": {"type": "integer"},
+                        "to": {"type": "integer"},
+                        "after": {"type": "integer"},
+                        "text": {"type": "string"},
+                    },
+                },
+            },
+            "status": {"enum": ["proposed", "withdrawn", "adopted", "rejected"]},
+            "vote": _NULLABLE_TEXT,
+            "jointly": {"type": "array", "items": {"type": "string"}, "description": "put to its vote together with"},
+            "proposed_at": {"type": "string", "format": "date-time"},
+            "conflicts_with": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "description": "numbers of the standing amendments that change the same lines",
+            },
+        },
+    },
+    "TextVersion": {
+        "type": "object",
+        "required": ["version", "kind", "text"],
+        "properties": {
+            "version": {"type": "integer", "minimum": 1},
+            "kind": {"enum": ["draft", "consolidated"]},
+            "text": {"type": "string"},
+            "amendments": {"type": "array", "items": {"type": "string"}},
+            "diff": {
+                "type": "array",
+                "description": "the consolidated text against the draft, line by line",
+                "items": {
+                    "type": "object",
+                    "required": ["op", "line", "text"],
+                    "properties": {
+                        "op": {"enum": ["same", "removed", "added"]},
+                        "line": {"type": ["integer", "null"]},
+                        "text": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
     "WebhookDelivery": {
         "type": "object",
         "required": ["id", "event_type", "status", "attempts", "last_error"],
@@ -210,6 +270,15 @@ def _schemas() -> dict[str, Any]:
         "description": "once adopted: the SHA-256 (hex) the mayor signs (docs/ledger.md, Signed decisions)",
     }
     document["properties"]["signature"] = {"anyOf": [ref("DecisionSignature"), {"type": "null"}]}
+    document["properties"]["amendments"] = {"type": "array", "items": ref("Amendment")}
+    document["properties"]["adopted_amendments"] = {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "the amendments the decision was adopted with, in the order of their votes",
+    }
+    document["properties"]["versions"] = {"type": "array", "items": ref("TextVersion")}
+    schemas.pop("AmendmentRecord", None)
+    schemas.pop("Change", None)
     schemas["Document"] = document
     return schemas | _WRITTEN_SCHEMAS
 

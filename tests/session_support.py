@@ -14,6 +14,7 @@ from session_server.domain.errors import CODES, DomainError
 from session_server.domain.events import Event, NewEvent, RecordedEvent, format_time
 from session_server.domain.roles import Actor, Context, Role
 from session_server.domain.session import SessionState, decide, evolve, to_public
+from voting.amendments import Amendment
 
 T0 = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 DEPUTIES = ["d1", "d2", "d3", "d4", "d5"]
@@ -68,6 +69,8 @@ class Chamber:
         self.seq = 0
         self.commands = 0
         self.log: list[RecordedEvent] = []
+        self.amendments: dict[str, Amendment] | None = None
+        """The current item's draft's amendments, as the documents extension would give them."""
 
     def ctx(self, who: str) -> Context:
         """`who` is a staff key ("chair", "secretary", …) or a member id acting as a deputy."""
@@ -81,7 +84,9 @@ class Chamber:
     def do(self, who: str, type_: str, **fields: Any) -> list[NewEvent]:
         """Run a command that must succeed; decide must not touch the state, evolve applies."""
         before = None if self.state is None else self.state.clone()
-        events = decide(self.state, self.council, self.command(type_, fields), self.ctx(who))
+        events = decide(
+            self.state, self.council, self.command(type_, fields), self.ctx(who), amendments=self.amendments
+        )
         assert self.state == before, "decide mutated the state"
         for event in events:
             self.seq += 1
@@ -96,7 +101,7 @@ class Chamber:
         before = None if self.state is None else self.state.clone()
         public = None if self.state is None else self.public()
         with pytest.raises(DomainError) as info:
-            decide(self.state, self.council, self.command(type_, fields), self.ctx(who))
+            decide(self.state, self.council, self.command(type_, fields), self.ctx(who), amendments=self.amendments)
         assert info.value.code in CODES
         assert self.state == before
         assert (None if self.state is None else self.public()) == public

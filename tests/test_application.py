@@ -68,7 +68,7 @@ class Motion(Kind):
             return replace(state, seconds=state.seconds + 1, seq=event.seq)
         return replace(state, withdrawn=True, seq=event.seq)
 
-    async def facts(self, reader: Reader, state: MotionState | None, conn: Any) -> Any:
+    async def facts(self, reader: Reader, state: MotionState | None, conn: Any, commands: Sequence[Any]) -> Any:
         if self.needs_council and await reader.council_id() is None:
             raise DomainError("council_not_found", "create the council first")
         return None

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from session_support import Chamber, in_session, make_council
 
 from session_server.domain.votes import Consideration
+from voting.amendments import Amendment, Change
 from voting.kinds import VoteKind
 from voting.rules import Rule
 
@@ -98,10 +99,52 @@ def test_a_vote_without_a_kind_names_its_rule_and_decides_as_before() -> None:
     c.do("chair", "vote.open", item="budget", subject="ще раз", seconds=30, rule="majority_of_composition")
 
 
+AMENDMENTS = {
+    "a1": Amendment("a1", 1, (Change("replace", 2, 2, "нове"),)),
+    "a2": Amendment("a2", 2, (Change("delete", 2, 3),)),  # changes line 2 too: conflicts with a1
+    "a3": Amendment("a3", 3, (Change("insert", 4, 4, "додати"),)),
+    "a4": Amendment("a4", 4, (Change("delete", 5, 5),), status="withdrawn"),
+}
+
+
+def test_amendments_are_voted_between_the_basis_and_the_whole_one_by_one_or_jointly() -> None:
+    c = in_session(*ALL)
+    c.amendments = dict(AMENDMENTS)
+    assert _refused(c, "amendment", amendments=["a1"]) == "basis_required"
+    _vote(c, "basis")
+    assert _refused(c, "amendment") == "invalid_command"  # an amendment vote names its amendments
+    assert _refused(c, "whole", amendments=["a1"]) == "invalid_command"
+    assert _refused(c, "amendment", amendments=["a9"]) == "unknown_amendment"
+    assert _refused(c, "amendment", amendments=["a4"]) == "amendment_withdrawn"
+    assert _refused(c, "amendment", amendments=["a1", "a2"]) == "amendment_conflict"  # not jointly
+    first = _vote(c, "amendment", amendments=["a1"])
+    assert c.vote(first)["kind"] == "amendment" and c.vote(first)["amendments"] == ["a1"]
+    assert _refused(c, "amendment", amendments=["a1"]) == "amendment_voted"
+    assert _refused(c, "amendment", amendments=["a2"]) == "amendment_conflict"  # with the adopted a1
+    _vote(c, "amendment", adopted=False, amendments=["a3"])
+    assert Consideration.of(c.s, "budget").adopted_amendments == ["a1"]
+    assert Consideration.of(c.s, "budget").voted_amendments == {"a1", "a3"}
+    _vote(c, "whole")
+    assert _refused(c, "amendment", amendments=["a2"]) == "item_decided"
+
+
+def test_a_rejected_amendment_leaves_its_rival_free_and_no_draft_means_no_amendment_vote() -> None:
+    c = in_session(*ALL)
+    _vote(c, "basis")
+    assert _refused(c, "amendment", amendments=["a1"]) == "no_draft"  # no draft with a text on the item
+    c.amendments = dict(AMENDMENTS)
+    _vote(c, "amendment", adopted=False, amendments=["a1"])
+    _vote(c, "amendment", amendments=["a2", "a3"])  # jointly: they do not conflict with each other
+    assert Consideration.of(c.s, "budget").adopted_amendments == ["a2", "a3"]
+
+
 # --- against a reference --------------------------------------------------------------------------
 
 # One step: a vote of a kind that passes or fails, or a re-vote decision (on the last vote) that passes or fails.
-STEPS = st.lists(st.tuples(st.sampled_from(["basis", "whole", "basis_and_whole", "revote"]), st.booleans()), max_size=8)
+STEPS = st.lists(
+    st.tuples(st.sampled_from(["basis", "amendment", "whole", "basis_and_whole", "revote"]), st.booleans()), max_size=8
+)
+SEPARATE = {f"a{n}": Amendment(f"a{n}", n, (Change("insert", n, n, "нове"),)) for n in range(1, 9)}
 
 
 class Reference:
@@ -115,6 +158,8 @@ class Reference:
     def allows(self, kind: str) -> bool:
         if kind == "revote":
             return self.last is not None and self.pending is None
+        if kind == "amendment":
+            return self.pending is None and self.stage == "basis_adopted"
         if self.pending is not None:
             return kind == self.pending
         return {"fresh": kind != "whole", "basis_adopted": kind == "whole"}.get(self.stage, False)
@@ -123,6 +168,8 @@ class Reference:
         if kind == "revote":
             self.pending = self.last if adopted else None
             return
+        if kind == "amendment":
+            return  # the draft's stage stays; only basis and whole votes can be held again
         self.pending, self.last = None, kind
         if kind == "basis":
             self.stage = "basis_adopted" if adopted else "ended"
@@ -134,19 +181,25 @@ class Reference:
 @given(STEPS)
 def test_the_order_of_votes_follows_the_reference(steps: list[tuple[str, bool]]) -> None:
     c = in_session(*ALL)
+    c.amendments = dict(SEPARATE)
     reference = Reference()
     last_vote: str | None = None
+    amended = 0
     for kind, adopted in steps:
         fields: dict[str, Any] = {}
         if kind == "revote":
             fields = {"purpose": "revote", "revote": last_vote or "v99"}
+        if kind == "amendment":
+            fields = {"amendments": [f"a{amended + 1}"]}
         asked = "procedural" if kind == "revote" else kind
         if not reference.allows(kind):
             assert _refused(c, asked, **fields) != "", (kind, steps)
             continue
         vote = _vote(c, asked, adopted=adopted, **fields)
         reference.closed(kind, adopted)
-        if kind != "revote":
+        if kind == "amendment":
+            amended += 1
+        elif kind != "revote":
             last_vote = vote
     consideration = Consideration.of(c.s, "budget")
     settled = reference.pending is None and (reference.stage == "decided" or reference.stage == "ended")

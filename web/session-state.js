@@ -131,6 +131,7 @@ export function applyEvent(state, event, council) {
         proposal: p.proposal ?? null,
         kind: p.kind ?? null,
         revote: p.revote ?? null,
+        amendments: p.amendments ?? [],
         sealed: p.sealed ?? false,
       });
       break;

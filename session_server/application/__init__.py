@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable
 from datetime import datetime
 
-from session_server.application.aggregates import Aggregate, Kind, Reader
+from session_server.application.aggregates import Aggregate, Drafts, Kind, Reader
 from session_server.application.council import Council
 from session_server.application.service import (
     SYSTEM,
@@ -27,6 +27,7 @@ __all__ = [
     "Aggregate",
     "Application",
     "CommandResult",
+    "Drafts",
     "Kind",
     "Listener",
     "Reader",

@@ -10,14 +10,24 @@ amendment, a secret election) is one more registration, not a copy of the comman
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from session_server.domain.events import Event, NewEvent
 from session_server.domain.roles import Actor, AssertionCheck, Context
 from session_server.store.events import Appending, StoredEvent
+from voting.amendments import Amendment
 
-__all__ = ["Aggregate", "Kind", "Reader"]
+__all__ = ["Aggregate", "Drafts", "Kind", "Reader"]
+
+
+class Drafts(Protocol):
+    """The drafts' amendments, from the extension that keeps draft decisions (``Opened.drafts``): what a
+    sitting decides an amendment vote against."""
+
+    async def amendments(self, draft: str, conn: Any) -> Mapping[str, Amendment] | None:
+        """The amendments of the draft registered under the registry number ``draft``, by id (read in the
+        transaction of ``conn``); None when no draft with a text is registered under it."""
 
 
 class Reader(Protocol):
@@ -31,6 +41,10 @@ class Reader(Protocol):
 
     def cached(self, stream: str) -> Any:
         """The state of ``stream`` as last seen by this process, or None; never read from the store."""
+
+    @property
+    def drafts(self) -> Drafts | None:
+        """The drafts' amendments, where an extension keeps drafts; else None."""
 
 
 class Aggregate(Protocol):
@@ -47,9 +61,10 @@ class Aggregate(Protocol):
     def evolve(self, state: Any, event: StoredEvent) -> Any:
         """``state`` (None before the first event) after ``event``."""
 
-    async def facts(self, reader: Reader, state: Any, conn: Any) -> Any:
-        """What ``decide`` needs besides the record's own state (the council, for a sitting), read once
-        per batch inside its transaction. Raise ``DomainError`` to refuse the whole batch."""
+    async def facts(self, reader: Reader, state: Any, conn: Any, commands: Sequence[Any]) -> Any:
+        """What the batch's ``commands`` need to be decided besides the record's own state (the council, for
+        a sitting), read once per batch inside its transaction. Raise ``DomainError`` to refuse the whole
+        batch."""
 
     def decide(self, state: Any, command: Any, ctx: Context, facts: Any) -> Sequence[Event | NewEvent]:
         """The events ``command`` makes on ``state``; pure; raises ``DomainError`` to refuse it."""
@@ -76,7 +91,7 @@ class Kind:
     def evolve(self, state: Any, event: StoredEvent) -> Any:
         raise NotImplementedError
 
-    async def facts(self, reader: Reader, state: Any, conn: Any) -> Any:
+    async def facts(self, reader: Reader, state: Any, conn: Any, commands: Sequence[Any]) -> Any:
         return None
 
     def decide(self, state: Any, command: Any, ctx: Context, facts: Any) -> Sequence[Event | NewEvent]:

@@ -21,7 +21,7 @@ from typing import Any
 
 import asyncpg
 
-from session_server.application.aggregates import Aggregate
+from session_server.application.aggregates import Aggregate, Drafts
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, format_time
@@ -111,6 +111,7 @@ class Application:
         self._states: dict[str, Any] = {}
         self._queues: dict[str, list[_Pending]] = {}
         self._workers: dict[str, asyncio.Task[None]] = {}
+        self._drafts: Drafts | None = None
         self.batches = 0
         """Transactions committed so far (each may carry many commands)."""
 
@@ -140,6 +141,15 @@ class Application:
         if aggregate is None:
             raise ValueError(f"no kind of record {kind!r} is registered (stream {stream!r})")
         return aggregate
+
+    def provide_drafts(self, drafts: Drafts | None) -> None:
+        """Decide amendment votes against ``drafts`` from now on (the extension that keeps drafts)."""
+        self._drafts = drafts
+
+    @property
+    def drafts(self) -> Drafts | None:
+        """The drafts' amendments, where an extension provides them."""
+        return self._drafts
 
     # ---- reading -------------------------------------------------------------------------
 
@@ -239,7 +249,7 @@ class Application:
             prior = await tx.recorded_commands(sorted({p.command.id for p in batch}))
             cached = self._states.get(stream)
             state = await _caught_up(tx, aggregate.clone(cached) if cached is not None else None, aggregate)
-            facts = await aggregate.facts(self, state, tx.conn)
+            facts = await aggregate.facts(self, state, tx.conn, [p.command for p in batch])
             answers, state = self._decide_batch(tx, batch, prior, state, aggregate, facts)
             if state is not None and tx.pending:
                 await aggregate.record(tx, state)

@@ -7,7 +7,7 @@ round trip as the events. A signed ballot's signature is checked before the ball
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ import orjson
 
 from session_server.application.aggregates import Kind, Reader
 from session_server.application.service import council_stream
-from session_server.domain.commands import BallotCast
+from session_server.domain.commands import BallotCast, VoteOpen
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, NewEvent
@@ -26,7 +26,9 @@ from session_server.store.database import Statement
 from session_server.store.events import HOT_STATEMENTS as APPEND_STATEMENTS
 from session_server.store.events import NOTHING_APPENDED, Appending, StoredEvent, flush_with
 from session_server.store.sittings import sealed_openings
+from voting.amendments import Amendment
 from voting.ballot import Assertion, BallotRefused, Credential, ballot_bytes, verify_assertion
+from voting.kinds import VoteKind
 
 __all__ = ["HOT_STATEMENTS", "Sitting"]
 
@@ -51,11 +53,14 @@ HOT_STATEMENTS: list[Statement] = [
 
 @dataclass(frozen=True, slots=True)
 class SittingFacts:
-    """What a sitting's commands are decided against besides its own state: its council, and the kept
-    openings of the open vote's sealed ballots this process does not hold (read only when needed)."""
+    """What a sitting's commands are decided against besides its own state: its council, the kept
+    openings of the open vote's sealed ballots this process does not hold, and the amendments of the
+    current item's draft (each read only when needed: the openings for a close, the amendments for an
+    amendment vote)."""
 
     council: CouncilState
     openings: dict[int, Any]
+    amendments: Mapping[str, Amendment] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,18 @@ class _Verified:
         return verify_assertion(ballot, assertion, credential, rp_id=rp_id, origins=origins)
 
 
+async def _amendments(
+    reader: Reader, state: SessionState | None, conn: Any, commands: Sequence[Any]
+) -> Mapping[str, Amendment] | None:
+    """The amendments of the current item's draft, for a batch that opens an amendment vote; else None."""
+    if state is None or state.current_item is None or reader.drafts is None:
+        return None
+    if not any(isinstance(c, VoteOpen) and c.kind is VoteKind.AMENDMENT for c in commands):
+        return None
+    draft = state.agenda[state.current_item].draft
+    return None if not draft else await reader.drafts.amendments(draft, conn)
+
+
 class Sitting(Kind):
     """A plenary sitting: decided by ``session_server.domain.session`` against its council."""
 
@@ -96,7 +113,9 @@ class Sitting(Kind):
     def evolve(self, state: SessionState | None, event: StoredEvent) -> SessionState:
         return evolve(state, event)
 
-    async def facts(self, reader: Reader, state: SessionState | None, conn: Any) -> SittingFacts:
+    async def facts(
+        self, reader: Reader, state: SessionState | None, conn: Any, commands: Sequence[Any]
+    ) -> SittingFacts:
         council_id = state.council if state is not None else await reader.council_id()
         if council_id is None:
             raise DomainError("council_not_found", "create the council first (kvorum demo)")
@@ -110,12 +129,12 @@ class Sitting(Kind):
             missing = [b.seq for b in vote.sealed_ballots if b.opening is None]
             openings = await sealed_openings(conn, state.id, missing)
             vote.sealed_ballots.fill(openings)
-        return SittingFacts(council, openings)
+        return SittingFacts(council, openings, await _amendments(reader, state, conn, commands))
 
     def decide(
         self, state: SessionState | None, command: Any, ctx: Context, facts: SittingFacts
     ) -> Sequence[Event | NewEvent]:
-        return decide(state, facts.council, command, ctx, facts.openings)
+        return decide(state, facts.council, command, ctx, facts.openings, facts.amendments)
 
     async def record(self, tx: Appending, state: SessionState) -> None:
         vote = state.open_vote

@@ -239,7 +239,8 @@ class VoteOpen(_Command):
     цілому», procedural); `rule` defaults to the council's rule for the kind. A procedural vote names
     its `purpose`; with "revote", the closed vote on the item to be voted again (`revote`). With
     `purpose` "agenda_add" and a `proposal` (and no `item`), the procedural vote on including a new item
-    in the open sitting's agenda: the item is added only if the council adopts it. A vote without a
+    in the open sitting's agenda: the item is added only if the council adopts it. A vote of kind
+    "amendment" names the `amendments` of the item's draft it puts (jointly, when several). A vote without a
     `kind` (as before kinds existed) is taken as a decision on the item, its `rule` named.
     """
 
@@ -253,6 +254,7 @@ class VoteOpen(_Command):
     purpose: Annotated[Purpose, Field(strict=False)] | None = None
     proposal: AgendaProposal | None = None
     revote: Ref | None = None
+    amendments: Annotated[list[Ref], Field(min_length=1, max_length=20)] | None = None
 
 
 class BallotCast(_Command):

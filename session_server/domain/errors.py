@@ -49,6 +49,11 @@ consideration_ended        a vote on a draft after it failed «за основу
 item_decided               a vote on a draft already decided, without the council's decision to vote again
 revote_not_allowed         a re-vote decision on a vote that is not the item's last vote on its draft
 revote_pending             a vote of another kind while a re-vote the council decided is not yet held
+no_draft                   an amendment vote on an item without a registered draft decision with a text
+unknown_amendment          an amendment vote naming an amendment the item's draft does not have
+amendment_withdrawn        an amendment vote on an amendment its author withdrew
+amendment_voted            an amendment vote on an amendment the council has voted on already
+amendment_conflict         an amendment vote on amendments that change the same lines (of each other, or of one adopted)
 sealed_ballot_missing      closing a sealed vote whose kept opening of a ballot is missing or does not open it
 secret_ballot_unsupported  a secret vote: refused until ballots can be kept secret from the server too
 signature_required         an unsigned ballot where the council requires signed ones
@@ -163,6 +168,11 @@ declare(
         "item_decided": "conflict",
         "revote_not_allowed": "conflict",
         "revote_pending": "conflict",
+        "no_draft": "conflict",
+        "unknown_amendment": "conflict",
+        "amendment_withdrawn": "conflict",
+        "amendment_voted": "conflict",
+        "amendment_conflict": "conflict",
         "sealed_ballot_missing": "unavailable",
         "secret_ballot_unsupported": "invalid",
         "signature_required": "forbidden",

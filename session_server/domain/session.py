@@ -59,6 +59,7 @@ from session_server.domain.session_state import (
     quorum,
 )
 from session_server.domain.session_view import to_public
+from voting.amendments import Amendment
 
 __all__ = [
     "AgendaItem",
@@ -82,8 +83,12 @@ def decide(
     command: SessionCommand,
     ctx: Context,
     openings: Mapping[int, Mapping[str, Any]] | None = None,
+    amendments: Mapping[str, Amendment] | None = None,
 ) -> list[Event]:
     """Check `command` against the session and council rules; return the events it causes.
+
+    `openings` are the kept openings of the open vote's sealed ballots (for its close); `amendments` the
+    current item's draft's amendments by id (for an amendment vote), None where it has none.
 
     Pure: never mutates `state` or `council`. The caller's permission is checked first
     (`roles.authorize`), then the session's status, then the command's own rules.
@@ -137,7 +142,7 @@ def decide(
                 raise DomainError("no_speaker", "nobody holds the floor")
             return [happened.SpeakerFinished(deputy=state.speaker.deputy)]
         case VoteOpen():
-            return votes.vote_open(state, council, command, ctx)
+            return votes.vote_open(state, council, command, ctx, amendments)
         case VoteClose():
             return votes.vote_close(state, council, command, openings)
         case VoteCancel():

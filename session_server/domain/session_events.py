@@ -3,7 +3,7 @@ ballots and the broadcast, each a class whose fields are exactly its JSON payloa
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from session_server.domain.events import ABSENT, Event, _Absent, event, sealed_field
@@ -165,7 +165,7 @@ class ConflictDeclared(Event):
     reason: str
 
 
-@event("vote.opened", omit_none=("purpose", "proposal", "kind", "revote", "sealed"))
+@event("vote.opened", omit_none=("purpose", "proposal", "kind", "revote", "sealed", "amendments"))
 class VoteOpened(Event):
     """A roll-call vote opens on ``item`` under ``rule`` until ``closes_at``; ``nonce_seed`` seeds ballot nonces.
 
@@ -187,6 +187,8 @@ class VoteOpened(Event):
     """With ``purpose`` ``revote``: the closed vote on the item the council is asked to hold again."""
     sealed: bool | None = None
     """True: its results are sealed until it closes (the council's ``results`` "hidden"); left out otherwise."""
+    amendments: Sequence[str] | None = None
+    """With ``kind`` ``amendment``: the amendments of the item's draft put to this vote (jointly, if several)."""
 
 
 @event("ballot.cast", omit_none=("nonce", "sign_count", "assertion"))

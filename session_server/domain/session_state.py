@@ -161,6 +161,8 @@ class Vote:
     """What it decides (`voting.kinds.VoteKind`); None for a vote opened before kinds existed."""
     revote: str | None = None
     """A re-vote decision's subject: the closed vote the council is asked to hold again."""
+    amendments: tuple[str, ...] = ()
+    """An amendment vote's amendments of the item's draft (ids of the draft's stream)."""
     sealed: bool = False
     """Its results are sealed until it closes: ballots are ``ballot.sealed`` commitments (docs/ledger.md)."""
     sealed_ballots: SealedLog = field(default_factory=lambda: SealedLog())
@@ -365,6 +367,7 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 proposal=dict(data.proposal) if data.proposal is not None else None,
                 kind=data.kind,
                 revote=data.revote,
+                amendments=tuple(data.amendments or ()),
                 sealed=bool(data.sealed),
             )
         case Ballot():

@@ -102,5 +102,6 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "proposal": vote.proposal,
         "kind": vote.kind,
         "revote": vote.revote,
+        "amendments": list(vote.amendments),
         "sealed": vote.sealed,
     }

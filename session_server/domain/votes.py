@@ -3,8 +3,8 @@ consideration), a deputy's ballot, and the close with its tally and roll call.""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from session_server.domain.events import Event, format_time, parse_time
 from session_server.domain.roles import Context
 from session_server.domain.session_checks import declared, free_item_id, item_of, number_free, open_vote_to_finish
 from session_server.domain.session_state import SessionState, Vote, quorum, registered_deputies
+from voting.amendments import Amendment, conflicting
 from voting.ballot import Assertion, BallotRefused, b64url, ballot_bytes, check_sign_count, nonce_for
 from voting.kinds import DECISIVE, Purpose, VoteKind
 from voting.rules import Rule, has_quorum
@@ -25,7 +26,15 @@ from voting.tally import Choice, Outcome, count
 __all__ = ["Consideration", "ballot_cast", "vote_close", "vote_open"]
 
 
-def vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx: Context) -> list[Event]:
+def vote_open(
+    state: SessionState,
+    council: CouncilState,
+    command: VoteOpen,
+    ctx: Context,
+    amendments: Mapping[str, Amendment] | None = None,
+) -> list[Event]:
+    """Open a vote: its kind and purpose, its threshold, its place in the item's consideration and, for
+    an amendment vote, its amendments (``amendments``: those of the item's draft, by id)."""
     if command.secret:
         # Art. 59 allows secret ballots for some questions, but a secret ballot needs cryptography that
         # keeps the choice from the server too; until Kvorum has it, it refuses rather than pretends.
@@ -36,8 +45,8 @@ def vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx
     if kind is None and command.purpose not in (None, Purpose.AGENDA_ADD):
         kind = VoteKind.PROCEDURAL  # a purpose makes it procedural (agenda_add alone predates kinds)
     procedural = kind is VoteKind.PROCEDURAL or command.purpose is Purpose.AGENDA_ADD
-    if kind is VoteKind.AMENDMENT:
-        raise DomainError("invalid_command", "amendments are not recorded yet: vote on them as a procedural question")
+    if (kind is VoteKind.AMENDMENT) != (command.amendments is not None):
+        raise DomainError("invalid_command", "an amendment vote names its amendments, and only it does")
     if kind is VoteKind.PROCEDURAL and command.purpose is None:
         raise DomainError("purpose_required", "a procedural vote says what it decides (purpose)")
     if command.purpose is not None and not procedural:
@@ -71,6 +80,8 @@ def vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx
             consideration.check_revote(command.revote)
         elif kind is not None and kind is not VoteKind.PROCEDURAL:
             consideration.check_opens(kind)
+        if command.amendments is not None:
+            consideration.check_amendments(command.amendments, amendments)
     if state.open_vote is not None:
         raise DomainError("vote_already_open", f"vote {state.open_vote.id!r} is open")
     # Art. 46: a meeting without quorum is not competent to decide.
@@ -92,6 +103,7 @@ def vote_open(state: SessionState, council: CouncilState, command: VoteOpen, ctx
         kind=None if kind is None else kind.value,
         revote=command.revote,
         sealed=True if council.results == "hidden" else None,
+        amendments=command.amendments,
     )
     return [opened]
 
@@ -123,6 +135,10 @@ class Consideration:
     decided: Vote | None = None
     revote: Vote | None = None
     """A vote a procedural re-vote decision was adopted on, not yet held again."""
+    adopted_amendments: list[str] = field(default_factory=list)
+    """The draft's amendments the council adopted, in the order of their votes."""
+    voted_amendments: set[str] = field(default_factory=set)
+    """Every amendment put to a closed vote, adopted or not."""
 
     @classmethod
     def of(cls, state: SessionState, item: str) -> Consideration:
@@ -142,6 +158,10 @@ class Consideration:
                 seen.basis = vote
             elif kind in DECISIVE:
                 seen.decided = vote
+            elif kind is VoteKind.AMENDMENT:
+                seen.voted_amendments.update(vote.amendments)
+                if vote.tally.outcome is Outcome.ADOPTED:
+                    seen.adopted_amendments += vote.amendments
         return seen
 
     @property
@@ -169,12 +189,48 @@ class Consideration:
                 "consideration_ended",
                 f"the draft was not adopted as a basis ({self.basis.id}): its consideration ended",
             )
-        if kind is VoteKind.WHOLE and self.basis is None:
-            raise DomainError("basis_required", "a draft is voted as a whole after it is adopted as a basis")
+        if kind in (VoteKind.WHOLE, VoteKind.AMENDMENT) and self.basis is None:
+            raise DomainError(
+                "basis_required",
+                f"a draft is voted {'as a whole' if kind is VoteKind.WHOLE else 'on amendments'}"
+                " after it is adopted as a basis",
+            )
         if kind in (VoteKind.BASIS, VoteKind.BASIS_AND_WHOLE) and self.basis is not None:
             raise DomainError(
                 "basis_adopted", f"the draft was adopted as a basis in {self.basis.id}: vote it as a whole"
             )
+
+    def check_amendments(self, named: Sequence[str], amendments: Mapping[str, Amendment] | None) -> None:
+        """Refuse an amendment vote on amendments the draft does not have, withdrawn or voted ones, or ones
+        that change the same lines as each other or as an adopted one (only one of them can stand)."""
+        if amendments is None:
+            raise DomainError("no_draft", "the item has no registered draft decision with a text to amend")
+        if len(set(named)) != len(named):
+            raise DomainError("invalid_command", "an amendment is named twice")
+        put: list[Amendment] = []
+        for amendment_id in named:
+            amendment = amendments.get(amendment_id)
+            if amendment is None:
+                raise DomainError("unknown_amendment", f"the draft has no amendment {amendment_id!r}")
+            if amendment.status == "withdrawn":
+                raise DomainError("amendment_withdrawn", f"amendment {amendment.number} was withdrawn")
+            if amendment_id in self.voted_amendments or amendment.status in ("adopted", "rejected"):
+                raise DomainError("amendment_voted", f"amendment {amendment.number} has been voted on")
+            put.append(amendment)
+        if clash := conflicting(put):
+            first, second = clash[0]
+            raise DomainError(
+                "amendment_conflict",
+                f"amendments {first.number} and {second.number} change the same lines: put them one at a time",
+            )
+        for adopted_id in self.adopted_amendments:
+            adopted = amendments.get(adopted_id)
+            for amendment in put:
+                if adopted is not None and amendment.conflicts_with(adopted):
+                    raise DomainError(
+                        "amendment_conflict",
+                        f"amendment {amendment.number} changes the lines adopted amendment {adopted.number} changed",
+                    )
 
     def check_revote(self, vote_id: str) -> None:
         """Refuse a re-vote decision on anything but the item's last decision vote, or a second one pending."""

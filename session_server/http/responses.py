@@ -117,7 +117,7 @@ def _describe(error: ValidationError) -> tuple[str, str, str | None]:
     field = ".".join(parts) or None
     if first["type"] == "extra_forbidden":
         return "invalid_request", f"{where}: unknown field", field
-    if first["type"] == "union_tag_invalid":
+    if first["type"] == "union_tag_invalid" and len(first["loc"]) == 0:  # the command's own type
         return "unknown_command", f"{where}: {first['msg']}", None
     if first["type"] == TEXT_ERROR:
         return TEXT_ERROR, f"{where}: {first['msg']}", field
