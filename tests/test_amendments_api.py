@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from portal_bridge.decision_audit import check_export
 from portal_bridge.signatures import ED25519, ed25519_sign
-
 from voting.amendments import lines_of
 from voting.decision import document_digest
 

@@ -57,6 +57,18 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
 ) -> None:
     demo = demo_council
     origin = await signed_ballots_at_localhost(demo)
+    draft = {
+        "id": "reg",
+        "document": "pr-101",
+        "number": "ПР-101",
+        "title": "Про затвердження міської програми «Електронне урядування»",
+        "initiator": "Виконавчий комітет",
+        "rapporteur": "Олена Бондар",
+        "text": "1. Затвердити програму на 2027–2029 роки.\n2. Фінансувати програму з міського бюджету.\n"
+        "3. Контроль покласти на постійну комісію з питань бюджету.",
+    }
+    registered = await demo.client.post("/api/v1/documents", json=draft, headers=await demo.headers("secretary"))
+    assert registered.status_code == 201, registered.text
 
     # The secretary: a new sitting with its agenda, the members' records, a tablet's enrollment link.
     secretary = await camera.page(1440, 900)
@@ -87,6 +99,20 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     await secretary.wait_for_selector("#link:not([hidden])", timeout=WAIT_MS)
     await secretary.locator("#devices-panel").scroll_into_view_if_needed()
     await camera.shot(secretary, "secretary-devices")
+    # A deputy's amendment, submitted in writing, entered as a change to the draft's numbered lines.
+    await secretary.click("#amendment-title")
+    await secretary.select_option("#am-draft", "pr-101")
+    await secretary.select_option("#am-author", "d07")
+    await secretary.fill("#amendment-form input[name=from]", "2")
+    await secretary.fill("#amendment-form input[name=to]", "2")
+    await secretary.fill(
+        "#amendment-form textarea[name=text]", "2. Фінансувати програму з міського бюджету та коштів донорів."
+    )
+    await secretary.fill("#amendment-form textarea[name=reason]", "Залучити міжнародну допомогу")
+    await secretary.locator("#amendment-form").scroll_into_view_if_needed()
+    await camera.shot(secretary, "secretary-amendment")
+    await secretary.click("#am-send")
+    await secretary.wait_for_selector("#documents-panel .panel-status:has-text('Виконано')", timeout=WAIT_MS)
 
     # A deputy's tablet: enrolled from the link, signed in.
     tablet = await camera.page(1280, 800, authenticator=True)
@@ -114,8 +140,15 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     await camera.shot(chair, "chair-confirm")
     await chair.click("dialog.confirm [data-answer=yes]")
     await chair.click("#next-actions [data-action=startItem]", timeout=WAIT_MS)
-    await chair.fill("#vote-form input[name=subject]", "в цілому")
-    await chair.click("#next-actions [data-action=openVote]", timeout=WAIT_MS)
+    # the draft's amendments beside the vote form, each change as the draft's lines struck and added
+    await chair.select_option("#kind", "amendment")
+    await chair.click("#draft-amendments-title")
+    await chair.locator("#vote-panel").scroll_into_view_if_needed()
+    await camera.shot(chair, "chair-amendment")
+    # the console offers the draft's sequence: «за основу», or «за основу та в цілому» at once
+    await chair.click("#next-actions [data-action=prepare_basis_and_whole]", timeout=WAIT_MS)
+    assert await chair.input_value("#kind") == "basis_and_whole"
+    await chair.click("#open-vote")
     await chair.wait_for_selector("#vote-live:not([hidden])", timeout=WAIT_MS)
 
     display = await camera.page(1920, 1080)

@@ -1,7 +1,8 @@
 /**
- * The secretary's draft decisions on the console: register a draft with its PDF, publish it for
+ * The secretary's draft decisions on the console: register a draft with its text and PDF, publish it for
  * residents, put it on the agenda item that carries its number (with a recorded reason when it was
- * published fewer than 10 working days before), and publish the signed decision.
+ * published fewer than 10 working days before), enter the amendments deputies, the mayor or a committee
+ * submit (a change to the draft's numbered lines), and publish the signed decision.
  *
  * @module console-documents
  */
@@ -13,9 +14,10 @@ const $ = (id) => document.getElementById(id);
 const today = () => new Date().toISOString().slice(0, 10);
 
 /**
- * @param {{api: Function, t: Function, report: (control: Element, error: any) => void, view: object}} page
+ * @param {{api: Function, t: Function, report: (control: Element, error: any) => void, view: object,
+ *          onAmended?: () => void}} page
  */
-export function documentsPanel({ api, t, report, view }) {
+export function documentsPanel({ api, t, report, view, onAmended }) {
   let documents = [];
   let pending = null; // the schedule command waiting for an override reason
 
@@ -123,6 +125,60 @@ export function documentsPanel({ api, t, report, view }) {
     });
     const empty = Object.assign(document.createElement("li"), { textContent: t("noDocuments"), className: "empty" });
     $("documents").replaceChildren(...(items.length ? items : [empty]));
+    renderAmendmentForm();
+  }
+
+  /** The amendment form: drafts that have a text and are not decided yet; authors from the council. */
+  function renderAmendmentForm() {
+    const amendable = documents.filter((d) => d.lines > 0 && ["registered", "published_draft", "scheduled"].includes(d.status));
+    const chosen = $("am-draft").value;
+    $("am-draft").replaceChildren(
+      ...(amendable.length
+        ? amendable.map((d) => new Option(`${d.number}. ${d.title}`, d.id))
+        : [new Option(t("amNoDrafts"), "")]),
+    );
+    if (amendable.some((d) => d.id === chosen)) $("am-draft").value = chosen;
+    $("am-send").disabled = !amendable.length;
+    const author = $("am-author").value;
+    const deputies = (view.council?.deputies ?? []).filter((d) => !d.mayor);
+    $("am-author").replaceChildren(
+      ...deputies.map((d) => new Option(d.name, d.id)),
+      new Option(t("amMayor"), "mayor"),
+      new Option(t("amCommittee"), "committee"),
+    );
+    if (author) $("am-author").value = author;
+    const op = $("am-op").value || "replace";
+    $("am-op").replaceChildren(...["replace", "insert", "delete"].map((o) => new Option(t(`op_${o}`), o)));
+    $("am-op").value = op;
+    renderChangeFields();
+  }
+
+  /** The change's fields follow its kind: an insertion names the line it follows, a deletion has no text. */
+  function renderChangeFields() {
+    const op = $("am-op").value;
+    $("am-from-label").textContent = t(op === "insert" ? "amAfter" : "amFrom");
+    $("am-to-row").hidden = op === "insert";
+    $("am-text-row").hidden = op === "delete";
+    $("amendment-form").text.required = op !== "delete";
+    $("am-committee-row").hidden = $("am-author").value !== "committee";
+    $("amendment-form").committee.required = $("am-author").value === "committee";
+  }
+
+  async function propose(form) {
+    const data = new FormData(form);
+    const op = String(data.get("op"));
+    const from = Number(data.get("from"));
+    const to = Number(data.get("to")) || from;
+    const text = String(data.get("text") ?? "").replace(/\r\n?/g, "\n");
+    const change = op === "insert" ? { op, after: from, text } : op === "delete" ? { op, from, to } : { op, from, to, text };
+    const who = String(data.get("author"));
+    const author =
+      who === "mayor" ? { kind: "mayor" } : who === "committee" ? { kind: "committee", name: String(data.get("committee")) } : { kind: "deputy", member: who };
+    const body = { type: "amendment.propose", author, reason: String(data.get("reason")), changes: [change] };
+    if (await run(String(data.get("document")), body, form)) {
+      form.reset();
+      onAmended?.();
+    }
   }
 
   async function reload() {
@@ -130,7 +186,8 @@ export function documentsPanel({ api, t, report, view }) {
     documents = await Promise.all(
       rows.map(async (row) => {
         const full = await (await fetch(`/api/v1/documents/${row.id}`)).json();
-        return { ...row, attachment: full.attachments?.[0]?.sha256 ?? null };
+        const lines = full.draft_text ? full.draft_text.split("\n").length : 0;
+        return { ...row, attachment: full.attachments?.[0]?.sha256 ?? null, lines };
       }),
     );
     render();
@@ -138,7 +195,7 @@ export function documentsPanel({ api, t, report, view }) {
 
   async function register(form) {
     const data = new FormData(form);
-    const body = Object.fromEntries(["document", "number", "title", "initiator", "rapporteur"].map((k) => [k, String(data.get(k))]));
+    const body = Object.fromEntries(["document", "number", "title", "initiator", "rapporteur", "text"].map((k) => [k, String(data.get(k) ?? "").replace(/\r\n?/g, "\n")]));
     const file = data.get("file");
     if (file && file.size && !(await isPdf(file))) {
       reportBeside(form, t("notPdf"), "error"); // nothing registered: the form can be sent again as it is
@@ -155,6 +212,12 @@ export function documentsPanel({ api, t, report, view }) {
     await reload();
   }
 
+  $("amendment-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    propose(event.target);
+  });
+  $("am-op").addEventListener("change", renderChangeFields);
+  $("am-author").addEventListener("change", renderChangeFields);
   $("register-form").addEventListener("submit", (event) => {
     event.preventDefault();
     register(event.target);

@@ -11,6 +11,7 @@
  * WebSocket all day on one sign-in; the sitting is `?session=<id>`, else the open one, else the newest.
  */
 
+import { amendmentArticles, amendmentStatus } from "./amendments.js";
 import { Auth } from "./auth.js";
 import { documentsPanel } from "./console-documents.js";
 import { STRINGS, format } from "./console-strings.js";
@@ -18,7 +19,7 @@ import { confirmStep, markField, reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
 import { openVote, secondsUntil, shownVote } from "./session-state.js";
 import { followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
-import { compositionLine, longDate, registrationLine } from "./ukrainian.js";
+import { amendmentNumber, compositionLine, longDate, registrationLine } from "./ukrainian.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 
 const STAFF = new Set(["chair", "secretary", "admin"]);
@@ -101,7 +102,10 @@ function renderTexts() {
     "documents-title": "documents", "override-label": "overrideLabel", "override-send": "overrideSend",
     "register-title": "registerDraft", "doc-number-label": "docNumber", "doc-id-label": "docId",
     "doc-title-label": "docTitle", "doc-initiator-label": "docInitiator", "doc-rapporteur-label": "docRapporteur",
-    "doc-file-label": "docFile", "register-send": "register", "sittings-title": "sittings",
+    "doc-file-label": "docFile", "doc-text-label": "docText", "register-send": "register",
+    "amendment-title": "amendmentTitle", "am-draft-label": "amDraft", "am-author-label": "amAuthor",
+    "am-committee-label": "amCommitteeName", "am-op-label": "amOp", "am-to-label": "amTo", "am-text-label": "amText",
+    "am-reason-label": "amReason", "am-send": "amSend", "amendments-legend": "amendmentsLegend", "sittings-title": "sittings",
     "schedule-title": "scheduleTitle", "s-number-label": "sNumber", "s-convocation-label": "sConvocation",
     "s-date-label": "sDate", "s-title-label": "sTitle", "s-agenda-label": "sAgenda", "s-add-row": "sAddRow",
     "s-send": "sSend", "members-title": "members", "members-hint": "membersHint", "sign-link": "signPage",
@@ -120,7 +124,7 @@ function renderTexts() {
 
 // The kinds of vote the console offers ("" opens one without a kind, as before kinds existed) and the
 // procedural questions (agenda_add has a form of its own).
-const KINDS = ["", "basis", "whole", "basis_and_whole", "procedural"];
+const KINDS = ["", "basis", "amendment", "whole", "basis_and_whole", "procedural"];
 const PURPOSES = ["end_debate", "break", "revote", "other"];
 
 /** The vote form follows its kind: the council's threshold for it, a procedural vote's question, and for a
@@ -141,6 +145,59 @@ function renderKind() {
   $("revote").replaceChildren(last ? new Option(named(last), last.id) : new Option(t("revoteNone"), ""));
   $("vote-form").subject.placeholder =
     kind === "procedural" ? t(`purpose_${$("purpose").value}`) : kind ? t(`kind_${kind}`) : t("subjectDefault");
+  renderAmendmentChoices(kind === "amendment");
+}
+
+/** An amendment vote's wording when the chair types none: «Поправка 1», «Поправки 1 і 3». */
+function amendmentSubject(ids) {
+  const numbers = ids.map(amendmentNumber);
+  const listed = numbers.length > 1 ? `${numbers.slice(0, -1).join(", ")} ${t("and")} ${numbers.at(-1)}` : numbers[0];
+  return t(numbers.length > 1 ? "subjectAmendments" : "subjectAmendment", { numbers: listed });
+}
+
+/** The current item's draft (text and amendments), read when the item changes and after each vote. */
+async function loadDraft() {
+  const item = view.state?.agenda.find((i) => i.id === view.state.current_item);
+  view.draftFor = item?.draft ?? null;
+  if (!item?.draft) {
+    view.draft = null;
+    return;
+  }
+  const { documents } = await (await fetch("/api/v1/documents")).json();
+  const id = documents.find((d) => d.number === item.draft)?.id;
+  view.draft = id ? await (await fetch(`/api/v1/documents/${encodeURIComponent(id)}`)).json() : null;
+}
+
+/** An amendment vote's choices: the item's draft's amendments not yet voted on nor withdrawn, each with
+ * the numbers of those it conflicts with; and every amendment with its changes, to read before the vote. */
+function renderAmendmentChoices(asked) {
+  const item = view.state?.agenda.find((i) => i.id === view.state?.current_item);
+  if ((item?.draft ?? null) !== (view.draftFor ?? null)) {
+    loadDraft().then(() => renderKind(), () => {});
+    return;
+  }
+  const draft = view.draft;
+  const votes = view.state?.votes ?? [];
+  const standing = (draft?.amendments ?? []).filter((a) => amendmentStatus(a, votes) === "proposed");
+  $("amendments-row").hidden = !asked;
+  const checked = new Set([...document.querySelectorAll("#amendment-choices input:checked")].map((i) => i.value));
+  $("amendment-choices").replaceChildren(
+    ...(standing.length
+      ? standing.map((a) => {
+          const label = document.createElement("label");
+          const box = Object.assign(document.createElement("input"), { type: "checkbox", name: "amendment", value: a.id });
+          box.checked = checked.has(a.id);
+          const rivals = a.conflicts_with.length ? t("amendmentConflict", { numbers: a.conflicts_with.join(", ") }) : "";
+          label.append(box, " ", t("amendmentChoice", { number: a.number, reason: a.reason }) + rivals);
+          return label;
+        })
+      : [Object.assign(document.createElement("p"), { textContent: t("amendmentsNone") })]),
+  );
+  $("draft-amendments").hidden = !draft?.amendments?.length;
+  if (draft?.amendments?.length) {
+    $("draft-amendments-title").textContent = t("draftAmendments", { draft: draft.number });
+    $("draft-amendment-list").replaceChildren(...amendmentArticles({ lang: view.lang, draft, votes, deputyName: name }));
+  }
 }
 
 function renderConnection(status) {
@@ -172,6 +229,7 @@ function renderCouncil() {
   if (picked) $("deputy").value = picked;
   renderMembers(council);
   renderDevices(council);
+  view.documents?.render(); // the amendment form's authors are the council's members
 }
 
 function renderMembers(council) {
@@ -434,6 +492,11 @@ function renderNext(state) {
   } else if (!state.quorum) {
     text = t(state.registered.length ? "next_no_quorum_closed" : "next_registration");
     button("openRegistration", (b) => command({ type: "registration.open" }, b));
+  } else if (current?.draft && draftStep(state, current)) {
+    const step = draftStep(state, current);
+    text = t(`next_draft_${step.stage}`, { ...current, draft: current.draft, count: step.standing });
+    for (const kind of step.kinds) button(`prepare_${kind}`, () => prepareVote(kind), kind === step.kinds[0]);
+    button("finishItem", (b) => finishItem(current, b), step.stage === "decided");
   } else if (current) {
     text = t("next_vote", current);
     button("openVote", () => $("vote-form").requestSubmit());
@@ -453,6 +516,45 @@ function renderNext(state) {
     $("next-actions").dataset.signature = signature;
     $("next-actions").replaceChildren(...actions);
   }
+}
+
+/**
+ * Where the current item's draft stands in its consideration, as the server decides it
+ * (`session_server.domain.votes.Consideration`): «за основу» → amendments → «в цілому», or «за основу
+ * та в цілому»; the kinds of vote it offers next, and how many amendments are still to be voted. Null
+ * for an item voted without kinds (the chair then picks as before).
+ */
+function draftStep(state, item) {
+  const votes = state.votes.filter((v) => v.item === item.id && v.status === "closed" && v.tally);
+  if (votes.some((v) => !v.kind)) return null;
+  let basis = null;
+  let decided = null;
+  let revote = null;
+  for (const vote of votes) {
+    if (vote.purpose === "revote") {
+      if (vote.tally.outcome === "adopted") revote = votes.find((v) => v.id === vote.revote) ?? null;
+      continue;
+    }
+    if (revote && vote.kind === revote.kind) revote = null;
+    if (vote.kind === "basis") basis = vote;
+    else if (vote.kind === "whole" || vote.kind === "basis_and_whole") decided = vote;
+  }
+  const standing = (view.draft?.number === item.draft ? view.draft.amendments : [])
+    .filter((a) => amendmentStatus(a, state.votes) === "proposed").length;
+  if (revote) return { stage: "revote", kinds: [revote.kind], standing };
+  if (decided || (basis && basis.tally.outcome !== "adopted")) return { stage: "decided", kinds: [], standing };
+  if (!basis) return { stage: "basis", kinds: ["basis", "basis_and_whole"], standing };
+  return standing
+    ? { stage: "amendments", kinds: ["amendment", "whole"], standing }
+    : { stage: "whole", kinds: ["whole"], standing };
+}
+
+/** Set the vote form to `kind` (its threshold with it) and bring it into view. */
+function prepareVote(kind) {
+  $("kind").value = kind;
+  $("kind").dispatchEvent(new Event("change"));
+  $("vote-panel").scrollIntoView({ block: "nearest" });
+  $("kind").focus();
 }
 
 /** A small button for a list row, reporting in `panel` (the row may be re-rendered meanwhile). */
@@ -534,6 +636,7 @@ function renderAgenda(state) {
 function renderVote(state) {
   const open = openVote(state);
   $("vote-form").hidden = Boolean(open) || state.status !== "open";
+  renderAmendmentChoices($("kind").value === "amendment");
   $("open-vote").disabled = !state.current_item || state.status !== "open";
   $("vote-hint").textContent = state.current_item || state.status !== "open" ? "" : t("needItem");
   $("vote-live").hidden = !open;
@@ -680,7 +783,13 @@ async function enterDesk() {
   $("office").hidden = !office;
   $("sign-line").hidden = auth.me.role !== "chair"; // the mayor, who chairs, signs the adopted decisions
   if (office) {
-    view.documents = documentsPanel({ api, t, report, view });
+    view.documents = documentsPanel({
+      api,
+      t,
+      report,
+      view,
+      onAmended: () => loadDraft().then(() => view.state && renderVote(view.state), () => {}),
+    });
     await view.documents.reload();
     if (!$("s-rows").children.length) addAgendaRow();
   }
@@ -703,6 +812,8 @@ async function enterDesk() {
       if (event.type === "session.opened" || event.type === "session.closed") await reloadSittings();
       // a vote's outcome moves drafts on (adopted, rejected): the secretary's list follows it
       if (["vote.closed", "item.finished", "item.added"].includes(event.type)) view.documents?.reloadSoon();
+      // the item's draft and its amendments (one may be entered during the debate)
+      if (["item.started", "vote.opened", "vote.closed"].includes(event.type)) await loadDraft().catch(() => {});
     },
   });
 }
@@ -725,6 +836,11 @@ function wire() {
     if (kind) body.kind = kind;
     if (purpose) body.purpose = purpose;
     if (purpose === "revote") body.revote = String(form.get("revote") || "") || undefined;
+    if (kind === "amendment") {
+      const put = form.getAll("amendment").map(String);
+      if (put.length) body.amendments = put; // none chosen: the server says an amendment vote names them
+      if (put.length && !form.get("subject")) body.subject = amendmentSubject(put);
+    }
     command(body, event.target);
   });
   $("kind").addEventListener("change", () => {

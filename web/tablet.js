@@ -12,6 +12,7 @@
  * `/tablet#enroll=<token>`.
  */
 
+import { amendmentArticles, amendmentsTitle } from "./amendments.js";
 import { Auth } from "./auth.js";
 import { reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
@@ -52,6 +53,10 @@ const view = {
   /** The last refusal of this member's ballot: {vote, text}. */
   refusal: null,
   drafts: {}, // registry number → SHA-256 of the draft's PDF, to open the document
+  documents: {}, // registry number → the draft's document id
+  /** The current item's draft as its document tells it (text and amendments), or null. */
+  draft: null,
+  draftFor: null, // the registry number `draft` was last read for
 };
 
 const s = () => STRINGS[view.lang];
@@ -122,8 +127,37 @@ function render() {
   renderAgenda(state);
   renderPresence(state);
   renderVote(state);
+  renderAmendments(state);
   renderSpeakers(state);
   renderConflict(state);
+}
+
+/** The amendments of the draft under consideration, beside the vote (the one put to it marked). */
+function renderAmendments(state) {
+  const item = state.agenda.find((i) => i.id === state.current_item);
+  if ((item?.draft ?? null) !== view.draftFor) {
+    view.draftFor = item?.draft ?? null; // taken up (or a snapshot): read its draft once, then show it
+    loadDraft().then(render, () => {});
+  }
+  const draft = item?.draft && view.draft?.number === item.draft ? view.draft : null;
+  $("amendments").hidden = !draft || (!draft.amendments.length && !draft.draft_text);
+  if ($("amendments").hidden) return;
+  $("amendments-title").textContent = amendmentsTitle(view.lang, draft.number);
+  $("amendment-list").replaceChildren(
+    ...amendmentArticles({ lang: view.lang, draft, votes: state.votes, deputyName }),
+  );
+}
+
+/** Read the current item's draft (its text and amendments) again: an amendment may come during the debate. */
+async function loadDraft() {
+  const item = view.state?.agenda.find((i) => i.id === view.state.current_item);
+  const id = item?.draft ? view.documents[item.draft] : null;
+  if (!id) {
+    view.draft = null;
+    return;
+  }
+  const response = await fetch(`/api/v1/documents/${encodeURIComponent(id)}`);
+  if (response.ok) view.draft = await response.json();
 }
 
 function renderAgenda(state) {
@@ -361,9 +395,11 @@ async function startEnrollment(token) {
   });
 }
 
-/** The PDFs of the registered drafts, by registry number (documents come from the decisions workflow). */
+/** The PDFs of the registered drafts, by registry number (documents come from the decisions workflow);
+ * and their documents' ids (`view.documents`). */
 async function loadDrafts() {
   const { documents } = await (await fetch("/api/v1/documents")).json();
+  view.documents = Object.fromEntries(documents.map((d) => [d.number, d.id]));
   const entries = await Promise.all(
     documents.map(async (d) => [d.number, (await (await fetch(`/api/v1/documents/${d.id}`)).json()).attachments?.[0]?.sha256]),
   );
@@ -404,6 +440,8 @@ function follow() {
       if (event.type === "item.started" || event.type === "item.added") {
         view.drafts = await loadDrafts().catch(() => view.drafts);
       }
+      // the draft's amendments again at each vote: one may have been proposed during the debate
+      if (event.type === "vote.opened") await loadDraft().catch(() => {});
     },
   });
 }

@@ -147,11 +147,29 @@ const PURPOSES = {
   },
 };
 
+/** The number an amendment's id carries («a3» → 3): the draft's amendments are numbered from 1. */
+export const amendmentNumber = (id) => Number(String(id).replace(/^a/, "")) || id;
+
+/** «Голосується поправка 2 до проєкту рішення»; several put jointly: «Голосуються разом поправки 1 і 3 …». */
+export function amendmentLine(lang, ids) {
+  const numbers = ids.map(amendmentNumber);
+  const listed = numbers.length > 1
+    ? `${numbers.slice(0, -1).join(", ")} ${lang === "uk" ? "і" : "and"} ${numbers.at(-1)}`
+    : String(numbers[0] ?? "");
+  if (lang === "uk") {
+    return numbers.length > 1
+      ? `Голосуються разом поправки ${listed} до проєкту рішення`
+      : `Голосується поправка ${listed} до проєкту рішення`;
+  }
+  return numbers.length > 1 ? `Amendments ${listed} to the draft, jointly` : `Amendment ${listed} to the draft`;
+}
+
 /** What a vote is on, in words («Голосується проєкт рішення за основу»; «Процедурне питання:
  * переголосування голосування 2»); "" for a vote opened without a kind. `votes`: the sitting's votes, to
  * number the one a re-vote repeats as the minutes do. */
 export function kindLine(lang, vote, votes = []) {
   if (!vote?.kind) return "";
+  if (vote.kind === "amendment") return amendmentLine(lang, vote.amendments ?? []);
   const words = KINDS[lang][vote.kind] ?? vote.kind;
   if (vote.kind !== "procedural" || !vote.purpose) return words;
   const purpose = PURPOSES[lang][vote.purpose] ?? vote.purpose;
