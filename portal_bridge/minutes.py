@@ -24,11 +24,14 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from portal_bridge.amendment_texts import amendment_number, amendment_texts
+from portal_bridge.documents import DocumentState
 from portal_bridge.ukrainian import (
     composition_line,
     deputies,
     long_date,
     plural,
+    quoted,
     registration_line,
     roll_call_line,
     roman,
@@ -74,6 +77,7 @@ THRESHOLDS: Final = {
 }
 KINDS: Final = {  # what a vote of each kind is on, as the minutes name it
     "basis": "проєкт рішення за основу",
+    "amendment": "поправка до проєкту рішення",
     "whole": "проєкт рішення в цілому з урахуванням пропозицій",
     "basis_and_whole": "проєкт рішення за основу та в цілому",
     "procedural": "процедурне питання",
@@ -93,7 +97,9 @@ KIND_OUTCOMES: Final = {  # [kind][adopted]; procedural ones by purpose, below
     "whole": {True: "рішення прийнято в цілому", False: "рішення не прийнято"},
     "basis_and_whole": {True: "рішення прийнято за основу та в цілому", False: "рішення не прийнято"},
     "procedural": {True: "процедурне рішення прийнято", False: "процедурне рішення не прийнято"},
+    "amendment": {True: "поправку прийнято", False: "поправку не прийнято"},
 }
+JOINT_AMENDMENTS: Final = {True: "поправки прийнято", False: "поправки не прийнято"}
 REVOTE_OUTCOMES: Final = {
     True: "переголосувати голосування {}",
     False: "голосування {} не переголосовувати",
@@ -146,6 +152,7 @@ class VoteRecord:
     entry: Entry | None  # vote.closed or vote.cancelled
     proposal: str | None = None  # an agenda_add vote's item: «6. Про … (проєкт рішення ПР-106)»
     kind: str | None = None  # «Голосується: проєкт рішення за основу.»; None for a vote opened without a kind
+    amendments: list[str] = field(default_factory=list)  # an amendment vote's amendments, each with its text
 
 
 @dataclass(slots=True)
@@ -212,8 +219,12 @@ class Minutes:
         return f"пленарного засідання {self.sitting}"
 
 
-def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
-    """The minutes of the session whose whole stream is ``events`` (raises ValueError for an empty one)."""
+def build(
+    events: Sequence[StoredEvent], council: CouncilState, drafts: Mapping[str, DocumentState] | None = None
+) -> Minutes:
+    """The minutes of the session whose whole stream is ``events`` (raises ValueError for an empty one);
+    ``drafts`` are the documents of its items' drafts by registry number, whose amendments the amendment
+    votes name."""
     if not events:
         raise ValueError("an empty stream has no minutes")
     day = events[0].data.date if isinstance(events[0].data, SessionScheduled) else ""
@@ -263,6 +274,11 @@ def build(events: Sequence[StoredEvent], council: CouncilState) -> Minutes:
         attendance = _attendance(state, council, moment, closed)
     numbers = {vote_id: n for n, vote_id in enumerate(state.votes, start=1)}
     records = {vote.id: _vote(vote, numbers[vote.id], counted.get(vote.id), council) for vote in state.votes.values()}
+    for vote in state.votes.values():
+        if vote.amendments:  # what the council voted on: each amendment with its author, reason and text
+            item = state.agenda.get(vote.item)
+            draft = (drafts or {}).get(item.draft or "") if item is not None else None
+            records[vote.id].amendments = amendment_texts(draft, vote.amendments, council)
     for vote in state.votes.values():
         if vote.revote is not None and vote.revote in numbers:  # which vote the council was asked to hold again
             decision = records[vote.id]
@@ -352,6 +368,13 @@ def _kind(vote: Vote) -> str | None:
     """What the vote was on, as a sentence; None for a vote opened without a kind."""
     if vote.kind is None:
         return None
+    if vote.amendments:
+        numbers = [str(amendment_number(a)) for a in vote.amendments]
+        if len(numbers) > 1:
+            return (
+                f"Голосуються разом поправки {' і '.join([', '.join(numbers[:-1]), numbers[-1]])} до проєкту рішення."
+            )
+        return f"Голосується поправка {numbers[0]} до проєкту рішення."
     if vote.kind == "procedural" and vote.purpose in PURPOSES:
         return f"Голосується процедурне питання: {PURPOSES[vote.purpose]}."
     return f"Голосується {KINDS.get(vote.kind, vote.kind)}."
@@ -361,6 +384,8 @@ def _outcome(vote: Vote, adopted: bool) -> str:
     """What the council decided, in the words of the vote's kind."""
     if vote.purpose == "agenda_add":
         return OUTCOMES[True][adopted]
+    if len(vote.amendments) > 1:
+        return JOINT_AMENDMENTS[adopted]
     if vote.kind in KIND_OUTCOMES:
         return KIND_OUTCOMES[vote.kind][adopted]
     return OUTCOMES[False][adopted]
@@ -401,12 +426,6 @@ def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None,
         proposal=_proposal(vote.proposal) if vote.purpose == "agenda_add" and vote.proposal else None,
         kind=_kind(vote),
     )
-
-
-def quoted(text: str) -> str:
-    """``text`` in Ukrainian quotes, «…»; quotes within it become the inner ones, „…“ (a title quoting a
-    programme's name, or a vote's title quoting the item it would add)."""
-    return f"«{text.replace('«', '„').replace('»', '“')}»"
 
 
 def agenda_add_title(proposal: Mapping[str, Any]) -> str:

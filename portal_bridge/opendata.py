@@ -28,11 +28,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from portal_bridge.amendment_texts import amendment_number
 from portal_bridge.minutes import agenda_add_title
 from portal_bridge.opendata_rows import OpenDataRows
 from session_server.domain.council import CouncilState
 from session_server.domain.session_events import VoteClosed
 from session_server.domain.session_state import SessionState
+from session_server.domain.votes import Consideration
 from session_server.extensions import Consumer, core_of
 from session_server.http.responses import ApiError, JSONResponse, content_disposition, site_url, whole_number
 from session_server.store.events import StoredEvent
@@ -55,10 +57,13 @@ MOTION_FIELDS = (
     "composition",
     "votingResult",
     "votingKind",
+    "amendments",
+    "decisive",
     "textUrl",
 )
 VOTING_KIND: Final = {  # what a vote was on (``votingKind``); "" for a vote opened without a kind
     "basis": "за основу",
+    "amendment": "поправка",
     "whole": "в цілому",
     "basis_and_whole": "за основу та в цілому",
 }
@@ -75,6 +80,20 @@ YES_NO = {True: "так", False: "ні"}
 """How CSV writes a yes/no field."""
 RESULT = {"adopted": "Прийнято", "rejected": "Не прийнято"}
 LINE = {"for": "За", "against": "Проти", "abstain": "Утримався", "not_voted": "Не голосував", "absent": "Відсутній"}
+
+
+async def _mark_decisive(conn: asyncpg.Connection, state: SessionState, item: str) -> None:
+    """``decisive`` on the item's motions: true only for the vote that settled its draft (its «в цілому», as
+    held again where the council so decided, or a failed «за основу»); none while it is not settled."""
+    settled = Consideration.of(state, item).outcome
+    uid = f"{state.id}-{settled.id}" if settled is not None else ""
+    await conn.execute(
+        """UPDATE od_motions SET data = jsonb_set(data, '{decisive}', to_jsonb(uid = $3))
+           WHERE session = $1 AND data->>'item' = $2 AND data ? 'decisive'""",
+        state.id,
+        item,
+        uid,
+    )
 
 
 def vote_composition(statutory: int, mayor: str | None, roll_call: Mapping[str, str]) -> int:
@@ -104,6 +123,8 @@ class OpenData(Consumer):
         council = await self.application.council(state.council, conn=conn)
         for event, data in closed:
             await self._motion(conn, state, event, data, council)
+        for item in {state.votes[d.vote].item for _, d in closed}:
+            await _mark_decisive(conn, state, item)
 
     async def _motion(
         self,
@@ -146,9 +167,13 @@ class OpenData(Consumer):
             "composition": vote_composition(council.composition, council.mayor, closed.roll_call),
             "votingResult": RESULT[tally["outcome"]],
             "votingKind": VOTING_KIND.get(vote.kind or "", "") if vote.purpose is None else PURPOSE[vote.purpose],
+            # an amendment vote's amendments of the draft, by number («1; 3» when put jointly)
+            "amendments": "; ".join(str(amendment_number(a)) for a in vote.amendments),
+            "decisive": False,  # set for the vote that settled the draft (``_mark_decisive``)
             # (``textUrl`` is added as the motion is served: ``motions``.)
             # Not among the published fields (``_render`` keeps only those): Popolo's requirement.
             "rule": vote.rule.value,
+            "item": vote.item,
             "kind": vote.kind,
             "purpose": vote.purpose,
             "required": tally["required"],

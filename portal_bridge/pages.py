@@ -21,6 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import ukrainian
+from portal_bridge.decisions import documents_of
 from portal_bridge.minutes import build, quoted
 from session_server.application import session_stream
 from session_server.domain.council import CouncilState
@@ -193,7 +194,11 @@ async def minutes(request: Request) -> Response:
     if not events:
         raise DomainError("session_not_found", f"no session {session_id!r}")
     council = await core.application.council(str(events[0].payload["council"]))
-    html = templates().get_template("minutes.html").render(m=build(events, council))
+    documents = documents_of(request)
+    # the drafts considered at this sitting: the amendment votes name their amendments
+    considered = [row["id"] for row in await documents.list() if row["session"] == session_id]
+    drafts = {d.number: d for d in [await documents.document(i) for i in considered]}
+    html = templates().get_template("minutes.html").render(m=build(events, council, drafts))
     return HTMLResponse(html, headers=PAGE_HEADERS)
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "deputies",
     "long_date",
     "plural",
+    "quoted",
     "registration_line",
     "roll_call_line",
     "roman",
@@ -128,3 +129,9 @@ def composition_line(composition: Mapping[str, Any]) -> str:
         f"Склад ради для підрахунку голосів — {statutory} за законом; міський голова в засіданні "
         f"участі не бере (ч. 2 ст. 59 {LAW})."
     )
+
+
+def quoted(text: str) -> str:
+    """``text`` in Ukrainian quotes, «…»; quotes within it become the inner ones, „…“ (a title quoting a
+    programme's name, or a vote's title quoting the item it would add)."""
+    return f"«{text.replace('«', '„').replace('»', '“')}»"

@@ -213,6 +213,36 @@ async def test_a_draft_with_its_amendments_becomes_the_consolidated_decision(dem
     # Offline, `kvorum verify` makes the consolidated text again from the draft and the adopted amendment.
     export = (await demo.client.get("/api/v1/documents/pr-101/export")).json()
     assert "digest" in check_export(export, None)
+    # The minutes name each amendment put to the vote with its author, reason and text.
+    minutes = (await demo.client.get("/sessions/c8-s45/minutes")).text
+    d03 = next(d["name"] for d in (await demo.client.get("/api/v1/council")).json()["deputies"] if d["id"] == "d03")
+    assert "Голосується поправка 1 до проєкту рішення." in minutes
+    assert (
+        f"Поправка 1 (автор — {d03}; обґрунтування: Школам потрібно більше): рядок 2 викласти в такій редакції: "
+        "«2. Збільшити видатки на ремонт шкіл на 12 млн грн.»." in minutes
+    )
+    assert "Поправка 3 (автор — міський голова; обґрунтування: Прозорість): після рядка 4 доповнити текстом" in minutes
+    assert minutes.count("поправку прийнято") == 1 and minutes.count("поправку не прийнято") == 1
+    # Open data and Popolo say which vote settled the draft and which amendments each vote was on.
+    await _settled(demo, lambda d: True)
+    for _ in range(400):
+        motions = (await demo.client.get("/opendata/ua835/motions.json?session=c8-s45")).json()
+        if len(motions) == 6 and any(m["decisive"] for m in motions):
+            break
+        await asyncio.sleep(0.025)
+    assert [(m["votingKind"], m["amendments"], m["decisive"]) for m in motions] == [
+        ("за основу", "", False),
+        ("поправка", "1", False),
+        ("поправка", "3", False),
+        ("в цілому", "", False),
+        ("процедурне: переголосування", "", False),
+        ("в цілому", "", True),
+    ]
+    popolo = (await demo.client.get("/opendata/popolo.json")).json()
+    assert [(m["classification"], m["amendments"], m["decisive"]) for m in popolo["motions"]][1:3] == [
+        ("amendment", [1], False),
+        ("amendment", [3], False),
+    ]
     late = await _document(
         demo, "deputy03", 20, "amendment.propose", reason="Пізно", changes=[{"op": "delete", "from": 1, "to": 1}]
     )
