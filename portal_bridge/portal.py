@@ -24,6 +24,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from portal_bridge import indexes, members
+from portal_bridge.amendment_texts import author_words, change_words
+from portal_bridge.amendment_views import text_diff
 from portal_bridge.decisions import documents_of
 from portal_bridge.document_rows import PublicDocuments
 from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
@@ -51,6 +53,15 @@ HISTORY: Final = {
     "decision.published": "рішення оприлюднено",
     "execution.assigned": "поставлено на контроль",
     "execution.reported": "звіт про виконання",
+    "amendment.proposed": "подано поправку",
+    "amendment.withdrawn": "поправку відкликано",
+    "amendment.decided": "проголосовано поправку",
+}
+AMENDMENT_STATUS: Final = {
+    "proposed": "не голосувалася",
+    "withdrawn": "відкликана автором",
+    "adopted": "прийнята",
+    "rejected": "не прийнята",
 }
 THRESHOLD: Final = {
     "majority_of_composition": "більшість від складу ради",
@@ -227,6 +238,19 @@ async def decision_page(request: Request) -> Response:
         "attachments": state.attachments,
         "signature": state.signature,
         "history": [{"at": _moment(at), "label": HISTORY.get(t, t)} for t, at in state.history],
+        "draft_text": state.draft_text,
+        "amendments": [
+            {
+                "number": a.number,
+                "author": author_words(a, council),
+                "reason": a.reason,
+                "changes": [change_words(c) for c in a.changes],
+                "status": AMENDMENT_STATUS[a.status],
+                "adopted": a.status == "adopted",
+            }
+            for a in sorted(state.amendments.values(), key=lambda a: a.number)
+        ],
+        "diff": text_diff(state.draft_text, state.text) if state.adopted_amendments else None,
     }
     return render(
         "decision.html",

@@ -213,6 +213,13 @@ async def test_a_draft_with_its_amendments_becomes_the_consolidated_decision(dem
     # Offline, `kvorum verify` makes the consolidated text again from the draft and the adopted amendment.
     export = (await demo.client.get("/api/v1/documents/pr-101/export")).json()
     assert "digest" in check_export(export, None)
+    # The decision's page: the consolidated text, what changed against the draft, every amendment's fate.
+    page = (await demo.client.get("/decisions/pr-101")).text
+    assert "Текст з урахуванням прийнятих поправок" in page
+    assert '<li class="diff-removed"><span class="ln">2</span><del>2. Збільшити видатки на ремонт шкіл на 10' in page
+    assert '<li class="diff-added"><span class="ln"></span><ins>2. Збільшити видатки на ремонт шкіл на 12' in page
+    for number, fate in ((1, "прийнята"), (2, "не голосувалася"), (3, "не прийнята"), (4, "відкликана автором")):
+        assert f"<strong>Поправка {number}</strong> — {fate}." in page
     # The minutes name each amendment put to the vote with its author, reason and text.
     minutes = (await demo.client.get("/sessions/c8-s45/minutes")).text
     d03 = next(d["name"] for d in (await demo.client.get("/api/v1/council")).json()["deputies"] if d["id"] == "d03")

@@ -159,6 +159,23 @@ async def test_a_deputy_reads_an_amendment_s_changes_and_votes_on_it(browser: Br
         state = (await demo.state())["state"]
         assert state["votes"][-1]["roll_call"]["d01"] == "for" and state["votes"][-1]["amendments"] == ["a1"]
         await tablet.screenshot(path=str(ARTIFACTS / "tablet-amendment-adopted.png"), full_page=True)
+
+        # «В цілому»: the decision's page shows the consolidated text and its changes to the draft.
+        whole = await demo.ok("chair", "vote.open", item="i1", subject="в цілому", seconds=120, kind="whole")
+        vote = str(whole["events"][0]["payload"]["vote"])
+        await asyncio.gather(*(demo.ok(u, "ballot.cast", vote=vote, choice="for") for u in ["deputy01", *PRESENT]))
+        await demo.ok("chair", "vote.close", vote=vote)
+        await demo.ok("chair", "item.finish", item="i1")
+        for _ in range(400):
+            if (await demo.client.get("/api/v1/documents/pr-101")).json()["status"] == "adopted":
+                break
+            await asyncio.sleep(0.025)
+        portal = await contexts[1].new_page()
+        portal.on("pageerror", lambda error: errors.append(error))
+        await portal.goto(f"{origin}/decisions/pr-101")
+        removed = portal.locator("#changes + p + ol.diff .diff-removed del")
+        assert await removed.all_text_contents() == ["2. Збільшити видатки на ремонт шкіл на 10 млн грн."]
+        await portal.screenshot(path=str(ARTIFACTS / "portal-decision-amended.png"), full_page=True)
     finally:
         for context in contexts:
             await context.close()
