@@ -222,6 +222,16 @@ class Demo:
         body: dict[str, Any] = response.json()
         return body
 
+    async def results(self, mode: str) -> None:
+        """Set the council's ``results``: a test about ballots as cast says "live" (a new council's votes are
+        sealed until they close, "hidden"); one about the screens' counts says "counts"."""
+        response = await self.client.post(
+            "/api/v1/council/commands",
+            json={"id": f"results-{mode}", "type": "council.configure", "results": mode},
+            headers=await self.headers("admin"),
+        )
+        assert response.status_code == 200, response.text
+
     async def state(self, session: str | None = None) -> dict[str, Any]:
         from session_server import demo
 

@@ -34,17 +34,24 @@ STAFF = {
 
 
 def make_council(
-    *, composition: int = 5, first_ballot_final: bool = False, rules: list[str] | None = None, signed: bool = False
+    *,
+    composition: int = 5,
+    first_ballot_final: bool = False,
+    rules: list[str] | None = None,
+    signed: bool = False,
+    results: str = "live",
 ) -> CouncilState:
     """A council of `composition` seats, deputies d1..d5 and the mayor.
 
     Unsigned ballots (a demo council) unless `signed`: these tests are about the council rules;
-    tests/test_signed_ballots.py is about the signatures.
+    tests/test_signed_ballots.py is about the signatures. Ballots as cast (`results` "live", not a new
+    council's default "hidden"): these tests read each ballot; tests/test_sealed_votes.py is about sealed ones.
     """
     admin = Context(STAFF["admin"], T0)
     fields: dict[str, Any] = {"council": "vz", "name": "Рада", "composition": composition}
     fields.update(demo=not signed, signed_ballots=signed)
     fields["first_ballot_final"] = first_ballot_final
+    fields["results"] = results
     if rules is not None:
         fields["rules"] = rules
     commands = [{"type": "council.create", **fields}]

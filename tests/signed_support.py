@@ -84,10 +84,11 @@ class Chamber:
 
 
 async def signed_chamber(demo_council: Demo) -> Chamber:
-    """Signed ballots on, tablets for d01…d04, the session open with d01…d20 registered, item i1 started."""
+    """Signed ballots on, tablets for d01…d04, the session open with d01…d20 registered, item i1 started.
+    Ballots as cast (``results`` "live"): these tests read each signed ballot; sealed ones configure "hidden"."""
     c = Chamber(demo_council)
     configured = await c.council_command(
-        "admin", "council.configure", signed_ballots=True, rp_id=RP_ID, origins=[ORIGIN]
+        "admin", "council.configure", signed_ballots=True, rp_id=RP_ID, origins=[ORIGIN], results="live"
     )
     assert configured.status_code == 200, configured.text
     for member in PRESENT[:4]:

@@ -54,7 +54,9 @@ async def test_whole_session_adopts_one_decision_and_rejects_another(demo_counci
     assert while_open["status"] == "open" and while_open["voted"] == 20 and while_open["tally"] is None
 
     closed = await demo.ok("chair", "vote.close", vote=vote)
-    tally = closed["events"][0]["payload"]["tally"]
+    # a new council seals its votes: the close opens the ballots (ballots.opened), then counts them
+    assert [e["type"] for e in closed["events"]] == ["ballots.opened", "vote.closed"]
+    tally = closed["events"][-1]["payload"]["tally"]
     assert tally == {
         "for": 18,
         "against": 1,
@@ -76,8 +78,8 @@ async def test_whole_session_adopts_one_decision_and_rejects_another(demo_counci
     await asyncio.gather(*(demo.ok(u, "ballot.cast", vote=vote2, choice="for") for u in DEPUTIES[:17]))
     await asyncio.gather(*(demo.ok(u, "ballot.cast", vote=vote2, choice="against") for u in DEPUTIES[17:24]))
     closed2 = await demo.ok("secretary", "vote.close", vote=vote2)
-    assert closed2["events"][0]["payload"]["tally"]["outcome"] == "rejected"  # 17 < 18
-    roll_call = closed2["events"][0]["payload"]["roll_call"]
+    assert closed2["events"][-1]["payload"]["tally"]["outcome"] == "rejected"  # 17 < 18
+    roll_call = closed2["events"][-1]["payload"]["roll_call"]
     assert roll_call["d01"] == "for" and roll_call["d20"] == "against" and roll_call["mayor"] == "not_voted"
     assert roll_call["d30"] == "absent"
     await demo.ok("chair", "item.finish", item="i2")

@@ -75,12 +75,21 @@ def test_creating_a_council_emits_its_settings() -> None:
                 "refuse_backup_eligible": False,
                 "rp_id": "localhost",
                 "origins": ["http://localhost:8000"],
+                "results": "hidden",  # a new council seals its votes until they close
             },
         )
     ]
     state = apply(None, events)
-    assert state.rules == tuple(Rule)
+    assert state.rules == tuple(Rule) and state.results == "hidden"
     assert (state.id, state.composition, state.seq, state.mayor) == ("voznesensk", 34, 1, None)
+
+
+def test_a_council_created_before_results_were_chosen_keeps_showing_them_live() -> None:
+    created = {"council": "old", "name": "Стара рада", "composition": 5, "rules": ["majority_of_composition"]}
+    state = evolve_council(None, RecordedEvent("council.created", {**created, "first_ballot_final": False}, 1, "x"))
+    assert state.results == "live"  # its recorded votes fold as they were cast
+    chosen = run(None, "council.create", council="new", name="Нова рада", composition=5, results="counts")
+    assert chosen.results == "counts"
 
 
 def test_rules_keep_their_order_and_drop_repeats() -> None:
@@ -123,7 +132,7 @@ def test_roster_and_public_view() -> None:
             "basis_and_whole": "majority_of_composition",
             "procedural": "majority_of_registered",
         },
-        "results": "live",
+        "results": "hidden",
         "demo": False,
         "signed_ballots": True,
         "refuse_backup_eligible": False,

@@ -290,5 +290,7 @@ async def test_a_sign_in_the_server_ends_mid_vote_is_renewed_on_the_spot_and_the
     await dialog.wait_for(state="detached", timeout=WAIT_MS)
     await page.wait_for_selector("#ballot-status[data-state=counted]", timeout=WAIT_MS)
     events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
-    assert [e["payload"]["choice"] for e in events if e["type"] == "ballot.cast"] == ["for"]
+    # one ballot, sealed until the close (a new council's default): the tablet alone says it was «За»
+    assert [e["payload"]["deputy"] for e in events if e["type"] == "ballot.sealed"] == ["d05"]
+    assert "«За» зараховано" in (await page.text_content("#ballot-status") or "")
     assert screen.loads == 1  # signed in again without a reload

@@ -79,18 +79,26 @@ async def test_a_deputy_enrolls_the_tablet_registers_and_casts_a_signed_ballot(
     await status.wait_for(timeout=WAIT_MS)
     text = await status.text_content()
     assert text is not None and text.startswith("Ваш голос «За» зараховано: запис журналу №")
-    assert await page.text_content("#ballot-rule") == "Голос можна змінити до завершення голосування."
+    assert await page.text_content("#ballot-rule") == (
+        "Голос можна змінити до завершення голосування. "
+        "До завершення голосування ваш вибір бачите лише ви; результати — після нього."  # sealed: the default
+    )
     assert await page.get_attribute(".choice[data-choice=for]", "aria-pressed") == "true"
     await _screenshot(page, "tablet-vote-counted")
 
     events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
-    [ballot] = [e for e in events if e["type"] == "ballot.cast" and e["payload"]["deputy"] == "d01"]
-    assert ballot["payload"]["choice"] == "for"
-    assert ballot["payload"]["assertion"]["credential"] == council["credentials"][0]["id"]
+    # sealed until the close (a new council's default): who voted, on which device — not how
+    [ballot] = [e for e in events if e["type"] == "ballot.sealed" and e["payload"]["deputy"] == "d01"]
+    assert "choice" not in ballot["payload"]
+    assert ballot["payload"]["credential"] == council["credentials"][0]["id"]
     entry = int(text.split("№")[1].strip(" ."))
     assert entry == ballot["seq"]  # the ledger entry named is this ballot's seq
 
     await demo.ok("chair", "vote.close", vote="v1")
+    events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
+    [opened] = [e["payload"]["openings"] for e in events if e["type"] == "ballots.opened"]
+    [opening] = [o for o in opened if o["seq"] == ballot["seq"]]
+    assert opening["choice"] == "for" and opening["assertion"]["credential"] == council["credentials"][0]["id"]
     await page.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
     assert await page.is_hidden("#choices")  # no buttons once the vote is closed
     assert await page.text_content("#my-line") == "Ваш голос у поіменному голосуванні: за."
@@ -127,7 +135,8 @@ async def test_a_ballot_that_cannot_be_delivered_is_shown_as_failed_and_the_page
     await page.wait_for_selector("#ballot-status[data-state=counted]", timeout=WAIT_MS)
     await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
     events = (await demo.client.get("/api/v1/sessions/c8-s45/events")).json()["events"]
-    assert [e["payload"]["choice"] for e in events if e["type"] == "ballot.cast"] == ["against"]
+    assert [e["payload"]["deputy"] for e in events if e["type"] == "ballot.sealed"] == ["d01"]  # one ballot
+    assert "«Проти» зараховано" in (await page.text_content("#ballot-status") or "")
 
 
 async def test_the_tablet_switches_to_english_and_serves_a_strict_content_security_policy(
@@ -283,7 +292,7 @@ async def test_in_a_sealed_vote_the_tablet_shows_its_own_choice_which_nobody_els
     demo = demo_council
     sealed = await demo.client.post(
         "/api/v1/council/commands",
-        json={"id": "seal", "type": "council.configure", "results": "hidden"},
+        json={"id": "seal", "type": "council.configure", "results": "counts"},  # the display counts voters
         headers=await demo.headers("admin"),
     )
     assert sealed.status_code == 200, sealed.text

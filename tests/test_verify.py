@@ -318,7 +318,8 @@ async def test_an_item_added_to_an_open_sitting_verifies_only_as_the_councils_ad
     vote = opened["events"][0]["payload"]["vote"]
     await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "ballot.cast", vote=vote, choice="for") for n in range(1, 19)))
     closed = await demo.ok("chair", "vote.close", vote=vote)
-    assert [e["type"] for e in closed["events"]] == ["vote.closed", "item.added"]
+    # sealed (a new council's default): the ballots open, the vote closes, the council's decision adds the item
+    assert [e["type"] for e in closed["events"]] == ["ballots.opened", "vote.closed", "item.added"]
     assert (await demo.state())["state"]["agenda"][-1]["title"] == proposal["title"]
     export = (await demo.client.get("/api/v1/sessions/c8-s45/ledger/export")).json()
     audit(export)  # as recorded: fine

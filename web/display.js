@@ -111,7 +111,8 @@ function renderVote(state, council) {
   if (mode === "vote") {
     setText($("vote-heading"), t("voteSubject", { subject: vote.subject }));
     setText($("vote-kind"), kindLine(lang, vote, state.votes));
-    setText($("voted"), t("voted", { count: vote.voted }));
+    // sealed with the council's results "hidden": under way, not how many have voted ("counts" shows that)
+    setText($("voted"), vote.sealed && council?.results === "hidden" ? t("votedHidden") : t("voted", { count: vote.voted }));
   } else if (mode === "results") {
     renderResults(vote, council);
     setText($("results-kind"), kindLine(lang, vote, state.votes));

@@ -267,7 +267,8 @@ function renderVote(state, council) {
   $("cancelled").hidden = mode !== "cancelled";
   if (mode === "vote") {
     setText($("vote-subject"), t("voteSubject", { subject: vote.subject }));
-    setText($("voted"), t("voted", { count: vote.voted }));
+    // sealed with the council's results "hidden": under way, not how many have voted ("counts" shows that)
+    setText($("voted"), vote.sealed && council?.results === "hidden" ? t("votedHidden") : t("voted", { count: vote.voted }));
   } else if (mode === "results") {
     renderResults(vote, council);
   } else if (mode === "cancelled") {

@@ -346,6 +346,9 @@ class CouncilCreate(_Command):
     origins: Annotated[list[Origin], Field(min_length=1, max_length=20)] = Field(
         default_factory=lambda: ["http://localhost:8000"]
     )
+    results: Literal["live", "counts", "hidden"] = "hidden"
+    """When people see how deputies voted: at the close ("hidden", the default; "counts" also shows how many
+    have voted while it is open) or as they vote ("live"). See ``CouncilConfigure.results``."""
 
 
 IsoDay = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
@@ -386,9 +389,10 @@ class CouncilConfigure(_Command):
     """The threshold the council's rules set for procedural votes (including an item in the agenda)."""
     vote_rules: VoteRules | None = None
     """The threshold of each kind of vote when the chair names none (kinds left out keep theirs)."""
-    results: Literal["live", "hidden"] | None = None
-    """Whether anyone can see the choices while a vote is open ("live"), or only at its close ("hidden":
-    ballots are sealed, docs/ledger.md "Sealed results")."""
+    results: Literal["live", "counts", "hidden"] | None = None
+    """Whether anyone can see the choices while a vote is open ("live"), or only at its close: ballots are
+    sealed (docs/ledger.md "Sealed results"), and the public screens show that the vote is under way
+    ("hidden") or also how many have voted ("counts")."""
     first_ballot_final: bool | None = None
     """Whether a deputy's first ballot is final (else it may be changed until the vote closes)."""
     """The factions in the council's own order (minutes, roll calls); others follow in roster order."""

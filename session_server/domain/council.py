@@ -184,6 +184,7 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
                 refuse_backup_eligible=command.refuse_backup_eligible,
                 rp_id=command.rp_id,
                 origins=list(dict.fromkeys(command.origins)),
+                results=None if command.results == "live" else command.results,
             )
         ]
     if state is None:
@@ -302,6 +303,7 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
             refuse_backup_eligible=data.refuse_backup_eligible,
             rp_id=data.rp_id,
             origins=tuple(data.origins if data.origins is not None else ("http://localhost:8000",)),
+            results=data.results or "live",
             seq=event.seq,
         )
     if state is None:

@@ -19,7 +19,7 @@ __all__ = [
 ]
 
 
-@event("council.created")
+@event("council.created", omit_none=("results",))
 class CouncilCreated(Event):
     """The council exists: its statutory composition (art. 46, 59), vote rules and ballot settings."""
 
@@ -34,6 +34,8 @@ class CouncilCreated(Event):
     rp_id: str = "localhost"
     origins: list[str] | None = None
     """The WebAuthn origins (None in councils created before they were recorded: ``http://localhost:8000``)."""
+    results: str | None = None
+    """``counts`` or ``hidden``; left out for ``live`` (as in councils created before it was chosen at creation)."""
 
 
 @event("deputy.added", omit_none=("gender",))

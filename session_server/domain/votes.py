@@ -102,7 +102,7 @@ def vote_open(
         proposal=proposal,
         kind=None if kind is None else kind.value,
         revote=command.revote,
-        sealed=True if council.results == "hidden" else None,
+        sealed=True if council.results != "live" else None,
         amendments=command.amendments,
     )
     return [opened]
