@@ -309,6 +309,7 @@ async def seed(url: str, deputies: int, tmp: Path, *, signed: bool) -> Seeded:
             first_ballot_final=False,
             demo=True,  # unsigned ballots first; --signed switches them on later
             signed_ballots=False,
+            results="live",  # ballots as cast first; --sealed seals them later
             rp_id=_signed_ballots.RP_ID,
             origins=[_signed_ballots.ORIGIN],
         )

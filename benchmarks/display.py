@@ -224,9 +224,9 @@ async def seed(url: str, tmp: Path, *, sealed: bool) -> None:
 
     async with Node.open(Settings(database_url=url, data_dir=tmp)) as kvorum:
         await demo.seed(kvorum)
-        if sealed:  # every vote sealed until its close: the close also opens every ballot
-            seal = CouncilConfigure(id="seal", type="council.configure", results="hidden")
-            await kvorum.application.execute(council_stream(demo.COUNCIL_ID), seal, SYSTEM)
+        # sealed: every vote sealed until its close (the close also opens every ballot); else ballots as cast
+        seal = CouncilConfigure(id="results", type="council.configure", results="hidden" if sealed else "live")
+        await kvorum.application.execute(council_stream(demo.COUNCIL_ID), seal, SYSTEM)
 
 
 async def steer(api: Api) -> tuple[str, list[str]]:

@@ -155,10 +155,41 @@ async def test_a_deputy_reads_an_amendment_s_changes_and_votes_on_it(browser: Br
         await demo.ok("chair", "vote.close", vote=vote)
         await tablet.wait_for_selector("#amendments article[data-amendment=a1][data-status=adopted]", timeout=WAIT_MS)
         assert await first.locator(".amendment-status").text_content() == "прийнята"
+        assert await tablet.text_content("#outcome") == "Поправку прийнято (потрібно 18)"
+        for path in ("/display/c8-s45", "/live/c8-s45"):  # the chamber's board and the residents' page say it too
+            board = await contexts[2].new_page()
+            board.on("pageerror", lambda error: errors.append(error))
+            await board.goto(f"{origin}{path}")
+            await board.wait_for_selector("#outcome:has-text('Поправку прийнято')", timeout=WAIT_MS)
+            await board.close()
         assert await second.get_attribute("data-status") == "proposed"
         state = (await demo.state())["state"]
         assert state["votes"][-1]["roll_call"]["d01"] == "for" and state["votes"][-1]["amendments"] == ["a1"]
         await tablet.screenshot(path=str(ARTIFACTS / "tablet-amendment-adopted.png"), full_page=True)
+
+        # The deputy proposes an amendment in the deputy's own name from the tablet, during the debate.
+        await tablet.click("#propose-amendment-title")
+        await tablet.select_option("#am-op", "insert")
+        assert await tablet.is_hidden("#am-to-row")
+        await tablet.fill("#amendment-form input[name=from]", "9")  # the draft has 4 lines: refused in words
+        await tablet.fill("#amendment-form textarea[name=text]", "5. Оприлюднити рішення на сайті ради.")
+        await tablet.fill("#amendment-form textarea[name=reason]", "Прозорість")
+        await tablet.click("#am-send")
+        refusal = tablet.locator("#amendment-form .panel-status[data-state=error]")
+        await refusal.wait_for(timeout=WAIT_MS)
+        assert (
+            await refusal.text_content()
+            == "Поправка не відповідає тексту проєкту: перевірте номери рядків і новий текст."
+        )
+        await tablet.fill("#amendment-form input[name=from]", "4")
+        await tablet.click("#am-send")
+        mine = tablet.locator("#amendments article[data-amendment=a3]")
+        await mine.wait_for(timeout=WAIT_MS)
+        d01 = next(d["name"] for d in (await demo.client.get("/api/v1/council")).json()["deputies"] if d["id"] == "d01")
+        assert await mine.locator(".by").text_content() == f"Автор: {d01}"
+        assert await mine.locator(".where").text_content() == "Після рядка 4 додати:"
+        await tablet.locator("#propose-amendment").scroll_into_view_if_needed()
+        await tablet.screenshot(path=str(ARTIFACTS / "tablet-amendment-proposed.png"), full_page=True)
 
         # «В цілому»: the decision's page shows the consolidated text and its changes to the draft.
         whole = await demo.ok("chair", "vote.open", item="i1", subject="в цілому", seconds=120, kind="whole")

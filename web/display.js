@@ -17,7 +17,7 @@ import {
   voteComposition,
 } from "./public-feed.js";
 import { STRINGS, format } from "./public-strings.js";
-import { compositionLine, kindLine, registrationLine } from "./ukrainian.js";
+import { amendmentOutcome, compositionLine, kindLine, registrationLine } from "./ukrainian.js";
 
 const $ = (id) => document.getElementById(id);
 const sessionId = decodeURIComponent(location.pathname.split("/").filter(Boolean).at(-1) ?? "");
@@ -145,7 +145,7 @@ function renderResults(vote, council) {
   outcome.dataset.outcome = tally.outcome;
   setText(
     outcome,
-    t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: requiredLine(vote) }),
+    t("outcomeLine", { outcome: amendmentOutcome(lang, vote) ?? t(`outcome_${tally.outcome}`), required: requiredLine(vote) }),
   );
   setText($("composition"), compositionLine(lang, voteComposition(vote, council)));
   const roll = $("roll-call");

@@ -17,7 +17,7 @@ import {
   voteComposition,
 } from "./public-feed.js";
 import { STRINGS, format } from "./public-strings.js";
-import { compositionLine, registrationLine, rollCallLine } from "./ukrainian.js";
+import { amendmentOutcome, compositionLine, registrationLine, rollCallLine } from "./ukrainian.js";
 import { watch } from "./video.js";
 
 const LANG_KEY = "kvorum.lang"; // shared with the tablet: one choice per browser
@@ -301,7 +301,7 @@ function renderResults(vote, council) {
   outcome.dataset.outcome = tally.outcome;
   setText(
     outcome,
-    t("outcomeLine", { outcome: t(`outcome_${tally.outcome}`), required: requiredLine(vote) }),
+    t("outcomeLine", { outcome: amendmentOutcome(view.lang, vote) ?? t(`outcome_${tally.outcome}`), required: requiredLine(vote) }),
   );
   setText($("composition"), compositionLine(view.lang, voteComposition(vote, council)));
   const rows = [];

@@ -35,7 +35,7 @@ import {
   wireSignIn,
 } from "./signed-in-page.js";
 import { STRINGS, format } from "./tablet-strings.js";
-import { kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
+import { amendmentOutcome, kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
 import { enroll, nonceFor, signBallot } from "./webauthn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -99,6 +99,12 @@ function renderTexts() {
     "conflict-title": "conflict",
     "conflict-reason-label": "conflictReason",
     "conflict-send": "conflictSend",
+    "propose-amendment-title": "proposeAmendment",
+    "am-op-label": "amOp",
+    "am-to-label": "amTo",
+    "am-text-label": "amText",
+    "am-reason-label": "amReason",
+    "am-send": "amSend",
   };
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
   renderChoices();
@@ -143,9 +149,46 @@ function renderAmendments(state) {
   $("amendments").hidden = !draft || (!draft.amendments.length && !draft.draft_text);
   if ($("amendments").hidden) return;
   $("amendments-title").textContent = amendmentsTitle(view.lang, draft.number);
+  // a deputy may propose an amendment while the draft is not decided (the server says so otherwise)
+  $("propose-amendment").hidden = !draft.draft_text || !["registered", "published_draft", "scheduled"].includes(draft.status);
+  renderChangeFields();
   $("amendment-list").replaceChildren(
     ...amendmentArticles({ lang: view.lang, draft, votes: state.votes, deputyName }),
   );
+}
+
+/** The amendment form's fields follow the change: an insertion names the line it follows, a deletion has no text. */
+function renderChangeFields() {
+  const op = $("am-op").value || "replace";
+  if (!$("am-op").options.length || $("am-op").dataset.lang !== view.lang) {
+    $("am-op").replaceChildren(...["replace", "insert", "delete"].map((o) => new Option(t(`op_${o}`), o)));
+    $("am-op").dataset.lang = view.lang;
+    $("am-op").value = op;
+  }
+  $("am-from-label").textContent = t(op === "insert" ? "amAfter" : "amFrom");
+  $("am-to-row").hidden = op === "insert";
+  $("am-text-row").hidden = op === "delete";
+  $("amendment-form").text.required = op !== "delete";
+}
+
+/** An amendment in the deputy's own name, to the draft under consideration. */
+async function proposeAmendment(form) {
+  const data = new FormData(form);
+  const op = String(data.get("op"));
+  const from = Number(data.get("from"));
+  const to = Number(data.get("to")) || from;
+  const text = String(data.get("text") ?? "").replace(/\r\n?/g, "\n");
+  const change = op === "insert" ? { op, after: from, text } : op === "delete" ? { op, from, to } : { op, from, to, text };
+  const body = { id: crypto.randomUUID(), type: "amendment.propose", reason: String(data.get("reason")), changes: [change] };
+  try {
+    await api(`/documents/${encodeURIComponent(view.draft.id)}/commands`, { method: "POST", body: JSON.stringify(body) });
+    form.reset();
+    reportBeside(form, t("amSent"), "done");
+    await loadDraft();
+    render();
+  } catch (error) {
+    reportBeside(form, errorText(view.lang, error), "error");
+  }
 }
 
 /** Read the current item's draft (its text and amendments) again: an amendment may come during the debate. */
@@ -239,7 +282,10 @@ function renderVote(state) {
   $("results").hidden = !closed;
   if (closed) {
     $("tally").textContent = t("tally", shown.tally);
-    $("outcome").textContent = t(`outcome_${shown.tally.outcome}`, shown.tally);
+    const words = amendmentOutcome(view.lang, shown); // an amendment vote decides on the amendment
+    $("outcome").textContent = words
+      ? `${words} (${t("needed", shown.tally)})`
+      : t(`outcome_${shown.tally.outcome}`, shown.tally);
     const line = shown.roll_call?.[member()];
     $("my-line").textContent = line ? t("myLine", { line: rollCallLine(view.lang, line, me()?.gender) }) : "";
   }
@@ -453,6 +499,11 @@ function wire() {
   }
   $("register").addEventListener("click", (event) => simple({ type: "presence.register" }, event.currentTarget));
   $("request-floor").addEventListener("click", (event) => simple({ type: "speaker.request" }, event.currentTarget));
+  $("am-op").addEventListener("change", renderChangeFields);
+  $("amendment-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    proposeAmendment(event.target);
+  });
   $("conflict-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const reason = new FormData(event.target).get("reason");

@@ -147,6 +147,16 @@ const PURPOSES = {
   },
 };
 
+/** What an amendment vote decided, in its own words («Поправку прийнято», «Поправки не прийнято»); null
+ * for any other vote (the page says «Рішення прийнято» as before). */
+export function amendmentOutcome(lang, vote) {
+  if (vote?.kind !== "amendment" || !vote.tally) return null;
+  const adopted = vote.tally.outcome === "adopted";
+  const many = (vote.amendments ?? []).length > 1;
+  if (lang === "uk") return `${many ? "Поправки" : "Поправку"} ${adopted ? "прийнято" : "не прийнято"}`;
+  return `${many ? "Amendments" : "Amendment"} ${adopted ? "adopted" : "not adopted"}`;
+}
+
 /** The number an amendment's id carries («a3» → 3): the draft's amendments are numbered from 1. */
 export const amendmentNumber = (id) => Number(String(id).replace(/^a/, "")) || id;
 
