@@ -224,8 +224,9 @@ async def seed(url: str, tmp: Path, *, sealed: bool) -> None:
 
     async with Node.open(Settings(database_url=url, data_dir=tmp)) as kvorum:
         await demo.seed(kvorum)
-        # sealed: every vote sealed until its close (the close also opens every ballot); else ballots as cast
-        seal = CouncilConfigure(id="results", type="council.configure", results="hidden" if sealed else "live")
+        # sealed: every vote sealed until its close (the close also opens every ballot), "counts" so that the
+        # display shows how many have voted (the benchmark waits for that); else ballots as cast
+        seal = CouncilConfigure(id="results", type="council.configure", results="counts" if sealed else "live")
         await kvorum.application.execute(council_stream(demo.COUNCIL_ID), seal, SYSTEM)
 
 
