@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from portal_bridge.decision_audit import check_export
 from portal_bridge.signatures import ED25519, ed25519_sign
+from session_server.domain.audit import audit
 from voting.amendments import lines_of
 from voting.decision import document_digest
 
@@ -250,6 +251,10 @@ async def test_a_draft_with_its_amendments_becomes_the_consolidated_decision(dem
         ("amendment", [1], False),
         ("amendment", [3], False),
     ]
+    # `kvorum verify` on the sitting's ledger: the amendment votes' order and results hold offline too.
+    ledger = (await demo.client.get("/api/v1/sessions/c8-s45/ledger/export")).json()
+    report = audit(ledger)
+    assert report.session == "c8-s45" and report.sealed_ballots > 0  # a new council's votes are sealed
     late = await _document(
         demo, "deputy03", 20, "amendment.propose", reason="Пізно", changes=[{"op": "delete", "from": 1, "to": 1}]
     )

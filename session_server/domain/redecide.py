@@ -15,6 +15,7 @@ from session_server.domain.events import Event, parse_time
 from session_server.domain.ledger_export import Discrepancy
 from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState, decide
+from voting.amendments import Amendment
 from voting.ballot import from_b64url
 
 __all__ = ["decided_again", "time_of"]
@@ -59,6 +60,7 @@ def decided_again(
     """
     p = event["payload"]
     openings: dict[int, Any] | None = None
+    amendments: dict[str, Amendment] | None = None
     if at is None:
         at = time_of(event, index)
     try:
@@ -76,8 +78,12 @@ def decided_again(
                     proposal=p.get("proposal"),
                     kind=p.get("kind"),
                     revote=p.get("revote"),
+                    amendments=p.get("amendments"),
                 )
                 ctx = Context(Actor("auditor", Role.CHAIR), at, entropy=from_b64url(p.get("nonce_seed", "")))
+                # The session's log names an amendment vote's amendments, not their text (that is the draft's
+                # own record, checked in its export): the order of the votes is checked here, not the lines.
+                amendments = {a: Amendment(a, 0, ()) for a in p.get("amendments") or ()}
             case "ballot.cast" | "ballot.sealed":
                 # A sealed ballot is decided again with its opening (``_Rules.open_again``): the choice and the
                 # signature it hid, and the salt its commitment was made with (the context's entropy).
@@ -98,7 +104,7 @@ def decided_again(
                 command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
                 if event["type"] == "ballots.opened":
                     openings = {int(o["seq"]): o for o in p["openings"]}
-        again, *follow = decide(state, council, command, ctx, openings)
+        again, *follow = decide(state, council, command, ctx, openings, amendments)
     except DomainError as exc:
         raise Discrepancy("session", index, f"{event['type']} breaks the rules: {exc.code}: {exc.message}") from None
     except (ValueError, KeyError, TypeError) as exc:
