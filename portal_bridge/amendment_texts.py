@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from portal_bridge.documents import AmendmentRecord, DocumentState
+from portal_bridge.amendment_rules import AmendmentRecord
+from portal_bridge.documents import DocumentState
 from portal_bridge.ukrainian import quoted
 from session_server.domain.council import CouncilState
 from voting.amendments import Change

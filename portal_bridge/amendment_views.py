@@ -6,7 +6,8 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from portal_bridge.documents import AmendmentRecord, DocumentState
+from portal_bridge.amendment_rules import AmendmentRecord
+from portal_bridge.documents import DocumentState
 from voting.amendments import Amendment, lines_of
 
 __all__ = ["amendment_views", "text_diff", "versions"]

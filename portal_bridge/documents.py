@@ -32,6 +32,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Literal
 
+from portal_bridge.amendment_rules import (
+    STAFF,
+    AmendmentRecord,
+    Draft,
+    consolidated,
+    propose,
+    record_outcome,
+    withdraw,
+)
 from portal_bridge.document_commands import (
     AmendmentPropose,
     AmendmentRecordOutcome,
@@ -66,17 +75,15 @@ from portal_bridge.workdays import latest_publication
 from session_server.domain.errors import DomainError, declare
 from session_server.domain.events import Event, Recorded
 from session_server.domain.roles import Context, Role
-from voting.amendments import AmendmentError, Change, check_changes, consolidate, lines_of
+from voting.amendments import Change
 from voting.decision import WEBAUTHN, DeviceKeys, SignatureRefused, check_device_signature, decision_bytes
 from voting.decision import document_digest as _document_digest
 
-__all__ = ["AmendmentRecord", "Attachment", "DocumentState", "decide_document", "digest", "evolve_document", "overdue"]
+__all__ = ["Attachment", "DocumentState", "decide_document", "digest", "evolve_document", "overdue"]
 
 Status = Literal["registered", "published_draft", "scheduled", "adopted", "rejected", "signed", "published"]
 SignatureCheck = Callable[[str, str, bytes, str], bool]
 """``(algorithm, key_id, digest, signature) -> valid``: the pluggable signature scheme (Ed25519 by default)."""
-
-_STAFF = frozenset({Role.SECRETARY, Role.ADMIN})
 
 
 declare(
@@ -113,23 +120,6 @@ class Attachment:
     sha256: str
     size: int
     media_type: str
-
-
-@dataclass(slots=True)
-class AmendmentRecord:
-    """An amendment to the draft as its stream tells it (``amendment.*`` events)."""
-
-    id: str
-    number: int
-    author: dict[str, Any]
-    reason: str
-    changes: tuple[Change, ...]
-    proposed_at: str
-    status: Literal["proposed", "withdrawn", "adopted", "rejected"] = "proposed"
-    vote: str | None = None
-    """The vote that decided it."""
-    jointly: tuple[str, ...] = ()
-    """The other amendments put to that vote together with it."""
 
 
 @dataclass(slots=True)
@@ -180,7 +170,7 @@ def digest(state: DocumentState) -> bytes:
 
 
 def _staff(ctx: Context) -> None:
-    if ctx.actor.role not in _STAFF:
+    if ctx.actor.role not in STAFF:
         raise DomainError("forbidden", f"role {ctx.actor.role.value!r} may not change decision documents")
 
 
@@ -228,30 +218,11 @@ def decide_document(
         case DocumentRecordOutcome():
             return [_outcome(state, command, ctx)]
         case AmendmentPropose():
-            return [_propose(state, command, ctx, mayor, members)]
+            return [propose(command, ctx, Draft(state.status, state.draft_text, state.amendments), mayor, members)]
         case AmendmentWithdraw():
-            amendment = _amendment(state, command.amendment)
-            author = amendment.author.get("member") or (mayor if amendment.author["kind"] == "mayor" else None)
-            if ctx.actor.role not in _STAFF and (author is None or ctx.actor.member != author):
-                raise DomainError("forbidden", "an amendment is withdrawn by its author or the secretary")
-            if amendment.status == "withdrawn":
-                raise DomainError("amendment_withdrawn", f"amendment {amendment.number} was withdrawn already")
-            if amendment.status != "proposed":
-                raise DomainError("amendment_voted", f"amendment {amendment.number} has been voted on")
-            return [AmendmentWithdrawn(amendment=amendment.id)]
+            return [withdraw(state.amendments, command, ctx, mayor)]
         case AmendmentRecordOutcome():
-            if ctx.actor.role is not Role.ADMIN:
-                raise DomainError("forbidden", "an amendment's outcome is taken from the vote by the server")
-            for amendment_id in command.amendments:
-                _amendment(state, amendment_id)
-            return [
-                AmendmentDecided(
-                    session=command.session,
-                    vote=command.vote,
-                    amendments=command.amendments,
-                    adopted=command.outcome == "adopted",
-                )
-            ]
+            return [record_outcome(state.amendments, command, ctx)]
         case DocumentSign():
             return _sign(state, command, ctx, mayor, check_signature, devices)
         case DocumentPublish():
@@ -282,61 +253,13 @@ def _outcome(state: DocumentState, command: DocumentRecordOutcome, ctx: Context)
         return DecisionRejected(session=command.session, vote=command.vote)
     if not command.decision_number:
         raise DomainError("invalid_command", "an adopted decision needs its number")
-    text: str | None = None
-    if command.amendments:
-        changes = [_amendment(state, a).changes for a in command.amendments]
-        try:
-            text = consolidate(state.draft_text, changes)
-        except AmendmentError as exc:
-            raise DomainError("amendment_conflict", str(exc)) from None
+    text = consolidated(state.draft_text, state.amendments, command.amendments) if command.amendments else None
     return DecisionAdopted(
         session=command.session,
         vote=command.vote,
         decision_number=command.decision_number,
         text=text,
         amendments=command.amendments or None,
-    )
-
-
-def _amendment(state: DocumentState, amendment_id: str) -> AmendmentRecord:
-    amendment = state.amendments.get(amendment_id)
-    if amendment is None:
-        raise DomainError("unknown_amendment", f"the draft has no amendment {amendment_id!r}")
-    return amendment
-
-
-def _propose(
-    state: DocumentState, command: AmendmentPropose, ctx: Context, mayor: str | None, members: Collection[str]
-) -> Event:
-    """An amendment in its author's name: a deputy's (or the mayor's) own, or one the secretary enters."""
-    if ctx.actor.role in _STAFF:
-        if command.author is None:
-            raise DomainError("invalid_command", "name the amendment's author (a deputy, the mayor or a committee)")
-        author = command.author.model_dump(exclude_none=True)
-        if command.author.member is not None and command.author.member not in members:
-            raise DomainError("unknown_deputy", f"{command.author.member!r} is not a member of the council")
-    elif ctx.actor.member is not None:
-        author = {"kind": "mayor"} if ctx.actor.member == mayor else {"kind": "deputy", "member": ctx.actor.member}
-        if command.author is not None and command.author.model_dump(exclude_none=True) != author:
-            raise DomainError("forbidden", "a deputy proposes amendments in the deputy's own name")
-    else:
-        raise DomainError("forbidden", "amendments are proposed by deputies, the mayor, or entered by the secretary")
-    if state.status not in ("registered", "published_draft", "scheduled"):
-        raise DomainError("draft_decided", "the draft has been decided: amendments are proposed before its decision")
-    if not state.draft_text.strip():
-        raise DomainError("draft_without_text", "the draft was registered without a text to amend")
-    changes = [Change.of(c.model_dump(by_alias=True)) for c in command.changes]
-    try:
-        check_changes(changes, len(lines_of(state.draft_text)))
-    except AmendmentError as exc:
-        raise DomainError("invalid_amendment", str(exc)) from None
-    number = len(state.amendments) + 1
-    return AmendmentProposed(
-        amendment=f"a{number}",
-        number=number,
-        author=author,
-        reason=command.reason,
-        changes=[c.as_json() for c in changes],
     )
 
 
