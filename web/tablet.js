@@ -327,6 +327,9 @@ function renderBallot() {
     stage = "counted";
     const choice = choiceLabel(counted);
     text = seq ? t("counted", { choice, seq }) : t("countedNoEntry", { choice });
+  } else if (open.voters.includes(member())) {
+    // a sealed vote's ballot of this deputy cast on another device: counted, its choice unknown here
+    [stage, text] = ["counted", t("countedElsewhere", { seq: ballotSeqOf(state, open.id, member()) ?? "" })];
   }
   $("ballot-status").dataset.state = stage;
   if ($("ballot-status").textContent !== text) $("ballot-status").textContent = text;
