@@ -9,11 +9,13 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from accessibility_support import serious_violations
 from browser_support import Browser, sign_in
 from conftest import Demo
 
 WAIT_MS = 15_000
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+AXE = Path(__file__).resolve().parent.parent / ".cache/axe-core-4.14.1/axe.min.js"
 PRESENT = [f"deputy{i:02d}" for i in range(2, 20)]
 DRAFT = "\n".join(
     [
@@ -148,6 +150,9 @@ async def test_a_deputy_reads_an_amendment_s_changes_and_votes_on_it(browser: Br
         assert await first.locator(".amendment-status").text_content() == "голосується зараз"
         ARTIFACTS.mkdir(exist_ok=True)
         await tablet.screenshot(path=str(ARTIFACTS / "tablet-amendment-vote.png"), full_page=True)
+        if AXE.exists():  # as in tests/test_accessibility.py (CI always has it): the diff reads out loud too
+            assert await serious_violations(tablet, AXE.read_text()) == []
+            assert await serious_violations(chair, AXE.read_text()) == []
         await tablet.click(".choice[data-choice=for]")
         await tablet.wait_for_selector("#ballot-status[data-state=counted]", timeout=WAIT_MS)
         vote = str((await demo.state())["state"]["votes"][-1]["id"])

@@ -222,8 +222,11 @@ function renderCouncil() {
   $("purpose").replaceChildren(...PURPOSES.map((p) => new Option(t(`purpose_${p}`), p)));
   if (purpose) $("purpose").value = purpose;
   const procedural = council.procedural_rule ? [council.procedural_rule] : council.rules;
-  $("propose-rule").replaceChildren(...procedural.map((rule) => new Option(t(`rule_${rule}`), rule)));
-  $("propose-hint").textContent = t("proposeHint", { rule: t(`rule_${procedural[0]}`) });
+  // the council's threshold for procedural votes first (the law's default: a majority of those registered)
+  const preferred = council.procedural_rule ?? council.vote_rules?.procedural ?? procedural[0];
+  const rulesFirst = [...procedural].sort((a, b) => (b === preferred) - (a === preferred));
+  $("propose-rule").replaceChildren(...rulesFirst.map((rule) => new Option(t(`rule_${rule}`), rule)));
+  $("propose-hint").textContent = t("proposeHint", { rule: t(`rule_${rulesFirst[0]}`) });
   const picked = $("deputy").value;
   $("deputy").replaceChildren(...council.deputies.map((d) => new Option(d.name, d.id)));
   if (picked) $("deputy").value = picked;
