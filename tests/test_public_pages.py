@@ -90,7 +90,7 @@ async def _fits(page: Page) -> dict[str, int]:
     return size
 
 
-HIDDEN = "Голосування триває. Результати — після його завершення."
+HIDDEN = "Результати — після завершення"
 
 
 async def test_the_display_follows_a_whole_vote_live_and_shows_the_roll_call_by_faction(
@@ -230,7 +230,7 @@ async def test_the_live_page_on_a_phone_shows_the_agenda_and_the_results_and_swi
     await demo.ok("deputy01", "ballot.cast", vote="v1", choice="for")
     await demo.ok("deputy02", "ballot.cast", vote="v1", choice="against")
     await demo.ok("deputy03", "ballot.cast", vote="v1", choice="abstain")
-    await expect(page.locator("#voted")).to_have_text("Проголосували: 3", timeout=WAIT_MS)
+    await expect(page.locator("#voted")).to_have_text("Голосування триває: проголосували 3", timeout=WAIT_MS)
     assert await page.locator("#roll-body tr").count() == 0
     await demo.ok("chair", "vote.close", vote="v1")
 
@@ -296,7 +296,7 @@ async def test_the_live_page_resumes_after_the_stream_drops_and_shows_the_final_
 
         await _open_with_quorum(demo, "i1")
         await _open_vote(demo, "i1", "в цілому")
-        await expect(page.locator("#voted")).to_have_text("Проголосували: 0", timeout=WAIT_MS)
+        await expect(page.locator("#voted")).to_have_text("Голосування триває: проголосували 0", timeout=WAIT_MS)
         seen = await demo.head()
 
         link.cut()
@@ -305,7 +305,9 @@ async def test_the_live_page_resumes_after_the_stream_drops_and_shows_the_final_
         for n, choice in ((1, "for"), (2, "for"), (3, "against"), (4, "abstain")):
             await demo.ok(f"deputy{n:02d}", "ballot.cast", vote="v1", choice=choice)
         await demo.ok("chair", "vote.close", vote="v1")
-        assert await page.locator("#voted").text_content() == "Проголосували: 0"  # nothing got through
+        assert (
+            await page.locator("#voted").text_content() == "Голосування триває: проголосували 0"
+        )  # nothing got through
 
         link.restore()
         await page.locator("#vote-results").wait_for(state="visible", timeout=WAIT_MS)
@@ -330,12 +332,12 @@ async def test_a_page_opened_during_a_vote_counts_on_from_the_snapshot(open_page
     for n in (1, 2, 3):
         await demo.ok(f"deputy{n:02d}", "ballot.cast", vote="v1", choice="for")
     page = await open_page(f"/live/{SESSION}", PHONE)
-    await expect(page.locator("#voted")).to_have_text("Проголосували: 3", timeout=WAIT_MS)
+    await expect(page.locator("#voted")).to_have_text("Голосування триває: проголосували 3", timeout=WAIT_MS)
     await demo.ok("deputy02", "ballot.cast", vote="v1", choice="against")  # a change of mind
     await demo.ok("deputy04", "ballot.cast", vote="v1", choice="for")  # a new voter
-    await expect(page.locator("#voted")).to_have_text("Проголосували: 4", timeout=WAIT_MS)
+    await expect(page.locator("#voted")).to_have_text("Голосування триває: проголосували 4", timeout=WAIT_MS)
     await demo.ok("deputy05", "ballot.cast", vote="v1", choice="abstain")
-    await expect(page.locator("#voted")).to_have_text("Проголосували: 5", timeout=WAIT_MS)
+    await expect(page.locator("#voted")).to_have_text("Голосування триває: проголосували 5", timeout=WAIT_MS)
     assert (await demo.state())["state"]["votes"][0]["voted"] == 5
 
 

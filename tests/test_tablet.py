@@ -305,7 +305,7 @@ async def test_in_a_sealed_vote_the_tablet_shows_its_own_choice_which_nobody_els
     await demo.ok("chair", "vote.open", item="i1", subject="в цілому", seconds=120, kind="basis_and_whole")
     display = await page.context.new_page()  # the chamber's display follows the public event stream
     await display.goto(f"{origin}/display/c8-s45")
-    await display.wait_for_selector("#voted:has-text('Проголосували: 0')", timeout=WAIT_MS)
+    await display.wait_for_selector("#voted:has-text('Голосування триває: проголосували 0')", timeout=WAIT_MS)
 
     await page.click(".choice[data-choice=against]", timeout=WAIT_MS)
     status = page.locator("#ballot-status[data-state=counted]:has-text('запис журналу №')")
@@ -322,7 +322,9 @@ async def test_in_a_sealed_vote_the_tablet_shows_its_own_choice_which_nobody_els
     assert int(text.split("№")[1].strip(" .")) == ballot["seq"] and "choice" not in ballot["payload"]
     assert "against" not in str((await demo.state())["state"]["votes"])
     await _screenshot(page, "tablet-sealed-counted")
-    await display.wait_for_selector("#voted:has-text('Проголосували: 1')", timeout=WAIT_MS)  # who, never how
+    await display.wait_for_selector(
+        "#voted:has-text('Голосування триває: проголосували 1')", timeout=WAIT_MS
+    )  # who, never how
 
     await demo.ok("chair", "vote.close", vote="v1")
     await page.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)

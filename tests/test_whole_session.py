@@ -72,7 +72,7 @@ async def test_a_whole_session_on_the_console_three_tablets_the_display_and_the_
         await page.wait_for_selector("#ballot-status[data-state=counted]:has-text('запис журналу №')", timeout=WAIT_MS)
     await console.wait_for_selector("#voted:has-text('Проголосували: 3 із 18')", timeout=WAIT_MS)
     # sealed (a new council's default): the board says the vote is under way, not who or how many
-    await display.wait_for_selector("#voted:has-text('Голосування триває')", timeout=WAIT_MS)
+    await display.wait_for_selector("#voted:has-text('Результати — після завершення')", timeout=WAIT_MS)
 
     await console.click("#close-vote")
     await console.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)

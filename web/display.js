@@ -111,8 +111,9 @@ function renderVote(state, council) {
   if (mode === "vote") {
     setText($("vote-heading"), t("voteSubject", { subject: vote.subject }));
     setText($("vote-kind"), kindLine(lang, vote, state.votes));
-    // sealed with the council's results "hidden": under way, not how many have voted ("counts" shows that)
-    setText($("voted"), vote.sealed && council?.results === "hidden" ? t("votedHidden") : t("voted", { count: vote.voted }));
+    // sealed: under way, and ("counts") how many have voted or ("hidden") not even that; live: how many voted
+    const voted = !vote.sealed ? "voted" : council?.results === "hidden" ? "votedHidden" : "votedSealed";
+    setText($("voted"), t(voted, { count: vote.voted }));
   } else if (mode === "results") {
     renderResults(vote, council);
     setText($("results-kind"), kindLine(lang, vote, state.votes));

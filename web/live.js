@@ -267,8 +267,9 @@ function renderVote(state, council) {
   $("cancelled").hidden = mode !== "cancelled";
   if (mode === "vote") {
     setText($("vote-subject"), t("voteSubject", { subject: vote.subject }));
-    // sealed with the council's results "hidden": under way, not how many have voted ("counts" shows that)
-    setText($("voted"), vote.sealed && council?.results === "hidden" ? t("votedHidden") : t("voted", { count: vote.voted }));
+    // sealed: under way, and ("counts") how many have voted or ("hidden") not even that; live: how many voted
+    const voted = !vote.sealed ? "voted" : council?.results === "hidden" ? "votedHidden" : "votedSealed";
+    setText($("voted"), t(voted, { count: vote.voted }));
   } else if (mode === "results") {
     renderResults(vote, council);
   } else if (mode === "cancelled") {
