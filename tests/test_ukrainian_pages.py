@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 import pytest
-from browser_support import Browser
+from browser_support import Browser, sign_in
 from conftest import Demo
 
 from portal_bridge.ukrainian import plural
@@ -110,7 +110,25 @@ async def test_the_screens_speak_correct_ukrainian_too(browser: Browser, sitting
             await page.wait_for_selector("#connection[data-status=open]", timeout=WAIT_MS)
             text = await page.inner_text("body")
             assert problems(text) == [], path
-        live = contexts[-1].pages[0]
+        live = contexts[1].pages[0]
+        # the signed-in screens too: a deputy's tablet (of both genders), the console, the broadcast, /sign
+        for path, who, ready in (
+            ("/tablet", "deputy03", "#presence-title:has-text('Засідання')"),
+            ("/tablet", "deputy04", "#presence-title:has-text('Засідання')"),
+            ("/console", "chair", "#agenda li[data-item=i2][data-status=done]"),
+            ("/broadcast", "operator", "#desk:not([hidden])"),
+            ("/sign", "chair", "#desk:not([hidden])"),
+        ):
+            context = await browser.new_context(viewport={"width": 1440, "height": 900}, locale="uk-UA")
+            contexts.append(context)
+            page = await context.new_page()
+            await page.goto(base + path)
+            await sign_in(page, who, ready)  # ready: rendered from the sitting, not only signed in
+            text = await page.inner_text("body")
+            assert problems(text) == [], (path, who)
+            if path == "/tablet":  # the abstain button in the deputy's own grammatical gender
+                label = await page.text_content(".choice[data-choice=abstain]")
+                assert label == {"deputy03": "Утрималася", "deputy04": "Утримався"}[who], (who, label)
         await live.wait_for_selector("#roll-body tr[data-member=d03] td.choice", timeout=WAIT_MS)
         assert await live.text_content("#roll-body tr[data-member=d03] td.choice") == "утрималася"
         assert await live.text_content("#roll-body tr[data-member=d04] td.choice") == "утримався"
