@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from typing import Any
 
@@ -155,6 +156,7 @@ def test_the_dictionary_is_linked_into_a_servers_share_folder_as_postgresql_name
     share, hunspell = tmp_path / "share", tmp_path / "hunspell"
     (share / "tsearch_data").mkdir(parents=True)
     hunspell.mkdir()
+    caplog.set_level(logging.INFO, logger="session_server.store.dictionaries")  # a notice, not a warning
     assert link_ukrainian(share, (hunspell,)) is False  # no hunspell-uk: said once, search by prefixes
     assert "apt-get install hunspell-uk" in caplog.text
     (hunspell / "uk_UA.dic").write_text("1\nбюджет/V\n", encoding="utf-8")
