@@ -32,6 +32,7 @@ __all__ = [
     "CheckpointError",
     "NoteSigner",
     "NoteVerifier",
+    "note_parts",
     "open_note",
 ]
 
@@ -212,12 +213,9 @@ class NoteSigner:
         return f"{body.decode()}\n{_SIGNATURE_PREFIX}{self.name} {signature}\n"
 
 
-def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> tuple[Checkpoint, NoteVerifier]:
-    """The checkpoint in ``note`` and the first known key whose signature on it verifies.
-
-    Signature lines from unknown keys (other name or other key ID) are skipped, as signed-note
-    requires; every line from a known key must verify, or the whole note is refused.
-    """
+def note_parts(note: str | bytes) -> tuple[bytes, list[tuple[str, bytes]]]:
+    """A signed note's text (with its final newline) and its signature lines, each as ``(key name, key ID ||
+    signature)``; ``CheckpointError("malformed_note")`` for anything that is not a signed note."""
     if isinstance(note, bytes):
         try:
             note = note.decode("utf-8")
@@ -238,10 +236,19 @@ def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> tuple[Che
         body_bytes = body.encode()
     except UnicodeEncodeError:
         raise CheckpointError("malformed_note", "the note is not valid Unicode text") from None
+    return body_bytes, [_signature_line(line) for line in lines]
+
+
+def open_note(note: str | bytes, verifiers: Iterable[NoteVerifier]) -> tuple[Checkpoint, NoteVerifier]:
+    """The checkpoint in ``note`` and the first known key whose signature on it verifies.
+
+    Signature lines from unknown keys (other name or other key ID) are skipped, as signed-note
+    requires; every line from a known key must verify, or the whole note is refused.
+    """
+    body_bytes, lines = note_parts(note)
     known = {(v.name, v.key_id): v for v in verifiers}
     signer: NoteVerifier | None = None
-    for line in lines:
-        name, signature = _signature_line(line)
+    for name, signature in lines:
         verifier = known.get((name, signature[:4]))
         if verifier is None:
             continue
