@@ -33,6 +33,7 @@ from session_server.node import Node
 from session_server.realtime import direct
 from session_server.store.database import DatabaseUnavailable, database_url
 from session_server.store.events import StoreError
+from session_server.witness.app import add_commands as witness_commands
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -357,6 +358,7 @@ def parser() -> argparse.ArgumentParser:
         "--reset", action="store_true", help="erase the demo council's data first (refused for a real council)"
     )
     p.set_defaults(run=cmd_demo)
+    witness_commands(sub)
     p = sub.add_parser("migrate", help="apply schema migrations")
     p.set_defaults(run=cmd_migrate)
 
