@@ -38,6 +38,14 @@ export const AMENDMENT_STRINGS = {
     deleteMany: "Рядки {from}–{to} вилучити.",
     removed: "вилучається",
     added: "додається",
+    amOp: "Зміна",
+    op_replace: "Викласти рядки в новій редакції",
+    op_insert: "Додати після рядка",
+    op_delete: "Вилучити рядки",
+    amFrom: "З рядка",
+    amAfter: "Після рядка (0 — на початку)",
+    amTo: "По рядок",
+    amText: "Нова редакція",
   },
   en: {
     title: "Amendments to draft {draft}",
@@ -63,6 +71,14 @@ export const AMENDMENT_STRINGS = {
     deleteMany: "Delete lines {from}–{to}.",
     removed: "removed",
     added: "added",
+    amOp: "Change",
+    op_replace: "Reword lines",
+    op_insert: "Add after a line",
+    op_delete: "Delete lines",
+    amFrom: "From line",
+    amAfter: "After line (0: at the beginning)",
+    amTo: "To line",
+    amText: "New wording",
   },
 };
 
@@ -151,6 +167,37 @@ export function amendmentArticles({ lang, draft, votes, deputyName }) {
     for (const change of amendment.changes) article.append(changeBlock(lang, change, draftLines));
     return article;
   });
+}
+
+/**
+ * The change fields of an amendment form (the console's and the tablet's, the same ids): the kinds of
+ * change in `lang`, and the fields following the chosen one — an insertion names the line it follows and
+ * has no end line, a deletion has no text.
+ */
+export function renderChangeForm(lang) {
+  const $ = (id) => document.getElementById(id);
+  const op = $("am-op").value || "replace";
+  if ($("am-op").dataset.lang !== lang) {
+    $("am-op").replaceChildren(...["replace", "insert", "delete"].map((o) => new Option(fill(lang, `op_${o}`), o)));
+    $("am-op").dataset.lang = lang;
+    $("am-op").value = op;
+  }
+  for (const [id, key] of [["am-op-label", "amOp"], ["am-to-label", "amTo"], ["am-text-label", "amText"]]) {
+    $(id).textContent = fill(lang, key);
+  }
+  $("am-from-label").textContent = fill(lang, op === "insert" ? "amAfter" : "amFrom");
+  $("am-to-row").hidden = op === "insert";
+  $("am-text-row").hidden = op === "delete";
+  $("amendment-form").text.required = op !== "delete";
+}
+
+/** The change an amendment form describes, in the API's form (`voting/amendments.py`). */
+export function changeOf(data) {
+  const op = String(data.get("op"));
+  const from = Number(data.get("from"));
+  const to = Number(data.get("to")) || from;
+  const text = String(data.get("text") ?? "").replace(/\r\n?/g, "\n");
+  return op === "insert" ? { op, after: from, text } : op === "delete" ? { op, from, to } : { op, from, to, text };
 }
 
 /** The title of the list: «Поправки до проєкту ПР-101». */

@@ -7,6 +7,7 @@
  * @module console-documents
  */
 
+import { changeOf, renderChangeForm } from "./amendments.js";
 import { confirmStep, reportBeside } from "./dialog.js";
 import { longDate } from "./ukrainian.js";
 
@@ -147,30 +148,19 @@ export function documentsPanel({ api, t, report, view, onAmended }) {
       new Option(t("amCommittee"), "committee"),
     );
     if (author) $("am-author").value = author;
-    const op = $("am-op").value || "replace";
-    $("am-op").replaceChildren(...["replace", "insert", "delete"].map((o) => new Option(t(`op_${o}`), o)));
-    $("am-op").value = op;
     renderChangeFields();
   }
 
-  /** The change's fields follow its kind: an insertion names the line it follows, a deletion has no text. */
+  /** The form follows its choices: the change's fields (`amendments.js`), a committee's name. */
   function renderChangeFields() {
-    const op = $("am-op").value;
-    $("am-from-label").textContent = t(op === "insert" ? "amAfter" : "amFrom");
-    $("am-to-row").hidden = op === "insert";
-    $("am-text-row").hidden = op === "delete";
-    $("amendment-form").text.required = op !== "delete";
+    renderChangeForm(view.lang);
     $("am-committee-row").hidden = $("am-author").value !== "committee";
     $("amendment-form").committee.required = $("am-author").value === "committee";
   }
 
   async function propose(form) {
     const data = new FormData(form);
-    const op = String(data.get("op"));
-    const from = Number(data.get("from"));
-    const to = Number(data.get("to")) || from;
-    const text = String(data.get("text") ?? "").replace(/\r\n?/g, "\n");
-    const change = op === "insert" ? { op, after: from, text } : op === "delete" ? { op, from, to } : { op, from, to, text };
+    const change = changeOf(data);
     const who = String(data.get("author"));
     const author =
       who === "mayor" ? { kind: "mayor" } : who === "committee" ? { kind: "committee", name: String(data.get("committee")) } : { kind: "deputy", member: who };

@@ -104,7 +104,7 @@ function renderTexts() {
     "doc-title-label": "docTitle", "doc-initiator-label": "docInitiator", "doc-rapporteur-label": "docRapporteur",
     "doc-file-label": "docFile", "doc-text-label": "docText", "register-send": "register",
     "amendment-title": "amendmentTitle", "am-draft-label": "amDraft", "am-author-label": "amAuthor",
-    "am-committee-label": "amCommitteeName", "am-op-label": "amOp", "am-to-label": "amTo", "am-text-label": "amText",
+    "am-committee-label": "amCommitteeName",
     "am-reason-label": "amReason", "am-send": "amSend", "amendments-legend": "amendmentsLegend", "sittings-title": "sittings",
     "schedule-title": "scheduleTitle", "s-number-label": "sNumber", "s-convocation-label": "sConvocation",
     "s-date-label": "sDate", "s-title-label": "sTitle", "s-agenda-label": "sAgenda", "s-add-row": "sAddRow",

@@ -12,7 +12,7 @@
  * `/tablet#enroll=<token>`.
  */
 
-import { amendmentArticles, amendmentsTitle } from "./amendments.js";
+import { amendmentArticles, amendmentsTitle, changeOf, renderChangeForm } from "./amendments.js";
 import { Auth } from "./auth.js";
 import { reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
@@ -100,9 +100,6 @@ function renderTexts() {
     "conflict-reason-label": "conflictReason",
     "conflict-send": "conflictSend",
     "propose-amendment-title": "proposeAmendment",
-    "am-op-label": "amOp",
-    "am-to-label": "amTo",
-    "am-text-label": "amText",
     "am-reason-label": "amReason",
     "am-send": "amSend",
   };
@@ -151,35 +148,16 @@ function renderAmendments(state) {
   $("amendments-title").textContent = amendmentsTitle(view.lang, draft.number);
   // a deputy may propose an amendment while the draft is not decided (the server says so otherwise)
   $("propose-amendment").hidden = !draft.draft_text || !["registered", "published_draft", "scheduled"].includes(draft.status);
-  renderChangeFields();
+  renderChangeForm(view.lang);
   $("amendment-list").replaceChildren(
     ...amendmentArticles({ lang: view.lang, draft, votes: state.votes, deputyName }),
   );
 }
 
-/** The amendment form's fields follow the change: an insertion names the line it follows, a deletion has no text. */
-function renderChangeFields() {
-  const op = $("am-op").value || "replace";
-  if (!$("am-op").options.length || $("am-op").dataset.lang !== view.lang) {
-    $("am-op").replaceChildren(...["replace", "insert", "delete"].map((o) => new Option(t(`op_${o}`), o)));
-    $("am-op").dataset.lang = view.lang;
-    $("am-op").value = op;
-  }
-  $("am-from-label").textContent = t(op === "insert" ? "amAfter" : "amFrom");
-  $("am-to-row").hidden = op === "insert";
-  $("am-text-row").hidden = op === "delete";
-  $("amendment-form").text.required = op !== "delete";
-}
-
 /** An amendment in the deputy's own name, to the draft under consideration. */
 async function proposeAmendment(form) {
   const data = new FormData(form);
-  const op = String(data.get("op"));
-  const from = Number(data.get("from"));
-  const to = Number(data.get("to")) || from;
-  const text = String(data.get("text") ?? "").replace(/\r\n?/g, "\n");
-  const change = op === "insert" ? { op, after: from, text } : op === "delete" ? { op, from, to } : { op, from, to, text };
-  const body = { id: crypto.randomUUID(), type: "amendment.propose", reason: String(data.get("reason")), changes: [change] };
+  const body = { id: crypto.randomUUID(), type: "amendment.propose", reason: String(data.get("reason")), changes: [changeOf(data)] };
   try {
     await api(`/documents/${encodeURIComponent(view.draft.id)}/commands`, { method: "POST", body: JSON.stringify(body) });
     form.reset();
@@ -502,7 +480,7 @@ function wire() {
   }
   $("register").addEventListener("click", (event) => simple({ type: "presence.register" }, event.currentTarget));
   $("request-floor").addEventListener("click", (event) => simple({ type: "speaker.request" }, event.currentTarget));
-  $("am-op").addEventListener("change", renderChangeFields);
+  $("am-op").addEventListener("change", () => renderChangeForm(view.lang));
   $("amendment-form").addEventListener("submit", (event) => {
     event.preventDefault();
     proposeAmendment(event.target);
