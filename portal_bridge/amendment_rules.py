@@ -13,7 +13,7 @@ from portal_bridge.document_commands import AmendmentPropose, AmendmentRecordOut
 from portal_bridge.document_events import AmendmentDecided, AmendmentProposed, AmendmentWithdrawn
 from session_server.domain.errors import DomainError
 from session_server.domain.roles import Context, Role
-from voting.amendments import AmendmentError, Change, check_changes, consolidate, lines_of
+from voting.amendments import Amendment, AmendmentError, Change, check_changes, consolidate, lines_of
 
 __all__ = ["STAFF", "AmendmentRecord", "Draft", "consolidated", "propose", "record_outcome", "withdraw"]
 
@@ -36,6 +36,10 @@ class AmendmentRecord:
     """The vote that decided it."""
     jointly: tuple[str, ...] = ()
     """The other amendments put to that vote together with it."""
+
+    def as_amendment(self) -> Amendment:
+        """As the sitting and the conflict checks see it (``voting.amendments.Amendment``)."""
+        return Amendment(self.id, self.number, self.changes, self.status)
 
 
 @dataclass(frozen=True, slots=True)

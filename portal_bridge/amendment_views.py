@@ -6,15 +6,10 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from portal_bridge.amendment_rules import AmendmentRecord
 from portal_bridge.documents import DocumentState
-from voting.amendments import Amendment, lines_of
+from voting.amendments import lines_of
 
 __all__ = ["amendment_views", "text_diff", "versions"]
-
-
-def _as_amendment(record: AmendmentRecord) -> Amendment:
-    return Amendment(record.id, record.number, record.changes, record.status)
 
 
 def amendment_views(state: DocumentState) -> list[dict[str, Any]]:
@@ -25,11 +20,11 @@ def amendment_views(state: DocumentState) -> list[dict[str, Any]]:
     standing = [r for r in records if r.status != "withdrawn"]
     views = []
     for record in records:
-        mine = _as_amendment(record)
+        mine = record.as_amendment()
         conflicts = [
             other.number
             for other in standing
-            if other.id != record.id and record.status != "withdrawn" and mine.conflicts_with(_as_amendment(other))
+            if other.id != record.id and record.status != "withdrawn" and mine.conflicts_with(other.as_amendment())
         ]
         views.append(
             {

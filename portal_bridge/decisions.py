@@ -176,7 +176,7 @@ class Documents:
         state: DocumentState = await self.application.current(document_stream(str(document_id)), conn=conn)
         if not state.draft_text.strip():
             return None
-        return {a.id: Amendment(a.id, a.number, a.changes, a.status) for a in state.amendments.values()}
+        return {a.id: a.as_amendment() for a in state.amendments.values()}
 
     async def export(self, document_id: str) -> dict[str, Any]:
         """The self-contained file ``kvorum verify`` checks for a decision: its events, the council's

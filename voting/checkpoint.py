@@ -32,8 +32,10 @@ __all__ = [
     "CheckpointError",
     "NoteSigner",
     "NoteVerifier",
+    "check_key_name",
     "note_parts",
     "open_note",
+    "read_vkey",
 ]
 
 MAX_SIGNATURES = 100
@@ -108,9 +110,33 @@ def _b64decode(text: str) -> bytes | None:
     return raw if base64.b64encode(raw).decode("ascii") == text else None
 
 
-def _check_key_name(name: str) -> None:
+def check_key_name(name: str) -> None:
+    """Refuse a signed-note key name that is empty or holds a space, a '+' or a control character."""
     if not name or "+" in name or any(ch.isspace() or ch < " " for ch in name):
         raise CheckpointError("malformed_key", f"key name {name!r} is empty or holds a space, '+' or control")
+
+
+def read_vkey(text: str, signature_type: int, kind: str, algorithm: str) -> tuple[str, str, bytes]:
+    """``(name, key ID hex, 32-byte Ed25519 key)`` of a verifier key ``<name>+<key ID hex>+base64(type ||
+    key)`` whose type byte is ``signature_type``; ``kind`` and ``algorithm`` name the key and its type in a
+    refusal. The caller checks that the key ID belongs to the name and key (its algorithm byte is its own)."""
+    parts = text.strip().split("+", 2)  # a name holds no '+', base64 may
+    if len(parts) != 3:
+        raise CheckpointError("malformed_key", f"a {kind} is name+keyid+key")
+    name, id_hex, key_b64 = parts
+    check_key_name(name)
+    if not re.fullmatch(r"[0-9a-f]{8}", id_hex):
+        raise CheckpointError("malformed_key", f"key ID {id_hex!r} is not 8 lowercase hex digits")
+    key = _b64decode(key_b64)
+    if key is None or len(key) < 1:
+        raise CheckpointError("malformed_key", "the key is not base64")
+    if key[0] != signature_type:
+        raise CheckpointError(
+            "malformed_key", f"signature type {key[0]:#04x} is not {algorithm} ({signature_type:#04x})"
+        )
+    if len(key) != 33:
+        raise CheckpointError("malformed_key", f"an Ed25519 public key is 32 bytes, not {len(key) - 1}")
+    return name, id_hex, key[1:]
 
 
 def _key_id(name: str, public_key: bytes) -> bytes:
@@ -121,7 +147,7 @@ class NoteVerifier:
     """A trusted Ed25519 key under its name, as a verifier key text names it."""
 
     def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
-        _check_key_name(name)
+        check_key_name(name)
         self._name = name
         self._public_key = public_key
         self._raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -130,21 +156,8 @@ class NoteVerifier:
     @classmethod
     def from_vkey(cls, text: str) -> NoteVerifier:
         """Read ``<name>+<key ID hex>+base64(0x01 || public key)``; the key ID must match name and key."""
-        parts = text.split("+", 2)  # a name holds no '+', base64 may
-        if len(parts) != 3:
-            raise CheckpointError("malformed_key", "a verifier key is name+keyid+key")
-        name, id_hex, key_b64 = parts
-        _check_key_name(name)
-        if not re.fullmatch(r"[0-9a-f]{8}", id_hex):
-            raise CheckpointError("malformed_key", f"key ID {id_hex!r} is not 8 lowercase hex digits")
-        key = _b64decode(key_b64)
-        if key is None or len(key) < 1:
-            raise CheckpointError("malformed_key", "the key is not base64")
-        if key[0] != _ED25519:
-            raise CheckpointError("malformed_key", f"signature type {key[0]:#04x} is not Ed25519 (0x01)")
-        if len(key) != 33:
-            raise CheckpointError("malformed_key", f"an Ed25519 public key is 32 bytes, not {len(key) - 1}")
-        verifier = cls(name, Ed25519PublicKey.from_public_bytes(key[1:]))
+        name, id_hex, key = read_vkey(text, _ED25519, "verifier key", "Ed25519")
+        verifier = cls(name, Ed25519PublicKey.from_public_bytes(key))
         if verifier.key_id.hex() != id_hex:
             raise CheckpointError("malformed_key", f"key ID {id_hex} does not belong to this name and key")
         return verifier
@@ -270,7 +283,7 @@ def _signature_line(line: str) -> tuple[str, bytes]:
     if not space:
         raise CheckpointError("malformed_note", "a signature line is '— name signature'")
     try:
-        _check_key_name(name)
+        check_key_name(name)
     except CheckpointError as exc:
         raise CheckpointError("malformed_note", exc.message) from None
     signature = _b64decode(signature_b64)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from voting.checkpoint import Checkpoint, CheckpointError, note_parts
+from voting.checkpoint import Checkpoint, CheckpointError, check_key_name, note_parts, read_vkey
 
 __all__ = ["COSIGNATURE_V1", "CosignatureSigner", "CosignatureVerifier", "Cosigned", "cosignatures", "cosigned_message"]
 
@@ -49,11 +48,6 @@ def _key_id(name: str, public_key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([COSIGNATURE_V1]) + public_key).digest()[:4]
 
 
-def _check_name(name: str) -> None:
-    if not name or "+" in name or any(ch.isspace() or ch < " " for ch in name):
-        raise CheckpointError("malformed_key", f"key name {name!r} is empty or holds a space, '+' or control")
-
-
 @dataclass(frozen=True, slots=True)
 class Cosigned:
     """A verified cosignature: which witness, and when it says it cosigned (POSIX seconds)."""
@@ -66,7 +60,7 @@ class CosignatureVerifier:
     """A witness's Ed25519 key under its name, as its verifier key text names it."""
 
     def __init__(self, name: str, public_key: Ed25519PublicKey) -> None:
-        _check_name(name)
+        check_key_name(name)
         self._name = name
         self._public_key = public_key
         self._raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -75,20 +69,8 @@ class CosignatureVerifier:
     @classmethod
     def from_vkey(cls, text: str) -> CosignatureVerifier:
         """Read ``<name>+<key ID hex>+base64(0x04 || public key)``; the key ID must match name and key."""
-        parts = text.strip().split("+", 2)
-        if len(parts) != 3:
-            raise CheckpointError("malformed_key", "a witness key is name+keyid+key")
-        name, id_hex, key_b64 = parts
-        _check_name(name)
-        if not re.fullmatch(r"[0-9a-f]{8}", id_hex):
-            raise CheckpointError("malformed_key", f"key ID {id_hex!r} is not 8 lowercase hex digits")
-        try:
-            key = base64.b64decode(key_b64, validate=True)
-        except ValueError:
-            raise CheckpointError("malformed_key", "the key is not base64") from None
-        if len(key) != 33 or key[0] != COSIGNATURE_V1:
-            raise CheckpointError("malformed_key", "a witness key is 0x04 (cosignature/v1) and 32 bytes of Ed25519")
-        verifier = cls(name, Ed25519PublicKey.from_public_bytes(key[1:]))
+        name, id_hex, key = read_vkey(text, COSIGNATURE_V1, "witness key", "cosignature/v1")
+        verifier = cls(name, Ed25519PublicKey.from_public_bytes(key))
         if verifier.key_id.hex() != id_hex:
             raise CheckpointError("malformed_key", f"key ID {id_hex} does not belong to this name and key")
         return verifier
