@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from datetime import date, timedelta
 from typing import Any
 
 import httpx
+from amendments_support import DRAFT, document_command, scheduled_draft
 from conftest import Demo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -20,19 +20,10 @@ from voting.amendments import lines_of
 from voting.decision import document_digest
 
 MAYOR_KEY = Ed25519PrivateKey.generate()
-DRAFT = "\n".join(
-    [
-        "1. Внести зміни до міського бюджету на 2027 рік.",
-        "2. Збільшити видатки на ремонт шкіл на 10 млн грн.",
-        "3. Фінансовому управлінню внести зміни до розпису.",
-        "4. Контроль покласти на комісію з питань бюджету.",
-    ]
-)
 
 
 async def _document(demo: Demo, user: str, n: int, type_: str, **fields: Any) -> httpx.Response:
-    body = {"id": f"{type_}-{n}", "type": type_, **fields}
-    return await demo.client.post("/api/v1/documents/pr-101/commands", json=body, headers=await demo.headers(user))
+    return await document_command(demo, user, f"{type_}-{n}", type_, **fields)
 
 
 async def _settled(demo: Demo, done: Any) -> dict[str, Any]:
@@ -53,23 +44,7 @@ async def test_a_draft_with_its_amendments_becomes_the_consolidated_decision(dem
         json={"id": "keys", "type": "council.configure", "signer_keys": {"mayor-1": public}},
         headers=await demo.headers("admin"),
     )
-    registered = await demo.client.post(
-        "/api/v1/documents",
-        json={
-            "id": "reg",
-            "document": "pr-101",
-            "number": "ПР-101",
-            "title": "Про внесення змін до міського бюджету",
-            "initiator": "Виконавчий комітет",
-            "rapporteur": "Олена Бондар",
-            "text": DRAFT,
-        },
-        headers=await demo.headers("secretary"),
-    )
-    assert registered.status_code == 201, registered.text
-    today = date.today()
-    await _document(demo, "secretary", 1, "document.publish_draft", date=(today - timedelta(days=30)).isoformat())
-    await _document(demo, "secretary", 1, "document.schedule", session="c8-s45", item="i1", date=today.isoformat())
+    await scheduled_draft(demo)
 
     # A deputy proposes in the deputy's own name; the secretary enters one for a deputy; the mayor proposes.
     mine = await _document(

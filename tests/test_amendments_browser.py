@@ -5,11 +5,11 @@ it (the demo council, unsigned ballots: the signed path is the tablet's own test
 from __future__ import annotations
 
 import asyncio
-from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from accessibility_support import serious_violations
+from amendments_support import document_command, scheduled_draft
 from browser_support import Browser, sign_in
 from conftest import Demo
 
@@ -17,42 +17,17 @@ WAIT_MS = 15_000
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 AXE = Path(__file__).resolve().parent.parent / ".cache/axe-core-4.14.1/axe.min.js"
 PRESENT = [f"deputy{i:02d}" for i in range(2, 20)]
-DRAFT = "\n".join(
-    [
-        "1. Внести зміни до міського бюджету на 2027 рік.",
-        "2. Збільшити видатки на ремонт шкіл на 10 млн грн.",
-        "3. Фінансовому управлінню внести зміни до розпису.",
-        "4. Контроль покласти на комісію з питань бюджету.",
-    ]
-)
 
 
 async def _document(demo: Demo, user: str, type_: str, **fields: Any) -> None:
-    body = {"id": f"{type_}-{len(str(fields))}-{user}", "type": type_, **fields}
-    answer = await demo.client.post("/api/v1/documents/pr-101/commands", json=body, headers=await demo.headers(user))
+    answer = await document_command(demo, user, f"{type_}-{len(str(fields))}-{user}", type_, **fields)
     assert answer.status_code == 200, answer.text
 
 
 async def test_a_deputy_reads_an_amendment_s_changes_and_votes_on_it(browser: Browser, demo_council: Demo) -> None:
     demo = demo_council
     origin = demo.server.url
-    registered = await demo.client.post(
-        "/api/v1/documents",
-        json={
-            "id": "reg",
-            "document": "pr-101",
-            "number": "ПР-101",
-            "title": "Про внесення змін до міського бюджету",
-            "initiator": "Виконавчий комітет",
-            "rapporteur": "Олена Бондар",
-            "text": DRAFT,
-        },
-        headers=await demo.headers("secretary"),
-    )
-    assert registered.status_code == 201, registered.text
-    today = date.today()
-    await _document(demo, "secretary", "document.publish_draft", date=(today - timedelta(days=30)).isoformat())
-    await _document(demo, "secretary", "document.schedule", session="c8-s45", item="i1", date=today.isoformat())
+    await scheduled_draft(demo)
     await _document(
         demo,
         "deputy03",
