@@ -22,7 +22,7 @@ __all__ = ["Aggregate", "Drafts", "Kind", "Reader"]
 
 
 class Drafts(Protocol):
-    """The drafts' amendments, from the extension that keeps draft decisions (``Opened.drafts``): what a
+    """The drafts' amendments, from the extension that keeps draft decisions (``Application.provide_drafts``): what a
     sitting decides an amendment vote against."""
 
     async def amendments(self, draft: str, conn: Any) -> Mapping[str, Amendment] | None:
