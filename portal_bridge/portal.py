@@ -35,6 +35,7 @@ from portal_bridge.opendata_rows import OpenDataRows
 from portal_bridge.pages import DEPUTY_NOT_FOUND, UNPUBLISHED, PageError, council_of, page, render
 from portal_bridge.search import find, item_numbers, words
 from portal_bridge.ukrainian import composition_line, long_date, registration_line, roll_call_line
+from session_server.application import session_stream
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.session import to_public
@@ -195,8 +196,10 @@ async def session_page(request: Request) -> Response:
         view["document"] = numbers.get(proposal.get("draft") or "")
         view["added"] = agenda.get(view["item"]) if view["adopted"] else None
     composition = public["composition"]
+    witnessed = await _witnessed(request, council, public["id"])
     return render(
         "session.html",
+        witnessed=witnessed,
         council=council,
         section="sessions",
         s=public,
@@ -207,6 +210,25 @@ async def session_page(request: Request) -> Response:
         agenda_votes=agenda_votes,
         base=site_url(request),
     )
+
+
+async def _witnessed(request: Request, council: CouncilState, session: str) -> dict[str, Any] | None:
+    """The sitting's latest checkpoint and who of the council's witnesses cosigned it (None: no witnesses)."""
+    ledger = core_of(request).ledger
+    if not council.witnesses or ledger is None:
+        return None
+    cosigners = await ledger.cosigners(session_stream(session), 1)
+    if not cosigners:
+        return None
+    size, keys = cosigners[-1]
+    names = [w.name for w in council.witnesses if w.key in keys]
+    return {
+        "size": size,
+        "names": names,
+        "needed": council.witnesses_needed,
+        "done": len(names) >= council.witnesses_needed,
+        "witnesses": council.witnesses,
+    }
 
 
 def _moment(at: str) -> str:

@@ -252,10 +252,12 @@ def cmd_user_unlock(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
-    """Seed the demo council into the database and serve it."""
+    """Seed the demo council into the database, start its two demo witnesses and serve it."""
     from session_server import demo
+    from session_server.witness.demo import DemoWitness, demo_witnesses, forget_demo_witnesses
 
     settings = replace(_settings(args), demo=True)
+    witnesses: list[DemoWitness] = []
 
     def banner(s: Settings) -> None:
         base = f"http://{'localhost' if s.host in ('127.0.0.1', '0.0.0.0') else s.host}:{s.port}"
@@ -272,9 +274,22 @@ def cmd_demo(args: argparse.Namespace) -> None:
             f"Accounts, all with the password «{demo.PASSWORD}»: admin, secretary, operator (video),\n"
             f"  chair (the mayor), deputy01 … deputy{demo.COMPOSITION}.\n"
             f"  The demo council takes unsigned ballots, so it can be tried without enrolling a tablet.\n"
-            f"  Data: {settings.database_url or s.data_dir / 'postgres'}\n",
+            f"  Data: {settings.database_url or s.data_dir / 'postgres'}\n"
+            f"Witnesses: two DEMO witnesses cosign the ledger beside this server "
+            f"({', '.join(f'{w.name} at {w.url}' for w in witnesses)});\n"
+            f"  they run on the council's own machine and prove nothing: a real council's witnesses are run by\n"
+            f"  others (docs/witness.md). Check a ballot's receipt at {base}/receipt\n",
             flush=True,
         )
+
+    stack = contextlib.ExitStack()
+
+    async def prepare(kvorum: Node) -> None:
+        await demo.seed(kvorum)
+        origin = f"{kvorum.settings.ledger_origin}/{demo.COUNCIL_ID}"
+        started = demo_witnesses(kvorum.settings.data_dir, kvorum.settings.port, origin, kvorum.ledger.signer.vkey)
+        witnesses.extend(stack.enter_context(started))
+        await demo.list_witnesses(kvorum, witnesses)
 
     def start_afresh(url: str) -> None:
         if not args.reset:
@@ -283,20 +298,22 @@ def cmd_demo(args: argparse.Namespace) -> None:
             asyncio.run(demo.reset(url, settings.data_dir / "video"))
         except demo.DemoResetRefused as exc:
             raise CliError(str(exc)) from None
+        forget_demo_witnesses(settings.data_dir)
         print("the demo council's data were erased; seeding it afresh", flush=True)
 
     if settings.database_url:
         start_afresh(settings.database_url)
-        _with_database(settings, demo.seed)
-        _serve(settings, banner)
+        with stack:
+            _with_database(settings, prepare)
+            _serve(settings, banner)
         return
     # One embedded server for seeding and serving, so it is not stopped and started in between.
     from session_server.store.database import embedded_postgres
 
-    with embedded_postgres(settings.data_dir) as url:
+    with embedded_postgres(settings.data_dir) as url, stack:
         start_afresh(url)
         settings = replace(settings, database_url=url)
-        _with_database(settings, demo.seed)
+        _with_database(settings, prepare)
         _serve(settings, banner)
 
 
@@ -406,6 +423,22 @@ def parser() -> argparse.ArgumentParser:
         help="a signed checkpoint of the session published elsewhere (a file or …/ledger/checkpoint URL; "
         "repeatable): the ledger must agree with it and reach it",
     )
+    p.add_argument(
+        "--witness",
+        action="append",
+        help="a witness's verifier key (repeatable): its cosignatures must verify; see --witnesses-needed",
+    )
+    p.add_argument(
+        "--witnesses-needed",
+        type=int,
+        metavar="K",
+        help="how many of the --witness keys must have cosigned each ledger's last checkpoint (default: all)",
+    )
+    p.add_argument(
+        "--receipt",
+        action="append",
+        help="a deputy's receipt of a ballot (kvorum-receipt-v1 file; repeatable): the ledger must hold that ballot",
+    )
     p.set_defaults(run=functools.partial(cmd_verify, checks=_export_checks))
     ledger = sub.add_parser("ledger", help="the public ledger").add_subparsers(dest="ledger_command", required=True)
     p = ledger.add_parser("export", help="write a session's ledger to a file for `kvorum verify`")
@@ -440,6 +473,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.signal(signal.SIGTERM, _terminate)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("pgserver").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request to a witness says nothing new
     try:
         code = args.run(args)
     except (CliError, ConfigError, AccountError, DatabaseUnavailable, StoreError) as exc:

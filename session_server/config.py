@@ -78,6 +78,8 @@ class Settings:
     rp_id: str = "localhost"
     ledger_origin: str = "kvorum.localhost"
     checkpoint_seconds: int = 60
+    witness_retry_seconds: int = 10
+    """How often witnesses that have not cosigned a checkpoint yet are asked again (docs/witness.md)."""
     enrollment_seconds: int = 24 * 3600
     public_url: str = ""
     """The site's address as residents reach it (links in pages, feeds and open data); default: the
@@ -116,6 +118,7 @@ class Settings:
             rp_id=_name(env, "KVORUM_RP_ID", "localhost"),
             ledger_origin=_name(env, "KVORUM_LEDGER_ORIGIN", "kvorum.localhost"),
             checkpoint_seconds=whole_number(env, "KVORUM_CHECKPOINT_SECONDS", 60, low=1, high=3600),
+            witness_retry_seconds=whole_number(env, "KVORUM_WITNESS_RETRY_SECONDS", 10, low=1, high=3600),
             enrollment_seconds=whole_number(env, "KVORUM_ENROLLMENT_SECONDS", 24 * 3600, low=60, high=30 * 86400),
             public_url=(env.get("KVORUM_PUBLIC_URL") or "").rstrip("/"),
             trusted_proxies=_proxies(env, "KVORUM_TRUSTED_PROXIES"),

@@ -7,7 +7,9 @@ demo again replays instead of adding anything twice, and existing accounts are l
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,10 +18,20 @@ import asyncpg
 import orjson
 
 from session_server.application import SYSTEM, council_stream, session_stream
-from session_server.domain.commands import AgendaItemIn, CouncilCreate, DeputyAdd, DeputyUpdate, Gender, SessionSchedule
+from session_server.domain.commands import (
+    AgendaItemIn,
+    CouncilConfigure,
+    CouncilCreate,
+    DeputyAdd,
+    DeputyUpdate,
+    Gender,
+    SessionSchedule,
+    WitnessSetting,
+)
 from session_server.domain.errors import DomainError
 from session_server.identity.accounts import AccountError, hash_password
 from session_server.node import Node
+from session_server.witness.demo import DemoWitness
 from voting.rules import Rule
 
 COUNCIL_ID = "voznesensk"
@@ -213,6 +225,22 @@ async def seed(kvorum: Node, *, today: date | None = None) -> None:
         ),
         SYSTEM,
     )
+
+
+async def list_witnesses(kvorum: Node, witnesses: Sequence[DemoWitness]) -> None:
+    """List the demo witnesses in the council's settings, both needed (once per set of addresses and keys)."""
+    wanted = [WitnessSetting(name=w.name, url=w.url, key=w.key) for w in witnesses]
+    council = await kvorum.application.council(COUNCIL_ID)
+    if [(w.name, w.url, w.key) for w in council.witnesses] == [(w.name, w.url, w.key) for w in wanted]:
+        return
+    digest = hashlib.sha256("".join(f"{w.name} {w.url} {w.key}\n" for w in wanted).encode()).hexdigest()[:16]
+    command = CouncilConfigure(
+        id=f"demo-witnesses-{digest}",
+        type="council.configure",
+        witnesses=wanted,
+        witnesses_needed=len(wanted),
+    )
+    await kvorum.application.execute(council_stream(COUNCIL_ID), command, SYSTEM)
 
 
 class DemoResetRefused(Exception):

@@ -18,6 +18,7 @@ from session_server.identity.enrollment import Enrollments
 from session_server.identity.sign_ins import SignIns
 from session_server.identity.tokens import AccessTokens, Keyring, RefreshTokens, Revocations
 from session_server.ledger.trees import Ledger
+from session_server.ledger.witnessing import Witnessing
 from session_server.realtime.broker import Broker, open_broker
 from session_server.realtime.hub import Hub
 from session_server.store.database import create_pool, database_url, warm
@@ -46,6 +47,7 @@ class Node:
     hub: Hub
     broker: Broker
     ledger: Ledger
+    witnessing: Witnessing
     sign_ins: SignIns
     enrollments: Enrollments
     revocations: Revocations
@@ -94,6 +96,7 @@ class Node:
                     hub=hub,
                     broker=broker,
                     ledger=ledger,
+                    witnessing=Witnessing(pool, ledger, application, retry=settings.witness_retry_seconds),
                     sign_ins=SignIns(pool),
                     enrollments=Enrollments(pool, lifetime_seconds=settings.enrollment_seconds),
                     revocations=Revocations(pool, access),
@@ -101,8 +104,10 @@ class Node:
                 # what is public and ledgered: the council and its sittings (documents have their own exports)
                 application.listen(kvorum._fan_out, kinds=LEDGERED)
                 application.listen(ledger.on_commit, kinds=LEDGERED)
+                ledger.on_signed(kvorum.witnessing.on_signed)
                 await hub.start()
                 await ledger.start()
+                await kvorum.witnessing.start()
                 await broker.start(hub.offer, hub.reconcile_now)
                 try:
                     await kvorum.deadlines.start()
@@ -113,6 +118,7 @@ class Node:
                     await kvorum.deadlines.close()
                     await application.close()
                     await ledger.close()
+                    await kvorum.witnessing.close()
                     await broker.close()
                     await hub.close()
             finally:

@@ -133,6 +133,8 @@ def test_roster_and_public_view() -> None:
             "procedural": "majority_of_registered",
         },
         "results": "hidden",
+        "witnesses": [],
+        "witnesses_needed": 0,
         "demo": False,
         "signed_ballots": True,
         "refuse_backup_eligible": False,
@@ -276,3 +278,29 @@ def test_the_council_sets_the_rule_of_each_kind_of_vote_from_the_rules_it_allows
     with pytest.raises(DomainError) as refused:
         run(narrow, "council.configure", vote_rules={"procedural": "majority_of_registered"})
     assert refused.value.code == "unknown_rule"
+
+
+def test_the_council_lists_its_witnesses_and_how_many_must_cosign() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from voting.checkpoint import NoteSigner
+    from voting.cosignature import CosignatureSigner
+
+    keys = {n: CosignatureSigner(n, Ed25519PrivateKey.generate()).verifier.vkey for n in ("w1.example", "w2.example")}
+    listed = [{"name": n, "url": f"https://{n}/witness", "key": k} for n, k in keys.items()]
+    state = run(voznesensk(), "council.configure", witnesses=listed, witnesses_needed=2)
+    assert [(w.name, w.key) for w in state.witnesses] == list(keys.items()) and state.witnesses_needed == 2
+    assert state.to_public()["witnesses"] == listed
+    state = run(state, "council.configure", witnesses_needed=1)  # the list stays as it was
+    assert len(state.witnesses) == 2 and state.witnesses_needed == 1
+
+    assert refused(state, "council.configure", witnesses_needed=3) == "invalid_witness"
+    assert refused(state, "council.configure", witnesses=listed[:1], witnesses_needed=2) == "invalid_witness"
+    log_key = NoteSigner("w1.example", Ed25519PrivateKey.generate()).vkey  # a log's key, not a witness's
+    wrong = [{**listed[0], "key": log_key}]
+    assert refused(state, "council.configure", witnesses=wrong, witnesses_needed=1) == "invalid_witness"
+    named = [{**listed[0], "name": "w9.example"}]  # the key is another witness's
+    assert refused(state, "council.configure", witnesses=named, witnesses_needed=1) == "invalid_witness"
+    twice = [listed[0], {**listed[0], "url": "https://other.example"}]
+    assert refused(state, "council.configure", witnesses=twice) == "invalid_witness"
+    assert run(state, "council.configure", witnesses=[], witnesses_needed=0).witnesses == ()

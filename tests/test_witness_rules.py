@@ -13,10 +13,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from voting.checkpoint import Checkpoint, CheckpointError, NoteSigner
 from voting.cosignature import CosignatureSigner, CosignatureVerifier, cosignatures, cosigned_message
 from voting.merkle import MerkleTree
-from voting.witness import SIZE_TYPE, AddCheckpoint, Answer, Latest, decide
+from voting.witness import SIZE_TYPE, AddCheckpoint, Answer, Latest, decide, keys_for
 
 ORIGIN = "kvorum.example/voznesensk/c8-s45"
-LOG = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+LOG_KEY = Ed25519PrivateKey.generate()
+LOG = NoteSigner(ORIGIN, LOG_KEY)
 WITNESS = CosignatureSigner("witness.ngo.example/w1", Ed25519PrivateKey.generate())
 LOGS = {ORIGIN: [LOG.verifier]}
 TREE = MerkleTree([f"event {n}".encode() for n in range(40)])
@@ -130,3 +131,21 @@ def test_malformed_bodies_are_a_400_with_a_reason() -> None:
     ):
         answer = AddCheckpoint.parse(body)
         assert isinstance(answer, Answer) and answer.status == 400 and answer.body.strip(), body[:40]
+
+
+def test_a_witness_following_a_council_covers_each_of_its_sittings_and_no_other_council() -> None:
+    council = "kvorum.example/voznesensk"
+    logs = {council: [NoteSigner(council, LOG_KEY).verifier]}
+    signer = NoteSigner(council, LOG_KEY)
+    for sitting in ("c8-s45", "c8-s46"):  # each sitting is a log of its own, begun at size 0
+        note = signer.sign(Checkpoint(f"{council}/{sitting}", 10, TREE.root(10))).encode()
+        request = AddCheckpoint.parse(b"old 0\n\n" + note)
+        assert isinstance(request, AddCheckpoint)
+        assert decide(request, logs, None, WITNESS, now=1).status == 200
+    assert keys_for(logs, f"{council}/c8-s45") == logs[council]
+    assert keys_for(logs, council) == logs[council]
+    assert keys_for(logs, "kvorum.example/voznesensk-2/c1-s1") is None  # a prefix of the name is not a parent
+    assert keys_for(logs, "kvorum.example") is None
+    stranger = signer.sign(Checkpoint("kvorum.example/odesa/c8-s1", 10, TREE.root(10))).encode()
+    request = AddCheckpoint.parse(b"old 0\n\n" + stranger)
+    assert isinstance(request, AddCheckpoint) and decide(request, logs, None, WITNESS, now=1).status == 404

@@ -6,16 +6,14 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from witness_support import WitnessProcess, kvorum
 
 from voting.checkpoint import Checkpoint, NoteSigner
 from voting.cosignature import CosignatureVerifier, cosignatures
@@ -26,43 +24,10 @@ LOG = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
 TREE = MerkleTree([f"event {n}".encode() for n in range(30)])
 
 
-def _kvorum(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "session_server", *args], capture_output=True, text=True, timeout=60)
+_kvorum = kvorum
 
 
-class _Witness:
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "session_server",
-            "witness",
-            "serve",
-            str(self.folder),
-            "--port",
-            str(self.port),
-        ]
-        self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(500):  # until it answers (or 10 s)
-            try:
-                if httpx.get(self.url + "/", timeout=0.5).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.02)
-        raise AssertionError("the witness did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
+class _Witness(WitnessProcess):
     def add(self, old: int, size: int, proof: list[bytes] | None = None, root: bytes | None = None) -> httpx.Response:
         note = LOG.sign(Checkpoint(ORIGIN, size, TREE.root(size) if root is None else root))
         lines = [f"old {old}"] + [base64.b64encode(h).decode() for h in (proof or [])]

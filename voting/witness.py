@@ -10,6 +10,12 @@ the roots do not —, 422 when the consistency proof does not verify, 200 with t
 otherwise, after which the checkpoint is the witness's latest for that log. The caller keeps the latest
 per log and must read it and record the new one atomically (``decide`` is pure). See
 https://c2sp.org/tlog-witness.
+
+A council keeps one log per sitting (origin ``<ledger origin>/<council>/<sitting>``) besides its own
+(``<ledger origin>/<council>``), all signed by the council's key, and sittings are added every month: a
+witness follows the council once, and an origin it follows covers every origin below it (``keys_for``).
+Each of those logs still has its own latest checkpoint.
+
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from voting.checkpoint import Checkpoint, CheckpointError, NoteVerifier, note_pa
 from voting.cosignature import CosignatureSigner
 from voting.merkle import ProofError, verify_consistency
 
-__all__ = ["MAX_PROOF", "SIZE_TYPE", "AddCheckpoint", "Answer", "Latest", "decide"]
+__all__ = ["MAX_PROOF", "SIZE_TYPE", "AddCheckpoint", "Answer", "Latest", "decide", "keys_for"]
 
 MAX_PROOF = 63
 SIZE_TYPE = "text/x.tlog.size"
@@ -101,6 +107,18 @@ class AddCheckpoint:
         return cls(int(size), tuple(proof), note, origin)
 
 
+def keys_for(logs: Mapping[str, Sequence[NoteVerifier]], origin: str) -> Sequence[NoteVerifier] | None:
+    """The keys of the log ``origin``: those followed for it, or for the nearest origin above it
+    (``a/b`` covers ``a/b/c``); None when the witness follows neither."""
+    while True:
+        keys = logs.get(origin)
+        if keys is not None:
+            return keys
+        origin, slash, _ = origin.rpartition("/")
+        if not slash or not origin:
+            return None
+
+
 def decide(
     request: AddCheckpoint,
     logs: Mapping[str, Sequence[NoteVerifier]],
@@ -110,7 +128,7 @@ def decide(
 ) -> Answer:
     """The witness's answer to ``request``: ``logs`` are the keys of every log it follows by origin,
     ``latest`` what it last cosigned for this one (None: never), ``now`` the time it cosigns at."""
-    keys = logs.get(request.origin)
+    keys = keys_for(logs, request.origin)
     if keys is None:
         return Answer(404, f"this witness does not follow the log {request.origin}\n")
     try:

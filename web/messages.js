@@ -31,6 +31,7 @@ export const ERRORS = {
     council_not_found: "Раду ще не створено.",
     unknown_deputy: "Такого члена ради немає.",
     signatures_required: "Лише демонстраційна рада може приймати непідписані голоси.",
+    invalid_witness: "Свідка вказано неправильно: перевірте його ім’я, адресу й ключ та кількість потрібних підписів.",
     // the sitting
     session_exists: "Засідання з таким номером сесії та скликанням уже заплановано.",
     session_not_found: "Такого засідання немає.",
@@ -192,6 +193,7 @@ export const ERRORS = {
     council_not_found: "The council has not been created yet.",
     unknown_deputy: "There is no such member of the council.",
     signatures_required: "Only a demo council may take unsigned ballots.",
+    invalid_witness: "A witness is given wrongly: check its name, URL and key, and how many cosignatures are needed.",
     session_exists: "A sitting with this session number and convocation is already scheduled.",
     session_not_found: "There is no such sitting.",
     session_not_scheduled: "The sitting is already open.",

@@ -13,7 +13,9 @@ The audit checks, and stops at the first discrepancy it finds:
    (``session.decide``) against the session as it stood and the council as it stood at that moment:
    no ballot outside an open vote, from a non-member, unregistered or conflicted deputy, every
    signed ballot's nonce, WebAuthn signature and challenge against the credentials enrolled and not
-   revoked at that time; each closing tally and roll call is recounted and must equal the published one.
+   revoked at that time; each closing tally and roll call is recounted and must equal the published one;
+4. what people saved (``domain.witnessed``): the witnesses' cosignatures on the checkpoints (K of those
+   the auditor trusts on each ledger's last one) and the deputies' receipts of their ballots.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from session_server.domain.ledger_export import (
 )
 from session_server.domain.redecide import decided_again, time_of
 from session_server.domain.session import SessionState, evolve
+from session_server.domain.witnessed import check_witnessed, read_receipt, witness_verifiers
 from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, prepare_assertion
 from voting.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_note
 
@@ -89,6 +92,11 @@ class Report:
     """Whether the sitting is closed (else more events may follow what the file holds)."""
     published: list[int] = field(default_factory=list)
     """The sizes of the published checkpoints the auditor brought that the file agrees with."""
+    witnessed: dict[str, list[str]] = field(default_factory=dict)
+    """Per ledger ("session", "council"): the trusted witnesses that cosigned its last checkpoint."""
+    witnesses_needed: int = 0
+    receipts: list[int] = field(default_factory=list)
+    """The seq of each ballot whose receipt the file agrees with."""
 
     @property
     def unsigned_ballots(self) -> int:
@@ -158,6 +166,9 @@ def audit(
     trusted_keys: Sequence[str] | None = None,
     signatures: SignatureSink | None = None,
     published: Sequence[str] = (),
+    witnesses: Sequence[str] = (),
+    witnesses_needed: int = 0,
+    receipts: Sequence[tuple[str, Mapping[str, Any]]] = (),
 ) -> Report:
     """Audit an export; return the report or raise Discrepancy naming the first problem.
 
@@ -171,10 +182,14 @@ def audit(
     ``published`` are signed notes of the session's ledger the auditor got elsewhere (the council's
     site, a witness, an earlier download): the file must agree with each and reach the largest, so a
     file cut short at an earlier checkpoint, or a history other than the published one, fails.
+    ``witnesses`` (cosignature vkeys) are the witnesses the auditor trusts, ``witnesses_needed`` how many
+    must have cosigned each ledger's last checkpoint; ``receipts`` (``(name, parsed file)``) the deputies'
+    receipts: the file must hold each receipt's ballot and agree with its checkpoint.
     """
     sink = signatures if signatures is not None else InOrder()
+    saved = _Saved(witnesses, witnesses_needed, receipts)
     try:
-        report, broken = _audit(export, trusted_keys, sink, published)
+        report, broken = _audit(export, trusted_keys, sink, published, saved)
     except BaseException:
         sink.discard()
         raise
@@ -241,8 +256,21 @@ def _published(notes: Sequence[str], verifiers: Sequence[NoteVerifier], origin: 
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class _Saved:
+    """What the auditor brings besides the file: trusted witnesses and receipts."""
+
+    witnesses: Sequence[str] = ()
+    needed: int = 0
+    receipts: Sequence[tuple[str, Mapping[str, Any]]] = ()
+
+
 def _audit(
-    export: Mapping[str, Any], trusted_keys: Sequence[str] | None, sink: SignatureSink, notes: Sequence[str] = ()
+    export: Mapping[str, Any],
+    trusted_keys: Sequence[str] | None,
+    sink: SignatureSink,
+    notes: Sequence[str] = (),
+    saved: _Saved = _Saved(),
 ) -> tuple[Report, Exception | None]:
     """The report and what broke the rules (step 3) first, if anything; a discrepancy in the ledgers
     themselves (steps 1 and 2, which come first wherever it is) is raised."""
@@ -252,7 +280,20 @@ def _audit(
     keys_used: set[str] = set()
     council_events, council_checkpoints = _council_ledger(export, verifiers, keys_used)
     session_data, session_checkpoints = open_checkpoints("session", export.get("session_ledger"), verifiers, keys_used)
-    published = _published(notes, verifiers, str(session_data.get("origin", "")))
+    origin = str(session_data.get("origin", ""))
+    published = _published(notes, verifiers, origin)
+    receipts = [read_receipt(name, data, verifiers, origin) for name, data in saved.receipts]
+    for receipt in receipts:
+        receipt.check_against("session", session_data["leaves"])
+    published += [r.checkpoint for r in receipts]
+    witnesses = witness_verifiers(saved.witnesses)
+    witnessed = {}
+    if witnesses or saved.needed:
+        for name, data in (("council", export.get("council_ledger")), ("session", session_data)):
+            notes_of = data.get("checkpoints") or [] if isinstance(data, Mapping) else []
+            witnessed[name] = check_witnessed(name, notes_of, witnesses, saved.needed)
+        for receipt in receipts:
+            check_witnessed("receipt", [receipt.note], witnesses, 0)
     report = Report(
         council=str(export.get("council", "")),
         session=str(export.get("session", "")),
@@ -284,6 +325,9 @@ def _audit(
             "the file is cut short (an earlier copy, or a server showing an older history)",
         )
     report.published = sorted({c.size for c in published})
+    report.witnessed = witnessed
+    report.witnesses_needed = saved.needed
+    report.receipts = sorted(r.index + 1 for r in receipts)
     report.closed = rules.closed
     report.unopened = rules.unopened
     report.unsigned_demo = rules.council is not None and not rules.council.signed_ballots

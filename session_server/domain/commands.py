@@ -370,6 +370,18 @@ class VoteRules(_Model):
         return {VoteKind(kind): rule for kind, rule in self if rule is not None}
 
 
+WitnessUrl = Annotated[str, StringConstraints(pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?$")]
+
+
+class WitnessSetting(_Model):
+    """A witness the council asks to cosign its checkpoints (docs/witness.md): its name, the URL its
+    ``add-checkpoint`` is under, and its verifier key (``<name>+<key ID>+base64(0x04 || key)``)."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[^\s+]{1,200}$")]
+    url: WitnessUrl
+    key: Annotated[str, StringConstraints(pattern=r"^[^\s]{1,300}$")]
+
+
 class CouncilConfigure(_Command):
     """Change the council's settings; fields left out stay as they are.
 
@@ -395,6 +407,10 @@ class CouncilConfigure(_Command):
     ("hidden") or also how many have voted ("counts")."""
     first_ballot_final: bool | None = None
     """Whether a deputy's first ballot is final (else it may be changed until the vote closes)."""
+    witnesses: Annotated[list[WitnessSetting], Field(max_length=20)] | None = None
+    """The witnesses asked to cosign every checkpoint (the whole list; ``[]`` asks none)."""
+    witnesses_needed: Annotated[int, Field(ge=0, le=20)] | None = None
+    """How many of them must cosign a checkpoint before it counts as witnessed (e.g. 2 of 3)."""
     """The factions in the council's own order (minutes, roll calls); others follow in roster order."""
 
 

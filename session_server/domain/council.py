@@ -13,7 +13,8 @@ Events (council stream):
   the secretary recorded, absent when not recorded.
 - `deputy.updated {deputy, name?, faction?, gender?}` — a correction of the member's record; a
   `faction` of null moves a deputy out of every faction.
-- `council.configured {…}` — the settings that changed, with their new values.
+- `council.configured {…}` — the settings that changed, with their new values; `witnesses` [{name, url,
+  key}] and `witnesses_needed` name who cosigns the council's checkpoints (docs/witness.md).
 - `credential.enrolled {deputy, credential, public_key, sign_count, backup_eligible, backed_up,
   aaguid}` — a deputy's WebAuthn credential (id and COSE public key base64url), verified with user
   verification at enrollment; public, so anyone can re-check the ballots it signs.
@@ -50,10 +51,12 @@ from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, Recorded
 from session_server.domain.roles import Context, authorize
 from voting.ballot import Credential, from_b64url
+from voting.checkpoint import CheckpointError
+from voting.cosignature import CosignatureVerifier
 from voting.kinds import VoteKind, default_rule
 from voting.rules import Rule
 
-__all__ = ["CouncilState", "Deputy", "decide_council", "evolve_council"]
+__all__ = ["CouncilState", "Deputy", "Witness", "decide_council", "evolve_council"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,16 @@ class Deputy:
     mayor: bool = False
     gender: Gender | None = None
     """Grammatical gender as recorded by the secretary; None when not recorded (texts then fit both)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Witness:
+    """A witness the council asks to cosign its checkpoints."""
+
+    name: str
+    url: str
+    key: str
+    """Its verifier key: ``<name>+<key ID hex>+base64(0x04 || Ed25519 key)``."""
 
 
 @dataclass(slots=True)
@@ -97,6 +110,10 @@ class CouncilState:
     """The threshold of each kind of vote the council set (others: `voting.kinds.default_rule`)."""
     results: str = "live"
     """"hidden": ballots are sealed while a vote is open and opened at its close; "live": choices are seen."""
+    witnesses: tuple[Witness, ...] = ()
+    """The witnesses asked to cosign every checkpoint, in the council's order."""
+    witnesses_needed: int = 0
+    """How many of them must cosign a checkpoint before it counts as witnessed."""
     seq: int = 0
 
     def rule_for(self, kind: VoteKind) -> Rule:
@@ -145,6 +162,8 @@ class CouncilState:
             "procedural_rule": None if self.procedural_rule is None else self.procedural_rule.value,
             "vote_rules": {kind.value: self.rule_for(kind).value for kind in VoteKind},
             "results": self.results,
+            "witnesses": [{"name": w.name, "url": w.url, "key": w.key} for w in self.witnesses],
+            "witnesses_needed": self.witnesses_needed,
             "demo": self.demo,
             "signed_ballots": self.signed_ballots,
             "refuse_backup_eligible": self.refuse_backup_eligible,
@@ -243,11 +262,32 @@ def _configure(state: CouncilState, command: CouncilConfigure) -> list[Event]:
             raise DomainError("unknown_rule", f"the council does not vote by {rule.value!r} ({kind.value} votes)")
     if changes.get("vote_rules") == {}:
         del changes["vote_rules"]  # it names no kind
+    _check_witnesses(state, command)
     if changes.get("signed_ballots") is False and not state.demo:
         raise DomainError("signatures_required", "only a demo council may take unsigned ballots")
     if not changes:
         raise DomainError("invalid_command", "council.configure changes nothing")
     return [CouncilConfigured(**changes)]
+
+
+def _check_witnesses(state: CouncilState, command: CouncilConfigure) -> None:
+    """Each witness's key is a cosignature key under its own name, no name or key twice, and no more
+    cosignatures needed than there are witnesses."""
+    listed = command.witnesses if command.witnesses is not None else state.witnesses
+    for witness in command.witnesses or []:
+        try:
+            verifier = CosignatureVerifier.from_vkey(witness.key)
+        except CheckpointError as exc:
+            raise DomainError("invalid_witness", f"witness {witness.name}: {exc.message}") from None
+        if verifier.name != witness.name:
+            raise DomainError("invalid_witness", f"the key of witness {witness.name} is named {verifier.name}")
+    for field_ in ("name", "key", "url"):
+        values = [getattr(w, field_) for w in listed]
+        if len(set(values)) != len(values):
+            raise DomainError("invalid_witness", f"two witnesses have the same {field_}")
+    needed = command.witnesses_needed if command.witnesses_needed is not None else state.witnesses_needed
+    if needed > len(listed):
+        raise DomainError("invalid_witness", f"{needed} cosignatures cannot be needed of {len(listed)} witnesses")
 
 
 def _update_deputy(state: CouncilState, command: DeputyUpdate) -> list[Event]:
@@ -332,6 +372,10 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
                     **{VoteKind(k): Rule(r) for k, r in (data.vote_rules or {}).items()},
                 },
                 first_ballot_final=_or(data.first_ballot_final, state.first_ballot_final),
+                witnesses=state.witnesses
+                if data.witnesses is None
+                else tuple(Witness(w["name"], w["url"], w["key"]) for w in data.witnesses),
+                witnesses_needed=_or(data.witnesses_needed, state.witnesses_needed),
                 seq=event.seq,
             )
         case CredentialEnrolled():

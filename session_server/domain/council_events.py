@@ -74,6 +74,8 @@ class DeputyUpdated(Event):
         "first_ballot_final",
         "vote_rules",
         "results",
+        "witnesses",
+        "witnesses_needed",
     ),
 )
 class CouncilConfigured(Event):
@@ -92,6 +94,10 @@ class CouncilConfigured(Event):
     """Rules by kind of vote (``voting.kinds``): merged into those set before."""
     results: str | None = None
     """"live" or "hidden": whether a vote's choices are seen while it is open, or sealed until its close."""
+    witnesses: list[Mapping[str, str]] | None = None
+    """The witnesses asked to cosign checkpoints, each ``{name, url, key}`` (the whole list)."""
+    witnesses_needed: int | None = None
+    """How many of them must cosign a checkpoint."""
 
 
 @event("credential.enrolled")

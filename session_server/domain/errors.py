@@ -58,6 +58,7 @@ sealed_ballot_missing      closing a sealed vote whose kept opening of a ballot 
 secret_ballot_unsupported  a secret vote: refused until ballots can be kept secret from the server too
 signature_required         an unsigned ballot where the council requires signed ones
 signatures_required        turning signed ballots off on a council that is not a demo council
+invalid_witness            a witness key not a cosignature key of its name, a witness twice, or K > N witnesses
 unknown_credential         the credential is not enrolled
 credential_exists          enrolling a credential twice
 credential_revoked         a ballot signed with (or revoking again) a revoked credential
@@ -177,6 +178,7 @@ declare(
         "secret_ballot_unsupported": "invalid",
         "signature_required": "forbidden",
         "signatures_required": "conflict",
+        "invalid_witness": "invalid",
         "unknown_credential": "forbidden",
         "credential_exists": "conflict",
         "credential_revoked": "forbidden",

@@ -148,6 +148,7 @@ def _pages(settings: Settings) -> list[Route]:
 
     return [
         Route("/tablet", page("tablet")),
+        Route("/receipt", page("receipt")),
         Route("/console", page("console")),
         Route("/display", current("display")),
         Route("/display/{session}", page("display")),

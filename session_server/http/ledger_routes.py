@@ -14,9 +14,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from session_server.application import council_stream, session_stream
+from session_server.domain.roles import Role
+from session_server.domain.witnessed import RECEIPT_FORMAT
 from session_server.http.openapi import described, query_parameter
-from session_server.http.responses import ApiError, node_of, query_int
+from session_server.http.responses import ApiError, node_of, principal, query_int
 from session_server.ledger.trees import Ledger, LedgerError, b64
+from session_server.ledger.witnessing import Witnessing
 from session_server.node import Node
 
 EXPORT_FORMAT = "kvorum-ledger-v1"
@@ -142,7 +145,7 @@ async def consistency(request: Request) -> Response:
 
 
 @described(
-    "Receipt for event ?seq=N: {index, leaf, size, hashes, checkpoint}",
+    "Receipt for event ?seq=N (kvorum-receipt-v1): {format, origin, session, index, leaf, size, hashes, checkpoint}",
     errors_=(400, 404),
     query=[query_parameter("seq", "the event's seq", required=True)],
 )
@@ -152,15 +155,22 @@ async def receipt(request: Request) -> Response:
     stream = await _stream(request)
     seq = _required(request, "seq", low=1)
     try:
-        return JSONResponse((await ledger.receipt(stream, seq)).as_dict())
+        found = (await ledger.receipt(stream, seq)).as_dict()
     except LedgerError as exc:
         raise _ledger_error(exc) from None
+    # the file a deputy keeps (kvorum-receipt-v1, docs/ledger.md "Receipts"), as `kvorum verify --receipt` reads it
+    session = request.path_params.get("session")
+    head = {"format": RECEIPT_FORMAT, "origin": await ledger.origin_of(stream), "session": session}
+    return JSONResponse({**head, **found})
 
 
-async def export_stream(ledger: Ledger, stream: str) -> dict[str, Any]:
-    """One stream's part of the export: leaves up to a fresh checkpoint, every checkpoint, the proofs between."""
+async def export_stream(ledger: Ledger, stream: str, witnessing: Witnessing | None = None) -> dict[str, Any]:
+    """One stream's part of the export: leaves up to a fresh checkpoint, every checkpoint, the proofs between.
+    A checkpoint signed for it is given the time to be witnessed (``Witnessing.settle``)."""
     latest = await ledger.sign(stream)
     size = int(latest.split("\n")[1])
+    if witnessing is not None:
+        await witnessing.settle(stream, size)
     sizes = [s for s in await ledger.checkpoint_sizes(stream) if s <= size]
     notes = [await ledger.checkpoint(stream, s) for s in sizes]
     proofs = []
@@ -186,8 +196,8 @@ async def build_export(kvorum: Node, session_id: str) -> dict[str, Any]:
         "session": session_id,
         "council": council.id,
         "keys": kvorum.ledger.vkeys(),
-        "session_ledger": await export_stream(kvorum.ledger, stream),
-        "council_ledger": await export_stream(kvorum.ledger, council_stream(council.id)),
+        "session_ledger": await export_stream(kvorum.ledger, stream, kvorum.witnessing),
+        "council_ledger": await export_stream(kvorum.ledger, council_stream(council.id), kvorum.witnessing),
     }
 
 
@@ -198,6 +208,81 @@ async def export(request: Request) -> Response:
     body = await build_export(kvorum, request.path_params["session"])
     filename = f"kvorum-{body['council']}-{body['session']}.ledger.json"
     return JSONResponse(body, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+async def witnessed(kvorum: Node, stream: str, latest: int = 50) -> dict[str, Any]:
+    """Who of the council's witnesses cosigned each of the stream's last ``latest`` checkpoints."""
+    council_id = await kvorum.application.council_id()
+    council = await kvorum.application.council(council_id) if council_id is not None else None
+    listed = council.witnesses if council is not None else ()
+    needed = council.witnesses_needed if council is not None else 0
+    names = {w.key: w.name for w in listed}
+    checkpoints = []
+    for size, keys in await kvorum.ledger.cosigners(stream, latest):
+        by = [names[key] for key in keys if key in names]
+        checkpoints.append({"size": size, "cosigned_by": by, "witnessed": len(by) >= needed})
+    return {
+        "needed": needed,
+        "witnesses": [{"name": w.name, "url": w.url, "key": w.key} for w in listed],
+        "latest": checkpoints[-1] if checkpoints else None,
+        "checkpoints": checkpoints,
+    }
+
+
+@described(
+    "Which of the council's witnesses cosigned each recent checkpoint: {needed, witnesses, latest, checkpoints}",
+    errors_=(404,),
+)
+async def witnesses(request: Request) -> Response:
+    """``{"needed", "witnesses": [{name, url, key}], "latest", "checkpoints": [{size, cosigned_by, witnessed}]}``:
+    a checkpoint is witnessed once ``needed`` listed witnesses have cosigned it (pending until then)."""
+    kvorum = node_of(request)
+    return JSONResponse(await witnessed(kvorum, await _stream(request)))
+
+
+@described(
+    "The witnesses' health for the admin: each one's last cosignature and failure, and the ledgers it lags on",
+    errors_=(401, 403),
+    bearer=True,
+)
+async def witness_health(request: Request) -> Response:
+    """``{"needed", "witnesses": [{name, url, key, cosigned, answered_at, failed_at, failure, behind}]}``
+    (admin, secretary): ``behind`` lists the ledgers whose latest checkpoint the witness has not cosigned."""
+    who = await principal(request)
+    if who.role not in (Role.ADMIN, Role.SECRETARY):
+        raise ApiError(403, "forbidden", "the witnesses are looked after by the secretary or an administrator")
+    kvorum = node_of(request)
+    council_id = await kvorum.application.council_id()
+    if council_id is None:
+        raise ApiError(404, "council_not_found", "no council yet")
+    council = await kvorum.application.council(council_id)
+    out = []
+    for witness in council.witnesses:
+        health = await kvorum.pool.fetchrow("SELECT * FROM witness_health WHERE witness = $1", witness.key)
+        cosigned = await kvorum.pool.fetchval("SELECT count(*) FROM cosignatures WHERE witness = $1", witness.key)
+        behind = await kvorum.pool.fetch(
+            """SELECT c.stream, c.size, l.size AS held
+               FROM (SELECT stream, max(size) AS size FROM checkpoints GROUP BY stream) c
+               LEFT JOIN witness_logs l ON l.stream = c.stream AND l.witness = $1
+               WHERE coalesce(l.size, -1) < c.size ORDER BY c.stream""",
+            witness.key,
+        )
+        out.append(
+            {
+                "name": witness.name,
+                "url": witness.url,
+                "key": witness.key,
+                "cosigned": int(cosigned),
+                "answered_at": health["answered_at"].isoformat() if health and health["answered_at"] else None,
+                "failed_at": health["failed_at"].isoformat() if health and health["failed_at"] else None,
+                "failure": health["failure"] if health else None,
+                "behind": [
+                    {"stream": r["stream"], "size": int(r["size"]), "held": r["held"] and int(r["held"])}
+                    for r in behind
+                ],
+            }
+        )
+    return JSONResponse({"needed": council.witnesses_needed, "witnesses": out})
 
 
 async def keys(request: Request) -> Response:
@@ -217,6 +302,8 @@ def routes() -> list[BaseRoute]:
             Route(f"{prefix}/inclusion", inclusion),
             Route(f"{prefix}/consistency", consistency),
             Route(f"{prefix}/receipt", receipt),
+            Route(f"{prefix}/witnesses", witnesses),
         ]
     out.append(Route("/sessions/{session}/ledger/export", export))
+    out.append(Route("/witnesses", witness_health))
     return out

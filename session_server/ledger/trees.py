@@ -6,7 +6,8 @@ and the session (``<KVORUM_LEDGER_ORIGIN>/<council>/<session>``; the council str
 ``<KVORUM_LEDGER_ORIGIN>/<council>``). A checkpoint is signed after every commit that closes a
 vote or the session, within ``KVORUM_CHECKPOINT_SECONDS`` of any other commit, and on demand for
 a receipt. Checkpoints are stored, so every node serves the same ones; keys are never deleted, only
-retired, so a checkpoint stays verifiable after a rotation.
+retired, so a checkpoint stays verifiable after a rotation. A checkpoint is served with the
+cosignature lines of the witnesses that have cosigned it so far (``ledger.witnessing``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import base64
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -86,6 +87,11 @@ class Ledger:
         self._urgent: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._signed: list[Callable[[str], None]] = []
+
+    def on_signed(self, listener: Callable[[str], None]) -> None:
+        """Tell ``listener`` the stream of every checkpoint this node signs (the witnesses are asked then)."""
+        self._signed.append(listener)
 
     # ---- keys ------------------------------------------------------------------------------
 
@@ -188,7 +194,7 @@ class Ledger:
         signer = self.signer
         note = signer.sign(checkpoint)
         # Another node may sign the same size at once; the first stored note is the one served.
-        await self.pool.execute(
+        inserted = await self.pool.execute(
             """INSERT INTO checkpoints (stream, size, root, note, key_id) VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (stream, size) DO NOTHING""",
             stream,
@@ -197,25 +203,40 @@ class Ledger:
             note,
             signer.key_id.hex(),
         )
-        stored: str = await self.pool.fetchval(
-            "SELECT note FROM checkpoints WHERE stream = $1 AND size = $2", stream, size
-        )
-        return stored
+        if inserted == "INSERT 0 1":
+            for listener in self._signed:
+                listener(stream)
+        return await self.checkpoint(stream, size)
 
     async def checkpoint(self, stream: str, size: int | None = None) -> str:
-        """The latest signed checkpoint, or the one at ``size``; LedgerError("no_checkpoint") if none."""
+        """The latest signed checkpoint, or the one at ``size``, with the witnesses' cosignatures so far;
+        LedgerError("no_checkpoint") if none."""
+        asked = size
         if size is None:
-            note = await self.pool.fetchval(
-                "SELECT note FROM checkpoints WHERE stream = $1 ORDER BY size DESC LIMIT 1", stream
-            )
-        else:
-            note = await self.pool.fetchval(
-                "SELECT note FROM checkpoints WHERE stream = $1 AND size = $2", stream, size
-            )
+            size = await self.pool.fetchval("SELECT max(size) FROM checkpoints WHERE stream = $1", stream)
+        note = await self.pool.fetchval(
+            """SELECT c.note || coalesce((SELECT string_agg(w.line, '' ORDER BY w.cosigned_at, w.witness)
+                                          FROM cosignatures w WHERE w.stream = c.stream AND w.size = c.size), '')
+               FROM checkpoints c WHERE c.stream = $1 AND c.size = $2""",
+            stream,
+            size,
+        )
         if note is None:
-            which = "yet" if size is None else f"at size {size}"
+            which = "yet" if asked is None else f"at size {asked}"
             raise LedgerError("no_checkpoint", f"no checkpoint of this ledger {which}")
         return str(note)
+
+    async def cosigners(self, stream: str, latest: int = 50) -> list[tuple[int, list[str]]]:
+        """The stream's last ``latest`` checkpoints, ascending, each with the keys of the witnesses that
+        cosigned it so far (``ledger.witnessing`` stores a cosignature only once it verifies)."""
+        rows = await self.pool.fetch(
+            """SELECT c.size, array_remove(array_agg(w.witness ORDER BY w.cosigned_at), NULL) AS witnesses
+               FROM checkpoints c LEFT JOIN cosignatures w ON w.stream = c.stream AND w.size = c.size
+               WHERE c.stream = $1 GROUP BY c.size ORDER BY c.size DESC LIMIT $2""",
+            stream,
+            latest,
+        )
+        return [(int(r["size"]), list(r["witnesses"])) for r in reversed(rows)]
 
     async def checkpoint_sizes(self, stream: str) -> list[int]:
         """The sizes of every stored checkpoint, ascending."""

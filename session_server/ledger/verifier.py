@@ -207,10 +207,25 @@ def format_report(report: Report) -> str:
         )
     if not report.closed:
         lines.append("    NOTE: the sitting is not closed: events may follow what this ledger holds")
-    lines.append(
-        "    Proven: these events, in this order, under the checkpoints above, recounted by the rules. Not"
-        " proven: that the council showed no one a different history (a later issue brings witnesses)."
-    )
+    for ledger, names in report.witnessed.items():
+        lines.append(
+            f"    the {ledger} ledger's last checkpoint is cosigned by {len(names)} witnesses"
+            f" ({', '.join(names) or 'none'}; {report.witnesses_needed} needed)"
+        )
+    for seq in report.receipts:
+        lines.append(
+            f"    the ballot of the receipt for event {seq} is in the ledger, under a checkpoint it agrees with"
+        )
+    if report.witnessed:
+        lines.append(
+            "    Proven: these events, in this order, under the checkpoints above, recounted by the rules; and the"
+            " witnesses named cosigned only histories that extend each other, so this is the one history they saw."
+        )
+    else:
+        lines.append(
+            "    Proven: these events, in this order, under the checkpoints above, recounted by the rules. Not"
+            " proven: that the council showed no one a different history (give the witnesses' keys: --witness)."
+        )
     return "\n".join(lines)
 
 
@@ -248,6 +263,16 @@ def cmd_verify(args: argparse.Namespace, checks: Callable[[], Mapping[str, Expor
     except LedgerUnreadable as exc:
         print(f"kvorum verify: cannot read the ledger: {exc}", file=sys.stderr)
         return EXIT_UNREADABLE
+    witnesses: list[str] = list(getattr(args, "witness", None) or [])
+    needed = getattr(args, "witnesses_needed", None)
+    if needed is not None and needed > len(witnesses):
+        print(f"kvorum verify: {needed} witnesses needed but {len(witnesses)} --witness keys given", file=sys.stderr)
+        return EXIT_UNREADABLE
+    try:
+        receipts = [(source, load(source)) for source in getattr(args, "receipt", None) or []]
+    except LedgerUnreadable as exc:
+        print(f"kvorum verify: cannot read the receipt: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
     format_ = export.get("format")
     if format_ != EXPORT_FORMAT and (check := checks().get(str(format_))) is not None:
         try:
@@ -258,7 +283,15 @@ def cmd_verify(args: argparse.Namespace, checks: Callable[[], Mapping[str, Expor
         return 0
     try:
         with _no_cycle_collection():
-            report = audit(export, trusted_keys=keys or None, signatures=OtherProcesses(), published=published)
+            report = audit(
+                export,
+                trusted_keys=keys or None,
+                signatures=OtherProcesses(),
+                published=published,
+                witnesses=witnesses,
+                witnesses_needed=len(witnesses) if needed is None else needed,
+                receipts=receipts,
+            )
     except Discrepancy as exc:
         print(f"FAIL {exc}", file=sys.stderr)
         return EXIT_DISCREPANCY

@@ -1,5 +1,5 @@
 """The witness's HTTP service: ``POST /add-checkpoint`` (C2SP tlog-witness) and ``GET /`` saying who it is
-(its name, its verifier key, the logs it follows and the latest size it cosigned of each)."""
+(its name, its verifier key, the origins it follows, and each log it cosigned with the latest size)."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ def witness_app(folder: WitnessFolder) -> Starlette:
     async def about(request: Request) -> Response:
         latest = folder.latest()
         lines = [f"witness {folder.signer.verifier.name}", f"key {folder.signer.verifier.vkey}"]
-        lines += [f"log {origin} {latest[origin].size if origin in latest else 0}" for origin in sorted(folder.logs)]
+        lines += [f"follows {origin}" for origin in sorted(folder.logs)]
+        lines += [f"log {origin} {latest[origin].size}" for origin in sorted(latest)]
         return PlainTextResponse("\n".join(lines) + "\n")
 
     return Starlette(routes=[Route("/add-checkpoint", add_checkpoint, methods=["POST"]), Route("/", about)])
@@ -51,9 +52,13 @@ def add_commands(sub: Any) -> None:
     p.add_argument("folder", type=Path)
     p.add_argument("--name", required=True, help="the witness's name, e.g. witness.ngo.example/w1")
     p.set_defaults(run=_init)
-    p = commands.add_parser("follow", help="follow a council's ledger: its origin and its checkpoint key")
+    p = commands.add_parser(
+        "follow", help="follow a council's ledgers: its origin (covering each sitting's below it) and checkpoint key"
+    )
     p.add_argument("folder", type=Path)
-    p.add_argument("origin", help="the first line of its checkpoints, e.g. kvorum.example/voznesensk/c8-s45")
+    p.add_argument(
+        "origin", help="the council's origin, e.g. rada.example/voznesensk (covers rada.example/voznesensk/*)"
+    )
     p.add_argument("key", help="its verifier key, from the council's /.well-known/kvorum/keys")
     p.set_defaults(run=_follow)
     p = commands.add_parser("serve", help="answer add-checkpoint requests")
