@@ -101,3 +101,14 @@ async def test_the_broadcast_page_has_no_serious_accessibility_violation(
     await page.click("#make-key")  # the stream key for OBS, shown once
     await page.wait_for_selector("#stream-key:has-text('kvs_')", timeout=WAIT_MS)
     assert await serious_violations(page, axe_source) == []
+
+
+async def test_the_page_that_checks_a_receipt_has_no_serious_accessibility_violation(
+    page: Page, demo_council: Demo, axe_source: str
+) -> None:
+    await _live_session(demo_council)
+    await page.goto(f"{demo_council.server.url}/receipt")
+    await page.wait_for_selector("#kept-title:has-text('Квитанції')", timeout=WAIT_MS)
+    await page.set_input_files("#file", {"name": "x.json", "mimeType": "application/json", "buffer": b"{}"})
+    await page.wait_for_selector("#verdict[data-state=bad]", timeout=WAIT_MS)  # a warning shown
+    assert await serious_violations(page, axe_source) == []

@@ -92,7 +92,8 @@ function renderTexts() {
     "rule-label": "rule", "seconds-label": "seconds", "open-vote": "openVote",
     "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
     "speakers-title": "speakers", "finish-speech": "finishSpeech", "grant-seconds-label": "grantSeconds",
-    "conflicts-title": "conflicts", "devices-title": "devices", "deputy-label": "deputy", "make-link": "makeLink",
+    "conflicts-title": "conflicts", "devices-title": "devices", "witnesses-title": "witnesses",
+    "witnesses-refresh": "witnessesRefresh", "deputy-label": "deputy", "make-link": "makeLink",
     "enrolled-title": "enrolledDevices", "signed-off": "signedOff", "unlock-title": "unlockTitle",
     "unlock-hint": "unlockHint", "unlock-label": "unlockLabel", "unlock-send": "unlock", "item-number-label": "itemNumber",
     "item-title-label": "itemTitle", "item-draft-label": "itemDraft", "item-position-label": "itemPosition",
@@ -290,6 +291,48 @@ function renderDevices(council) {
       else {
         li.append(rowButton(t("revoke"), (b) => revoke(device.id, b), false, "devices-panel"));
       }
+      return li;
+    }),
+  );
+}
+
+/** The witnesses' health (`GET /api/v1/witnesses`): who cosigned how much, who fails since when, what waits. */
+async function renderWitnesses() {
+  let health;
+  try {
+    health = await api("/witnesses");
+  } catch (error) {
+    report($("witnesses-refresh"), error);
+    return;
+  }
+  const when = (at) =>
+    new Date(at).toLocaleTimeString(view.lang === "uk" ? "uk-UA" : "en-GB", { hour: "2-digit", minute: "2-digit" });
+  const ledger = (stream) => (stream.startsWith("council:") ? t("councilLedger") : stream.replace(/^session:/, ""));
+  $("witnesses-needed").textContent = health.witnesses.length
+    ? t("witnessesNeeded", { needed: health.needed, total: health.witnesses.length })
+    : t("witnessesNone");
+  $("witness-health").replaceChildren(
+    ...health.witnesses.map((w) => {
+      const li = document.createElement("li");
+      li.dataset.witness = w.name;
+      const line = document.createElement("p");
+      line.textContent =
+        t("witnessLine", { name: w.name, url: w.url, count: w.cosigned }) +
+        (w.answered_at ? t("witnessLast", { when: when(w.answered_at) }) : "");
+      li.append(line);
+      if (w.failed_at && (!w.answered_at || w.failed_at > w.answered_at)) {
+        const down = document.createElement("p");
+        down.className = "bad";
+        down.textContent = t("witnessDown", { when: when(w.failed_at), failure: w.failure });
+        li.append(down);
+      }
+      const behind = document.createElement("p");
+      behind.textContent = w.behind.length
+        ? t("witnessBehind", {
+            ledgers: w.behind.map((b) => t("witnessLedger", { name: ledger(b.stream), held: b.held ?? 0, size: b.size })).join("; "),
+          })
+        : t("witnessCurrent");
+      li.append(behind);
       return li;
     }),
   );
@@ -795,6 +838,7 @@ async function enterDesk() {
     });
     await view.documents.reload();
     if (!$("s-rows").children.length) addAgendaRow();
+    await renderWitnesses();
   }
   await reloadCouncil();
   $("who").textContent = auth.me.member ? name(auth.me.member) : auth.me.username;
@@ -817,6 +861,8 @@ async function enterDesk() {
       if (["vote.closed", "item.finished", "item.added"].includes(event.type)) view.documents?.reloadSoon();
       // the item's draft and its amendments (one may be entered during the debate)
       if (["item.started", "vote.opened", "vote.closed"].includes(event.type)) await loadDraft().catch(() => {});
+      // a result is a checkpoint the witnesses are asked to cosign at once: their answers a moment later
+      if (office && ["vote.closed", "session.closed"].includes(event.type)) setTimeout(renderWitnesses, 1500);
     },
   });
 }
@@ -825,6 +871,7 @@ function wire() {
   wireSignIn({ view, auth, renderTexts, onSignedIn: enterDesk });
   $("sitting").addEventListener("change", () => location.assign(`/console?session=${encodeURIComponent($("sitting").value)}`));
   $("open-session").addEventListener("click", (event) => openSession(event.currentTarget));
+  $("witnesses-refresh").addEventListener("click", renderWitnesses);
   $("close-session").addEventListener("click", (event) => closeSession(event.currentTarget));
   $("open-registration").addEventListener("click", (event) => command({ type: "registration.open" }, event.currentTarget));
   $("close-registration").addEventListener("click", (event) => closeRegistration(event.currentTarget));

@@ -16,6 +16,7 @@ import { amendmentArticles, amendmentsTitle, changeOf, renderChangeForm } from "
 import { Auth } from "./auth.js";
 import { reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
+import { keepReceipt, keptReceipt, receiptQr, rememberSignature, saveReceiptFile } from "./receipts.js";
 import {
   ballotSeqOf,
   choiceOf,
@@ -57,6 +58,8 @@ const view = {
   /** The current item's draft as its document tells it (text and amendments), or null. */
   draft: null,
   draftFor: null, // the registry number `draft` was last read for
+  /** Receipts being fetched or refused, by the ballot's seq: {state: "fetching" | error key, tries}. */
+  receipts: {},
 };
 
 const s = () => STRINGS[view.lang];
@@ -102,6 +105,9 @@ function renderTexts() {
     "propose-amendment-title": "proposeAmendment",
     "am-reason-label": "amReason",
     "am-send": "amSend",
+    "receipt-save": "receiptSave",
+    "receipt-show-qr": "receiptShowQr",
+    "receipt-check": "receiptCheck",
   };
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
   renderChoices();
@@ -267,8 +273,68 @@ function renderVote(state) {
     const line = shown.roll_call?.[member()];
     $("my-line").textContent = line ? t("myLine", { line: rollCallLine(view.lang, line, me()?.gender) }) : "";
   }
+  renderReceipt(closed ? shown : null);
   renderBallot();
   renderCountdown();
+}
+
+/**
+ * The receipt of this deputy's ballot in the closed vote shown: kept on this device (fetched and checked
+ * once the vote closed), being fetched, waiting for the witnesses' cosignatures, or refused by its check.
+ */
+function renderReceipt(vote) {
+  const seq = vote ? ballotSeqOf(view.state, vote.id, member()) : null;
+  $("receipt").hidden = !seq;
+  if (!seq) return;
+  const kept = keptReceipt(view.sessionId, seq);
+  const trying = view.receipts[seq];
+  if (!kept?.witnessed && !trying) fetchReceipt(vote, seq);
+  let text = t("receiptFetching");
+  if (kept) {
+    const params = { seq, count: kept.cosigned.length, needed: kept.needed };
+    text = t(!kept.needed ? "receiptKept" : kept.witnessed ? "receiptWitnessed" : "receiptPending", params);
+  } else if (trying && trying.state !== "fetching") {
+    text = t(trying.state);
+  }
+  $("receipt-line").textContent = text;
+  $("receipt-line").dataset.state = kept ? (kept.witnessed ? "kept" : "pending") : (trying?.state ?? "fetching");
+  $("receipt-actions").hidden = !kept;
+  if (!kept) $("receipt-qr").hidden = true;
+}
+
+/** Fetch, check and keep the receipt; again a few seconds later while the witnesses have not all cosigned. */
+async function fetchReceipt(vote, seq) {
+  const tries = (view.receipts[seq]?.tries ?? 0) + 1;
+  view.receipts[seq] = { state: "fetching", tries };
+  let outcome;
+  try {
+    outcome = await keepReceipt({
+      session: view.sessionId,
+      seq,
+      vote: vote.id,
+      subject: vote.subject,
+      deputy: member(),
+      council: view.council,
+    });
+  } catch {
+    outcome = { error: "receiptUnavailable" };
+  }
+  const again = outcome.error === "receiptUnavailable" || (!outcome.error && !outcome.witnessed);
+  view.receipts[seq] = { state: outcome.error ?? "kept", tries };
+  if (again && tries < 40) setTimeout(() => fetchReceipt(vote, seq), 3000);
+  render();
+}
+
+function showReceiptQr() {
+  const vote = shownVote(view.state);
+  const kept = vote && keptReceipt(view.sessionId, ballotSeqOf(view.state, vote.id, member()));
+  const qr = $("receipt-qr");
+  qr.hidden = !qr.hidden || !kept;
+  $("receipt-show-qr").setAttribute("aria-expanded", String(!qr.hidden));
+  if (!qr.hidden) {
+    qr.src = receiptQr(kept);
+    qr.alt = t("receiptQrAlt");
+  }
 }
 
 /** The member's ballot in the open vote: the log's choice, or the one on its way, and where it is. */
@@ -373,6 +439,7 @@ async function cast(choice) {
         { ...ballot, deputy: member(), choice, nonce },
         { rpId: view.council.rp_id, credentials: myCredentials() },
       );
+      rememberSignature(view.sessionId, vote.id, signed.assertion.signature); // the receipt's ballot is this one
       view.pending = { ...view.pending, stage: "sending" };
       renderBallot();
     }
@@ -481,6 +548,12 @@ function wire() {
   $("register").addEventListener("click", (event) => simple({ type: "presence.register" }, event.currentTarget));
   $("request-floor").addEventListener("click", (event) => simple({ type: "speaker.request" }, event.currentTarget));
   $("am-op").addEventListener("change", () => renderChangeForm(view.lang));
+  $("receipt-save").addEventListener("click", () => {
+    const vote = shownVote(view.state);
+    const kept = vote && keptReceipt(view.sessionId, ballotSeqOf(view.state, vote.id, member()));
+    if (kept) saveReceiptFile(kept);
+  });
+  $("receipt-show-qr").addEventListener("click", showReceiptQr);
   $("amendment-form").addEventListener("submit", (event) => {
     event.preventDefault();
     proposeAmendment(event.target);
