@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from browser_support import Browser, Page, Pages, sign_in, signed_ballots_at_localhost
 from conftest import Demo
+from witness_support import WitnessProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDES = ROOT / "docs" / "uk"
@@ -51,9 +52,17 @@ async def camera(browser: Browser, demo_council: Demo) -> AsyncIterator[Camera]:
         yield taken
 
 
+@pytest.fixture
+def witnesses(tmp_path: Path) -> Iterator[list[WitnessProcess]]:
+    made = [WitnessProcess(tmp_path / name, name=name) for name in ("witness.ngo.example", "archive.oblast.example")]
+    yield made
+    for witness in made:
+        witness.stop()
+
+
 @pytest.mark.timeout(300)
 async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_describe_them(
-    camera: Camera, demo_council: Demo
+    camera: Camera, demo_council: Demo, witnesses: list[WitnessProcess]
 ) -> None:
     demo = demo_council
     origin = await signed_ballots_at_localhost(demo)
@@ -69,6 +78,18 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     }
     registered = await demo.client.post("/api/v1/documents", json=draft, headers=await demo.headers("secretary"))
     assert registered.status_code == 201, registered.text
+    # Two independent witnesses cosign the ledger (docs/witness.md), as the council lists them.
+    listed = []
+    for witness in witnesses:
+        witness.follow("kvorum.localhost/voznesensk", demo.server.kvorum.ledger.signer.vkey)
+        witness.start()
+        listed.append({"name": witness.folder.name, "url": witness.url, "key": witness.vkey})
+    configured = await demo.client.post(
+        "/api/v1/council/commands",
+        json={"id": "witnesses", "type": "council.configure", "witnesses": listed, "witnesses_needed": 2},
+        headers=await demo.headers("admin"),
+    )
+    assert configured.status_code == 200, configured.text
 
     # The secretary: a new sitting with its agenda, the members' records, a tablet's enrollment link.
     secretary = await camera.page(1440, 900)
@@ -173,6 +194,14 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     await chair.wait_for_selector("#vote-result h3", timeout=WAIT_MS)
     await tablet.wait_for_selector("#results:not([hidden])", timeout=WAIT_MS)
     await camera.shot(tablet, "deputy-results")
+    await tablet.wait_for_selector("#receipt-line[data-state=kept]", timeout=WAIT_MS)  # checked, witnessed, kept
+    await tablet.click("#receipt-show-qr")
+    await tablet.locator("#receipt").scroll_into_view_if_needed()
+    await camera.shot(tablet, "deputy-receipt")
+    await secretary.click("#witnesses-refresh")
+    await secretary.wait_for_selector("#witness-health li:has-text('Усі журнали засвідчено')", timeout=WAIT_MS)
+    await secretary.locator("#witnesses-panel").scroll_into_view_if_needed()
+    await camera.shot(secretary, "secretary-witnesses")
     await display.wait_for_selector("#results-panel:not([hidden])", timeout=WAIT_MS)
     await camera.shot(display, "display-results")
     live = await camera.page(390, 844, mobile=True)
