@@ -21,6 +21,7 @@ from witness_support import WitnessProcess
 
 from session_server.cli import main
 from session_server.config import Settings
+from session_server.ledger.witnessing import TIMEOUT
 from voting.checkpoint import Checkpoint
 from voting.cosignature import CosignatureVerifier, cosignatures
 from voting.merkle import MerkleTree
@@ -231,3 +232,25 @@ async def test_a_file_ending_before_a_receipt_or_a_saved_checkpoint_is_reported_
         == 1
     )
     assert "does not verify" in capsys.readouterr().err
+
+
+async def test_a_witness_that_never_answers_delays_no_other(chamber: Chamber, witnesses: list[WitnessProcess]) -> None:
+    hung: list[asyncio.StreamWriter] = []
+
+    async def silent(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        hung.append(writer)  # reads nothing, answers nothing: a host behind a firewall that drops packets
+
+    server = await asyncio.start_server(silent, "127.0.0.1", witnesses[2].port)
+    try:
+        await _listed(chamber, witnesses, needed=2)
+        await _vote(chamber, {"d01": "for"})
+        await _vote(chamber, {"d02": "against"})  # its checkpoint is signed while the third still hangs
+        began = asyncio.get_running_loop().time()
+        status = await _witnessed(chamber.client, 2)
+        waited = asyncio.get_running_loop().time() - began
+        assert sorted(status["latest"]["cosigned_by"]) == ["witness1.example", "witness2.example"]
+        assert waited < TIMEOUT / 2, f"the answering witnesses waited {waited:.1f} s for the silent one"
+    finally:
+        for writer in hung:
+            writer.close()
+        server.close()

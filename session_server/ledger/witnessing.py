@@ -7,10 +7,12 @@ saw a ledger gets only its latest checkpoint, from size 0). The size a witness h
 answers, a 409 included. A cosignature is stored only once it verifies with the witness's key on that
 checkpoint; the ledger then serves the checkpoint with the line appended.
 
-The witnesses are asked at once and independently: one that is down, slow or refusing delays no other
-(each answer is stored as it comes) and is retried with a growing pause (up to six sweeps). One node
-at a time works on a ledger (a transaction-level advisory lock held while its witnesses are asked).
-What each witness last answered is kept for the admin view (``witness_health``).
+The witnesses are asked at once and independently, each in a task of its own per ledger: one that is
+down, slow or refusing delays no other (each answer is stored as it comes) and is retried with a
+growing pause (up to six sweeps). Nodes ask independently too: when two send a witness the same
+checkpoint, its 409 tells the second the size it holds, the second is answered with a cosignature of the
+same checkpoint, and the first one stored is kept. What each witness last answered is kept for the
+admin view (``witness_health``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Sequence
@@ -84,6 +87,7 @@ class Witnessing:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._pause: dict[str, tuple[float, float]] = {}  # witness key -> (until, length) after a failure
+        self._asking: dict[tuple[str, str], asyncio.Task[None]] = {}  # (witness key, stream) being asked
 
     def on_signed(self, stream: str) -> None:
         """Ledger listener: a checkpoint of ``stream`` was signed; ask the witnesses now."""
@@ -101,6 +105,10 @@ class Witnessing:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        asking = list(self._asking.values())
+        for task in asking:
+            task.cancel()
+        await asyncio.gather(*asking, return_exceptions=True)
         await self._client.aclose()
 
     async def _run(self) -> None:
@@ -141,7 +149,7 @@ class Witnessing:
             )
             if have >= council.witnesses_needed:
                 return
-            await self.collect(stream)  # returns at once while another task asks them about this ledger
+            await self.collect(stream)  # a witness already being asked is left to its task
             await asyncio.sleep(0.02)
 
     async def _witnesses(self) -> tuple[Witness, ...]:
@@ -165,46 +173,56 @@ class Witnessing:
         return [r["stream"] for r in rows]
 
     async def collect(self, stream: str) -> None:
-        """Ask every listed witness to cosign the checkpoints of ``stream`` it has not; store what it answers.
-        A witness in its pause after a failure is asked again by the first sweep after the pause."""
+        """Ask every listed witness, each in a task of its own, to cosign the checkpoints of ``stream`` it has
+        not. A witness already being asked about this ledger goes on to the newer ones by itself; one in its
+        pause after a failure is asked again by the first sweep after the pause."""
         now = time.monotonic()
-        asked = [w for w in await self._witnesses() if self._pause.get(w.key, (0.0, 0.0))[0] <= now]
-        if not asked:
-            return
-        async with self.pool.acquire() as conn, conn.transaction():
-            if not await conn.fetchval("SELECT pg_try_advisory_xact_lock(hashtext($1))", f"kvorum witness {stream}"):
-                return  # another node is asking them about this ledger now; the sweep covers what it misses
-            held = {
-                r["witness"]: int(r["size"])
-                for r in await conn.fetch("SELECT witness, size FROM witness_logs WHERE stream = $1", stream)
-            }
-            checkpoints = [
-                _Due(int(r["size"]), str(r["note"]))
-                for r in await conn.fetch("SELECT size, note FROM checkpoints WHERE stream = $1 ORDER BY size", stream)
-            ]
-            if not checkpoints:
-                return
-            await asyncio.gather(*(self._ask(w, stream, checkpoints, held.get(w.key)) for w in asked))
+        for witness in await self._witnesses():
+            key = (witness.key, stream)
+            if self._pause.get(witness.key, (0.0, 0.0))[0] > now or key in self._asking:
+                continue
+            task = asyncio.create_task(self._ask(witness, stream), name=f"witness {witness.name} {stream}")
+            self._asking[key] = task
+            task.add_done_callback(functools.partial(self._asked, key))
 
-    async def _ask(self, witness: Witness, stream: str, checkpoints: list[_Due], held: int | None) -> None:
-        """Send ``witness`` each checkpoint newer than the one it holds, oldest first."""
-        if held is None:
-            due = checkpoints[-1:]
-        else:
-            due = [c for c in checkpoints if c.size > held]
+    def _asked(self, key: tuple[str, str], _: asyncio.Task[None]) -> None:
+        self._asking.pop(key, None)
+
+    async def _ask(self, witness: Witness, stream: str) -> None:
+        """Send ``witness`` each checkpoint newer than the one it holds, oldest first, until none is left."""
+        asked = False
         try:
             verifier = CosignatureVerifier.from_vkey(witness.key)
-            for checkpoint in due:
-                if held is not None and held >= checkpoint.size:
-                    continue  # it has moved past this one (another node asked it meanwhile)
-                held = await self._add_checkpoint(witness, verifier, stream, checkpoint, held or 0)
+            while True:
+                held = await self.pool.fetchval(
+                    "SELECT size FROM witness_logs WHERE witness = $1 AND stream = $2", witness.key, stream
+                )
+                rows = await self.pool.fetch(
+                    "SELECT size, note FROM checkpoints WHERE stream = $1 AND size > $2 ORDER BY size",
+                    stream,
+                    -1 if held is None else held,
+                )
+                due = [_Due(int(r["size"]), str(r["note"])) for r in rows]
+                if held is None:
+                    due = due[-1:]  # a witness new to this ledger starts from its latest checkpoint
+                if not due:
+                    break
+                for checkpoint in due:
+                    if held is not None and held >= checkpoint.size:
+                        continue  # it has moved past this one (another node asked it meanwhile)
+                    held = await self._add_checkpoint(witness, verifier, stream, checkpoint, held or 0)
+                    asked = True
         except _Refusal as refusal:
             await self._failed(witness, str(refusal))
             return
         except httpx.HTTPError as exc:
             await self._failed(witness, f"no answer: {type(exc).__name__} {exc}".strip())
             return
-        if due:
+        except (CheckpointError, asyncpg.PostgresError, OSError) as exc:
+            log.exception("asking witness %s about %s failed", witness.name, stream)
+            await self._failed(witness, f"not asked: {exc}")
+            return
+        if asked:
             self._pause.pop(witness.key, None)
             await self.pool.execute(
                 """INSERT INTO witness_health (witness, answered_at) VALUES ($1, now())
