@@ -175,6 +175,14 @@ async def test_the_council_collects_k_of_n_cosignatures_and_a_rewritten_history_
     assert "cosigned by 0 of the 2 witnesses needed" in capsys.readouterr().err
     assert await asyncio.to_thread(main, ["verify", str(forged_path), "--receipt", str(receipt_path)]) == 1
     assert "not the ballot the deputy's device kept" in capsys.readouterr().err
+    saved = tmp_path / "checkpoint.txt"  # the cosigned checkpoint someone kept from the portal
+    saved.write_text(note)
+    assert await asyncio.to_thread(main, ["verify", str(forged_path), "--checkpoint", str(saved)]) == 1
+    assert "the file is cut short" in capsys.readouterr().err  # one ballot fewer than the saved checkpoint
+    grown_path = tmp_path / "grown.json"
+    grown_path.write_bytes(orjson.dumps(grown))
+    assert await asyncio.to_thread(main, ["verify", str(grown_path), "--checkpoint", str(saved)]) == 1
+    assert "this is not the history the council published" in capsys.readouterr().err
     # the real ledger agrees with the receipt
     needed = ["--witnesses-needed", "2"]
     assert await asyncio.to_thread(main, ["verify", str(path), "--receipt", str(receipt_path), *keys, *needed]) == 0
