@@ -37,8 +37,8 @@ from benchmarks._harness import (
     run_on_fastest_loop,
     say,
 )
+from benchmarks._sitting import SESSION, DemoSitting, line
 
-SESSION = "c8-s45"
 TARGET_P99 = 1.0
 POLL = 0.005
 
@@ -66,10 +66,6 @@ async def until(client: httpx.AsyncClient, path: str, needle: str, deadline: flo
     raise TimeoutError(f"{needle!r} never appeared at {path}")
 
 
-def line(values: Sequence[float]) -> str:
-    return f"p50 {ms(percentile(values, 50))}, p99 {ms(percentile(values, 99))}, max {ms(max(values))}"
-
-
 async def run(args: argparse.Namespace) -> int:
     async with contextlib.AsyncExitStack() as stack:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kvorum-publish-")))
@@ -85,53 +81,16 @@ async def run(args: argparse.Namespace) -> int:
         client = await stack.enter_async_context(httpx.AsyncClient(base_url=base, timeout=30))
         say(f"Kvorum publish: {args.votes} votes × {args.ballots} ballots, demo council, {origin} PostgreSQL")
 
-        tokens = {}
-        for user in ["chair", "secretary", *(f"deputy{n:02d}" for n in range(1, args.ballots + 1))]:
-            login = await client.post("/api/v1/auth/login", json={"username": user, "password": "demo"})
-            tokens[user] = {"Authorization": f"Bearer {login.json()['access_token']}"}
-
-        async def command(user: str, body: dict[str, object]) -> dict[str, object]:
-            response = await client.post(f"/api/v1/sessions/{SESSION}/commands", json=body, headers=tokens[user])
-            if response.status_code != 200:
-                raise RuntimeError(f"{body['type']} refused: {response.text}")
-            result: dict[str, object] = response.json()
-            return result
-
-        await command("chair", {"id": "open", "type": "session.open"})
-        await command("secretary", {"id": "reg", "type": "registration.open"})
-        deputies = [f"deputy{n:02d}" for n in range(1, args.ballots + 1)]
-        await asyncio.gather(*(command(u, {"id": f"here-{u}", "type": "presence.register"}) for u in deputies))
-        await command("chair", {"id": "item", "type": "item.start", "item": "i1"})
-
-        healthz = []
-        for _ in range(200):
-            began = time.perf_counter()
-            await client.get("/healthz")
-            healthz.append(time.perf_counter() - began)
+        sitting = DemoSitting(client, args.ballots)
+        await sitting.sign_in()
+        await sitting.open()
+        healthz = await sitting.healthz()
 
         opendata, portal, acks = [], [], []
         for k in range(1, args.votes + 1):
-            opened = await command(
-                "chair",
-                {
-                    "id": f"open-{k}",
-                    "type": "vote.open",
-                    "item": "i1",
-                    "subject": f"№{k}",
-                    "rule": "majority_of_composition",
-                    "seconds": 600,
-                },
-            )
-            vote = str(opened["events"][0]["payload"]["vote"])  # type: ignore[index]
-            await asyncio.gather(
-                *(
-                    command(u, {"id": f"b{k}-{u}", "type": "ballot.cast", "vote": vote, "choice": "for"})
-                    for u in deputies
-                )
-            )
-            closed = await command("chair", {"id": f"close-{k}", "type": "vote.close", "vote": vote})
+            vote, closed = await sitting.vote(k)
             acked = time.time()
-            t0 = epoch(str(closed["events"][0]["at"]))  # type: ignore[index]
+            t0 = epoch(str(closed["at"]))
             deadline = acked + 30
             got_data, got_page = await asyncio.gather(
                 until(client, f"/opendata/ua835/motions.json?session={SESSION}", f'"{SESSION}-{vote}"', deadline),

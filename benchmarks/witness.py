@@ -45,9 +45,9 @@ from benchmarks._harness import (
     run_on_fastest_loop,
     say,
 )
-from benchmarks.publish import epoch, line, seed
+from benchmarks._sitting import SESSION, DemoSitting, line
+from benchmarks.publish import epoch, seed
 
-SESSION = "c8-s45"
 TARGET_P99 = 0.5
 POLL = 0.005
 NEEDED = 2
@@ -170,57 +170,19 @@ async def run(args: argparse.Namespace) -> int:
             f"Kvorum witness: {args.votes} votes × {args.ballots} ballots, 3 witnesses in their own processes,"
             f" {NEEDED} needed, {origin} PostgreSQL"
         )
-        tokens = {}
-        for user in ["admin", "chair", "secretary", *(f"deputy{n:02d}" for n in range(1, args.ballots + 1))]:
-            login = await client.post("/api/v1/auth/login", json={"username": user, "password": "demo"})
-            tokens[user] = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        sitting = DemoSitting(client, args.ballots)
+        await sitting.sign_in("admin")
         body = {"id": "w", "type": "council.configure", "witnesses": witnesses.listed, "witnesses_needed": NEEDED}
-        configured = await client.post("/api/v1/council/commands", json=body, headers=tokens["admin"])
+        configured = await client.post("/api/v1/council/commands", json=body, headers=sitting.tokens["admin"])
         if configured.status_code != 200:
             raise RuntimeError(f"council.configure refused: {configured.text}")
-
-        async def command(user: str, body: dict[str, object]) -> dict[str, object]:
-            response = await client.post(f"/api/v1/sessions/{SESSION}/commands", json=body, headers=tokens[user])
-            if response.status_code != 200:
-                raise RuntimeError(f"{body['type']} refused: {response.text}")
-            result: dict[str, object] = response.json()
-            return result
-
-        await command("chair", {"id": "open", "type": "session.open"})
-        await command("secretary", {"id": "reg", "type": "registration.open"})
-        deputies = [f"deputy{n:02d}" for n in range(1, args.ballots + 1)]
-        await asyncio.gather(*(command(u, {"id": f"here-{u}", "type": "presence.register"}) for u in deputies))
-        await command("chair", {"id": "item", "type": "item.start", "item": "i1"})
-
-        healthz = []
-        for _ in range(200):
-            began = time.perf_counter()
-            await client.get("/healthz")
-            healthz.append(time.perf_counter() - began)
+        await sitting.open()
+        healthz = await sitting.healthz()
 
         cosigned = []
         for k in range(1, args.votes + 1):
-            opened = await command(
-                "chair",
-                {
-                    "id": f"open-{k}",
-                    "type": "vote.open",
-                    "item": "i1",
-                    "subject": f"№{k}",
-                    "seconds": 600,
-                    "rule": "majority_of_composition",
-                },
-            )
-            vote = str(opened["events"][0]["payload"]["vote"])  # type: ignore[index]
-            await asyncio.gather(
-                *(
-                    command(u, {"id": f"b{k}-{u}", "type": "ballot.cast", "vote": vote, "choice": "for"})
-                    for u in deputies
-                )
-            )
-            closed = await command("chair", {"id": f"close-{k}", "type": "vote.close", "vote": vote})
-            event = closed["events"][0]  # type: ignore[index]
-            t0, seq = epoch(str(event["at"])), int(event["seq"])
+            vote, closed = await sitting.vote(k)
+            t0, seq = epoch(str(closed["at"])), int(closed["seq"])
             deadline = time.time() + 30
             while time.time() < deadline:
                 status = (await client.get(f"/api/v1/sessions/{SESSION}/ledger/witnesses")).json()
