@@ -304,3 +304,8 @@ def test_the_council_lists_its_witnesses_and_how_many_must_cosign() -> None:
     twice = [listed[0], {**listed[0], "url": "https://other.example"}]
     assert refused(state, "council.configure", witnesses=twice) == "invalid_witness"
     assert run(state, "council.configure", witnesses=[], witnesses_needed=0).witnesses == ()
+    same = Ed25519PrivateKey.generate()  # one witness under two names would count twice
+    alias = [
+        {"name": n, "url": f"https://{n}", "key": CosignatureSigner(n, same).verifier.vkey} for n in ("a.ex", "b.ex")
+    ]
+    assert refused(state, "council.configure", witnesses=alias, witnesses_needed=2) == "invalid_witness"

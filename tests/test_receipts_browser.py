@@ -97,7 +97,7 @@ async def test_the_tablet_keeps_a_witnessed_receipt_that_checks_against_the_port
         export.write_bytes((await demo.client.get("/api/v1/sessions/c8-s45/ledger/export")).content)
         keys = [arg for w in witnesses for arg in ("--witness", w.vkey)]
         assert await asyncio.to_thread(main, ["verify", str(export), "--receipt", str(saved), *keys]) == 0
-        assert f"the ballot of the receipt for event {ballot['seq']} is in the ledger" in capsys.readouterr().out
+        assert f"the ballot of d01 in vote v1, event {ballot['seq']}, is in the ledger" in capsys.readouterr().out
 
         checker = await pages.open(1280, 900, locale="uk-UA")
         await checker.goto(f"{origin}/receipt")

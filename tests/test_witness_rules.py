@@ -145,7 +145,20 @@ def test_a_witness_following_a_council_covers_each_of_its_sittings_and_no_other_
     assert keys_for(logs, f"{council}/c8-s45") == logs[council]
     assert keys_for(logs, council) == logs[council]
     assert keys_for(logs, "kvorum.example/voznesensk-2/c1-s1") is None  # a prefix of the name is not a parent
+    assert keys_for(logs, f"{council}/c8-s45/shadow") is None  # one log per sitting, none below it
     assert keys_for(logs, "kvorum.example") is None
     stranger = signer.sign(Checkpoint("kvorum.example/odesa/c8-s1", 10, TREE.root(10))).encode()
     request = AddCheckpoint.parse(b"old 0\n\n" + stranger)
     assert isinstance(request, AddCheckpoint) and decide(request, logs, None, WITNESS, now=1).status == 404
+
+
+def test_one_public_key_listed_under_two_names_counts_once() -> None:
+    key = Ed25519PrivateKey.generate()
+    first, second = CosignatureSigner("w.example/a", key), CosignatureSigner("w.example/b", key)
+    checkpoint = Checkpoint(ORIGIN, 20, TREE.root(20))
+    line = first.cosign(checkpoint, 1_796_000_000)
+    # the same signature under the other name's key ID verifies for it too: the message names no witness
+    raw = base64.b64decode(line.split(" ", 2)[2])
+    twin = f"— w.example/b {base64.b64encode(second.verifier.key_id + raw[4:]).decode()}\n"
+    note = LOG.sign(checkpoint) + line + twin
+    assert [c.witness for c in cosignatures(note, [first.verifier, second.verifier])] == ["w.example/a"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -166,6 +167,20 @@ async def test_the_council_collects_k_of_n_cosignatures_and_a_rewritten_history_
         422,
     )
 
+    # a second history of the same sitting under an origin below it: no witness follows it, and it is not
+    # this sitting's ledger whoever would sign it
+    shadow_export = {
+        **export,
+        "session_ledger": {**export["session_ledger"], "origin": export["session_ledger"]["origin"] + "/shadow"},
+    }
+    shadow = reseal(shadow_export, leaves(export), signer)
+    shadow_note = shadow["session_ledger"]["checkpoints"][-1]
+    assert _add_checkpoint(witnesses[1], 0, [], shadow_note).status_code == 404
+    shadow_path = tmp_path / "shadow.json"
+    shadow_path.write_bytes(orjson.dumps(shadow))
+    assert await asyncio.to_thread(main, ["verify", str(shadow_path)]) == 1
+    assert "is not sitting 'c8-s45''s" in capsys.readouterr().err
+
     forged_path = tmp_path / "forged.json"
     forged_path.write_bytes(orjson.dumps(forged))
     capsys.readouterr()
@@ -186,7 +201,9 @@ async def test_the_council_collects_k_of_n_cosignatures_and_a_rewritten_history_
     # the real ledger agrees with the receipt
     needed = ["--witnesses-needed", "2"]
     assert await asyncio.to_thread(main, ["verify", str(path), "--receipt", str(receipt_path), *keys, *needed]) == 0
-    assert f"the ballot of the receipt for event {seqs[0]} is in the ledger" in capsys.readouterr().out
+    assert (
+        f"receipt: the ballot of d01 in vote v1, event {seqs[0]}, is in the ledger as kept" in capsys.readouterr().out
+    )
 
 
 async def test_the_portal_says_a_checkpoint_waits_for_its_witnesses_while_too_few_have_cosigned(
@@ -261,4 +278,32 @@ async def test_a_witness_that_never_answers_delays_no_other(chamber: Chamber, wi
     finally:
         for writer in hung:
             writer.close()
+        server.close()
+
+
+async def test_a_witness_answering_without_end_is_given_up_on_and_delays_no_other(
+    chamber: Chamber, witnesses: list[WitnessProcess]
+) -> None:
+    async def endless(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n")
+        with contextlib.suppress(ConnectionError):
+            chunk = b"\xe2\x80\x94 x " * 2048
+            while True:  # a hostile witness: "cosignature lines" without end
+                writer.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                await writer.drain()
+
+    server = await asyncio.start_server(endless, "127.0.0.1", witnesses[2].port)
+    try:
+        await _listed(chamber, witnesses, needed=2)
+        await _vote(chamber, {"d01": "for"})
+        await _witnessed(chamber.client, 2)
+
+        async def refused() -> str | None:
+            health = (await chamber.client.get("/api/v1/witnesses", headers=await chamber.demo.headers("admin"))).json()
+            failure = {w["name"]: w["failure"] for w in health["witnesses"]}["witness3.example"]
+            return failure if failure else None
+
+        assert "answered more than 16384 bytes" in await eventually(refused, "the endless witness refused")
+    finally:
         server.close()

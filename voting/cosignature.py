@@ -86,6 +86,11 @@ class CosignatureVerifier:
         return self._key_id
 
     @property
+    def public_bytes(self) -> bytes:
+        """The raw 32-byte Ed25519 public key (one witness, whatever names it is listed under)."""
+        return self._raw
+
+    @property
     def vkey(self) -> str:
         """The verifier key text ``from_vkey`` reads."""
         key = base64.b64encode(bytes([COSIGNATURE_V1]) + self._raw).decode("ascii")
@@ -130,10 +135,16 @@ def cosignatures(note: str | bytes, witnesses: Iterable[CosignatureVerifier]) ->
 
     Lines of other keys are skipped, as signed-note asks; a line that claims a listed witness's name and
     key ID but does not verify is refused (``CheckpointError("bad_signature")``): it is a forgery or a
-    damaged file, and either is worth saying.
+    damaged file, and either is worth saying. A public key listed under two names is one witness (the
+    message a witness signs does not name it, so its one signature would pass for both): it counts once,
+    under the first name it is listed with.
     """
     body, lines = note_parts(note)
-    known = {(w.name, w.key_id): w for w in witnesses}
+    listed = list(witnesses)
+    first: dict[bytes, str] = {}
+    for listed_witness in listed:
+        first.setdefault(listed_witness.public_bytes, listed_witness.name)
+    known = {(w.name, w.key_id): w for w in listed}
     found: dict[str, int] = {}
     for name, signature in lines:
         witness = known.get((name, signature[:4]))
@@ -142,5 +153,6 @@ def cosignatures(note: str | bytes, witnesses: Iterable[CosignatureVerifier]) ->
         timestamp = witness.verify(body, signature)
         if timestamp is None:
             raise CheckpointError("bad_signature", f"the cosignature by witness {name} does not verify")
-        found[name] = max(timestamp, found.get(name, 0))
+        who = first[witness.public_bytes]
+        found[who] = max(timestamp, found.get(who, 0))
     return [Cosigned(name, at) for name, at in found.items()]

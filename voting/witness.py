@@ -13,7 +13,8 @@ https://c2sp.org/tlog-witness.
 
 A council keeps one log per sitting (origin ``<ledger origin>/<council>/<sitting>``) besides its own
 (``<ledger origin>/<council>``), all signed by the council's key, and sittings are added every month: a
-witness follows the council once, and an origin it follows covers every origin below it (``keys_for``).
+witness follows the council once, and an origin it follows covers each origin one level below it
+(``keys_for``), and no deeper: a sitting has one log, not a second one under it.
 Each of those logs still has its own latest checkpoint.
 
 """
@@ -108,15 +109,13 @@ class AddCheckpoint:
 
 
 def keys_for(logs: Mapping[str, Sequence[NoteVerifier]], origin: str) -> Sequence[NoteVerifier] | None:
-    """The keys of the log ``origin``: those followed for it, or for the nearest origin above it
-    (``a/b`` covers ``a/b/c``); None when the witness follows neither."""
-    while True:
-        keys = logs.get(origin)
-        if keys is not None:
-            return keys
-        origin, slash, _ = origin.rpartition("/")
-        if not slash or not origin:
-            return None
+    """The keys of the log ``origin``: those followed for it, or for the origin one level above it
+    (``a/b`` covers each ``a/b/c`` — a council, each of its sittings —, not ``a/b/c/d``); None otherwise."""
+    keys = logs.get(origin)
+    if keys is not None:
+        return keys
+    parent, slash, _ = origin.rpartition("/")
+    return logs.get(parent) if slash and parent else None
 
 
 def decide(

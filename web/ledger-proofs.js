@@ -72,6 +72,18 @@ export function parseVkey(text) {
 
 const hex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
+/** A verifier key whose key ID is its own: SHA-256(name ‖ 0x0A ‖ type ‖ key)[:4]; else null. */
+async function ownedVkey(text) {
+  let vkey;
+  try {
+    vkey = parseVkey(text);
+  } catch {
+    return null;
+  }
+  const id = await sha256(concat(encoder.encode(`${vkey.name}\n`), Uint8Array.of(vkey.type), vkey.key));
+  return hex(id.slice(0, 4)) === vkey.keyId && vkey.key.length === 32 ? vkey : null;
+}
+
 async function ed25519Verify(key, signature, message) {
   const imported = await crypto.subtle.importKey("raw", key, { name: "Ed25519" }, false, ["verify"]);
   return crypto.subtle.verify({ name: "Ed25519" }, imported, signature, message);
@@ -80,8 +92,8 @@ async function ed25519Verify(key, signature, message) {
 /** Whether one of the council's verifier keys (type 0x01) signed the note. */
 export async function councilSigned(note, vkeys) {
   for (const text of vkeys) {
-    const vkey = parseVkey(text);
-    if (vkey.type !== 0x01) continue;
+    const vkey = await ownedVkey(text);
+    if (vkey?.type !== 0x01) continue;
     for (const line of note.signatures) {
       if (line.name !== vkey.name || hex(line.bytes.slice(0, 4)) !== vkey.keyId || line.bytes.length !== 68) continue;
       if (await ed25519Verify(vkey.key, line.bytes.slice(4), note.body)) return true;
@@ -93,15 +105,17 @@ export async function councilSigned(note, vkeys) {
 /** The names of the witnesses (`{name, key}`, key a cosignature/v1 verifier key) whose cosignature verifies. */
 export async function cosignedBy(note, witnesses) {
   const found = [];
+  const counted = new Set(); // one public key is one witness, whatever names it is listed under
   for (const witness of witnesses) {
-    const vkey = parseVkey(witness.key);
-    if (vkey.type !== 0x04) continue;
+    const vkey = await ownedVkey(witness.key);
+    if (vkey?.type !== 0x04 || counted.has(hex(vkey.key))) continue;
     for (const line of note.signatures) {
       if (line.name !== vkey.name || hex(line.bytes.slice(0, 4)) !== vkey.keyId || line.bytes.length !== 76) continue;
       const time = new DataView(line.bytes.buffer, line.bytes.byteOffset + 4, 8).getBigUint64(0);
       const message = concat(encoder.encode(`cosignature/v1\ntime ${time}\n`), note.body);
       if (await ed25519Verify(vkey.key, line.bytes.slice(12), message)) {
         found.push(vkey.name);
+        counted.add(hex(vkey.key));
         break;
       }
     }
@@ -111,7 +125,7 @@ export async function cosignedBy(note, witnesses) {
 
 /** RFC 9162 §2.1.3.2: whether the leaf hash is at `index` of the tree of `size` with `root`. */
 export async function inclusionHolds(hash, index, size, proof, root) {
-  if (!(index >= 0 && index < size)) return false;
+  if (!Number.isSafeInteger(index) || !Number.isSafeInteger(size) || !(index >= 0 && index < size)) return false;
   let fn = index;
   let sn = size - 1;
   let r = hash;
@@ -130,7 +144,9 @@ export async function inclusionHolds(hash, index, size, proof, root) {
 
 /** RFC 9162 §2.1.4.2: whether the tree of `newSize` with `newRoot` extends the one of `oldSize` with `oldRoot`. */
 export async function consistencyHolds(oldSize, newSize, oldRoot, newRoot, proof) {
-  if (!(oldSize > 0 && oldSize <= newSize)) return false;
+  if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize) || !(oldSize > 0 && oldSize <= newSize)) {
+    return false;
+  }
   if (oldSize === newSize) return proof.length === 0 && equal(oldRoot, newRoot);
   if (proof.length === 0) return false;
   const path = (oldSize & (oldSize - 1)) === 0 ? [oldRoot, ...proof] : [...proof];
@@ -153,12 +169,16 @@ export async function consistencyHolds(oldSize, newSize, oldRoot, newRoot, proof
   return sn === 0 && equal(fr, oldRoot) && equal(sr, newRoot);
 }
 
+/** Whether a checkpoint's origin is that of the sitting `session`: `<origin>/<council>/<session>`. */
+export const isSittingOrigin = (origin, session) => typeof session === "string" && origin.endsWith(`/${session}`);
+
 /**
- * A receipt (kvorum-receipt-v1) checked in itself: its checkpoint signed by a council key for its sitting,
- * its leaf under that checkpoint's root. `{ok, note, leaf, event, hash, cosigned}` or `{ok: false, why}`;
- * `why` is a key of the page's strings.
+ * A receipt (kvorum-receipt-v1) checked in itself: its checkpoint signed by a council key for the sitting
+ * `session` (the one the caller knows, not what the receipt says), its leaf, an event of that sitting,
+ * under that checkpoint's root. `{ok, note, leaf, event, hash, cosigned}` or `{ok: false, why}`; `why` is a
+ * key of the page's strings.
  */
-export async function checkReceipt(receipt, vkeys, witnesses) {
+export async function checkReceipt(receipt, vkeys, witnesses, session = receipt.session) {
   let note;
   let leaf;
   try {
@@ -168,7 +188,7 @@ export async function checkReceipt(receipt, vkeys, witnesses) {
   } catch {
     return { ok: false, why: "notReceipt" };
   }
-  if (note.origin !== receipt.origin || note.size !== receipt.size) return { ok: false, why: "notReceipt" };
+  if (note.size !== receipt.size || !isSittingOrigin(note.origin, session)) return { ok: false, why: "notReceipt" };
   if (!(await councilSigned(note, vkeys))) return { ok: false, why: "badCheckpoint" };
   const hash = await leafHash(leaf);
   const proof = receipt.hashes.map(fromBase64);
@@ -176,5 +196,6 @@ export async function checkReceipt(receipt, vkeys, witnesses) {
     return { ok: false, why: "badProof" };
   }
   const event = JSON.parse(new TextDecoder().decode(leaf));
+  if (event.stream !== `session:${session}`) return { ok: false, why: "badProof" };
   return { ok: true, note, leaf, event, hash, cosigned: await cosignedBy(note, witnesses) };
 }

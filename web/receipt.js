@@ -14,6 +14,7 @@ import {
   councilSigned,
   fromBase64,
   inclusionHolds,
+  isSittingOrigin,
   parseNote,
 } from "./ledger-proofs.js";
 import { keptReceipts } from "./receipts.js";
@@ -49,6 +50,7 @@ async function verify({ session, index, hash, size, root, event }) {
   } catch {
     throw new Refused("unreachable");
   }
+  if (!isSittingOrigin(current.origin, session)) throw new Refused("unreachable"); // another sitting's log
   if (!(await councilSigned(current, vkeys))) throw new Refused("badCheckpoint");
   if (current.size < size) throw new Refused("notExtended");
   const consistency =

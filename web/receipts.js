@@ -46,7 +46,7 @@ export async function keepReceipt({ session, seq, vote, subject, deputy, council
   if (!response.ok) return { error: "receiptUnavailable" };
   const receipt = await response.json();
   const vkeys = (await (await fetch("/.well-known/kvorum/keys")).text()).split("\n").filter(Boolean);
-  const checked = await checkReceipt(receipt, vkeys, council.witnesses ?? []);
+  const checked = await checkReceipt(receipt, vkeys, council.witnesses ?? [], session); // this tablet's sitting
   if (!checked.ok) return { error: "receiptBroken" };
   const { type, payload } = checked.event;
   if (!["ballot.cast", "ballot.sealed"].includes(type) || payload.deputy !== deputy || payload.vote !== vote) {

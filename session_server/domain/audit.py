@@ -95,8 +95,8 @@ class Report:
     witnessed: dict[str, list[str]] = field(default_factory=dict)
     """Per ledger ("session", "council"): the trusted witnesses that cosigned its last checkpoint."""
     witnesses_needed: int = 0
-    receipts: list[int] = field(default_factory=list)
-    """The seq of each ballot whose receipt the file agrees with."""
+    receipts: list[tuple[int, str, str]] = field(default_factory=list)
+    """``(seq, deputy, vote)`` of each ballot whose receipt the file agrees with."""
 
     @property
     def unsigned_ballots(self) -> int:
@@ -230,7 +230,10 @@ def _council_ledger(
 ) -> tuple[list[dict[str, Any]], int]:
     """The council ledger's events, each proven by its checkpoints; ``(events, how many checkpoints)``."""
     data, checkpoints = open_checkpoints("council", export.get("council_ledger"), verifiers, keys_used)
-    events = list(ledger_events("council", data, checkpoints))
+    council = str(export.get("council", ""))
+    if not str(data.get("origin", "")).endswith(f"/{council}"):
+        raise Discrepancy("council", None, f"the ledger's origin {data.get('origin')!r} is not council {council!r}'s")
+    events = list(ledger_events("council", data, checkpoints, stream=f"council:{council}"))
     close_ledger("council", data, checkpoints, len(events))
     return events, len(checkpoints)
 
@@ -281,6 +284,14 @@ def _audit(
     council_events, council_checkpoints = _council_ledger(export, verifiers, keys_used)
     session_data, session_checkpoints = open_checkpoints("session", export.get("session_ledger"), verifiers, keys_used)
     origin = str(session_data.get("origin", ""))
+    session = str(export.get("session", ""))
+    # One sitting, one log: a witness follows the council and each sitting's log right below it, so a second
+    # history under another origin (…/<sitting>/shadow) is not this sitting's, whoever cosigned it.
+    expected = f"{export['council_ledger']['origin']}/{session}"
+    if origin != expected:
+        raise Discrepancy(
+            "session", None, f"the ledger's origin {origin!r} is not sitting {session!r}'s ({expected!r})"
+        )
     published = _published(notes, verifiers, origin)
     receipts = [read_receipt(name, data, verifiers, origin) for name, data in saved.receipts]
     for receipt in receipts:
@@ -293,7 +304,7 @@ def _audit(
             notes_of = data.get("checkpoints") or [] if isinstance(data, Mapping) else []
             witnessed[name] = check_witnessed(name, notes_of, witnesses, saved.needed)
         for receipt in receipts:
-            check_witnessed("receipt", [receipt.note], witnesses, 0)
+            check_witnessed(f"receipt {receipt.source}", [receipt.note], witnesses, saved.needed)
     report = Report(
         council=str(export.get("council", "")),
         session=str(export.get("session", "")),
@@ -304,7 +315,8 @@ def _audit(
     )
     rules = _Rules(council_events, sink, report)
     broken: Exception | None = None
-    for index, event in enumerate(ledger_events("session", session_data, session_checkpoints, published)):
+    events = ledger_events("session", session_data, session_checkpoints, published, stream=f"session:{session}")
+    for index, event in enumerate(events):
         report.events = index + 1
         if broken is None:
             # Each event is decided as soon as it is known to chain; what breaks the rules is kept
@@ -327,7 +339,7 @@ def _audit(
     report.published = sorted({c.size for c in published})
     report.witnessed = witnessed
     report.witnesses_needed = saved.needed
-    report.receipts = sorted(r.index + 1 for r in receipts)
+    report.receipts = sorted((r.index + 1, *r.ballot()) for r in receipts)
     report.closed = rules.closed
     report.unopened = rules.unopened
     report.unsigned_demo = rules.council is not None and not rules.council.signed_ballots

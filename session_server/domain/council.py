@@ -274,6 +274,7 @@ def _check_witnesses(state: CouncilState, command: CouncilConfigure) -> None:
     """Each witness's key is a cosignature key under its own name, no name or key twice, and no more
     cosignatures needed than there are witnesses."""
     listed = command.witnesses if command.witnesses is not None else state.witnesses
+    keys: set[bytes] = set()
     for witness in command.witnesses or []:
         try:
             verifier = CosignatureVerifier.from_vkey(witness.key)
@@ -281,6 +282,9 @@ def _check_witnesses(state: CouncilState, command: CouncilConfigure) -> None:
             raise DomainError("invalid_witness", f"witness {witness.name}: {exc.message}") from None
         if verifier.name != witness.name:
             raise DomainError("invalid_witness", f"the key of witness {witness.name} is named {verifier.name}")
+        if verifier.public_bytes in keys:  # one witness under two names would count twice
+            raise DomainError("invalid_witness", f"witness {witness.name} has another witness's public key")
+        keys.add(verifier.public_bytes)
     for field_ in ("name", "key", "url"):
         values = [getattr(w, field_) for w in listed]
         if len(set(values)) != len(values):

@@ -145,10 +145,14 @@ def _sealed_slowly(name: str, prev: bytes, index: int, encoded: Any) -> tuple[di
 
 
 def ledger_events(
-    name: str, data: Mapping[str, Any], checkpoints: list[Checkpoint], published: Sequence[Checkpoint] = ()
+    name: str,
+    data: Mapping[str, Any],
+    checkpoints: list[Checkpoint],
+    published: Sequence[Checkpoint] = (),
+    stream: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Step 1 and the roots of step 2, leaf by leaf: each event once it chains and fits the tree (and
-    the trees of the ``published`` checkpoints the auditor brought)."""
+    the trees of the ``published`` checkpoints the auditor brought), and is an event of ``stream``."""
     wanted = {c.size: c for c in checkpoints}
     known = {c.size: c for c in published}
     tree = CompactRange()
@@ -156,6 +160,8 @@ def ledger_events(
     for index, encoded in enumerate(data["leaves"]):
         sealed = _sealed(prev, index, encoded) or _sealed_slowly(name, prev, index, encoded)
         event, leaf, prev = sealed
+        if stream is not None and event["stream"] != stream:
+            raise Discrepancy(name, index, f"an event of {event['stream']!r}, not of this ledger ({stream!r})")
         tree.append_hash(leaf_hash(leaf))
         signed = wanted.get(tree.size)
         if signed is not None and signed.root != tree.root():

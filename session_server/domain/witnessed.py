@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from session_server.domain.ledger_export import Discrepancy, b64_bytes
 from voting.checkpoint import Checkpoint, CheckpointError, NoteVerifier, open_note
 from voting.cosignature import CosignatureVerifier, cosignatures
@@ -71,6 +73,14 @@ class Receipt:
     leaf: bytes
     checkpoint: Checkpoint
     note: str
+
+    def ballot(self) -> tuple[str, str]:
+        """``(deputy, vote)`` of the receipt's event, as far as it says (``?`` where it does not)."""
+        try:
+            payload = orjson.loads(self.leaf)["payload"]
+            return str(payload.get("deputy", "?")), str(payload.get("vote", "?"))
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+            return "?", "?"
 
     def check_against(self, name: str, leaves: Sequence[Any]) -> None:
         """The file holds this very leaf at this index (else the ballot was dropped or changed)."""

@@ -257,10 +257,11 @@ class Ledger:
             raise LedgerError("bad_range", f"need 0 <= from <= to <= {len(tree)}, got from={old} to={new}")
         return tree.consistency_proof(old, new)
 
-    async def receipt(self, stream: str, seq: int) -> Receipt:
-        """A receipt for the event ``seq``: signed now if no checkpoint covers it yet."""
+    async def receipt(self, stream: str, seq: int, under: int | None = None) -> Receipt:
+        """A receipt for the event ``seq`` under the checkpoint of size ``under``, else the first that covers
+        it: signed now if none covers it yet."""
         sizes = await self.checkpoint_sizes(stream)
-        covering = [s for s in sizes if s >= seq]
+        covering = [s for s in sizes if s >= seq and (under is None or s == under)]
         note = await self.checkpoint(stream, covering[0]) if covering else await self.sign(stream)
         size = covering[0] if covering else int(note.split("\n")[1])
         if not 1 <= seq <= size:

@@ -212,10 +212,8 @@ def format_report(report: Report) -> str:
             f"    the {ledger} ledger's last checkpoint is cosigned by {len(names)} witnesses"
             f" ({', '.join(names) or 'none'}; {report.witnesses_needed} needed)"
         )
-    for seq in report.receipts:
-        lines.append(
-            f"    the ballot of the receipt for event {seq} is in the ledger, under a checkpoint it agrees with"
-        )
+    for seq, deputy, vote_id in report.receipts:
+        lines.append(f"    receipt: the ballot of {deputy} in vote {vote_id}, event {seq}, is in the ledger as kept")
     if report.witnessed:
         lines.append(
             "    Proven: these events, in this order, under the checkpoints above, recounted by the rules; and the"

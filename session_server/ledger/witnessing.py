@@ -41,7 +41,9 @@ __all__ = ["TIMEOUT", "Witnessing", "cosigned_by"]
 log = logging.getLogger(__name__)
 
 TIMEOUT = 5.0
-"""Seconds a witness has to answer one request."""
+"""Seconds a witness has to answer one request, whole."""
+MAX_ANSWER = 16 * 1024
+"""Bytes of a witness's answer read at most: a few cosignature lines, or a size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,13 +132,22 @@ class Witnessing:
             except Exception:
                 log.exception("asking the witnesses failed; retrying at the next sweep")
 
-    async def settle(self, stream: str, size: int, seconds: float = TIMEOUT) -> None:
-        """Wait (at most ``seconds``) until the checkpoint of ``size`` has the cosignatures the council needs,
-        asking the witnesses meanwhile: for a file made just after the checkpoint was signed (an export)."""
+    async def settle(self, stream: str, size: int, seconds: float = 2.0) -> None:
+        """Wait (at most ``seconds``) until a checkpoint of ``size`` signed moments ago has the cosignatures the
+        council needs, asking the witnesses meanwhile: for a file made just after it was signed (an export).
+        An older checkpoint had its chance: a file of it is made at once, with what it has."""
         council_id = await self.application.council_id()
         if council_id is None:
             return
         council = await self.application.council(council_id)
+        fresh = await self.pool.fetchval(
+            "SELECT created_at > now() - make_interval(secs => $3) FROM checkpoints WHERE stream = $1 AND size = $2",
+            stream,
+            size,
+            TIMEOUT,
+        )
+        if not fresh:
+            return
         keys = [w.key for w in council.witnesses]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
@@ -237,13 +248,11 @@ class Witnessing:
         for _ in range(2):
             proof = await self.ledger.consistency(stream, old, checkpoint.size) if 0 < old < checkpoint.size else []
             body = "".join([f"old {old}\n", *(base64.b64encode(h).decode() + "\n" for h in proof), "\n"])
-            response = await self._client.post(
-                witness.url.rstrip("/") + "/add-checkpoint", content=body.encode() + checkpoint.note.encode()
-            )
-            if response.status_code == 409 and response.headers.get("content-type", "").startswith(SIZE_TYPE):
-                holds = _size(response.text)
+            status, content_type, text = await self._post(witness.url.rstrip("/") + "/add-checkpoint", body, checkpoint)
+            if status == 409 and content_type.startswith(SIZE_TYPE):
+                holds = _size(text)
                 if holds is None or holds > len(await self.ledger.tree(stream)):
-                    raise _Refusal(f"holds size {response.text.strip()[:40]} of {stream}, beyond this ledger: a fork?")
+                    raise _Refusal(f"holds size {text.strip()[:40]} of {stream}, beyond this ledger: a fork?")
                 await self._holds(witness, stream, holds)
                 if holds == checkpoint.size and old == holds:
                     raise _Refusal(f"holds another tree of size {holds} of {stream}: a fork?")
@@ -251,18 +260,11 @@ class Witnessing:
                     return holds  # it has a later checkpoint already
                 old = holds
                 continue
-            if response.status_code != 200:
+            if status != 200:
                 raise _Refusal(
-                    f"refused the checkpoint of size {checkpoint.size} of {stream}: "
-                    f"HTTP {response.status_code} {response.text.strip()[:200]}"
+                    f"refused the checkpoint of size {checkpoint.size} of {stream}: HTTP {status} {text.strip()[:200]}"
                 )
-            line = response.text
-            try:
-                found = cosignatures(checkpoint.note + line, [verifier])
-            except CheckpointError as exc:
-                raise _Refusal(f"answered a cosignature that does not verify: {exc.message}") from None
-            if not found or not line.endswith("\n") or line.count("\n") != 1:
-                raise _Refusal("answered something other than its cosignature line")
+            line = _own_line(checkpoint.note, text, verifier)
             await self.pool.execute(
                 """INSERT INTO cosignatures (stream, size, witness, line) VALUES ($1, $2, $3, $4)
                    ON CONFLICT (stream, size, witness) DO NOTHING""",
@@ -275,6 +277,26 @@ class Witnessing:
             return checkpoint.size
         raise _Refusal(f"keeps answering another size for {stream}")
 
+    async def _post(self, url: str, body: str, checkpoint: _Due) -> tuple[int, str, str]:
+        """POST and read at most ``MAX_ANSWER`` bytes, all within ``TIMEOUT``: a witness that streams without
+        end, or drips, is given up on like one that does not answer."""
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                request = self._client.stream("POST", url, content=body.encode() + checkpoint.note.encode())
+                async with request as response:
+                    read = b""
+                    async for chunk in response.aiter_bytes():
+                        read += chunk
+                        if len(read) > MAX_ANSWER:
+                            raise _Refusal(f"answered more than {MAX_ANSWER} bytes")
+                    return (
+                        response.status_code,
+                        response.headers.get("content-type", ""),
+                        read.decode("utf-8", "replace"),
+                    )
+        except TimeoutError:
+            raise httpx.TimeoutException(f"no whole answer within {TIMEOUT:g} s") from None
+
     async def _holds(self, witness: Witness, stream: str, size: int) -> None:
         await self.pool.execute(
             """INSERT INTO witness_logs (witness, stream, size) VALUES ($1, $2, $3)
@@ -282,7 +304,7 @@ class Witnessing:
             witness.key,
             stream,
             size,
-        )
+        )  # what it says it holds, even less than recorded: a witness restored from an older backup
 
     async def _failed(self, witness: Witness, failure: str) -> None:
         _, length = self._pause.get(witness.key, (0.0, 0.0))
@@ -295,6 +317,21 @@ class Witnessing:
             witness.key,
             failure,
         )
+
+
+def _own_line(note: str, answer: str, verifier: CosignatureVerifier) -> str:
+    """The witness's own cosignature line among the one or more lines it answered (lines of other keys are
+    ignored, as tlog-witness asks); _Refusal if the answer is no signature lines or none is its own."""
+    lines = answer.splitlines(keepends=True)
+    if not lines or any(not line.startswith("\u2014 ") or not line.endswith("\n") for line in lines):
+        raise _Refusal("answered something other than cosignature lines")
+    for line in lines:
+        try:
+            if cosignatures(note + line, [verifier]):
+                return line
+        except CheckpointError as exc:
+            raise _Refusal(f"answered a cosignature that does not verify: {exc.message}") from None
+    raise _Refusal("answered no cosignature by its own key")
 
 
 def _size(text: str) -> int | None:
