@@ -135,6 +135,8 @@ def test_roster_and_public_view() -> None:
         "results": "hidden",
         "witnesses": [],
         "witnesses_needed": 0,
+        "committees": [],
+        "committees_per_deputy": 1,
         "demo": False,
         "signed_ballots": True,
         "refuse_backup_eligible": False,

@@ -100,6 +100,8 @@ class SessionSchedule(_Command):
     title: Name
     agenda: Annotated[list[AgendaItemIn], Field(max_length=200)] = Field(default_factory=list)
     session_id: Slug60 | None = None
+    committee: Slug40 | None = None
+    """A standing committee's sitting (its number counts the committee's sittings); None: the plenary."""
 
     @field_validator("date")
     @classmethod
@@ -109,8 +111,10 @@ class SessionSchedule(_Command):
 
     @property
     def target_session_id(self) -> str:
-        """The session id: `session_id` if given, else "c{convocation}-s{number}"."""
-        return self.session_id or f"c{self.convocation}-s{self.number}"
+        """The session id: `session_id` if given, else "c{convocation}-s{number}" (a committee's:
+        "{committee}-c{convocation}-s{number}")."""
+        own = f"c{self.convocation}-s{self.number}"
+        return self.session_id or (f"{self.committee}-{own}" if self.committee else own)
 
 
 class SessionOpen(_Command):
@@ -411,7 +415,36 @@ class CouncilConfigure(_Command):
     """The witnesses asked to cosign every checkpoint (the whole list; ``[]`` asks none)."""
     witnesses_needed: Annotated[int, Field(ge=0, le=20)] | None = None
     """How many of them must cosign a checkpoint before it counts as witnessed (e.g. 2 of 3)."""
+    committees_per_deputy: Annotated[int, Field(ge=1, le=20)] | None = None
+    """On how many standing committees a deputy may sit (the council's rules; usually one)."""
     """The factions in the council's own order (minutes, roll calls); others follow in roster order."""
+
+
+class CommitteeCreate(_Command):
+    """Form a standing committee (secretary, admin): its name, statutory composition, members and chair."""
+
+    type: Literal["committee.create"]
+    committee: Slug40
+    name: Name
+    composition: Annotated[int, Field(ge=1, le=200)]
+    members: Annotated[list[Slug40], Field(min_length=1, max_length=200)]
+    chair: Slug40
+    deputy_chair: Slug40 | None = None
+    secretary: Slug40 | None = None
+
+
+class CommitteeUpdate(_Command):
+    """Change a committee (secretary, admin): what is given replaces what it was (``""`` leaves the deputy
+    chair's or the secretary's office vacant)."""
+
+    type: Literal["committee.update"]
+    committee: Slug40
+    name: Name | None = None
+    composition: Annotated[int, Field(ge=1, le=200)] | None = None
+    members: Annotated[list[Slug40], Field(min_length=1, max_length=200)] | None = None
+    chair: Slug40 | None = None
+    deputy_chair: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{0,40}$")] | None = None
+    secretary: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{0,40}$")] | None = None
 
 
 class CredentialEnroll(_Command):
@@ -486,7 +519,16 @@ SessionCommandModel = (
     | BroadcastInterrupt
     | BroadcastStop
 )
-CouncilCommandModel = CouncilCreate | DeputyAdd | DeputyUpdate | CouncilConfigure | CredentialEnroll | CredentialRevoke
+CouncilCommandModel = (
+    CouncilCreate
+    | DeputyAdd
+    | DeputyUpdate
+    | CouncilConfigure
+    | CredentialEnroll
+    | CredentialRevoke
+    | CommitteeCreate
+    | CommitteeUpdate
+)
 
 SessionCommand = Annotated[SessionCommandModel, Field(discriminator="type")]
 """A command on a session stream (including `session.schedule`, which starts it)."""

@@ -23,12 +23,14 @@ Events (council stream):
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, TypeVar
 
 from session_server.domain.commands import (
+    CommitteeCreate,
+    CommitteeUpdate,
     CouncilCommand,
     CouncilConfigure,
     CouncilCreate,
@@ -38,7 +40,10 @@ from session_server.domain.commands import (
     DeputyUpdate,
     Gender,
 )
+from session_server.domain.committees import Committee, check_committee
 from session_server.domain.council_events import (
+    CommitteeChanged,
+    CommitteeCreated,
     CouncilConfigured,
     CouncilCreated,
     CredentialEnrolled,
@@ -114,11 +119,38 @@ class CouncilState:
     """The witnesses asked to cosign every checkpoint, in the council's order."""
     witnesses_needed: int = 0
     """How many of them must cosign a checkpoint before it counts as witnessed."""
+    committees: dict[str, Committee] = field(default_factory=dict)
+    """The standing committees, in the order they were formed (``domain.committees``)."""
+    committees_per_deputy: int = 1
+    """On how many standing committees a deputy may sit (the council's rules)."""
+    committee: str | None = None
+    """Set on the view ``body`` gives: the committee that sits, whose composition and members these are."""
     seq: int = 0
 
     def rule_for(self, kind: VoteKind) -> Rule:
         """The threshold of a vote of ``kind`` when the chair names none."""
         return default_rule(kind, self.vote_rules, self.procedural_rule)
+
+    def body(self, committee: str | None) -> CouncilState:
+        """The council as the body that sits: itself for a plenary sitting (``None``), else the committee —
+        its composition counts for quorum and thresholds, its members are the ones who register and vote
+        (no mayor), and each kind of vote is adopted by a majority of its composition (art. 47). Signing,
+        devices and sealing stay the council's. ``DomainError("unknown_committee")`` for one it lacks."""
+        if committee is None:
+            return self
+        found = self.committees.get(committee)
+        if found is None:
+            raise DomainError("unknown_committee", f"the council has no committee {committee!r}")
+        majority = Rule.MAJORITY_OF_COMPOSITION
+        return replace(
+            self,
+            composition=found.composition,
+            deputies={m: self.deputies[m] for m in self.deputies if m in found.members},
+            rules=(majority,),
+            procedural_rule=majority,
+            vote_rules={kind: majority for kind in VoteKind},
+            committee=committee,
+        )
 
     @property
     def factions(self) -> list[str]:
@@ -164,6 +196,8 @@ class CouncilState:
             "results": self.results,
             "witnesses": [{"name": w.name, "url": w.url, "key": w.key} for w in self.witnesses],
             "witnesses_needed": self.witnesses_needed,
+            "committees": [c.to_public() for c in self.committees.values()],
+            "committees_per_deputy": self.committees_per_deputy,
             "demo": self.demo,
             "signed_ballots": self.signed_ballots,
             "refuse_backup_eligible": self.refuse_backup_eligible,
@@ -243,7 +277,66 @@ def decide_council(state: CouncilState | None, command: CouncilCommand, ctx: Con
         ]
     if isinstance(command, DeputyUpdate):
         return _update_deputy(state, command)
+    if isinstance(command, CommitteeCreate | CommitteeUpdate):
+        return _committee(state, command)
     raise DomainError("invalid_command", f"not a council command: {command.type!r}")
+
+
+def _in_roster_order(state: CouncilState, members: list[str]) -> list[str]:
+    """The members as the council lists its roster (then any it does not know, for the check to name)."""
+    listed = [m for m in state.deputies if m in members]
+    return listed + [m for m in members if m not in state.deputies]
+
+
+def _committee(state: CouncilState, command: CommitteeCreate | CommitteeUpdate) -> list[Event]:
+    if isinstance(command, CommitteeCreate):
+        if command.committee in state.committees:
+            raise DomainError("invalid_command", f"the council already has a committee {command.committee!r}")
+        members = _in_roster_order(state, command.members)
+        if len(set(command.members)) != len(command.members):
+            raise DomainError("invalid_committee", "a member is listed twice")
+        committee = Committee(
+            command.committee,
+            command.name,
+            command.composition,
+            tuple(members),
+            command.chair,
+            command.deputy_chair,
+            command.secretary,
+        )
+        check_committee(committee, state.deputies, state.committees, state.committees_per_deputy)
+        return [CommitteeCreated(**command.model_dump(exclude={"id", "type"}) | {"members": members})]
+    before = state.committees.get(command.committee)
+    if before is None:
+        raise DomainError("unknown_committee", f"the council has no committee {command.committee!r}")
+    changes = command.model_dump(exclude={"id", "type", "committee"}, exclude_none=True)
+    if "members" in changes:
+        if len(set(changes["members"])) != len(changes["members"]):
+            raise DomainError("invalid_committee", "a member is listed twice")
+        changes["members"] = _in_roster_order(state, changes["members"])
+    changes = {k: v for k, v in changes.items() if v != _committee_field(before, k)}
+    if not changes:
+        raise DomainError("invalid_command", "committee.update changes nothing")
+    after = _changed_committee(before, changes)
+    check_committee(after, state.deputies, state.committees, state.committees_per_deputy)
+    return [CommitteeChanged(committee=before.id, **changes)]
+
+
+def _committee_field(committee: Committee, name: str) -> Any:
+    value = getattr(committee, name)
+    if name == "members":
+        return list(value)
+    return "" if value is None and name in ("deputy_chair", "secretary") else value
+
+
+def _changed_committee(committee: Committee, changes: Mapping[str, Any]) -> Committee:
+    fields = {k: v for k, v in changes.items()}
+    if "members" in fields:
+        fields["members"] = tuple(fields["members"])
+    for office in ("deputy_chair", "secretary"):
+        if fields.get(office) == "":
+            fields[office] = None
+    return replace(committee, **fields)
 
 
 def _configure(state: CouncilState, command: CouncilConfigure) -> list[Event]:
@@ -380,6 +473,7 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
                 if data.witnesses is None
                 else tuple(Witness(w["name"], w["url"], w["key"]) for w in data.witnesses),
                 witnesses_needed=_or(data.witnesses_needed, state.witnesses_needed),
+                committees_per_deputy=_or(data.committees_per_deputy, state.committees_per_deputy),
                 seq=event.seq,
             )
         case CredentialEnrolled():
@@ -394,6 +488,21 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
         case CredentialRevoked():
             revoked = replace(state.credentials[data.credential], revoked=True)
             return replace(state, credentials={**state.credentials, revoked.id: revoked}, seq=event.seq)
+        case CommitteeCreated():
+            committee = Committee(
+                data.committee,
+                data.name,
+                data.composition,
+                tuple(data.members),
+                data.chair,
+                data.deputy_chair,
+                data.secretary,
+            )
+            return replace(state, committees={**state.committees, committee.id: committee}, seq=event.seq)
+        case CommitteeChanged():
+            named = {k: v for k, v in data.payload.items() if k != "committee"}
+            changed = _changed_committee(state.committees[data.committee], named)
+            return replace(state, committees={**state.committees, changed.id: changed}, seq=event.seq)
     raise ValueError(f"unknown council event type: {event.type!r}")
 
 

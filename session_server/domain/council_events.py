@@ -10,6 +10,8 @@ from session_server.domain.events import ABSENT, Event, _Absent, event
 Gender = Literal["female", "male"]
 
 __all__ = [
+    "CommitteeChanged",
+    "CommitteeCreated",
     "CouncilConfigured",
     "CouncilCreated",
     "CredentialEnrolled",
@@ -76,6 +78,7 @@ class DeputyUpdated(Event):
         "results",
         "witnesses",
         "witnesses_needed",
+        "committees_per_deputy",
     ),
 )
 class CouncilConfigured(Event):
@@ -98,6 +101,8 @@ class CouncilConfigured(Event):
     """The witnesses asked to cosign checkpoints, each ``{name, url, key}`` (the whole list)."""
     witnesses_needed: int | None = None
     """How many of them must cosign a checkpoint."""
+    committees_per_deputy: int | None = None
+    """On how many standing committees a deputy may sit."""
 
 
 @event("credential.enrolled")
@@ -125,3 +130,32 @@ class CredentialRevoked(Event):
 def changes(event: Event) -> dict[str, Any]:
     """The fields an update names (its payload without the record's id)."""
     return {k: v for k, v in event.payload.items() if k != "deputy"}
+
+
+@event("committee.created", omit_none=("deputy_chair", "secretary"))
+class CommitteeCreated(Event):
+    """A standing committee is formed (``domain.committees``)."""
+
+    committee: str
+    name: str
+    composition: int
+    members: list[str]
+    chair: str
+    deputy_chair: str | None = None
+    secretary: str | None = None
+
+
+@event(
+    "committee.changed",
+    omit_none=("name", "composition", "members", "chair", "deputy_chair", "secretary"),
+)
+class CommitteeChanged(Event):
+    """A committee changed: what is named, with its new value (an office of ``""`` is left vacant)."""
+
+    committee: str
+    name: str | None = None
+    composition: int | None = None
+    members: list[str] | None = None
+    chair: str | None = None
+    deputy_chair: str | None = None
+    secretary: str | None = None

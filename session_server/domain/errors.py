@@ -58,6 +58,10 @@ sealed_ballot_missing      closing a sealed vote whose kept opening of a ballot 
 secret_ballot_unsupported  a secret vote: refused until ballots can be kept secret from the server too
 signature_required         an unsigned ballot where the council requires signed ones
 signatures_required        turning signed ballots off on a council that is not a demo council
+invalid_committee          a committee of non-deputies or the mayor, more members than seats, officers not members
+committee_limit            a deputy on more committees than the council's rules allow
+unknown_committee          a committee the council does not have
+not_a_committee_member     registering or voting in a committee's sitting without being its member
 invalid_witness            a witness key not a cosignature key of its name, a witness twice, or K > N witnesses
 unknown_credential         the credential is not enrolled
 credential_exists          enrolling a credential twice
@@ -179,6 +183,10 @@ declare(
         "signature_required": "forbidden",
         "signatures_required": "conflict",
         "invalid_witness": "invalid",
+        "invalid_committee": "invalid",
+        "committee_limit": "conflict",
+        "unknown_committee": "conflict",
+        "not_a_committee_member": "forbidden",
         "unknown_credential": "forbidden",
         "credential_exists": "conflict",
         "credential_revoked": "forbidden",

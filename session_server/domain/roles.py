@@ -133,6 +133,8 @@ ALLOWED: dict[str, frozenset[Role]] = {
     # Only the enrollment endpoint, after verifying the credential, records it (as an ADMIN actor).
     "credential.enroll": _ADMIN,
     "credential.revoke": frozenset({Role.SECRETARY, Role.ADMIN}),
+    # The council forms its committees; the secretary (or an admin) records them.
+    **dict.fromkeys(("committee.create", "committee.update"), frozenset({Role.ADMIN, Role.SECRETARY})),
     # The video operator (or the secretary) runs the broadcast; the server (ADMIN) marks a dropped one.
     **dict.fromkeys(BROADCAST_COMMANDS, frozenset({Role.OPERATOR, Role.SECRETARY, Role.ADMIN})),
 }

@@ -6,6 +6,7 @@ The state, `evolve` and the public view live in `session_state`; they are re-exp
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -40,7 +41,7 @@ from session_server.domain.commands import (
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, format_time
-from session_server.domain.roles import Context, authorize
+from session_server.domain.roles import STEERING_COMMANDS, Context, Role, authorize
 from session_server.domain.session_checks import (
     declared,
     item_of,
@@ -94,15 +95,24 @@ def decide(
     (`roles.authorize`), then the session's status, then the command's own rules.
     Raises DomainError with a code from `errors.CODES`.
     """
+    if state is not None and state.committee is not None:
+        ctx = _committee_officer(ctx, council, state.committee, command.type)
     member = authorize(ctx, command.type, council.deputies)
     if isinstance(command, SessionSchedule):
         if state is not None:
             raise DomainError("session_exists", f"session {state.id!r} already exists")
+        if command.committee is not None:
+            council.body(command.committee)  # refuses a committee the council does not have
         return _schedule(command, council)
     if state is None:
         raise DomainError("session_not_found", "the session has not been scheduled")
     if state.council != council.id:
         raise ValueError(f"session {state.id!r} belongs to council {state.council!r}, not {council.id!r}")
+    # A committee's sitting is the committee's: its composition and members count (art. 47); anyone of the
+    # council may attend and take the floor, only its members register and vote.
+    roster, council = council, council.body(state.committee)
+    if member is not None and member not in council.deputies and not isinstance(command, SpeakerRequest):
+        raise DomainError("not_a_committee_member", f"{member!r} is not a member of the committee")
     if isinstance(command, ItemAdd | ItemUpdate | ItemRemove):
         return _edit_agenda(state, command)
     if isinstance(command, BroadcastStart | BroadcastInterrupt | BroadcastStop):
@@ -136,7 +146,7 @@ def decide(
         case ItemFinish():
             return _item_finish(state, command)
         case SpeakerGrant():
-            return _speaker_grant(state, council, command, ctx)
+            return _speaker_grant(state, roster, command, ctx)
         case SpeakerFinish():
             if state.speaker is None:
                 raise DomainError("no_speaker", "nobody holds the floor")
@@ -162,7 +172,7 @@ def decide(
                 raise DomainError("not_registered", f"{member!r} is not registered")
             return [happened.PresenceLeft(deputy=member)]
         case SpeakerRequest():
-            if member not in state.registered:
+            if member not in state.registered and member in council.deputies:  # a committee's guest need not
                 raise DomainError("not_registered", f"{member!r} is not registered")
             if member in state.speaker_queue or (state.speaker is not None and state.speaker.deputy == member):
                 raise DomainError("already_in_queue", f"{member!r} already asked for the floor")
@@ -196,8 +206,21 @@ def _schedule(command: SessionSchedule, council: CouncilState) -> list[Event]:
         # How votes are counted in this session (see `SessionState.counting`); sessions scheduled
         # before this field existed count by rule 1, so their ledgers recount as they were closed.
         counting=COUNTING,
+        committee=command.committee,
     )
     return [scheduled]
+
+
+def _committee_officer(ctx: Context, council: CouncilState, committee: str, command_type: str) -> Context:
+    """In a committee's sitting its chair (or, standing in, its deputy chair) steers it as the chair does:
+    for a steering command, the context of a chair; otherwise ``ctx`` as it is."""
+    found = council.committees.get(committee)
+    member = ctx.actor.member
+    if found is None or member is None or command_type not in STEERING_COMMANDS or ctx.actor.role is not Role.DEPUTY:
+        return ctx
+    if member not in (found.chair, found.deputy_chair):
+        return ctx
+    return replace(ctx, actor=replace(ctx.actor, role=Role.CHAIR))
 
 
 def _edit_agenda(state: SessionState, command: ItemAdd | ItemUpdate | ItemRemove) -> list[Event]:

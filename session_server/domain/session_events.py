@@ -38,9 +38,10 @@ __all__ = [
 ]
 
 
-@event("session.scheduled")
+@event("session.scheduled", omit_none=("committee",))
 class SessionScheduled(Event):
-    """A sitting is scheduled with its agenda: ``[{"id", "number", "title", "draft"}]`` in order."""
+    """A sitting is scheduled with its agenda: ``[{"id", "number", "title", "draft"}]`` in order; a standing
+    committee's sitting names its ``committee``."""
 
     session: str
     council: str
@@ -51,6 +52,8 @@ class SessionScheduled(Event):
     agenda: list[dict[str, Any]]
     counting: int = 1
     """How its votes are counted (``SessionState.counting``); sittings from before it was recorded count by 1."""
+    committee: str | None = None
+    """The committee whose sitting it is (``CouncilState.body``); absent for the council's plenary."""
 
 
 @event("session.opened")

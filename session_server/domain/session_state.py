@@ -217,6 +217,8 @@ class SessionState:
     sign_counts: dict[str, int] = field(default_factory=dict)
     """The last sign count seen per credential in this session (a count must never go back)."""
     broadcast: Broadcast | None = None
+    committee: str | None = None
+    """A standing committee's sitting: the committee (its composition and members count, ``CouncilState.body``)."""
     counting: int = 1
     """How a vote's roll call treats the mayor. 1 (sessions scheduled before December 2026): every
     roster member has a line, an absent mayor counted "absent". 2: the mayor has a line only while
@@ -308,6 +310,7 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             title=data.title,
             agenda=agenda,
             counting=data.counting,
+            committee=data.committee,
             seq=event.seq,
         )
     if state is None:

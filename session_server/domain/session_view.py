@@ -20,12 +20,15 @@ def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
     """The JSON-ready state everyone may see.
 
     While a vote is open only who has voted (`voters`, `voted`) is shown, never the choices; the
-    tally and the roll call appear once it is closed (art. 59 part 3).
+    tally and the roll call appear once it is closed (art. 59 part 3). A committee's sitting counts its
+    committee (``committee``; ``CouncilState.body``).
     """
+    council = council.body(state.committee)
     speaker = state.speaker
     return {
         "id": state.id,
         "council": state.council,
+        "committee": state.committee,
         "number": state.number,
         "convocation": state.convocation,
         "date": state.date,

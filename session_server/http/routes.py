@@ -183,7 +183,7 @@ async def schedule_session(request: Request) -> Response:
     who = await principal(request)
     raw = await read_body(request, kvorum.settings.max_body_bytes)
     command = parse_model(SessionSchedule, _with_type(raw, "session.schedule"))
-    session_id = command.session_id or f"c{command.convocation}-s{command.number}"
+    session_id = command.target_session_id
     result = await kvorum.application.execute(session_stream(session_id), command, who.actor())
     return JSONResponse({"session": session_id, **_result(result)}, status_code=200 if result.replayed else 201)
 

@@ -1,0 +1,150 @@
+"""Standing committees through the API (issue 19): the secretary forms a committee; its sitting is a
+sitting like the plenary's, steered by the committee's chair, where only its members register and vote,
+its own composition counts for quorum and the majority (art. 47), a guest deputy may take the floor, and
+its ledger verifies offline."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+from conftest import Demo
+
+from session_server.cli import main
+
+SITTING = "budget-c8-s1"
+
+
+async def _council(demo: Demo, username: str, type_: str, **fields: Any) -> Any:
+    return await demo.client.post(
+        "/api/v1/council/commands",
+        json={"id": f"{type_}-{len(fields)}-{fields.get('committee', '')}-{username}", "type": type_, **fields},
+        headers=await demo.headers(username),
+    )
+
+
+async def _budget(demo: Demo) -> None:
+    formed = await _council(
+        demo,
+        "secretary",
+        "committee.create",
+        committee="budget",
+        name="Постійна комісія з питань бюджету та фінансів",
+        composition=5,
+        members=["d03", "d01", "d02", "d04", "d05"],
+        chair="d01",
+        deputy_chair="d02",
+        secretary="d03",
+    )
+    assert formed.status_code == 200, formed.text
+    scheduled = await demo.client.post(
+        "/api/v1/sessions",
+        json={
+            "id": "schedule-budget-1",
+            "number": 1,
+            "convocation": 8,
+            "date": "2026-12-10",
+            "title": "Засідання постійної комісії з питань бюджету та фінансів",
+            "agenda": [{"number": "1", "title": "Про проєкт бюджету на 2027 рік", "draft": "ПР-102"}],
+            "committee": "budget",
+        },
+        headers=await demo.headers("secretary"),
+    )
+    assert scheduled.status_code == 201, scheduled.text
+    assert scheduled.json()["session"] == SITTING
+
+
+async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_composition(
+    demo_council: Demo, tmp_path: Path, capsys: Any
+) -> None:
+    demo = demo_council
+    await _budget(demo)
+    council = (await demo.client.get("/api/v1/council")).json()
+    [budget] = council["committees"]
+    assert budget["members"] == ["d01", "d02", "d03", "d04", "d05"]  # in the roster's order
+
+    async def ok(username: str, type_: str, **fields: Any) -> dict[str, Any]:
+        response = await demo.command(username, type_, session=SITTING, **fields)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    # the committee's chair, a deputy, steers its sitting; another deputy may not
+    refused = await demo.command("deputy04", "session.open", session=SITTING)
+    assert (refused.status_code, refused.json()["error"]) == (403, "forbidden")
+    await ok("deputy01", "session.open")
+    await ok("deputy01", "registration.open")
+    for member in ("deputy01", "deputy02"):
+        await ok(member, "presence.register")
+    state = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]
+    assert state["committee"] == "budget"
+    assert state["composition"]["total"] == 5 and state["quorum"] is False  # 2 of 5 is not more than half
+    await ok("deputy03", "presence.register")
+    state = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]
+    assert state["quorum"] is True  # 3 of 5
+
+    guest = await demo.command("deputy10", "presence.register", session=SITTING)
+    assert (guest.status_code, guest.json()["error"]) == (403, "not_a_committee_member")
+    await ok("deputy10", "speaker.request")  # a guest may ask for the floor
+
+    await ok("deputy01", "item.start", item="i1")
+    await ok(
+        "deputy01",
+        "vote.open",
+        item="i1",
+        subject="Висновок: підтримати проєкт",
+        rule="majority_of_composition",
+        seconds=60,
+    )
+    vote = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]["votes"][-1]
+    assert vote["rule"] == "majority_of_composition"  # the committee's majority, of its composition
+    for member in ("deputy01", "deputy02", "deputy03"):
+        await ok(member, "ballot.cast", vote=vote["id"], choice="for")
+    outsider = await demo.command("deputy10", "ballot.cast", session=SITTING, vote=vote["id"], choice="against")
+    assert (outsider.status_code, outsider.json()["error"]) == (403, "not_a_committee_member")
+    await ok("deputy01", "vote.close", vote=vote["id"])
+    closed = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]["votes"][-1]
+    tally = closed["tally"]
+    assert (tally["for"], tally["required"], tally["outcome"]) == (3, 3, "adopted")
+    assert sorted(closed["roll_call"]) == ["d01", "d02", "d03", "d04", "d05"]  # the committee's members only
+
+    export = tmp_path / "committee.json"
+    export.write_bytes((await demo.client.get(f"/api/v1/sessions/{SITTING}/ledger/export")).content)
+    assert await asyncio.to_thread(main, ["verify", str(export)]) == 0
+    out = capsys.readouterr().out
+    assert "needed 3 → adopted (recounted)" in out
+    assert orjson.loads(export.read_bytes())["session_ledger"]["origin"].endswith(f"/voznesensk/{SITTING}")
+
+
+async def test_committee_records_are_refused_in_words_when_they_break_the_rules(demo_council: Demo) -> None:
+    demo = demo_council
+    await _budget(demo)
+
+    async def refused(type_: str, **fields: Any) -> str:
+        response = await _council(demo, "secretary", type_, **fields)
+        assert response.status_code >= 400, response.text
+        assert response.json()["message"]
+        return str(response.json()["error"])
+
+    base = {"name": "Комісія з питань землі", "composition": 3, "chair": "d06"}
+    assert await refused("committee.create", committee="land", members=["d06", "d01"], **base) == "committee_limit"
+    assert await refused("committee.create", committee="land", members=["d06", "mayor"], **base) == "invalid_committee"
+    assert await refused("committee.create", committee="land", members=["d06", "d07", "d08", "d09"], **base) == (
+        "invalid_committee"  # more members than its composition
+    )
+    assert await refused("committee.create", committee="land", members=["d07"], **base) == "invalid_committee"
+    assert await refused("committee.update", committee="nope", name="Х") == "unknown_committee"
+    deputy = await _council(demo, "deputy05", "committee.create", committee="x", members=["d06"], **base)
+    assert deputy.status_code == 403
+    changed = await _council(demo, "secretary", "committee.update", committee="budget", deputy_chair="")
+    assert changed.status_code == 200, changed.text
+    council = (await demo.client.get("/api/v1/council")).json()
+    assert council["committees"][0]["deputy_chair"] is None
+    unknown = await demo.client.post(
+        "/api/v1/sessions",
+        json={"id": "s-x", "number": 2, "convocation": 8, "date": "2026-12-11", "title": "Х", "committee": "nope"},
+        headers=await demo.headers("secretary"),
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (409, "unknown_committee")
