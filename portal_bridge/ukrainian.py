@@ -111,6 +111,12 @@ def registration_line(composition: Mapping[str, Any]) -> str:
     ``composition`` is the session's public ``composition`` (``session_state.composition``):
     «Зареєстровано 20 депутатів з 34 і міський голова; для кворуму потрібно 18 (ст. 46)».
     """
+    if composition.get("committee"):  # a standing committee: its members against its composition (art. 47)
+        members = count(composition["registered_deputies"], "член", "члени", "членів")
+        return (
+            f"Зареєстровано {members} комісії з {composition['statutory']}; "
+            f"для кворуму потрібно {composition['quorum']} (ст. 47 {LAW})"
+        )
     text = f"Зареєстровано {deputies(composition['registered_deputies'])} з {composition['statutory']}"
     if composition["mayor_taking_part"]:
         text += " і міський голова"
@@ -119,6 +125,9 @@ def registration_line(composition: Mapping[str, Any]) -> str:
 
 def composition_line(composition: Mapping[str, Any]) -> str:
     """The composition votes are counted from and how it was reached (art. 59 part 2), in one sentence."""
+    if composition.get("committee"):
+        members = count(composition["statutory"], "член", "члени", "членів")
+        return f"Склад комісії для підрахунку голосів — {members} (ст. 47 {LAW})."
     statutory = deputies(composition["statutory"])
     if composition["mayor_taking_part"]:
         return (

@@ -6,15 +6,32 @@ its ledger verifies offline."""
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 from typing import Any
 
 import orjson
 from conftest import Demo
 
+from portal_bridge.ukrainian import registration_line
 from session_server.cli import main
 
 SITTING = "budget-c8-s1"
+WEB = Path(__file__).resolve().parent.parent / "web"
+
+
+async def _js_line(composition: dict[str, Any]) -> str:
+    """The screens' registration line (web/ukrainian.js) for this composition, run by node."""
+    script = (
+        f"import {{ registrationLine }} from {json.dumps((WEB / 'ukrainian.js').as_uri())};"
+        f"process.stdout.write(registrationLine('uk', {json.dumps(composition)}));"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        "node", "--input-type=module", "-e", script, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    assert proc.returncode == 0
+    return out.decode()
 
 
 async def _council(demo: Demo, username: str, type_: str, **fields: Any) -> Any:
@@ -84,6 +101,17 @@ async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_com
     await ok("deputy03", "presence.register")
     state = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]
     assert state["quorum"] is True  # 3 of 5
+
+    # the one count, as a committee's: its members against its composition, art. 47 cited
+    composition = state["composition"]
+    assert composition["committee"] is True
+    line = (
+        "Зареєстровано 3 члени комісії з 5; для кворуму потрібно 3 "
+        "(ст. 47 Закону України «Про місцеве самоврядування в Україні»)"
+    )
+    assert registration_line(composition) == line
+    assert await _js_line(composition) == line  # the screens say it word for word
+    assert line in (await demo.client.get(f"/sessions/{SITTING}")).text  # and the portal
 
     guest = await demo.command("deputy10", "presence.register", session=SITTING)
     assert (guest.status_code, guest.json()["error"]) == (403, "not_a_committee_member")

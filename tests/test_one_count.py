@@ -67,6 +67,7 @@ async def test_every_screen_the_minutes_the_portal_and_the_open_data_state_one_c
         "mayor_taking_part": True,
         "total": 35,
         "registered": 21,
+        "committee": False,  # the council's plenary, not a committee's sitting
     }
     registered = registration_line(composition)
     counted = composition_line(composition)

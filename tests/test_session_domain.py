@@ -492,6 +492,7 @@ def test_one_composition_is_stated_with_what_it_is_made_of() -> None:
         "mayor_taking_part": False,
         "total": 5,
         "registered": 2,
+        "committee": False,  # the council's plenary, not a committee's sitting
     }
     assert c.public()["quorum"] is False
     c.do("mayor", "presence.register")

@@ -36,16 +36,35 @@ export function fromSnapshot(state) {
  * @param {{composition: number, deputies: {id: string, mayor: boolean}[]}} council
  */
 export function composition(state, council) {
-  const mayor = council.deputies.find((d) => d.mayor)?.id;
+  const body = bodyOf(council, state.committee);
+  const mayor = body.deputies.find((d) => d.mayor)?.id;
   const deputies = state.registered.filter((m) => m !== mayor).length;
   const takingPart = mayor !== undefined && state.registered.includes(mayor);
   return {
-    statutory: council.composition,
-    quorum: Math.floor(council.composition / 2) + 1,
+    statutory: body.composition,
+    quorum: Math.floor(body.composition / 2) + 1,
     registered_deputies: deputies,
     mayor_taking_part: takingPart,
-    total: council.composition + (takingPart ? 1 : 0),
+    total: body.composition + (takingPart ? 1 : 0),
     registered: deputies + (takingPart ? 1 : 0),
+    committee: body !== council,
+  };
+}
+
+/**
+ * The council as the body that sits, as `CouncilState.body` in session_server/domain/council.py: itself
+ * for the plenary, else the committee — its composition, its members (no mayor).
+ *
+ * @param {object} council `GET /api/v1/council`
+ * @param {string | null | undefined} committee the sitting's committee
+ */
+export function bodyOf(council, committee) {
+  const found = committee ? council.committees?.find((c) => c.id === committee) : null;
+  if (!found) return council;
+  return {
+    ...council,
+    composition: found.composition,
+    deputies: council.deputies.filter((d) => found.members.includes(d.id)),
   };
 }
 
@@ -198,8 +217,8 @@ export function applyEvent(state, event, council) {
       break; // later event types do not change what these pages show
   }
   state.composition = composition(state, council);
-  // art. 46: more than half of the statutory composition of deputies registered (the mayor is not one)
-  state.quorum = state.composition.registered_deputies * 2 > council.composition;
+  // art. 46 (a committee: art. 47): more than half of the statutory composition registered (the mayor is not one)
+  state.quorum = state.composition.registered_deputies * 2 > state.composition.statutory;
   return state;
 }
 

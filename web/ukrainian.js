@@ -32,6 +32,11 @@ export function count(lang, n, forms) {
   return `${n} ${plural(lang, n, forms)}`;
 }
 
+const MEMBER = {
+  uk: { one: "член", few: "члени", many: "членів", other: "члена" },
+  en: { one: "committee member", other: "committee members" },
+};
+
 const DEPUTY = {
   uk: { one: "депутат", few: "депутати", many: "депутатів", other: "депутата" },
   en: { one: "deputy", other: "deputies" },
@@ -49,6 +54,12 @@ export function deputies(lang, n) {
  * @param {{statutory: number, quorum: number, registered_deputies: number, mayor_taking_part: boolean}} c
  */
 export function registrationLine(lang, c) {
+  if (c.committee) {
+    // a standing committee counts its own members against its composition (art. 47)
+    return lang === "en"
+      ? `${count(lang, c.registered_deputies, MEMBER.en)} of ${c.statutory} registered; a quorum needs ${c.quorum} (art. 47 ${LAW.en})`
+      : `Зареєстровано ${count(lang, c.registered_deputies, MEMBER.uk)} комісії з ${c.statutory}; для кворуму потрібно ${c.quorum} (ст. 47 ${LAW.uk})`;
+  }
   if (lang === "en") {
     const mayor = c.mayor_taking_part ? " and the mayor" : "";
     return `${deputies(lang, c.registered_deputies)} of ${c.statutory} registered${mayor}; a quorum needs ${c.quorum} (art. 46 ${LAW.en})`;
@@ -64,6 +75,11 @@ export function registrationLine(lang, c) {
  * @param {{statutory: number, mayor_taking_part: boolean, total: number}} c
  */
 export function compositionLine(lang, c) {
+  if (c.committee) {
+    return lang === "en"
+      ? `The composition votes are counted from is the committee's ${count(lang, c.statutory, MEMBER.en)} (art. 47 ${LAW.en}).`
+      : `Склад комісії для підрахунку голосів — ${count(lang, c.statutory, MEMBER.uk)} (ст. 47 ${LAW.uk}).`;
+  }
   const statutory = deputies(lang, c.statutory);
   if (lang === "en") {
     return c.mayor_taking_part

@@ -272,7 +272,8 @@ def composition(state: SessionState, council: CouncilState) -> dict[str, Any]:
     - `registered_deputies`: deputies registered now (the mayor is not a deputy);
     - `mayor_taking_part`: whether the mayor is registered, hence counted in the composition (art. 59 part 2);
     - `total`: the composition thresholds are computed from: `statutory`, plus one while the mayor takes part;
-    - `registered`: every registered member, the mayor included (the base of "majority of registered").
+    - `registered`: every registered member, the mayor included (the base of "majority of registered");
+    - `committee`: whether these are a committee's (its composition and members; art. 47), not the council's.
     """
     mayor = council.mayor
     deputies = registered_deputies(state, council)
@@ -284,6 +285,7 @@ def composition(state: SessionState, council: CouncilState) -> dict[str, Any]:
         "mayor_taking_part": taking_part,
         "total": council.composition + (1 if taking_part else 0),
         "registered": deputies + (1 if taking_part else 0),
+        "committee": council.committee is not None,
     }
 
 
