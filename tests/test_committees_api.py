@@ -123,11 +123,13 @@ async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_com
         "vote.open",
         item="i1",
         subject="Висновок: підтримати проєкт",
-        rule="majority_of_composition",
+        kind="conclusion",
+        recommendation="support",
         seconds=60,
     )
     vote = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]["votes"][-1]
     assert vote["rule"] == "majority_of_composition"  # the committee's majority, of its composition
+    assert (vote["kind"], vote["recommendation"]) == ("conclusion", "support")
     for member in ("deputy01", "deputy02", "deputy03"):
         await ok(member, "ballot.cast", vote=vote["id"], choice="for")
     outsider = await demo.command("deputy10", "ballot.cast", session=SITTING, vote=vote["id"], choice="against")
@@ -176,3 +178,17 @@ async def test_committee_records_are_refused_in_words_when_they_break_the_rules(
         headers=await demo.headers("secretary"),
     )
     assert (unknown.status_code, unknown.json()["error"]) == (409, "unknown_committee")
+
+
+async def test_the_plenary_adopts_no_conclusion_and_a_conclusion_says_what_it_recommends(demo_council: Demo) -> None:
+    demo = demo_council
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 20)))
+    await demo.ok("chair", "item.start", item="i1")
+    plenary = await demo.command(
+        "chair", "vote.open", item="i1", subject="Висновок", kind="conclusion", recommendation="support", seconds=60
+    )
+    assert (plenary.status_code, plenary.json()["error"]) == (409, "conclusion_in_committee")
+    bare = await demo.command("chair", "vote.open", item="i1", subject="Висновок", kind="conclusion", seconds=60)
+    assert (bare.status_code, bare.json()["error"]) == (400, "invalid_command")

@@ -131,6 +131,7 @@ def test_roster_and_public_view() -> None:
             "whole": "majority_of_composition",
             "basis_and_whole": "majority_of_composition",
             "procedural": "majority_of_registered",
+            "conclusion": "majority_of_composition",  # a committee's, of its own composition (art. 47)
         },
         "results": "hidden",
         "witnesses": [],

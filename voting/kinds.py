@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from voting.rules import Rule
 
-__all__ = ["DECISIVE", "LAW_DEFAULTS", "Purpose", "VoteKind", "default_rule"]
+__all__ = ["DECISIVE", "LAW_DEFAULTS", "Purpose", "Recommendation", "VoteKind", "default_rule"]
 
 
 class VoteKind(StrEnum):
@@ -29,6 +29,20 @@ class VoteKind(StrEnum):
     """«За основу та в цілому»: the draft as it stands, at once."""
     PROCEDURAL = "procedural"
     """How the sitting proceeds (its `Purpose`), not the draft's content."""
+    CONCLUSION = "conclusion"
+    """A standing committee's conclusion on the draft (support, reject, rework: `Recommendation`); its
+    committee's sittings only; the plenary then sees it beside the item."""
+
+
+class Recommendation(StrEnum):
+    """What a committee's conclusion recommends the council to do with the draft."""
+
+    SUPPORT = "support"
+    """Adopt it (as it stands, or with the amendments the committee proposes)."""
+    REJECT = "reject"
+    """Reject it."""
+    REWORK = "rework"
+    """Send it back to its authors to be reworked."""
 
 
 class Purpose(StrEnum):
@@ -55,9 +69,11 @@ LAW_DEFAULTS: Mapping[VoteKind, Rule] = {
     VoteKind.WHOLE: Rule.MAJORITY_OF_COMPOSITION,
     VoteKind.BASIS_AND_WHOLE: Rule.MAJORITY_OF_COMPOSITION,
     VoteKind.PROCEDURAL: Rule.MAJORITY_OF_REGISTERED,
+    VoteKind.CONCLUSION: Rule.MAJORITY_OF_COMPOSITION,
 }
 """Art. 59 part 2: a decision is adopted by a majority of the council's composition; procedural questions
-by a majority of those registered, where the council's rules say so."""
+by a majority of those registered, where the council's rules say so; a committee's conclusion by a majority of
+the committee's composition (art. 47)."""
 
 
 def default_rule(kind: VoteKind, council_rules: Mapping[VoteKind, Rule], procedural_rule: Rule | None = None) -> Rule:

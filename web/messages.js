@@ -35,6 +35,7 @@ export const ERRORS = {
     invalid_committee: "Склад комісії вказано неправильно: її члени — депутати ради (не міський голова), їх не більше, ніж місць у комісії, а голова, заступник і секретар — троє різних її членів.",
     committee_limit: "Депутат уже входить до іншої постійної комісії, а регламент ради дозволяє менше.",
     unknown_committee: "Такої постійної комісії в раді немає.",
+    conclusion_in_committee: "Висновки ухвалюють постійні комісії на своїх засіданнях, а не пленарне засідання ради.",
     not_a_committee_member: "Реєструються й голосують на засіданні комісії лише її члени; інші депутати можуть бути присутні й виступати.",
     // the sitting
     session_exists: "Засідання з таким номером сесії та скликанням уже заплановано.",
@@ -201,6 +202,7 @@ export const ERRORS = {
     invalid_committee: "The committee's make-up is wrong: its members are deputies of the council (not the mayor), no more than its seats, and its chair, deputy chair and secretary are three different members.",
     committee_limit: "The deputy already sits on another standing committee, and the council's rules allow no more.",
     unknown_committee: "The council has no such standing committee.",
+    conclusion_in_committee: "Conclusions are adopted by standing committees at their sittings, not by the plenary.",
     not_a_committee_member: "Only a committee's members register and vote at its sitting; other deputies may attend and speak.",
     session_exists: "A sitting with this session number and convocation is already scheduled.",
     session_not_found: "There is no such sitting.",

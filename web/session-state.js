@@ -151,6 +151,7 @@ export function applyEvent(state, event, council) {
         kind: p.kind ?? null,
         revote: p.revote ?? null,
         amendments: p.amendments ?? [],
+        recommendation: p.recommendation ?? null,
         sealed: p.sealed ?? false,
       });
       break;

@@ -138,12 +138,14 @@ const KINDS = {
     whole: "Голосується проєкт рішення в цілому з урахуванням пропозицій",
     basis_and_whole: "Голосується проєкт рішення за основу та в цілому",
     procedural: "Процедурне питання",
+    conclusion: "Голосується висновок комісії щодо проєкту рішення",
   },
   en: {
     basis: "The draft, as a basis",
     whole: "The draft as a whole, with the adopted proposals",
     basis_and_whole: "The draft as a basis and as a whole",
     procedural: "A procedural question",
+    conclusion: "The committee's conclusion on the draft",
   },
 };
 const PURPOSES = {
@@ -193,9 +195,18 @@ export function amendmentLine(lang, ids) {
 /** What a vote is on, in words («Голосується проєкт рішення за основу»; «Процедурне питання:
  * переголосування голосування 2»); "" for a vote opened without a kind. `votes`: the sitting's votes, to
  * number the one a re-vote repeats as the minutes do. */
+const RECOMMENDATIONS = {
+  uk: { support: "підтримати", reject: "відхилити", rework: "повернути на доопрацювання" },
+  en: { support: "support it", reject: "reject it", rework: "send it back to be reworked" },
+};
+
 export function kindLine(lang, vote, votes = []) {
   if (!vote?.kind) return "";
   if (vote.kind === "amendment") return amendmentLine(lang, vote.amendments ?? []);
+  if (vote.kind === "conclusion") {
+    const what = RECOMMENDATIONS[lang][vote.recommendation] ?? vote.recommendation;
+    return `${KINDS[lang].conclusion}: ${what}`;
+  }
   const words = KINDS[lang][vote.kind] ?? vote.kind;
   if (vote.kind !== "procedural" || !vote.purpose) return words;
   const purpose = PURPOSES[lang][vote.purpose] ?? vote.purpose;

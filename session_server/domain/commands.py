@@ -17,7 +17,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
 from session_server.domain.text import MULTILINE, Strict
-from voting.kinds import Purpose, VoteKind
+from voting.kinds import Purpose, Recommendation, VoteKind
 from voting.rules import Rule
 from voting.tally import Choice
 
@@ -259,6 +259,8 @@ class VoteOpen(_Command):
     proposal: AgendaProposal | None = None
     revote: Ref | None = None
     amendments: Annotated[list[Ref], Field(min_length=1, max_length=20)] | None = None
+    recommendation: Annotated[Recommendation, Field(strict=False)] | None = None
+    """With `kind` "conclusion" (a committee's sitting): what the conclusion recommends on the item's draft."""
 
 
 class BallotCast(_Command):
@@ -368,6 +370,7 @@ class VoteRules(_Model):
     whole: RuleField | None = None
     basis_and_whole: RuleField | None = None
     procedural: RuleField | None = None
+    conclusion: RuleField | None = None
 
     def by_kind(self) -> dict[VoteKind, Rule]:
         """The rules set, by kind."""

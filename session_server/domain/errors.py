@@ -61,6 +61,7 @@ signatures_required        turning signed ballots off on a council that is not a
 invalid_committee          a committee of non-deputies or the mayor, more members than seats, officers not members
 committee_limit            a deputy on more committees than the council's rules allow
 unknown_committee          a committee the council does not have
+conclusion_in_committee    a conclusion vote outside a standing committee's sitting
 not_a_committee_member     registering or voting in a committee's sitting without being its member
 invalid_witness            a witness key not a cosignature key of its name, a witness twice, or K > N witnesses
 unknown_credential         the credential is not enrolled
@@ -187,6 +188,7 @@ declare(
         "committee_limit": "conflict",
         "unknown_committee": "conflict",
         "not_a_committee_member": "forbidden",
+        "conclusion_in_committee": "conflict",
         "unknown_credential": "forbidden",
         "credential_exists": "conflict",
         "credential_revoked": "forbidden",

@@ -79,6 +79,7 @@ def decided_again(
                     kind=p.get("kind"),
                     revote=p.get("revote"),
                     amendments=p.get("amendments"),
+                    recommendation=p.get("recommendation"),
                 )
                 ctx = Context(Actor("auditor", Role.CHAIR), at, entropy=from_b64url(p.get("nonce_seed", "")))
                 # The session's log names an amendment vote's amendments, not their text (that is the draft's

@@ -168,7 +168,7 @@ class ConflictDeclared(Event):
     reason: str
 
 
-@event("vote.opened", omit_none=("purpose", "proposal", "kind", "revote", "sealed", "amendments"))
+@event("vote.opened", omit_none=("purpose", "proposal", "kind", "revote", "sealed", "amendments", "recommendation"))
 class VoteOpened(Event):
     """A roll-call vote opens on ``item`` under ``rule`` until ``closes_at``; ``nonce_seed`` seeds ballot nonces.
 
@@ -192,6 +192,8 @@ class VoteOpened(Event):
     """True: its results are sealed until it closes (the council's ``results`` "hidden"); left out otherwise."""
     amendments: Sequence[str] | None = None
     """With ``kind`` ``amendment``: the amendments of the item's draft put to this vote (jointly, if several)."""
+    recommendation: str | None = None
+    """With ``kind`` ``conclusion``: what the committee's conclusion recommends (``voting.kinds.Recommendation``)."""
 
 
 @event("ballot.cast", omit_none=("nonce", "sign_count", "assertion"))

@@ -163,6 +163,8 @@ class Vote:
     """A re-vote decision's subject: the closed vote the council is asked to hold again."""
     amendments: tuple[str, ...] = ()
     """An amendment vote's amendments of the item's draft (ids of the draft's stream)."""
+    recommendation: str | None = None
+    """A committee's conclusion vote: what it recommends (`voting.kinds.Recommendation`)."""
     sealed: bool = False
     """Its results are sealed until it closes: ballots are ``ballot.sealed`` commitments (docs/ledger.md)."""
     sealed_ballots: SealedLog = field(default_factory=lambda: SealedLog())
@@ -373,6 +375,7 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 kind=data.kind,
                 revote=data.revote,
                 amendments=tuple(data.amendments or ()),
+                recommendation=data.recommendation,
                 sealed=bool(data.sealed),
             )
         case Ballot():

@@ -106,5 +106,6 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "kind": vote.kind,
         "revote": vote.revote,
         "amendments": list(vote.amendments),
+        "recommendation": vote.recommendation,
         "sealed": vote.sealed,
     }

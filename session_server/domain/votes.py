@@ -53,6 +53,10 @@ def vote_open(
         raise DomainError("invalid_command", f"a {kind} vote has no purpose: only a procedural one does")
     if (command.revote is not None) != (command.purpose is Purpose.REVOTE):
         raise DomainError("invalid_command", "a re-vote decision names the vote to hold again (revote), and only it")
+    if (kind is VoteKind.CONCLUSION) != (command.recommendation is not None):
+        raise DomainError("invalid_command", "a conclusion vote says what it recommends, and only it does")
+    if kind is VoteKind.CONCLUSION and council.committee is None:
+        raise DomainError("conclusion_in_committee", "conclusions are a standing committee's, at its sitting")
     rule = _rule(council, command, kind, procedural)
     purpose: str | None = None if command.purpose is None else command.purpose.value
     proposal: dict[str, Any] | None = None
@@ -78,7 +82,7 @@ def vote_open(
         consideration = Consideration.of(state, item_id)
         if command.revote is not None:
             consideration.check_revote(command.revote)
-        elif kind is not None and kind is not VoteKind.PROCEDURAL:
+        elif kind is not None and kind not in (VoteKind.PROCEDURAL, VoteKind.CONCLUSION):
             consideration.check_opens(kind)
         if command.amendments is not None:
             consideration.check_amendments(command.amendments, amendments)
@@ -104,6 +108,7 @@ def vote_open(
         revote=command.revote,
         sealed=True if council.results != "live" else None,
         amendments=command.amendments,
+        recommendation=None if command.recommendation is None else command.recommendation.value,
     )
     return [opened]
 
