@@ -73,6 +73,7 @@ class _CouncilFacts:
     check_signature: Any
     devices: DeviceKeys
     members: frozenset[str]
+    committees: frozenset[str]
 
 
 class Document(Kind):
@@ -97,6 +98,7 @@ class Document(Kind):
             check_signature=_signature_check(council),
             devices=_devices(council),
             members=frozenset(council.deputies),
+            committees=frozenset(council.committees),
         )
 
     def decide(
@@ -111,6 +113,7 @@ class Document(Kind):
             check_signature=facts.check_signature,
             devices=facts.devices,
             members=facts.members,
+            committees=facts.committees,
         )
 
     async def record(self, tx: Appending, state: DocumentState) -> None:

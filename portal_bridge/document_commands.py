@@ -245,6 +245,25 @@ class ExecutionReport(_Command):
     note: Annotated[str, StringConstraints(max_length=2000)] = ""
 
 
+class DraftAssign(_Command):
+    """Send the draft to a standing committee (secretary, admin): the lead committee (one) or one for its opinion."""
+
+    type: Literal["draft.assign"]
+    committee: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
+    lead: bool = False
+
+
+class ConclusionRecord(_Command):
+    """Record a committee's conclusion on the draft from the committee's closed vote (the server only)."""
+
+    type: Literal["conclusion.record"]
+    committee: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
+    session: Slug
+    vote: Annotated[str, StringConstraints(pattern=r"^v[0-9]{1,6}$")]
+    recommendation: Literal["support", "reject", "rework"]
+    adopted: bool
+
+
 DocumentCommandModel = (
     DocumentRegister
     | DocumentAttach
@@ -258,6 +277,8 @@ DocumentCommandModel = (
     | AmendmentPropose
     | AmendmentWithdraw
     | AmendmentRecordOutcome
+    | DraftAssign
+    | ConclusionRecord
 )
 DocumentCommand = Annotated[DocumentCommandModel, Field(discriminator="type")]
 DOCUMENT_COMMAND_ADAPTER: TypeAdapter[DocumentCommandModel] = TypeAdapter(DocumentCommand)

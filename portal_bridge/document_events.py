@@ -12,10 +12,12 @@ __all__ = [
     "AmendmentDecided",
     "AmendmentProposed",
     "AmendmentWithdrawn",
+    "ConclusionRecorded",
     "DecisionAdopted",
     "DecisionPublished",
     "DecisionRejected",
     "DecisionSigned",
+    "DraftAssigned",
     "DraftAttached",
     "DraftPublished",
     "DraftRegistered",
@@ -62,6 +64,26 @@ class DraftScheduled(Event):
     item: str
     date: str
     override: Mapping[str, Any] | None
+
+
+@event("draft.assigned")
+class DraftAssigned(Event):
+    """The draft is sent to a standing committee: ``lead`` (the one that prepares it), else for its opinion."""
+
+    committee: str
+    lead: bool
+
+
+@event("conclusion.recorded")
+class ConclusionRecorded(Event):
+    """A committee's conclusion on the draft: its closed vote ``vote`` at sitting ``session`` on what it
+    recommends, adopted or not (a majority of the committee's composition, art. 47)."""
+
+    committee: str
+    session: str
+    vote: str
+    recommendation: str
+    adopted: bool
 
 
 @event("amendment.proposed")

@@ -45,6 +45,7 @@ from portal_bridge.document_commands import (
     AmendmentPropose,
     AmendmentRecordOutcome,
     AmendmentWithdraw,
+    ConclusionRecord,
     DocumentAttach,
     DocumentCommand,
     DocumentPublish,
@@ -53,6 +54,7 @@ from portal_bridge.document_commands import (
     DocumentRegister,
     DocumentSchedule,
     DocumentSign,
+    DraftAssign,
     ExecutionAssign,
     ExecutionReport,
 )
@@ -60,10 +62,12 @@ from portal_bridge.document_events import (
     AmendmentDecided,
     AmendmentProposed,
     AmendmentWithdrawn,
+    ConclusionRecorded,
     DecisionAdopted,
     DecisionPublished,
     DecisionRejected,
     DecisionSigned,
+    DraftAssigned,
     DraftAttached,
     DraftPublished,
     DraftRegistered,
@@ -79,7 +83,7 @@ from voting.amendments import Change
 from voting.decision import WEBAUTHN, DeviceKeys, SignatureRefused, check_device_signature, decision_bytes
 from voting.decision import document_digest as _document_digest
 
-__all__ = ["Attachment", "DocumentState", "decide_document", "digest", "evolve_document", "overdue"]
+__all__ = ["Attachment", "Conclusion", "DocumentState", "decide_document", "digest", "evolve_document", "overdue"]
 
 Status = Literal["registered", "published_draft", "scheduled", "adopted", "rejected", "signed", "published"]
 SignatureCheck = Callable[[str, str, bytes, str], bool]
@@ -107,6 +111,8 @@ declare(
         "amendment_withdrawn": "conflict",  # withdrawing an amendment twice
         "amendment_voted": "conflict",  # withdrawing an amendment that has been voted on
         "amendment_conflict": "conflict",  # a decision whose adopted amendments change the same lines
+        "already_assigned": "conflict",  # sending a draft to a committee twice, or to a second lead committee
+        "not_assigned": "conflict",  # a committee's conclusion on a draft not sent to it
     }
 )
 """The codes a document command is refused with (``DomainError``), declared to the core with their kinds."""
@@ -120,6 +126,17 @@ class Attachment:
     sha256: str
     size: int
     media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Conclusion:
+    """A standing committee's conclusion on the draft: what it recommends, and whether its vote adopted it."""
+
+    committee: str
+    session: str
+    vote: str
+    recommendation: str
+    adopted: bool
 
 
 @dataclass(slots=True)
@@ -152,6 +169,10 @@ class DocumentState:
     amendments: dict[str, AmendmentRecord] = field(default_factory=dict)
     adopted_amendments: tuple[str, ...] = ()
     """The amendments the decision was adopted with, in order."""
+    committees: dict[str, bool] = field(default_factory=dict)
+    """The standing committees the draft was sent to (committee id → whether it is the lead one), in order."""
+    conclusions: list[Conclusion] = field(default_factory=list)
+    """The committees' conclusions on it, in the order of their votes (a later one of a committee stands)."""
 
 
 def digest(state: DocumentState) -> bytes:
@@ -184,13 +205,15 @@ def decide_document(
     check_signature: SignatureCheck | None = None,
     devices: DeviceKeys | None = None,
     members: Collection[str] = (),
+    committees: Collection[str] = (),
 ) -> list[Event]:
     """Check a document command against the document's life and return the events it causes.
 
     ``holidays`` are the council's public holidays (working days, art. 15 part 3); ``mayor`` the
     member id whose account may sign; ``check_signature`` verifies a signature over ``digest``;
     ``devices`` are the council's enrolled credentials that a ``webauthn`` signature is checked against;
-    ``members`` the council's members, who may author amendments. Raises DomainError.
+    ``members`` the council's members, who may author amendments; ``committees`` its standing committees'
+    ids, which drafts are sent to. Raises DomainError.
     """
     if isinstance(command, DocumentRegister):
         _staff(ctx)
@@ -240,7 +263,30 @@ def decide_document(
             if state.execution is None:
                 raise DomainError("no_execution", "assign the responsible unit and deadline first")
             return [ExecutionReported(status=command.status, note=command.note)]
+        case DraftAssign():
+            return [_assign(state, command, ctx, committees)]
+        case ConclusionRecord():
+            if ctx.actor.role is not Role.ADMIN:
+                raise DomainError("forbidden", "a conclusion is taken from the committee's vote by the server")
+            if command.committee not in state.committees:
+                raise DomainError("not_assigned", f"the draft was not sent to committee {command.committee!r}")
+            return [ConclusionRecorded(**command.model_dump(exclude={"id", "type"}))]
     raise DomainError("invalid_command", f"not a document command: {command.type!r}")
+
+
+def _assign(state: DocumentState, command: DraftAssign, ctx: Context, committees: Collection[str]) -> Event:
+    """A draft goes to committees before the council decides it: one lead committee, others for opinion."""
+    _staff(ctx)
+    if command.committee not in committees:
+        raise DomainError("unknown_committee", f"the council has no committee {command.committee!r}")
+    if state.status not in ("registered", "published_draft", "scheduled"):
+        raise DomainError("draft_decided", "the council has decided the draft")
+    if command.committee in state.committees:
+        raise DomainError("already_assigned", f"the draft was already sent to committee {command.committee!r}")
+    lead = next((c for c, is_lead in state.committees.items() if is_lead), None)
+    if command.lead and lead is not None:
+        raise DomainError("already_assigned", f"committee {lead!r} already leads on the draft")
+    return DraftAssigned(committee=command.committee, lead=command.lead)
 
 
 def _outcome(state: DocumentState, command: DocumentRecordOutcome, ctx: Context) -> Event:
@@ -408,6 +454,12 @@ def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentSta
                 "status": data.status,
                 "reports": [*state.execution["reports"], {"status": data.status, "note": data.note, "at": event.at}],
             }
+        case DraftAssigned():
+            state.committees[data.committee] = data.lead
+        case ConclusionRecorded():
+            state.conclusions.append(
+                Conclusion(data.committee, data.session, data.vote, data.recommendation, data.adopted)
+            )
         case _:
             raise ValueError(f"unknown document event type: {event.type!r}")
     state.history.append((event.type, event.at))
@@ -434,4 +486,6 @@ def clone(state: DocumentState) -> DocumentState:
         history=list(state.history),
         execution=dict(state.execution) if state.execution else None,
         amendments={k: replace(a) for k, a in state.amendments.items()},
+        committees=dict(state.committees),
+        conclusions=list(state.conclusions),
     )

@@ -6,7 +6,8 @@ failed «за основу» (``session_server.domain.votes.Consideration``); fo
 last closed one. The draft named by the item (``draft`` = the document's registry number) is recorded
 as adopted, with the next decision number of the convocation and the amendments the council adopted
 (the document makes the consolidated text of them), or as rejected. Each closed amendment vote is
-recorded on the draft's amendments as it closes. The consumer keeps its
+recorded on the draft's amendments as it closes, and each closed conclusion vote of a standing committee's
+sitting as the committee's conclusion on the draft its item names. The consumer keeps its
 position per session stream in ``consumer_positions``; it runs on one node at a time (an advisory
 lock), catches up after downtime from the stored positions, and is idempotent: the document command's id is derived from
 the session and the vote, so handling an event twice records the outcome once.
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from portal_bridge.decisions import Documents
-from portal_bridge.document_commands import AmendmentRecordOutcome, DocumentRecordOutcome
+from portal_bridge.document_commands import AmendmentRecordOutcome, ConclusionRecord, DocumentRecordOutcome
 from portal_bridge.ukrainian import roman
 from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
@@ -59,6 +60,7 @@ class Outcomes(Consumer):
         state: SessionState = await self.application.current(stream)
         for vote in closed:
             await self._amendment_voted(conn, state, vote)
+            await self._conclusion_voted(conn, state, vote)
         for item in finished:
             await self._item_finished(conn, state, item)
 
@@ -71,6 +73,32 @@ class Outcomes(Consumer):
             "SELECT id FROM documents WHERE number = $1 AND session = $2 AND status = 'scheduled'", item.draft, state.id
         )
         return None if found is None else str(found)
+
+    async def _conclusion_voted(self, conn: asyncpg.Connection, state: SessionState, vote_id: str) -> None:
+        """A committee's conclusion vote, recorded on the draft its item names (registry number), whatever
+        the draft's status: the plenary then sees it beside the item."""
+        vote = state.votes.get(vote_id)
+        if state.committee is None or vote is None or vote.kind != "conclusion" or vote.tally is None:
+            return
+        item = state.agenda.get(vote.item)
+        if item is None or not item.draft or vote.recommendation is None:
+            return
+        document = await conn.fetchval("SELECT id FROM documents WHERE number = $1", item.draft)
+        if document is None:
+            return
+        command = ConclusionRecord(
+            id=f"conclusion-{state.id}-{vote.id}",
+            type="conclusion.record",
+            committee=state.committee,
+            session=state.id,
+            vote=vote.id,
+            recommendation=vote.recommendation,  # type: ignore[arg-type]  # one of the Recommendation values
+            adopted=vote.tally.outcome is Outcome.ADOPTED,
+        )
+        try:
+            await self.documents.execute(str(document), command, CONSUMER)
+        except DomainError as exc:
+            log.warning("recording conclusion %s on %s refused: %s", vote.id, document, exc)
 
     async def _amendment_voted(self, conn: asyncpg.Connection, state: SessionState, vote_id: str) -> None:
         vote = state.votes.get(vote_id)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from conftest import Demo
+from conftest import Demo, eventually
 
 from portal_bridge.ukrainian import registration_line
 from session_server.cli import main
@@ -73,11 +73,42 @@ async def _budget(demo: Demo) -> None:
     assert scheduled.json()["session"] == SITTING
 
 
+async def _draft_for_budget(demo: Demo) -> None:
+    """ПР-102, registered and sent to the budget committee as the lead one."""
+    registered = await demo.client.post(
+        "/api/v1/documents",
+        json={
+            "id": "reg-102",
+            "document": "pr-102",
+            "number": "ПР-102",
+            "title": "Про міський бюджет на 2027 рік",
+            "initiator": "Виконавчий комітет",
+            "rapporteur": "Олена Бондар",
+            "text": "1. Затвердити бюджет.",
+        },
+        headers=await demo.headers("secretary"),
+    )
+    assert registered.status_code == 201, registered.text
+
+    async def assign(command_id: str, **fields: Any) -> Any:
+        body = {"id": command_id, "type": "draft.assign", **fields}
+        return await demo.client.post(
+            "/api/v1/documents/pr-102/commands", json=body, headers=await demo.headers("secretary")
+        )
+
+    assert (await assign("assign-budget", committee="budget", lead=True)).status_code == 200
+    again = await assign("assign-again", committee="budget")
+    assert (again.status_code, again.json()["error"]) == (409, "already_assigned")
+    unknown = await assign("assign-nope", committee="nope")
+    assert (unknown.status_code, unknown.json()["error"]) == (409, "unknown_committee")
+
+
 async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_composition(
     demo_council: Demo, tmp_path: Path, capsys: Any
 ) -> None:
     demo = demo_council
     await _budget(demo)
+    await _draft_for_budget(demo)
     council = (await demo.client.get("/api/v1/council")).json()
     [budget] = council["committees"]
     assert budget["members"] == ["d01", "d02", "d03", "d04", "d05"]  # in the roster's order
@@ -139,6 +170,21 @@ async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_com
     tally = closed["tally"]
     assert (tally["for"], tally["required"], tally["outcome"]) == (3, 3, "adopted")
     assert sorted(closed["roll_call"]) == ["d01", "d02", "d03", "d04", "d05"]  # the committee's members only
+
+    # the conclusion is recorded on the draft the item names, for the plenary to see beside it
+    async def concluded() -> list[dict[str, Any]]:
+        document = (await demo.client.get("/api/v1/documents/pr-102")).json()
+        return list(document["conclusions"])
+
+    [conclusion] = await eventually(concluded, "the budget committee's conclusion on ПР-102")
+    assert conclusion == {
+        "committee": "budget",
+        "session": SITTING,
+        "vote": vote["id"],
+        "recommendation": "support",
+        "adopted": True,
+    }
+    assert (await demo.client.get("/api/v1/documents/pr-102")).json()["committees"] == {"budget": True}
 
     export = tmp_path / "committee.json"
     export.write_bytes((await demo.client.get(f"/api/v1/sessions/{SITTING}/ledger/export")).content)

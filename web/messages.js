@@ -36,6 +36,8 @@ export const ERRORS = {
     committee_limit: "Депутат уже входить до іншої постійної комісії, а регламент ради дозволяє менше.",
     unknown_committee: "Такої постійної комісії в раді немає.",
     conclusion_in_committee: "Висновки ухвалюють постійні комісії на своїх засіданнях, а не пленарне засідання ради.",
+    already_assigned: "Проєкт уже направлено до цієї комісії, або головну комісію для нього вже визначено.",
+    not_assigned: "Проєкт не направляли до цієї комісії: її висновок щодо нього не записано.",
     not_a_committee_member: "Реєструються й голосують на засіданні комісії лише її члени; інші депутати можуть бути присутні й виступати.",
     // the sitting
     session_exists: "Засідання з таким номером сесії та скликанням уже заплановано.",
@@ -203,6 +205,8 @@ export const ERRORS = {
     committee_limit: "The deputy already sits on another standing committee, and the council's rules allow no more.",
     unknown_committee: "The council has no such standing committee.",
     conclusion_in_committee: "Conclusions are adopted by standing committees at their sittings, not by the plenary.",
+    already_assigned: "The draft was already sent to this committee, or its lead committee is already named.",
+    not_assigned: "The draft was not sent to this committee: its conclusion on it is not recorded.",
     not_a_committee_member: "Only a committee's members register and vote at its sitting; other deputies may attend and speak.",
     session_exists: "A sitting with this session number and convocation is already scheduled.",
     session_not_found: "There is no such sitting.",
