@@ -19,7 +19,7 @@ import { confirmStep, markField, reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
 import { openVote, secondsUntil, shownVote } from "./session-state.js";
 import { followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
-import { amendmentNumber, compositionLine, longDate, registrationLine } from "./ukrainian.js";
+import { amendmentNumber, compositionLine, conclusionsBlock, longDate, registrationLine } from "./ukrainian.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 
 const STAFF = new Set(["chair", "secretary", "admin"]);
@@ -194,6 +194,10 @@ function renderAmendmentChoices(asked) {
         })
       : [Object.assign(document.createElement("p"), { textContent: t("amendmentsNone") })]),
   );
+  // the committees' conclusions on the draft, beside the item at the plenary
+  const block = draft && !view.state?.committee ? conclusionsBlock(view.lang, draft, view.council) : [];
+  $("conclusions").hidden = !block.length;
+  $("conclusions").replaceChildren(...block);
   $("draft-amendments").hidden = !draft?.amendments?.length;
   if (draft?.amendments?.length) {
     $("draft-amendments-title").textContent = t("draftAmendments", { draft: draft.number });

@@ -36,7 +36,7 @@ import {
   wireSignIn,
 } from "./signed-in-page.js";
 import { STRINGS, format } from "./tablet-strings.js";
-import { amendmentOutcome, kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
+import { amendmentOutcome, conclusionsBlock, kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
 import { enroll, nonceFor, signBallot } from "./webauthn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -149,6 +149,11 @@ function renderAmendments(state) {
     loadDraft().then(render, () => {});
   }
   const draft = item?.draft && view.draft?.number === item.draft ? view.draft : null;
+  // the committees' conclusions on the draft, beside the item, at the plenary (a committee's own sitting
+  // is where they are made)
+  const block = draft && !state.committee ? conclusionsBlock(view.lang, draft, view.council) : [];
+  $("conclusions").hidden = !block.length;
+  $("conclusions").replaceChildren(...block);
   $("amendments").hidden = !draft || (!draft.amendments.length && !draft.draft_text);
   if ($("amendments").hidden) return;
   $("amendments-title").textContent = amendmentsTitle(view.lang, draft.number);

@@ -200,6 +200,45 @@ const RECOMMENDATIONS = {
   en: { support: "support it", reject: "reject it", rework: "send it back to be reworked" },
 };
 
+/**
+ * What the standing committees the draft was sent to concluded, a line each (the lead committee first;
+ * a committee's later conclusion stands): «Постійна комісія з питань бюджету (головна): рекомендує
+ * підтримати.», «…: висновок «відхилити» не ухвалено.», «…: висновку ще немає.».
+ *
+ * @param {"uk" | "en"} lang
+ * @param {{committees?: Record<string, boolean>, conclusions?: {committee: string, recommendation: string, adopted: boolean}[]}} draft
+ * @param {{committees?: {id: string, name: string}[]}} council
+ */
+export function conclusionsTitle(lang, number) {
+  return lang === "uk" ? `Висновки постійних комісій щодо проєкту ${number}` : `The standing committees' conclusions on draft ${number}`;
+}
+
+/** The conclusions' caption and list, as a tablet's or a console's element shows them (empty: none assigned). */
+export function conclusionsBlock(lang, draft, council) {
+  const lines = conclusionLines(lang, draft, council);
+  if (!lines.length) return [];
+  const title = Object.assign(document.createElement("p"), { className: "conclusions-title", textContent: `${conclusionsTitle(lang, draft.number)}:` });
+  const list = document.createElement("ul");
+  list.replaceChildren(...lines.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
+  return [title, list];
+}
+
+export function conclusionLines(lang, draft, council) {
+  const assigned = Object.entries(draft?.committees ?? {}).sort(([, a], [, b]) => Number(b) - Number(a));
+  return assigned.map(([id, lead]) => {
+    const name = council?.committees?.find((c) => c.id === id)?.name ?? id;
+    const who = lead ? `${name} (${lang === "uk" ? "головна" : "lead"})` : name;
+    const last = (draft.conclusions ?? []).filter((c) => c.committee === id).at(-1);
+    const what = last && (RECOMMENDATIONS[lang][last.recommendation] ?? last.recommendation);
+    if (lang === "en") {
+      if (!last) return `${who}: no conclusion yet.`;
+      return last.adopted ? `${who}: recommends to ${what}.` : `${who}: the conclusion “${what}” was not adopted.`;
+    }
+    if (!last) return `${who}: висновку ще немає.`;
+    return last.adopted ? `${who}: рекомендує ${what}.` : `${who}: висновок «${what}» не ухвалено.`;
+  });
+}
+
 export function kindLine(lang, vote, votes = []) {
   if (!vote?.kind) return "";
   if (vote.kind === "amendment") return amendmentLine(lang, vote.amendments ?? []);

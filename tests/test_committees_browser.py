@@ -1,0 +1,97 @@
+"""A committee's conclusion seen at the plenary, in headless Chromium (issue 19): the budget committee
+concludes on ПР-101 at its own sitting; when the plenary takes the item up, the deputy's tablet and the
+chair's console say beside it what the committees concluded (the lead committee first), in words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from amendments_support import document_command, scheduled_draft
+from browser_support import Browser, Pages, sign_in
+from conftest import Demo, eventually
+
+WAIT_MS = 15_000
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+SITTING = "budget-c8-s1"
+
+
+async def _concluded_committees(demo: Demo) -> None:
+    """Two committees; ПР-101 sent to both (budget leads); the budget committee supports it, at its sitting."""
+    for committee, name, members, lead in (
+        ("budget", "Постійна комісія з питань бюджету та фінансів", ["d01", "d02", "d03"], True),
+        ("land", "Постійна комісія з питань земельних відносин", ["d04", "d05", "d06"], False),
+    ):
+        body = {"id": f"form-{committee}", "type": "committee.create", "committee": committee, "name": name}
+        body |= {"composition": 3, "members": members, "chair": members[0]}
+        formed = await demo.client.post("/api/v1/council/commands", json=body, headers=await demo.headers("admin"))
+        assert formed.status_code == 200, formed.text
+        sent = await document_command(
+            demo, "secretary", f"assign-{committee}", "draft.assign", committee=committee, lead=lead
+        )
+        assert sent.status_code == 200, sent.text
+    scheduled = await demo.client.post(
+        "/api/v1/sessions",
+        json={
+            "id": "sch",
+            "number": 1,
+            "convocation": 8,
+            "date": "2026-12-10",
+            "title": "Засідання комісії",
+            "agenda": [{"number": "1", "title": "Про ПР-101", "draft": "ПР-101"}],
+            "committee": "budget",
+        },
+        headers=await demo.headers("secretary"),
+    )
+    assert scheduled.status_code == 201, scheduled.text
+
+    async def ok(user: str, type_: str, **fields: Any) -> None:
+        response = await demo.command(user, type_, session=SITTING, **fields)
+        assert response.status_code == 200, response.text
+
+    await ok("deputy01", "session.open")
+    await ok("deputy01", "registration.open")
+    for user in ("deputy01", "deputy02", "deputy03"):
+        await ok(user, "presence.register")
+    await ok("deputy01", "item.start", item="i1")
+    await ok(
+        "deputy01", "vote.open", item="i1", subject="Висновок", kind="conclusion", recommendation="support", seconds=60
+    )
+    for user in ("deputy01", "deputy02"):
+        await ok(user, "ballot.cast", vote="v1", choice="for")
+    await ok("deputy01", "vote.close", vote="v1")
+
+    async def recorded() -> bool:
+        return bool((await demo.client.get("/api/v1/documents/pr-101")).json()["conclusions"])
+
+    await eventually(recorded, "the committee's conclusion on ПР-101")
+
+
+async def test_the_plenary_sees_the_committees_conclusions_beside_the_item(
+    browser: Browser, demo_council: Demo
+) -> None:
+    demo = demo_council
+    await scheduled_draft(demo)
+    await _concluded_committees(demo)
+    expected = [
+        "Постійна комісія з питань бюджету та фінансів (головна): рекомендує підтримати.",
+        "Постійна комісія з питань земельних відносин: висновку ще немає.",
+    ]
+    async with Pages(browser) as pages:
+        tablet = await pages.open(1280, 800, locale="uk-UA")
+        await tablet.goto(f"{demo.server.url}/tablet?session=c8-s45")
+        await sign_in(tablet, "deputy07", "#chamber:not([hidden])", connected=True, wait_ms=WAIT_MS)
+        console = await pages.open(1440, 900, locale="uk-UA")
+        await console.goto(f"{demo.server.url}/console?session=c8-s45")
+        await sign_in(console, "chair", "#desk:not([hidden])", wait_ms=WAIT_MS)
+        await demo.ok("chair", "session.open")
+        await demo.ok("chair", "item.start", item="i1")
+        for page, name in ((tablet, "tablet"), (console, "console")):
+            await page.wait_for_selector("#conclusions:not([hidden]) li", timeout=WAIT_MS)
+            assert await page.locator("#conclusions li").all_text_contents() == expected
+            assert await page.text_content("#conclusions .conclusions-title") == (
+                "Висновки постійних комісій щодо проєкту ПР-101:"
+            )
+            ARTIFACTS.mkdir(exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / f"{name}-conclusions.png"))
+        assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
