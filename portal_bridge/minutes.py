@@ -28,6 +28,7 @@ from portal_bridge.amendment_texts import amendment_number, amendment_texts
 from portal_bridge.documents import DocumentState
 from portal_bridge.ukrainian import (
     composition_line,
+    conclusion_lines,
     deputies,
     long_date,
     plural,
@@ -167,6 +168,7 @@ class ItemRecord:
     conflicts: list[tuple[str, str, Entry]] = field(default_factory=list)  # (name, reason, entry)
     votes: list[VoteRecord] = field(default_factory=list)
     added_by: int | None = None  # the number of the vote that included it in the open sitting's agenda
+    conclusions: list[str] = field(default_factory=list)  # the standing committees' on its draft, at the plenary
 
 
 @dataclass(slots=True)
@@ -293,6 +295,9 @@ def build(
         record = ItemRecord(item.number.rstrip(". "), item.title, item.draft, item.status)
         record.speakers = speakers.get(item.id, [])
         record.conflicts = conflicts.get(item.id, [])
+        draft = (drafts or {}).get(item.draft or "")
+        if draft is not None and state.committee is None:
+            record.conclusions = conclusion_lines(draft.committees, draft.conclusions, council)
         record.votes = [records[v.id] for v in state.votes.values() if v.id in on_agenda and v.item == item.id]
         record.added_by = next(
             (

@@ -34,7 +34,13 @@ from portal_bridge.opendata import vote_composition
 from portal_bridge.opendata_rows import OpenDataRows
 from portal_bridge.pages import DEPUTY_NOT_FOUND, UNPUBLISHED, PageError, council_of, page, render
 from portal_bridge.search import find, item_numbers, words
-from portal_bridge.ukrainian import composition_line, long_date, registration_line, roll_call_line
+from portal_bridge.ukrainian import (
+    composition_line,
+    conclusion_lines,
+    long_date,
+    registration_line,
+    roll_call_line,
+)
 from session_server.application import session_stream
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
@@ -57,6 +63,8 @@ HISTORY: Final = {
     "amendment.proposed": "подано поправку",
     "amendment.withdrawn": "поправку відкликано",
     "amendment.decided": "проголосовано поправку",
+    "draft.assigned": "направлено до постійної комісії",
+    "conclusion.recorded": "висновок постійної комісії",
 }
 AMENDMENT_STATUS: Final = {
     "proposed": "не голосувалася",
@@ -273,6 +281,7 @@ async def decision_page(request: Request) -> Response:
             for a in sorted(state.amendments.values(), key=lambda a: a.number)
         ],
         "diff": text_diff(state.draft_text, state.text) if state.adopted_amendments else None,
+        "conclusions": conclusion_lines(state.committees, state.conclusions, council),
     }
     return render(
         "decision.html",

@@ -9,7 +9,7 @@ not recorded gets the form that fits both («утримався(-лася)»): i
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from babel import Locale
@@ -144,3 +144,24 @@ def quoted(text: str) -> str:
     """``text`` in Ukrainian quotes, «…»; quotes within it become the inner ones, „…“ (a title quoting a
     programme's name, or a vote's title quoting the item it would add)."""
     return f"«{text.replace('«', '„').replace('»', '“')}»"
+
+
+RECOMMENDATIONS: Final = {"support": "підтримати", "reject": "відхилити", "rework": "повернути на доопрацювання"}
+"""A committee's recommendation in words, as web/ukrainian.js says it."""
+
+
+def conclusion_lines(committees: Mapping[str, bool], conclusions: Sequence[Any], council: Any) -> list[str]:
+    """What the standing committees the draft was sent to concluded, a line each, the lead committee first (a
+    committee's later conclusion stands), word for word as the screens say it (web/ukrainian.js)."""
+    lines = []
+    for committee, lead in sorted(committees.items(), key=lambda pair: not pair[1]):
+        found = council.committees.get(committee)
+        name = found.name if found is not None else committee
+        who = f"{name} (головна)" if lead else name
+        last = [c for c in conclusions if c.committee == committee][-1:]
+        if not last:
+            lines.append(f"{who}: висновку ще немає.")
+            continue
+        what = RECOMMENDATIONS.get(last[0].recommendation, last[0].recommendation)
+        lines.append(f"{who}: рекомендує {what}." if last[0].adopted else f"{who}: висновок «{what}» не ухвалено.")
+    return lines

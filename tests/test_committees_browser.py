@@ -95,3 +95,8 @@ async def test_the_plenary_sees_the_committees_conclusions_beside_the_item(
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / f"{name}-conclusions.png"))
         assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
+    # the same words on the draft's page of the portal and in the plenary's minutes, beside the item
+    page = (await demo.client.get("/decisions/pr-101")).text
+    minutes = (await demo.client.get("/sessions/c8-s45/minutes")).text
+    for line in expected:
+        assert f"<li>{line}</li>" in page and f"<li>{line}</li>" in minutes
