@@ -369,6 +369,12 @@ class PortalExtension:
         """The webhooks' settings (``portal_bridge.config``): a bad one stops the start, naming itself."""
         webhook_config(env)
 
+    async def seed_demo(self, core: Core) -> None:
+        """``kvorum demo``: the demo plenary's drafts, registered, published and sent to the committees."""
+        from portal_bridge.demo_drafts import seed_demo_drafts
+
+        await seed_demo_drafts(core)
+
     @contextlib.asynccontextmanager
     async def open(self, core: Core) -> AsyncIterator[Opened]:
         """The documents service, the webhook sender and the portal's consumers of the log, for the app's life."""

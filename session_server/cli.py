@@ -254,6 +254,7 @@ def cmd_user_unlock(args: argparse.Namespace) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     """Seed the demo council into the database, start its two demo witnesses and serve it."""
     from session_server import demo
+    from session_server.extensions import seed_demo
     from session_server.witness.demo import DemoWitness, demo_witnesses, forget_demo_witnesses
 
     settings = replace(_settings(args), demo=True)
@@ -286,6 +287,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
     async def prepare(kvorum: Node) -> None:
         await demo.seed(kvorum)
+        await demo.seed_committees(kvorum)
+        await seed_demo(kvorum.core())  # the extensions' part: the drafts, sent to the committees
         origin = f"{kvorum.settings.ledger_origin}/{demo.COUNCIL_ID}"
         started = demo_witnesses(kvorum.settings.data_dir, kvorum.settings.port, origin, kvorum.ledger.signer.vkey)
         witnesses.extend(stack.enter_context(started))

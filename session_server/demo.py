@@ -11,7 +11,7 @@ import hashlib
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +20,7 @@ import orjson
 from session_server.application import SYSTEM, council_stream, session_stream
 from session_server.domain.commands import (
     AgendaItemIn,
+    CommitteeCreate,
     CouncilConfigure,
     CouncilCreate,
     DeputyAdd,
@@ -241,6 +242,85 @@ async def list_witnesses(kvorum: Node, witnesses: Sequence[DemoWitness]) -> None
         witnesses_needed=len(wanted),
     )
     await kvorum.application.execute(council_stream(COUNCIL_ID), command, SYSTEM)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoCommittee:
+    """One of the demo council's standing committees: its officers are its first three members."""
+
+    id: str
+    name: str
+    members: tuple[str, ...]
+    leads: tuple[str, ...]
+    """The drafts (registry numbers) it is the lead committee on."""
+    opinions: tuple[str, ...] = ()
+    """The drafts it gives its opinion on."""
+
+    @property
+    def drafts(self) -> tuple[str, ...]:
+        """What its sitting examines, in the plenary's order."""
+        return tuple(sorted({*self.leads, *self.opinions}))
+
+
+COMMITTEES = (
+    DemoCommittee(
+        "budget",
+        "Постійна комісія з питань бюджету, фінансів та соціально-економічного розвитку",
+        tuple(f"d{n:02d}" for n in range(1, 8)),
+        leads=("ПР-102", "ПР-103"),
+    ),
+    DemoCommittee(
+        "land",
+        "Постійна комісія з питань земельних відносин, містобудування та будівництва",
+        tuple(f"d{n:02d}" for n in range(8, 15)),
+        leads=("ПР-104",),
+    ),
+    DemoCommittee(
+        "regulations",
+        "Постійна комісія з питань регламенту, депутатської діяльності та етики",
+        tuple(f"d{n:02d}" for n in range(15, 22)),
+        leads=("ПР-101",),
+        opinions=("ПР-103",),
+    ),
+)
+"""The demo council's three committees, 7 seats each; each examines the plenary's drafts it is sent."""
+
+
+async def seed_committees(kvorum: Node, *, today: date | None = None) -> None:
+    """The demo council's committees and one scheduled sitting of each, the day after the plenary (no-op
+    for what exists): a newcomer opens one as its chair (deputy01, deputy08, deputy15) and concludes."""
+    titles = {draft: title for _, title, draft in AGENDA if draft}
+    day = (today or date.today()) + timedelta(days=1)
+    council = await kvorum.application.council(COUNCIL_ID)
+    for committee in COMMITTEES:
+        if committee.id not in council.committees:
+            chair, deputy_chair, secretary = committee.members[:3]
+            create = CommitteeCreate(
+                id=f"demo-committee-{committee.id}",
+                type="committee.create",
+                committee=committee.id,
+                name=committee.name,
+                composition=len(committee.members),
+                members=list(committee.members),
+                chair=chair,
+                deputy_chair=deputy_chair,
+                secretary=secretary,
+            )
+            await kvorum.application.execute(council_stream(COUNCIL_ID), create, SYSTEM)
+        schedule = SessionSchedule(
+            id=f"demo-committee-sitting-{committee.id}",
+            type="session.schedule",
+            number=1,
+            convocation=8,
+            date=day.isoformat(),
+            title=f"Засідання {committee.name.replace('Постійна комісія', 'постійної комісії', 1)}",
+            agenda=[
+                AgendaItemIn(id=f"i{n}", number=str(n), title=titles[draft], draft=draft)
+                for n, draft in enumerate(committee.drafts, start=1)
+            ],
+            committee=committee.id,
+        )
+        await kvorum.application.execute(session_stream(schedule.target_session_id), schedule, SYSTEM)
 
 
 class DemoResetRefused(Exception):

@@ -128,6 +128,14 @@ class Extension(Protocol):
         ...
 
 
+async def seed_demo(core: Core) -> None:
+    """``kvorum demo``: what each installed extension adds to the demo council (an optional ``seed_demo``)."""
+    for extension in installed():
+        seed = getattr(extension, "seed_demo", None)
+        if seed is not None:
+            await seed(core)
+
+
 def migrations() -> list[Component]:
     """The core's migrations, then those of every installed extension that has a schema of its own."""
     return [CORE_MIGRATIONS, *(Component(e.name, e.schema) for e in installed() if e.schema is not None)]

@@ -105,7 +105,10 @@ async def test_demo_on_the_embedded_database_serves_the_council_and_stops_it(tmp
             assert council["name"] == "Вознесенська міська рада" and council["composition"] == 34
             assert len(council["deputies"]) == 35 and sum(d["mayor"] for d in council["deputies"]) == 1
             sessions = (await client.get("/api/v1/sessions")).json()["sessions"]
-            assert [s["id"] for s in sessions] == ["c8-s45"]
+            # the plenary, and the sitting of each of its three standing committees the day after
+            assert sorted(s["id"] for s in sessions) == ["budget-c8-s1", "c8-s45", "land-c8-s1", "regulations-c8-s1"]
+            assert [c["id"] for c in council["committees"]] == ["budget", "land", "regulations"]
+            assert (await client.get("/api/v1/documents/pr-101")).json()["committees"] == {"regulations": True}
             state = (await client.get("/api/v1/sessions/c8-s45")).json()["state"]
             assert "Електронне урядування" in state["agenda"][0]["title"]
             login = await client.post("/api/v1/auth/login", json={"username": "deputy34", "password": "demo"})
