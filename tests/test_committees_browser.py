@@ -11,6 +11,9 @@ from amendments_support import document_command, scheduled_draft
 from browser_support import Browser, Pages, sign_in
 from conftest import Demo, eventually
 
+from portal_bridge.demo_drafts import seed_demo_drafts
+from session_server import demo as demo_seed
+
 WAIT_MS = 15_000
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 SITTING = "budget-c8-s1"
@@ -100,3 +103,52 @@ async def test_the_plenary_sees_the_committees_conclusions_beside_the_item(
     minutes = (await demo.client.get("/sessions/c8-s45/minutes")).text
     for line in expected:
         assert f"<li>{line}</li>" in page and f"<li>{line}</li>" in minutes
+
+
+async def test_a_committee_s_chair_runs_its_sitting_from_the_console_and_concludes(
+    browser: Browser, demo_council: Demo
+) -> None:
+    demo = demo_council
+    kvorum = demo.server.kvorum
+    await demo_seed.seed_committees(kvorum)
+    await seed_demo_drafts(kvorum.core())
+    async with Pages(browser) as pages:
+        page = await pages.open(1440, 900, locale="uk-UA")
+        await page.goto(f"{demo.server.url}/console")
+        await sign_in(page, "deputy01", "#desk:not([hidden])", wait_ms=WAIT_MS)  # the budget committee's chair
+        assert await page.is_hidden("#office")  # no secretary's panels for a committee's chair
+        offered = await page.locator("#sitting option").all_text_contents()
+        assert len(offered) == 1 and "бюджету" in offered[0]  # only the sittings of the committee it chairs
+        await page.click("#open-session")
+        await page.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
+        await page.click("#open-registration", timeout=WAIT_MS)
+        await page.wait_for_selector("#registration-status:has-text('Реєстрація триває')", timeout=WAIT_MS)
+        for n in range(1, 6):
+            response = await demo.command(f"deputy{n:02d}", "presence.register", session="budget-c8-s1")
+            assert response.status_code == 200, response.text
+        await page.wait_for_selector("#quorum:has-text('Зареєстровано 5 членів комісії з 7')", timeout=WAIT_MS)
+        await page.click("#agenda li:first-child button")
+        await page.wait_for_selector("#agenda li[data-status=in_progress]", timeout=WAIT_MS)
+        assert await page.locator("#kind option").all_text_contents() == ["Висновок комісії", "Процедурне"]
+        await page.select_option("#kind", "conclusion")
+        await page.select_option("#recommendation", "rework")
+        await page.fill("#vote-form input[name=seconds]", "60")
+        await page.click("#open-vote")
+        await page.wait_for_selector("#vote-live:not([hidden])", timeout=WAIT_MS)
+        for n in range(1, 5):
+            response = await demo.command(
+                f"deputy{n:02d}", "ballot.cast", session="budget-c8-s1", vote="v1", choice="for"
+            )
+            assert response.status_code == 200, response.text
+        await page.click("#close-vote")
+        await page.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
+        await page.wait_for_selector("#vote-result:not(:empty)", timeout=WAIT_MS)
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "console-committee.png"), full_page=True)
+        assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
+
+    async def recorded() -> list[Any]:
+        return list((await demo.client.get("/api/v1/documents/pr-102")).json()["conclusions"])
+
+    [conclusion] = await eventually(recorded, "the conclusion the chair's console opened")
+    assert (conclusion["recommendation"], conclusion["adopted"]) == ("rework", True)

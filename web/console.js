@@ -18,7 +18,7 @@ import { STRINGS, format } from "./console-strings.js";
 import { confirmStep, markField, reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
 import { openVote, secondsUntil, shownVote } from "./session-state.js";
-import { followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
+import { chooseSitting, followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
 import { amendmentNumber, compositionLine, conclusionsBlock, longDate, registrationLine } from "./ukrainian.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 
@@ -88,7 +88,7 @@ function renderTexts() {
     "meeting-title": "meeting", "open-session": "openSession", "close-session": "closeSession",
     "registration-title": "registration", "open-registration": "openRegistration",
     "close-registration": "closeRegistration", "agenda-title": "agenda", "vote-title": "vote",
-    "subject-label": "subject", "kind-label": "kind", "purpose-label": "purpose", "revote-label": "revoteOf",
+    "subject-label": "subject", "kind-label": "kind", "purpose-label": "purpose", "recommendation-label": "recommendation", "revote-label": "revoteOf",
     "rule-label": "rule", "seconds-label": "seconds", "open-vote": "openVote",
     "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
     "speakers-title": "speakers", "finish-speech": "finishSpeech", "grant-seconds-label": "grantSeconds",
@@ -130,8 +130,31 @@ const PURPOSES = ["end_debate", "break", "revote", "other"];
 
 /** The vote form follows its kind: the council's threshold for it, a procedural vote's question, and for a
  * re-vote the item's last closed vote on its draft. */
+/**
+ * The kinds of vote and thresholds this sitting offers: the plenary's, or a committee's — its conclusion
+ * (with what it recommends) and procedural votes, each by a majority of the committee's composition (art. 47).
+ */
+function renderKindOptions() {
+  const committee = Boolean(view.state?.committee);
+  const kinds = committee ? ["conclusion", "procedural"] : KINDS;
+  const kind = $("kind").value;
+  const recommendation = $("recommendation").value;
+  const mode = `${committee}/${view.lang}`; // the options change with the sitting's kind and the language
+  if ($("kind").dataset.for !== mode) {
+    $("kind").replaceChildren(...kinds.map((k) => new Option(t(`kind_${k}`), k)));
+    $("recommendation").replaceChildren(
+      ...["support", "reject", "rework"].map((r) => new Option(t(`recommendation_${r}`), r)),
+    );
+    if (committee) $("rule").replaceChildren(new Option(t("rule_majority_of_composition"), "majority_of_composition"));
+    $("kind").dataset.for = mode;
+  }
+  if (kinds.includes(kind)) $("kind").value = kind;
+  if (recommendation) $("recommendation").value = recommendation;
+}
+
 function renderKind() {
   const kind = $("kind").value;
+  $("recommendation-row").hidden = kind !== "conclusion";
   $("purpose-row").hidden = kind !== "procedural";
   const revote = kind === "procedural" && $("purpose").value === "revote";
   $("revote-row").hidden = !revote;
@@ -220,9 +243,8 @@ function renderCouncil() {
   const chosen = $("rule").value;
   $("rule").replaceChildren(...rules);
   if (chosen) $("rule").value = chosen;
-  const kind = $("kind").value;
-  $("kind").replaceChildren(...KINDS.map((k) => new Option(t(`kind_${k}`), k)));
-  $("kind").value = kind;
+  $("kind").dataset.for = ""; // the rules were set anew above: a committee's sitting narrows them again
+  renderKindOptions();
   const purpose = $("purpose").value;
   $("purpose").replaceChildren(...PURPOSES.map((p) => new Option(t(`purpose_${p}`), p)));
   if (purpose) $("purpose").value = purpose;
@@ -394,7 +416,8 @@ async function revoke(credential, control) {
 
 async function reloadSittings() {
   const { sessions } = await (await fetch("/api/v1/sessions")).json();
-  view.sittings = sessions;
+  const chaired = STAFF.has(auth.me?.role) ? null : chairedCommittees();
+  view.sittings = chaired ? sessions.filter((x) => chaired.includes(x.committee)) : sessions;
   renderSittings();
 }
 
@@ -479,6 +502,7 @@ function render() {
   const state = view.state;
   if (!state || !view.council) return;
   $("session-title").textContent = state.title;
+  renderKindOptions();
   renderKind();
   $("session-status").textContent = t(`session_${state.status}`);
   $("broadcast-status").textContent = t(`broadcast_${state.broadcast?.status ?? "off"}`);
@@ -821,15 +845,23 @@ async function propose(form) {
 
 // ---- start -------------------------------------------------------------------------------------
 
+/** The committees whose sittings this account steers as their chair or deputy chair (a deputy's console). */
+function chairedCommittees() {
+  const member = auth.me?.member;
+  return (view.council?.committees ?? []).filter((c) => member && [c.chair, c.deputy_chair].includes(member)).map((c) => c.id);
+}
+
 async function enterDesk() {
-  if (!STAFF.has(auth.me.role)) {
+  view.council = await (await fetch("/api/v1/council")).json();
+  const committeeChair = auth.me.role === "deputy" && chairedCommittees().length > 0;
+  if (!STAFF.has(auth.me.role) && !committeeChair) {
     $("sign-in").hidden = false;
     $("sign-in-status").textContent = t("notStaff");
     return;
   }
   $("sign-in").hidden = true;
   $("sign-out").hidden = false;
-  const office = auth.me.role !== "chair";
+  const office = ["secretary", "admin"].includes(auth.me.role);
   $("office").hidden = !office;
   $("sign-line").hidden = auth.me.role !== "chair"; // the mayor, who chairs, signs the adopted decisions
   if (office) {
@@ -847,7 +879,10 @@ async function enterDesk() {
   await reloadCouncil();
   $("who").textContent = auth.me.member ? name(auth.me.member) : auth.me.username;
   await reloadSittings();
-  view.sessionId = await pickSession();
+  // a committee's chair steers the sittings of the committee: those are the ones offered
+  view.sessionId = committeeChair
+    ? (new URLSearchParams(location.search).get("session") ?? chooseSitting(view.sittings))
+    : await pickSession();
   renderSittings();
   if (!view.sessionId) {
     $("no-sittings").hidden = false;
@@ -890,6 +925,7 @@ function wire() {
     if (kind) body.kind = kind;
     if (purpose) body.purpose = purpose;
     if (purpose === "revote") body.revote = String(form.get("revote") || "") || undefined;
+    if (kind === "conclusion") body.recommendation = String(form.get("recommendation"));
     if (kind === "amendment") {
       const put = form.getAll("amendment").map(String);
       if (put.length) body.amendments = put; // none chosen: the server says an amendment vote names them

@@ -33,8 +33,9 @@ from voting.kinds import VoteKind
 __all__ = ["HOT_STATEMENTS", "Sitting"]
 
 APPEND_WITH_SESSION_ROW = flush_with(
-    """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq, open_vote, vote_closes_at)
-       VALUES ($14, $15, $16, $17, $18::text::date, $19, $20, $21, $22, $23::text::timestamptz)
+    """INSERT INTO sessions (id, council, number, convocation, date, title, status, seq, open_vote, vote_closes_at,
+                             committee)
+       VALUES ($14, $15, $16, $17, $18::text::date, $19, $20, $21, $22, $23::text::timestamptz, $26)
        ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, seq = EXCLUDED.seq, open_vote = EXCLUDED.open_vote,
            vote_closes_at = EXCLUDED.vote_closes_at""",
     """INSERT INTO sealed_ballots (stream, seq, opening)
@@ -45,7 +46,7 @@ appends (kept apart from the log until their vote closes), in the same round tri
 
 HOT_STATEMENTS: list[Statement] = [
     *APPEND_STATEMENTS,
-    (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0, None, None, [], [])),
+    (APPEND_WITH_SESSION_ROW, (*NOTHING_APPENDED, "", "", 0, 0, "2000-01-01", "", "", 0, None, None, [], [], None)),
 ]
 """What a command runs in the database, with arguments that change nothing once rolled back
 (see ``session_server.store.database.warm``)."""
@@ -157,6 +158,7 @@ class Sitting(Kind):
             vote.closes_at if vote else None,
             [seq for seq, _ in sealed],
             [opening for _, opening in sealed],
+            state.committee,
         )
 
     def prepare(self, reader: Reader, stream: str, command: Any, actor: Actor) -> AssertionCheck | None:

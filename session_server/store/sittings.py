@@ -32,9 +32,10 @@ class SittingRows:
         self.pool = pool
 
     async def listed(self) -> list[dict[str, Any]]:
-        """Every sitting, newest first: ``id, council, number, convocation, date (ISO), title, status, seq``."""
+        """Every sitting, newest first: ``id, council, number, convocation, date (ISO), title, status, seq,
+        committee`` (None for the council's plenary)."""
         rows = await self.pool.fetch(
-            """SELECT id, council, number, convocation, date, title, status, seq
+            """SELECT id, council, number, convocation, date, title, status, seq, committee
                FROM sessions ORDER BY date DESC, number DESC"""
         )
         return [dict(r, date=r["date"].isoformat()) for r in rows]
