@@ -130,6 +130,7 @@ async def test_a_committee_s_chair_runs_its_sitting_from_the_console_and_conclud
         await page.click("#agenda li:first-child button")
         await page.wait_for_selector("#agenda li[data-status=in_progress]", timeout=WAIT_MS)
         assert await page.locator("#kind option").all_text_contents() == ["Висновок комісії", "Процедурне"]
+        assert await page.locator("#rule option").all_text_contents() == ["більшість від складу комісії (ст. 47)"]
         await page.select_option("#kind", "conclusion")
         await page.select_option("#recommendation", "rework")
         await page.fill("#vote-form input[name=seconds]", "60")
@@ -143,6 +144,9 @@ async def test_a_committee_s_chair_runs_its_sitting_from_the_console_and_conclud
         await page.click("#close-vote")
         await page.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
         await page.wait_for_selector("#vote-result:not(:empty)", timeout=WAIT_MS)
+        assert await page.text_content("#vote-result .big") == (
+            "Висновок «повернути на доопрацювання» ухвалено (потрібно 4)"
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "console-committee.png"), full_page=True)
         assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"

@@ -19,7 +19,14 @@ import { confirmStep, markField, reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
 import { openVote, secondsUntil, shownVote } from "./session-state.js";
 import { chooseSitting, followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
-import { amendmentNumber, compositionLine, conclusionsBlock, longDate, registrationLine } from "./ukrainian.js";
+import {
+  amendmentNumber,
+  amendmentOutcome,
+  compositionLine,
+  conclusionsBlock,
+  longDate,
+  registrationLine,
+} from "./ukrainian.js";
 import qrcode from "./vendor/qrcode-generator-2.0.4.mjs";
 
 const STAFF = new Set(["chair", "secretary", "admin"]);
@@ -145,7 +152,7 @@ function renderKindOptions() {
     $("recommendation").replaceChildren(
       ...["support", "reject", "rework"].map((r) => new Option(t(`recommendation_${r}`), r)),
     );
-    if (committee) $("rule").replaceChildren(new Option(t("rule_majority_of_composition"), "majority_of_composition"));
+    if (committee) $("rule").replaceChildren(new Option(t("rule_committee"), "majority_of_composition"));
     $("kind").dataset.for = mode;
   }
   if (kinds.includes(kind)) $("kind").value = kind;
@@ -728,7 +735,12 @@ function renderVote(state) {
     result.append(
       Object.assign(document.createElement("h3"), { textContent: t("results", { subject: last.subject }) }),
       Object.assign(document.createElement("p"), { textContent: t("tally", last.tally) }),
-      Object.assign(document.createElement("p"), { className: "big", textContent: t(`outcome_${last.tally.outcome}`, last.tally) }),
+      Object.assign(document.createElement("p"), {
+        className: "big",
+        textContent: amendmentOutcome(view.lang, last)
+          ? `${amendmentOutcome(view.lang, last)} (${t("neededCount", last.tally)})`
+          : t(`outcome_${last.tally.outcome}`, last.tally),
+      }),
     );
     if (last.purpose === "agenda_add") {
       const included = last.tally.outcome === "adopted" ? "included" : "notIncluded";

@@ -165,9 +165,16 @@ const PURPOSES = {
   },
 };
 
-/** What an amendment vote decided, in its own words («Поправку прийнято», «Поправки не прийнято»); null
- * for any other vote (the page says «Рішення прийнято» as before). */
+/** What an amendment vote or a committee's conclusion vote decided, in its own words («Поправку прийнято»,
+ * «Висновок «підтримати» ухвалено»); null for any other vote (the page says «Рішення прийнято» as before). */
 export function amendmentOutcome(lang, vote) {
+  if (vote?.kind === "conclusion" && vote.tally) {
+    // a committee's conclusion: what it recommends, adopted or not
+    const what = RECOMMENDATIONS[lang][vote.recommendation] ?? vote.recommendation;
+    const adopted = vote.tally.outcome === "adopted";
+    if (lang === "uk") return `Висновок «${what}» ${adopted ? "ухвалено" : "не ухвалено"}`;
+    return `The conclusion “${what}” ${adopted ? "adopted" : "not adopted"}`;
+  }
   if (vote?.kind !== "amendment" || !vote.tally) return null;
   const adopted = vote.tally.outcome === "adopted";
   const many = (vote.amendments ?? []).length > 1;
