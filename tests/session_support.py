@@ -3,6 +3,7 @@ in and the staff acting in it: for the session domain's and the broadcast domain
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,8 +41,11 @@ def make_council(
     rules: list[str] | None = None,
     signed: bool = False,
     results: str = "live",
+    deputies: Sequence[str] = DEPUTIES,
+    then: Sequence[dict[str, Any]] = (),
 ) -> CouncilState:
-    """A council of `composition` seats, deputies d1..d5 and the mayor.
+    """A council of `composition` seats, `deputies` (d1..d5) and the mayor; `then`, council commands after
+    (a committee's, say).
 
     Unsigned ballots (a demo council) unless `signed`: these tests are about the council rules;
     tests/test_signed_ballots.py is about the signatures. Ballots as cast (`results` "live", not a new
@@ -55,8 +59,8 @@ def make_council(
     if rules is not None:
         fields["rules"] = rules
     commands = [{"type": "council.create", **fields}]
-    commands += [{"type": "deputy.add", "deputy": d, "name": d.upper(), "faction": "F"} for d in DEPUTIES]
-    commands += [{"type": "deputy.add", "deputy": "mayor", "name": "Голова", "mayor": True}]
+    commands += [{"type": "deputy.add", "deputy": d, "name": d.upper(), "faction": "F"} for d in deputies]
+    commands += [{"type": "deputy.add", "deputy": "mayor", "name": "Голова", "mayor": True}, *then]
     state: CouncilState | None = None
     for n, raw in enumerate(commands, start=1):
         command = COUNCIL_COMMAND_ADAPTER.validate_python({"id": f"k{n}", **raw})

@@ -9,47 +9,18 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from session_support import AGENDA, T0, Chamber
+from session_support import AGENDA, Chamber, make_council
 
-from session_server.domain.commands import COUNCIL_COMMAND_ADAPTER
-from session_server.domain.council import CouncilState, decide_council, evolve_council
-from session_server.domain.events import RecordedEvent, format_time
-from session_server.domain.roles import Actor, Context, Role
+from session_server.domain.council import CouncilState
 
 DEPUTIES = [f"d{n}" for n in range(1, 16)]
 
 
 def council_with_committee(composition: int, members: list[str]) -> CouncilState:
     """A council of 15 deputies and the mayor with one committee of ``members`` and that composition."""
-    admin = Context(Actor("root", Role.ADMIN, None), T0)
-    commands: list[dict[str, Any]] = [
-        {
-            "type": "council.create",
-            "council": "vz",
-            "name": "Рада",
-            "composition": 15,
-            "demo": True,
-            "signed_ballots": False,
-            "results": "live",
-        },
-        *({"type": "deputy.add", "deputy": d, "name": d.upper(), "faction": "F"} for d in DEPUTIES),
-        {"type": "deputy.add", "deputy": "mayor", "name": "Голова", "mayor": True},
-        {
-            "type": "committee.create",
-            "committee": "budget",
-            "name": "Бюджетна",
-            "composition": composition,
-            "members": members,
-            "chair": members[0],
-        },
-    ]
-    state: CouncilState | None = None
-    for n, raw in enumerate(commands, start=1):
-        command = COUNCIL_COMMAND_ADAPTER.validate_python({"id": f"k{n}", **raw})
-        for event in decide_council(state, command, admin):
-            state = evolve_council(state, RecordedEvent(event.type, event.payload, n, format_time(T0)))
-    assert state is not None
-    return state
+    committee = {"type": "committee.create", "committee": "budget", "name": "Бюджетна"}
+    committee |= {"composition": composition, "members": members, "chair": members[0]}
+    return make_council(composition=15, deputies=DEPUTIES, then=[committee])
 
 
 @st.composite

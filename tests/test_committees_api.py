@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from committees_support import form_committee, schedule_sitting
 from conftest import Demo, eventually
 
 from portal_bridge.ukrainian import registration_line
@@ -43,34 +44,16 @@ async def _council(demo: Demo, username: str, type_: str, **fields: Any) -> Any:
 
 
 async def _budget(demo: Demo) -> None:
-    formed = await _council(
+    await form_committee(
         demo,
-        "secretary",
-        "committee.create",
-        committee="budget",
-        name="Постійна комісія з питань бюджету та фінансів",
-        composition=5,
-        members=["d03", "d01", "d02", "d04", "d05"],
+        "budget",
+        "Постійна комісія з питань бюджету та фінансів",
+        ["d03", "d01", "d02", "d04", "d05"],
         chair="d01",
         deputy_chair="d02",
         secretary="d03",
     )
-    assert formed.status_code == 200, formed.text
-    scheduled = await demo.client.post(
-        "/api/v1/sessions",
-        json={
-            "id": "schedule-budget-1",
-            "number": 1,
-            "convocation": 8,
-            "date": "2026-12-10",
-            "title": "Засідання постійної комісії з питань бюджету та фінансів",
-            "agenda": [{"number": "1", "title": "Про проєкт бюджету на 2027 рік", "draft": "ПР-102"}],
-            "committee": "budget",
-        },
-        headers=await demo.headers("secretary"),
-    )
-    assert scheduled.status_code == 201, scheduled.text
-    assert scheduled.json()["session"] == SITTING
+    assert await schedule_sitting(demo, "budget", [("Про проєкт бюджету на 2027 рік", "ПР-102")]) == SITTING
 
 
 async def _draft_for_budget(demo: Demo) -> None:

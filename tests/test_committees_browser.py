@@ -9,6 +9,7 @@ from typing import Any
 
 from amendments_support import document_command, scheduled_draft
 from browser_support import Browser, Pages, sign_in
+from committees_support import form_committee, schedule_sitting
 from conftest import Demo, eventually
 
 from portal_bridge.demo_drafts import seed_demo_drafts
@@ -25,28 +26,12 @@ async def _concluded_committees(demo: Demo) -> None:
         ("budget", "Постійна комісія з питань бюджету та фінансів", ["d01", "d02", "d03"], True),
         ("land", "Постійна комісія з питань земельних відносин", ["d04", "d05", "d06"], False),
     ):
-        body = {"id": f"form-{committee}", "type": "committee.create", "committee": committee, "name": name}
-        body |= {"composition": 3, "members": members, "chair": members[0]}
-        formed = await demo.client.post("/api/v1/council/commands", json=body, headers=await demo.headers("admin"))
-        assert formed.status_code == 200, formed.text
+        await form_committee(demo, committee, name, members)
         sent = await document_command(
             demo, "secretary", f"assign-{committee}", "draft.assign", committee=committee, lead=lead
         )
         assert sent.status_code == 200, sent.text
-    scheduled = await demo.client.post(
-        "/api/v1/sessions",
-        json={
-            "id": "sch",
-            "number": 1,
-            "convocation": 8,
-            "date": "2026-12-10",
-            "title": "Засідання комісії",
-            "agenda": [{"number": "1", "title": "Про ПР-101", "draft": "ПР-101"}],
-            "committee": "budget",
-        },
-        headers=await demo.headers("secretary"),
-    )
-    assert scheduled.status_code == 201, scheduled.text
+    assert await schedule_sitting(demo, "budget", [("Про ПР-101", "ПР-101")]) == SITTING
 
     async def ok(user: str, type_: str, **fields: Any) -> None:
         response = await demo.command(user, type_, session=SITTING, **fields)
