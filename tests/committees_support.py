@@ -28,9 +28,7 @@ async def schedule_sitting(demo: Demo, committee: str, drafts: list[tuple[str, s
             "convocation": 8,
             "date": "2026-12-10",
             "title": f"Засідання комісії «{committee}»",
-            "agenda": [
-                {"number": str(n), "title": title, "draft": draft} for n, (title, draft) in enumerate(drafts, 1)
-            ],
+            "agenda": agenda,
             "committee": committee,
         },
         headers=await demo.headers("secretary"),
