@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from portal_bridge.amendment_texts import amendment_number, amendment_texts
 from portal_bridge.documents import DocumentState
 from portal_bridge.ukrainian import (
+    RECOMMENDATIONS,
     composition_line,
     conclusion_lines,
     deputies,
@@ -82,6 +83,7 @@ KINDS: Final = {  # what a vote of each kind is on, as the minutes name it
     "whole": "проєкт рішення в цілому з урахуванням пропозицій",
     "basis_and_whole": "проєкт рішення за основу та в цілому",
     "procedural": "процедурне питання",
+    "conclusion": "висновок комісії щодо проєкту рішення",
 }
 PURPOSES: Final = {
     "agenda_add": "включення питання до порядку денного",
@@ -214,10 +216,15 @@ class Minutes:
     items: list[ItemRecord]
     agenda_votes: list[VoteRecord]  # on including items in the open sitting's agenda, in order
     mayor: str | None  # the mayor's name for the signature line
+    committee: str | None = None  # a standing committee's sitting: the committee's name (its protocol)
+    signers: list[tuple[str, str]] = field(default_factory=list)  # (office, name) under a committee's protocol
 
     @property
     def heading(self) -> str:
-        """«пленарного засідання 45 сесії VIII скликання»: what the header says the minutes are of."""
+        """«пленарного засідання 45 сесії VIII скликання», or «засідання № 1 постійної комісії з питань …»:
+        what the header says the minutes are of."""
+        if self.committee is not None:
+            return f"засідання № {self.sitting} {genitive_committee(self.committee)}"
         return f"пленарного засідання {self.sitting}"
 
 
@@ -230,6 +237,9 @@ def build(
     if not events:
         raise ValueError("an empty stream has no minutes")
     day = events[0].data.date if isinstance(events[0].data, SessionScheduled) else ""
+    committee = events[0].data.committee if isinstance(events[0].data, SessionScheduled) else None
+    roster = council  # names: anyone of the council may speak at a committee's sitting
+    council = council.body(committee)  # who is counted: the committee's members and composition (art. 47)
     state: SessionState | None = None
     opened = closed = None
     attendance: Attendance | None = None
@@ -265,9 +275,9 @@ def build(
             case ItemFinished():
                 current = None
             case SpeakerGranted(deputy=deputy) if current is not None:
-                speakers.setdefault(current, []).append(_name(council, deputy))
+                speakers.setdefault(current, []).append(_name(roster, deputy))
             case ConflictDeclared():
-                conflicts.setdefault(data.item, []).append((_name(council, data.deputy), data.reason, entry))
+                conflicts.setdefault(data.item, []).append((_name(roster, data.deputy), data.reason, entry))
     assert state is not None  # the stream was not empty
     if attendance is None:
         moment = "Реєстрацію не завершено; нижче — реєстрація " + (
@@ -308,13 +318,22 @@ def build(
             None,
         )
         items.append(record)
-    mayor = council.deputies.get(council.mayor) if council.mayor is not None else None
+    mayor = roster.deputies.get(roster.mayor) if roster.mayor is not None else None
     place = events[0].payload.get("place")
+    found = roster.committees.get(committee) if committee is not None else None
+    signers = []
+    if found is not None:  # a committee's protocol is signed by its chair and its secretary
+        signers = [("Голова комісії", _name(roster, found.chair))]
+        signers.append(("Секретар комісії", _name(roster, found.secretary) if found.secretary else ""))
     return Minutes(
         session=state.id,
         council=council.name,
         title=state.title,
-        sitting=f"{state.number} сесії {roman(state.convocation)} скликання",
+        sitting=str(state.number)
+        if found is not None
+        else f"{state.number} сесії {roman(state.convocation)} скликання",
+        committee=found.name if found is not None else None,
+        signers=signers,
         date=long_date(state.date),
         place=str(place) if place else None,
         status=state.status,
@@ -382,6 +401,9 @@ def _kind(vote: Vote) -> str | None:
         return f"Голосується поправка {numbers[0]} до проєкту рішення."
     if vote.kind == "procedural" and vote.purpose in PURPOSES:
         return f"Голосується процедурне питання: {PURPOSES[vote.purpose]}."
+    if vote.kind == "conclusion" and vote.recommendation is not None:
+        what = RECOMMENDATIONS.get(vote.recommendation, vote.recommendation)
+        return f"Голосується висновок комісії щодо проєкту рішення: {what}."
     return f"Голосується {KINDS.get(vote.kind, vote.kind)}."
 
 
@@ -391,6 +413,9 @@ def _outcome(vote: Vote, adopted: bool) -> str:
         return OUTCOMES[True][adopted]
     if len(vote.amendments) > 1:
         return JOINT_AMENDMENTS[adopted]
+    if vote.kind == "conclusion" and vote.recommendation is not None:
+        what = RECOMMENDATIONS.get(vote.recommendation, vote.recommendation)
+        return f"висновок «{what}» {'ухвалено' if adopted else 'не ухвалено'}"
     if vote.kind in KIND_OUTCOMES:
         return KIND_OUTCOMES[vote.kind][adopted]
     return OUTCOMES[False][adopted]
@@ -400,6 +425,8 @@ def _vote(vote: Vote, number: int, counted: tuple[dict[str, Any], Entry] | None,
     figures, entry = counted if counted is not None else (None, None)
     tally = vote.tally.as_dict() if vote.tally is not None and vote.status == "closed" else None
     threshold = THRESHOLDS.get(vote.rule, vote.rule.value)
+    if council.committee is not None:  # a committee counts its own composition (art. 47)
+        threshold = threshold.replace("складу ради", "складу комісії")
     if vote.rule is Rule.MAJORITY_OF_REGISTERED and figures is not None:
         who = deputies(figures["registered_deputies"]) + (" і міський голова" if figures["mayor_taking_part"] else "")
         threshold += f" (зареєстровано {who})"
@@ -474,3 +501,8 @@ def _roll_call(vote: Vote, council: CouncilState) -> list[Group]:
     if council.mayor is not None and council.mayor in roll_call:
         groups.append(Group(MAYOR, lines([council.mayor])))
     return groups
+
+
+def genitive_committee(name: str) -> str:
+    """«Постійна комісія з питань …» → «постійної комісії з питань …» (what the protocol is of)."""
+    return name.replace("Постійна комісія", "постійної комісії", 1)

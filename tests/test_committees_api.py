@@ -169,6 +169,22 @@ async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_com
     }
     assert (await demo.client.get("/api/v1/documents/pr-102")).json()["committees"] == {"budget": True}
 
+    # the committee's protocol, from its log: its members and composition, its conclusion, its officers sign
+    names = {d["id"]: d["name"] for d in council["deputies"]}
+    protocol = (await demo.client.get(f"/sessions/{SITTING}/minutes")).text
+    assert "засідання № 1 постійної комісії з питань бюджету та фінансів" in protocol
+    assert "Голосується висновок комісії щодо проєкту рішення: підтримати." in protocol
+    assert "Рішення приймається більшістю голосів від складу комісії; потрібно" in protocol
+    assert "висновок «підтримати» ухвалено" in protocol
+    assert "Склад комісії для підрахунку голосів — 5 членів" in protocol
+    for office, member in (("Голова комісії", "d01"), ("Секретар комісії", "d03")):
+        assert (
+            f'<span class="role">{office}</span> <span class="blank"></span> <span class="name">{names[member]}</span>'
+            in protocol
+        )
+    assert names["d10"] not in protocol.split("Поіменне голосування")[1]  # a guest is in no roll call
+    assert "Міський голова" not in protocol
+
     export = tmp_path / "committee.json"
     export.write_bytes((await demo.client.get(f"/api/v1/sessions/{SITTING}/ledger/export")).content)
     assert await asyncio.to_thread(main, ["verify", str(export)]) == 0
