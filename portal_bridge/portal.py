@@ -321,16 +321,81 @@ async def deputy_page(request: Request) -> Response:
     items = await item_numbers(pool)
     for conflict in conflicts:
         conflict["number"] = items.get((conflict["session"], conflict["item"]), conflict["item"])
+    committees = [
+        {"id": c.id, "name": c.name, "office": next((w for o, w in OFFICES.items() if getattr(c, o) == member), None)}
+        for c in council.committees.values()
+        if member in c.members
+    ]
     return render(
         "deputy.html",
         council=council,
         section="deputies",
         deputy=deputy,
+        committees=committees,
         votes=votes,
         sessions=sessions,
         attended=attended,
         conflicts=conflicts,
     )
+
+
+OFFICES: Final = {"chair": "голова комісії", "deputy_chair": "заступник голови", "secretary": "секретар комісії"}
+
+
+@page
+async def committees_page(request: Request) -> Response:
+    """The council's standing committees."""
+    council = await council_of(request)
+    names = {d.id: d.name for d in council.deputies.values()}
+    committees = [
+        {
+            "id": c.id,
+            "name": c.name,
+            "composition": c.composition,
+            "members": c.members,
+            "chair": names.get(c.chair, c.chair),
+        }
+        for c in council.committees.values()
+    ]
+    return render("committees.html", council=council, section="committees", committees=committees)
+
+
+@page
+async def committee_page(request: Request) -> Response:
+    """A standing committee: its members and officers, its sittings with their protocols, the drafts sent to it
+    and what it concluded on each."""
+    council = await council_of(request)
+    found = council.committees.get(request.path_params["committee"])
+    if found is None:
+        raise PageError(404, "Такої комісії немає", "Рада не має постійної комісії з такою адресою.")
+    offices = {getattr(found, o): words for o, words in OFFICES.items() if getattr(found, o)}
+    members = [
+        {"id": m, "name": council.deputies[m].name if m in council.deputies else m, "office": offices.get(m)}
+        for m in found.members
+    ]
+    sittings = [
+        {**s, "status": STATUS.get(s["status"], s["status"]), "held": s["status"] != "scheduled"}
+        for s in await core_of(request).sittings.listed()
+        if s.get("committee") == found.id
+    ]
+    documents = documents_of(request)
+    drafts = []
+    for row in await documents.list():
+        state = await documents.document(row["id"])
+        if found.id not in state.committees or state.status == UNPUBLISHED:
+            continue
+        [line] = conclusion_lines({found.id: state.committees[found.id]}, state.conclusions, council)
+        drafts.append(
+            {
+                "id": state.id,
+                "number": state.number,
+                "title": state.title,
+                "lead": state.committees[found.id],
+                "conclusion": line.split(": ", 1)[1],
+            }
+        )
+    view = {"name": found.name, "composition": found.composition, "members": members}
+    return render("committee.html", council=council, section="committees", c=view, sittings=sittings, drafts=drafts)
 
 
 @page
@@ -367,5 +432,7 @@ def routes() -> list[BaseRoute]:
         Route("/decisions/{document}", decision_page),
         Route("/deputies", page(indexes.deputies)),
         Route("/deputies/{deputy}", deputy_page),
+        Route("/committees", committees_page),
+        Route("/committees/{committee}", committee_page),
         Route("/search", search_page),
     ]

@@ -77,7 +77,7 @@ async def test_the_public_pages_have_no_serious_accessibility_violation(
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/sessions/c8-s45", "/sessions/c8-s45/minutes", "/deputies/d02", "/search?q=бюджет"]
+    "path", ["/", "/sessions/c8-s45", "/sessions/c8-s45/minutes", "/deputies/d02", "/search?q=бюджет", "/committees"]
 )
 async def test_the_portal_pages_have_no_serious_accessibility_violation(
     page: Page, demo_council: Demo, axe_source: str, path: str

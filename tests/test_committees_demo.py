@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from conftest import Demo, eventually
+from test_ukrainian_pages import _text, problems
 
 from portal_bridge.demo_drafts import seed_demo_drafts
 from session_server import demo
@@ -63,3 +64,24 @@ async def test_the_demo_has_three_committees_with_their_sittings_and_drafts(demo
 
     [conclusion] = await eventually(concluded, "the budget committee's conclusion on ПР-102")
     assert (conclusion["committee"], conclusion["recommendation"], conclusion["adopted"]) == ("budget", "support", True)
+
+    # the portal: the committees, each with its members, sittings (with the protocol once held) and drafts
+    listed = (await client.get("/committees")).text
+    assert '<a href="/committees/budget">Постійна комісія з питань бюджету' in listed
+    page = (await client.get("/committees/budget")).text
+    names = {d["id"]: d["name"] for d in council["deputies"]}
+    assert f'<a href="/deputies/d01">{names["d01"]}</a> — голова комісії' in page
+    assert '<a href="/sessions/budget-c8-s1/minutes">протокол</a>' in page
+    assert (
+        "ПР-102: Про внесення змін до міського бюджету на 2026 рік</a> (головна комісія) — рекомендує підтримати."
+        in page
+    )
+    assert "ПР-103" in page and "висновку ще немає" in page
+    deputy = (await client.get("/deputies/d01")).text
+    assert 'Член постійної комісії: <a href="/committees/budget">' in deputy and "(голова комісії)" in deputy
+    assert (await client.get("/committees/nope")).status_code == 404
+    for path in ("/committees", "/committees/budget", "/sessions/budget-c8-s1", "/sessions/budget-c8-s1/minutes"):
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert problems(_text(response.text)) == [], path
+    assert "(-лася)" not in (await client.get("/sessions/budget-c8-s1/minutes")).text
