@@ -75,6 +75,23 @@ async def popolo(request: Request) -> Response:
         memberships.append({"person_id": d.id, "organization_id": council.id, "role": role})
         if d.faction:
             memberships.append({"person_id": d.id, "organization_id": faction_id[d.faction], "role": "Член фракції"})
+    # the standing committees, each an organization of the council with its members and officers
+    committee_id = {c.id: f"{council.id}/committee/{c.id}" for c in council.committees.values()}
+    offices = {"chair": "Голова комісії", "deputy_chair": "Заступник голови комісії", "secretary": "Секретар комісії"}
+    for c in council.committees.values():
+        organizations.append(
+            {"id": committee_id[c.id], "name": c.name, "classification": "committee", "parent_id": council.id}
+        )
+        held = {getattr(c, office): role for office, role in offices.items() if getattr(c, office)}
+        memberships += [
+            {"person_id": m, "organization_id": committee_id[c.id], "role": held.get(m, "Член комісії")}
+            for m in c.members
+        ]
+
+    def body_of(motion: Mapping[str, Any]) -> str:
+        """The organization that voted: a committee at its sitting, else the council."""
+        return committee_id.get(str(motion.get("committee_id") or ""), council.id)
+
     result = {"Прийнято": "pass", "Не прийнято": "fail"}
     body = {
         "persons": [{"id": d.id, "name": d.name} for d in council.deputies.values()],
@@ -83,7 +100,7 @@ async def popolo(request: Request) -> Response:
         "motions": [
             {
                 "id": m["uid"],
-                "organization_id": council.id,
+                "organization_id": body_of(m),
                 "text": m["title"],
                 "date": m["date"],
                 "legislative_session_id": str(m["legislativeSession"]),
@@ -100,7 +117,7 @@ async def popolo(request: Request) -> Response:
             {
                 "id": m["uid"],
                 "motion_id": m["uid"],
-                "organization_id": council.id,
+                "organization_id": body_of(m),
                 "start_date": m["date"],
                 "result": result[m["votingResult"]],
                 # not a Popolo field: the composition the counts add up to and the threshold was taken from

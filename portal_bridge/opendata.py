@@ -5,7 +5,9 @@ convocation.
 CSV is for people with spreadsheets as much as for programs: UTF-8 with a byte-order mark (so Excel
 on Windows reads the Cyrillic), a header row, CRLF line ends, and yes/no as «так»/«ні». JSON keeps
 numbers and ``true``/``false``. Each motion states the composition its vote was counted from
-(``composition``, art. 59 part 2), the figure the screens and the minutes give.
+(``composition``, art. 59 part 2), the figure the screens and the minutes give. A standing committee's
+roll calls are published as the plenary's are (Law 3590-IX), in the same data sets, with one more column:
+``committee``, the committee's name ("" for the plenary), and its composition counted as the committee's.
 
 The ``opendata`` consumer writes one motion per closed vote and one voting line per council member
 into ``od_motions`` / ``od_votings`` as each ``vote.closed`` commits (upserts: idempotent). A vote on
@@ -60,12 +62,14 @@ MOTION_FIELDS = (
     "amendments",
     "decisive",
     "textUrl",
+    "committee",
 )
 VOTING_KIND: Final = {  # what a vote was on (``votingKind``); "" for a vote opened without a kind
     "basis": "за основу",
     "amendment": "поправка",
     "whole": "в цілому",
     "basis_and_whole": "за основу та в цілому",
+    "conclusion": "висновок комісії",
 }
 PURPOSE: Final = {  # a procedural vote's ``votingKind``
     "agenda_add": "процедурне: включення питання до порядку денного",
@@ -120,7 +124,8 @@ class OpenData(Consumer):
         # The sitting as it stands: a closed vote, its item and the proposal it voted on never change after it
         # closed (the agenda is fixed once the sitting opens; items added later are other items).
         state: SessionState = await self.application.current(stream)
-        council = await self.application.council(state.council, conn=conn)
+        # a committee's sitting counts its own members and composition (art. 47)
+        council = (await self.application.council(state.council, conn=conn)).body(state.committee)
         for event, data in closed:
             await self._motion(conn, state, event, data, council)
         for item in {state.votes[d.vote].item for _, d in closed}:
@@ -170,6 +175,8 @@ class OpenData(Consumer):
             # an amendment vote's amendments of the draft, by number («1; 3» when put jointly)
             "amendments": "; ".join(str(amendment_number(a)) for a in vote.amendments),
             "decisive": False,  # set for the vote that settled the draft (``_mark_decisive``)
+            # a standing committee's vote: the committee's name (not a Resolution 835 field; "" for the plenary)
+            "committee": council.committees[state.committee].name if state.committee else "",
             # (``textUrl`` is added as the motion is served: ``motions``.)
             # Not among the published fields (``_render`` keeps only those): Popolo's requirement.
             "rule": vote.rule.value,
@@ -177,6 +184,7 @@ class OpenData(Consumer):
             "kind": vote.kind,
             "purpose": vote.purpose,
             "required": tally["required"],
+            "committee_id": state.committee,
         }
         votings = [
             {

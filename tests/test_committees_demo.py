@@ -85,3 +85,19 @@ async def test_the_demo_has_three_committees_with_their_sittings_and_drafts(demo
         assert response.status_code == 200, path
         assert problems(_text(response.text)) == [], path
     assert "(-лася)" not in (await client.get("/sessions/budget-c8-s1/minutes")).text
+
+    # the committee's roll calls in the open data, as the plenary's (one more column: the committee) and Popolo
+    [motion] = (await client.get("/opendata/ua835/motions.json?session=budget-c8-s1")).json()
+    assert motion["committee"].startswith("Постійна комісія з питань бюджету")
+    assert (motion["composition"], motion["votingKind"], motion["votingResult"]) == (7, "висновок комісії", "Прийнято")
+    votings = (await client.get("/opendata/ua835/votings.json?session=budget-c8-s1")).json()
+    assert {v["voterId"] for v in votings} == {f"d{n:02d}" for n in range(1, 8)}  # its 7 members
+    popolo = (await client.get("/opendata/popolo.json")).json()
+    committee = next(o for o in popolo["organizations"] if o["classification"] == "committee")
+    assert committee["id"] == "voznesensk/committee/budget"
+    [event] = [e for e in popolo["vote_events"] if e["id"] == motion["uid"]]
+    assert event["organization_id"] == "voznesensk/committee/budget"
+    chair = next(
+        m for m in popolo["memberships"] if m["organization_id"] == committee["id"] and m["person_id"] == "d01"
+    )
+    assert chair["role"] == "Голова комісії"
