@@ -141,3 +141,32 @@ async def test_a_committee_s_chair_runs_its_sitting_from_the_console_and_conclud
 
     [conclusion] = await eventually(recorded, "the conclusion the chair's console opened")
     assert (conclusion["recommendation"], conclusion["adopted"]) == ("rework", True)
+
+
+async def test_the_secretary_sends_a_draft_to_its_lead_committee_from_the_console(
+    browser: Browser, demo_council: Demo
+) -> None:
+    demo = demo_council
+    await scheduled_draft(demo)
+    await form_committee(demo, "budget", "Постійна комісія з питань бюджету та фінансів", ["d01", "d02", "d03"])
+    await form_committee(demo, "land", "Постійна комісія з питань земельних відносин", ["d04", "d05", "d06"])
+    async with Pages(browser) as pages:
+        page = await pages.open(1440, 900, locale="uk-UA")
+        await page.goto(f"{demo.server.url}/console")
+        await sign_in(page, "secretary", "#office:not([hidden])", wait_ms=WAIT_MS)
+        draft = page.locator("#documents li[data-document=pr-101]")
+        await draft.locator("select").select_option("budget")
+        await draft.get_by_role("button", name="Направити до головної комісії").click()
+        await page.wait_for_selector(
+            "#documents li[data-document=pr-101]:has-text('Направлено до комісій: "
+            "Постійна комісія з питань бюджету та фінансів (головна)')",
+            timeout=WAIT_MS,
+        )
+        await draft.get_by_role("button", name="Направити до комісії для висновку").click()  # land, for its opinion
+        await page.wait_for_selector(
+            "#documents li[data-document=pr-101]:has-text('Постійна комісія з питань земельних відносин')",
+            timeout=WAIT_MS,
+        )
+        assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
+    document = (await demo.client.get("/api/v1/documents/pr-101")).json()
+    assert document["committees"] == {"budget": True, "land": False}

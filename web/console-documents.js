@@ -2,7 +2,8 @@
  * The secretary's draft decisions on the console: register a draft with its text and PDF, publish it for
  * residents, put it on the agenda item that carries its number (with a recorded reason when it was
  * published fewer than 10 working days before), enter the amendments deputies, the mayor or a committee
- * submit (a change to the draft's numbered lines), and publish the signed decision.
+ * submit (a change to the draft's numbered lines), send it to the standing committees (its lead committee
+ * first, others for their opinion), and publish the signed decision.
  *
  * @module console-documents
  */
@@ -107,6 +108,32 @@ export function documentsPanel({ api, t, report, view, onAmended }) {
     return b;
   }
 
+  /**
+   * The committees a draft is sent to, and sending it to one more: the first is its lead committee (it
+   * prepares the draft), the others give their opinion.
+   */
+  function committeesOf(doc) {
+    const box = Object.assign(document.createElement("div"), { className: "committees-of" });
+    const name = (id) => view.council?.committees?.find((c) => c.id === id)?.name ?? id;
+    const sent = Object.entries(doc.committees);
+    if (sent.length) {
+      const list = sent.map(([id, lead]) => (lead ? `${name(id)} (${t("leadTag")})` : name(id))).join("; ");
+      box.append(Object.assign(document.createElement("p"), { textContent: t("sentTo", { list }) }));
+    }
+    const left = (view.council?.committees ?? []).filter((c) => !(c.id in doc.committees));
+    if (!left.length) return box;
+    const select = document.createElement("select");
+    select.setAttribute("aria-label", `${t("sendTo")}: ${doc.number}`);
+    select.append(...left.map((c) => new Option(c.name, c.id)));
+    const lead = !sent.some(([, isLead]) => isLead);
+    box.append(
+      select,
+      " ",
+      button(t(lead ? "sendToLead" : "sendTo"), (b) => run(doc.id, { type: "draft.assign", committee: select.value, lead }, b)),
+    );
+    return box;
+  }
+
   function render() {
     const items = documents.map((doc) => {
       const li = document.createElement("li");
@@ -122,6 +149,7 @@ export function documentsPanel({ api, t, report, view, onAmended }) {
       if (doc.status === "registered") li.append(button(t("publishDraft"), (b) => publishDraft(doc, b)));
       if (doc.status === "published_draft") li.append(button(t("schedule"), (b) => schedule(doc, b)));
       if (doc.status === "signed") li.append(button(t("publishDecision"), (b) => run(doc.id, { type: "document.publish", date: today() }, b)));
+      if (["registered", "published_draft", "scheduled"].includes(doc.status)) li.append(committeesOf(doc));
       return li;
     });
     const empty = Object.assign(document.createElement("li"), { textContent: t("noDocuments"), className: "empty" });
@@ -177,7 +205,7 @@ export function documentsPanel({ api, t, report, view, onAmended }) {
       rows.map(async (row) => {
         const full = await (await fetch(`/api/v1/documents/${row.id}`)).json();
         const lines = full.draft_text ? full.draft_text.split("\n").length : 0;
-        return { ...row, attachment: full.attachments?.[0]?.sha256 ?? null, lines };
+        return { ...row, attachment: full.attachments?.[0]?.sha256 ?? null, lines, committees: full.committees ?? {} };
       }),
     );
     render();
