@@ -170,3 +170,46 @@ async def test_the_secretary_sends_a_draft_to_its_lead_committee_from_the_consol
         assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
     document = (await demo.client.get("/api/v1/documents/pr-101")).json()
     assert document["committees"] == {"budget": True, "land": False}
+
+
+async def test_the_secretary_forms_a_committee_from_the_console_and_a_wrong_one_is_refused_in_words(
+    browser: Browser, demo_council: Demo
+) -> None:
+    demo = demo_council
+    async with Pages(browser) as pages:
+        page = await pages.open(1440, 900, locale="uk-UA")
+        await page.goto(f"{demo.server.url}/console")
+        await sign_in(page, "secretary", "#office:not([hidden])", wait_ms=WAIT_MS)
+        await page.click("#committee-new-title")
+        form = page.locator("#committee-form")
+        await form.locator("input[name=name]").fill("Постійна комісія з питань регламенту та етики")
+        await form.locator("input[name=committee]").fill("regulations")
+        await form.locator("input[name=composition]").fill("2")
+        for member in ("d15", "d16", "d17"):  # three members for two seats: refused
+            await form.locator(f"input[name=members][value={member}]").check()
+        await page.select_option("#committee-chair", "d15")
+        await page.select_option("#committee-secretary", "d17")
+        await page.click("#committee-send")
+        await page.wait_for_selector("#committee-form .panel-status[data-state=error]", timeout=WAIT_MS)
+        refusal = await page.text_content("#committee-form .panel-status") or ""
+        assert refusal.startswith("Склад комісії вказано неправильно")
+        await form.locator("input[name=composition]").fill("3")
+        await page.click("#committee-send")
+        await page.wait_for_selector(
+            "#committee-list li:has-text('Постійна комісія з питань регламенту та етики')", timeout=WAIT_MS
+        )
+        assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
+    [committee] = (await demo.client.get("/api/v1/council")).json()["committees"]
+    assert (
+        committee["id"],
+        committee["members"],
+        committee["chair"],
+        committee["deputy_chair"],
+        committee["secretary"],
+    ) == (
+        "regulations",
+        ["d15", "d16", "d17"],
+        "d15",
+        None,
+        "d17",
+    )

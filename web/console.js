@@ -100,7 +100,11 @@ function renderTexts() {
     "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
     "speakers-title": "speakers", "finish-speech": "finishSpeech", "grant-seconds-label": "grantSeconds",
     "conflicts-title": "conflicts", "devices-title": "devices", "witnesses-title": "witnesses",
-    "witnesses-refresh": "witnessesRefresh", "deputy-label": "deputy", "make-link": "makeLink",
+    "witnesses-refresh": "witnessesRefresh", "committees-title": "committees", "committee-new-title": "committeeNew",
+    "committee-name-label": "committeeName", "committee-id-label": "committeeId",
+    "committee-composition-label": "committeeComposition", "committee-members-legend": "committeeMembers",
+    "committee-chair-label": "committeeChair", "committee-deputy-chair-label": "committeeDeputyChair",
+    "committee-secretary-label": "committeeSecretary", "committee-send": "committeeSend", "deputy-label": "deputy", "make-link": "makeLink",
     "enrolled-title": "enrolledDevices", "signed-off": "signedOff", "unlock-title": "unlockTitle",
     "unlock-hint": "unlockHint", "unlock-label": "unlockLabel", "unlock-send": "unlock", "item-number-label": "itemNumber",
     "item-title-label": "itemTitle", "item-draft-label": "itemDraft", "item-position-label": "itemPosition",
@@ -265,6 +269,7 @@ function renderCouncil() {
   $("deputy").replaceChildren(...council.deputies.map((d) => new Option(d.name, d.id)));
   if (picked) $("deputy").value = picked;
   renderMembers(council);
+  renderCommittees(council);
   renderDevices(council);
   view.documents?.render(); // the amendment form's authors are the council's members
 }
@@ -293,6 +298,68 @@ function renderMembers(council) {
       return li;
     }),
   );
+}
+
+/** The council's standing committees, and the form the secretary forms one with (members: deputies, not the mayor). */
+function renderCommittees(council) {
+  const committees = council.committees ?? [];
+  $("committee-list").replaceChildren(
+    ...(committees.length
+      ? committees.map((c) =>
+          Object.assign(document.createElement("li"), {
+            textContent: t("committeeLine", { name: c.name, count: c.members.length, composition: c.composition, chair: name(c.chair) }),
+          }),
+        )
+      : [Object.assign(document.createElement("li"), { textContent: t("committeesNone"), className: "empty" })]),
+  );
+  const deputies = council.deputies.filter((d) => !d.mayor);
+  const checked = new Set([...document.querySelectorAll("#committee-members input:checked")].map((i) => i.value));
+  $("committee-members").replaceChildren(
+    ...deputies.map((d) => {
+      const label = document.createElement("label");
+      const box = Object.assign(document.createElement("input"), { type: "checkbox", name: "members", value: d.id });
+      box.checked = checked.has(d.id);
+      box.addEventListener("change", renderOfficers);
+      label.append(box, ` ${d.name}`);
+      return label;
+    }),
+  );
+  renderOfficers();
+}
+
+/** The officers are chosen among the members ticked. */
+function renderOfficers() {
+  const members = [...document.querySelectorAll("#committee-members input:checked")].map((i) => i.value);
+  for (const [id, optional] of [["committee-chair", false], ["committee-deputy-chair", true], ["committee-secretary", true]]) {
+    const chosen = $(id).value;
+    $(id).replaceChildren(
+      ...(optional ? [new Option(t("committeeVacant"), "")] : []),
+      ...members.map((m) => new Option(name(m), m)),
+    );
+    if (members.includes(chosen)) $(id).value = chosen;
+  }
+}
+
+async function formCommittee(form) {
+  const data = new FormData(form);
+  const body = {
+    id: crypto.randomUUID(),
+    type: "committee.create",
+    committee: String(data.get("committee")),
+    name: String(data.get("name")),
+    composition: Number(data.get("composition")),
+    members: data.getAll("members").map(String),
+    chair: String(data.get("chair")),
+  };
+  for (const office of ["deputy_chair", "secretary"]) if (data.get(office)) body[office] = String(data.get(office));
+  try {
+    await api("/council/commands", { method: "POST", body: JSON.stringify(body) });
+    form.reset();
+    await reloadCouncil();
+    reportBeside($("committees-panel"), t("done"), "done");
+  } catch (error) {
+    report(form.querySelector("button"), error);
+  }
 }
 
 async function setGender(member, gender, control) {
@@ -923,6 +990,10 @@ function wire() {
   $("sitting").addEventListener("change", () => location.assign(`/console?session=${encodeURIComponent($("sitting").value)}`));
   $("open-session").addEventListener("click", (event) => openSession(event.currentTarget));
   $("witnesses-refresh").addEventListener("click", renderWitnesses);
+  $("committee-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    formCommittee(event.target);
+  });
   $("close-session").addEventListener("click", (event) => closeSession(event.currentTarget));
   $("open-registration").addEventListener("click", (event) => command({ type: "registration.open" }, event.currentTarget));
   $("close-registration").addEventListener("click", (event) => closeRegistration(event.currentTarget));
