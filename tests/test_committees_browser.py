@@ -198,7 +198,20 @@ async def test_the_secretary_forms_a_committee_from_the_console_and_a_wrong_one_
         await page.wait_for_selector(
             "#committee-list li:has-text('Постійна комісія з питань регламенту та етики')", timeout=WAIT_MS
         )
+        # and schedules the committee's first sitting with the same form as the council's
+        await page.click("#schedule-title")
+        schedule = page.locator("#schedule-form")
+        await schedule.locator("input[name=number]").fill("1")
+        await schedule.locator("input[name=convocation]").fill("8")
+        await schedule.locator("input[name=date]").fill("2026-12-15")
+        await page.select_option("#s-body", "regulations")
+        await schedule.locator("input[name=title]").fill("Засідання комісії з питань регламенту")
+        await page.fill("#s-rows .agenda-row:first-child input.title", "Про звернення депутатів")
+        await page.click("#s-send")
+        await page.wait_for_selector("#sittings li:has-text('Засідання комісії з питань регламенту')", timeout=WAIT_MS)
         assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
+    sittings = {s["id"]: s for s in (await demo.client.get("/api/v1/sessions")).json()["sessions"]}
+    assert sittings["regulations-c8-s1"]["committee"] == "regulations"
     [committee] = (await demo.client.get("/api/v1/council")).json()["committees"]
     assert (
         committee["id"],

@@ -119,7 +119,7 @@ function renderTexts() {
     "am-committee-label": "amCommitteeName",
     "am-reason-label": "amReason", "am-send": "amSend", "amendments-legend": "amendmentsLegend", "sittings-title": "sittings",
     "schedule-title": "scheduleTitle", "s-number-label": "sNumber", "s-convocation-label": "sConvocation",
-    "s-date-label": "sDate", "s-title-label": "sTitle", "s-agenda-label": "sAgenda", "s-add-row": "sAddRow",
+    "s-date-label": "sDate", "s-body-label": "sBody", "s-title-label": "sTitle", "s-agenda-label": "sAgenda", "s-add-row": "sAddRow",
     "s-send": "sSend", "members-title": "members", "members-hint": "membersHint", "sign-link": "signPage",
   };
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
@@ -270,6 +270,12 @@ function renderCouncil() {
   if (picked) $("deputy").value = picked;
   renderMembers(council);
   renderCommittees(council);
+  const body = $("s-body").value;
+  $("s-body").replaceChildren(
+    new Option(t("sBodyCouncil"), ""),
+    ...(council.committees ?? []).map((c) => new Option(c.name, c.id)),
+  );
+  $("s-body").value = body;
   renderDevices(council);
   view.documents?.render(); // the amendment form's authors are the council's members
 }
@@ -557,6 +563,7 @@ async function scheduleSitting(form) {
     title: String(data.get("title")),
     agenda,
   };
+  if (data.get("committee")) body.committee = String(data.get("committee")); // a standing committee's sitting
   try {
     const created = await api("/sessions", { method: "POST", body: JSON.stringify(body) });
     form.reset();
