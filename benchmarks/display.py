@@ -1,9 +1,12 @@
 """The chamber display: from the server's ``vote.closed`` to the result on the screen; the tablet's first load.
 
-``python -m benchmarks.display [--votes 30] [--ballots 18] [--loads 10] [--sealed] [--database-url URL]``
+``python -m benchmarks.display [--votes 30] [--ballots 18] [--loads 10] [--sealed] [--committee] [--database-url URL]``
 
 With ``--sealed`` the council seals results until each close (issue 17): the ballots are commitments, and
-the close records every opening before ``vote.closed``; the target is the same.
+the close records every opening before ``vote.closed``; the target is the same. With ``--committee`` a
+standing committee (7 members, deputies 20–26) sits on the same node all the while (issue 19): over a
+connection of its own its chair opens votes on its conclusion, its members vote and the chair closes
+them, one after another with no pause, while the plenary's rounds are measured; the target is the same.
 
 A fresh database (as in ``benchmarks.ballots``), the demo council «voznesensk» seeded in-process, then
 ``python -m session_server serve`` on a loopback port. Headless Chromium (flags from NOTES.md) opens
@@ -117,8 +120,8 @@ class Api:
         reply, _ = await self.call("/api/v1/auth/login", {"username": username, "password": "demo"})
         return str(reply["access_token"])
 
-    async def command(self, token: str, body: dict[str, Any]) -> tuple[dict[str, Any], float]:
-        return await self.call(f"/api/v1/sessions/{SESSION}/commands", body, token)
+    async def command(self, token: str, body: dict[str, Any], session: str = SESSION) -> tuple[dict[str, Any], float]:
+        return await self.call(f"/api/v1/sessions/{session}/commands", body, token)
 
 
 class SseFloor(asyncio.Protocol):
@@ -215,7 +218,36 @@ async def one_round(
 # ---- the run -----------------------------------------------------------------------------------
 
 
-async def seed(url: str, tmp: Path, *, sealed: bool) -> None:
+COMMITTEE = "budget-c8-s1"
+COMMITTEE_MEMBERS = [f"d{n}" for n in range(20, 27)]
+
+
+async def committee_sits(api: Api, stop: asyncio.Event, counted: list[int], sitting: asyncio.Event) -> None:
+    """The committee's sitting beside the plenary: its chair opens it and registration, its members register,
+    item 1 is taken up, then conclusion votes one after another until ``stop``; ``counted`` gets each close."""
+    tokens = [await api.login(f"deputy{m[1:]}") for m in COMMITTEE_MEMBERS]
+    chair = tokens[0]
+    for type_ in ("session.open", "registration.open"):
+        await api.command(chair, {"id": f"c-{type_}", "type": type_}, COMMITTEE)
+    for i, token in enumerate(tokens):
+        await api.command(token, {"id": f"c-here-{i}", "type": "presence.register"}, COMMITTEE)
+    await api.command(chair, {"id": "c-item", "type": "item.start", "item": "i1"}, COMMITTEE)
+    sitting.set()  # the plenary's rounds begin now, with the committee voting beside them
+    n = 0
+    while not stop.is_set():
+        n += 1
+        body: dict[str, Any] = {"id": f"c-open-{n}", "type": "vote.open", "item": "i1", "subject": f"Висновок {n}"}
+        body |= {"seconds": 600, "kind": "conclusion", "recommendation": "support"}
+        opened, _ = await api.command(chair, body, COMMITTEE)
+        vote = str(opened["events"][0]["payload"]["vote"])
+        for i, token in enumerate(tokens):
+            ballot = {"id": f"c-b{n}-{i}", "type": "ballot.cast", "vote": vote, "choice": "for"}
+            await api.command(token, ballot, COMMITTEE)
+        await api.command(chair, {"id": f"c-close-{n}", "type": "vote.close", "vote": vote}, COMMITTEE)
+        counted.append(n)
+
+
+async def seed(url: str, tmp: Path, *, sealed: bool, committee: bool = False) -> None:
     from session_server import demo
     from session_server.application import SYSTEM, council_stream
     from session_server.config import Settings
@@ -228,6 +260,32 @@ async def seed(url: str, tmp: Path, *, sealed: bool) -> None:
         # display shows how many have voted (the benchmark waits for that); else ballots as cast
         seal = CouncilConfigure(id="results", type="council.configure", results="counts" if sealed else "live")
         await kvorum.application.execute(council_stream(demo.COUNCIL_ID), seal, SYSTEM)
+        if committee:
+            from session_server.application import session_stream
+            from session_server.domain.commands import AgendaItemIn, CommitteeCreate, SessionSchedule
+
+            members = COMMITTEE_MEMBERS
+            create = CommitteeCreate(
+                id="committee",
+                type="committee.create",
+                committee="budget",
+                name="Постійна комісія з питань бюджету",
+                composition=len(members),
+                members=members,
+                chair=members[0],
+            )
+            await kvorum.application.execute(council_stream(demo.COUNCIL_ID), create, SYSTEM)
+            schedule = SessionSchedule(
+                id="committee-sitting",
+                type="session.schedule",
+                number=1,
+                convocation=8,
+                date="2026-12-10",
+                title="Засідання комісії",
+                agenda=[AgendaItemIn(number="1", title="Про бюджет", draft="ПР-102")],
+                committee="budget",
+            )
+            await kvorum.application.execute(session_stream(COMMITTEE), schedule, SYSTEM)
 
 
 async def steer(api: Api) -> tuple[str, list[str]]:
@@ -277,7 +335,7 @@ async def run(args: argparse.Namespace) -> int:
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kvorum-bench-")))
         server_url, origin = await stack.enter_async_context(postgres_server(args.database_url, tmp))
         url = await stack.enter_async_context(fresh_database(server_url))
-        await seed(url, tmp, sealed=args.sealed)
+        await seed(url, tmp, sealed=args.sealed, committee=args.committee)
         env = dict(os.environ, KVORUM_DATABASE_URL=url, KVORUM_HOST=HOST, KVORUM_PORT=str(free_port()))
         env |= {"KVORUM_DATA_DIR": str(tmp / "server"), "KVORUM_ACCESS_TOKEN_SECONDS": "3600"}
         server = ServerProcess(env, tmp / "server.log")
@@ -307,6 +365,14 @@ async def run(args: argparse.Namespace) -> int:
         say(f"  clocks    {await in_page.clocks(page)}")
         say()
 
+        stop = asyncio.Event()
+        committee_votes: list[int] = []
+        if args.committee:  # the committee sits on the same node, over a connection of its own
+            committee_api = Api(await connect(HOST, server.port), server.authority)
+            stack.callback(committee_api.conn.close)
+            sitting = asyncio.Event()
+            committee = asyncio.create_task(committee_sits(committee_api, stop, committee_votes, sitting))
+            await asyncio.wait_for(sitting.wait(), 60)
         rounds = Rounds()
         for n in range(1, args.votes + 1):
             try:
@@ -315,6 +381,10 @@ async def run(args: argparse.Namespace) -> int:
                 rounds.errors.append(f"round {n}: {exc!r}")
                 break
             await asyncio.sleep(args.pause)
+        if args.committee:
+            stop.set()
+            await committee
+            say(f"the committee's sitting meanwhile: {len(committee_votes)} conclusion votes closed on the same node")
         p95, floor95 = report_rounds(rounds)
         say()
         kb, ready = report_loads([await in_page.tablet_load(browser, base) for _ in range(args.loads)])
@@ -344,6 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--loads", type=bounded(1, 50, int), default=10, help="tablet first loads (default 10)")
     parser.add_argument("--pause", type=bounded(0, 5, float), default=0.2, help="seconds between votes (default 0.2)")
     parser.add_argument("--sealed", action="store_true", help="the council seals results until each close")
+    parser.add_argument("--committee", action="store_true", help="a standing committee sits on the same node meanwhile")
     parser.add_argument("--database-url", default=os.environ.get("KVORUM_DATABASE_URL"), help="PostgreSQL server")
     return run_on_fastest_loop(run(parser.parse_args(argv)))
 
