@@ -226,3 +226,47 @@ async def test_the_secretary_forms_a_committee_from_the_console_and_a_wrong_one_
         None,
         "d17",
     )
+
+
+async def test_members_vote_on_their_tablets_at_a_committee_s_sitting_and_a_guest_deputy_is_told_why_not(
+    browser: Browser, demo_council: Demo
+) -> None:
+    demo = demo_council
+    await form_committee(demo, "budget", "Постійна комісія з питань бюджету та фінансів", ["d01", "d02", "d03"])
+    await schedule_sitting(demo, "budget", [("Про бюджет", "ПР-102")])
+    async with Pages(browser) as pages:
+        member = await pages.open(1280, 800, locale="uk-UA")
+        await member.goto(f"{demo.server.url}/tablet?session={SITTING}")
+        await sign_in(member, "deputy02", "#chamber:not([hidden])", connected=True, wait_ms=WAIT_MS)
+        guest = await pages.open(1280, 800, locale="uk-UA")
+        await guest.goto(f"{demo.server.url}/tablet?session={SITTING}")
+        await sign_in(guest, "deputy10", "#chamber:not([hidden])", connected=True, wait_ms=WAIT_MS)
+
+        async def chair(type_: str, **fields: Any) -> None:
+            response = await demo.command("deputy01", type_, session=SITTING, **fields)
+            assert response.status_code == 200, response.text
+
+        await chair("session.open")
+        await chair("registration.open")
+        await member.click("#register", timeout=WAIT_MS)
+        await member.wait_for_selector("#registered-note:not([hidden])", timeout=WAIT_MS)
+        for other in ("deputy01", "deputy03"):
+            assert (await demo.command(other, "presence.register", session=SITTING)).status_code == 200
+        await guest.wait_for_selector("#registered-note:has-text('Ви не член цієї комісії')", timeout=WAIT_MS)
+        assert await guest.is_hidden("#register")
+        await member.wait_for_selector("#quorum:has-text('Зареєстровано 3 члени комісії з 3')", timeout=WAIT_MS)
+        await chair("item.start", item="i1")
+        await chair("vote.open", item="i1", subject="Висновок", kind="conclusion", recommendation="reject", seconds=60)
+        await member.wait_for_selector(
+            "#vote-kind:has-text('Голосується висновок комісії щодо проєкту рішення: відхилити')", timeout=WAIT_MS
+        )
+        await member.click(".choice[data-choice=for]")
+        await member.wait_for_selector("#ballot-status[data-state=counted]", timeout=WAIT_MS)
+        assert await guest.locator(".choice[data-choice=for]").is_disabled()  # a guest never votes
+        await chair("vote.close", vote="v1")
+        await member.wait_for_selector("#outcome:has-text('Висновок «відхилити» ')", timeout=WAIT_MS)
+        ARTIFACTS.mkdir(exist_ok=True)
+        await member.screenshot(path=str(ARTIFACTS / "tablet-committee.png"))
+        assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
+    vote = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]["votes"][-1]
+    assert vote["roll_call"]["d02"] == "for" and "d10" not in vote["roll_call"]

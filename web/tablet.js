@@ -228,10 +228,13 @@ function renderPresence(state) {
   $("quorum").dataset.quorum = state.quorum ? "yes" : "no";
   $("quorum-verdict").textContent = t(state.quorum ? "quorumYes" : "quorumNo");
   const registered = state.registered.includes(member());
-  $("register").hidden = registered || !state.registration_open || state.status !== "open";
+  // at a committee's sitting only its members register and vote; another deputy attends and may speak
+  const committee = state.committee ? view.council.committees?.find((c) => c.id === state.committee) : null;
+  const guest = committee !== null && committee !== undefined && !committee.members.includes(member());
+  $("register").hidden = registered || guest || !state.registration_open || state.status !== "open";
   $("register").textContent = t("register");
-  $("registered-note").hidden = !registered;
-  $("registered-note").textContent = t("registered");
+  $("registered-note").hidden = !registered && !guest;
+  $("registered-note").textContent = t(guest ? "committeeGuest" : "registered");
   const needsDevice = view.council.signed_ballots && myCredentials().length === 0;
   $("device-note").hidden = !needsDevice;
   $("device-note").textContent = t("noDevice");
