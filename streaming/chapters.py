@@ -26,6 +26,8 @@ from session_server.domain.session_events import (
 __all__ = ["Chapter", "chapters", "webvtt"]
 
 _OUTCOME = {"adopted": "рішення прийнято", "rejected": "рішення не прийнято"}
+_CONCLUSION = {"adopted": "висновок ухвалено", "rejected": "висновок не ухвалено"}
+"""A standing committee's conclusion vote (its sitting's recording)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +54,7 @@ def chapters(events: Iterable[Recorded], agenda: Mapping[str, tuple[str, str]]) 
     found: list[Chapter] = []
     current: Chapter | None = None  # the item in progress, should the broadcast start during it
     vote_items: dict[str, str] = {}
+    conclusions: set[str] = set()  # a committee's conclusion votes: their results are conclusions, not decisions
 
     def label(item: str) -> str:
         number, title = agenda.get(item, ("", item))
@@ -73,13 +76,16 @@ def chapters(events: Iterable[Recorded], agenda: Mapping[str, tuple[str, str]]) 
                 current = None
             case VoteOpened():
                 vote_items[data.vote] = data.item
+                if data.kind == "conclusion":
+                    conclusions.add(data.vote)
                 if data.purpose == "agenda_add" and data.proposal is not None:  # a new item, which has no place yet
                     title = f"Голосування про включення до порядку денного: {data.proposal['title']}"
                 else:
                     title = f"Голосування {data.subject}: {label(data.item)}"
                 chapter = Chapter(0.0, "vote.opened", title, event.seq, item=data.item, vote=data.vote)
             case VoteClosed(tally=tally):
-                outcome = _OUTCOME.get(tally["outcome"], tally["outcome"])
+                words = _CONCLUSION if data.vote in conclusions else _OUTCOME
+                outcome = words.get(tally["outcome"], tally["outcome"])
                 title = f"Результати: {outcome} (за {tally['for']}, потрібно {tally['required']})"
                 chapter = Chapter(0.0, "vote.closed", title, event.seq, item=vote_items.get(data.vote), vote=data.vote)
         if chapter is not None and zero is not None:
