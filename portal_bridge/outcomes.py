@@ -21,7 +21,12 @@ from collections.abc import Sequence
 import asyncpg
 
 from portal_bridge.decisions import Documents
-from portal_bridge.document_commands import AmendmentRecordOutcome, ConclusionRecord, DocumentRecordOutcome
+from portal_bridge.document_commands import (
+    AmendmentRecordOutcome,
+    ConclusionRecord,
+    DocumentCommandModel,
+    DocumentRecordOutcome,
+)
 from portal_bridge.ukrainian import roman
 from session_server.domain.errors import DomainError
 from session_server.domain.roles import Actor, Role
@@ -95,10 +100,7 @@ class Outcomes(Consumer):
             recommendation=vote.recommendation,  # type: ignore[arg-type]  # one of the Recommendation values
             adopted=vote.tally.outcome is Outcome.ADOPTED,
         )
-        try:
-            await self.documents.execute(str(document), command, CONSUMER)
-        except DomainError as exc:
-            log.warning("recording conclusion %s on %s refused: %s", vote.id, document, exc)
+        await self._record(str(document), command, f"conclusion {vote.id}")
 
     async def _amendment_voted(self, conn: asyncpg.Connection, state: SessionState, vote_id: str) -> None:
         vote = state.votes.get(vote_id)
@@ -115,10 +117,7 @@ class Outcomes(Consumer):
             amendments=list(vote.amendments),
             outcome="adopted" if vote.tally.outcome is Outcome.ADOPTED else "rejected",
         )
-        try:
-            await self.documents.execute(document, command, CONSUMER)
-        except DomainError as exc:
-            log.warning("recording amendment vote %s on %s refused: %s", vote.id, document, exc)
+        await self._record(document, command, f"amendment vote {vote.id}")
 
     async def _item_finished(self, conn: asyncpg.Connection, state: SessionState, item_id: str) -> None:
         # the votes on the item's draft: not the procedural vote that put the item on the agenda
@@ -149,10 +148,15 @@ class Outcomes(Consumer):
             decision_number=number,
             amendments=amendments if adopted else [],
         )
+        await self._record(document, command, f"the outcome of {last.id}")
+
+    async def _record(self, document: str, command: DocumentCommandModel, what: str) -> None:
+        """Record on the draft; a refusal is logged, not raised: the draft's own rules have the last word (a
+        draft decided or withdrawn meanwhile), and the sitting's log must not stall on it."""
         try:
             await self.documents.execute(document, command, CONSUMER)
         except DomainError as exc:
-            log.warning("recording the outcome of %s on %s refused: %s", last.id, document, exc)
+            log.warning("recording %s on %s refused: %s", what, document, exc)
 
     async def _next_decision_number(self, conn: asyncpg.Connection, convocation: int) -> str:
         """The next decision number: a running number across the council's decisions, then the convocation."""
