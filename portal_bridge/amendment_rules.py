@@ -15,7 +15,16 @@ from session_server.domain.errors import DomainError
 from session_server.domain.roles import Context, Role
 from voting.amendments import Amendment, AmendmentError, Change, check_changes, consolidate, lines_of
 
-__all__ = ["STAFF", "AmendmentRecord", "Draft", "consolidated", "propose", "record_outcome", "withdraw"]
+__all__ = [
+    "STAFF",
+    "AmendmentRecord",
+    "Draft",
+    "amendment_of",
+    "consolidated",
+    "propose",
+    "record_outcome",
+    "withdraw",
+]
 
 STAFF = frozenset({Role.SECRETARY, Role.ADMIN})
 """Who keeps the council's documents (and enters an amendment for its author)."""

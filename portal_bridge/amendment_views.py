@@ -9,13 +9,20 @@ from typing import Any
 from portal_bridge.documents import DocumentState
 from voting.amendments import lines_of
 
-__all__ = ["amendment_views", "text_diff", "versions"]
+__all__ = ["amendment_views", "proposing_committees", "text_diff", "versions"]
+
+
+def proposing_committees(state: DocumentState, amendment_id: str) -> list[str]:
+    """The standing committees whose conclusion on the draft (each committee's last, when adopted) proposes
+    the amendment, in the order of their conclusions."""
+    last = {c.committee: c for c in state.conclusions}
+    return [c.committee for c in last.values() if c.adopted and amendment_id in c.amendments]
 
 
 def amendment_views(state: DocumentState) -> list[dict[str, Any]]:
     """Each amendment in its number's order: author, reason, changes (JSON form), status, the vote that
-    decided it, and ``conflicts_with``: the numbers of the other amendments still standing (not
-    withdrawn) that change the same lines."""
+    decided it, ``conflicts_with``: the numbers of the other amendments still standing (not withdrawn)
+    that change the same lines, and ``proposed_by``: the committees whose conclusions propose it."""
     records = sorted(state.amendments.values(), key=lambda a: a.number)
     standing = [r for r in records if r.status != "withdrawn"]
     views = []
@@ -38,6 +45,7 @@ def amendment_views(state: DocumentState) -> list[dict[str, Any]]:
                 "jointly": list(record.jointly),
                 "proposed_at": record.proposed_at,
                 "conflicts_with": conflicts,
+                "proposed_by": proposing_committees(state, record.id),
             }
         )
     return views

@@ -262,6 +262,12 @@ class ConclusionRecord(_Command):
     vote: Annotated[str, StringConstraints(pattern=r"^v[0-9]{1,6}$")]
     recommendation: Literal["support", "reject", "rework"]
     adopted: bool
+    text: Annotated[str, StringConstraints(max_length=200)] | None = None
+    """The conclusion's words: what its vote was opened on."""
+    amendments: Annotated[
+        list[Annotated[str, StringConstraints(pattern=r"^a[0-9]{1,6}$")]], Field(default_factory=list, max_length=20)
+    ]
+    """The draft's amendments the conclusion proposes to the plenary."""
 
 
 DocumentCommandModel = (

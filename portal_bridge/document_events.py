@@ -74,16 +74,20 @@ class DraftAssigned(Event):
     lead: bool
 
 
-@event("conclusion.recorded")
+@event("conclusion.recorded", omit_none=("text", "amendments"))
 class ConclusionRecorded(Event):
     """A committee's conclusion on the draft: its closed vote ``vote`` at sitting ``session`` on what it
-    recommends, adopted or not (a majority of the committee's composition, art. 47)."""
+    recommends, adopted or not (a majority of the committee's composition, art. 47); ``text``, the words
+    its vote was opened on; ``amendments``, the draft's amendments it proposes to the plenary (both left
+    out by conclusions recorded before they existed, and ``amendments`` when it proposes none)."""
 
     committee: str
     session: str
     vote: str
     recommendation: str
     adopted: bool
+    text: str | None = None
+    amendments: Sequence[str] | None = None
 
 
 @event("amendment.proposed")

@@ -36,6 +36,7 @@ from portal_bridge.amendment_rules import (
     STAFF,
     AmendmentRecord,
     Draft,
+    amendment_of,
     consolidated,
     propose,
     record_outcome,
@@ -137,6 +138,10 @@ class Conclusion:
     vote: str
     recommendation: str
     adopted: bool
+    text: str = ""
+    """The words its vote was opened on ("" for conclusions recorded before they were kept)."""
+    amendments: tuple[str, ...] = ()
+    """The draft's amendments it proposes to the plenary."""
 
 
 @dataclass(slots=True)
@@ -270,7 +275,10 @@ def decide_document(
                 raise DomainError("forbidden", "a conclusion is taken from the committee's vote by the server")
             if command.committee not in state.committees:
                 raise DomainError("not_assigned", f"the draft was not sent to committee {command.committee!r}")
-            return [ConclusionRecorded(**command.model_dump(exclude={"id", "type"}))]
+            for amendment_id in command.amendments:
+                amendment_of(state.amendments, amendment_id)
+            recorded = command.model_dump(exclude={"id", "type"})
+            return [ConclusionRecorded(**{**recorded, "amendments": command.amendments or None})]
     raise DomainError("invalid_command", f"not a document command: {command.type!r}")
 
 
@@ -458,7 +466,15 @@ def evolve_document(state: DocumentState | None, event: Recorded) -> DocumentSta
             state.committees[data.committee] = data.lead
         case ConclusionRecorded():
             state.conclusions.append(
-                Conclusion(data.committee, data.session, data.vote, data.recommendation, data.adopted)
+                Conclusion(
+                    data.committee,
+                    data.session,
+                    data.vote,
+                    data.recommendation,
+                    data.adopted,
+                    data.text or "",
+                    tuple(data.amendments or ()),
+                )
             )
         case _:
             raise ValueError(f"unknown document event type: {event.type!r}")

@@ -33,6 +33,7 @@ from portal_bridge.ukrainian import (
     deputies,
     long_date,
     plural,
+    proposed_amendments,
     quoted,
     registration_line,
     roll_call_line,
@@ -287,7 +288,7 @@ def build(
     numbers = {vote_id: n for n, vote_id in enumerate(state.votes, start=1)}
     records = {vote.id: _vote(vote, numbers[vote.id], counted.get(vote.id), council) for vote in state.votes.values()}
     for vote in state.votes.values():
-        if vote.amendments:  # what the council voted on: each amendment with its author, reason and text
+        if vote.amendments:  # each amendment voted on, or a conclusion proposes, with its author, reason and text
             item = state.agenda.get(vote.item)
             draft = (drafts or {}).get(item.draft or "") if item is not None else None
             records[vote.id].amendments = amendment_texts(draft, vote.amendments, council)
@@ -392,7 +393,7 @@ def _kind(vote: Vote) -> str | None:
     """What the vote was on, as a sentence; None for a vote opened without a kind."""
     if vote.kind is None:
         return None
-    if vote.amendments:
+    if vote.kind == "amendment" and vote.amendments:
         numbers = [str(amendment_number(a)) for a in vote.amendments]
         if len(numbers) > 1:
             return (
@@ -403,7 +404,7 @@ def _kind(vote: Vote) -> str | None:
         return f"Голосується процедурне питання: {PURPOSES[vote.purpose]}."
     if vote.kind == "conclusion" and vote.recommendation is not None:
         what = RECOMMENDATIONS.get(vote.recommendation, vote.recommendation)
-        return f"Голосується висновок комісії щодо проєкту рішення: {what}."
+        return f"Голосується висновок комісії щодо проєкту рішення: {what}{proposed_amendments(vote.amendments)}."
     return f"Голосується {KINDS.get(vote.kind, vote.kind)}."
 
 
@@ -411,7 +412,7 @@ def _outcome(vote: Vote, adopted: bool) -> str:
     """What the council decided, in the words of the vote's kind."""
     if vote.purpose == "agenda_add":
         return OUTCOMES[True][adopted]
-    if len(vote.amendments) > 1:
+    if vote.kind == "amendment" and len(vote.amendments) > 1:
         return JOINT_AMENDMENTS[adopted]
     if vote.kind == "conclusion" and vote.recommendation is not None:
         what = RECOMMENDATIONS.get(vote.recommendation, vote.recommendation)

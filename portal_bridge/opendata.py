@@ -172,7 +172,8 @@ class OpenData(Consumer):
             "composition": vote_composition(council.composition, council.mayor, closed.roll_call),
             "votingResult": RESULT[tally["outcome"]],
             "votingKind": VOTING_KIND.get(vote.kind or "", "") if vote.purpose is None else PURPOSE[vote.purpose],
-            # an amendment vote's amendments of the draft, by number («1; 3» when put jointly)
+            # an amendment vote's amendments of the draft, by number («1; 3» when put jointly), or those a
+            # committee's conclusion proposes
             "amendments": "; ".join(str(amendment_number(a)) for a in vote.amendments),
             "decisive": False,  # set for the vote that settled the draft (``_mark_decisive``)
             # a standing committee's vote: the committee's name (not a Resolution 835 field; "" for the plenary)

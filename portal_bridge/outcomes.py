@@ -99,13 +99,15 @@ class Outcomes(Consumer):
             vote=vote.id,
             recommendation=vote.recommendation,  # type: ignore[arg-type]  # one of the Recommendation values
             adopted=vote.tally.outcome is Outcome.ADOPTED,
+            text=vote.subject,
+            amendments=list(vote.amendments),
         )
         await self._record(str(document), command, f"conclusion {vote.id}")
 
     async def _amendment_voted(self, conn: asyncpg.Connection, state: SessionState, vote_id: str) -> None:
         vote = state.votes.get(vote_id)
-        if vote is None or not vote.amendments or vote.tally is None:
-            return
+        if vote is None or vote.kind != "amendment" or not vote.amendments or vote.tally is None:
+            return  # (a conclusion's amendments are proposed to the plenary, not decided by its vote)
         document = await self._draft(conn, state, vote.item)
         if document is None:
             return

@@ -26,6 +26,7 @@ from portal_bridge.minutes import build, quoted
 from session_server.application import session_stream
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
+from session_server.domain.session_state import SessionState
 from session_server.extensions import core_of
 from session_server.http.responses import PAGE_HEADERS, RETRY_AFTER, ApiError
 from session_server.store.database import unreachable
@@ -195,8 +196,15 @@ async def minutes(request: Request) -> Response:
         raise DomainError("session_not_found", f"no session {session_id!r}")
     council = await core.application.council(str(events[0].payload["council"]))
     documents = documents_of(request)
-    # the drafts considered at this sitting: the amendment votes name their amendments
-    considered = [row["id"] for row in await documents.list() if row["session"] == session_id]
+    # the drafts considered at this sitting (scheduled at it, or on a committee's agenda by registry number):
+    # the amendment votes name their amendments, and a committee's conclusions those they propose
+    state: SessionState = await core.application.current(session_stream(session_id))
+    on_agenda = {item.draft for item in state.agenda.values() if item.draft}
+    considered = [
+        row["id"]
+        for row in await documents.list()
+        if row["session"] == session_id or (state.committee is not None and row["number"] in on_agenda)
+    ]
     drafts = {d.number: d for d in [await documents.document(i) for i in considered]}
     html = templates().get_template("minutes.html").render(m=build(events, council, drafts))
     return HTMLResponse(html, headers=PAGE_HEADERS)

@@ -25,7 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from portal_bridge import indexes, members
 from portal_bridge.amendment_texts import author_words, change_words
-from portal_bridge.amendment_views import text_diff
+from portal_bridge.amendment_views import proposing_committees, text_diff
 from portal_bridge.decisions import documents_of
 from portal_bridge.document_rows import PublicDocuments
 from portal_bridge.indexes import DOCUMENT_STATUS, STATUS, UNAFFILIATED
@@ -277,6 +277,10 @@ async def decision_page(request: Request) -> Response:
                 "changes": [change_words(c) for c in a.changes],
                 "status": AMENDMENT_STATUS[a.status],
                 "adopted": a.status == "adopted",
+                "proposed_by": [
+                    found.name if (found := council.committees.get(c)) is not None else c
+                    for c in proposing_committees(state, a.id)
+                ],
             }
             for a in sorted(state.amendments.values(), key=lambda a: a.number)
         ],

@@ -163,5 +163,19 @@ def conclusion_lines(committees: Mapping[str, bool], conclusions: Sequence[Any],
             lines.append(f"{who}: висновку ще немає.")
             continue
         what = RECOMMENDATIONS.get(last[0].recommendation, last[0].recommendation)
-        lines.append(f"{who}: рекомендує {what}." if last[0].adopted else f"{who}: висновок «{what}» не ухвалено.")
+        if not last[0].adopted:
+            lines.append(f"{who}: висновок «{what}» не ухвалено.")
+            continue
+        lines.append(f"{who}: рекомендує {what}{proposed_amendments(last[0].amendments)}.")
     return lines
+
+
+def proposed_amendments(amendments: Sequence[str]) -> str:
+    """The amendments a conclusion proposes, after what it recommends: «; пропонує поправку 2», «; пропонує
+    поправки 2 і 3» ("" for none). An amendment's id is ``a`` and its number (``amendment_rules.propose``)."""
+    numbers = [a.removeprefix("a") for a in amendments]
+    if not numbers:
+        return ""
+    if len(numbers) == 1:
+        return f"; пропонує поправку {numbers[0]}"
+    return f"; пропонує поправки {', '.join(numbers[:-1])} і {numbers[-1]}"

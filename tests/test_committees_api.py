@@ -132,18 +132,39 @@ async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_com
     await ok("deputy10", "speaker.request")  # a guest may ask for the floor
 
     await ok("deputy01", "item.start", item="i1")
-    await ok(
+    # a member proposes an amendment on the tablet; the committee's conclusion proposes it to the plenary
+    amendment = await demo.client.post(
+        "/api/v1/documents/pr-102/commands",
+        json={
+            "id": "amend-102",
+            "type": "amendment.propose",
+            "reason": "Резерв на ремонт шкіл",
+            "changes": [{"op": "insert", "after": 1, "text": "2. Створити резерв на ремонт шкіл."}],
+        },
+        headers=await demo.headers("deputy02"),
+    )
+    assert amendment.status_code == 200, amendment.text
+    conclusion_vote = {"item": "i1", "kind": "conclusion", "recommendation": "support", "seconds": 60}
+    unknown = await demo.command(
+        "deputy01", "vote.open", session=SITTING, subject="Висновок", amendments=["a9"], **conclusion_vote
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (409, "unknown_amendment")
+    procedural = await demo.command(
         "deputy01",
         "vote.open",
+        session=SITTING,
         item="i1",
-        subject="Висновок: підтримати проєкт",
-        kind="conclusion",
-        recommendation="support",
+        subject="Перерва",
+        kind="procedural",
+        purpose="break",
+        amendments=["a1"],
         seconds=60,
     )
+    assert (procedural.status_code, procedural.json()["error"]) == (400, "invalid_command")
+    await ok("deputy01", "vote.open", subject="Висновок: підтримати проєкт", amendments=["a1"], **conclusion_vote)
     vote = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]["votes"][-1]
     assert vote["rule"] == "majority_of_composition"  # the committee's majority, of its composition
-    assert (vote["kind"], vote["recommendation"]) == ("conclusion", "support")
+    assert (vote["kind"], vote["recommendation"], vote["amendments"]) == ("conclusion", "support", ["a1"])
     for member in ("deputy01", "deputy02", "deputy03"):
         await ok(member, "ballot.cast", vote=vote["id"], choice="for")
     outsider = await demo.command("deputy10", "ballot.cast", session=SITTING, vote=vote["id"], choice="against")
@@ -166,14 +187,21 @@ async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_com
         "vote": vote["id"],
         "recommendation": "support",
         "adopted": True,
+        "text": "Висновок: підтримати проєкт",
+        "amendments": ["a1"],
     }
-    assert (await demo.client.get("/api/v1/documents/pr-102")).json()["committees"] == {"budget": True}
+    document = (await demo.client.get("/api/v1/documents/pr-102")).json()
+    assert document["committees"] == {"budget": True}
+    # the amendment it proposes stays for the plenary to vote, and says which committee proposes it
+    [proposed] = document["amendments"]
+    assert (proposed["status"], proposed["proposed_by"]) == ("proposed", ["budget"])
 
     # the committee's protocol, from its log: its members and composition, its conclusion, its officers sign
     names = {d["id"]: d["name"] for d in council["deputies"]}
     protocol = (await demo.client.get(f"/sessions/{SITTING}/minutes")).text
     assert "засідання № 1 постійної комісії з питань бюджету та фінансів" in protocol
-    assert "Голосується висновок комісії щодо проєкту рішення: підтримати." in protocol
+    assert "Голосується висновок комісії щодо проєкту рішення: підтримати; пропонує поправку 1." in protocol
+    assert "Резерв на ремонт шкіл" in protocol  # the amendment it proposes, with its reason and text
     assert "Рішення приймається більшістю голосів від складу комісії; потрібно" in protocol
     assert "висновок «підтримати» ухвалено" in protocol
     assert "Склад комісії для підрахунку голосів — 5 членів" in protocol

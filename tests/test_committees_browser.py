@@ -42,8 +42,21 @@ async def _concluded_committees(demo: Demo) -> None:
     for user in ("deputy01", "deputy02", "deputy03"):
         await ok(user, "presence.register")
     await ok("deputy01", "item.start", item="i1")
+    # a member's amendment, which the committee's conclusion proposes to the plenary
+    change = {"op": "replace", "from": 2, "to": 2, "text": "2. Збільшити видатки на ремонт шкіл на 12 млн грн."}
+    proposed = await document_command(
+        demo, "deputy02", "amend-schools", "amendment.propose", reason="Ще дві школи", changes=[change]
+    )
+    assert proposed.status_code == 200, proposed.text
     await ok(
-        "deputy01", "vote.open", item="i1", subject="Висновок", kind="conclusion", recommendation="support", seconds=60
+        "deputy01",
+        "vote.open",
+        item="i1",
+        subject="Висновок",
+        kind="conclusion",
+        recommendation="support",
+        amendments=["a1"],
+        seconds=60,
     )
     for user in ("deputy01", "deputy02"):
         await ok(user, "ballot.cast", vote="v1", choice="for")
@@ -62,7 +75,7 @@ async def test_the_plenary_sees_the_committees_conclusions_beside_the_item(
     await scheduled_draft(demo)
     await _concluded_committees(demo)
     expected = [
-        "Постійна комісія з питань бюджету та фінансів (головна): рекомендує підтримати.",
+        "Постійна комісія з питань бюджету та фінансів (головна): рекомендує підтримати; пропонує поправку 1.",
         "Постійна комісія з питань земельних відносин: висновку ще немає.",
     ]
     async with Pages(browser) as pages:
@@ -80,6 +93,12 @@ async def test_the_plenary_sees_the_committees_conclusions_beside_the_item(
             assert await page.text_content("#conclusions .conclusions-title") == (
                 "Висновки постійних комісій щодо проєкту ПР-101:"
             )
+            # the amendment the lead committee proposes says so, for the council to vote it
+            proposed_by = page.locator("article.amendment[data-amendment=a1] .proposed-by")
+            await proposed_by.wait_for(state="attached", timeout=WAIT_MS)
+            assert await proposed_by.text_content() == (
+                "У висновку її пропонує: Постійна комісія з питань бюджету та фінансів"
+            )
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / f"{name}-conclusions.png"))
         assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
@@ -88,6 +107,7 @@ async def test_the_plenary_sees_the_committees_conclusions_beside_the_item(
     minutes = (await demo.client.get("/sessions/c8-s45/minutes")).text
     for line in expected:
         assert f"<li>{line}</li>" in page and f"<li>{line}</li>" in minutes
+    assert "У висновку її пропонує: Постійна комісія з питань бюджету та фінансів." in page
 
 
 async def test_a_committee_s_chair_runs_its_sitting_from_the_console_and_concludes(
@@ -104,20 +124,60 @@ async def test_a_committee_s_chair_runs_its_sitting_from_the_console_and_conclud
         assert await page.is_hidden("#office")  # no secretary's panels for a committee's chair
         offered = await page.locator("#sitting option").all_text_contents()
         assert len(offered) == 1 and "бюджету" in offered[0]  # only the sittings of the committee it chairs
+        # the next step speaks of the committee's members, not the council's deputies
+        assert await page.text_content("#next-text") == (
+            "Засідання комісії заплановано. Коли члени комісії зберуться, відкрийте його."
+        )
         await page.click("#open-session")
         await page.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
+        await page.wait_for_selector(
+            "#next-text:has-text('Засідання відкрито. Розпочніть реєстрацію членів комісії.')", timeout=WAIT_MS
+        )
         await page.click("#open-registration", timeout=WAIT_MS)
         await page.wait_for_selector("#registration-status:has-text('Реєстрація триває')", timeout=WAIT_MS)
+        await page.wait_for_selector(
+            "#next-text:has-text('Дочекайтеся, поки зареєструються члени комісії.')", timeout=WAIT_MS
+        )
         for n in range(1, 6):
             response = await demo.command(f"deputy{n:02d}", "presence.register", session="budget-c8-s1")
             assert response.status_code == 200, response.text
         await page.wait_for_selector("#quorum:has-text('Зареєстровано 5 членів комісії з 7')", timeout=WAIT_MS)
+        council = (await demo.client.get("/api/v1/council")).json()
+        names = {d["id"]: d["name"] for d in council["deputies"]}
+        assert await page.text_content("#registered-title") == "Зареєстровані (5)"
+        assert await page.locator("#registered li").all_text_contents() == [names[f"d{n:02d}"] for n in range(1, 6)]
+        await page.click("#close-registration")
+        assert await page.text_content("dialog.confirm #confirm-text") == (
+            "Члени комісії, які ще не зареєструвалися (2), не зможуть зареєструватися й голосувати,"
+            " доки реєстрацію не розпочнуть знову."
+        )
+        await page.click("dialog.confirm [data-answer=yes]", timeout=WAIT_MS)
+        await page.wait_for_selector("#registration-status:not(:has-text('Реєстрація триває'))", timeout=WAIT_MS)
+        # a member's amendment to the draft, for the committee to propose in its conclusion
+        amendment = await demo.client.post(
+            "/api/v1/documents/pr-102/commands",
+            json={
+                "id": "amend-schools",
+                "type": "amendment.propose",
+                "reason": "Ще дві школи",
+                "changes": [{"op": "replace", "from": 2, "to": 2, "text": "2. Збільшити видатки на 12 млн грн."}],
+            },
+            headers=await demo.headers("deputy02"),
+        )
+        assert amendment.status_code == 200, amendment.text
         await page.click("#agenda li:first-child button")
         await page.wait_for_selector("#agenda li[data-status=in_progress]", timeout=WAIT_MS)
+        await page.wait_for_selector(
+            "#next-text:has-text('Проголосуйте висновок комісії щодо проєкту ПР-102.')", timeout=WAIT_MS
+        )
+        await page.click("#next-actions [data-action=prepare_conclusion]")
         assert await page.locator("#kind option").all_text_contents() == ["Висновок комісії", "Процедурне"]
         assert await page.locator("#rule option").all_text_contents() == ["більшість від складу комісії (ст. 47)"]
-        await page.select_option("#kind", "conclusion")
+        assert await page.input_value("#kind") == "conclusion"
         await page.select_option("#recommendation", "rework")
+        await page.wait_for_selector("#amendments-row:not([hidden]) input[value=a1]", timeout=WAIT_MS)
+        assert await page.text_content("#amendments-legend") == "Поправки, які висновок пропонує раді (за потреби)"
+        await page.check("#amendment-choices input[value=a1]")
         await page.fill("#vote-form input[name=seconds]", "60")
         await page.click("#open-vote")
         await page.wait_for_selector("#vote-live:not([hidden])", timeout=WAIT_MS)
@@ -132,6 +192,10 @@ async def test_a_committee_s_chair_runs_its_sitting_from_the_console_and_conclud
         assert await page.text_content("#vote-result .big") == (
             "Висновок «повернути на доопрацювання» ухвалено (потрібно 4)"
         )
+        await page.wait_for_selector(
+            "#next-text:has-text('Висновок комісії щодо проєкту ПР-102 ухвалено. Завершіть розгляд питання.')",
+            timeout=WAIT_MS,
+        )
         ARTIFACTS.mkdir(exist_ok=True)
         await page.screenshot(path=str(ARTIFACTS / "console-committee.png"), full_page=True)
         assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
@@ -140,7 +204,7 @@ async def test_a_committee_s_chair_runs_its_sitting_from_the_console_and_conclud
         return list((await demo.client.get("/api/v1/documents/pr-102")).json()["conclusions"])
 
     [conclusion] = await eventually(recorded, "the conclusion the chair's console opened")
-    assert (conclusion["recommendation"], conclusion["adopted"]) == ("rework", True)
+    assert (conclusion["recommendation"], conclusion["adopted"], conclusion["amendments"]) == ("rework", True, ["a1"])
 
 
 async def test_the_secretary_sends_a_draft_to_its_lead_committee_from_the_console(

@@ -22,6 +22,7 @@ export const AMENDMENT_STRINGS = {
     mayor: "міський голова",
     committee: "комісія «{name}»",
     reason: "Обґрунтування: {reason}",
+    proposedBy: "У висновку її пропонує: {committees}",
     status_proposed: "запропонована",
     status_voting: "голосується зараз",
     status_adopted: "прийнята",
@@ -55,6 +56,7 @@ export const AMENDMENT_STRINGS = {
     mayor: "the mayor",
     committee: "committee “{name}”",
     reason: "Reason: {reason}",
+    proposedBy: "Proposed in the conclusion of: {committees}",
     status_proposed: "proposed",
     status_voting: "being voted now",
     status_adopted: "adopted",
@@ -88,7 +90,8 @@ const fill = (lang, key, params = {}) =>
 /** Where the amendment stands: from the sitting's votes when one of them put it, else from its document. */
 export function amendmentStatus(amendment, votes = []) {
   if (amendment.status === "withdrawn") return "withdrawn";
-  const put = votes.filter((v) => (v.amendments ?? []).includes(amendment.id) && v.status !== "cancelled");
+  // (a committee's conclusion names the amendments it proposes; only an amendment vote decides them)
+  const put = votes.filter((v) => v.kind === "amendment" && (v.amendments ?? []).includes(amendment.id) && v.status !== "cancelled");
   const last = put.at(-1);
   if (last?.status === "open") return "voting";
   if (last?.status === "closed" && last.tally) return last.tally.outcome === "adopted" ? "adopted" : "rejected";
@@ -139,11 +142,12 @@ function changeBlock(lang, change, draftLines) {
 }
 
 /**
- * The amendments of `draft` (its document) as a list of articles; the one(s) put to the open vote marked.
- * @param {{lang: string, draft: {number: string, draft_text: string, amendments: any[]}, votes: any[],
- *          deputyName: (id: string) => string}} options
+ * The amendments of `draft` (its document) as a list of articles; the one(s) put to the open vote marked,
+ * each with the committees whose conclusions propose it.
+ * @param {{lang: string, draft: {number: string, draft_text: string, amendments: any[]},
+ *          votes: any[], deputyName: (id: string) => string, committeeName?: (id: string) => string}} options
  */
-export function amendmentArticles({ lang, draft, votes, deputyName }) {
+export function amendmentArticles({ lang, draft, votes, deputyName, committeeName = (id) => id }) {
   const draftLines = draft.draft_text ? draft.draft_text.split("\n") : [];
   if (!draft.amendments?.length) return [element("p", "none", fill(lang, "none"))];
   return draft.amendments.map((amendment) => {
@@ -156,6 +160,9 @@ export function amendmentArticles({ lang, draft, votes, deputyName }) {
     article.append(head);
     article.append(element("p", "by", fill(lang, "by", { author: authorText(lang, amendment.author, deputyName) })));
     article.append(element("p", "reason", fill(lang, "reason", { reason: amendment.reason })));
+    // the committees whose conclusions propose it (`proposed_by`, portal_bridge/amendment_views.py)
+    const committees = (amendment.proposed_by ?? []).map(committeeName);
+    if (committees.length) article.append(element("p", "proposed-by", fill(lang, "proposedBy", { committees: committees.join("; ") })));
     const rivals = status === "withdrawn" ? [] : (amendment.conflicts_with ?? []);
     if (rivals.length) {
       const list = rivals.length > 1

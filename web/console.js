@@ -17,11 +17,12 @@ import { documentsPanel } from "./console-documents.js";
 import { STRINGS, format } from "./console-strings.js";
 import { confirmStep, markField, reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
-import { openVote, secondsUntil, shownVote } from "./session-state.js";
+import { bodyOf, openVote, secondsUntil, shownVote } from "./session-state.js";
 import { chooseSitting, followSession, pickSession, savedLanguage, showConnection, wireSignIn } from "./signed-in-page.js";
 import {
   amendmentNumber,
   amendmentOutcome,
+  committeeName,
   compositionLine,
   conclusionsBlock,
   longDate,
@@ -180,7 +181,7 @@ function renderKind() {
   $("revote").replaceChildren(last ? new Option(named(last), last.id) : new Option(t("revoteNone"), ""));
   $("vote-form").subject.placeholder =
     kind === "procedural" ? t(`purpose_${$("purpose").value}`) : kind ? t(`kind_${kind}`) : t("subjectDefault");
-  renderAmendmentChoices(kind === "amendment");
+  renderAmendmentChoices(kind);
 }
 
 /** An amendment vote's wording when the chair types none: «Поправка 1», «Поправки 1 і 3». */
@@ -203,9 +204,11 @@ async function loadDraft() {
   view.draft = id ? await (await fetch(`/api/v1/documents/${encodeURIComponent(id)}`)).json() : null;
 }
 
-/** An amendment vote's choices: the item's draft's amendments not yet voted on nor withdrawn, each with
- * the numbers of those it conflicts with; and every amendment with its changes, to read before the vote. */
-function renderAmendmentChoices(asked) {
+/** An amendment vote's choices — or those a committee's conclusion may propose to the plenary: the item's
+ * draft's amendments not yet voted on nor withdrawn, each with the numbers of those it conflicts with; and
+ * every amendment with its changes, to read before the vote. */
+function renderAmendmentChoices(kind) {
+  const asked = kind === "amendment" || kind === "conclusion";
   const item = view.state?.agenda.find((i) => i.id === view.state?.current_item);
   if ((item?.draft ?? null) !== (view.draftFor ?? null)) {
     loadDraft().then(() => renderKind(), () => {});
@@ -215,6 +218,7 @@ function renderAmendmentChoices(asked) {
   const votes = view.state?.votes ?? [];
   const standing = (draft?.amendments ?? []).filter((a) => amendmentStatus(a, votes) === "proposed");
   $("amendments-row").hidden = !asked;
+  $("amendments-legend").textContent = t(kind === "conclusion" ? "amendmentsProposed" : "amendmentsLegend");
   const checked = new Set([...document.querySelectorAll("#amendment-choices input:checked")].map((i) => i.value));
   $("amendment-choices").replaceChildren(
     ...(standing.length
@@ -235,7 +239,7 @@ function renderAmendmentChoices(asked) {
   $("draft-amendments").hidden = !draft?.amendments?.length;
   if (draft?.amendments?.length) {
     $("draft-amendments-title").textContent = t("draftAmendments", { draft: draft.number });
-    $("draft-amendment-list").replaceChildren(...amendmentArticles({ lang: view.lang, draft, votes, deputyName: name }));
+    $("draft-amendment-list").replaceChildren(...amendmentArticles({ lang: view.lang, draft, votes, deputyName: name, committeeName: (id) => committeeName(view.council, id) }));
   }
 }
 
@@ -630,9 +634,11 @@ function renderNext(state) {
   const open = openVote(state);
   const current = state.agenda.find((i) => i.id === state.current_item);
   const pending = state.agenda.find((i) => i.status === "pending");
+  // a committee's sitting gathers, registers and waits for its members, not the council's deputies
+  const who = (key) => (state.committee ? `${key}_committee` : key);
   let text;
   if (state.status === "scheduled") {
-    text = t("next_open");
+    text = t(who("next_open"));
     button("openSession", openSession);
   } else if (state.status === "closed") {
     text = t("next_closed");
@@ -642,16 +648,16 @@ function renderNext(state) {
     text = t("next_voting", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
     button("closeVote", closeVote);
   } else if (state.registration_open) {
-    text = state.quorum ? t("next_registering") : t("next_no_quorum");
+    text = state.quorum ? t("next_registering") : t(who("next_no_quorum"));
     button("closeRegistration", closeRegistration);
   } else if (!state.quorum) {
-    text = t(state.registered.length ? "next_no_quorum_closed" : "next_registration");
+    text = t(who(state.registered.length ? "next_no_quorum_closed" : "next_registration"));
     button("openRegistration", (b) => command({ type: "registration.open" }, b));
   } else if (current?.draft && draftStep(state, current)) {
     const step = draftStep(state, current);
     text = t(`next_draft_${step.stage}`, { ...current, draft: current.draft, count: step.standing });
     for (const kind of step.kinds) button(`prepare_${kind}`, () => prepareVote(kind), kind === step.kinds[0]);
-    button("finishItem", (b) => finishItem(current, b), step.stage === "decided");
+    button("finishItem", (b) => finishItem(current, b), ["decided", "concluded"].includes(step.stage));
   } else if (current) {
     text = t("next_vote", current);
     button("openVote", () => $("vote-form").requestSubmit());
@@ -696,6 +702,11 @@ function draftStep(state, item) {
   }
   const standing = (view.draft?.number === item.draft ? view.draft.amendments : [])
     .filter((a) => amendmentStatus(a, state.votes) === "proposed").length;
+  if (state.committee) {
+    // a committee concludes on the draft: until a conclusion is adopted (another may follow one that was not)
+    const adopted = votes.some((v) => v.kind === "conclusion" && v.tally.outcome === "adopted");
+    return adopted ? { stage: "concluded", kinds: [], standing } : { stage: "conclusion", kinds: ["conclusion"], standing };
+  }
   if (revote) return { stage: "revote", kinds: [revote.kind], standing };
   if (decided || (basis && basis.tally.outcome !== "adopted")) return { stage: "decided", kinds: [], standing };
   if (!basis) return { stage: "basis", kinds: ["basis", "basis_and_whole"], standing };
@@ -791,7 +802,7 @@ function renderAgenda(state) {
 function renderVote(state) {
   const open = openVote(state);
   $("vote-form").hidden = Boolean(open) || state.status !== "open";
-  renderAmendmentChoices($("kind").value === "amendment");
+  renderAmendmentChoices($("kind").value);
   $("open-vote").disabled = !state.current_item || state.status !== "open";
   $("vote-hint").textContent = state.current_item || state.status !== "open" ? "" : t("needItem");
   $("vote-live").hidden = !open;
@@ -895,8 +906,11 @@ async function closeVote(control) {
 
 async function closeRegistration(control) {
   const state = view.state;
-  const missing = view.council.deputies.filter((d) => !state.registered.includes(d.id) && !d.mayor).length;
-  if (await ask("confirmCloseRegistration", { missing }, false)) await command({ type: "registration.close" }, control);
+  // those who may register: the council's deputies, or at a committee's sitting its members (`bodyOf`)
+  const body = bodyOf(view.council, state.committee);
+  const missing = body.deputies.filter((d) => !state.registered.includes(d.id) && !d.mayor).length;
+  const textKey = state.committee ? "confirmCloseRegistrationCommittee" : "confirmCloseRegistration";
+  if (await ask("confirmCloseRegistration", { missing, textKey }, false)) await command({ type: "registration.close" }, control);
 }
 
 async function finishItem(item, control) {
@@ -1020,6 +1034,10 @@ function wire() {
       const put = form.getAll("amendment").map(String);
       if (put.length) body.amendments = put; // none chosen: the server says an amendment vote names them
       if (put.length && !form.get("subject")) body.subject = amendmentSubject(put);
+    }
+    if (kind === "conclusion") {
+      const proposed = form.getAll("amendment").map(String); // those the conclusion proposes, if any
+      if (proposed.length) body.amendments = proposed;
     }
     command(body, event.target);
   });

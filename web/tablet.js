@@ -36,7 +36,7 @@ import {
   wireSignIn,
 } from "./signed-in-page.js";
 import { STRINGS, format } from "./tablet-strings.js";
-import { amendmentOutcome, conclusionsBlock, kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
+import { amendmentOutcome, committeeName, conclusionsBlock, kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
 import { enroll, nonceFor, signBallot } from "./webauthn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -161,7 +161,7 @@ function renderAmendments(state) {
   $("propose-amendment").hidden = !draft.draft_text || !["registered", "published_draft", "scheduled"].includes(draft.status);
   renderChangeForm(view.lang);
   $("amendment-list").replaceChildren(
-    ...amendmentArticles({ lang: view.lang, draft, votes: state.votes, deputyName }),
+    ...amendmentArticles({ lang: view.lang, draft, votes: state.votes, deputyName, committeeName: (id) => committeeName(view.council, id) }),
   );
 }
 

@@ -230,20 +230,34 @@ export function conclusionsBlock(lang, draft, council) {
   return [title, list];
 }
 
+/** A standing committee's name from the council's record (its id when the council does not list it). */
+export const committeeName = (council, id) => council?.committees?.find((c) => c.id === id)?.name ?? id;
+
 export function conclusionLines(lang, draft, council) {
   const assigned = Object.entries(draft?.committees ?? {}).sort(([, a], [, b]) => Number(b) - Number(a));
   return assigned.map(([id, lead]) => {
-    const name = council?.committees?.find((c) => c.id === id)?.name ?? id;
+    const name = committeeName(council, id);
     const who = lead ? `${name} (${lang === "uk" ? "головна" : "lead"})` : name;
     const last = (draft.conclusions ?? []).filter((c) => c.committee === id).at(-1);
     const what = last && (RECOMMENDATIONS[lang][last.recommendation] ?? last.recommendation);
+    const proposed = proposedAmendments(lang, last?.amendments ?? []);
     if (lang === "en") {
       if (!last) return `${who}: no conclusion yet.`;
-      return last.adopted ? `${who}: recommends to ${what}.` : `${who}: the conclusion “${what}” was not adopted.`;
+      return last.adopted ? `${who}: recommends to ${what}${proposed}.` : `${who}: the conclusion “${what}” was not adopted.`;
     }
     if (!last) return `${who}: висновку ще немає.`;
-    return last.adopted ? `${who}: рекомендує ${what}.` : `${who}: висновок «${what}» не ухвалено.`;
+    return last.adopted ? `${who}: рекомендує ${what}${proposed}.` : `${who}: висновок «${what}» не ухвалено.`;
   });
+}
+
+/** The amendments a conclusion proposes, after what it recommends: «; пропонує поправки 2 і 3» ("" for none),
+ * as portal_bridge/ukrainian.py says it. An amendment's id is "a" and its number. */
+export function proposedAmendments(lang, ids) {
+  const numbers = ids.map((id) => id.replace(/^a/, ""));
+  if (!numbers.length) return "";
+  const listed = numbers.length > 1 ? `${numbers.slice(0, -1).join(", ")} ${lang === "uk" ? "і" : "and"} ${numbers.at(-1)}` : numbers[0];
+  if (lang === "en") return `; proposes amendment${numbers.length > 1 ? "s" : ""} ${listed}`;
+  return `; пропонує ${numbers.length > 1 ? "поправки" : "поправку"} ${listed}`;
 }
 
 export function kindLine(lang, vote, votes = []) {
@@ -251,7 +265,7 @@ export function kindLine(lang, vote, votes = []) {
   if (vote.kind === "amendment") return amendmentLine(lang, vote.amendments ?? []);
   if (vote.kind === "conclusion") {
     const what = RECOMMENDATIONS[lang][vote.recommendation] ?? vote.recommendation;
-    return `${KINDS[lang].conclusion}: ${what}`;
+    return `${KINDS[lang].conclusion}: ${what}${proposedAmendments(lang, vote.amendments ?? [])}`;
   }
   const words = KINDS[lang][vote.kind] ?? vote.kind;
   if (vote.kind !== "procedural" || !vote.purpose) return words;

@@ -28,7 +28,6 @@ from session_server.store.events import NOTHING_APPENDED, Appending, StoredEvent
 from session_server.store.sittings import sealed_openings
 from voting.amendments import Amendment
 from voting.ballot import Assertion, BallotRefused, Credential, ballot_bytes, verify_assertion
-from voting.kinds import VoteKind
 
 __all__ = ["HOT_STATEMENTS", "Sitting"]
 
@@ -56,8 +55,8 @@ HOT_STATEMENTS: list[Statement] = [
 class SittingFacts:
     """What a sitting's commands are decided against besides its own state: its council, the kept
     openings of the open vote's sealed ballots this process does not hold, and the amendments of the
-    current item's draft (each read only when needed: the openings for a close, the amendments for an
-    amendment vote)."""
+    current item's draft (each read only when needed: the openings for a close, the amendments for a vote
+    that names them)."""
 
     council: CouncilState
     openings: dict[int, Any]
@@ -93,10 +92,11 @@ class _Verified:
 async def _amendments(
     reader: Reader, state: SessionState | None, conn: Any, commands: Sequence[Any]
 ) -> Mapping[str, Amendment] | None:
-    """The amendments of the current item's draft, for a batch that opens an amendment vote; else None."""
+    """The amendments of the current item's draft, for a batch that opens a vote naming them (an amendment
+    vote, a conclusion proposing them); else None."""
     if state is None or state.current_item is None or reader.drafts is None:
         return None
-    if not any(isinstance(c, VoteOpen) and c.kind is VoteKind.AMENDMENT for c in commands):
+    if not any(isinstance(c, VoteOpen) and c.amendments is not None for c in commands):
         return None
     draft = state.agenda[state.current_item].draft
     return None if not draft else await reader.drafts.amendments(draft, conn)

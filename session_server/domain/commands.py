@@ -244,7 +244,8 @@ class VoteOpen(_Command):
     its `purpose`; with "revote", the closed vote on the item to be voted again (`revote`). With
     `purpose` "agenda_add" and a `proposal` (and no `item`), the procedural vote on including a new item
     in the open sitting's agenda: the item is added only if the council adopts it. A vote of kind
-    "amendment" names the `amendments` of the item's draft it puts (jointly, when several). A vote without a
+    "amendment" names the `amendments` of the item's draft it puts (jointly, when several); a committee's
+    conclusion may name those it proposes to the plenary (each still voted there). A vote without a
     `kind` (as before kinds existed) is taken as a decision on the item, its `rule` named.
     """
 

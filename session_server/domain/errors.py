@@ -50,7 +50,7 @@ item_decided               a vote on a draft already decided, without the counci
 revote_not_allowed         a re-vote decision on a vote that is not the item's last vote on its draft
 revote_pending             a vote of another kind while a re-vote the council decided is not yet held
 no_draft                   an amendment vote on an item without a registered draft decision with a text
-unknown_amendment          an amendment vote naming an amendment the item's draft does not have
+unknown_amendment          an amendment vote or a conclusion naming an amendment the item's draft does not have
 amendment_withdrawn        an amendment vote on an amendment its author withdrew
 amendment_voted            an amendment vote on an amendment the council has voted on already
 amendment_conflict         an amendment vote on amendments that change the same lines (of each other, or of one adopted)

@@ -191,7 +191,8 @@ class VoteOpened(Event):
     sealed: bool | None = None
     """True: its results are sealed until it closes (the council's ``results`` "hidden"); left out otherwise."""
     amendments: Sequence[str] | None = None
-    """With ``kind`` ``amendment``: the amendments of the item's draft put to this vote (jointly, if several)."""
+    """With ``kind`` ``amendment``: the amendments of the item's draft put to this vote (jointly, if several);
+    with ``kind`` ``conclusion``: those the committee's conclusion proposes to the plenary."""
     recommendation: str | None = None
     """With ``kind`` ``conclusion``: what the committee's conclusion recommends (``voting.kinds.Recommendation``)."""
 

@@ -162,7 +162,8 @@ class Vote:
     revote: str | None = None
     """A re-vote decision's subject: the closed vote the council is asked to hold again."""
     amendments: tuple[str, ...] = ()
-    """An amendment vote's amendments of the item's draft (ids of the draft's stream)."""
+    """An amendment vote's amendments of the item's draft, or those a conclusion proposes (ids of the draft's
+    stream)."""
     recommendation: str | None = None
     """A committee's conclusion vote: what it recommends (`voting.kinds.Recommendation`)."""
     sealed: bool = False

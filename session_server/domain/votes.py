@@ -45,8 +45,11 @@ def vote_open(
     if kind is None and command.purpose not in (None, Purpose.AGENDA_ADD):
         kind = VoteKind.PROCEDURAL  # a purpose makes it procedural (agenda_add alone predates kinds)
     procedural = kind is VoteKind.PROCEDURAL or command.purpose is Purpose.AGENDA_ADD
-    if (kind is VoteKind.AMENDMENT) != (command.amendments is not None):
-        raise DomainError("invalid_command", "an amendment vote names its amendments, and only it does")
+    if kind is VoteKind.AMENDMENT and command.amendments is None:
+        raise DomainError("invalid_command", "an amendment vote names its amendments")
+    if kind not in (VoteKind.AMENDMENT, VoteKind.CONCLUSION) and command.amendments is not None:
+        # A conclusion may propose the draft's amendments to the plenary; no other vote names them.
+        raise DomainError("invalid_command", "only an amendment vote or a conclusion names amendments")
     if kind is VoteKind.PROCEDURAL and command.purpose is None:
         raise DomainError("purpose_required", "a procedural vote says what it decides (purpose)")
     if command.purpose is not None and not procedural:
@@ -85,7 +88,7 @@ def vote_open(
         elif kind is not None and kind not in (VoteKind.PROCEDURAL, VoteKind.CONCLUSION):
             consideration.check_opens(kind)
         if command.amendments is not None:
-            consideration.check_amendments(command.amendments, amendments)
+            consideration.check_amendments(command.amendments, amendments, jointly=kind is VoteKind.AMENDMENT)
     if state.open_vote is not None:
         raise DomainError("vote_already_open", f"vote {state.open_vote.id!r} is open")
     # Art. 46: a meeting without quorum is not competent to decide.
@@ -205,9 +208,14 @@ class Consideration:
                 "basis_adopted", f"the draft was adopted as a basis in {self.basis.id}: vote it as a whole"
             )
 
-    def check_amendments(self, named: Sequence[str], amendments: Mapping[str, Amendment] | None) -> None:
+    def check_amendments(
+        self, named: Sequence[str], amendments: Mapping[str, Amendment] | None, *, jointly: bool = True
+    ) -> None:
         """Refuse an amendment vote on amendments the draft does not have, withdrawn or voted ones, or ones
-        that change the same lines as each other or as an adopted one (only one of them can stand)."""
+        that change the same lines as each other or as an adopted one (only one of them can stand).
+
+        Not ``jointly`` (a committee's conclusion proposing them to the plenary, which votes each), only
+        whether the draft has them and they still stand."""
         if amendments is None:
             raise DomainError("no_draft", "the item has no registered draft decision with a text to amend")
         if len(set(named)) != len(named):
@@ -222,6 +230,8 @@ class Consideration:
             if amendment_id in self.voted_amendments or amendment.status in ("adopted", "rejected"):
                 raise DomainError("amendment_voted", f"amendment {amendment.number} has been voted on")
             put.append(amendment)
+        if not jointly:
+            return
         if clash := conflicting(put):
             first, second = clash[0]
             raise DomainError(
