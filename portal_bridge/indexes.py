@@ -62,11 +62,11 @@ async def home(request: Request) -> Response:
 
 
 async def sessions(request: Request) -> Response:
-    """``/sessions``: every sitting, newest first, 20 a page."""
+    """``/sessions``: the council's plenary sittings, newest first, 20 a page (each committee's are on its page)."""
     council = await council_of(request)
     sittings = core_of(request).sittings
-    at = paging(request, await sittings.count(), SESSIONS_PER_PAGE)
-    rows = await sittings.page(at.size, at.offset)
+    at = paging(request, await sittings.count(body=None), SESSIONS_PER_PAGE)
+    rows = await sittings.page(at.size, at.offset, body=None)
     listed = [{**dict(r), "status_text": STATUS.get(r["status"], r["status"])} for r in rows]
     return render("sessions.html", council=council, section="sessions", sessions=listed, at=at)
 

@@ -43,9 +43,15 @@ class MemberRecord(Consumer):
             )
 
 
-async def attended(pool: asyncpg.Pool, member: str) -> int:
-    """The number of sittings at which ``member`` registered."""
-    count: int = await pool.fetchval("SELECT count(*) FROM member_attendance WHERE member = $1", member)
+async def attended(pool: asyncpg.Pool, member: str, committee: str | None = None) -> int:
+    """The number of the council's plenary sittings at which ``member`` registered, or with ``committee`` of
+    that committee's sittings."""
+    count: int = await pool.fetchval(
+        """SELECT count(*) FROM member_attendance a JOIN sessions s ON s.id = a.session
+           WHERE a.member = $1 AND s.committee IS NOT DISTINCT FROM $2""",
+        member,
+        committee,
+    )
     return count
 
 

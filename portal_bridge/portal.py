@@ -315,7 +315,9 @@ async def deputy_page(request: Request) -> Response:
     for vote in votes:
         vote["result"] = roll_call_line(vote["line"], deputy.gender)
         vote["vote"] = vote["uid"].removeprefix(f"{vote['session']}-")  # its place on the session's page
-    sessions = await core_of(request).sittings.count(held_only=True)
+    # attendance at the council's plenary sittings, and at each of the member's committees' own
+    sittings = core_of(request).sittings
+    sessions = await sittings.count(held_only=True, body=None)
     attended = await members.attended(pool, member)
     titles = await core_of(request).sittings.titles()
     conflicts = [
@@ -326,7 +328,13 @@ async def deputy_page(request: Request) -> Response:
     for conflict in conflicts:
         conflict["number"] = items.get((conflict["session"], conflict["item"]), conflict["item"])
     committees = [
-        {"id": c.id, "name": c.name, "office": next((w for o, w in OFFICES.items() if getattr(c, o) == member), None)}
+        {
+            "id": c.id,
+            "name": c.name,
+            "office": next((w for o, w in OFFICES.items() if getattr(c, o) == member), None),
+            "attended": await members.attended(pool, member, c.id),
+            "sessions": await sittings.count(held_only=True, body=c.id),
+        }
         for c in council.committees.values()
         if member in c.members
     ]

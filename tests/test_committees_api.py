@@ -213,6 +213,21 @@ async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_com
     assert names["d10"] not in protocol.split("Поіменне голосування")[1]  # a guest is in no roll call
     assert "Міський голова" not in protocol
 
+    # the portal lists the council's plenary sittings, each committee's on its page; a member's attendance
+    # is counted for the plenary and for each committee apart
+    sessions_page = (await demo.client.get("/sessions")).text
+    assert f'href="/sessions/{SITTING}"' not in sessions_page and 'href="/committees"' in sessions_page
+    assert f'href="/sessions/{SITTING}"' in (await demo.client.get("/committees/budget")).text
+
+    async def attendance() -> bool:
+        page = (await demo.client.get("/deputies/d01")).text
+        return "Присутність на засіданнях комісії: 1 з 1." in page
+
+    await eventually(attendance, "deputy01's attendance at the budget committee")
+    assert (
+        "Присутність на пленарних засіданнях ради (реєстрація): 0 з 0." in (await demo.client.get("/deputies/d01")).text
+    )
+
     export = tmp_path / "committee.json"
     export.write_bytes((await demo.client.get(f"/api/v1/sessions/{SITTING}/ledger/export")).content)
     assert await asyncio.to_thread(main, ["verify", str(export)]) == 0

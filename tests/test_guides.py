@@ -19,8 +19,11 @@ from pathlib import Path
 
 import pytest
 from browser_support import Browser, Page, Pages, sign_in, signed_ballots_at_localhost
-from conftest import Demo
+from conftest import Demo, eventually
 from witness_support import WitnessProcess
+
+from portal_bridge.demo_drafts import seed_demo_drafts
+from session_server import demo as demo_seed
 
 ROOT = Path(__file__).resolve().parent.parent
 GUIDES = ROOT / "docs" / "uk"
@@ -235,4 +238,81 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     for guide in GUIDES.glob("*.md"):
         shown |= set(re.findall(r"\(img/([a-z0-9-]+\.png)\)", guide.read_text()))
     assert shown, "the guides show no pictures"
-    assert shown <= camera.taken, f"pictures the guides show but no screen gives: {sorted(shown - camera.taken)}"
+    missing = shown - COMMITTEE_PICTURES - camera.taken
+    assert not missing, f"pictures the guides show but no screen gives: {sorted(missing)}"
+
+
+COMMITTEE_PICTURES = {"secretary-committees.png", "chair-committee.png", "resident-committee.png"}
+"""The pictures of a standing committee's screens, taken by the test below."""
+
+
+@pytest.mark.timeout(180)
+async def test_the_committee_pictures_are_taken_as_the_guides_describe_a_committee_s_sitting(
+    camera: Camera, demo_council: Demo
+) -> None:
+    """The demo's committees: the secretary's panel, the committee chair's console voting a conclusion that
+    proposes a member's amendment, and the committee's page on the portal afterwards."""
+    demo = demo_council
+    kvorum = demo.server.kvorum
+    await demo_seed.seed_committees(kvorum)
+    await seed_demo_drafts(kvorum.core())
+    origin = demo.server.url
+    secretary = await camera.page(1280, 900)
+    await secretary.goto(f"{origin}/console")
+    await sign_in(secretary, "secretary", "#office:not([hidden])", wait_ms=WAIT_MS)
+    await secretary.wait_for_selector("#committee-list li", timeout=WAIT_MS)
+    await secretary.click("#committee-new-title")
+    await secretary.locator("#committees-panel").scroll_into_view_if_needed()
+    await camera.shot(secretary, "secretary-committees")
+
+    sitting = "budget-c8-s1"
+    chair = await camera.page(1440, 900)
+    await chair.goto(f"{origin}/console?session={sitting}")
+    await sign_in(chair, "deputy01", "#desk:not([hidden])", wait_ms=WAIT_MS)  # the budget committee's chair
+    for type_, fields in (("session.open", {}), ("registration.open", {})):
+        assert (await demo.command("deputy01", type_, session=sitting, **fields)).status_code == 200
+    for n in range(1, 7):
+        assert (await demo.command(f"deputy{n:02d}", "presence.register", session=sitting)).status_code == 200
+    assert (await demo.command("deputy01", "registration.close", session=sitting)).status_code == 200
+    amendment = await demo.client.post(
+        "/api/v1/documents/pr-102/commands",
+        json={
+            "id": "amend-schools",
+            "type": "amendment.propose",
+            "reason": "Ремонт ще двох шкіл",
+            "changes": [
+                {"op": "replace", "from": 2, "to": 2, "text": "2. Збільшити видатки на ремонт шкіл на 12 млн грн."}
+            ],
+        },
+        headers=await demo.headers("deputy02"),
+    )
+    assert amendment.status_code == 200, amendment.text
+    await chair.click("#agenda li:first-child button")
+    await chair.click("#next-actions [data-action=prepare_conclusion]", timeout=WAIT_MS)
+    await chair.wait_for_selector("#amendments-row:not([hidden]) input[value=a1]", timeout=WAIT_MS)
+    await chair.check("#amendment-choices input[value=a1]")
+    await chair.fill("#vote-form input[name=subject]", "Підтримати проєкт з поправкою 1")
+    await camera.shot(chair, "chair-committee")
+    await chair.fill("#vote-form input[name=seconds]", "60")
+    await chair.click("#open-vote")
+    await chair.wait_for_selector("#vote-live:not([hidden])", timeout=WAIT_MS)
+    for n in range(1, 6):
+        cast = await demo.command(f"deputy{n:02d}", "ballot.cast", session=sitting, vote="v1", choice="for")
+        assert cast.status_code == 200, cast.text
+    assert (await demo.command("deputy01", "vote.close", session=sitting, vote="v1")).status_code == 200
+    assert (await demo.command("deputy01", "item.finish", session=sitting, item="i1")).status_code == 200
+
+    portal = await camera.page(1280, 900)
+
+    async def concluded() -> bool:
+        await portal.goto(f"{origin}/committees/budget")
+        return "пропонує поправку 1" in (await portal.content())
+
+    await eventually(concluded, "the budget committee's conclusion on its page")
+    await camera.shot(portal, "resident-committee", full=True)
+    assert camera.taken == COMMITTEE_PICTURES
+    shown = set()
+    for guide in GUIDES.glob("*.md"):
+        shown |= set(re.findall(r"\(img/([a-z0-9-]+\.png)\)", guide.read_text()))
+    assert COMMITTEE_PICTURES <= shown, f"committee pictures no guide shows: {sorted(COMMITTEE_PICTURES - shown)}"
+    assert not camera.errors, f"uncaught errors in the pages: {camera.errors}"

@@ -63,7 +63,7 @@ async def test_the_portal_pages_show_sessions_votes_a_signed_decision_and_a_depu
 
     deputy = _text((await demo.client.get("/deputies/d19")).text)
     assert "Фракція «Розвиток»" in deputy
-    assert "Присутність на засіданнях (реєстрація): 1 з 1" in deputy
+    assert "Присутність на пленарних засіданнях ради (реєстрація): 1 з 1" in deputy
     assert "проти" in deputy  # d19 (Марія Білик) voted against in v1
     assert f"{long_date(date.today())}" in deputy  # the votes' dates in words
 
@@ -144,7 +144,7 @@ async def test_the_index_pages_list_everything_a_page_at_a_time(demo_council: De
         assert response.status_code in (200, 201), response.text
 
     first = (await demo.client.get("/sessions")).text
-    assert "Усього 25 засідань; показано з 1 по 20" in _text(first)
+    assert "Усього 25 пленарних засідань; показано з 1 по 20" in _text(first)
     assert first.count('href="/sessions/c8-s') == 20 and 'href="/sessions/c8-s45"' in first  # newest first
     assert 'href="/sessions?page=2" rel="next"' in first and 'aria-current="page">1<' in first
     second = (await demo.client.get("/sessions", params={"page": "2"})).text

@@ -195,7 +195,7 @@ export const STRINGS = {
     noConflicts: "Заяв немає",
     conflictLine: "{name} — питання {number}: {reason}",
     // sittings
-    sittings: "Засідання ради",
+    sittings: "Засідання ради й комісій",
     scheduleTitle: "Запланувати засідання",
     sNumber: "Номер сесії",
     sConvocation: "Скликання",
@@ -485,7 +485,7 @@ export const STRINGS = {
     conflicts: "Conflict-of-interest declarations",
     noConflicts: "None",
     conflictLine: "{name} — item {number}: {reason}",
-    sittings: "The council's sittings",
+    sittings: "The sittings of the council and its committees",
     scheduleTitle: "Schedule a sitting",
     sNumber: "Session number",
     sConvocation: "Convocation",

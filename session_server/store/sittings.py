@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import asyncpg
 import orjson
 
-__all__ = ["SittingRows", "sealed_openings"]
+__all__ = ["EVERY_BODY", "SittingRows", "sealed_openings"]
 
 # The sitting a page without a session id follows: the open one, else the next scheduled, else the newest.
 # A sitting scheduled for a day already past (a typo, or one never held) is not "the next one".
@@ -20,6 +20,19 @@ CURRENT_SESSION = """
     ORDER BY status = 'open' DESC, (status = 'scheduled' AND date >= current_date) DESC,
              CASE WHEN status = 'scheduled' AND date >= current_date THEN date END ASC, date DESC, number DESC
     LIMIT 1"""
+
+
+EVERY_BODY: Final = "*"
+"""The sittings of every body: the plenary's and every committee's (no committee id has a ``*``)."""
+
+
+def _of_body(body: str | None) -> tuple[list[str], list[Any]]:
+    """The ``WHERE`` condition (none, or one) and its arguments for the sittings of ``body``."""
+    if body == EVERY_BODY:
+        return [], []
+    if body is None:
+        return ["committee IS NULL"], []
+    return ["committee = $1"], [body]
 
 
 OPENINGS = "SELECT seq, opening FROM sealed_ballots WHERE stream = $1 AND seq = ANY($2::bigint[])"
@@ -49,17 +62,26 @@ class SittingRows:
             )
         )
 
-    async def count(self, *, held_only: bool = False) -> int:
-        """How many sittings there are (``held_only``: opened at some time, not just scheduled)."""
-        where = " WHERE status <> 'scheduled'" if held_only else ""
-        value: int = await self.pool.fetchval(f"SELECT count(*) FROM sessions{where}")
+    async def count(self, *, held_only: bool = False, body: str | None = EVERY_BODY) -> int:
+        """How many sittings there are (``held_only``: opened at some time, not just scheduled) of ``body``:
+        None for the council's plenary, a committee's id for its, ``EVERY_BODY`` for all."""
+        where, args = _of_body(body)
+        if held_only:
+            where.append("status <> 'scheduled'")
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        value: int = await self.pool.fetchval(f"SELECT count(*) FROM sessions{clause}", *args)
         return value
 
-    async def page(self, limit: int, offset: int) -> list[Any]:
-        """``id, title, date, status`` of a page of sittings, newest first."""
+    async def page(self, limit: int, offset: int, *, body: str | None = EVERY_BODY) -> list[Any]:
+        """``id, title, date, status`` of a page of ``body``'s sittings (as ``count`` says it), newest first."""
+        where, args = _of_body(body)
+        clause = f"WHERE {where[0]} " if where else ""
+        n = len(args)
         return list(
             await self.pool.fetch(
-                "SELECT id, title, date, status FROM sessions ORDER BY date DESC, number DESC LIMIT $1 OFFSET $2",
+                f"""SELECT id, title, date, status FROM sessions {clause}
+                    ORDER BY date DESC, number DESC LIMIT ${n + 1} OFFSET ${n + 2}""",
+                *args,
                 limit,
                 offset,
             )
