@@ -42,6 +42,11 @@ async def test_the_demo_has_three_committees_with_their_sittings_and_drafts(demo
         assert response.status_code == 200, response.text
 
     await ok("deputy01", "session.open")
+    # a page without a sitting follows the open one: the committee's while the plenary is not open, the
+    # plenary's once it is
+    assert (await client.get("/display")).headers["location"].endswith("/display/budget-c8-s1")
+    assert (await demo_council.command("chair", "session.open", session="c8-s45")).status_code == 200
+    assert (await client.get("/display")).headers["location"].endswith("/display/c8-s45")
     await ok("deputy01", "registration.open")
     for n in range(1, 6):
         await ok(f"deputy{n:02d}", "presence.register")

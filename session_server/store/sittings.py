@@ -13,11 +13,12 @@ import orjson
 
 __all__ = ["EVERY_BODY", "SittingRows", "sealed_openings"]
 
-# The sitting a page without a session id follows: the open one, else the next scheduled, else the newest.
+# The sitting a page without a session id follows: the open one (the plenary's before a committee's), else
+# the plenary's next scheduled, else its newest; a committee's only when the council has no such sitting.
 # A sitting scheduled for a day already past (a typo, or one never held) is not "the next one".
 CURRENT_SESSION = """
     SELECT id FROM sessions
-    ORDER BY status = 'open' DESC, (status = 'scheduled' AND date >= current_date) DESC,
+    ORDER BY status = 'open' DESC, committee IS NULL DESC, (status = 'scheduled' AND date >= current_date) DESC,
              CASE WHEN status = 'scheduled' AND date >= current_date THEN date END ASC, date DESC, number DESC
     LIMIT 1"""
 
