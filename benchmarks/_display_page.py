@@ -66,13 +66,14 @@ SHOWING_VOTE = """([subject, count]) => document.getElementById("main").dataset.
   && document.getElementById("voted").textContent.endsWith(" " + count)"""
 
 
-async def open_display(browser: Browser, base: str, errors: list[str]) -> Page:
-    """``/display/c8-s45`` at 1920×1080, connected, with every ``vote.closed`` stamped as it arrives."""
+async def open_display(browser: Browser, base: str, errors: list[str], session: str = SESSION) -> Page:
+    """``/display/<session>`` (the plenary's, c8-s45, unless told) at 1920×1080, connected, with every
+    ``vote.closed`` stamped as it arrives."""
     context = await browser.new_context(viewport={"width": 1920, "height": 1080}, locale="uk-UA")
     await context.add_init_script(script=STAMP_EVENTS)
     page = await context.new_page()
     page.on("pageerror", lambda error: errors.append(f"page error: {error}"))
-    await page.goto(f"{base}/display/{SESSION}", timeout=STEP_SECONDS * 1000)
+    await page.goto(f"{base}/display/{session}", timeout=STEP_SECONDS * 1000)
     await page.wait_for_selector("#connection[data-status=open]", timeout=STEP_SECONDS * 1000)
     return page
 
