@@ -1,5 +1,6 @@
 """A committee's sitting by the pure rules, against a reference written from art. 47 (issue 19): its own
-statutory composition counts for quorum (more than half) and for the majority (more than half of it);
+statutory composition counts for quorum (not less than half of it, art. 47 part 12; more than half where the
+council's rules set ``committee_quorum`` "majority") and for the majority (more than half of it);
 only its members register and vote; a member who declared a conflict on the item does not vote unless
 the quorum would be lost; a guest deputy may take the floor."""
 
@@ -16,11 +17,13 @@ from session_server.domain.council import CouncilState
 DEPUTIES = [f"d{n}" for n in range(1, 16)]
 
 
-def council_with_committee(composition: int, members: list[str]) -> CouncilState:
-    """A council of 15 deputies and the mayor with one committee of ``members`` and that composition."""
+def council_with_committee(composition: int, members: list[str], quorum: str = "half") -> CouncilState:
+    """A council of 15 deputies and the mayor with one committee of ``members`` and that composition, its
+    quorum as ``quorum`` says (``committee_quorum``)."""
     committee = {"type": "committee.create", "committee": "budget", "name": "Бюджетна"}
     committee |= {"composition": composition, "members": members, "chair": members[0]}
-    return make_council(composition=15, deputies=DEPUTIES, then=[committee])
+    configured = {"type": "council.configure", "committee_quorum": "majority"}
+    return make_council(composition=15, deputies=DEPUTIES, then=[committee, *([configured] * (quorum == "majority"))])
 
 
 @st.composite
@@ -33,6 +36,7 @@ def sittings(draw: st.DrawFn) -> dict[str, Any]:
     choices = {m: draw(st.sampled_from(["for", "against", "abstain", None])) for m in registered}
     outsider = draw(st.sampled_from([d for d in DEPUTIES if d not in members]))
     return {
+        "quorum": draw(st.sampled_from(["half", "majority"])),
         "composition": composition,
         "members": members,
         "registered": registered,
@@ -46,7 +50,7 @@ def sittings(draw: st.DrawFn) -> dict[str, Any]:
 @given(sittings())
 def test_a_committee_counts_its_own_composition_and_only_its_members_vote(case: dict[str, Any]) -> None:
     composition, members, registered = case["composition"], case["members"], case["registered"]
-    chamber = Chamber(council_with_committee(composition, members))
+    chamber = Chamber(council_with_committee(composition, members, case["quorum"]))
     chamber.do(
         "secretary",
         "session.schedule",
@@ -67,8 +71,11 @@ def test_a_committee_counts_its_own_composition_and_only_its_members_vote(case: 
     assert chamber.refuse("mayor", "presence.register") == "not_a_committee_member"
     chamber.do(outsider, "speaker.request")  # a guest may ask for the floor
 
-    # reference: art. 47 — competent with more than half of the committee's composition
-    quorum = len(registered) * 2 > composition
+    # reference: art. 47 part 12 — competent with not less than half of the committee's composition (more
+    # than half where the council's rules say so)
+    needed = -(-composition // 2) if case["quorum"] == "half" else composition // 2 + 1
+    quorum = len(registered) >= needed
+    assert chamber.public()["composition"]["quorum"] == needed
     assert chamber.public()["quorum"] is quorum
     assert chamber.public()["composition"]["total"] == composition
     chamber.do(chair, "item.start", item="budget")
@@ -84,7 +91,7 @@ def test_a_committee_counts_its_own_composition_and_only_its_members_vote(case: 
         return
     chamber.do(chair, "vote.open", item="budget", subject="Висновок", rule="majority_of_composition", seconds=60)
     free = [m for m in registered if m not in case["conflicted"]]
-    conflicted_vote = len(free) * 2 <= composition  # without them no quorum: they vote after declaring it
+    conflicted_vote = len(free) < needed  # without them no quorum: they vote after declaring it
     counted = {}
     for member, choice in case["choices"].items():
         if choice is None:

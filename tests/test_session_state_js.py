@@ -16,6 +16,7 @@ import orjson
 import pytest
 import recorded_sitting
 from browser_support import Browser, Page
+from committees_support import form_committee, schedule_sitting
 from conftest import Demo
 
 from session_server.domain.council import evolve_council
@@ -150,3 +151,40 @@ async def test_the_screens_fold_the_recorded_day_exactly_as_evolve_does(page: Pa
     assert len(folded) == len(expected) == 40
     for event, mine, theirs in zip(sitting_events[1:], expected, folded, strict=True):
         assert theirs == orjson.loads(orjson.dumps(mine)), f"the screens differ after seq {event.seq} ({event.type})"
+
+
+async def test_a_committee_s_sitting_folds_as_the_server_counts_it_with_half_of_an_even_composition(
+    page: Page, demo_council: Demo
+) -> None:
+    """Art. 47 part 12: a committee of 6 is competent with 3 members registered (not less than half of it);
+    the screens' fold states the committee's count as the server does, at every step."""
+    demo = demo_council
+    await form_committee(demo, "budget", "Постійна комісія з питань бюджету", [f"d{n:02d}" for n in range(1, 7)])
+    sitting = await schedule_sitting(demo, "budget", [("Про бюджет", "ПР-102")])
+    first = await demo.state(sitting)
+    states: list[dict[str, Any]] = []
+
+    async def step(user: str, type_: str, **fields: Any) -> None:
+        response = await demo.command(user, type_, session=sitting, **fields)
+        assert response.status_code == 200, response.text
+        states.append(await demo.state(sitting))
+
+    await step("deputy01", "session.open")
+    await step("deputy01", "registration.open")
+    for n in (1, 2, 3):
+        await step(f"deputy{n:02d}", "presence.register")
+    await step("deputy01", "item.start", item="i1")
+    await step(
+        "deputy01", "vote.open", item="i1", subject="Висновок", kind="conclusion", recommendation="support", seconds=60
+    )
+    for n in (1, 2, 3):
+        await step(f"deputy{n:02d}", "ballot.cast", vote="v1", choice="for")
+    await step("deputy01", "vote.close", vote="v1")
+    final = states[-1]["state"]
+    assert (final["quorum"], final["composition"]["quorum"], final["composition"]["statutory"]) == (True, 3, 6)
+    assert final["votes"][-1]["tally"]["required"] == 4  # a conclusion: more than half of the composition
+    events = (await demo.client.get(f"/api/v1/sessions/{sitting}/events?after={first['seq']}")).json()["events"]
+    council = (await demo.client.get("/api/v1/council")).json()
+    folded = await page.evaluate(FOLD, [first["state"], events, council])
+    for read in states:
+        assert folded[read["seq"] - first["seq"] - 1] == read["state"], f"differs at seq {read['seq']}"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from voting.rules import Rule, has_quorum, required_votes
+from voting.rules import Rule, has_quorum, quorum_needed, required_votes
 
 
 @pytest.mark.parametrize(
@@ -117,3 +117,17 @@ def test_quorum_is_more_than_half_of_the_statutory_composition(
 def test_nonsense_inputs_are_refused(call: Callable[[], object]) -> None:
     with pytest.raises(ValueError):
         call()
+
+
+@pytest.mark.parametrize(
+    ("composition", "plenary", "committee"),
+    [(1, 1, 1), (5, 3, 3), (6, 4, 3), (7, 4, 4), (34, 18, 17), (35, 18, 18)],
+)
+def test_a_committee_is_competent_with_half_of_its_composition_a_council_with_more_than_half(
+    composition: int, plenary: int, committee: int
+) -> None:
+    # art. 46: more than half of the council's composition; art. 47 part 12: not less than half of a committee's
+    assert quorum_needed(composition) == plenary
+    assert quorum_needed(composition, at_least_half=True) == committee
+    assert has_quorum(committee, composition, at_least_half=True)
+    assert not has_quorum(committee - 1, composition, at_least_half=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Rule", "has_quorum", "required_votes"]
+__all__ = ["Rule", "has_quorum", "quorum_needed", "required_votes"]
 
 
 class Rule(StrEnum):
@@ -31,17 +31,28 @@ def _check_non_negative(**values: int) -> None:
             raise ValueError(f"{name} must not be negative, got {value}")
 
 
-def has_quorum(registered_deputies: int, composition: int) -> bool:
-    """Whether a plenary meeting is competent.
+def quorum_needed(composition: int, *, at_least_half: bool = False) -> int:
+    """How many registered members make a meeting competent.
+
+    Art. 46 (a plenary meeting): more than half of the statutory composition, n // 2 + 1. Art. 47 part 12
+    (a standing committee): not less than half of its composition (``at_least_half``), ceil(n / 2) — the
+    same for an odd composition, one fewer for an even one (3 of 6).
+    """
+    if composition < 1:
+        raise ValueError(f"composition must be at least 1, got {composition}")
+    return (composition + 1) // 2 if at_least_half else composition // 2 + 1
+
+
+def has_quorum(registered_deputies: int, composition: int, *, at_least_half: bool = False) -> bool:
+    """Whether a meeting is competent: ``quorum_needed`` members registered.
 
     Art. 46: the meeting is competent when more than half of the council's statutory composition
     (`composition`, a council setting, not the number of seats filled) is registered. Only deputies
-    count: the mayor is not a deputy, so callers pass the number of registered non-mayor members.
+    count: the mayor is not a deputy, so callers pass the number of registered non-mayor members. A
+    committee's (``at_least_half``): not less than half of its composition (art. 47 part 12).
     """
     _check_non_negative(registered_deputies=registered_deputies)
-    if composition < 1:
-        raise ValueError(f"composition must be at least 1, got {composition}")
-    return 2 * registered_deputies > composition
+    return registered_deputies >= quorum_needed(composition, at_least_half=at_least_half)
 
 
 def required_votes(rule: Rule, *, composition: int, registered: int, mayor_present: bool) -> int:

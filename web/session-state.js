@@ -42,7 +42,8 @@ export function composition(state, council) {
   const takingPart = mayor !== undefined && state.registered.includes(mayor);
   return {
     statutory: body.composition,
-    quorum: Math.floor(body.composition / 2) + 1,
+    // art. 46: more than half; a committee's (art. 47 part 12): not less than half, unless its council asks more
+    quorum: body.quorum_at_least_half ? Math.ceil(body.composition / 2) : Math.floor(body.composition / 2) + 1,
     registered_deputies: deputies,
     mayor_taking_part: takingPart,
     total: body.composition + (takingPart ? 1 : 0),
@@ -65,6 +66,7 @@ export function bodyOf(council, committee) {
     ...council,
     composition: found.composition,
     deputies: council.deputies.filter((d) => found.members.includes(d.id)),
+    quorum_at_least_half: council.committee_quorum !== "majority",
   };
 }
 
@@ -218,8 +220,8 @@ export function applyEvent(state, event, council) {
       break; // later event types do not change what these pages show
   }
   state.composition = composition(state, council);
-  // art. 46 (a committee: art. 47): more than half of the statutory composition registered (the mayor is not one)
-  state.quorum = state.composition.registered_deputies * 2 > state.composition.statutory;
+  // art. 46: more than half of the statutory composition registered (the mayor is not one); a committee's, art. 47
+  state.quorum = state.composition.registered_deputies >= state.composition.quorum;
   return state;
 }
 

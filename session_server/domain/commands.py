@@ -421,6 +421,9 @@ class CouncilConfigure(_Command):
     """How many of them must cosign a checkpoint before it counts as witnessed (e.g. 2 of 3)."""
     committees_per_deputy: Annotated[int, Field(ge=1, le=20)] | None = None
     """On how many standing committees a deputy may sit (the council's rules; usually one)."""
+    committee_quorum: Literal["half", "majority"] | None = None
+    """A committee's quorum: "half" — not less than half of its composition, as art. 47 part 12 says (the
+    default) — or "majority", more than half, where the council's rules ask for more."""
     """The factions in the council's own order (minutes, roll calls); others follow in roster order."""
 
 

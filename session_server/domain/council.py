@@ -123,6 +123,12 @@ class CouncilState:
     """The standing committees, in the order they were formed (``domain.committees``)."""
     committees_per_deputy: int = 1
     """On how many standing committees a deputy may sit (the council's rules)."""
+    committee_quorum: str = "half"
+    """A committee's quorum: "half" — not less than half of its composition (art. 47 part 12) — or
+    "majority", more than half, where the council's rules ask for it."""
+    quorum_at_least_half: bool = False
+    """Set on the view ``body`` gives for a committee with ``committee_quorum`` "half"; the plenary's quorum
+    is always more than half (art. 46)."""
     committee: str | None = None
     """Set on the view ``body`` gives: the committee that sits, whose composition and members these are."""
     seq: int = 0
@@ -149,6 +155,7 @@ class CouncilState:
             rules=(majority,),
             procedural_rule=majority,
             vote_rules={kind: majority for kind in VoteKind},
+            quorum_at_least_half=self.committee_quorum == "half",
             committee=committee,
         )
 
@@ -198,6 +205,7 @@ class CouncilState:
             "witnesses_needed": self.witnesses_needed,
             "committees": [c.to_public() for c in self.committees.values()],
             "committees_per_deputy": self.committees_per_deputy,
+            "committee_quorum": self.committee_quorum,
             "demo": self.demo,
             "signed_ballots": self.signed_ballots,
             "refuse_backup_eligible": self.refuse_backup_eligible,
@@ -474,6 +482,7 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
                 else tuple(Witness(w["name"], w["url"], w["key"]) for w in data.witnesses),
                 witnesses_needed=_or(data.witnesses_needed, state.witnesses_needed),
                 committees_per_deputy=_or(data.committees_per_deputy, state.committees_per_deputy),
+                committee_quorum=_or(data.committee_quorum, state.committee_quorum),
                 seq=event.seq,
             )
         case CredentialEnrolled():

@@ -79,6 +79,7 @@ class DeputyUpdated(Event):
         "witnesses",
         "witnesses_needed",
         "committees_per_deputy",
+        "committee_quorum",
     ),
 )
 class CouncilConfigured(Event):
@@ -103,6 +104,8 @@ class CouncilConfigured(Event):
     """How many of them must cosign a checkpoint."""
     committees_per_deputy: int | None = None
     """On how many standing committees a deputy may sit."""
+    committee_quorum: str | None = None
+    """A committee's quorum: "half" (not less than half of its composition, art. 47) or "majority"."""
 
 
 @event("credential.enrolled")

@@ -65,7 +65,7 @@ from session_server.domain.session_events import (
     VoteClosed,
     VoteOpened,
 )
-from voting.rules import Rule, has_quorum
+from voting.rules import Rule, has_quorum, quorum_needed
 from voting.tally import Choice, RollCall, Tally
 
 __all__ = [
@@ -264,7 +264,9 @@ def registered_deputies(state: SessionState, council: CouncilState, *, without_c
 def quorum(state: SessionState, council: CouncilState) -> bool:
     """Whether the meeting is competent now (art. 46: more than half of the statutory composition
     of deputies registered; the mayor is not a deputy and does not count)."""
-    return has_quorum(registered_deputies(state, council), council.composition)
+    return has_quorum(
+        registered_deputies(state, council), council.composition, at_least_half=council.quorum_at_least_half
+    )
 
 
 def composition(state: SessionState, council: CouncilState) -> dict[str, Any]:
@@ -283,7 +285,7 @@ def composition(state: SessionState, council: CouncilState) -> dict[str, Any]:
     taking_part = mayor is not None and mayor in state.registered
     return {
         "statutory": council.composition,
-        "quorum": council.composition // 2 + 1,
+        "quorum": quorum_needed(council.composition, at_least_half=council.quorum_at_least_half),
         "registered_deputies": deputies,
         "mayor_taking_part": taking_part,
         "total": council.composition + (1 if taking_part else 0),

@@ -282,7 +282,9 @@ def ballot_cast(
     # Art. 59-1: a deputy with a declared conflict does not vote, unless without the conflicted
     # deputies the meeting would lose its quorum; then they vote, having declared it publicly.
     if declared(state, member, vote.item) and has_quorum(
-        registered_deputies(state, council, without_conflict_on=vote.item), council.composition
+        registered_deputies(state, council, without_conflict_on=vote.item),
+        council.composition,
+        at_least_half=council.quorum_at_least_half,
     ):
         raise DomainError("conflict_declared", f"{member!r} declared a conflict on {vote.item!r}")
     if vote.has_voted(member) and council.first_ballot_final:
