@@ -105,7 +105,8 @@ async def popolo(request: Request) -> Response:
                 "date": m["date"],
                 "legislative_session_id": str(m["legislativeSession"]),
                 "classification": _classification(m),
-                # not Popolo fields: an amendment vote's amendments, and whether this vote settled the draft
+                # not Popolo fields: an amendment vote's amendments (a committee's conclusion: those it proposes),
+                # and whether this vote settled the draft
                 "amendments": [int(n) for n in str(m.get("amendments") or "").split("; ") if n.isdigit()],
                 "decisive": bool(m.get("decisive")),
                 "requirement": f"{REQUIREMENT.get(m.get('rule', ''), m.get('rule', ''))}: {m.get('required')} votes",

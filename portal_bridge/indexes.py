@@ -41,7 +41,7 @@ async def home(request: Request) -> Response:
     live = await sittings.with_status("open")
     upcoming = await sittings.with_status("scheduled", limit=5)
     past = await sittings.with_status("closed", newest_first=True, limit=5)
-    sessions = await sittings.count()
+    sessions = await sittings.count(body=None)  # as /sessions lists them: the plenary's
     public = PublicDocuments(core_of(request).database)
     decisions = await public.decisions(10)
     documents = await public.count()

@@ -182,7 +182,7 @@ async def session_page(request: Request) -> Response:
     public = to_public(state, council)
     numbers = await PublicDocuments(core_of(request).database).by_number()
     names = {d.id: d.name for d in council.deputies.values()}
-    layout = RollCallLayout(council)
+    layout = RollCallLayout(council.body(state.committee))  # a committee's votes: its composition and members
     now = public["composition"]["total"]
     agenda = {item["id"]: item for item in public["agenda"]}
     views = {v["id"]: layout.vote(v, now) for v in public["votes"]}

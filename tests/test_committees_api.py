@@ -215,6 +215,11 @@ async def test_a_committee_sits_as_the_council_does_with_its_own_members_and_com
 
     # the portal lists the council's plenary sittings, each committee's on its page; a member's attendance
     # is counted for the plenary and for each committee apart
+    sitting_page = (await demo.client.get(f"/sessions/{SITTING}")).text
+    assert "Склад комісії для підрахунку голосів — 5 членів" in sitting_page
+    assert "Склад ради для підрахунку голосів" not in sitting_page  # its votes counted from the committee's
+    home = (await demo.client.get("/")).text
+    assert "Усі засідання ради</a> (1 пленарне засідання)" in home  # the plenary's, as /sessions lists them
     sessions_page = (await demo.client.get("/sessions")).text
     assert f'href="/sessions/{SITTING}"' not in sessions_page and 'href="/committees"' in sessions_page
     assert f'href="/sessions/{SITTING}"' in (await demo.client.get("/committees/budget")).text

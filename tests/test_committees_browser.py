@@ -296,9 +296,12 @@ async def test_members_vote_on_their_tablets_at_a_committee_s_sitting_and_a_gues
     browser: Browser, demo_council: Demo
 ) -> None:
     demo = demo_council
-    await form_committee(demo, "budget", "Постійна комісія з питань бюджету та фінансів", ["d01", "d02", "d03"])
+    members = ["d01", "d02", "d03", "d04"]
+    await form_committee(demo, "budget", "Постійна комісія з питань бюджету та фінансів", members)
     await schedule_sitting(demo, "budget", [("Про бюджет", "ПР-102")])
     async with Pages(browser) as pages:
+        display = await pages.open(1920, 1080, locale="uk-UA")
+        await display.goto(f"{demo.server.url}/display/{SITTING}")
         member = await pages.open(1280, 800, locale="uk-UA")
         await member.goto(f"{demo.server.url}/tablet?session={SITTING}")
         await sign_in(member, "deputy02", "#chamber:not([hidden])", connected=True, wait_ms=WAIT_MS)
@@ -318,7 +321,7 @@ async def test_members_vote_on_their_tablets_at_a_committee_s_sitting_and_a_gues
             assert (await demo.command(other, "presence.register", session=SITTING)).status_code == 200
         await guest.wait_for_selector("#registered-note:has-text('Ви не член цієї комісії')", timeout=WAIT_MS)
         assert await guest.is_hidden("#register")
-        await member.wait_for_selector("#quorum:has-text('Зареєстровано 3 члени комісії з 3')", timeout=WAIT_MS)
+        await member.wait_for_selector("#quorum:has-text('Зареєстровано 3 члени комісії з 4')", timeout=WAIT_MS)
         await chair("item.start", item="i1")
         await chair("vote.open", item="i1", subject="Висновок", kind="conclusion", recommendation="reject", seconds=60)
         await member.wait_for_selector(
@@ -331,6 +334,21 @@ async def test_members_vote_on_their_tablets_at_a_committee_s_sitting_and_a_gues
         await member.wait_for_selector("#outcome:has-text('Висновок «відхилити» ')", timeout=WAIT_MS)
         ARTIFACTS.mkdir(exist_ok=True)
         await member.screenshot(path=str(ARTIFACTS / "tablet-committee.png"))
+        # the committee's own display states the committee's composition, not the council's
+        await display.wait_for_selector("#results-panel:not([hidden])", timeout=WAIT_MS)
+        assert await display.text_content("#composition") == (
+            "Склад комісії для підрахунку голосів — 4 члени"
+            " (ст. 47 Закону України «Про місцеве самоврядування в Україні»)."
+        )
+        # a member with a declared conflict: 2 of 4 left registered still make the committee's quorum (not
+        # less than half, art. 47), so the member does not vote (art. 59-1), as the server decides
+        declared = await demo.command("deputy02", "conflict.declare", session=SITTING, item="i1", reason="родич")
+        assert declared.status_code == 200, declared.text
+        await chair("vote.open", item="i1", subject="Висновок", kind="conclusion", recommendation="rework", seconds=60)
+        await member.wait_for_selector("#ballot-rule[data-conflict=barred]", timeout=WAIT_MS)
+        assert "тому не голосуєте з нього" in (await member.text_content("#ballot-rule") or "")
+        barred = await demo.command("deputy02", "ballot.cast", session=SITTING, vote="v2", choice="for")
+        assert (barred.status_code, barred.json()["error"]) == (409, "conflict_declared")
         assert not pages.errors, f"uncaught errors in the pages: {pages.errors}"
-    vote = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]["votes"][-1]
+    vote = (await demo.client.get(f"/api/v1/sessions/{SITTING}")).json()["state"]["votes"][0]
     assert vote["roll_call"]["d02"] == "for" and "d10" not in vote["roll_call"]

@@ -38,7 +38,7 @@ async def test_the_portal_pages_show_sessions_votes_a_signed_decision_and_a_depu
     assert f"45 сесія Вознесенської міської ради VIII скликання, {long_date(date.today())}" in text
     assert "Рішення № 77-VIII: Про бюджет участі" in text
     assert "Склад ради за законом — 34 депутати; міський голова — Михайло Степаненко" in text
-    assert "Усі засідання (1 засідання)" in text and "Усі рішення і проєкти (1 документ)" in text
+    assert "Усі засідання ради (1 пленарне засідання)" in text and "Усі рішення і проєкти (1 документ)" in text
 
     session = _text((await demo.client.get("/sessions/c8-s45")).text)
     assert "Голосування «в цілому»: прийнято" in session

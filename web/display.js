@@ -115,7 +115,7 @@ function renderVote(state, council) {
     const voted = !vote.sealed ? "voted" : council?.results === "hidden" ? "votedHidden" : "votedSealed";
     setText($("voted"), t(voted, { count: vote.voted }));
   } else if (mode === "results") {
-    renderResults(vote, council);
+    renderResults(vote, council, state.committee);
     setText($("results-kind"), kindLine(lang, vote, state.votes));
   } else if (mode === "cancelled") {
     setText($("cancelled"), t("voteCancelled", { subject: vote.subject, reason: vote.reason ?? "" }));
@@ -129,7 +129,7 @@ function requiredLine(vote) {
   return t("required", { required: tally.required, rule: t(`rule_${vote.rule}`, { registered }) });
 }
 
-function renderResults(vote, council) {
+function renderResults(vote, council, committee) {
   setText($("results-heading"), t("results", { subject: vote.subject }));
   const key = `${lang}:${vote.id}`;
   if ($("roll-call").dataset.vote === key) return; // a closed vote never changes
@@ -148,7 +148,7 @@ function renderResults(vote, council) {
     outcome,
     t("outcomeLine", { outcome: amendmentOutcome(lang, vote) ?? t(`outcome_${tally.outcome}`), required: requiredLine(vote) }),
   );
-  setText($("composition"), compositionLine(lang, voteComposition(vote, council)));
+  setText($("composition"), compositionLine(lang, voteComposition(vote, council, committee)));
   const roll = $("roll-call");
   roll.dataset.vote = key;
   roll.setAttribute("aria-label", t("rollCall"));

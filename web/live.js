@@ -271,7 +271,7 @@ function renderVote(state, council) {
     const voted = !vote.sealed ? "voted" : council?.results === "hidden" ? "votedHidden" : "votedSealed";
     setText($("voted"), t(voted, { count: vote.voted }));
   } else if (mode === "results") {
-    renderResults(vote, council);
+    renderResults(vote, council, state.committee);
   } else if (mode === "cancelled") {
     setText($("cancelled"), t("voteCancelled", { subject: vote.subject, reason: vote.reason ?? "" }));
   }
@@ -284,7 +284,7 @@ function requiredLine(vote) {
   return t("required", { required: tally.required, rule: t(`rule_${vote.rule}`, { registered }) });
 }
 
-function renderResults(vote, council) {
+function renderResults(vote, council, committee) {
   setText($("results-subject"), t("results", { subject: vote.subject }));
   const key = `${view.lang}:${vote.id}`;
   if ($("roll-call").dataset.vote === key) return; // a closed vote never changes
@@ -304,7 +304,7 @@ function renderResults(vote, council) {
     outcome,
     t("outcomeLine", { outcome: amendmentOutcome(view.lang, vote) ?? t(`outcome_${tally.outcome}`), required: requiredLine(vote) }),
   );
-  setText($("composition"), compositionLine(view.lang, voteComposition(vote, council)));
+  setText($("composition"), compositionLine(view.lang, voteComposition(vote, council, committee)));
   const rows = [];
   for (const group of rollCallGroups(council, vote.roll_call)) {
     const faction = group.key === "faction" ? group.faction : t(group.key === "mayor" ? "mayor" : "noFactionMember");

@@ -10,7 +10,7 @@
  * @module public-feed
  */
 
-import { applyEvent, clock, fromSnapshot, secondsUntil, shownVote } from "./session-state.js";
+import { applyEvent, bodyOf, clock, fromSnapshot, secondsUntil, shownVote } from "./session-state.js";
 
 export { clock, secondsUntil, shownVote };
 
@@ -226,12 +226,15 @@ export const LINES = ["for", "against", "abstain", "not_voted", "absent"];
 
 /**
  * The composition a closed vote was counted from, as `composition()` states it: the statutory
- * composition, plus the mayor when the mayor had a line in the roll call (taking part, art. 59 part 2).
+ * composition, plus the mayor when the mayor had a line in the roll call (taking part, art. 59 part 2);
+ * at a committee's sitting (`committee`), the committee's composition (art. 47).
  */
-export function voteComposition(vote, council) {
-  const mayor = council.deputies.find((d) => d.mayor)?.id;
+export function voteComposition(vote, council, committee = null) {
+  const body = bodyOf(council, committee);
+  const mayor = body.deputies.find((d) => d.mayor)?.id;
   const takingPart = mayor !== undefined && vote.roll_call?.[mayor] !== undefined && vote.roll_call[mayor] !== "absent";
-  return { statutory: council.composition, mayor_taking_part: takingPart, total: council.composition + (takingPart ? 1 : 0) };
+  const total = body.composition + (takingPart ? 1 : 0);
+  return { statutory: body.composition, mayor_taking_part: takingPart, total, committee: body !== council };
 }
 
 /** A member's name, or the id when the roster does not know it. */

@@ -397,7 +397,8 @@ function conflictOn(state, vote) {
   if (!conflicted.has(member())) return null;
   const mayor = view.council.deputies.find((d) => d.mayor)?.id;
   const left = state.registered.filter((m) => m !== mayor && !conflicted.has(m)).length;
-  return left * 2 > view.council.composition ? "barred" : "votes";
+  // the quorum of the body that sits: the council's (art. 46) or the committee's (art. 47), as the server counts it
+  return left >= state.composition.quorum ? "barred" : "votes";
 }
 
 function renderCountdown() {

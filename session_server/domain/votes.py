@@ -19,7 +19,7 @@ from session_server.domain.session_state import SessionState, Vote, quorum, regi
 from voting.amendments import Amendment, conflicting
 from voting.ballot import Assertion, BallotRefused, b64url, ballot_bytes, check_sign_count, nonce_for
 from voting.kinds import DECISIVE, Purpose, VoteKind
-from voting.rules import Rule, has_quorum
+from voting.rules import Rule, has_quorum, quorum_needed
 from voting.sealing import commitment, new_salt, opens
 from voting.tally import Choice, Outcome, count
 
@@ -93,7 +93,11 @@ def vote_open(
         raise DomainError("vote_already_open", f"vote {state.open_vote.id!r} is open")
     # Art. 46: a meeting without quorum is not competent to decide.
     if not quorum(state, council):
-        raise DomainError("no_quorum", "more than half of the statutory composition must be registered")
+        raise DomainError(
+            "no_quorum",
+            "not enough members are registered for a quorum"
+            f" ({quorum_needed(council.composition, at_least_half=council.quorum_at_least_half)} needed)",
+        )
     if len(ctx.entropy) < 16:
         raise ValueError("vote.open needs at least 16 bytes of Context.entropy for the nonce seed")
     opened = happened.VoteOpened(
