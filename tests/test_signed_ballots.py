@@ -175,12 +175,14 @@ async def test_two_ballots_sent_at_once_by_one_deputy_count_once(chamber: Chambe
     assert (await chamber.vote())["voted"] == 1
 
 
-async def test_secret_ballots_are_refused_with_the_reason(chamber: Chamber) -> None:
+async def test_a_secret_vote_on_a_question_the_council_does_not_list_is_refused_with_the_reason(
+    chamber: Chamber,
+) -> None:
     response = await chamber.demo.command(
         "chair", "vote.open", item="i1", subject="таємне", rule="majority_of_composition", seconds=60, secret=True
     )
-    await refused(chamber, response, "secret_ballot_unsupported")
-    assert "secret" in response.json()["message"]
+    await refused(chamber, response, "secret_ballot_not_allowed")
+    assert "secret ballots only on" in response.json()["message"]
 
 
 async def test_enrollment_links_are_single_use_and_need_user_verification(chamber: Chamber) -> None:

@@ -95,8 +95,35 @@ _check_credential_id = functools.lru_cache(maxsize=4096)(from_b64url)
 """``from_b64url`` for the few credential ids a session's ballots name, each decoded once (only to check it)."""
 
 
-def ballot_bytes(*, council: str, session: str, vote: str, item: str, deputy: str, choice: str, nonce: str) -> bytes:
-    """The canonical bytes of a ballot (what the challenge commits to)."""
+def ballot_bytes(
+    *,
+    council: str,
+    session: str,
+    vote: str,
+    item: str,
+    deputy: str,
+    nonce: str,
+    choice: str | None = None,
+    encrypted: str | None = None,
+) -> bytes:
+    """The canonical bytes of a ballot (what the challenge commits to): with its ``choice``, or for a secret
+    ballot the ``encrypted`` ballot's digest in its place (``secret_votes.encrypted_digest``)."""
+    if (choice is None) == (encrypted is None):
+        raise ValueError("a ballot names its choice or, secret, its encrypted ballot's digest")
+    if encrypted is not None:
+        return canonical(
+            {
+                "v": BALLOT_VERSION,
+                "council": council,
+                "session": session,
+                "vote": vote,
+                "item": item,
+                "deputy": deputy,
+                "encrypted": encrypted,
+                "nonce": nonce,
+            }
+        )
+    assert choice is not None
     ballot = {
         "v": BALLOT_VERSION,
         "council": council,

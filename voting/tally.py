@@ -14,7 +14,7 @@ from typing import Any
 
 from voting.rules import Rule, required_votes
 
-__all__ = ["Choice", "Outcome", "RollCall", "Tally", "count"]
+__all__ = ["Choice", "Outcome", "RollCall", "Tally", "count", "count_secret"]
 
 
 class Choice(StrEnum):
@@ -40,6 +40,8 @@ class RollCall(StrEnum):
     ABSTAIN = "abstain"
     NOT_VOTED = "not_voted"
     ABSENT = "absent"
+    VOTED = "voted"
+    """A secret ballot's line: the member voted, and how is known to no one (issue 20)."""
 
 
 _TALLY_KEYS = ("for", "against", "abstain", "not_voted", "absent", "required", "outcome")
@@ -162,3 +164,35 @@ def count(
         outcome=Outcome.ADOPTED if totals[RollCall.FOR] >= required else Outcome.REJECTED,
     )
     return tally, roll_call
+
+
+def count_secret(
+    *,
+    members: Iterable[str],
+    mayor: str | None,
+    registered: Collection[str],
+    voters: Collection[str],
+    counts: tuple[int, int, int],
+    rule: Rule,
+    composition: int,
+    mayor_only_when_taking_part: bool = False,
+) -> tuple[Tally, dict[str, RollCall]]:
+    """Count a secret vote: its totals ``counts`` (for, against, abstain) decrypted by the counting commission,
+    and a roll call that says who voted (``voted``) but never how; not voting and absence, the threshold and
+    the outcome as ``count`` has them. ValueError when the counts do not add up to the voters."""
+    if sum(counts) != len(voters) or min(counts) < 0:
+        raise ValueError(f"the counts {counts} do not add up to the {len(voters)} who voted")
+    placeholder = dict.fromkeys(voters, Choice.FOR)  # who voted: their lines become "voted" below
+    tally, roll_call = count(
+        members=members,
+        mayor=mayor,
+        registered=registered,
+        ballots=placeholder,
+        rule=rule,
+        composition=composition,
+        mayor_only_when_taking_part=mayor_only_when_taking_part,
+    )
+    lines = {m: RollCall.VOTED if m in placeholder else line for m, line in roll_call.items()}
+    yes, no, abstain = counts
+    outcome = Outcome.ADOPTED if yes >= tally.required else Outcome.REJECTED
+    return Tally(yes, no, abstain, tally.not_voted, tally.absent, tally.required, outcome), lines

@@ -70,6 +70,15 @@ export function bodyOf(council, committee) {
   };
 }
 
+/** Where the counting commission's key stands, as `Commission.stage` in session_server/domain/commission.py. */
+function commissionStage(c) {
+  if (c.failed) return "failed";
+  if (c.key) return "keyed";
+  if (c.committed.length < c.members.length) return "committing";
+  if (c.dealt.length < c.members.length) return "dealing";
+  return "confirming";
+}
+
 /**
  * Apply one event (already checked by the client) to `state`, in place.
  *
@@ -155,6 +164,11 @@ export function applyEvent(state, event, council) {
         amendments: p.amendments ?? [],
         recommendation: p.recommendation ?? null,
         sealed: p.sealed ?? false,
+        secret: p.secret ?? false,
+        question: p.question ?? null,
+        key: p.key ?? null,
+        product: null,
+        decrypted_by: [],
       });
       break;
     case "ballot.cast": {
@@ -193,6 +207,58 @@ export function applyEvent(state, event, council) {
       }
       break;
     }
+    case "ballot.encrypted": {
+      // a secret vote: who voted, never how — the server never learns it either (issue 20); a member's own
+      // tablet knows its own choice from what it sent (rememberOwnBallot)
+      if (p.assertion) {
+        const signed = (state._signed[p.vote] ??= {});
+        signed[p.deputy] = (signed[p.deputy] ?? 0) + 1;
+      }
+      const voters = (state._ballots[p.vote] ??= new Set());
+      const v = vote(p.vote);
+      if (!voters.has(p.deputy)) {
+        voters.add(p.deputy);
+        v.voters.push(p.deputy);
+        v.voted = voters.size;
+      }
+      break;
+    }
+    case "vote.tallying":
+      vote(p.vote).product = p.product; // no more ballots: the counting commission decrypts
+      break;
+    case "decryption.shared": {
+      const v = vote(p.vote);
+      v.decrypted_by = [...v.decrypted_by, p.index].sort((a, b) => a - b);
+      break;
+    }
+    case "commission.elected":
+      state.commission = {
+        members: p.members,
+        threshold: p.threshold,
+        attempt: p.attempt,
+        stage: "committing",
+        committed: [],
+        dealt: [],
+        ready: [],
+        key: null,
+        failed: null,
+      };
+      break;
+    case "commission.committed":
+    case "commission.dealt":
+    case "commission.ready": {
+      const c = state.commission;
+      const step = { "commission.committed": "committed", "commission.dealt": "dealt", "commission.ready": "ready" }[event.type];
+      c[step] = [...c[step], p.index].sort((a, b) => a - b);
+      c.stage = commissionStage(c);
+      break;
+    }
+    case "commission.keyed":
+      Object.assign(state.commission, { key: p.key, stage: "keyed" });
+      break;
+    case "commission.failed":
+      Object.assign(state.commission, { failed: { member: p.member, against: p.against }, stage: "failed" });
+      break;
     case "ballots.opened":
       break; // the roll call comes with vote.closed, in the same commit
     case "vote.closed": {
@@ -200,7 +266,7 @@ export function applyEvent(state, event, council) {
       v.status = "closed";
       v.tally = p.tally;
       v.roll_call = p.roll_call;
-      v.voted = Object.values(p.roll_call).filter((line) => ["for", "against", "abstain"].includes(line)).length;
+      v.voted = Object.values(p.roll_call).filter((line) => ["for", "against", "abstain", "voted"].includes(line)).length;
       break;
     }
     case "vote.cancelled":

@@ -139,6 +139,8 @@ class Sitting(Kind):
 
     async def record(self, tx: Appending, state: SessionState) -> None:
         vote = state.open_vote
+        if vote is not None and vote.tallying:
+            vote = None  # a secret vote being counted has no deadline left: it waits for the commission
         sealed = [
             (event.seq, orjson.dumps(event.data.opening).decode())
             for event in tx.pending
@@ -172,6 +174,8 @@ class Sitting(Kind):
         """
         if not isinstance(command, BallotCast) or command.assertion is None or command.nonce is None:
             return None
+        if command.choice is None:
+            return None  # a secret ballot: its signature is checked with its proofs, in decide
         state: SessionState | None = reader.cached(stream)
         if state is None or actor.member is None:
             return None
@@ -194,7 +198,7 @@ class Sitting(Kind):
             deputy=actor.member,
             choice=command.choice.value,
             nonce=command.nonce,
-        )
+        )  # a ballot with a choice in a secret vote is refused in decide, before its signature counts
         try:
             sign_count = verify_assertion(ballot, assertion, credential, rp_id=council.rp_id, origins=council.origins)
         except BallotRefused:

@@ -12,7 +12,7 @@ Rules that need state (duplicate agenda ids, who may vote…) are checked by `de
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
@@ -32,12 +32,18 @@ __all__ = [
     "BroadcastStart",
     "BroadcastStop",
     "Command",
+    "CommissionCommit",
+    "CommissionComplain",
+    "CommissionDeal",
+    "CommissionElect",
+    "CommissionReady",
     "ConflictDeclare",
     "CouncilCommand",
     "CouncilConfigure",
     "CouncilCreate",
     "CredentialEnroll",
     "CredentialRevoke",
+    "DecryptionShare",
     "DeputyAdd",
     "DeputyUpdate",
     "ItemAdd",
@@ -71,6 +77,9 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # Strict mode would demand enum instances from Python input; accept their string values too.
 RuleField = Annotated[Rule, Field(strict=False)]
 ChoiceField = Annotated[Choice, Field(strict=False)]
+# What a member's tablet publishes for a secret ballot or the commission's key: checked by voting.secret and
+# voting.commission, which refuse anything malformed in words of their own.
+Published = Annotated[dict[Annotated[str, StringConstraints(max_length=40)], Any], Field(max_length=20)]
 
 
 class _Model(Strict):
@@ -262,6 +271,9 @@ class VoteOpen(_Command):
     amendments: Annotated[list[Ref], Field(min_length=1, max_length=20)] | None = None
     recommendation: Annotated[Recommendation, Field(strict=False)] | None = None
     """With `kind` "conclusion" (a committee's sitting): what the conclusion recommends on the item's draft."""
+    question: Slug40 | None = None
+    """With `secret`: which of the council's questions for secret ballots this is (`secret_questions`, each
+    with the law's citation); any other is refused (`secret_ballot_not_allowed`)."""
 
 
 class BallotCast(_Command):
@@ -274,7 +286,10 @@ class BallotCast(_Command):
 
     type: Literal["ballot.cast"]
     vote: Ref
-    choice: ChoiceField
+    choice: ChoiceField | None = None
+    """The choice of an open ballot; never in a secret vote (`plaintext_in_secret_ballot`)."""
+    encrypted: Published | None = None
+    """A secret vote's ballot as the tablet encrypted it (`voting.secret`, docs/ledger.md "Secret ballots")."""
     nonce: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     assertion: (
         Annotated[
@@ -286,6 +301,53 @@ class BallotCast(_Command):
         ]
         | None
     ) = None
+
+
+class CommissionElect(_Command):
+    """Record the counting commission the council elected for the sitting (chair, secretary): its members,
+    deputies numbered in this order, and how many of them are needed to count a secret vote (2 ≤ k ≤ n)."""
+
+    type: Literal["commission.elect"]
+    members: Annotated[list[Ref], Field(min_length=2, max_length=9)]
+    threshold: Annotated[int, Field(ge=2, le=9)]
+
+
+class CommissionCommit(_Command):
+    """A commission member's first step, from its tablet: the commitments to its polynomial and its
+    transport key, with their proofs (`voting.commission.commit`)."""
+
+    type: Literal["commission.commit"]
+    published: Published
+
+
+class CommissionDeal(_Command):
+    """A commission member's second step: its share for every other member, encrypted to that member."""
+
+    type: Literal["commission.deal"]
+    published: Published
+
+
+class CommissionReady(_Command):
+    """A commission member's third step: every share dealt to it checked, and a proof that it holds its own."""
+
+    type: Literal["commission.ready"]
+    published: Published
+
+
+class CommissionComplain(_Command):
+    """A commission member names a dealer whose share does not match its commitments, with the point that
+    opens that share and its proof (`voting.commission.complain`)."""
+
+    type: Literal["commission.complain"]
+    published: Published
+
+
+class DecryptionShare(_Command):
+    """A commission member's partial decryption of a secret vote's product, with its proofs."""
+
+    type: Literal["decryption.share"]
+    vote: Ref
+    decryption: Published
 
 
 class VoteClose(_Command):
@@ -390,6 +452,15 @@ class WitnessSetting(_Model):
     key: Annotated[str, StringConstraints(pattern=r"^[^\s]{1,300}$")]
 
 
+class SecretQuestion(_Model):
+    """A question the law lets the council decide by secret ballot: its id, its name, and the law's citation
+    (e.g. ``{"question": "secretary", "title": "Обрання секретаря ради", "citation": "п. 4 ч. 1 ст. 26 …"}``)."""
+
+    question: Slug40
+    title: Name
+    citation: Name
+
+
 class CouncilConfigure(_Command):
     """Change the council's settings; fields left out stay as they are.
 
@@ -421,6 +492,8 @@ class CouncilConfigure(_Command):
     """How many of them must cosign a checkpoint before it counts as witnessed (e.g. 2 of 3)."""
     committees_per_deputy: Annotated[int, Field(ge=1, le=20)] | None = None
     """On how many standing committees a deputy may sit (the council's rules; usually one)."""
+    secret_questions: Annotated[list[SecretQuestion], Field(max_length=30)] | None = None
+    """The questions for which secret ballots are allowed, each with the law's citation (the whole list)."""
     committee_quorum: Literal["half", "majority"] | None = None
     """A committee's quorum: "half" — not less than half of its composition, as art. 47 part 12 says (the
     default) — or "majority", more than half, where the council's rules ask for more."""
@@ -522,6 +595,12 @@ SessionCommandModel = (
     | BallotCast
     | VoteClose
     | VoteCancel
+    | CommissionElect
+    | CommissionCommit
+    | CommissionDeal
+    | CommissionReady
+    | CommissionComplain
+    | DecryptionShare
     | BroadcastStart
     | BroadcastInterrupt
     | BroadcastStop

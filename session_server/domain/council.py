@@ -123,6 +123,8 @@ class CouncilState:
     """The standing committees, in the order they were formed (``domain.committees``)."""
     committees_per_deputy: int = 1
     """On how many standing committees a deputy may sit (the council's rules)."""
+    secret_questions: tuple[tuple[str, str, str], ...] = ()
+    """The questions the law lets the council decide by secret ballot: ``(question, title, citation)``."""
     committee_quorum: str = "half"
     """A committee's quorum: "half" — not less than half of its composition (art. 47 part 12) — or
     "majority", more than half, where the council's rules ask for it."""
@@ -206,6 +208,9 @@ class CouncilState:
             "committees": [c.to_public() for c in self.committees.values()],
             "committees_per_deputy": self.committees_per_deputy,
             "committee_quorum": self.committee_quorum,
+            "secret_questions": [
+                {"question": q, "title": title, "citation": citation} for q, title, citation in self.secret_questions
+            ],
             "demo": self.demo,
             "signed_ballots": self.signed_ballots,
             "refuse_backup_eligible": self.refuse_backup_eligible,
@@ -363,6 +368,9 @@ def _configure(state: CouncilState, command: CouncilConfigure) -> list[Event]:
             raise DomainError("unknown_rule", f"the council does not vote by {rule.value!r} ({kind.value} votes)")
     if changes.get("vote_rules") == {}:
         del changes["vote_rules"]  # it names no kind
+    questions = [q["question"] for q in changes.get("secret_questions", [])]
+    if len(set(questions)) != len(questions):
+        raise DomainError("invalid_command", "a question for secret ballots is listed twice")
     _check_witnesses(state, command)
     if changes.get("signed_ballots") is False and not state.demo:
         raise DomainError("signatures_required", "only a demo council may take unsigned ballots")
@@ -483,6 +491,9 @@ def evolve_council(state: CouncilState | None, event: Recorded) -> CouncilState:
                 witnesses_needed=_or(data.witnesses_needed, state.witnesses_needed),
                 committees_per_deputy=_or(data.committees_per_deputy, state.committees_per_deputy),
                 committee_quorum=_or(data.committee_quorum, state.committee_quorum),
+                secret_questions=state.secret_questions
+                if data.secret_questions is None
+                else tuple((q["question"], q["title"], q["citation"]) for q in data.secret_questions),
                 seq=event.seq,
             )
         case CredentialEnrolled():

@@ -80,6 +80,7 @@ class DeputyUpdated(Event):
         "witnesses_needed",
         "committees_per_deputy",
         "committee_quorum",
+        "secret_questions",
     ),
 )
 class CouncilConfigured(Event):
@@ -106,6 +107,8 @@ class CouncilConfigured(Event):
     """On how many standing committees a deputy may sit."""
     committee_quorum: str | None = None
     """A committee's quorum: "half" (not less than half of its composition, art. 47) or "majority"."""
+    secret_questions: list[Mapping[str, str]] | None = None
+    """The questions a secret ballot is allowed for, each ``{question, title, citation}`` (the whole list)."""
 
 
 @event("credential.enrolled")

@@ -55,7 +55,25 @@ amendment_withdrawn        an amendment vote on an amendment its author withdrew
 amendment_voted            an amendment vote on an amendment the council has voted on already
 amendment_conflict         an amendment vote on amendments that change the same lines (of each other, or of one adopted)
 sealed_ballot_missing      closing a sealed vote whose kept opening of a ballot is missing or does not open it
-secret_ballot_unsupported  a secret vote: refused until ballots can be kept secret from the server too
+secret_ballot_not_allowed  a secret vote on a question the council's rules (after the law) do not list for one
+commission_not_ready       a secret vote before the counting commission's key is made; a key step out of order
+commission_too_few         a secret vote with fewer of the commission's members registered than it needs to count
+plaintext_in_secret_ballot a ballot with a plaintext choice in a secret vote (its ballots are encrypted only)
+invalid_secret_ballot      a secret ballot that is not one: malformed, not points, not the options
+secret_ballot_proof        a secret ballot whose proofs fail (an option not 0 or 1, not exactly one, another vote's)
+invalid_commission         a commission of non-deputies, absent ones, a member twice, or more needed than it has
+no_commission              a commission step before the council elected a counting commission
+not_in_commission          a commission step or a decryption from a deputy not in the commission
+commission_failed          a commission step after a founded complaint (the council elects it again)
+commission_keyed           a key step after the commission's key is made
+commission_step_done       a member's key step taken twice
+invalid_commission_key     a key step whose values or proofs do not check
+invalid_complaint          a complaint against a share that checks
+vote_tallying              closing again a secret vote that waits for the commission's decryptions
+vote_not_tallying          a decryption for a vote that is not waiting for one
+decryption_shared          a member's second decryption of the same vote
+invalid_decryption         a partial decryption whose proofs do not check
+count_not_found            decryptions that give no count (cannot happen with checked ones)
 signature_required         an unsigned ballot where the council requires signed ones
 signatures_required        turning signed ballots off on a council that is not a demo council
 invalid_committee          a committee of non-deputies or the mayor, more members than seats, officers not members
@@ -180,7 +198,25 @@ declare(
         "amendment_voted": "conflict",
         "amendment_conflict": "conflict",
         "sealed_ballot_missing": "unavailable",
-        "secret_ballot_unsupported": "invalid",
+        "secret_ballot_not_allowed": "conflict",
+        "commission_not_ready": "conflict",
+        "commission_too_few": "conflict",
+        "plaintext_in_secret_ballot": "invalid",
+        "invalid_secret_ballot": "invalid",
+        "secret_ballot_proof": "invalid",
+        "invalid_commission": "invalid",
+        "no_commission": "conflict",
+        "not_in_commission": "forbidden",
+        "commission_failed": "conflict",
+        "commission_keyed": "conflict",
+        "commission_step_done": "conflict",
+        "invalid_commission_key": "invalid",
+        "invalid_complaint": "invalid",
+        "vote_tallying": "conflict",
+        "vote_not_tallying": "conflict",
+        "decryption_shared": "conflict",
+        "invalid_decryption": "invalid",
+        "count_not_found": "conflict",
         "signature_required": "forbidden",
         "signatures_required": "conflict",
         "invalid_witness": "invalid",

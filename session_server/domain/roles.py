@@ -100,12 +100,25 @@ STEERING_COMMANDS: frozenset[str] = frozenset(
         "vote.open",
         "vote.close",
         "vote.cancel",
+        "commission.elect",
     }
 )
 """Commands that steer the meeting from the console."""
 
 MEMBER_COMMANDS: frozenset[str] = frozenset(
-    {"presence.register", "presence.leave", "speaker.request", "conflict.declare", "ballot.cast"}
+    {
+        "presence.register",
+        "presence.leave",
+        "speaker.request",
+        "conflict.declare",
+        "ballot.cast",
+        # a counting commission member's steps, from its own tablet (its secret never leaves it)
+        "commission.commit",
+        "commission.deal",
+        "commission.ready",
+        "commission.complain",
+        "decryption.share",
+    }
 )
 """Commands a council member issues for themself; the caller must be on the roster."""
 

@@ -10,14 +10,20 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from session_server.domain import secret_votes, votes
 from session_server.domain import session_events as happened
-from session_server.domain import votes
 from session_server.domain.commands import (
     BallotCast,
     BroadcastInterrupt,
     BroadcastStart,
     BroadcastStop,
+    CommissionCommit,
+    CommissionComplain,
+    CommissionDeal,
+    CommissionElect,
+    CommissionReady,
     ConflictDeclare,
+    DecryptionShare,
     ItemAdd,
     ItemFinish,
     ItemRemove,
@@ -38,6 +44,7 @@ from session_server.domain.commands import (
     VoteClose,
     VoteOpen,
 )
+from session_server.domain.commission import vote_context
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, format_time
@@ -155,6 +162,8 @@ def decide(
             return votes.vote_open(state, council, command, ctx, amendments)
         case VoteClose():
             return votes.vote_close(state, council, command, openings)
+        case CommissionElect():
+            return secret_votes.commission_elect(state, council, command)
         case VoteCancel():
             vote = open_vote_to_finish(state, command.vote)
             return [happened.VoteCancelled(vote=vote.id, reason=command.reason)]
@@ -181,6 +190,11 @@ def decide(
             return _conflict_declare(state, member, command)
         case BallotCast():
             return votes.ballot_cast(state, council, member, command, ctx)
+        case CommissionCommit() | CommissionDeal() | CommissionReady() | CommissionComplain():
+            return secret_votes.commission_step(state, council, member, command)
+        case DecryptionShare():
+            context = vote_context(council.id, state.id, command.vote)
+            return secret_votes.decryption_share(state, council, member, command, context)
     raise DomainError("invalid_command", f"not a session command: {command.type!r}")
 
 

@@ -10,13 +10,21 @@ from session_server.domain.events import ABSENT, Event, _Absent, event, sealed_f
 
 __all__ = [
     "Ballot",
+    "BallotEncrypted",
     "BallotSealed",
     "BallotsOpened",
     "BroadcastInterrupted",
     "BroadcastResumed",
     "BroadcastStarted",
     "BroadcastStopped",
+    "CommissionCommitted",
+    "CommissionDealt",
+    "CommissionElected",
+    "CommissionFailed",
+    "CommissionKeyed",
+    "CommissionReadied",
     "ConflictDeclared",
+    "DecryptionShared",
     "ItemAdded",
     "ItemFinished",
     "ItemRemoved",
@@ -35,6 +43,7 @@ __all__ = [
     "VoteCancelled",
     "VoteClosed",
     "VoteOpened",
+    "VoteTallying",
 ]
 
 
@@ -168,7 +177,21 @@ class ConflictDeclared(Event):
     reason: str
 
 
-@event("vote.opened", omit_none=("purpose", "proposal", "kind", "revote", "sealed", "amendments", "recommendation"))
+@event(
+    "vote.opened",
+    omit_none=(
+        "purpose",
+        "proposal",
+        "kind",
+        "revote",
+        "sealed",
+        "amendments",
+        "recommendation",
+        "secret",
+        "question",
+        "key",
+    ),
+)
 class VoteOpened(Event):
     """A roll-call vote opens on ``item`` under ``rule`` until ``closes_at``; ``nonce_seed`` seeds ballot nonces.
 
@@ -195,6 +218,11 @@ class VoteOpened(Event):
     with ``kind`` ``conclusion``: those the committee's conclusion proposes to the plenary."""
     recommendation: str | None = None
     """With ``kind`` ``conclusion``: what the committee's conclusion recommends (``voting.kinds.Recommendation``)."""
+    secret: bool | None = None
+    """True: a secret ballot — ballots are encrypted on the tablets under the counting commission's ``key``
+    (``voting.secret``), for the council's ``question`` (one of its ``secret_questions``)."""
+    question: str | None = None
+    key: str | None = None
 
 
 @event("ballot.cast", omit_none=("nonce", "sign_count", "assertion"))
@@ -232,6 +260,94 @@ class BallotsOpened(Event):
 
     vote: str
     openings: list[Mapping[str, Any]]
+
+
+@event("ballot.encrypted", omit_none=("nonce", "sign_count", "assertion"))
+class BallotEncrypted(Event):
+    """A member's ballot in a secret vote: who voted, and the ballot as its tablet encrypted it with the proofs
+    that it is one of the options (``voting.secret``); signed as a ballot is, over the digest of ``encrypted``."""
+
+    vote: str
+    deputy: str
+    encrypted: Mapping[str, Any]
+    nonce: str | None = None
+    sign_count: int | None = None
+    assertion: Mapping[str, Any] | None = None
+
+
+@event("vote.tallying")
+class VoteTallying(Event):
+    """A secret vote closes to ballots: ``product``, each option's ciphertexts added over the last ballot of
+    each of the ``ballots`` voters, waits for the counting commission's partial decryptions."""
+
+    vote: str
+    product: Sequence[Mapping[str, str]]
+    ballots: int
+
+
+@event("decryption.shared")
+class DecryptionShared(Event):
+    """A counting commission member's partial decryption of the vote's product, with its proofs."""
+
+    vote: str
+    member: str
+    index: int
+    decryption: Mapping[str, Any]
+
+
+@event("commission.elected")
+class CommissionElected(Event):
+    """The counting commission the council elected for the sitting: its members (numbered 1…n in this order)
+    and ``threshold``, how many of them count a secret vote; ``attempt`` numbers the sitting's elections."""
+
+    members: Sequence[str]
+    threshold: int
+    attempt: int
+
+
+@event("commission.committed")
+class CommissionCommitted(Event):
+    """A member's commitments to its polynomial and its transport key, with their proofs."""
+
+    member: str
+    index: int
+    published: Mapping[str, Any]
+
+
+@event("commission.dealt")
+class CommissionDealt(Event):
+    """A member's shares for the other members, each encrypted to its transport key."""
+
+    member: str
+    index: int
+    published: Mapping[str, Any]
+
+
+@event("commission.ready")
+class CommissionReadied(Event):
+    """A member checked every share dealt to it and proves it holds its own."""
+
+    member: str
+    index: int
+    published: Mapping[str, Any]
+
+
+@event("commission.keyed")
+class CommissionKeyed(Event):
+    """Every member is ready: the election key K = Σ C_i0 and each member's public share, by number."""
+
+    key: str
+    shares: Mapping[str, str]
+
+
+@event("commission.failed")
+class CommissionFailed(Event):
+    """A member's founded complaint: the dealer ``against`` dealt it a share that does not match its
+    commitments (``published``: the point that opens it, proved). The commission must be elected again."""
+
+    member: str
+    against: str
+    published: Mapping[str, Any]
 
 
 @event("vote.closed")

@@ -21,6 +21,11 @@ Session stream events and payloads (all values JSON):
   `assertion {credential, authenticator_data, client_data_json, signature}` (see `voting.ballot`; the
   ballot itself is rebuilt from the fields),
   `vote.closed {vote, tally, roll_call: {member: roll-call value}}`, `vote.cancelled {vote, reason}`.
+- Secret ballots (issue 20; ``session_server.domain.commission``): `commission.elected/committed/dealt/
+  ready/keyed/failed`; a secret `vote.opened {…, secret, question, key}`, `ballot.encrypted {vote, deputy,
+  encrypted, nonce?, sign_count?, assertion?}`, `vote.tallying {vote, product, ballots}` (no more ballots),
+  `decryption.shared {vote, member, index, decryption}`, then `vote.closed` whose roll call says who voted
+  (`voted`), never how.
 - The live video: `broadcast.started {source}` (its time is the recording's zero: chapters are offsets
   from it), `broadcast.interrupted {reason}` (the publisher dropped), `broadcast.resumed {source}`,
   `broadcast.stopped {}`; `source` is "whip" or "camera".
@@ -31,21 +36,31 @@ the mayor's included.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from session_server.domain.commission import Commission
 from session_server.domain.council import CouncilState
 from session_server.domain.events import Recorded
 from session_server.domain.sealed import SealedBallot, SealedLog
 from session_server.domain.session_events import (
     Ballot,
+    BallotEncrypted,
     BallotSealed,
     BallotsOpened,
     BroadcastInterrupted,
     BroadcastResumed,
     BroadcastStarted,
     BroadcastStopped,
+    CommissionCommitted,
+    CommissionDealt,
+    CommissionElected,
+    CommissionFailed,
+    CommissionKeyed,
+    CommissionReadied,
     ConflictDeclared,
+    DecryptionShared,
     ItemAdded,
     ItemFinished,
     ItemRemoved,
@@ -64,6 +79,7 @@ from session_server.domain.session_events import (
     VoteCancelled,
     VoteClosed,
     VoteOpened,
+    VoteTallying,
 )
 from voting.rules import Rule, has_quorum, quorum_needed
 from voting.tally import Choice, RollCall, Tally
@@ -172,14 +188,32 @@ class Vote:
     """A sealed vote's ballots while it is open, in log order (with their openings where known)."""
     sealed_voters: dict[str, int] = field(default_factory=dict)
     """Each member who cast a sealed ballot → the seq of the member's last one."""
+    secret: bool = False
+    """A secret ballot (issue 20): ballots are encrypted under the counting commission's ``key``."""
+    question: str | None = None
+    """A secret vote's question, one of the council's ``secret_questions``."""
+    key: str | None = None
+    encrypted: dict[str, Mapping[str, Any]] = field(default_factory=dict)
+    """A secret vote's ballots: each member who voted → the member's last encrypted ballot."""
+    product: list[Mapping[str, str]] | None = None
+    """Once a secret vote stops taking ballots: each option's ciphertexts added up, waiting to be decrypted."""
+    counted_ballots: int = 0
+    """How many ballots the product adds up."""
+    decryptions: dict[int, Mapping[str, Any]] = field(default_factory=dict)
+    """The counting commission's partial decryptions of the product, by member number."""
 
     @property
     def voters(self) -> list[str]:
-        """Who has voted, in the order of their first ballot (sealed or not)."""
-        return list(dict.fromkeys([*self.ballots, *self.sealed_voters]))
+        """Who has voted, in the order of their first ballot (sealed, encrypted or not)."""
+        return list(dict.fromkeys([*self.ballots, *self.sealed_voters, *self.encrypted]))
+
+    @property
+    def tallying(self) -> bool:
+        """A secret vote closed to ballots, waiting for the commission's decryptions (still "open")."""
+        return self.product is not None
 
     def has_voted(self, member: str) -> bool:
-        return member in self.ballots or member in self.sealed_voters
+        return member in self.ballots or member in self.sealed_voters or member in self.encrypted
 
     def copy(self) -> Vote:
         """An independent copy (the sealed ballots' log is shared: it only grows, see ``SealedLog``)."""
@@ -191,6 +225,8 @@ class Vote:
             roll_call=roll_call,
             sealed_ballots=self.sealed_ballots.copy(),
             sealed_voters=dict(self.sealed_voters),
+            encrypted=dict(self.encrypted),
+            decryptions=dict(self.decryptions),
         )
 
 
@@ -222,6 +258,8 @@ class SessionState:
     broadcast: Broadcast | None = None
     committee: str | None = None
     """A standing committee's sitting: the committee (its composition and members count, ``CouncilState.body``)."""
+    commission: Commission | None = None
+    """The counting commission the council elected for the sitting's secret ballots (the latest election)."""
     counting: int = 1
     """How a vote's roll call treats the mayor. 1 (sessions scheduled before December 2026): every
     roster member has a line, an absent mayor counted "absent". 2: the mayor has a line only while
@@ -243,6 +281,7 @@ class SessionState:
             conflicts=list(self.conflicts),
             votes={vid: vote.copy() if vote.status == "open" else vote for vid, vote in self.votes.items()},
             sign_counts=dict(self.sign_counts),
+            commission=None if self.commission is None else self.commission.copy(),
         )
 
     @property
@@ -380,6 +419,9 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
                 amendments=tuple(data.amendments or ()),
                 recommendation=data.recommendation,
                 sealed=bool(data.sealed),
+                secret=bool(data.secret),
+                question=data.question,
+                key=data.key,
             )
         case Ballot():
             vote = _still_open(state, data.vote)
@@ -405,6 +447,34 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             for opening in data.openings:  # in log order: each member's last ballot counts
                 vote.ballots[members[int(opening["seq"])]] = Choice(opening["choice"])
             vote.sealed_ballots, vote.sealed_voters = SealedLog(), {}
+        case BallotEncrypted():
+            vote = _still_open(state, data.vote)
+            vote.encrypted[data.deputy] = data.encrypted  # a changed ballot replaces the member's last one
+            if data.assertion is not None:
+                if data.sign_count is None:
+                    raise ValueError("a signed ballot without its sign count")
+                vote.signed[data.deputy] = vote.signed.get(data.deputy, 0) + 1
+                state.sign_counts[data.assertion["credential"]] = data.sign_count
+        case VoteTallying():
+            vote = _still_open(state, data.vote)
+            vote.product = [dict(p) for p in data.product]
+            vote.counted_ballots = data.ballots
+        case DecryptionShared():
+            _still_open(state, data.vote).decryptions[data.index] = data.decryption
+        case CommissionElected():
+            state.commission = Commission(tuple(data.members), data.threshold, data.attempt)
+        case CommissionCommitted():
+            _commission(state).committed[data.index] = dict(data.published)
+        case CommissionDealt():
+            _commission(state).dealt[data.index] = dict(data.published)
+        case CommissionReadied():
+            _commission(state).ready.add(data.index)
+        case CommissionKeyed():
+            commission = _commission(state)
+            commission.key = data.key
+            commission.shares = {int(i): s for i, s in data.shares.items()}
+        case CommissionFailed():
+            _commission(state).failed = {"member": data.member, "against": data.against}
         case VoteClosed():
             vote = _still_open(state, data.vote)
             vote.status = "closed"
@@ -433,6 +503,12 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             raise ValueError(f"unknown session event type: {event.type!r}")
     state.seq = event.seq
     return state
+
+
+def _commission(state: SessionState) -> Commission:
+    if state.commission is None:
+        raise ValueError("a commission event before commission.elected")
+    return state.commission
 
 
 def _still_open(state: SessionState, vote_id: str) -> Vote:

@@ -51,6 +51,7 @@ def to_public(state: SessionState, council: CouncilState) -> dict[str, Any]:
         },
         "conflicts": [{"deputy": c.deputy, "item": c.item, "reason": c.reason} for c in state.conflicts],
         "votes": [_public_vote(v) for v in state.votes.values()],
+        "commission": None if state.commission is None else state.commission.to_public(),
         "broadcast": None
         if state.broadcast is None
         else {
@@ -108,4 +109,11 @@ def _public_vote(vote: Vote) -> dict[str, Any]:
         "amendments": list(vote.amendments),
         "recommendation": vote.recommendation,
         "sealed": vote.sealed,
+        # a secret ballot (issue 20): its question, the key ballots are encrypted under, and once it stops
+        # taking ballots the product the commission decrypts and who of it has (all of it in the public log)
+        "secret": vote.secret,
+        "question": vote.question,
+        "key": vote.key,
+        "product": vote.product,
+        "decrypted_by": sorted(vote.decryptions),
     }

@@ -10,10 +10,12 @@ from typing import Any
 
 from session_server.domain import session_events as happened
 from session_server.domain.commands import BallotCast, VoteClose, VoteOpen
+from session_server.domain.commission import vote_context
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, format_time, parse_time
 from session_server.domain.roles import Context
+from session_server.domain.secret_votes import close_secret, encrypted_digest, open_secret, secret_ballot
 from session_server.domain.session_checks import declared, free_item_id, item_of, number_free, open_vote_to_finish
 from session_server.domain.session_state import SessionState, Vote, quorum, registered_deputies
 from voting.amendments import Amendment, conflicting
@@ -35,12 +37,11 @@ def vote_open(
 ) -> list[Event]:
     """Open a vote: its kind and purpose, its threshold, its place in the item's consideration and, for
     an amendment vote, its amendments (``amendments``: those of the item's draft, by id)."""
-    if command.secret:
-        # Art. 59 allows secret ballots for some questions, but a secret ballot needs cryptography that
-        # keeps the choice from the server too; until Kvorum has it, it refuses rather than pretends.
-        raise DomainError(
-            "secret_ballot_unsupported", "secret ballots are not supported yet: the server would see every choice"
-        )
+    # Art. 59: secret ballots only on the questions the law lists (the council's ``secret_questions``), and
+    # only with the counting commission's key made and enough of its members here to count (secret_votes).
+    secret = open_secret(state, council, command) if command.secret else None
+    if secret is None and command.question is not None:
+        raise DomainError("invalid_command", "only a secret vote names its question")
     kind = command.kind
     if kind is None and command.purpose not in (None, Purpose.AGENDA_ADD):
         kind = VoteKind.PROCEDURAL  # a purpose makes it procedural (agenda_add alone predates kinds)
@@ -113,9 +114,12 @@ def vote_open(
         proposal=proposal,
         kind=None if kind is None else kind.value,
         revote=command.revote,
-        sealed=True if council.results != "live" else None,
+        sealed=True if council.results != "live" and secret is None else None,
         amendments=command.amendments,
         recommendation=None if command.recommendation is None else command.recommendation.value,
+        secret=None if secret is None else True,
+        question=None if secret is None else secret[0],
+        key=None if secret is None else secret[1],
     )
     return [opened]
 
@@ -293,6 +297,18 @@ def ballot_cast(
         raise DomainError("conflict_declared", f"{member!r} declared a conflict on {vote.item!r}")
     if vote.has_voted(member) and council.first_ballot_final:
         raise DomainError("ballot_final", "this council does not allow changing a ballot")
+    if vote.secret:
+        context = vote_context(council.id, state.id, vote.id)
+        signed = None
+        if council.signed_ballots or command.assertion is not None:
+            if command.encrypted is None or command.choice is not None:
+                # refused in the secret ballot's own words (a plaintext choice, no encrypted ballot)
+                return [secret_ballot(vote, member, command, context, None)]
+            content = {"encrypted": encrypted_digest(command.encrypted)}
+            signed = _signed_ballot(state, council, member, vote, command, ctx, content)
+        return [secret_ballot(vote, member, command, context, signed)]
+    if command.choice is None or command.encrypted is not None:
+        raise DomainError("invalid_command", "a ballot names its choice (only a secret vote's is encrypted)")
     if vote.sealed:
         return [_sealed_ballot(state, council, member, vote, command, ctx)]
     if council.signed_ballots or command.assertion is not None:
@@ -307,7 +323,7 @@ def ballot_cast(
                 assertion=assertion,
             )
         ]
-    return [happened.Ballot(vote=vote.id, deputy=member, choice=command.choice.value)]
+    return [happened.Ballot(vote=vote.id, deputy=member, choice=command.choice.value)]  # an open, unsigned ballot
 
 
 def _sealed_ballot(
@@ -315,6 +331,7 @@ def _sealed_ballot(
 ) -> happened.BallotSealed:
     """A ballot in a sealed vote: checked as any ballot, recorded as its commitment (``voting.sealing``); the
     choice, the salt (from the context's entropy) and the signature wait for the close in ``opening``."""
+    assert command.choice is not None
     choice = command.choice.value
     nonce: str | None = None
     sign_count: int | None = None
@@ -337,10 +354,17 @@ def _sealed_ballot(
 
 
 def _signed_ballot(
-    state: SessionState, council: CouncilState, member: str, vote: Vote, command: BallotCast, ctx: Context
+    state: SessionState,
+    council: CouncilState,
+    member: str,
+    vote: Vote,
+    command: BallotCast,
+    ctx: Context,
+    content: Mapping[str, str] | None = None,
 ) -> tuple[str, int, dict[str, Any]]:
     """Check a WebAuthn-signed ballot; return what `ballot.cast` records so anyone can re-check it:
-    the nonce, the authenticator's sign count and the assertion."""
+    the nonce, the authenticator's sign count and the assertion. ``content``: what the ballot says —
+    its ``choice``, or a secret one's ``encrypted`` digest."""
     if command.assertion is None or command.nonce is None:
         raise DomainError("signature_required", "this council counts only ballots signed on the deputy's device")
     try:
@@ -360,13 +384,16 @@ def _signed_ballot(
         if used:
             raise DomainError("nonce_used", "this ballot's nonce was already used (a replayed ballot?)")
         raise DomainError("nonce_invalid", f"the nonce is not {member!r}'s for vote {vote.id!r}")
+    if content is None:
+        assert command.choice is not None
+        content = {"choice": command.choice.value}
     ballot = {
         "council": council.id,
         "session": state.id,
         "vote": vote.id,
         "item": vote.item,
         "deputy": member,
-        "choice": command.choice.value,
+        **content,
         "nonce": command.nonce,
     }
     try:
@@ -386,6 +413,8 @@ def vote_close(
     """Close the vote: a sealed one first opens every sealed ballot (from ``openings``, read from where the
     server keeps them, or those the state holds), then the tally and roll call of the last ballots."""
     vote = open_vote_to_finish(state, command.vote)
+    if vote.secret:
+        return close_secret(state, council, vote)
     opened: list[Event] = []
     ballots = vote.ballots
     if vote.sealed_ballots:
