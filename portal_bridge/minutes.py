@@ -293,6 +293,9 @@ def build(
             draft = (drafts or {}).get(item.draft or "") if item is not None else None
             records[vote.id].amendments = amendment_texts(draft, vote.amendments, council)
     for vote in state.votes.values():
+        if vote.secret:  # the question's citation, the commission that counted it and who of it decrypted
+            records[vote.id].kind = f"{records[vote.id].kind or ''} {_secret_line(vote, state, roster)}".strip()
+    for vote in state.votes.values():
         if vote.revote is not None and vote.revote in numbers:  # which vote the council was asked to hold again
             decision = records[vote.id]
             decision.kind = f"{decision.kind[:-1]} голосування {numbers[vote.revote]}." if decision.kind else None
@@ -387,6 +390,20 @@ def _attendance(state: SessionState, council: CouncilState, moment: str, entry: 
         absent=[d.name for d in roster if d.id not in state.registered],
         mayor=mayor_line,
     )
+
+
+def _secret_line(vote: Vote, state: SessionState, council: CouncilState) -> str:
+    """«Голосування таємне (п. 4 ч. 1 ст. 26): …; голоси підрахувала лічильна комісія у складі: …»."""
+    citation = next((c for q, _, c in council.secret_questions if q == vote.question), None)
+    said = f"Голосування таємне ({citation})" if citation else "Голосування таємне"
+    line = f"{said}: бюлетені зашифровано на планшетах депутатів, як голосував кожен — не відомо нікому."
+    commission = state.commission
+    if commission is None or commission.key != vote.key:
+        return line
+    members = ", ".join(_name(council, m) for m in commission.members)
+    decrypted = ", ".join(_name(council, commission.members[i - 1]) for i in sorted(vote.decryptions))
+    line += f" Лічильна комісія: {members} (для підрахунку потрібно {commission.threshold})"
+    return f"{line}; голоси підрахували {decrypted}." if decrypted else f"{line}."
 
 
 def _kind(vote: Vote) -> str | None:

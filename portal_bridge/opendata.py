@@ -83,7 +83,14 @@ DEPUTY_FIELDS = ("id", "name", "faction", "mayor")
 YES_NO = {True: "так", False: "ні"}
 """How CSV writes a yes/no field."""
 RESULT = {"adopted": "Прийнято", "rejected": "Не прийнято"}
-LINE = {"for": "За", "against": "Проти", "abstain": "Утримався", "not_voted": "Не голосував", "absent": "Відсутній"}
+LINE = {
+    "for": "За",
+    "against": "Проти",
+    "abstain": "Утримався",
+    "not_voted": "Не голосував",
+    "absent": "Відсутній",
+    "voted": "Голосував таємно",  # a secret ballot: who voted, never how (issue 20)
+}
 
 
 async def _mark_decisive(conn: asyncpg.Connection, state: SessionState, item: str) -> None:
@@ -171,7 +178,8 @@ class OpenData(Consumer):
             "absent": tally["absent"],
             "composition": vote_composition(council.composition, council.mayor, closed.roll_call),
             "votingResult": RESULT[tally["outcome"]],
-            "votingKind": VOTING_KIND.get(vote.kind or "", "") if vote.purpose is None else PURPOSE[vote.purpose],
+            "votingKind": (VOTING_KIND.get(vote.kind or "", "") if vote.purpose is None else PURPOSE[vote.purpose])
+            + (" (таємне голосування)" if vote.secret else ""),
             # an amendment vote's amendments of the draft, by number («1; 3» when put jointly), or those a
             # committee's conclusion proposes
             "amendments": "; ".join(str(amendment_number(a)) for a in vote.amendments),

@@ -84,6 +84,7 @@ LINE_VALUE: Final = {
     "Утримався": "abstain",
     "Не голосував": "not_voted",
     "Відсутній": "absent",
+    "Голосував таємно": "voted",
 }
 
 

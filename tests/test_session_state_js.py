@@ -19,10 +19,15 @@ from browser_support import Browser, Page
 from committees_support import form_committee, schedule_sitting
 from conftest import Demo
 
+from session_server import demo as demo_seed
+from session_server.domain.commission import commission_context, vote_context
 from session_server.domain.council import evolve_council
 from session_server.domain.session_state import evolve
 from session_server.domain.session_view import to_public
 from session_server.store.events import StoredEvent
+from voting import commission as cm
+from voting import secret as sb
+from voting.ballot import from_b64url
 
 SESSION = "c8-s45"
 
@@ -184,6 +189,67 @@ async def test_a_committee_s_sitting_folds_as_the_server_counts_it_with_half_of_
     assert (final["quorum"], final["composition"]["quorum"], final["composition"]["statutory"]) == (True, 3, 6)
     assert final["votes"][-1]["tally"]["required"] == 4  # a conclusion: more than half of the composition
     events = (await demo.client.get(f"/api/v1/sessions/{sitting}/events?after={first['seq']}")).json()["events"]
+    council = (await demo.client.get("/api/v1/council")).json()
+    folded = await page.evaluate(FOLD, [first["state"], events, council])
+    for read in states:
+        assert folded[read["seq"] - first["seq"] - 1] == read["state"], f"differs at seq {read['seq']}"
+
+
+async def test_a_secret_vote_folds_as_the_server_counts_it(page: Page, demo_council: Demo) -> None:
+    """The counting commission's key, encrypted ballots, the close to ballots, the decryptions and the count:
+    the screens' fold equals the server's state at every step (issue 20)."""
+    demo = demo_council
+    questions = [{"question": "secretary", "title": "Обрання секретаря ради", "citation": "п. 4 ч. 1 ст. 26"}]
+    configured = await demo.client.post(
+        "/api/v1/council/commands",
+        json={"id": "secret-questions", "type": "council.configure", "secret_questions": questions},
+        headers=await demo.headers("admin"),
+    )
+    assert configured.status_code == 200, configured.text
+    first = await demo.state()
+    states: list[dict[str, Any]] = []
+
+    async def step(user: str, type_: str, **fields: Any) -> None:
+        await demo.ok(user, type_, **fields)
+        states.append(await demo.state())
+
+    await step("chair", "session.open")
+    await step("secretary", "registration.open")
+    for n in range(1, 19):
+        await step(f"deputy{n:02d}", "presence.register")
+    await step("chair", "item.start", item="i1")
+    members = ["d01", "d02", "d03"]
+    await step("chair", "commission.elect", members=members, threshold=2)
+    context = commission_context(demo_seed.COUNCIL_ID, SESSION, 1)
+    made = {m: cm.commit(context, i, 2) for i, m in enumerate(members, start=1)}
+    for m, (_, published) in made.items():
+        await step(f"deputy{m[1:]}", "commission.commit", published=published)
+    commitments = [cm.check_commitment(context, published, 2) for _, published in made.values()]
+    deals = {secret.index: cm.deal(context, secret, commitments) for secret, _ in made.values()}
+    for m, (secret, _) in made.items():
+        await step(f"deputy{m[1:]}", "commission.deal", published=deals[secret.index])
+    for m, (secret, _) in made.items():
+        assert cm.receive(context, secret, commitments, deals) == []
+        await step(f"deputy{m[1:]}", "commission.ready", published=cm.ready(context, secret))
+    fields = {"item": "i1", "subject": "Обрання", "kind": "basis_and_whole", "seconds": 60}
+    await step("chair", "vote.open", secret=True, question="secretary", **fields)
+    vote = states[-1]["state"]["votes"][-1]
+    ballot_context = vote_context(demo_seed.COUNCIL_ID, SESSION, vote["id"])
+    for n, choice in ((1, "for"), (2, "against"), (3, "for"), (4, "abstain"), (2, "for")):
+        deputy = f"d{n:02d}"
+        encrypted = sb.encrypt_ballot(from_b64url(vote["key"]), choice, ballot_context, deputy)
+        await step(f"deputy{n:02d}", "ballot.cast", vote=vote["id"], encrypted=encrypted)
+    await step("chair", "vote.close", vote=vote["id"])
+    product_json = states[-1]["state"]["votes"][-1]["product"]
+    product = [sb.Ciphertext(from_b64url(p["a"]), from_b64url(p["b"])) for p in product_json]
+    for m in ("d01", "d03"):
+        secret = made[m][0]
+        assert secret.share is not None
+        partial = sb.partial(secret.share, secret.index, product, ballot_context)
+        await step(f"deputy{m[1:]}", "decryption.share", vote=vote["id"], decryption=partial)
+    final = states[-1]["state"]
+    assert final["votes"][-1]["tally"]["for"] == 3 and final["commission"]["stage"] == "keyed"
+    events = (await demo.client.get(f"/api/v1/sessions/{SESSION}/events?after={first['seq']}")).json()["events"]
     council = (await demo.client.get("/api/v1/council")).json()
     folded = await page.evaluate(FOLD, [first["state"], events, council])
     for read in states:

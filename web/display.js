@@ -14,6 +14,7 @@ import {
   rollCallGroups,
   secondsUntil,
   shownVote,
+  underWay,
   voteComposition,
 } from "./public-feed.js";
 import { STRINGS, format } from "./public-strings.js";
@@ -111,9 +112,8 @@ function renderVote(state, council) {
   if (mode === "vote") {
     setText($("vote-heading"), t("voteSubject", { subject: vote.subject }));
     setText($("vote-kind"), kindLine(lang, vote, state.votes));
-    // sealed: under way, and ("counts") how many have voted or ("hidden") not even that; live: how many voted
-    const voted = !vote.sealed ? "voted" : council?.results === "hidden" ? "votedHidden" : "votedSealed";
-    setText($("voted"), t(voted, { count: vote.voted }));
+    const [key, values] = underWay(vote, state, council);
+    setText($("voted"), t(key, values));
   } else if (mode === "results") {
     renderResults(vote, council, state.committee);
     setText($("results-kind"), kindLine(lang, vote, state.votes));

@@ -14,6 +14,7 @@ import {
   rollCallGroups,
   secondsUntil,
   shownVote,
+  underWay,
   voteComposition,
 } from "./public-feed.js";
 import { STRINGS, format } from "./public-strings.js";
@@ -267,9 +268,8 @@ function renderVote(state, council) {
   $("cancelled").hidden = mode !== "cancelled";
   if (mode === "vote") {
     setText($("vote-subject"), t("voteSubject", { subject: vote.subject }));
-    // sealed: under way, and ("counts") how many have voted or ("hidden") not even that; live: how many voted
-    const voted = !vote.sealed ? "voted" : council?.results === "hidden" ? "votedHidden" : "votedSealed";
-    setText($("voted"), t(voted, { count: vote.voted }));
+    const [key, values] = underWay(vote, state, council);
+    setText($("voted"), t(key, values));
   } else if (mode === "results") {
     renderResults(vote, council, state.committee);
   } else if (mode === "cancelled") {

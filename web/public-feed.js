@@ -221,6 +221,22 @@ export function follow(sessionId, onChange, { onStatus = () => {}, onMissing = (
 
 // ---- presenting a vote ------------------------------------------------------------------------
 
+/**
+ * What the screens say while a vote is under way: how many voted, as far as the council's results setting
+ * shows it; a secret ballot says it is one, and once it takes no more ballots that the counting commission
+ * is counting it («… (1 з 2 членів)»). Returns the strings key and its values.
+ */
+export function underWay(vote, state, council) {
+  if (vote.secret) {
+    const needed = state.commission?.threshold ?? 0;
+    return vote.product
+      ? ["votedTallying", { count: vote.voted, done: vote.decrypted_by.length, needed }]
+      : ["votedSecret", { count: vote.voted }];
+  }
+  // sealed: under way, and ("counts") how many have voted or ("hidden") not even that; live: how many voted
+  return [!vote.sealed ? "voted" : council?.results === "hidden" ? "votedHidden" : "votedSealed", { count: vote.voted }];
+}
+
 /** The choices of a roll call, in the order the totals are shown. */
 export const LINES = ["for", "against", "abstain", "not_voted", "absent"];
 

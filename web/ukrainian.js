@@ -98,6 +98,7 @@ const LINES = {
     abstain: ["утримався", "утрималася", "утримався(-лася)"],
     not_voted: ["не голосував", "не голосувала", "не голосував(-ла)"],
     absent: ["відсутній", "відсутня", "відсутній(-я)"],
+    voted: ["голосував таємно", "голосувала таємно", "голосував(-ла) таємно"],
   },
   en: {
     for: ["for", "for", "for"],
@@ -105,6 +106,7 @@ const LINES = {
     abstain: ["abstained", "abstained", "abstained"],
     not_voted: ["did not vote", "did not vote", "did not vote"],
     absent: ["absent", "absent", "absent"],
+    voted: ["voted by secret ballot", "voted by secret ballot", "voted by secret ballot"],
   },
 };
 
@@ -112,7 +114,7 @@ const LINES = {
  * A member's roll-call line in words, agreeing with the member's recorded grammatical gender.
  *
  * @param {"uk" | "en"} lang
- * @param {"for" | "against" | "abstain" | "not_voted" | "absent"} line
+ * @param {"for" | "against" | "abstain" | "not_voted" | "absent" | "voted"} line
  * @param {"female" | "male" | null | undefined} gender
  */
 export function rollCallLine(lang, line, gender) {
@@ -268,6 +270,8 @@ export function kindLine(lang, vote, votes = []) {
     return `${KINDS[lang].conclusion}: ${what}${proposedAmendments(lang, vote.amendments ?? [])}`;
   }
   const words = KINDS[lang][vote.kind] ?? vote.kind;
+  // a secret ballot says so wherever the vote is named (the display, the tablets, the console)
+  if (vote.secret) return `${words} (${lang === "uk" ? "таємне голосування" : "secret ballot"})`;
   if (vote.kind !== "procedural" || !vote.purpose) return words;
   const purpose = PURPOSES[lang][vote.purpose] ?? vote.purpose;
   const repeated = votes.findIndex((v) => v.id === vote.revote) + 1;

@@ -9,7 +9,8 @@ The audit checks, and stops at the first discrepancy it finds:
    RFC 9162 Merkle root of that many leaves; each consistency proof between successive checkpoints
    verifies; the last checkpoint covers every leaf;
 3. every ``vote.opened``, ``ballot.cast`` and ``vote.closed`` (and a sealed vote's ``ballot.sealed``, once
-   ``ballots.opened`` gives its choice, salt and signature) is decided again by the council rules
+   ``ballots.opened`` gives its choice, salt and signature; a secret vote's commission key steps, encrypted
+   ballots with their proofs, product and proved partial decryptions) is decided again by the council rules
    (``session.decide``) against the session as it stood and the council as it stood at that moment:
    no ballot outside an open vote, from a non-member, unregistered or conflicted deputy, every
    signed ballot's nonce, WebAuthn signature and challenge against the credentials enrolled and not
@@ -33,7 +34,7 @@ from session_server.domain.ledger_export import (
     ledger_events,
     open_checkpoints,
 )
-from session_server.domain.redecide import decided_again, time_of
+from session_server.domain.redecide import REDECIDED, decided_again, time_of
 from session_server.domain.session import SessionState, evolve
 from session_server.domain.witnessed import check_witnessed, read_receipt, witness_verifiers
 from voting.ballot import Assertion, BallotRefused, Credential, PreparedAssertion, prepare_assertion
@@ -80,6 +81,10 @@ class Report:
     signed_ballots: int = 0
     sealed_ballots: int = 0
     """Ballots of sealed votes opened at their close and decided again as cast (among ``ballots``)."""
+    secret_ballots: int = 0
+    """Encrypted ballots of secret votes, each with its proofs checked (among ``ballots``)."""
+    decryptions: int = 0
+    """The counting commissions' partial decryptions, each with its proof checked."""
     unopened: int = 0
     """Sealed ballots of a vote still open when the file was made: their choices are not known yet."""
     checkpoints: int = 0
@@ -443,9 +448,7 @@ class _Rules:
             self.open_again(event)
             self._index = index
             self._expected = decided_again(self._state, council, event, index, self._deferred, at)
-        elif (
-            not expected and self._state is not None and event["type"] in ("vote.opened", "ballot.cast", "vote.closed")
-        ):
+        elif not expected and self._state is not None and event["type"] in REDECIDED:
             self._index = index
             self._expected = decided_again(self._state, council, event, index, self._deferred, at)
         try:
@@ -453,9 +456,12 @@ class _Rules:
         except (ValueError, KeyError, TypeError) as exc:
             raise Discrepancy("session", index, f"{event['type']} does not apply: {exc}") from None
         report = self._report
-        if event["type"] == "ballot.cast":
+        if event["type"] in ("ballot.cast", "ballot.encrypted"):
             report.ballots += 1
             report.signed_ballots += "assertion" in event["payload"]
+            report.secret_ballots += event["type"] == "ballot.encrypted"
+        elif event["type"] == "decryption.shared":
+            report.decryptions += 1
         elif event["type"] == "ballots.opened":
             report.ballots += len(event["payload"]["openings"])
             report.sealed_ballots += len(event["payload"]["openings"])

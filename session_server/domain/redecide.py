@@ -8,7 +8,17 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from session_server.domain.commands import BallotCast, VoteClose, VoteOpen
+from session_server.domain.commands import (
+    BallotCast,
+    CommissionComplain,
+    CommissionCommit,
+    CommissionDeal,
+    CommissionElect,
+    CommissionReady,
+    DecryptionShare,
+    VoteClose,
+    VoteOpen,
+)
 from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, parse_time
@@ -18,7 +28,33 @@ from session_server.domain.session import SessionState, decide
 from voting.amendments import Amendment
 from voting.ballot import from_b64url
 
-__all__ = ["decided_again", "time_of"]
+__all__ = ["REDECIDED", "decided_again", "time_of"]
+
+REDECIDED = frozenset(
+    {
+        "vote.opened",
+        "ballot.cast",
+        "vote.closed",
+        # a secret vote (issue 20): the commission's key, every encrypted ballot, the close, each decryption
+        "commission.elected",
+        "commission.committed",
+        "commission.dealt",
+        "commission.ready",
+        "commission.failed",
+        "ballot.encrypted",
+        "vote.tallying",
+        "decryption.shared",
+    }
+)
+"""The session events the audit decides again (a sealed ballot is decided again when ``ballots.opened``
+opens it)."""
+
+_STEPS = {
+    "commission.committed": ("commission.commit", CommissionCommit),
+    "commission.dealt": ("commission.deal", CommissionDeal),
+    "commission.ready": ("commission.ready", CommissionReady),
+    "commission.failed": ("commission.complain", CommissionComplain),
+}
 
 _AUDITOR = Actor(username="auditor", role=Role.ADMIN)
 
@@ -80,6 +116,8 @@ def decided_again(
                     revote=p.get("revote"),
                     amendments=p.get("amendments"),
                     recommendation=p.get("recommendation"),
+                    secret=bool(p.get("secret")),
+                    question=p.get("question"),
                 )
                 ctx = Context(Actor("auditor", Role.CHAIR), at, entropy=from_b64url(p.get("nonce_seed", "")))
                 # The session's log names an amendment vote's amendments, not their text (that is the draft's
@@ -101,7 +139,31 @@ def decided_again(
                 )
                 entropy = b"" if opening is None else from_b64url(str(opening["salt"]))
                 ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check, entropy=entropy)
-            case _:  # vote.closed; or ballots.opened, a sealed vote's close: every sealed ballot opened, then the count
+            case "ballot.encrypted":
+                command = BallotCast(
+                    id="audit",
+                    type="ballot.cast",
+                    vote=p["vote"],
+                    encrypted=p["encrypted"],
+                    nonce=p.get("nonce"),
+                    assertion=p.get("assertion"),
+                )
+                ctx = Context(_deputy(event["actor"], p["deputy"]), at, check_assertion=check)
+            case "commission.elected":
+                command = CommissionElect(
+                    id="audit", type="commission.elect", members=p["members"], threshold=p["threshold"]
+                )
+                ctx = Context(Actor("auditor", Role.CHAIR), at)
+            case "commission.committed" | "commission.dealt" | "commission.ready" | "commission.failed":
+                type_, step = _STEPS[event["type"]]
+                command = step(id="audit", type=type_, published=p["published"])
+                ctx = Context(_deputy(event["actor"], p["member"]), at)
+            case "decryption.shared":
+                command = DecryptionShare(
+                    id="audit", type="decryption.share", vote=p["vote"], decryption=p["decryption"]
+                )
+                ctx = Context(_deputy(event["actor"], p["member"]), at)
+            case _:  # vote.closed or vote.tallying; or ballots.opened, a sealed vote's close: every sealed ballot opened, then the count
                 command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
                 if event["type"] == "ballots.opened":
                     openings = {int(o["seq"]): o for o in p["openings"]}

@@ -180,6 +180,11 @@ def format_report(report: Report) -> str:
     ]
     if report.sealed_ballots:
         lines.append(f"    {report.sealed_ballots} sealed ballots opened at their close, each matching its commitment")
+    if report.secret_ballots:
+        lines.append(
+            f"    {report.secret_ballots} secret ballots, each proved one of the options under the commission's key;"
+            f" {report.decryptions} partial decryptions proved, the counts recomputed from them"
+        )
     if report.unopened:
         lines.append(
             f"    {report.unopened} sealed ballots of a vote still open: who voted is recorded, the choices are"
