@@ -15,13 +15,12 @@ from typing import Any
 import orjson
 import pytest
 from conftest import Demo, eventually
+from ledger_support import leaves, reseal
 from signed_support import Chamber, signed_chamber, user
 
-from ledger_support import leaves, reseal
-
 from session_server import demo
-from session_server.domain.audit import Discrepancy, audit
 from session_server.cli import main
+from session_server.domain.audit import Discrepancy, audit
 from session_server.domain.commission import commission_context, vote_context
 from session_server.domain.secret_votes import encrypted_digest
 from voting import commission as cm
@@ -157,7 +156,7 @@ async def test_a_signed_secret_vote_is_counted_by_two_of_three_and_no_choice_is_
     )
     dump = []
     for row in tables:
-        rows = await pool.fetch(f'SELECT * FROM "{row["table_name"]}"')  # noqa: S608 - names from the catalogue
+        rows = await pool.fetch(f'SELECT * FROM "{row["table_name"]}"')
         dump += [str(dict(r)) for r in rows]
     stored = "\n".join(dump) + "\n".join(record.getMessage() for record in caplog.records)
     assert "ballot.encrypted" in stored  # the ballots are there, encrypted

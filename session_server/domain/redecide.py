@@ -10,8 +10,8 @@ from typing import Any
 
 from session_server.domain.commands import (
     BallotCast,
-    CommissionComplain,
     CommissionCommit,
+    CommissionComplain,
     CommissionDeal,
     CommissionElect,
     CommissionReady,
@@ -163,7 +163,9 @@ def decided_again(
                     id="audit", type="decryption.share", vote=p["vote"], decryption=p["decryption"]
                 )
                 ctx = Context(_deputy(event["actor"], p["member"]), at)
-            case _:  # vote.closed or vote.tallying; or ballots.opened, a sealed vote's close: every sealed ballot opened, then the count
+            case (
+                _
+            ):  # vote.closed, vote.tallying; ballots.opened (a sealed vote's close: every ballot opened, the count)
                 command, ctx = VoteClose(id="audit", type="vote.close", vote=p["vote"]), Context(_AUDITOR, at)
                 if event["type"] == "ballots.opened":
                     openings = {int(o["seq"]): o for o in p["openings"]}
