@@ -122,6 +122,9 @@ function renderTexts() {
     "schedule-title": "scheduleTitle", "s-number-label": "sNumber", "s-convocation-label": "sConvocation",
     "s-date-label": "sDate", "s-body-label": "sBody", "s-title-label": "sTitle", "s-agenda-label": "sAgenda", "s-add-row": "sAddRow",
     "s-send": "sSend", "members-title": "members", "members-hint": "membersHint", "sign-link": "signPage",
+    "secret-label": "secretLabel", "question-label": "questionLabel", "commission-title": "commissionTitle",
+    "commission-new-title": "commissionNew", "commission-members-legend": "commissionMembers",
+    "commission-threshold-label": "commissionThreshold", "commission-send": "commissionSend",
   };
   for (const [id, key] of Object.entries(texts)) $(id).textContent = t(key);
   $("link-qr").alt = t("qrAlt");
@@ -803,12 +806,16 @@ function renderVote(state) {
   const open = openVote(state);
   $("vote-form").hidden = Boolean(open) || state.status !== "open";
   renderAmendmentChoices($("kind").value);
+  renderSecret(state);
   $("open-vote").disabled = !state.current_item || state.status !== "open";
   $("vote-hint").textContent = state.current_item || state.status !== "open" ? "" : t("needItem");
   $("vote-live").hidden = !open;
   if (open) {
     $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
-    $("voted").textContent = t("voted", { voted: open.voted, registered: state.registered.length });
+    $("voted").textContent = open.product
+      ? t("tallying", { voted: open.voted, done: open.decrypted_by.length, needed: state.commission?.threshold ?? 0 })
+      : t("voted", { voted: open.voted, registered: state.registered.length });
+    $("close-vote").hidden = Boolean(open.product); // a secret vote being counted waits for the commission
   }
   const last = open ? null : shownVote(state); // never an earlier item's result under a new item
   const result = $("vote-result");
@@ -833,6 +840,49 @@ function renderVote(state) {
     }
   } else if (last?.status === "cancelled") {
     result.append(Object.assign(document.createElement("p"), { textContent: t("cancelled", { subject: last.subject, reason: last.reason }) }));
+  }
+}
+
+/**
+ * Secret ballots (issue 20), where the council's rules list questions for them: the vote form's «Таємне
+ * голосування» with its question, and the counting commission — who it is, how far its key has come, and
+ * the form that records the commission the council elected.
+ */
+function renderSecret(state) {
+  const questions = view.council?.secret_questions ?? [];
+  const offered = questions.length > 0 && !state.committee;
+  $("secret-row").hidden = !offered;
+  $("question-row").hidden = !offered || !$("secret").checked;
+  if ($("question").dataset.for !== `${view.lang}/${questions.length}`) {
+    $("question").replaceChildren(...questions.map((q) => new Option(`${q.title} (${q.citation})`, q.question)));
+    $("question").dataset.for = `${view.lang}/${questions.length}`;
+  }
+  $("commission-panel").hidden = !offered || !["chair", "secretary"].includes(auth.me?.role); // who steers the sitting
+  if ($("commission-panel").hidden) return;
+  const c = state.commission;
+  if (!c) {
+    $("commission-line").textContent = t("commissionNone");
+  } else {
+    const n = c.members.length;
+    const done = { committing: c.committed, dealing: c.dealt, confirming: c.ready }[c.stage]?.length ?? n;
+    const stage = t(`commissionStage_${c.stage}`, { done, n, against: c.failed ? name(c.failed.against) : "" });
+    $("commission-line").textContent = t("commissionLine", { members: c.members.map(name).join(", "), threshold: c.threshold, stage });
+  }
+  $("commission-line").dataset.stage = c?.stage ?? "none";
+  const present = (view.council?.deputies ?? []).filter((d) => !d.mayor && state.registered.includes(d.id));
+  const checked = new Set([...document.querySelectorAll("#commission-members input:checked")].map((i) => i.value));
+  const signature = present.map((d) => d.id).join();
+  if ($("commission-members").dataset.for !== signature) {
+    $("commission-members").replaceChildren(
+      ...present.map((d) => {
+        const label = document.createElement("label");
+        const box = Object.assign(document.createElement("input"), { type: "checkbox", name: "member", value: d.id });
+        box.checked = checked.has(d.id);
+        label.append(box, ` ${d.name}`);
+        return label;
+      }),
+    );
+    $("commission-members").dataset.for = signature;
   }
 }
 
@@ -1039,7 +1089,18 @@ function wire() {
       const proposed = form.getAll("amendment").map(String); // those the conclusion proposes, if any
       if (proposed.length) body.amendments = proposed;
     }
+    if (form.get("secret") && !$("secret-row").hidden) {
+      body.secret = true;
+      body.question = String(form.get("question"));
+    }
     command(body, event.target);
+  });
+  $("secret").addEventListener("change", () => render());
+  $("commission-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const members = form.getAll("member").map(String);
+    command({ type: "commission.elect", members, threshold: Number(form.get("threshold")) }, event.target);
   });
   $("kind").addEventListener("change", () => {
     const rule = view.council?.vote_rules?.[$("kind").value]; // the council's threshold for the kind

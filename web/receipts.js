@@ -49,11 +49,12 @@ export async function keepReceipt({ session, seq, vote, subject, deputy, council
   const checked = await checkReceipt(receipt, vkeys, council.witnesses ?? [], session); // this tablet's sitting
   if (!checked.ok) return { error: "receiptBroken" };
   const { type, payload } = checked.event;
-  if (!["ballot.cast", "ballot.sealed"].includes(type) || payload.deputy !== deputy || payload.vote !== vote) {
+  if (!["ballot.cast", "ballot.sealed", "ballot.encrypted"].includes(type) || payload.deputy !== deputy || payload.vote !== vote) {
     return { error: "receiptNotYours" };
   }
   const own = read(SIGNED, {})[`${session}/${vote}`];
-  if (own && type === "ballot.cast" && payload.assertion?.signature !== own) return { error: "receiptNotYours" };
+  const signedHere = ["ballot.cast", "ballot.encrypted"].includes(type); // a sealed one's signature waits in its opening
+  if (own && signedHere && payload.assertion?.signature !== own) return { error: "receiptNotYours" };
   const needed = council.witnesses_needed ?? 0;
   const entry = {
     session,

@@ -12,6 +12,7 @@
  */
 
 import { bytesToNumberLE, ed25519, numberToBytesLE, sha512 } from "./vendor/noble-curves-2.4.0/ed25519-group.min.mjs";
+import { canonicalBytes } from "./jcs.js";
 import { fromBase64url, toBase64url } from "./webauthn.js";
 
 const Point = ed25519.Point;
@@ -318,4 +319,22 @@ export function loadSecret(saved) {
     transport: scalarOf(raw.transport),
     share: raw.share === null ? null : scalarOf(raw.share),
   };
+}
+
+/**
+ * A complaint against `dealer` whose share dealt to this member does not check (`complain`): the point that
+ * opens it, with a proof that it is t·E for this member's transport key T = tG.
+ */
+export function complain(context, secret, dealer, deals) {
+  const dealt = (deals[dealer]?.shares ?? []).find((s) => s.to === secret.index);
+  if (!dealt) throw new Error(`member ${dealer} dealt no share to member ${secret.index}`);
+  const ephemeral = pointOf(dealt.ephemeral);
+  const shared = mul(secret.transport, ephemeral);
+  const proof = proveEqualLogs("complaint", [context, String(dealer), String(secret.index)], secret.transport, G, ephemeral);
+  return { member: secret.index, against: dealer, shared: pointB64(shared), proof: proof.map(scalarB64) };
+}
+
+/** What a signed secret ballot names instead of a choice: base64url(SHA-256(JCS(encrypted ballot))). */
+export async function encryptedDigest(encrypted) {
+  return toBase64url(await crypto.subtle.digest("SHA-256", canonicalBytes(encrypted)));
 }

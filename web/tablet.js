@@ -37,6 +37,7 @@ import {
 } from "./signed-in-page.js";
 import { STRINGS, format } from "./tablet-strings.js";
 import { amendmentOutcome, committeeName, conclusionsBlock, kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
+import { commissionPanel } from "./tablet-commission.js";
 import { enroll, nonceFor, signBallot } from "./webauthn.js";
 
 const $ = (id) => document.getElementById(id);
@@ -70,6 +71,14 @@ const deputyName = (id) => view.council?.deputies.find((d) => d.id === id)?.name
 /** A choice as this deputy says it: «Утримався» / «Утрималася» by the recorded gender, «Утримуюся» if none. */
 const choiceLabel = (choice) =>
   choice === "abstain" ? t({ female: "abstain_female", male: "abstain" }[me()?.gender] ?? "abstain_none") : t(choice);
+
+const commission = commissionPanel({
+  view,
+  t,
+  member,
+  send: (command) => view.client.send(command),
+  explain: (error) => errorText(view.lang, error),
+});
 
 async function api(path, options = {}) {
   const response = await fetch(`/api/v1${path}`, {
@@ -139,6 +148,7 @@ function render() {
   renderAmendments(state);
   renderSpeakers(state);
   renderConflict(state);
+  commission.render(state);
 }
 
 /** The amendments of the draft under consideration, beside the vote (the one put to it marked). */
@@ -245,12 +255,15 @@ function myCredentials() {
 }
 
 function renderVote(state) {
-  const open = openVote(state);
+  const under = openVote(state);
+  const open = under?.product ? null : under; // a secret vote being counted takes no more ballots
   const shown = shownVote(state); // never an earlier item's result under a new item
   const item = shown ? state.agenda.find((i) => i.id === shown.item) : null;
   const title = !shown
     ? t("noVote")
-    : open
+    : under?.product
+      ? t("tallying", { subject: shown.subject })
+      : open
       ? t("voteTitle", { subject: shown.subject })
       : shown.status === "cancelled"
         ? t("cancelled", { subject: shown.subject, reason: shown.reason ?? "" })
@@ -268,7 +281,8 @@ function renderVote(state) {
   $("ballot-rule").hidden = !open;
   $("ballot-rule").textContent = conflict
     ? t(conflict === "barred" ? "conflictBarred" : "conflictVotes")
-    : t(view.council.first_ballot_final ? "ruleFinal" : "ruleChangeable") + (open?.sealed ? ` ${t("ruleSealed")}` : "");
+    : t(view.council.first_ballot_final ? "ruleFinal" : "ruleChangeable") +
+      (open?.secret ? ` ${t("ruleSecret")}` : open?.sealed ? ` ${t("ruleSealed")}` : "");
   $("ballot-rule").dataset.conflict = conflict ?? "";
   const closed = shown?.status === "closed" && shown.tally;
   $("results").hidden = !closed;
@@ -366,6 +380,8 @@ function renderBallot() {
   let text = "";
   if (!open) {
     // after the close the roll call speaks (renderVote); nothing else about the ballot
+  } else if (pending?.stage === "encrypting") {
+    [stage, text] = ["encrypting", t("encrypting")];
   } else if (pending?.stage === "signing") {
     [stage, text] = ["signing", t("signing")];
   } else if (pending) {
@@ -436,16 +452,29 @@ async function cast(choice) {
   const vote = openVote(view.state);
   if (!vote || view.pending) return;
   view.refusal = null;
-  view.pending = { vote: vote.id, choice, stage: view.council.signed_ballots ? "signing" : "sending" };
+  const stage = vote.secret ? "encrypting" : view.council.signed_ballots ? "signing" : "sending";
+  view.pending = { vote: vote.id, choice, stage };
   renderBallot();
   try {
+    // a secret ballot leaves the tablet encrypted under the commission's key, with its proofs; the signature
+    // then covers its digest in place of the choice (docs/ledger.md "Secret ballots")
+    let said = { choice };
+    let content = { choice };
+    if (vote.secret) {
+      const secret = await import("./secret-ballot.js");
+      const encrypted = secret.encryptBallot(vote.key, choice, `${view.council.id}/${view.sessionId}/${vote.id}`, member());
+      said = { encrypted };
+      content = { encrypted: await secret.encryptedDigest(encrypted) };
+      view.pending = { ...view.pending, stage: view.council.signed_ballots ? "signing" : "sending" };
+      renderBallot();
+    }
     let signed = {};
     if (view.council.signed_ballots) {
       const index = signedCountOf(view.state, vote.id, member());
       const nonce = await nonceFor(vote.nonce_seed, member(), index); // public seed: works offline too
       const ballot = { council: view.council.id, session: view.sessionId, vote: vote.id, item: vote.item };
       signed = await signBallot(
-        { ...ballot, deputy: member(), choice, nonce },
+        { ...ballot, deputy: member(), ...content, nonce },
         { rpId: view.council.rp_id, credentials: myCredentials() },
       );
       rememberSignature(view.sessionId, vote.id, signed.assertion.signature); // the receipt's ballot is this one
@@ -453,8 +482,8 @@ async function cast(choice) {
       renderBallot();
     }
     // Resent after every reconnect until acknowledged; the server acts on an id only once.
-    const ack = await view.client.send({ type: "ballot.cast", vote: vote.id, choice, ...signed });
-    if (vote.sealed) rememberOwnBallot(view.state, vote.id, member(), choice, ack.seq); // the log will not say
+    const ack = await view.client.send({ type: "ballot.cast", vote: vote.id, ...said, ...signed });
+    if (vote.sealed || vote.secret) rememberOwnBallot(view.state, vote.id, member(), choice, ack.seq); // the log will not say
   } catch (error) {
     view.refusal = { vote: vote.id, text: t("refused", { message: errorText(view.lang, error) }) };
   } finally {
