@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import orjson
@@ -26,6 +27,7 @@ from session_server.domain.commands import (
     DeputyAdd,
     DeputyUpdate,
     Gender,
+    SecretQuestion,
     SessionSchedule,
     WitnessSetting,
 )
@@ -208,6 +210,7 @@ async def seed(kvorum: Node, *, today: date | None = None) -> None:
         except AccountError as exc:
             if exc.code != "user_exists":
                 raise
+    await _secret_questions(sessions)
     day = today or date.today()
     await sessions.execute(
         session_stream(SESSION_ID),
@@ -226,6 +229,25 @@ async def seed(kvorum: Node, *, today: date | None = None) -> None:
         ),
         SYSTEM,
     )
+
+
+SECRET_QUESTIONS: tuple[tuple[str, str, str], ...] = (
+    ("secretary", "Обрання секретаря ради", "п. 4 ч. 1 ст. 26 Закону України «Про місцеве самоврядування в Україні»"),
+    (
+        "mayor-termination",
+        "Дострокове припинення повноважень міського голови",
+        "ч. 2 ст. 79 Закону України «Про місцеве самоврядування в Україні»",
+    ),
+)
+"""The demo council's questions for secret ballots, each with the article it rests on (a council's own list
+follows the law and its rules: the secretary keeps it with ``council.configure``)."""
+
+
+async def _secret_questions(sessions: Any) -> None:
+    """List the demo's questions for secret ballots once (a fixed id: a second seed replays it)."""
+    questions = [SecretQuestion(question=q, title=title, citation=citation) for q, title, citation in SECRET_QUESTIONS]
+    command = CouncilConfigure(id="demo-secret-questions", type="council.configure", secret_questions=questions)
+    await sessions.execute(council_stream(COUNCIL_ID), command, SYSTEM)
 
 
 async def list_witnesses(kvorum: Node, witnesses: Sequence[DemoWitness]) -> None:

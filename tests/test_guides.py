@@ -238,7 +238,7 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     for guide in GUIDES.glob("*.md"):
         shown |= set(re.findall(r"\(img/([a-z0-9-]+\.png)\)", guide.read_text()))
     assert shown, "the guides show no pictures"
-    missing = shown - COMMITTEE_PICTURES - camera.taken
+    missing = shown - COMMITTEE_PICTURES - SECRET_PICTURES - camera.taken
     assert not missing, f"pictures the guides show but no screen gives: {sorted(missing)}"
 
 
@@ -315,4 +315,61 @@ async def test_the_committee_pictures_are_taken_as_the_guides_describe_a_committ
     for guide in GUIDES.glob("*.md"):
         shown |= set(re.findall(r"\(img/([a-z0-9-]+\.png)\)", guide.read_text()))
     assert COMMITTEE_PICTURES <= shown, f"committee pictures no guide shows: {sorted(COMMITTEE_PICTURES - shown)}"
+    assert not camera.errors, f"uncaught errors in the pages: {camera.errors}"
+
+
+SECRET_PICTURES = {"chair-secret.png", "deputy-commission.png"}
+"""The pictures of a secret ballot's screens, taken by the test below."""
+
+
+@pytest.mark.timeout(180)
+async def test_the_secret_ballot_pictures_are_taken_as_the_guides_describe_them(
+    camera: Camera, demo_council: Demo
+) -> None:
+    """The demo's secret questions: the chair's console with the counting commission's key made and a secret
+    vote about to open, and a commission member's tablet once the vote is closed and waits to be decrypted."""
+    demo = demo_council
+    origin = demo.server.url
+    members = ["d01", "d02", "d03"]
+    tablets = {}
+    for member in members:
+        tablet = await camera.page(1280, 900)
+        await tablet.goto(f"{origin}/tablet")
+        await sign_in(tablet, f"deputy{member[1:]}", "#chamber:not([hidden])", connected=True, wait_ms=WAIT_MS)
+        tablets[member] = tablet
+    await demo.ok("chair", "session.open")
+    await demo.ok("secretary", "registration.open")
+    await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 21)))
+    await demo.ok("secretary", "registration.close")
+    await demo.ok("chair", "item.start", item="i1")
+    await demo.ok("chair", "commission.elect", members=members, threshold=2)
+    for member in members:
+        await tablets[member].click("#commission-act", timeout=WAIT_MS)
+    for member in members:
+        await tablets[member].wait_for_selector(
+            "#commission-status:has-text('Ключ лічильної комісії створено')", timeout=WAIT_MS
+        )
+    chair = await camera.page(1280, 1000)
+    await chair.goto(f"{origin}/console?session=c8-s45")
+    await sign_in(chair, "chair", "#desk:not([hidden])", wait_ms=WAIT_MS)
+    await chair.wait_for_selector("#commission-line[data-stage=keyed]", timeout=WAIT_MS)
+    await chair.select_option("#kind", "basis_and_whole")
+    await chair.check("#secret")
+    await chair.fill("#vote-form input[name=subject]", "Обрання секретаря ради")
+    await chair.locator("#vote-panel").scroll_into_view_if_needed()
+    await camera.shot(chair, "chair-secret")
+    await chair.click("#open-vote")
+    for member, choice in (("d01", "for"), ("d02", "for"), ("d03", "against")):
+        await tablets[member].click(f".choice[data-choice={choice}]", timeout=WAIT_MS)
+        await tablets[member].wait_for_selector("#ballot-status[data-state=counted]", timeout=WAIT_MS)
+    await demo.ok("chair", "vote.close", vote="v1")
+    member = tablets["d01"]
+    await member.wait_for_selector("#commission-act:has-text('Розшифрувати підсумок голосування')", timeout=WAIT_MS)
+    await member.locator("#commission").scroll_into_view_if_needed()
+    await camera.shot(member, "deputy-commission")
+    assert camera.taken == SECRET_PICTURES
+    shown = set()
+    for guide in GUIDES.glob("*.md"):
+        shown |= set(re.findall(r"\(img/([a-z0-9-]+\.png)\)", guide.read_text()))
+    assert SECRET_PICTURES <= shown, f"secret ballot pictures no guide shows: {sorted(SECRET_PICTURES - shown)}"
     assert not camera.errors, f"uncaught errors in the pages: {camera.errors}"

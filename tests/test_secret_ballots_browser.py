@@ -51,7 +51,20 @@ async def test_members_make_the_key_and_count_on_their_tablets_and_the_display_s
         await demo.ok("secretary", "registration.open")
         await asyncio.gather(*(demo.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 19)))
         await demo.ok("chair", "item.start", item="i1")
-        await demo.ok("chair", "commission.elect", members=MEMBERS, threshold=2)
+        # the chair records the commission the council elected, from the console
+        console = await pages.open(1440, 1000, locale="uk-UA")
+        await console.goto(f"{origin}/console?session=c8-s45")
+        await sign_in(console, "chair", "#desk:not([hidden])", wait_ms=WAIT_MS)
+        await console.wait_for_selector("#commission-panel:not([hidden])", timeout=WAIT_MS)
+        assert await console.text_content("#commission-line") == (
+            "Рада ще не обрала лічильну комісію на цьому засіданні: без неї таємне голосування неможливе."
+        )
+        await console.click("#commission-new-title")
+        for member in MEMBERS:
+            await console.check(f"#commission-members input[value={member}]")
+        await console.fill("#commission-form input[name=threshold]", "2")
+        await console.click("#commission-send")
+        await console.wait_for_selector("#commission-line[data-stage=committing]", timeout=WAIT_MS)
 
         # each member taps once; the tablets deal and check the shares by themselves
         for member in MEMBERS:
@@ -72,16 +85,24 @@ async def test_members_make_the_key_and_count_on_their_tablets_and_the_display_s
                 "Object.keys(localStorage).some((k) => k.startsWith('kvorum-commission:'))"
             )
 
-        await demo.ok(
-            "chair",
-            "vote.open",
-            item="i1",
-            subject="Обрання секретаря ради",
-            kind="basis_and_whole",
-            seconds=120,
-            secret=True,
-            question="secretary",
+        await console.wait_for_selector("#commission-line[data-stage=keyed]", timeout=WAIT_MS)
+        assert "Ключ створено: можна проводити таємне голосування." in (
+            await console.text_content("#commission-line") or ""
         )
+        # the secret vote opened from the console, on the council's listed question
+        await console.select_option("#kind", "basis_and_whole")
+        await console.check("#secret")
+        await console.wait_for_selector("#question-row:not([hidden])", timeout=WAIT_MS)
+        assert await console.locator("#question option").all_text_contents() == [
+            "Обрання секретаря ради (п. 4 ч. 1 ст. 26)"
+        ]
+        await console.fill("#vote-form input[name=subject]", "Обрання секретаря ради")
+        await console.fill("#vote-form input[name=seconds]", "120")
+        ARTIFACTS.mkdir(exist_ok=True)
+        await console.screenshot(path=str(ARTIFACTS / "console-secret-vote.png"), full_page=True)
+        await console.click("#open-vote")
+        await console.wait_for_selector("#vote-live:not([hidden])", timeout=WAIT_MS)
+        assert (await _state(demo))["votes"][-1]["secret"] is True
         for member, choice in CHOICES.items():
             page = tablets[member]
             await page.wait_for_selector("#ballot-rule:has-text('Голосування таємне')", timeout=WAIT_MS)
@@ -95,6 +116,8 @@ async def test_members_make_the_key_and_count_on_their_tablets_and_the_display_s
         assert all("assertion" in e["payload"] for e in encrypted)  # each signed by its tablet
 
         await demo.ok("chair", "vote.close", vote="v1")
+        await console.wait_for_selector("#voted:has-text('Голоси підраховує лічильна комісія')", timeout=WAIT_MS)
+        assert await console.is_hidden("#close-vote")
         await display.wait_for_selector("#voted:has-text('Голоси підраховує лічильна комісія')", timeout=WAIT_MS)
         for member in ("d01", "d03"):  # d02 is not needed
             page = tablets[member]

@@ -647,6 +647,9 @@ function renderNext(state) {
     text = t("next_closed");
     const link = Object.assign(document.createElement("a"), { href: `/sessions/${encodeURIComponent(state.id)}/minutes`, textContent: t("minutesLink") });
     actions.push(link);
+  } else if (open?.product) {
+    // a secret vote closed to ballots: the counting commission's members decrypt on their tablets
+    text = t("next_tallying", { subject: open.subject, done: open.decrypted_by.length, needed: state.commission?.threshold ?? 0 });
   } else if (open) {
     text = t("next_voting", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
     button("closeVote", closeVote);
@@ -811,7 +814,9 @@ function renderVote(state) {
   $("vote-hint").textContent = state.current_item || state.status !== "open" ? "" : t("needItem");
   $("vote-live").hidden = !open;
   if (open) {
-    $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
+    $("vote-open").textContent = open.product
+      ? t("voteCounting", { subject: open.subject })
+      : t("voteOpen", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
     $("voted").textContent = open.product
       ? t("tallying", { voted: open.voted, done: open.decrypted_by.length, needed: state.commission?.threshold ?? 0 })
       : t("voted", { voted: open.voted, registered: state.registered.length });
@@ -905,7 +910,9 @@ function tick() {
   if (!state) return;
   const open = openVote(state);
   if (open) {
-    $("vote-open").textContent = t("voteOpen", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
+    $("vote-open").textContent = open.product
+      ? t("voteCounting", { subject: open.subject })
+      : t("voteOpen", { subject: open.subject, seconds: secondsUntil(open.closes_at) });
     renderNext(state);
   }
   const current = state.speakers.current;

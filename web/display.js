@@ -177,7 +177,7 @@ function tick() {
   const state = view.state;
   if (!state) return;
   const vote = shownVote(state);
-  setText($("vote-clock"), vote?.status === "open" ? clock(secondsUntil(vote.closes_at)) : "");
+  setText($("vote-clock"), vote?.status === "open" && !vote.product ? clock(secondsUntil(vote.closes_at)) : "");
   const current = state.speakers.current;
   setText($("speaker-clock"), current?.until ? clock(secondsUntil(current.until)) : "");
 }

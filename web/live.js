@@ -326,7 +326,7 @@ function renderResults(vote, council, committee) {
 /** The countdown, every quarter second. */
 function tick() {
   const vote = view.state && shownVote(view.state);
-  setText($("countdown"), vote?.status === "open" ? t("timeLeft", { time: clock(secondsUntil(vote.closes_at)) }) : "");
+  setText($("countdown"), vote?.status === "open" && !vote.product ? t("timeLeft", { time: clock(secondsUntil(vote.closes_at)) }) : "");
 }
 
 // ---- start -----------------------------------------------------------------------------------

@@ -421,7 +421,7 @@ function renderCountdown() {
   const speech = view.state?.speakers.current;
   if (speech?.deputy === member()) $("speaker").textContent = t("youSpeak", { time: clock(secondsUntil(speech.until)) });
   const open = view.state && openVote(view.state);
-  $("countdown").textContent = open
+  $("countdown").textContent = open && !open.product // a secret vote being counted has no time left to show
     ? t("secondsLeft", { seconds: secondsUntil(open.closes_at) })
     : "";
 }

@@ -55,6 +55,7 @@ __all__ = [
     "PresenceRegister",
     "RegistrationClose",
     "RegistrationOpen",
+    "SecretQuestion",
     "SessionClose",
     "SessionCommand",
     "SessionOpen",
