@@ -70,6 +70,21 @@ export function bodyOf(council, committee) {
   };
 }
 
+/** A member's ballot (open, sealed or encrypted) counted once among the vote's voters — a change of mind is not
+ * a new ballot — and, when `signed`, the member's next nonce. */
+function countBallot(state, v, p, signed) {
+  if (signed) {
+    const counts = (state._signed[p.vote] ??= {});
+    counts[p.deputy] = (counts[p.deputy] ?? 0) + 1;
+  }
+  const voters = (state._ballots[p.vote] ??= new Set());
+  if (!voters.has(p.deputy)) {
+    voters.add(p.deputy);
+    v.voters.push(p.deputy);
+    v.voted = voters.size;
+  }
+}
+
 /** Where the counting commission's key stands, as `Commission.stage` in session_server/domain/commission.py. */
 function commissionStage(c) {
   if (c.failed) return "failed";
@@ -174,17 +189,7 @@ export function applyEvent(state, event, council) {
     case "ballot.cast": {
       (state._choices[p.vote] ??= {})[p.deputy] = p.choice;
       (state._ballotSeq[p.vote] ??= {})[p.deputy] = event.seq;
-      if (p.assertion) {
-        const signed = (state._signed[p.vote] ??= {});
-        signed[p.deputy] = (signed[p.deputy] ?? 0) + 1;
-      }
-      const voters = (state._ballots[p.vote] ??= new Set());
-      const v = vote(p.vote);
-      if (!voters.has(p.deputy)) {
-        voters.add(p.deputy); // a change of mind is not a new ballot
-        v.voters.push(p.deputy);
-        v.voted = voters.size;
-      }
+      countBallot(state, vote(p.vote), p, Boolean(p.assertion));
       break;
     }
     case "ballot.sealed": {
@@ -194,33 +199,13 @@ export function applyEvent(state, event, council) {
       const seqs = (state._ballotSeq[p.vote] ??= {});
       if (seqs[p.deputy] !== event.seq && state._choices[p.vote]) delete state._choices[p.vote][p.deputy];
       seqs[p.deputy] = event.seq;
-      if (p.nonce) {
-        const signed = (state._signed[p.vote] ??= {});
-        signed[p.deputy] = (signed[p.deputy] ?? 0) + 1;
-      }
-      const voters = (state._ballots[p.vote] ??= new Set());
-      const v = vote(p.vote);
-      if (!voters.has(p.deputy)) {
-        voters.add(p.deputy);
-        v.voters.push(p.deputy);
-        v.voted = voters.size;
-      }
+      countBallot(state, vote(p.vote), p, Boolean(p.nonce));
       break;
     }
     case "ballot.encrypted": {
       // a secret vote: who voted, never how — the server never learns it either (issue 20); a member's own
       // tablet knows its own choice from what it sent (rememberOwnBallot)
-      if (p.assertion) {
-        const signed = (state._signed[p.vote] ??= {});
-        signed[p.deputy] = (signed[p.deputy] ?? 0) + 1;
-      }
-      const voters = (state._ballots[p.vote] ??= new Set());
-      const v = vote(p.vote);
-      if (!voters.has(p.deputy)) {
-        voters.add(p.deputy);
-        v.voters.push(p.deputy);
-        v.voted = voters.size;
-      }
+      countBallot(state, vote(p.vote), p, Boolean(p.assertion));
       break;
     }
     case "vote.tallying":

@@ -427,20 +427,14 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             vote = _still_open(state, data.vote)
             vote.ballots[data.deputy] = Choice(data.choice)
             if data.assertion is not None:
-                if data.sign_count is None:
-                    raise ValueError("a signed ballot without its sign count")
-                vote.signed[data.deputy] = vote.signed.get(data.deputy, 0) + 1
-                state.sign_counts[data.assertion["credential"]] = data.sign_count
+                _signed(state, vote, data.deputy, data.sign_count, data.assertion["credential"])
         case BallotSealed():
             vote = _still_open(state, data.vote)
             # decided in this process: its opening is known here; else it is read at the close (Sitting.facts)
             vote.sealed_ballots.append(SealedBallot(event.seq, data.deputy, data.commitment, data.opening))
             vote.sealed_voters[data.deputy] = event.seq  # a member keeps the place of the first ballot
             if data.nonce is not None:
-                if data.sign_count is None or data.credential is None:
-                    raise ValueError("a signed sealed ballot without its sign count or device")
-                vote.signed[data.deputy] = vote.signed.get(data.deputy, 0) + 1
-                state.sign_counts[data.credential] = data.sign_count
+                _signed(state, vote, data.deputy, data.sign_count, data.credential)
         case BallotsOpened():
             vote = _still_open(state, data.vote)
             members = {ballot.seq: ballot.member for ballot in vote.sealed_ballots}
@@ -451,10 +445,7 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             vote = _still_open(state, data.vote)
             vote.encrypted[data.deputy] = data.encrypted  # a changed ballot replaces the member's last one
             if data.assertion is not None:
-                if data.sign_count is None:
-                    raise ValueError("a signed ballot without its sign count")
-                vote.signed[data.deputy] = vote.signed.get(data.deputy, 0) + 1
-                state.sign_counts[data.assertion["credential"]] = data.sign_count
+                _signed(state, vote, data.deputy, data.sign_count, data.assertion["credential"])
         case VoteTallying():
             vote = _still_open(state, data.vote)
             vote.product = [dict(p) for p in data.product]
@@ -503,6 +494,14 @@ def evolve(state: SessionState | None, event: Recorded) -> SessionState:
             raise ValueError(f"unknown session event type: {event.type!r}")
     state.seq = event.seq
     return state
+
+
+def _signed(state: SessionState, vote: Vote, deputy: str, sign_count: int | None, credential: str | None) -> None:
+    """A signed ballot of ``deputy`` (open, sealed or encrypted): its next nonce, its device's sign count."""
+    if sign_count is None or credential is None:
+        raise ValueError("a signed ballot without its sign count or device")
+    vote.signed[deputy] = vote.signed.get(deputy, 0) + 1
+    state.sign_counts[credential] = sign_count
 
 
 def _commission(state: SessionState) -> Commission:
