@@ -3,6 +3,7 @@
 // crosses steps as `saveSecret` keeps it on a tablet.
 import { readFileSync } from "node:fs";
 import * as sb from "../web/secret-ballot.js";
+import { checkBeforeDecrypting } from "../web/secret-log.js";
 
 const input = JSON.parse(readFileSync(0, "utf8"));
 const steps = {
@@ -29,5 +30,11 @@ const steps = {
   },
   encrypt: ({ key, context, ballots }) => ballots.map(({ deputy, choice }) => sb.encryptBallot(key, choice, context, deputy)),
   partial: ({ saved, product, context }) => sb.partialDecryption(sb.loadSecret(saved), product, context),
+  product: ({ ballots }) => sb.productOf(ballots),
+  // a commission member's check before decrypting, against a log served as given (a lying server injected)
+  guard: async ({ council, session, vote, events }) => {
+    globalThis.fetch = async () => ({ json: async () => ({ head: events.at(-1)?.seq ?? 0, events }) });
+    return checkBeforeDecrypting(sb, council, session, vote);
+  },
 };
-process.stdout.write(JSON.stringify(steps[process.argv[2]](input)));
+process.stdout.write(JSON.stringify(await steps[process.argv[2]](input)));

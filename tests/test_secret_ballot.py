@@ -170,3 +170,45 @@ def test_the_group_refuses_what_is_not_one_of_its_elements() -> None:
     with pytest.raises(g.GroupError):
         g.scalar(g.ORDER.to_bytes(32, "little"))
     assert g.mul(g.ZERO, g.BASE) == g.IDENTITY and g.sub(g.BASE, g.BASE) == g.IDENTITY
+
+
+def test_every_published_value_has_exactly_its_format_and_true_is_no_member_number() -> None:
+    """Found by an attack run: JSON ``true`` taken for member 1 (Python's ``True == 1``) stalled the key on the
+    tablets; extra fields rode into the public log beside the ciphertexts (a plaintext choice, say)."""
+    secret, published = cm.commit(CONTEXT, 1, 2)
+    _refused("invalid_commission_key", cm.check_commitment, CONTEXT, {**published, "member": True}, 2)
+    _refused("invalid_commission_key", cm.check_commitment, CONTEXT, {**published, "note": "x"}, 2)
+    others = [cm.commit(CONTEXT, i, 2) for i in (2, 3)]
+    commitments = [cm.check_commitment(CONTEXT, p, 2) for p in (published, *(p for _, p in others))]
+    deal = cm.deal(CONTEXT, secret, commitments)
+    cm.check_deal(deal, 1, [2, 3])
+    for bad in (
+        {**deal, "shares": 5},
+        {**deal, "shares": [dict(deal["shares"][0], to=True), deal["shares"][1]]},
+        {**deal, "shares": [deal["shares"][0], deal["shares"][0]]},  # two for member 2, none for member 3
+        {**deal, "extra": 1},
+    ):
+        _refused("invalid_commission_key", cm.check_deal, bad, 1, [2, 3])
+    ballot = s.encrypt_ballot(commitments[0].commitments[0], "for", VOTE, "d01")
+    _refused(
+        "invalid_secret_ballot", s.check_ballot, commitments[0].commitments[0], {**ballot, "choice": "for"}, VOTE, "d01"
+    )
+    leaky = copy.deepcopy(ballot)
+    leaky["options"][0]["choice"] = "for"
+    _refused("invalid_secret_ballot", s.check_ballot, commitments[0].commitments[0], leaky, VOTE, "d01")
+
+
+def test_a_decryption_names_its_own_member_and_an_unmasked_option_is_counted_as_it_is(commission: Commission) -> None:
+    ballots = [s.encrypt_ballot(commission.key, "for", VOTE, f"d{n:02d}") for n in range(1, 4)]
+    product = s.multiply([s.check_ballot(commission.key, b, VOTE, f"d{n:02d}") for n, b in enumerate(ballots, 1)])
+    secret = commission.secrets[0]
+    assert secret.share is not None
+    shared = s.partial(secret.share, 1, product, VOTE)
+    public = cm.public_share(commission.commitments, 1)
+    _refused("invalid_decryption", s.check_partial, public, 1, product, {**shared, "member": True}, VOTE)
+    _refused("invalid_decryption", s.check_partial, public, 1, product, {**shared, "member": 2}, VOTE)
+    # colluding voters whose randomness cancels out leave an option's ΣA the identity: nothing to decrypt there,
+    # its ΣB counted as it is, so the vote can still be counted
+    unmasked = [s.Ciphertext(g.IDENTITY, g.add(g.BASE, g.BASE)), *product[1:]]
+    decryptions = commission.decrypt(unmasked, [1, 3])
+    assert s.combine(unmasked, decryptions, 3) == [2, 0, 0]

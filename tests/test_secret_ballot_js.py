@@ -16,7 +16,7 @@ from voting import secret as s
 from voting.ballot import b64url
 
 DRIVER = Path(__file__).resolve().parent / "secret_ballot_driver.mjs"
-CONTEXT = "voznesensk/c8-s45/commission"
+CONTEXT = "voznesensk/c8-s45/commission/1"
 VOTE = "voznesensk/c8-s45/v2"
 
 
@@ -85,3 +85,41 @@ def test_tablets_and_the_server_make_one_key_and_count_the_tablets_ballots() -> 
         assert refused.code == "secret_ballot_proof"
     else:
         raise AssertionError("a ballot checked in another deputy's name")
+
+
+def test_a_member_s_tablet_decrypts_only_the_sum_of_the_logged_ballots_under_the_logged_key() -> None:
+    """A server that shows the commission one deputy's ballot as the vote's sum (to learn that choice), or a
+    key of its own, is refused by the member's tablet before it decrypts anything (web/secret-log.js)."""
+    made = [cm.commit(CONTEXT, i, 2) for i in (1, 2, 3)]
+    commitments = [cm.check_commitment(CONTEXT, published, 2) for _, published in made]
+    key = cm.election_key(commitments)
+    ballots = [
+        sb_ballot(key, choice, deputy) for deputy, choice in (("d01", "for"), ("d02", "against"), ("d03", "for"))
+    ]
+    elected = {
+        "seq": 1,
+        "type": "commission.elected",
+        "payload": {"members": ["d01", "d02", "d03"], "threshold": 2, "attempt": 1},
+    }
+    committed = [
+        {"seq": 1 + i, "type": "commission.committed", "payload": {"index": i, "published": published}}
+        for i, (_, published) in enumerate(made, start=1)
+    ]
+    cast = [
+        {"seq": 5 + n, "type": "ballot.encrypted", "payload": {"vote": "v2", "deputy": d, "encrypted": b}}
+        for n, (d, b) in enumerate(ballots)
+    ]
+    events = [elected, *committed, *cast]
+    honest = [{"a": b64url(ct.a), "b": b64url(ct.b)} for ct in s.multiply([s.ciphertexts(b) for _, b in ballots])]
+    assert _js("product", {"ballots": [b for _, b in ballots]}) == honest  # the tablet sums as the server does
+    vote = {"id": "v2", "key": b64url(key), "product": honest}
+    guard = {"council": "voznesensk", "session": "c8-s45", "events": events}
+    assert _js("guard", {**guard, "vote": vote}) is None
+    one = [{"a": b64url(ct.a), "b": b64url(ct.b)} for ct in s.ciphertexts(ballots[1][1])]  # d02's ballot alone
+    assert _js("guard", {**guard, "vote": {**vote, "product": one}}) == "secret_product_mismatch"
+    other = b64url(cm.election_key([cm.check_commitment(CONTEXT, cm.commit(CONTEXT, 1, 2)[1], 2)]))
+    assert _js("guard", {**guard, "vote": {**vote, "key": other}}) == "secret_key_mismatch"
+
+
+def sb_ballot(key: bytes, choice: str, deputy: str) -> tuple[str, dict[str, Any]]:
+    return deputy, s.encrypt_ballot(key, choice, "voznesensk/c8-s45/v2", deputy)

@@ -202,3 +202,18 @@ def test_a_commission_of_absent_deputies_or_needing_more_than_it_has_is_refused(
     assert chamber.refuse("chair", "commission.elect", members=["d01", "d02"], threshold=3) == "invalid_commission"
     assert chamber.refuse("chair", "commission.elect", members=["d01", "d01"], threshold=2) == "invalid_commission"
     assert chamber.refuse("d01", "commission.elect", members=["d01", "d02"], threshold=2) == "forbidden"
+
+
+def test_a_malformed_deal_is_refused_in_words_not_with_a_crash() -> None:
+    sitting = Sitting()
+    chamber = sitting.chamber
+    sitting.elect()
+    for index, member in enumerate(sitting.members, start=1):
+        sitting.secrets[member], published = cm.commit(sitting.context, index, 2)
+        chamber.do(member, "commission.commit", published=published)
+    for shares in (5, True, 2.5, None, [{"to": True, "ephemeral": "x", "sealed": "y"}]):
+        assert (
+            chamber.refuse("d01", "commission.deal", published={"member": 1, "shares": shares})
+            == "invalid_commission_key"
+        )
+    assert chamber.refuse("d01", "commission.commit", published={"member": True}) == "invalid_commission_key"

@@ -33,6 +33,7 @@ __all__ = [
     "MemberSecret",
     "check_commitment",
     "check_complaint",
+    "check_deal",
     "check_ready",
     "commit",
     "complain",
@@ -58,6 +59,19 @@ class MemberSecret:
 
 def _fail(message: str) -> SecretBallotError:
     return SecretBallotError("invalid_commission_key", message)
+
+
+def _number(value: Any) -> int:
+    """A member's number: an integer from 1 (JSON ``true`` is not one, though Python takes it for 1)."""
+    if type(value) is not int or value < 1:
+        raise _fail("a member's number is an integer from 1")
+    return value
+
+
+def _exactly(published: Mapping[str, Any], keys: set[str], what: str) -> None:
+    """The published step holds exactly the format's fields (nothing else rides into the log)."""
+    if not isinstance(published, Mapping) or set(published) != keys:
+        raise _fail(f"{what} holds {', '.join(sorted(keys))}, nothing else")
 
 
 def _b(value: Any) -> bytes:
@@ -115,13 +129,14 @@ class Commitment:
 
 def check_commitment(context: str, published: Mapping[str, Any], threshold: int) -> Commitment:
     """A member's ``commit`` once its proofs check; SecretBallotError ``invalid_commission_key`` else."""
-    index = published.get("member")
+    _exactly(published, {"member", "commitments", "transport", "proofs"}, "a commitment")
+    index = _number(published.get("member"))
     raw = published.get("commitments")
     proofs = published.get("proofs")
-    if not isinstance(index, int) or index < 1 or not isinstance(raw, list) or len(raw) != threshold:
+    if not isinstance(raw, list) or len(raw) != threshold:
         raise _fail(f"a member commits to {threshold} coefficients")
-    if not isinstance(proofs, Mapping):
-        raise _fail("the commitment carries its proofs")
+    if not isinstance(proofs, Mapping) or set(proofs) != {"key", "transport"}:
+        raise _fail("the commitment carries its two proofs, nothing else")
     commitments = tuple(_point(c) for c in raw)
     transport = _point(published.get("transport"))
     parts = [context, str(index)]
@@ -180,10 +195,29 @@ def deal(context: str, secret: MemberSecret, others: Sequence[Commitment]) -> di
     return {"member": secret.index, "shares": shares}
 
 
+def check_deal(published: Mapping[str, Any], index: int, others: Sequence[int]) -> None:
+    """A member's ``deal``: exactly one share for each other member, each an ephemeral point and 32 bytes."""
+    _exactly(published, {"member", "shares"}, "a deal")
+    if _number(published.get("member")) != index:
+        raise _fail(f"the deal names member {published.get('member')}, not {index}")
+    shares = published.get("shares")
+    if not isinstance(shares, list) or len(shares) != len(others):
+        raise _fail(f"a member deals {len(others)} shares")
+    for share in shares:
+        if not isinstance(share, Mapping) or set(share) != {"to", "ephemeral", "sealed"}:
+            raise _fail("a dealt share holds to, ephemeral and sealed, nothing else")
+        _number(share.get("to"))
+    if sorted(share["to"] for share in shares) != sorted(others):
+        raise _fail("a member deals one share to each other member")
+    for j in others:
+        dealt_to(published, j)
+
+
 def dealt_to(published: Mapping[str, Any], to: int) -> Dealt:
     """The share a dealer's ``deal`` holds for member ``to``."""
-    for share in published.get("shares") or ():
-        if isinstance(share, Mapping) and share.get("to") == to:
+    shares = published.get("shares")
+    for share in shares if isinstance(shares, list) else ():
+        if isinstance(share, Mapping) and type(share.get("to")) is int and share.get("to") == to:
             sealed = _b(share.get("sealed"))
             if len(sealed) != 32:
                 raise _fail("a sealed share is 32 bytes")
@@ -245,8 +279,9 @@ def ready(context: str, secret: MemberSecret) -> dict[str, Any]:
 
 def check_ready(context: str, commitments: Sequence[Commitment], published: Mapping[str, Any]) -> int:
     """The member's ``ready`` once its proof of knowing its share checks; its index."""
-    index = published.get("member")
-    if not isinstance(index, int) or index not in {c.index for c in commitments}:
+    _exactly(published, {"member", "proof"}, "ready")
+    index = _number(published.get("member"))
+    if index not in {c.index for c in commitments}:
         raise _fail("ready names no member of the commission")
     if not verify_knowledge(
         "share", [context, str(index)], public_share(commitments, index), _proof(published.get("proof"))
@@ -274,13 +309,9 @@ def check_complaint(
 ) -> bool:
     """Whether the complaint is founded: the revealed point is proved, and the share it opens does not match
     the dealer's commitments (True: the dealer cheated; False: the complaint is false)."""
-    member, dealer = published.get("member"), published.get("against")
-    if (
-        not isinstance(member, int)
-        or not isinstance(dealer, int)
-        or member not in commitments
-        or dealer not in commitments
-    ):
+    _exactly(published, {"member", "against", "shared", "proof"}, "a complaint")
+    member, dealer = _number(published.get("member")), _number(published.get("against"))
+    if member not in commitments or dealer not in commitments or member == dealer:
         raise _fail("a complaint names two members of the commission")
     dealt = dealt_to(deals[dealer], member)
     shared = _point(published.get("shared"))

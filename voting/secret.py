@@ -180,14 +180,17 @@ def _scalars(values: Any, count: int, what: str) -> list[bytes]:
 
 
 def ciphertexts(ballot: Mapping[str, Any]) -> list[Ciphertext]:
-    """The ballot's ciphertexts, one per option, each a valid pair of points; SecretBallotError else."""
+    """The ballot's ciphertexts, one per option, each a valid pair of points; SecretBallotError else. Exactly
+    the fields of the format: nothing else (a plaintext beside the ciphertexts, say) rides into the log."""
     options = ballot.get("options") if isinstance(ballot, Mapping) else None
     if ballot.get("v") != VERSION or not isinstance(options, list) or len(options) != len(OPTIONS):
         raise SecretBallotError("invalid_secret_ballot", f"a secret ballot has v {VERSION} and {len(OPTIONS)} options")
+    if set(ballot) != {"v", "options", "sum_proof"}:
+        raise SecretBallotError("invalid_secret_ballot", "a secret ballot holds v, options and sum_proof, nothing else")
     found = []
     for option in options:
-        if not isinstance(option, Mapping):
-            raise SecretBallotError("invalid_secret_ballot", "an option is not an object")
+        if not isinstance(option, Mapping) or set(option) != {"a", "b", "proof"}:
+            raise SecretBallotError("invalid_secret_ballot", "an option holds a, b and proof, nothing else")
         try:
             found.append(Ciphertext(g.point(_b(option.get("a"), "a")), g.point(_b(option.get("b"), "b"))))
         except g.GroupError:
@@ -229,8 +232,11 @@ def _decryption_parts(context: str, index: int) -> list[bytes | str]:
 def partial(share: bytes, index: int, product: Sequence[Ciphertext], context: str) -> dict[str, Any]:
     """A commission member's partial decryption of the product: D = s·ΣA per option with its proof that
     log_G(S) = log_ΣA(D) for the member's public share S = sG (JSON)."""
-    out = []
+    out: list[dict[str, Any] | None] = []
     for ct in product:
+        if ct.a == g.IDENTITY:  # nothing masks ΣB: it is counted as it is (``combine``)
+            out.append(None)
+            continue
         d = g.mul(share, ct.a)
         c, s = prove_equal_logs("decryption", _decryption_parts(context, index), share, g.BASE, ct.a)
         out.append({"d": b64url(d), "proof": [b64url(c), b64url(s)]})
@@ -244,15 +250,26 @@ def check_partial(
     options = decryption.get("options") if isinstance(decryption, Mapping) else None
     if decryption.get("v") != VERSION or not isinstance(options, list) or len(options) != len(product):
         raise SecretBallotError("invalid_decryption", f"a partial decryption has {len(product)} options")
+    if set(decryption) != {"v", "member", "options"} or type(decryption["member"]) is not int:
+        raise SecretBallotError("invalid_decryption", "a partial decryption holds v, member and options, nothing else")
+    if decryption["member"] != index:
+        raise SecretBallotError(
+            "invalid_decryption", f"the decryption names member {decryption['member']}, not {index}"
+        )
     found = []
     for ct, option in zip(product, options, strict=True):
+        if ct.a == g.IDENTITY:  # nothing masks this option's ΣB: no share of it, counted as it is
+            if option is not None:
+                raise SecretBallotError("invalid_decryption", "an option with nothing to decrypt takes no share")
+            found.append(g.IDENTITY)
+            continue
+        if not isinstance(option, Mapping) or set(option) != {"d", "proof"}:
+            raise SecretBallotError("invalid_decryption", "a decryption's option holds d and proof, nothing else")
         try:
             d = g.point(_b(option.get("d"), "d"))
             c, s = _scalars(option.get("proof"), 2, "a decryption proof")
         except (g.GroupError, SecretBallotError, AttributeError):
             raise SecretBallotError("invalid_decryption", "a partial decryption is malformed") from None
-        if ct.a == g.IDENTITY:  # no ballot: nothing to decrypt, D must be the identity (never sent)
-            raise SecretBallotError("invalid_decryption", "there is nothing to decrypt")
         if not verify_equal_logs(
             "decryption", _decryption_parts(context, index), g.BASE, public_share, ct.a, d, (c, s)
         ):

@@ -108,6 +108,10 @@ export const ERRORS = {
     decryption_shared: "Вашу частку розшифрування вже враховано.",
     invalid_decryption: "Частка розшифрування не пройшла перевірки.",
     count_not_found: "Підрахувати голоси з цих часток не вдалося.",
+    // the tablet's own checks of what the server shows (web/secret-log.js)
+    secret_key_mismatch: "Ключ цього голосування не збігається з ключем лічильної комісії в журналі засідання: голос не надіслано. Повідомте секретаря.",
+    secret_product_mismatch: "Підсумок, який показує сервер, не збігається з бюлетенями в журналі засідання: розшифровувати його не можна. Повідомте секретаря.",
+    commission_step_changed: "Ваш крок створення ключа записано в журналі не так, як його надіслав цей планшет: продовжувати не можна. Повідомте секретаря.",
     // signed ballots and devices
     signature_required: "Голос треба підтвердити на зареєстрованому планшеті.",
     unknown_credential: "Цей пристрій не зареєстровано для голосування.",
@@ -293,6 +297,9 @@ export const ERRORS = {
     decryption_shared: "Your share of the decryption is in already.",
     invalid_decryption: "The share of the decryption did not pass its checks.",
     count_not_found: "These shares give no count.",
+    secret_key_mismatch: "This vote's key is not the counting commission's key in the sitting's log: the ballot was not sent. Tell the secretary.",
+    secret_product_mismatch: "The result the server shows does not match the ballots in the sitting's log: it must not be decrypted. Tell the secretary.",
+    commission_step_changed: "The log holds your key step otherwise than this tablet sent it: do not go on. Tell the secretary.",
     signature_required: "The ballot must be confirmed on an enrolled tablet.",
     unknown_credential: "This device is not enrolled for voting.",
     credential_exists: "This device is already enrolled.",

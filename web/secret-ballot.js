@@ -293,12 +293,29 @@ export function checkReady(context, commitments, published) {
  */
 export function partialDecryption(secret, product, context) {
   const options = product.map(({ a }) => {
+    if (isIdentity(a)) return null; // nothing masks this option's ΣB: it is counted as it is
     const sumA = pointOf(a);
     const d = mul(secret.share, sumA);
     const proof = proveEqualLogs("decryption", [context, String(secret.index)], secret.share, G, sumA);
     return { d: pointB64(d), proof: proof.map(scalarB64) };
   });
   return { v: VERSION, member: secret.index, options };
+}
+
+const isIdentity = (b64text) => equalBytes(fromBase64url(b64text), Point.ZERO.toBytes());
+
+/**
+ * Each option's ciphertexts added over `ballots` (the encrypted ballots counted: each deputy's last), as the
+ * server's `vote.tallying` must show them — what a commission member compares before decrypting anything.
+ */
+export function productOf(ballots) {
+  const sums = OPTIONS.map(() => [Point.ZERO, Point.ZERO]);
+  for (const ballot of ballots) {
+    ballot.options.forEach((option, o) => {
+      sums[o] = [sums[o][0].add(pointOf(option.a)), sums[o][1].add(pointOf(option.b))];
+    });
+  }
+  return sums.map(([a, b]) => ({ a: pointB64(a), b: pointB64(b) }));
 }
 
 /** What the tablet keeps of a member's secret (localStorage), and back. */

@@ -9,7 +9,18 @@
  * @module tablet-commission
  */
 
+import { canonicalBytes } from "./jcs.js";
+import { checkBeforeDecrypting, commissionSteps } from "./secret-log.js";
+
 const load = () => import("./secret-ballot.js");
+
+/** A refusal of this tablet's own making, in the words of messages.js. */
+const refusal = (code) => Object.assign(new Error(code), { error: code });
+
+const sameJson = (a, b) => {
+  const [x, y] = [canonicalBytes(a), canonicalBytes(b)];
+  return x.length === y.length && x.every((byte, i) => byte === y[i]);
+};
 
 /**
  * The commission panel of the tablet.
@@ -26,23 +37,6 @@ export function commissionPanel(page) {
 
   const contextOf = (c) => `${view.council.id}/${view.sessionId}/commission/${c.attempt}`;
   const storageKey = (c) => `kvorum-commission:${view.council.id}:${view.sessionId}:${c.attempt}:${member()}`;
-
-  /** Every published step of the current commission, from the sitting's log (read in pages). */
-  async function published(c) {
-    const steps = { committed: {}, dealt: {} };
-    let after = 0;
-    for (;;) {
-      const page = await (await fetch(`/api/v1/sessions/${encodeURIComponent(view.sessionId)}/events?after=${after}&limit=5000`)).json();
-      for (const event of page.events) {
-        if (event.type === "commission.elected") Object.assign(steps, { committed: {}, dealt: {} });
-        if (event.type === "commission.committed") steps.committed[event.payload.index] = event.payload.published;
-        if (event.type === "commission.dealt") steps.dealt[event.payload.index] = event.payload.published;
-      }
-      if (!page.events.length || page.events.at(-1).seq >= page.head) break;
-      after = page.events.at(-1).seq;
-    }
-    return steps;
-  }
 
   async function run(step) {
     if (busy || failure) return;
@@ -68,6 +62,7 @@ export function commissionPanel(page) {
     const sb = await load();
     const { secret, published: mine } = sb.commit(contextOf(c), index, c.threshold);
     localStorage.setItem(storageKey(c), sb.saveSecret(secret));
+    localStorage.setItem(`${storageKey(c)}:sent`, JSON.stringify(mine)); // to find it in the log as sent
     await page.send({ type: "commission.commit", published: mine });
   }
 
@@ -75,7 +70,10 @@ export function commissionPanel(page) {
   async function dealShares(c) {
     const sb = await load();
     const secret = sb.loadSecret(localStorage.getItem(storageKey(c)));
-    const { committed } = await published(c);
+    const { committed } = await steps(c);
+    if (!sameJson(committed[secret.index], JSON.parse(localStorage.getItem(`${storageKey(c)}:sent`)))) {
+      throw refusal("commission_step_changed"); // the server must not stand in for this member
+    }
     const commitments = Object.values(committed).map((p) => sb.checkCommitment(contextOf(c), p, c.threshold));
     await page.send({ type: "commission.deal", published: sb.deal(contextOf(c), secret, commitments) });
   }
@@ -84,7 +82,7 @@ export function commissionPanel(page) {
   async function confirm(c) {
     const sb = await load();
     const secret = sb.loadSecret(localStorage.getItem(storageKey(c)));
-    const { committed, dealt } = await published(c);
+    const { committed, dealt } = await steps(c);
     const commitments = Object.values(committed).map((p) => sb.checkCommitment(contextOf(c), p, c.threshold));
     const bad = sb.receive(contextOf(c), secret, commitments, dealt);
     if (bad.length) {
@@ -95,10 +93,23 @@ export function commissionPanel(page) {
     await page.send({ type: "commission.ready", published: sb.ready(contextOf(c), secret) });
   }
 
-  /** The member's partial decryption of the secret vote's product. */
+  /** The commission's steps from the log, of the attempt this tablet works on. */
+  async function steps(c) {
+    const found = await commissionSteps(view.sessionId);
+    if (!found || found.attempt !== c.attempt) throw refusal("commission_step_changed");
+    return found;
+  }
+
+  /**
+   * The member's partial decryption of the secret vote's product — only of the product this tablet computes
+   * itself from the ballots in the log, under the key it computes from the members' commitments: a server
+   * showing one deputy's ballot as the sum would otherwise get it decrypted.
+   */
   async function decrypt(c, vote) {
     const sb = await load();
     const secret = sb.loadSecret(localStorage.getItem(storageKey(c)));
+    const refused = await checkBeforeDecrypting(sb, view.council.id, view.sessionId, vote);
+    if (refused) throw refusal(refused);
     const context = `${view.council.id}/${view.sessionId}/${vote.id}`;
     await page.send({ type: "decryption.share", vote: vote.id, decryption: sb.partialDecryption(secret, vote.product, context) });
   }

@@ -37,6 +37,7 @@ import {
 } from "./signed-in-page.js";
 import { STRINGS, format } from "./tablet-strings.js";
 import { amendmentOutcome, committeeName, conclusionsBlock, kindLine, registrationLine, rollCallLine } from "./ukrainian.js";
+import { keyFromLog } from "./secret-log.js";
 import { commissionPanel } from "./tablet-commission.js";
 import { enroll, nonceFor, signBallot } from "./webauthn.js";
 
@@ -61,6 +62,8 @@ const view = {
   draftFor: null, // the registry number `draft` was last read for
   /** Receipts being fetched or refused, by the ballot's seq: {state: "fetching" | error key, tries}. */
   receipts: {},
+  /** A secret vote's election key as this tablet computed it from the log, by vote. */
+  keys: {},
 };
 
 const s = () => STRINGS[view.lang];
@@ -462,6 +465,9 @@ async function cast(choice) {
     let content = { choice };
     if (vote.secret) {
       const secret = await import("./secret-ballot.js");
+      // the key comes from the commission's commitments in the log, not from the server's word for it
+      view.keys[vote.id] ??= await keyFromLog(secret, view.council.id, view.sessionId);
+      if (view.keys[vote.id] !== vote.key) throw Object.assign(new Error("key"), { error: "secret_key_mismatch" });
       const encrypted = secret.encryptBallot(vote.key, choice, `${view.council.id}/${view.sessionId}/${vote.id}`, member());
       said = { encrypted };
       content = { encrypted: await secret.encryptedDigest(encrypted) };

@@ -112,7 +112,7 @@ def commission_step(state: SessionState, council: CouncilState, member: str, com
         raise DomainError("commission_keyed", "the commission's key is made")
     context = commission_context(council.id, state.id, commission.attempt)
     published = dict(command.published)
-    if published.get("member") != index:
+    if type(published.get("member")) is not int or published.get("member") != index:
         raise DomainError("invalid_commission_key", f"the member's number in the commission is {index}")
     try:
         match command:
@@ -127,10 +127,7 @@ def commission_step(state: SessionState, council: CouncilState, member: str, com
                 if index in commission.dealt:
                     raise DomainError("commission_step_done", "the member has dealt its shares already")
                 others = [j for j in range(1, len(commission.members) + 1) if j != index]
-                if len(published.get("shares") or ()) != len(others):
-                    raise DomainError("invalid_commission_key", f"a member deals {len(others)} shares")
-                for j in others:
-                    cm.dealt_to(published, j)
+                cm.check_deal(published, index, others)
                 return [happened.CommissionDealt(member=member, index=index, published=published)]
             case CommissionReady():
                 if stage != "confirming":
@@ -152,7 +149,7 @@ def commission_step(state: SessionState, council: CouncilState, member: str, com
                 deals = {int(i): d for i, d in commission.dealt.items()}
                 if not cm.check_complaint(context, by_index, deals, published):  # names two members, or refuses
                     raise DomainError("invalid_complaint", f"the share member {against} dealt does check")
-                assert isinstance(against, int)
+                assert type(against) is int  # check_complaint took it for a member's number
                 dealer = commission.members[against - 1]
                 return [happened.CommissionFailed(member=member, against=dealer, published=published)]
     except sb.SecretBallotError as error:
