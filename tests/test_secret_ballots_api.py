@@ -143,6 +143,9 @@ async def test_a_signed_secret_vote_is_counted_by_two_of_three_and_no_choice_is_
     assert "для підрахунку потрібно 2); голоси підрахували" in minutes
     assert "голосував(-ла) таємно" in minutes or "голосував таємно" in minutes or "голосувала таємно" in minutes
 
+    page = (await demo_council.client.get(f"/sessions/{demo.SESSION_ID}")).text
+    assert "таємно" in page and ">за<" not in page  # the portal's roll call: who voted, never how
+
     async def published() -> str | None:
         text = (await demo_council.client.get("/opendata/ua835/votings.csv")).text
         return text if "Голосував таємно" in text else None
