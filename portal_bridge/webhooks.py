@@ -38,6 +38,7 @@ from session_server.domain.roles import Role
 from session_server.extensions import Consumer, Core, core_of
 from session_server.http.openapi import described, ref
 from session_server.http.responses import ApiError, JSONResponse, Model, parse_model, principal, read_body
+from session_server.ops.metrics import METRICS
 from session_server.store.events import StoredEvent
 
 LARGEST_ID = 2**63 - 1
@@ -176,6 +177,8 @@ class Sender:
             results = await asyncio.gather(*(self._post(r) for r in rows))
             for row, error in zip(rows, results, strict=True):
                 attempts = row["attempts"] + 1
+                outcome = "delivered" if error is None else "parked" if attempts >= self.attempts else "failed"
+                METRICS.webhooks.labels(outcome).inc()
                 if error is None:
                     await conn.execute(
                         """UPDATE webhook_deliveries SET status = 'delivered', attempts = $2, delivered_at = now(),

@@ -37,6 +37,18 @@ def _proxies(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _address(env: Mapping[str, str], name: str) -> tuple[str, int] | None:
+    """``host:port`` (``[::1]:9464`` for IPv6; port 0: any free one), or None when unset."""
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    host, colon, port = raw.rpartition(":")
+    host = host.strip("[]")
+    if not colon or not host or not port.isdigit() or int(port) > 65535:
+        raise ConfigError(f"{name} must be host:port (e.g. 127.0.0.1:9464), got {raw!r}")
+    return host, int(port)
+
+
 def whole_number(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -84,6 +96,9 @@ class Settings:
     public_url: str = ""
     """The site's address as residents reach it (links in pages, feeds and open data); default: the
     address this server listens on (``http.site_url``), never the request's ``Host``."""
+    metrics_address: tuple[str, int] | None = None
+    """``KVORUM_METRICS_ADDRESS``: where ``/metrics`` is served (``host:port``, a port of its own, never the
+    public one; ``session_server.ops.metrics``); off when unset."""
     trusted_proxies: tuple[str, ...] = ()
     """``KVORUM_TRUSTED_PROXIES``: the proxies whose ``X-Forwarded-For`` names the client (addresses or
     networks, or ``*`` where nothing but the proxy can reach the node); by default none, so a client
@@ -122,4 +137,5 @@ class Settings:
             enrollment_seconds=whole_number(env, "KVORUM_ENROLLMENT_SECONDS", 24 * 3600, low=60, high=30 * 86400),
             public_url=(env.get("KVORUM_PUBLIC_URL") or "").rstrip("/"),
             trusted_proxies=_proxies(env, "KVORUM_TRUSTED_PROXIES"),
+            metrics_address=_address(env, "KVORUM_METRICS_ADDRESS"),
         )

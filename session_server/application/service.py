@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -23,10 +24,11 @@ import asyncpg
 
 from session_server.application.aggregates import Aggregate, Drafts
 from session_server.domain.council import CouncilState
-from session_server.domain.errors import DomainError
+from session_server.domain.errors import DomainError, Refusal
 from session_server.domain.events import Event, format_time
 from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState
+from session_server.ops.metrics import METRICS
 from session_server.store.events import Appending, EventStore, StoredEvent, StreamNotFound
 
 __all__ = ["SYSTEM", "Application", "CommandResult", "Listener", "council_stream", "session_stream", "utcnow"]
@@ -207,12 +209,22 @@ class Application:
         Returns after the events are durable. Raises DomainError when the rules refuse it (nothing
         is appended), StoreError when the database failed (nothing is appended either).
         """
-        aggregate = self._aggregate(stream)
-        pending = _Pending(command, actor, aggregate.prepare(self, stream, command, actor))
-        self._queues.setdefault(stream, []).append(pending)
-        if stream not in self._workers:
-            self._workers[stream] = asyncio.create_task(self._drain(stream), name=f"commit {stream}")
-        return await asyncio.shield(pending.future)
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            aggregate = self._aggregate(stream)
+            pending = _Pending(command, actor, aggregate.prepare(self, stream, command, actor))
+            self._queues.setdefault(stream, []).append(pending)
+            if stream not in self._workers:
+                self._workers[stream] = asyncio.create_task(self._drain(stream), name=f"commit {stream}")
+            result = await asyncio.shield(pending.future)
+            outcome = "ok"
+            return result
+        except Refusal as refused:
+            outcome = refused.code
+            raise
+        finally:
+            METRICS.command(str(getattr(command, "type", "unknown")), outcome, time.perf_counter() - started)
 
     async def _drain(self, stream: str) -> None:
         try:

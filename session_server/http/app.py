@@ -47,6 +47,7 @@ from session_server.http.responses import (
 )
 from session_server.http.sockets import Admission, session_feed, session_socket
 from session_server.node import Node
+from session_server.ops.metrics import serve_metrics
 from session_server.store import database
 from session_server.store.events import StoreError
 
@@ -237,6 +238,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 Consumers(core.database, consumers).run(core.application)
             )
             await _warn_if_unsigned(kvorum)
+            state["metrics_port"] = await stack.enter_async_context(serve_metrics(settings.metrics_address, state))
             yield state
 
     app = Starlette(

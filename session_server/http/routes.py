@@ -30,6 +30,7 @@ from session_server.http.responses import (
 from session_server.identity.sign_ins import Attempt
 from session_server.identity.tokens import TokenError
 from session_server.node import Node
+from session_server.ops.metrics import METRICS
 from voting.ballot import nonce_for
 
 REFRESH_COOKIE = "kvorum_refresh"
@@ -89,11 +90,13 @@ async def login(request: Request) -> Response:
     )
     wait = await kvorum.sign_ins.wait(attempt)
     if wait:
+        METRICS.sign_ins.labels("throttled").inc()
         raise ApiError(
             429, "too_many_attempts", f"too many failed sign-ins: try again in {wait} s", {"Retry-After": str(wait)}
         )
     user, outcome = await kvorum.accounts.authenticate(body.username, body.password)
     await kvorum.sign_ins.record(attempt, outcome, user.id if user else None)
+    METRICS.sign_ins.labels(outcome).inc()
     if user is None or outcome != "ok":
         raise ApiError(401, "invalid_credentials", "wrong username or password")
     return _token_response(kvorum, kvorum.access.issue(user), await kvorum.refresh.issue(user.id))

@@ -32,6 +32,7 @@ import httpx
 from session_server.application import Application
 from session_server.domain.council import Witness
 from session_server.ledger.trees import Ledger
+from session_server.ops.metrics import METRICS
 from voting.checkpoint import CheckpointError
 from voting.cosignature import CosignatureVerifier, cosignatures
 from voting.witness import SIZE_TYPE
@@ -273,6 +274,7 @@ class Witnessing:
                 witness.key,
                 line,
             )
+            METRICS.cosignatures.labels(witness.name, "stored").inc()
             await self._holds(witness, stream, checkpoint.size)
             return checkpoint.size
         raise _Refusal(f"keeps answering another size for {stream}")
@@ -311,6 +313,7 @@ class Witnessing:
         length = min(max(1.0, length * 2), self.retry * 6)
         self._pause[witness.key] = (time.monotonic() + length, length)
         log.warning("witness %s: %s", witness.name, failure)
+        METRICS.cosignatures.labels(witness.name, "failed").inc()
         await self.pool.execute(
             """INSERT INTO witness_health (witness, failed_at, failure) VALUES ($1, now(), $2)
                ON CONFLICT (witness) DO UPDATE SET failed_at = now(), failure = excluded.failure""",

@@ -27,6 +27,7 @@ from functools import cached_property
 
 import orjson
 
+from session_server.ops.metrics import METRICS
 from session_server.realtime.direct import Direct, abort_later, chunk, text_frame, write_all
 from session_server.store.events import EventStore, StoredEvent
 
@@ -160,6 +161,7 @@ class Subscriber:
             return
         if len(self.items) >= self.limit:
             self.overflowed = True
+            METRICS.resyncs.inc()
             self.items.clear()
             abort_later(self.connection, only_if_stuck=self.sse)
         else:

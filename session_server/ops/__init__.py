@@ -1,0 +1,1 @@
+"""Operating a Kvorum node: metrics (issue 21)."""
