@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import os
 import re
 import shutil
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from conftest import Demo
 
 from session_server.config import Settings
@@ -80,6 +83,8 @@ async def test_metrics_count_a_sitting_on_their_own_port_and_promtool_reads_them
     assert "kvorum_fanout_subscribers" in text and "kvorum_broker_up 1.0" in text
     assert 'kvorum_consumer_behind{consumer="' in text and 'kvorum_consumer_parked{consumer="' in text
     promtool(text)
+    missing = {name for name in SERVED if name not in text}
+    assert not missing, f"metrics the rules and the dashboard use but /metrics lacks: {sorted(missing)}"
 
 
 async def test_metrics_are_off_unless_an_address_is_given(tmp_path: Any) -> None:
@@ -88,3 +93,57 @@ async def test_metrics_are_off_unless_an_address_is_given(tmp_path: Any) -> None
     assert Settings.from_env({"KVORUM_METRICS_ADDRESS": "[::1]:9464"}).metrics_address == ("::1", 9464)
     with pytest.raises(Exception, match="host:port"):
         Settings.from_env({"KVORUM_METRICS_ADDRESS": "9464"})
+
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+SERVED = {
+    "kvorum_commands_total",
+    "kvorum_command_seconds_bucket",
+    "kvorum_sign_ins_total",
+    "kvorum_hub_resyncs_total",
+    "kvorum_fanout_subscribers",
+    "kvorum_broker_up",
+    "kvorum_consumer_behind",
+    "kvorum_consumer_failing",
+    "kvorum_consumer_parked",
+    "kvorum_db_pool_connections",
+    "kvorum_webhook_deliveries_total",
+    "kvorum_witness_cosignatures_total",
+    "kvorum_video_broadcasts",
+    "kvorum_video_publishers",
+    "kvorum_video_viewers",
+}
+"""The metric names the alert rules and the dashboard may use: each one on a node's /metrics (checked above)."""
+
+
+def test_the_alert_rules_and_the_dashboard_s_queries_pass_promtool_and_name_only_metrics_kvorum_serves(
+    tmp_path: Path,
+) -> None:
+    """``promtool check rules`` on the alert rules; each dashboard panel's query made a recording rule and
+    checked the same way (promtool parses its PromQL); and every kvorum_* metric they name is one /metrics has."""
+    rules = DEPLOY / "prometheus" / "kvorum-alerts.yml"
+    dashboard = json.loads((DEPLOY / "grafana" / "kvorum-sitting-day.json").read_text())
+    queries = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(queries) >= 12 and dashboard["uid"] == "kvorum-sitting-day"
+    recorded = {
+        "groups": [
+            {"name": "dashboard", "rules": [{"record": f"kvorum:panel{n}", "expr": q} for n, q in enumerate(queries)]}
+        ]
+    }
+    as_rules = tmp_path / "dashboard-rules.yml"
+    as_rules.write_text(yaml.safe_dump(recorded))
+    alerts = yaml.safe_load(rules.read_text())["groups"][0]["rules"]
+    names = {a["alert"] for a in alerts}
+    assert {"KvorumNodeDown", "KvorumConsumerLagging", "KvorumConsumerParked", "KvorumFanoutResyncs"} <= names
+    assert {"KvorumIngestInterrupted", "KvorumWitnessMissing", "KvorumDiskFilling"} <= names
+    tool = shutil.which("promtool")
+    if tool is None:
+        if os.environ.get("KVORUM_REQUIRE_PROMTOOL"):
+            raise AssertionError("promtool is required here (Debian's prometheus package)")
+        pytest.skip("promtool is not installed (Debian's prometheus package)")
+    for path in (rules, as_rules):
+        done = subprocess.run([tool, "check", "rules", str(path)], capture_output=True, timeout=60)
+        assert done.returncode == 0, (done.stdout + done.stderr).decode()
+    served = SERVED
+    named = set(re.findall(r"\bkvorum_[a-z_]+", " ".join(queries + [a["expr"] for a in alerts])))
+    assert named <= served, f"metrics no Kvorum node serves: {sorted(named - served)}"
