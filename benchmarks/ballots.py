@@ -32,6 +32,9 @@ burst also reports when every socket held every event and how many deliveries th
 unsigned ones, which are its baseline in the same run; targets ≥ 1,500 verified ballots/s, p99 ≤ 30 ms.
 ``--sealed`` (HTTP only) repeats them instead with the council's results sealed until the close (each
 ballot a ``ballot.sealed`` commitment, its opening kept apart); target ≥ 0.9 of the unsealed figure.
+``--metrics`` (HTTP only) serves ``/metrics`` on a port of its own (``KVORUM_METRICS_ADDRESS``) and repeats the
+closed loop while a scraper reads it every ``--scrape-seconds`` (default 1 s, Prometheus's usual is 15 s), then
+once more without it: the cost is 1 − scraped ÷ the mean of the two unscraped runs; target ≤ 3 % (issue 21).
 ``--py-spy FILE`` (``.venv/bin/pip install py-spy``) also profiles the server during the sustained
 phase: ``.txt`` raw collapsed stacks, ``.json`` speedscope, anything else a flame graph SVG.
 """
@@ -71,7 +74,7 @@ from benchmarks._harness import (
     say,
     start_profiler,
 )
-from benchmarks._http import connect
+from benchmarks._http import connect, request_bytes
 from benchmarks._http_ballots import (
     CHOICES,
     COUNCIL_ID,
@@ -218,6 +221,48 @@ async def sustained_phase(
     return loop
 
 
+async def metrics_phase(
+    deputies: Sequence[Any], vote: str, args: argparse.Namespace, pid: int, before: float, port: int
+) -> Loop:
+    """The closed loop while ``/metrics`` is scraped, then once more without: what the scraping costs."""
+    conn = await connect(HOST, port)
+    stop = asyncio.Event()
+    scrapes: list[float] = []
+
+    async def scrape() -> None:
+        request = request_bytes("GET", "/metrics", f"{HOST}:{port}")
+        while not stop.is_set():
+            started = time.perf_counter()
+            response = await conn.request(request)
+            if response.status != 200:
+                raise RuntimeError(f"/metrics answered {response.status}")
+            scrapes.append(response.at - started)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), args.scrape_seconds)
+
+    scraper = asyncio.create_task(scrape())
+    scraped = await sustained_phase(
+        sustained(deputies, vote, args.seconds, "ms"), "connections, /metrics read", args, pid
+    )
+    stop.set()
+    await scraper
+    conn.close()
+    await asyncio.sleep(0.2)
+    again = await sustained_phase(
+        sustained(deputies, vote, args.seconds, "mu"), "connections, unscraped again", args, pid
+    )
+    rate, after = len(scraped.latencies) / args.seconds, len(again.latencies) / args.seconds
+    plain = (before + after) / 2
+    cost = 1 - rate / plain
+    say(
+        f"/metrics read {len(scrapes)} times, every {args.scrape_seconds:g} s"
+        f" (p50 {ms(statistics.median(scrapes))} a read):"
+        f" {rate:,.0f} acks/s against {plain:,.0f} unscraped ({before:,.0f} before, {after:,.0f} after);"
+        f" cost {cost * 100:.1f} % [≤ 3 % {met(cost <= 0.03)}]"
+    )
+    return Loop(0.0, [], scraped.total + again.total, scraped.errors + again.errors)
+
+
 async def run(args: argparse.Namespace) -> int:
     from session_server.config import Settings
 
@@ -231,6 +276,9 @@ async def run(args: argparse.Namespace) -> int:
 
         env = dict(os.environ, KVORUM_DATABASE_URL=url, KVORUM_HOST=HOST, KVORUM_PORT=str(free_port()))
         env["KVORUM_DATA_DIR"] = str(tmp / "server")
+        metrics_port = free_port()
+        if args.metrics:
+            env["KVORUM_METRICS_ADDRESS"] = f"{HOST}:{metrics_port}"
         ws = args.transport == "ws"
         if ws:  # every deputy's socket comes from this one address
             env["KVORUM_WS_PER_ADDRESS"] = str(args.deputies + 10)
@@ -310,6 +358,10 @@ async def run(args: argparse.Namespace) -> int:
             loop = await sustained_phase(closed_loop, f"{len(deputies)} connections", args, server.pid)
         rate = len(loop.latencies) / args.seconds
         say()
+        if args.metrics and not ws:
+            scraped = await metrics_phase(deputies, vote, args, server.pid, rate, metrics_port)
+            loop = Loop(loop.end, loop.latencies, loop.total + scraped.total, loop.errors + scraped.errors, loop.note)
+            say()
         signed: Signed | None = None
         if args.signed or args.sealed:
             signed = await signed_phase(chair, deputies, seeded, vote, args, server.pid, rate, sealed=args.sealed)
@@ -458,6 +510,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--signed", action="store_true", help="then again with WebAuthn-signed ballots (HTTP only)")
     parser.add_argument("--sealed", action="store_true", help="then again with results sealed until the close (HTTP)")
     parser.add_argument("--database-url", default=os.environ.get("KVORUM_DATABASE_URL"), help="PostgreSQL server")
+    parser.add_argument("--metrics", action="store_true", help="then again while /metrics is scraped (HTTP only)")
+    parser.add_argument(
+        "--scrape-seconds", type=bounded(0.1, 60, float), default=1.0, help="how often /metrics is read (default 1)"
+    )
     parser.add_argument("--py-spy", type=Path, help="profile the server during the sustained phase into this file")
     args = parser.parse_args(argv)
     if (args.signed or args.sealed) and args.transport != "http":

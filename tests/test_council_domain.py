@@ -138,6 +138,8 @@ def test_roster_and_public_view() -> None:
         "witnesses_needed": 0,
         "committees": [],
         "committees_per_deputy": 1,
+        "committee_quorum": "half",
+        "secret_questions": [],
         "demo": False,
         "signed_ballots": True,
         "refuse_backup_eligible": False,

@@ -12,7 +12,7 @@ Rules that need state (duplicate agenda ids, who may vote…) are checked by `de
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, TypeAdapter, field_validator
 
@@ -78,9 +78,12 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 # Strict mode would demand enum instances from Python input; accept their string values too.
 RuleField = Annotated[Rule, Field(strict=False)]
 ChoiceField = Annotated[Choice, Field(strict=False)]
-# What a member's tablet publishes for a secret ballot or the commission's key: checked by voting.secret and
-# voting.commission, which refuse anything malformed in words of their own.
-Published = Annotated[dict[Annotated[str, StringConstraints(max_length=40)], Any], Field(max_length=20)]
+# What a member's tablet publishes for a secret ballot or the commission's key (docs/ledger.md "Secret
+# ballots"): exactly these shapes, every value a 32-byte point or scalar in base64url; voting.secret and
+# voting.commission then check what the values are.
+Value32 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{43}$")]
+Proof2 = Annotated[list[Value32], Field(min_length=2, max_length=2)]
+Member = Annotated[int, Field(ge=1, le=9)]
 
 
 class _Model(Strict):
@@ -277,6 +280,78 @@ class VoteOpen(_Command):
     with the law's citation); any other is refused (`secret_ballot_not_allowed`)."""
 
 
+class EncryptedOption(_Model):
+    """One option of a secret ballot: the ciphertext (A, B) and its 0-or-1 proof ``[c0, c1, s0, s1]``."""
+
+    a: Value32
+    b: Value32
+    proof: Annotated[list[Value32], Field(min_length=4, max_length=4)]
+
+
+class EncryptedBallot(_Model):
+    """A secret ballot as the tablet encrypts it: for, against, abstain, and the sum-to-one proof."""
+
+    v: Annotated[int, Field(ge=1, le=1)]  # the format's version
+    options: Annotated[list[EncryptedOption], Field(min_length=3, max_length=3)]
+    sum_proof: Proof2
+
+
+class CommitProofs(_Model):
+    key: Proof2
+    transport: Proof2
+
+
+class CommitPublished(_Model):
+    """A member's commitments to its polynomial's coefficients (k of them) and its transport key."""
+
+    member: Member
+    commitments: Annotated[list[Value32], Field(min_length=1, max_length=9)]
+    transport: Value32
+    proofs: CommitProofs
+
+
+class DealtShare(_Model):
+    to: Member
+    ephemeral: Value32
+    sealed: Value32
+
+
+class DealPublished(_Model):
+    """A member's shares for the other members, each encrypted to that member's transport key."""
+
+    member: Member
+    shares: Annotated[list[DealtShare], Field(min_length=1, max_length=8)]
+
+
+class ReadyPublished(_Model):
+    """A member's proof of knowing its share."""
+
+    member: Member
+    proof: Proof2
+
+
+class ComplaintPublished(_Model):
+    """A member's complaint: the point that opens the share ``against`` dealt it, with its proof."""
+
+    member: Member
+    against: Member
+    shared: Value32
+    proof: Proof2
+
+
+class DecryptionOption(_Model):
+    d: Value32
+    proof: Proof2
+
+
+class DecryptionPublished(_Model):
+    """A member's partial decryption of a secret vote's product (``None`` for an option with nothing to decrypt)."""
+
+    v: Annotated[int, Field(ge=1, le=1)]  # the format's version
+    member: Member
+    options: Annotated[list[DecryptionOption | None], Field(min_length=3, max_length=3)]
+
+
 class BallotCast(_Command):
     """The caller votes.
 
@@ -289,7 +364,7 @@ class BallotCast(_Command):
     vote: Ref
     choice: ChoiceField | None = None
     """The choice of an open ballot; never in a secret vote (`plaintext_in_secret_ballot`)."""
-    encrypted: Published | None = None
+    encrypted: EncryptedBallot | None = None
     """A secret vote's ballot as the tablet encrypted it (`voting.secret`, docs/ledger.md "Secret ballots")."""
     nonce: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = None
     assertion: (
@@ -318,21 +393,21 @@ class CommissionCommit(_Command):
     transport key, with their proofs (`voting.commission.commit`)."""
 
     type: Literal["commission.commit"]
-    published: Published
+    published: CommitPublished
 
 
 class CommissionDeal(_Command):
     """A commission member's second step: its share for every other member, encrypted to that member."""
 
     type: Literal["commission.deal"]
-    published: Published
+    published: DealPublished
 
 
 class CommissionReady(_Command):
     """A commission member's third step: every share dealt to it checked, and a proof that it holds its own."""
 
     type: Literal["commission.ready"]
-    published: Published
+    published: ReadyPublished
 
 
 class CommissionComplain(_Command):
@@ -340,7 +415,7 @@ class CommissionComplain(_Command):
     opens that share and its proof (`voting.commission.complain`)."""
 
     type: Literal["commission.complain"]
-    published: Published
+    published: ComplaintPublished
 
 
 class DecryptionShare(_Command):
@@ -348,7 +423,7 @@ class DecryptionShare(_Command):
 
     type: Literal["decryption.share"]
     vote: Ref
-    decryption: Published
+    decryption: DecryptionPublished
 
 
 class VoteClose(_Command):

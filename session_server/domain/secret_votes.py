@@ -111,7 +111,7 @@ def commission_step(state: SessionState, council: CouncilState, member: str, com
     if stage == "keyed":
         raise DomainError("commission_keyed", "the commission's key is made")
     context = commission_context(council.id, state.id, commission.attempt)
-    published = dict(command.published)
+    published = command.published.model_dump()
     if type(published.get("member")) is not int or published.get("member") != index:
         raise DomainError("invalid_commission_key", f"the member's number in the commission is {index}")
     try:
@@ -197,15 +197,16 @@ def secret_ballot(
     if vote.tallying:
         raise DomainError("vote_closed", f"vote {vote.id!r} is being counted")
     assert vote.key is not None
+    encrypted = command.encrypted.model_dump()
     try:
-        sb.check_ballot(from_b64url(vote.key), command.encrypted, context, member)
+        sb.check_ballot(from_b64url(vote.key), encrypted, context, member)
     except sb.SecretBallotError as error:
         raise _refused(error) from None
     nonce, sign_count, assertion = signed if signed is not None else (None, None, None)
     return happened.BallotEncrypted(
         vote=vote.id,
         deputy=member,
-        encrypted=dict(command.encrypted),
+        encrypted=encrypted,
         nonce=nonce,
         sign_count=sign_count,
         assertion=assertion,
@@ -244,7 +245,7 @@ def decryption_share(
     if index in vote.decryptions:
         raise DomainError("decryption_shared", "the member's decryption is in already")
     product = _product(vote)
-    decryption = dict(command.decryption)
+    decryption = command.decryption.model_dump()
     try:
         sb.check_partial(from_b64url(commission.shares[index]), index, product, decryption, context)
     except sb.SecretBallotError as error:

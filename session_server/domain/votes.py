@@ -304,7 +304,7 @@ def ballot_cast(
             if command.encrypted is None or command.choice is not None:
                 # refused in the secret ballot's own words (a plaintext choice, no encrypted ballot)
                 return [secret_ballot(vote, member, command, context, None)]
-            content = {"encrypted": encrypted_digest(command.encrypted)}
+            content = {"encrypted": encrypted_digest(command.encrypted.model_dump())}
             signed = _signed_ballot(state, council, member, vote, command, ctx, content)
         return [secret_ballot(vote, member, command, context, signed)]
     if command.choice is None or command.encrypted is not None:
