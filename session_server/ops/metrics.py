@@ -80,9 +80,16 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._children: dict[tuple[str, str], tuple[Any, Any]] = {}
+
     def command(self, type_: str, outcome: str, seconds: float) -> None:
-        self.commands.labels(type_, outcome).inc()
-        self.command_seconds.labels(type_).observe(seconds)
+        """One command decided: its count and latency (each label pair's children looked up once)."""
+        children = self._children.get((type_, outcome))
+        if children is None:
+            children = (self.commands.labels(type_, outcome), self.command_seconds.labels(type_))
+            self._children[(type_, outcome)] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
 
 METRICS: Final = Metrics()
