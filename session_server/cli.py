@@ -30,6 +30,7 @@ from session_server.extensions import installed, migrations
 from session_server.identity.accounts import AccountError
 from session_server.ledger.verifier import cmd_verify
 from session_server.node import Node
+from session_server.ops.logs import configure as configure_logs
 from session_server.realtime import direct
 from session_server.store.database import DatabaseUnavailable, database_url
 from session_server.store.events import StoreError
@@ -474,7 +475,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # that would kill the process before the embedded PostgreSQL is stopped. Unwind instead.
     if threading.current_thread() is threading.main_thread():  # signals go to the main thread only
         signal.signal(signal.SIGTERM, _terminate)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    configure_logs()  # plain or JSON (KVORUM_LOG_FORMAT=json), never a password or a token
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request to a witness says nothing new
     try:

@@ -28,12 +28,16 @@ from session_server.domain.errors import DomainError, Refusal
 from session_server.domain.events import Event, format_time
 from session_server.domain.roles import Actor, AssertionCheck, Context, Role
 from session_server.domain.session import SessionState
+from session_server.ops.logs import COMMAND, SITTING
 from session_server.ops.metrics import METRICS
 from session_server.store.events import Appending, EventStore, StoredEvent, StreamNotFound
 
 __all__ = ["SYSTEM", "Application", "CommandResult", "Listener", "council_stream", "session_stream", "utcnow"]
 
 log = logging.getLogger(__name__)
+
+QUIET = frozenset({"ballot.cast", "presence.register", "presence.leave", "speaker.request"})
+"""Commands not logged when they go through: hundreds a vote; refused ones are."""
 
 SYSTEM = Actor(username="system", role=Role.ADMIN, member=None)
 """The actor of what the server does by itself, such as closing a vote when its time is up."""
@@ -211,6 +215,11 @@ class Application:
         """
         started = time.perf_counter()
         outcome = "error"
+        kind, _, name = stream.partition(":")
+        tokens = (
+            COMMAND.set(str(getattr(command, "id", ""))),
+            SITTING.set(name if kind == "session" else SITTING.get()),
+        )
         try:
             aggregate = self._aggregate(stream)
             pending = _Pending(command, actor, aggregate.prepare(self, stream, command, actor))
@@ -224,7 +233,12 @@ class Application:
             outcome = refused.code
             raise
         finally:
-            METRICS.command(str(getattr(command, "type", "unknown")), outcome, time.perf_counter() - started)
+            type_ = str(getattr(command, "type", "unknown"))
+            METRICS.command(type_, outcome, time.perf_counter() - started)
+            if type_ not in QUIET or outcome != "ok":  # a line per event of interest, not per ballot counted
+                log.info("%s %s on %s: %s", type_, getattr(command, "id", ""), stream, outcome)
+            COMMAND.reset(tokens[0])
+            SITTING.reset(tokens[1])
 
     async def _drain(self, stream: str) -> None:
         try:

@@ -47,6 +47,7 @@ from session_server.http.responses import (
 )
 from session_server.http.sockets import Admission, session_feed, session_socket
 from session_server.node import Node
+from session_server.ops.logs import RequestIds
 from session_server.ops.metrics import serve_metrics
 from session_server.store import database
 from session_server.store.events import StoreError
@@ -269,7 +270,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             Exception: _for_people(internal_error_handler),
         },
-        middleware=[Middleware(CleanAddresses, page_headers=PAGE_HEADERS)],
+        middleware=[Middleware(RequestIds), Middleware(CleanAddresses, page_headers=PAGE_HEADERS)],
         lifespan=lifespan,
     )
     # Built once, at start: an extension describing a path the core or another extension already does fails here.

@@ -1,0 +1,77 @@
+"""The server's log (issue 21): with ``KVORUM_LOG_FORMAT=json`` one JSON object a line, each with the node and,
+where it applies, the request id (a proxy's, echoed back), the sitting and the command; and never a password
+or a token — the whole log of a sign-in, a few commands and a refusal is searched for them."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+from conftest import Demo
+
+from session_server.ops.logs import Redact, json_formatter
+
+
+@pytest.fixture
+def json_log() -> Iterator[io.StringIO]:
+    """Everything logged during the test, as ``KVORUM_LOG_FORMAT=json`` writes it."""
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.setFormatter(json_formatter("node-a"))
+    handler.addFilter(Redact())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield out
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+async def test_json_lines_carry_the_request_the_sitting_and_the_command_and_never_a_secret(
+    demo_council: Demo, json_log: io.StringIO
+) -> None:
+    demo = demo_council
+    signed_in = await demo.client.post("/api/v1/auth/login", json={"username": "chair", "password": "demo"})
+    assert signed_in.status_code == 200
+    access = signed_in.json()["access_token"]
+    refresh = signed_in.cookies.get("kvorum_refresh") or ""
+    wrong = await demo.client.post("/api/v1/auth/login", json={"username": "chair", "password": "Wrong-Pass-987"})
+    assert wrong.status_code == 401
+    opened = await demo.client.post(
+        "/api/v1/sessions/c8-s45/commands",
+        json={"id": "open-logged", "type": "session.open"},
+        headers={"authorization": f"Bearer {access}", "x-request-id": "rq-42"},
+    )
+    assert opened.status_code == 200 and opened.headers["x-request-id"] == "rq-42"
+    assert len((await demo.client.get("/healthz")).headers["x-request-id"]) == 16  # made here when none came
+    refused = await demo.command("deputy01", "ballot.cast", vote="v9", choice="for")
+    assert refused.json()["error"] == "unknown_vote"
+    logging.getLogger("kvorum.test").info("Authorization: Bearer %s password=%s", access, "Hunter2-Pass")
+
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    assert lines and all(
+        line["node"] == "node-a" and {"time", "level", "logger", "message"} <= set(line) for line in lines
+    )
+    [opening] = [line for line in lines if "open-logged" in line["message"]]
+    assert (opening["request_id"], opening["sitting"], opening["command"]) == ("rq-42", "c8-s45", "open-logged")
+    assert opening["message"] == "session.open open-logged on session:c8-s45: ok"
+    assert any("ballot.cast" in line["message"] and line["message"].endswith("unknown_vote") for line in lines)
+    text = json_log.getvalue()
+    for secret in (access, refresh, "Wrong-Pass-987", "Hunter2-Pass", '"password": "demo"'):
+        if secret:
+            assert secret not in text, f"the log holds a secret: {secret[:12]}…"
+    assert "[redacted]" in text
+
+
+def test_redact_blanks_tokens_and_passwords_whatever_logs_them() -> None:
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "%s", ("token=abc123 Bearer eyJhbGciOi.eyJzdWIi.c2ln",), None
+    )
+    Redact().filter(record)
+    assert record.getMessage() == "token=[redacted] [redacted]"
