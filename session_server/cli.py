@@ -143,29 +143,31 @@ def cmd_serve(args: argparse.Namespace) -> None:
     _serve(_settings(args))
 
 
-def cmd_migrate(args: argparse.Namespace) -> None:
-    """Apply pending schema migrations and say which."""
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Apply pending schema migrations and say which; with ``--check``, only say which would run (exit 1
+    when some would, 0 when the schema is up to date), changing nothing."""
     from session_server.store.database import create_pool
-    from session_server.store.schema import CORE, migrate
+    from session_server.store.schema import CORE, migrate, pending
 
     settings = _settings(args)
+    check = bool(getattr(args, "check", False))
 
-    async def run() -> None:
+    async def run() -> list[Any]:
         async with database_url(settings.database_url, settings.data_dir) as url:
             pool = await create_pool(url, size=2)
             try:
                 async with pool.acquire() as conn:
-                    applied = await migrate(conn, migrations())
+                    return await (pending if check else migrate)(conn, migrations())
             finally:
                 await pool.close()
-        if applied:
-            for m in applied:
-                owner = "" if m.component == CORE else f"{m.component}/"  # an extension's own tables
-                print(f"applied {owner}{m.version:04d}_{m.name}")
-        else:
-            print("schema is up to date")
 
-    asyncio.run(run())
+    done = asyncio.run(run())
+    for m in done:
+        owner = "" if m.component == CORE else f"{m.component}/"  # an extension's own tables
+        print(f"{'would apply' if check else 'applied'} {owner}{m.version:04d}_{m.name}")
+    if not done:
+        print("schema is up to date")
+    return 1 if check and done else 0
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -381,6 +383,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_demo)
     witness_commands(sub)
     p = sub.add_parser("migrate", help="apply schema migrations")
+    p.add_argument("--check", action="store_true", help="only list the migrations that would run (exit 1 if any)")
     p.set_defaults(run=cmd_migrate)
 
     users = sub.add_parser("user", help="manage accounts").add_subparsers(dest="user_command", required=True)

@@ -29,10 +29,19 @@ async def empty_database(pg_server_url: str) -> AsyncIterator[str]:
 
 async def test_migrate_applies_each_migration_once(empty_database: str, tmp_path: Path) -> None:
     env = _env(KVORUM_DATABASE_URL=empty_database, KVORUM_DATA_DIR=str(tmp_path))
+    # --check lists what would run before an upgrade, changes nothing, and exits 1 while something would
+    code, checked, err = await _run("migrate", "--check", env=env)
+    assert code == 1, err
+    assert "would apply 0001_event_store" in checked and "would apply portal/" in checked
+    code, again, _ = await _run("migrate", "--check", env=env)
+    assert (code, again) == (1, checked)  # nothing was applied
     code, out, err = await _run("migrate", env=env)
     assert code == 0, err
     assert "applied 0001_event_store" in out and "applied 0002_accounts" in out
+    assert out.replace("applied", "would apply") == checked  # what it said would run, in that order
     code, out, _ = await _run("migrate", env=env)
+    assert code == 0 and out.strip() == "schema is up to date"
+    code, out, _ = await _run("migrate", "--check", env=env)
     assert code == 0 and out.strip() == "schema is up to date"
 
 

@@ -94,6 +94,31 @@ async def _record_table(conn: asyncpg.Connection) -> None:
         )
 
 
+async def pending(conn: asyncpg.Connection, components: Sequence[Component] = (CORE_MIGRATIONS,)) -> list[Migration]:
+    """The migrations ``migrate`` would apply now, in its order; it changes nothing (``kvorum migrate --check``)."""
+    recorded: set[tuple[str, int]] = set()
+    if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
+        has_component = await conn.fetchval(
+            """SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
+               AND table_name = 'schema_migrations' AND column_name = 'component'"""
+        )
+        query = (
+            "SELECT component, version FROM schema_migrations"
+            if has_component
+            else ("SELECT 'core' AS component, version FROM schema_migrations")
+        )
+        recorded = {(r["component"], r["version"]) for r in await conn.fetch(query)}
+    found = []
+    for component in components:
+        for migration in available(component):
+            if (migration.component, migration.version) in recorded:
+                continue
+            if migration.replaces is not None and ("core", migration.replaces[0]) in recorded:
+                continue  # moved to its extension: recorded, not run again
+            found.append(migration)
+    return found
+
+
 async def migrate(conn: asyncpg.Connection, components: Sequence[Component] = (CORE_MIGRATIONS,)) -> list[Migration]:
     """Apply every migration not yet recorded, of ``components`` (the core's alone unless told: with the
     installed extensions', ``session_server.extensions.migrations()``), in that order; return those applied."""
