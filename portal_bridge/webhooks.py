@@ -175,10 +175,10 @@ class Sender:
                 limit,
             )
             results = await asyncio.gather(*(self._post(r) for r in rows))
+            outcomes: list[str] = []
             for row, error in zip(rows, results, strict=True):
                 attempts = row["attempts"] + 1
-                outcome = "delivered" if error is None else "parked" if attempts >= self.attempts else "failed"
-                METRICS.webhooks.labels(outcome).inc()
+                outcomes.append("delivered" if error is None else "parked" if attempts >= self.attempts else "failed")
                 if error is None:
                     await conn.execute(
                         """UPDATE webhook_deliveries SET status = 'delivered', attempts = $2, delivered_at = now(),
@@ -200,6 +200,8 @@ class Sender:
                         parked,
                         float(delay_ms),
                     )
+        for outcome in outcomes:  # counted once committed (a rolled-back batch is sent again)
+            METRICS.webhooks.labels(outcome).inc()
         return len(rows)
 
     async def _post(self, row: Any) -> str | None:

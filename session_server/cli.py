@@ -111,6 +111,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "log_level": "info",
+        "log_config": None,  # uvicorn's lines go through the process's logging: plain or JSON, redacted
         "access_log": False,
         "ws_max_size": 64 * 1024,  # a bigger WebSocket message is refused with close code 1009
         "ws_ping_interval": 20.0,  # heartbeats: a peer that stops answering is dropped

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import Demo
 
-from session_server.ops.logs import Redact, json_formatter
+from session_server.ops.logs import Redact, json_formatter, redacted
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ async def test_json_lines_carry_the_request_the_sitting_and_the_command_and_neve
     )
     [opening] = [line for line in lines if "open-logged" in line["message"]]
     assert (opening["request_id"], opening["sitting"], opening["command"]) == ("rq-42", "c8-s45", "open-logged")
-    assert opening["message"] == "session.open open-logged on session:c8-s45: ok"
+    assert opening["message"] == "session.open open-logged on 'session:c8-s45': ok"
     assert any("ballot.cast" in line["message"] and line["message"].endswith("unknown_vote") for line in lines)
     text = json_log.getvalue()
     for secret in (access, refresh, "Wrong-Pass-987", "Hunter2-Pass", '"password": "demo"'):
@@ -75,3 +75,24 @@ def test_redact_blanks_tokens_and_passwords_whatever_logs_them() -> None:
     )
     Redact().filter(record)
     assert record.getMessage() == "token=[redacted] [redacted]"
+
+
+@pytest.mark.parametrize(
+    ("said", "written"),
+    [
+        ("{'password': 'x', 'user': 'bob'}", "{'password': '[redacted]', 'user': 'bob'}"),
+        ('{"password": "demo"}', '{"password": "[redacted]"}'),
+        ("password=x&user=bob", "password=[redacted]&user=bob"),
+        ("cookie kvorum_refresh=abc.def; path=/", "cookie kvorum_refresh=[redacted]; path=/"),
+        ("Authorization: Basic dXNlcjpwYXNz", "Authorization: [redacted]"),
+        ("postgresql://kvorum:S3cret@db:5432/kvorum", "postgresql://kvorum:[redacted]@db:5432/kvorum"),
+        ("secret: 1 of 3 members ready", "secret: 1 of 3 members ready"),  # words, not a secret's value
+    ],
+)
+def test_redact_knows_the_shapes_a_secret_takes_and_leaves_words_alone(said: str, written: str) -> None:
+    assert redacted(said) == written
+
+
+def test_a_bad_format_call_is_still_reported_by_logging_not_raised_by_the_filter() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d", ("not a number",), None)
+    assert Redact().filter(record) is True

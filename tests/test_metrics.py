@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ import yaml
 from conftest import Demo
 
 from session_server.config import Settings
+from session_server.ops.metrics import serve_metrics
 
 
 @pytest.fixture
@@ -147,3 +149,16 @@ def test_the_alert_rules_and_the_dashboard_s_queries_pass_promtool_and_name_only
     served = SERVED
     named = set(re.findall(r"\bkvorum_[a-z_]+", " ".join(queries + [a["expr"] for a in alerts])))
     assert named <= served, f"metrics no Kvorum node serves: {sorted(named - served)}"
+
+
+async def test_a_metrics_port_already_taken_is_an_error_naming_it_not_an_exit() -> None:
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        with pytest.raises(OSError, match=f"KVORUM_METRICS_ADDRESS 127.0.0.1:{port}"):
+            async with serve_metrics(("127.0.0.1", port), {}):
+                pass
+    finally:
+        taken.close()

@@ -12,6 +12,7 @@ kind's business (``session_server.application.aggregates``); the path is the sam
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import os
 import time
@@ -225,7 +226,9 @@ class Application:
             pending = _Pending(command, actor, aggregate.prepare(self, stream, command, actor))
             self._queues.setdefault(stream, []).append(pending)
             if stream not in self._workers:
-                self._workers[stream] = asyncio.create_task(self._drain(stream), name=f"commit {stream}")
+                self._workers[stream] = asyncio.create_task(
+                    self._drain(stream), name=f"commit {stream}", context=contextvars.Context()
+                )  # a context of its own: no request's or command's ids in what it and its tasks log
             result = await asyncio.shield(pending.future)
             outcome = "ok"
             return result
@@ -236,7 +239,7 @@ class Application:
             type_ = str(getattr(command, "type", "unknown"))
             METRICS.command(type_, outcome, time.perf_counter() - started)
             if type_ not in QUIET or outcome != "ok":  # a line per event of interest, not per ballot counted
-                log.info("%s %s on %s: %s", type_, getattr(command, "id", ""), stream, outcome)
+                log.info("%s %s on %r: %s", type_, getattr(command, "id", ""), stream, outcome)
             COMMAND.reset(tokens[0])
             SITTING.reset(tokens[1])
 
@@ -260,7 +263,9 @@ class Application:
             if not self._queues.get(stream):
                 self._queues.pop(stream, None)
             elif stream not in self._workers:  # arrived during the final await
-                self._workers[stream] = asyncio.create_task(self._drain(stream), name=f"commit {stream}")
+                self._workers[stream] = asyncio.create_task(
+                    self._drain(stream), name=f"commit {stream}", context=contextvars.Context()
+                )  # a context of its own: no request's or command's ids in what it and its tasks log
 
     @staticmethod
     def _refuse(batch: list[_Pending], exc: BaseException) -> None:

@@ -17,11 +17,12 @@ import re
 import secrets
 import socket
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-__all__ = ["COMMAND", "REQUEST", "SITTING", "Redact", "RequestIds", "configure", "json_formatter"]
+__all__ = ["COMMAND", "REQUEST", "SITTING", "Redact", "RequestIds", "configure", "json_formatter", "redacted"]
 
 REQUEST: Final = contextvars.ContextVar[str | None]("kvorum_request", default=None)
 SITTING: Final = contextvars.ContextVar[str | None]("kvorum_sitting", default=None)
@@ -31,22 +32,39 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _SITTING_PATH = re.compile(r"^/(?:api/v1/sessions|ws/sessions|sessions|display|live)/([A-Za-z0-9_-]{1,60})")
 
 _SECRETS: Final = (
-    re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+"),  # an Authorization header's token
+    re.compile(r"(?i)\b(?:bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),  # an Authorization header's credentials
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+"),  # a JWT anywhere
-    re.compile(r'(?i)("?(?:password|refresh_token|access_token|secret|token)"?\s*[:=]\s*)("[^"]*"|\S+)'),
+    # key=value, "key": "value" or 'key': 'value' (JSON, a Python dict, a query string, a cookie)
+    re.compile(
+        r"""(?i)(["']?\b(?:password|passwd|refresh_token|access_token|api_key|client_secret|secret|token|"""
+        r"""kvorum_refresh)["']?\s*(?:=|:\s*["']))([^"'\s&,;]+)"""
+    ),
+    re.compile(r"(?i)(\b[a-z][a-z0-9+.-]*://[^:/@\s]+:)([^@\s]+)(?=@)"),  # a password in a URL
 )
+
+
+def redacted(text: str) -> str:
+    """``text`` with what looks like a token or a password blanked."""
+    for pattern in _SECRETS:
+        text = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + "[redacted]", text)
+    return text
 
 
 class Redact(logging.Filter):
     """Blank out what looks like a token or a password in a record's message, whoever logged it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = message
-        for pattern in _SECRETS:
-            cleaned = pattern.sub(lambda m: (m.group(1) if m.lastindex else "") + "[redacted]", cleaned)
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format call: logging's own error report says so, as before
+            return True
+        cleaned = redacted(message)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redacted(record.exc_text)
         return True
 
 
@@ -57,7 +75,9 @@ class _Json(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -66,8 +86,10 @@ class _Json(logging.Formatter):
         for key, var in (("request_id", REQUEST), ("sitting", SITTING), ("command", COMMAND)):
             if (value := var.get()) is not None:
                 line[key] = value
-        if record.exc_info:
-            line["error"] = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["error"] = record.exc_text
+        elif record.exc_info:
+            line["error"] = redacted(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from typing import Any, Final
 
@@ -132,8 +133,9 @@ class _Scrape(Collector):
                 )
         consumers = state.get("consumers")
         if consumers is not None:
-            with contextlib.suppress(Exception):  # a database away: the pool's figures still say so
-                status = await consumers.status()
+            with contextlib.suppress(Exception):  # a database away or slow: the pool's figures still say so
+                async with asyncio.timeout(2):
+                    status = await consumers.status()
                 behind = GaugeMetricFamily(
                     "kvorum_consumer_behind", "Events a consumer has not handled yet", labels=["consumer"]
                 )
@@ -145,8 +147,12 @@ class _Scrape(Collector):
                     parked.add_metric([c["name"]], c["parked"])
                 families += [behind, failing, parked]
         studio = state.get("studio")
+        stats: dict[str, int] = {}
         if studio is not None and hasattr(studio, "stats"):
-            for name, value in studio.stats().items():
+            with contextlib.suppress(Exception):
+                stats = studio.stats()
+        if stats:
+            for name, value in stats.items():
                 families.append(
                     GaugeMetricFamily(f"kvorum_video_{name}", f"The video node's {name.replace('_', ' ')}", value=value)
                 )
@@ -180,16 +186,26 @@ async def serve_metrics(address: tuple[str, int] | None, state: Mapping[str, Any
     if address is None:
         yield None
         return
+    # the socket bound here: a port already taken is an error naming it, not uvicorn's exit of the process
+    family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise OSError(f"KVORUM_METRICS_ADDRESS {address[0]}:{address[1]}: {exc.strerror or exc}") from None
     app = _app(state)
-    config = uvicorn.Config(app, host=address[0], port=address[1], log_level="warning", lifespan="off")
+    # log_config None: uvicorn leaves the process's logging (plain or JSON, redacted) as it is
+    config = uvicorn.Config(app, log_config=None, lifespan="off")
     server = _Beside(config)
-    task = asyncio.create_task(server.serve(), name="metrics")
+    task = asyncio.create_task(server.serve(sockets=[sock]), name="metrics")
     while not server.started:
         if task.done():
             task.result()
             raise RuntimeError("the metrics server stopped as it started")
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
+    port = sock.getsockname()[1]
     log.info("metrics on http://%s:%d/metrics", address[0], port)
     try:
         yield port

@@ -96,25 +96,26 @@ async def _record_table(conn: asyncpg.Connection) -> None:
 
 async def pending(conn: asyncpg.Connection, components: Sequence[Component] = (CORE_MIGRATIONS,)) -> list[Migration]:
     """The migrations ``migrate`` would apply now, in its order; it changes nothing (``kvorum migrate --check``)."""
-    recorded: set[tuple[str, int]] = set()
+    recorded: dict[tuple[str, int], str] = {}
     if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
         has_component = await conn.fetchval(
             """SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema()
                AND table_name = 'schema_migrations' AND column_name = 'component'"""
         )
         query = (
-            "SELECT component, version FROM schema_migrations"
+            "SELECT component, version, name FROM schema_migrations"
             if has_component
-            else ("SELECT 'core' AS component, version FROM schema_migrations")
+            else "SELECT 'core' AS component, version, name FROM schema_migrations"
         )
-        recorded = {(r["component"], r["version"]) for r in await conn.fetch(query)}
+        recorded = {(r["component"], r["version"]): r["name"] for r in await conn.fetch(query)}
     found = []
     for component in components:
         for migration in available(component):
             if (migration.component, migration.version) in recorded:
                 continue
-            if migration.replaces is not None and ("core", migration.replaces[0]) in recorded:
-                continue  # moved to its extension: recorded, not run again
+            moved = migration.replaces
+            if moved is not None and recorded.get(("core", moved[0])) == moved[1]:
+                continue  # moved to its extension (version and name matched, as migrate matches them)
             found.append(migration)
     return found
 
