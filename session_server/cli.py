@@ -479,10 +479,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     # that would kill the process before the embedded PostgreSQL is stopped. Unwind instead.
     if threading.current_thread() is threading.main_thread():  # signals go to the main thread only
         signal.signal(signal.SIGTERM, _terminate)
-    configure_logs()  # plain or JSON (KVORUM_LOG_FORMAT=json), never a password or a token
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request to a witness says nothing new
     try:
+        configure_logs()  # plain or JSON (KVORUM_LOG_FORMAT=json), never a password or a token
         code = args.run(args)
     except (CliError, ConfigError, AccountError, DatabaseUnavailable, StoreError) as exc:
         print(f"kvorum: {exc}", file=sys.stderr)

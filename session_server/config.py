@@ -49,6 +49,15 @@ def _address(env: Mapping[str, str], name: str) -> tuple[str, int] | None:
     return host, int(port)
 
 
+def log_settings(env: Mapping[str, str]) -> tuple[str, str | None]:
+    """``(KVORUM_LOG_FORMAT, KVORUM_NODE_NAME)``: "plain" (the default) or "json", and the node's name in JSON
+    lines (None: the host name). Read before the other settings, so that their errors are logged as asked."""
+    form = (env.get("KVORUM_LOG_FORMAT") or "plain").strip().lower()
+    if form not in ("plain", "json"):
+        raise ConfigError(f"KVORUM_LOG_FORMAT must be plain or json, got {form!r}")
+    return form, (env.get("KVORUM_NODE_NAME") or "").strip() or None
+
+
 def whole_number(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from conftest import Demo
 
+from session_server.config import ConfigError, log_settings
 from session_server.ops.logs import Redact, json_formatter, redacted
 
 
@@ -96,3 +97,10 @@ def test_redact_knows_the_shapes_a_secret_takes_and_leaves_words_alone(said: str
 def test_a_bad_format_call_is_still_reported_by_logging_not_raised_by_the_filter() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d", ("not a number",), None)
     assert Redact().filter(record) is True
+
+
+def test_a_log_format_kvorum_does_not_know_is_one_readable_line() -> None:
+    with pytest.raises(ConfigError, match="KVORUM_LOG_FORMAT must be plain or json"):
+        log_settings({"KVORUM_LOG_FORMAT": "xml"})
+    assert log_settings({}) == ("plain", None)
+    assert log_settings({"KVORUM_LOG_FORMAT": "JSON", "KVORUM_NODE_NAME": "node-b"}) == ("json", "node-b")

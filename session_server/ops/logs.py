@@ -22,6 +22,8 @@ from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from session_server.config import log_settings
+
 __all__ = ["COMMAND", "REQUEST", "SITTING", "Redact", "RequestIds", "configure", "json_formatter", "redacted"]
 
 REQUEST: Final = contextvars.ContextVar[str | None]("kvorum_request", default=None)
@@ -99,15 +101,18 @@ def json_formatter(node: str | None = None) -> logging.Formatter:
 
 
 def configure(env: Mapping[str, str] | None = None) -> None:
-    """The process's logging: plain lines by default, JSON with ``KVORUM_LOG_FORMAT=json``; redacted either way."""
-    env = os.environ if env is None else env
-    handler = logging.StreamHandler()
-    if env.get("KVORUM_LOG_FORMAT", "").lower() == "json":
-        handler.setFormatter(json_formatter(env.get("KVORUM_NODE_NAME")))
-    else:
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(Redact())
+    """The process's logging: plain lines by default, JSON with ``KVORUM_LOG_FORMAT=json``; redacted either way.
+    Left alone where something else holds it already (a test runner running the CLI in its own process)."""
+    form, node = log_settings(os.environ if env is None else env)
     root = logging.getLogger()
+    if any(not getattr(h, "kvorum", False) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.kvorum = True  # type: ignore[attr-defined]  # ours: a second configure replaces it
+    handler.setFormatter(
+        json_formatter(node) if form == "json" else logging.Formatter("%(levelname)s %(name)s: %(message)s")
+    )
+    handler.addFilter(Redact())
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
 
