@@ -22,8 +22,12 @@ async function events(sessionId) {
 
 /** The latest commission's published steps: `{attempt, threshold, members, committed: {i: published}, dealt}`. */
 export async function commissionSteps(sessionId) {
+  return stepsIn(await events(sessionId));
+}
+
+function stepsIn(log) {
   let steps = null;
-  for (const event of await events(sessionId)) {
+  for (const event of log) {
     const p = event.payload;
     if (event.type === "commission.elected") {
       steps = { attempt: p.attempt, threshold: p.threshold, members: p.members, committed: {}, dealt: {} };
@@ -33,10 +37,10 @@ export async function commissionSteps(sessionId) {
   return steps;
 }
 
-/** The encrypted ballots a secret vote counts: each deputy's last `ballot.encrypted`, in the log's order. */
-export async function ballotsOf(sessionId, vote) {
+/** The encrypted ballots a secret vote counts in `log`: each deputy's last `ballot.encrypted`, in the log's order. */
+function ballotsIn(log, vote) {
   const last = new Map();
-  for (const event of await events(sessionId)) {
+  for (const event of log) {
     if (event.type === "ballot.encrypted" && event.payload.vote === vote) last.set(event.payload.deputy, event.payload.encrypted);
   }
   return [...last.values()];
@@ -47,7 +51,10 @@ export async function ballotsOf(sessionId, vote) {
  * proofs checked (`secret-ballot.js`), K = Σ C_i0; null when the log does not make one.
  */
 export async function keyFromLog(sb, council, sessionId) {
-  const steps = await commissionSteps(sessionId);
+  return keyIn(sb, council, sessionId, stepsIn(await events(sessionId)));
+}
+
+function keyIn(sb, council, sessionId, steps) {
   if (!steps || Object.keys(steps.committed).length !== steps.members.length) return null;
   const context = `${council}/${sessionId}/commission/${steps.attempt}`;
   const commitments = Object.values(steps.committed).map((p) => sb.checkCommitment(context, p, steps.threshold));
@@ -60,8 +67,9 @@ export async function keyFromLog(sb, council, sessionId) {
  * Null when both hold, else the refusal's code (messages.js).
  */
 export async function checkBeforeDecrypting(sb, council, sessionId, vote) {
-  if ((await keyFromLog(sb, council, sessionId)) !== vote.key) return "secret_key_mismatch";
-  const product = sb.productOf(await ballotsOf(sessionId, vote.id));
+  const log = await events(sessionId); // read once: the key and the sum from the same log
+  if (keyIn(sb, council, sessionId, stepsIn(log)) !== vote.key) return "secret_key_mismatch";
+  const product = sb.productOf(ballotsIn(log, vote.id));
   const same = product.every((p, o) => p.a === vote.product?.[o]?.a && p.b === vote.product?.[o]?.b);
   return same && product.length === vote.product?.length ? null : "secret_product_mismatch";
 }

@@ -45,6 +45,7 @@ __all__ = [
     "commission_step",
     "decryption_share",
     "encrypted_digest",
+    "encrypted_of",
     "open_secret",
     "secret_ballot",
 ]
@@ -112,7 +113,7 @@ def commission_step(state: SessionState, council: CouncilState, member: str, com
         raise DomainError("commission_keyed", "the commission's key is made")
     context = commission_context(council.id, state.id, commission.attempt)
     published = command.published.model_dump()
-    if type(published.get("member")) is not int or published.get("member") != index:
+    if published["member"] != index:  # (a strict integer: the command's model)
         raise DomainError("invalid_commission_key", f"the member's number in the commission is {index}")
     try:
         match command:
@@ -185,19 +186,28 @@ def open_secret(state: SessionState, council: CouncilState, command: VoteOpen) -
     return command.question, commission.key
 
 
-def secret_ballot(
-    vote: Vote, member: str, command: BallotCast, context: str, signed: tuple[str, int, dict[str, Any]] | None
-) -> happened.BallotEncrypted:
-    """A secret vote's ballot: encrypted on the tablet, each option proved 0 or 1 and one of them 1; never a
-    plaintext choice. ``signed``: the nonce, sign count and assertion over its digest, when signed."""
+def encrypted_of(vote: Vote, command: BallotCast) -> dict[str, Any]:
+    """A secret vote's ballot as cast, before its signature is checked: encrypted, never a plaintext choice,
+    while the vote still takes ballots."""
     if command.choice is not None:
         raise DomainError("plaintext_in_secret_ballot", "a secret vote takes encrypted ballots only, never a choice")
     if command.encrypted is None:
         raise DomainError("invalid_secret_ballot", "a secret vote's ballot is the tablet's encrypted one")
     if vote.tallying:
         raise DomainError("vote_closed", f"vote {vote.id!r} is being counted")
+    return command.encrypted.model_dump()
+
+
+def secret_ballot(
+    vote: Vote,
+    member: str,
+    encrypted: dict[str, Any],
+    context: str,
+    signed: tuple[str, int, dict[str, Any]] | None,
+) -> happened.BallotEncrypted:
+    """A secret vote's ballot (``encrypted_of``): each option proved 0 or 1 and one of them 1. ``signed``: the
+    nonce, sign count and assertion over its digest, when signed."""
     assert vote.key is not None
-    encrypted = command.encrypted.model_dump()
     try:
         sb.check_ballot(from_b64url(vote.key), encrypted, context, member)
     except sb.SecretBallotError as error:

@@ -15,7 +15,7 @@ from session_server.domain.council import CouncilState
 from session_server.domain.errors import DomainError
 from session_server.domain.events import Event, format_time, parse_time
 from session_server.domain.roles import Context
-from session_server.domain.secret_votes import close_secret, encrypted_digest, open_secret, secret_ballot
+from session_server.domain.secret_votes import close_secret, encrypted_digest, encrypted_of, open_secret, secret_ballot
 from session_server.domain.session_checks import declared, free_item_id, item_of, number_free, open_vote_to_finish
 from session_server.domain.session_state import SessionState, Vote, quorum, registered_deputies
 from voting.amendments import Amendment, conflicting
@@ -298,15 +298,13 @@ def ballot_cast(
     if vote.has_voted(member) and council.first_ballot_final:
         raise DomainError("ballot_final", "this council does not allow changing a ballot")
     if vote.secret:
-        context = vote_context(council.id, state.id, vote.id)
+        encrypted = encrypted_of(vote, command)
         signed = None
         if council.signed_ballots or command.assertion is not None:
-            if command.encrypted is None or command.choice is not None:
-                # refused in the secret ballot's own words (a plaintext choice, no encrypted ballot)
-                return [secret_ballot(vote, member, command, context, None)]
-            content = {"encrypted": encrypted_digest(command.encrypted.model_dump())}
-            signed = _signed_ballot(state, council, member, vote, command, ctx, content)
-        return [secret_ballot(vote, member, command, context, signed)]
+            signed = _signed_ballot(
+                state, council, member, vote, command, ctx, {"encrypted": encrypted_digest(encrypted)}
+            )
+        return [secret_ballot(vote, member, encrypted, vote_context(council.id, state.id, vote.id), signed)]
     if command.choice is None or command.encrypted is not None:
         raise DomainError("invalid_command", "a ballot names its choice (only a secret vote's is encrypted)")
     if vote.sealed:
