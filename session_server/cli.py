@@ -171,6 +171,33 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 1 if check and done else 0
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    """Write a backup of the database and the kept files into a new folder (``session_server.ops.backup``)."""
+    from session_server.ops.backup import BackupError, backup
+
+    try:
+        done = backup(_settings(args), Path(args.folder))
+    except BackupError as exc:
+        raise CliError(f"backup: {exc}") from None
+    print(done.line("backed up into"))
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    """Restore a backup into an empty database and empty file folders; with ``--check``, only check its sums."""
+    from session_server.ops.backup import BackupError, read_manifest, restore
+
+    folder = Path(args.folder)
+    try:
+        if args.check:
+            manifest = read_manifest(folder)
+            print(f"{folder} is whole: {len(manifest['files'])} files as listed, made {manifest['created']}")
+            return
+        done = restore(_settings(args), folder)
+    except BackupError as exc:
+        raise CliError(f"restore: {exc}") from None
+    print(done.line("restored from"))
+
+
 def _read_password(args: argparse.Namespace) -> str:
     if args.password_stdin or not sys.stdin.isatty():
         password = sys.stdin.readline().rstrip("\n")
@@ -387,6 +414,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="only list the migrations that would run (exit 1 if any)")
     p.set_defaults(run=cmd_migrate)
 
+    p = sub.add_parser("backup", help="back up the database and the recordings into a new folder, while serving")
+    p.add_argument("folder", help="a folder that does not exist yet or is empty")
+    p.set_defaults(run=cmd_backup)
+    p = sub.add_parser("restore", help="restore a backup into an empty database and data folder")
+    p.add_argument("folder", help="a folder written by `kvorum backup`")
+    p.add_argument("--check", action="store_true", help="only check every file against the manifest's SHA-256")
+    p.set_defaults(run=cmd_restore)
     users = sub.add_parser("user", help="manage accounts").add_subparsers(dest="user_command", required=True)
     p = users.add_parser("add", help="create an account (password from the prompt or stdin)")
     p.add_argument("username")

@@ -20,6 +20,7 @@ import contextlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any, Protocol
 
 from starlette.requests import HTTPConnection
@@ -134,6 +135,18 @@ async def seed_demo(core: Core) -> None:
         seed = getattr(extension, "seed_demo", None)
         if seed is not None:
             await seed(core)
+
+
+def kept_folders(settings: Settings) -> dict[str, Path]:
+    """The folders of files the installed extensions keep beside the database, by a name of their own (an
+    optional ``folders(settings)``: the video's recordings): backed up and restored with the database
+    (``session_server.ops.backup``) and counted by the retention view."""
+    found: dict[str, Path] = {}
+    for extension in installed():
+        folders = getattr(extension, "folders", None)
+        if folders is not None:
+            found.update(folders(settings))
+    return found
 
 
 def migrations() -> list[Component]:

@@ -33,6 +33,7 @@ import hmac
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -433,6 +434,10 @@ class VideoExtension:
             yield Opened(state={"studio": studio})
         finally:
             await studio.close()
+
+    def folders(self, settings: Settings) -> Mapping[str, Path]:
+        """The video folder (each sitting's segments, playlists and recording): backed up with the database."""
+        return {"video": video_config(settings).folder}
 
     def exports(self) -> Mapping[str, ExportCheck]:
         """No exports of its own."""

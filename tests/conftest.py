@@ -9,6 +9,7 @@ a loopback port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import socket
@@ -132,6 +133,13 @@ class RunningServer:
 
 @pytest.fixture
 async def server(settings: Settings) -> AsyncIterator[RunningServer]:
+    async with running(settings) as served:
+        yield served
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[RunningServer]:
+    """The app with ``settings`` served by uvicorn on a free loopback port, until the block ends."""
     port = free_port()
     app = Served(create_app(settings))
     options = {**uvicorn_options(settings), "port": port, "log_level": "warning"}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import fractions
 import threading
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 import av
 import httpx
 from conftest import Demo
+from video_support import counter_file
 
 from benchmarks._video_peers import CounterTrack, Publisher, Viewer, loudness, read_cells, whep_watch, whip_publish
 from session_server import demo
@@ -297,23 +297,10 @@ async def test_nothing_leaks_after_publishers_and_viewers_leave(demo_council: De
     await _until(lambda: len(asyncio.all_tasks()) <= tasks, within=10, what="tasks to end")
 
 
-def _counter_file(path: Path, seconds: int) -> None:
-    """A short H.264 file from the counter camera: what an IP camera's stream looks like to the player."""
-    camera = CounterTrack(320, 240)
-    with av.open(str(path), "w") as out:
-        stream = out.add_stream("libx264", rate=30)
-        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
-        for i in range(seconds * 30):
-            frame = camera.draw(i, 0)
-            frame.pts, frame.time_base = i, fractions.Fraction(1, 30)
-            out.mux(stream.encode(frame))
-        out.mux(stream.encode(None))
-
-
 async def test_an_ip_camera_is_pulled_by_url_from_the_session_settings(demo_council: Demo, tmp_path: Path) -> None:
     chamber = demo_council
     camera = tmp_path / "camera.mp4"
-    _counter_file(camera, 20)
+    counter_file(camera, 20)
     staff = await chamber.headers("operator")
     settings_url = f"/api/v1/sessions/{SESSION}/video"
     assert (await chamber.client.get(settings_url)).status_code == 401  # the URL may hold a password
