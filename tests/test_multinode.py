@@ -7,7 +7,6 @@ import json
 import os
 import random
 import signal
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import websockets
+from cluster_support import Node, start
 from conftest import free_port
 from websockets.exceptions import ConnectionClosed
 
@@ -26,45 +26,6 @@ from session_server.config import Settings
 from voting.canonical import GENESIS, event_hash
 
 SESSION = demo.SESSION_ID
-
-
-@dataclass
-class Node:
-    port: int
-    proc: asyncio.subprocess.Process
-
-    @property
-    def http(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def ws(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ws/sessions/{SESSION}"
-
-
-async def _start(env: dict[str, str], port: int, log: Path) -> Node:
-    with log.open("wb") as out:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "session_server",
-            "serve",
-            env={**env, "KVORUM_PORT": str(port)},
-            stdout=out,
-            stderr=out,
-        )
-    node = Node(port, proc)
-    async with httpx.AsyncClient(base_url=node.http) as client:
-        for _ in range(300):
-            if proc.returncode is not None:
-                raise AssertionError(f"node on {port} exited with {proc.returncode}; see {log}")
-            try:
-                if (await client.get("/readyz")).status_code == 200:
-                    return node
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"node on {port} did not become ready")
 
 
 Cluster = tuple[list[Node], dict[str, str]]
@@ -84,7 +45,7 @@ async def cluster(
         "KVORUM_DATA_DIR": str(tmp_path),
         "KVORUM_DB_POOL_SIZE": "4",
     }
-    nodes = list(await asyncio.gather(*(_start(env, free_port(), tmp_path / f"node{i}.log") for i in range(3))))
+    nodes = list(await asyncio.gather(*(start(env, free_port(), tmp_path / f"node{i}.log") for i in range(3))))
     try:
         yield nodes, tokens
     finally:

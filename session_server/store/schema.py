@@ -10,10 +10,17 @@ start together apply them one at a time; each file runs in its own transaction w
 Some extension files were core migrations once (before extensions had their own); such a file says so
 in a first line ``-- replaces: core NNNN_name``, and where the database recorded that core migration,
 the file is recorded as applied without running it again.
+
+Nodes of the previous release keep serving while a migration runs (a rolling upgrade), so a migration
+waits for a table's lock at most ``LOCK_TIMEOUT`` seconds: a waiting ``ALTER TABLE`` would queue every
+ballot behind it for as long as some long read holds the table. It gives up, lets them through, and
+tries again (``ATTEMPTS`` times, a little later each time) before the start fails, saying why.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +32,10 @@ _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _REPLACES = re.compile(r"^-- replaces: core (\d{4})_([a-z0-9_]+)\s*$", re.MULTILINE)
 _LOCK_KEY = 0x6B766F72  # "kvor"
 CORE = "core"
+LOCK_TIMEOUT = 2.0
+ATTEMPTS = 30
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +131,12 @@ async def pending(conn: asyncpg.Connection, components: Sequence[Component] = (C
     return found
 
 
-async def migrate(conn: asyncpg.Connection, components: Sequence[Component] = (CORE_MIGRATIONS,)) -> list[Migration]:
+async def migrate(
+    conn: asyncpg.Connection,
+    components: Sequence[Component] = (CORE_MIGRATIONS,),
+    *,
+    lock_timeout: float = LOCK_TIMEOUT,
+) -> list[Migration]:
     """Apply every migration not yet recorded, of ``components`` (the core's alone unless told: with the
     installed extensions', ``session_server.extensions.migrations()``), in that order; return those applied."""
     async with conn.transaction():
@@ -129,25 +145,51 @@ async def migrate(conn: asyncpg.Connection, components: Sequence[Component] = (C
     applied: list[Migration] = []
     for component in components:
         for migration in available(component):
-            async with conn.transaction():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
-                done = await conn.fetchval(
-                    "SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
-                    migration.component,
-                    migration.version,
-                )
-                if done:
-                    continue
-                if migration.replaces is None or not await conn.fetchval(
-                    "SELECT 1 FROM schema_migrations WHERE component = 'core' AND version = $1 AND name = $2",
-                    *migration.replaces,
-                ):
-                    await conn.execute(migration.sql)
-                    applied.append(migration)
-                await conn.execute(
-                    "INSERT INTO schema_migrations (component, version, name) VALUES ($1, $2, $3)",
-                    migration.component,
-                    migration.version,
-                    migration.name,
-                )
+            for attempt in range(1, ATTEMPTS + 1):
+                try:
+                    if await _apply(conn, migration, lock_timeout):
+                        applied.append(migration)
+                    break
+                except asyncpg.LockNotAvailableError:
+                    if attempt == ATTEMPTS:
+                        raise
+                    log.warning(
+                        "migration %s/%04d_%s waited %.1f s for a table in use; trying again (%d of %d)",
+                        migration.component,
+                        migration.version,
+                        migration.name,
+                        lock_timeout,
+                        attempt,
+                        ATTEMPTS,
+                    )
+                    await asyncio.sleep(min(0.1 * attempt, 2.0))
     return applied
+
+
+async def _apply(conn: asyncpg.Connection, migration: Migration, lock_timeout: float) -> bool:
+    """Run one migration in a transaction of its own and record it; False when it was recorded already."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _LOCK_KEY)
+        # After the advisory lock, which nodes starting together wait for as long as a migration takes.
+        await conn.execute(f"SET LOCAL lock_timeout = '{int(lock_timeout * 1000)}ms'")
+        done = await conn.fetchval(
+            "SELECT 1 FROM schema_migrations WHERE component = $1 AND version = $2",
+            migration.component,
+            migration.version,
+        )
+        if done:
+            return False
+        ran = False
+        if migration.replaces is None or not await conn.fetchval(
+            "SELECT 1 FROM schema_migrations WHERE component = 'core' AND version = $1 AND name = $2",
+            *migration.replaces,
+        ):
+            await conn.execute(migration.sql)
+            ran = True
+        await conn.execute(
+            "INSERT INTO schema_migrations (component, version, name) VALUES ($1, $2, $3)",
+            migration.component,
+            migration.version,
+            migration.name,
+        )
+        return ran
