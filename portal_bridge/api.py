@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import hashlib
 import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
 from typing import Any
@@ -59,6 +59,7 @@ from session_server.http.responses import (
     principal,
     read_body,
 )
+from session_server.ops.retention import Holding
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -327,6 +328,14 @@ class PortalExtension:
         """The schemas ``routes()`` refer to in ``/api/v1/openapi.json`` (each route is described beside its
         handler)."""
         return description()
+
+    async def holdings(self, core: Core) -> Sequence[Holding]:
+        """The files attached to drafts, for the storage view (the decisions themselves are in the log)."""
+        row = await core.database.fetchrow(
+            """SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes, min(created_at) AS oldest,
+                      max(created_at) AS newest FROM files"""
+        )
+        return [Holding("files", int(row["count"]), int(row["bytes"]), row["oldest"], row["newest"])]
 
     def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
         """``kvorum portal rebuild``: rebuild the portal's read models from the log."""

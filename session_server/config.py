@@ -112,6 +112,9 @@ class Settings:
     """``KVORUM_TRUSTED_PROXIES``: the proxies whose ``X-Forwarded-For`` names the client (addresses or
     networks, or ``*`` where nothing but the proxy can reach the node); by default none, so a client
     cannot pass for another address (the per-address caps count real peers)."""
+    retention_years: int = 5
+    """``KVORUM_RETENTION_YEARS``: how long the council keeps its records (at least the law's five years); shown
+    by the storage view (``session_server.ops.retention``). Kvorum deletes nothing, after it either."""
     demo: bool = False
     """Started by ``kvorum demo``: a demo council's unsigned ballots are expected, not warned about."""
 
@@ -147,4 +150,5 @@ class Settings:
             public_url=(env.get("KVORUM_PUBLIC_URL") or "").rstrip("/"),
             trusted_proxies=_proxies(env, "KVORUM_TRUSTED_PROXIES"),
             metrics_address=_address(env, "KVORUM_METRICS_ADDRESS"),
+            retention_years=whole_number(env, "KVORUM_RETENTION_YEARS", 5, low=5, high=100),
         )

@@ -27,12 +27,13 @@ Under ``/api/v1``:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ from session_server.http.responses import (
     site_url,
 )
 from session_server.identity.tokens import Principal
+from session_server.ops.retention import Holding, folder_holding
 from streaming.broadcast import Studio
 from streaming.chapters import chapters, webvtt
 from streaming.config import video_config
@@ -438,6 +440,11 @@ class VideoExtension:
     def folders(self, settings: Settings) -> Mapping[str, Path]:
         """The video folder (each sitting's segments, playlists and recording): backed up with the database."""
         return {"video": video_config(settings).folder}
+
+    async def holdings(self, core: Core) -> Sequence[Holding]:
+        """The video folder for the storage view: how many recordings, how big with their segments, how old."""
+        folder = video_config(core.settings).folder
+        return [await asyncio.to_thread(folder_holding, "recordings", folder, counted="recording.mp4")]
 
     def exports(self) -> Mapping[str, ExportCheck]:
         """No exports of its own."""

@@ -104,9 +104,9 @@ async def test_verify_finds_a_tampered_event(store: EventStore) -> None:
     leaf = await store.pool.fetchval("SELECT leaf FROM events WHERE stream = 'session:a' AND seq = 3")
     forged = orjson.loads(leaf)
     forged["payload"]["deputy"] = "d99"
-    await store.pool.execute(
-        "UPDATE events SET leaf = $1 WHERE stream = 'session:a' AND seq = 3", rfc8785.dumps(forged)
-    )
+    async with store.pool.acquire() as conn:  # someone with the database's superuser, who can lift the guard
+        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_kept")
+        await conn.execute("UPDATE events SET leaf = $1 WHERE stream = 'session:a' AND seq = 3", rfc8785.dumps(forged))
     with pytest.raises(ChainBroken) as broken:
         await store.verify("session:a")
     assert broken.value.seq == 3
@@ -208,7 +208,8 @@ async def test_a_database_migrated_before_extensions_had_their_own_schema_keeps_
             old: dict[int, tuple[str, list[str]]] = {m.version: (m.name, [m.sql]) for m in available()}
             for component in installed()[1:]:
                 for m in available(component):
-                    assert m.replaces is not None
+                    if m.replaces is None:
+                        continue  # written after the move: the extension's own from the start
                     version, old_name = m.replaces
                     sqls = old[version][1] if version in old else []
                     old[version] = (old_name, [*sqls, m.sql])
@@ -225,7 +226,9 @@ async def test_a_database_migrated_before_extensions_had_their_own_schema_keeps_
                 "INSERT INTO documents (id, number, title, status, seq) VALUES ('d', 'ПР-1', 'т', 'registered', 1)"
             )
 
-            assert await migrate(conn, installed()) == []  # nothing runs again
+            newer = [(c.name, m.version) for c in installed()[1:] for m in available(c) if m.replaces is None]
+            # nothing runs again; only what was written after the move runs, once
+            assert [(m.component, m.version) for m in await migrate(conn, installed())] == newer
             assert await conn.fetchval("SELECT count(*) FROM documents") == 1  # the data stays
             recorded = {(r["component"], r["version"]) for r in await conn.fetch("SELECT * FROM schema_migrations")}
             for component in installed():

@@ -14,6 +14,7 @@
 import { amendmentArticles, amendmentStatus } from "./amendments.js";
 import { Auth } from "./auth.js";
 import { documentsPanel } from "./console-documents.js";
+import { storagePanel } from "./console-storage.js";
 import { STRINGS, format } from "./console-strings.js";
 import { confirmStep, markField, reportBeside } from "./dialog.js";
 import { errorText } from "./messages.js";
@@ -101,7 +102,9 @@ function renderTexts() {
     "close-vote": "closeVote", "cancel-label": "cancelReason", "cancel-vote": "cancelVote",
     "speakers-title": "speakers", "finish-speech": "finishSpeech", "grant-seconds-label": "grantSeconds",
     "conflicts-title": "conflicts", "devices-title": "devices", "witnesses-title": "witnesses",
-    "witnesses-refresh": "witnessesRefresh", "committees-title": "committees", "committee-new-title": "committeeNew",
+    "witnesses-refresh": "witnessesRefresh", "storage-title": "storage", "storage-what": "keptWhat",
+    "storage-count": "keptHowMany", "storage-size": "keptSize", "storage-oldest": "keptOldest",
+    "storage-until": "keptUntil", "storage-refresh": "keptRefresh", "committees-title": "committees", "committee-new-title": "committeeNew",
     "committee-name-label": "committeeName", "committee-id-label": "committeeId",
     "committee-composition-label": "committeeComposition", "committee-members-legend": "committeeMembers",
     "committee-chair-label": "committeeChair", "committee-deputy-chair-label": "committeeDeputyChair",
@@ -135,6 +138,7 @@ function renderTexts() {
   renderCouncil();
   renderSittings();
   view.documents?.render();
+  view.storage?.render();
   render();
 }
 
@@ -1032,6 +1036,11 @@ async function enterDesk() {
     await view.documents.reload();
     if (!$("s-rows").children.length) addAgendaRow();
     await renderWitnesses();
+  }
+  $("storage-panel").hidden = auth.me.role !== "admin"; // what is kept: the administrator's
+  if (auth.me.role === "admin") {
+    view.storage ??= storagePanel({ api, t, report, view });
+    await view.storage.reload();
   }
   await reloadCouncil();
   $("who").textContent = auth.me.member ? name(auth.me.member) : auth.me.username;

@@ -30,7 +30,7 @@ from session_server.config import Settings
 from session_server.domain.errors import Refusal
 from session_server.extensions import installed
 from session_server.http import consumers as consumer_routes
-from session_server.http import enrollment, ledger_routes, notices, users_routes
+from session_server.http import enrollment, ledger_routes, notices, storage, users_routes
 from session_server.http import routes as api_routes
 from session_server.http.edge import CleanAddresses
 from session_server.http.openapi import described, openapi_document
@@ -205,6 +205,7 @@ def core_api() -> list[BaseRoute]:
         + enrollment.routes()
         + users_routes.routes()
         + consumer_routes.routes()
+        + storage.routes()
     )
 
 

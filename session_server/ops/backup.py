@@ -78,11 +78,12 @@ class Summary:
 
 
 def _size(count: int) -> str:
+    value = float(count)
     for unit in ("B", "KB", "MB", "GB"):
-        if count < 1024 or unit == "GB":
-            return f"{count} {unit}" if unit == "B" else f"{count:.1f} {unit}"
-        count /= 1024  # type: ignore[assignment]
-    raise AssertionError("unreachable")
+        if value < 1024 or unit == "GB":
+            break
+        value /= 1024
+    return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
 
 
 # --- PostgreSQL's tools -----------------------------------------------------------------------------------
