@@ -233,6 +233,7 @@ async def broadcast_status(request: Request) -> Response:
         "hls": f"/live/{session}/index.m3u8" if (folder / "index.m3u8").is_file() else None,
         "recording": f"/live/{session}/recording.mp4" if (folder / "recording.mp4").is_file() else None,
         "chapters": f"/api/v1/sessions/{session}/chapters.vtt",
+        "ice_servers": [{"urls": url} for url in studio.config.browser_ice_servers],
     }
     # Counted when asked, cached a few seconds: a thousand open pages cost one count per node.
     return JSONResponse(body, headers={"Cache-Control": "public, max-age=5"})

@@ -61,6 +61,8 @@ class VideoConfig:
     folder: Path
     """Where each session's segments, playlists and recording go (``<data>/video``)."""
     ice_servers: tuple[RTCIceServer, ...] = ()
+    browser_ice_servers: tuple[str, ...] = ()
+    """STUN URLs the pages give the browsers (``KVORUM_BROWSER_ICE_SERVERS``)."""
     max_viewers: int = 100
     """WebRTC viewers per node; more get 503 and the HLS address."""
     bitrate: int = 1_500_000

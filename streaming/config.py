@@ -3,6 +3,10 @@
 - ``KVORUM_ICE_SERVERS``: STUN/TURN servers for WebRTC peers; a comma-separated list of URLs
   (``stun:stun.example.org:3478``) or a JSON list of ``{"urls", "username", "credential"}``. Empty
   (the default): host candidates only, which is enough on a LAN and on loopback.
+- ``KVORUM_BROWSER_ICE_SERVERS``: STUN servers the browsers use (a comma-separated list of ``stun:`` URLs),
+  given to the pages with the broadcast's status. A browser that learns its public address from one lets
+  the video node reach it through a TURN relay (deploy/k8s). Never a TURN server: its password would be
+  public. Empty (the default): none, as on a LAN.
 - ``KVORUM_WHEP_MAX_VIEWERS``: WebRTC viewers per node (100); more are sent to HLS.
 - ``KVORUM_VIDEO_BITRATE_KBPS``: the encode's bitrate when a session sets none (1500).
 - ``KVORUM_VIDEO_DIR``: where segments, playlists and recordings go (``<KVORUM_DATA_DIR>/video``).
@@ -13,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -23,7 +28,7 @@ from session_server.config import ConfigError as CoreConfigError
 from session_server.config import Settings
 from streaming.broadcast import VideoConfig
 
-__all__ = ["ConfigError", "ice_servers", "video_config"]
+__all__ = ["ConfigError", "browser_ice_servers", "ice_servers", "video_config"]
 
 
 class ConfigError(CoreConfigError):
@@ -46,6 +51,21 @@ def ice_servers(text: str) -> tuple[RTCIceServer, ...]:
         raise ConfigError(f"KVORUM_ICE_SERVERS: not a list of {{urls, username, credential}}: {exc}") from None
 
 
+_STUN = re.compile(r"^stuns?:[A-Za-z0-9.\-\[\]:]+$")
+
+
+def browser_ice_servers(text: str) -> tuple[str, ...]:
+    """Parse ``KVORUM_BROWSER_ICE_SERVERS``: ``stun:`` URLs only, for the pages to hand to every browser."""
+    urls = tuple(url.strip() for url in text.split(",") if url.strip())
+    for url in urls:
+        if not _STUN.match(url):
+            raise ConfigError(
+                f"KVORUM_BROWSER_ICE_SERVERS: {url!r} is not a stun: URL such as stun:turn.example.ua:3478 "
+                "(a TURN server's password would be given to every browser)"
+            )
+    return urls
+
+
 def _int(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = env.get(name, "").strip()
     if not raw:
@@ -62,6 +82,7 @@ def video_config(settings: Settings, env: Mapping[str, str] | None = None) -> Vi
     return VideoConfig(
         folder=Path(folder) if folder else settings.data_dir / "video",
         ice_servers=ice_servers(env.get("KVORUM_ICE_SERVERS", "")),
+        browser_ice_servers=browser_ice_servers(env.get("KVORUM_BROWSER_ICE_SERVERS", "")),
         max_viewers=_int(env, "KVORUM_WHEP_MAX_VIEWERS", 100, 0, 10_000),
         bitrate=_int(env, "KVORUM_VIDEO_BITRATE_KBPS", 1500, 200, 8000) * 1000,
         resume_seconds=_int(env, "KVORUM_VIDEO_RESUME_SECONDS", 900, 1, 86_400),

@@ -34,7 +34,17 @@ _NULLABLE_TEXT = {"type": ["string", "null"]}
 _WRITTEN_SCHEMAS: dict[str, Any] = {
     "BroadcastStatus": {
         "type": "object",
-        "required": ["session", "status", "started_at", "viewers", "whep", "hls", "recording", "chapters"],
+        "required": [
+            "session",
+            "status",
+            "started_at",
+            "viewers",
+            "whep",
+            "hls",
+            "recording",
+            "chapters",
+            "ice_servers",
+        ],
         "properties": {
             "session": {"type": "string"},
             "status": {"enum": ["off", *get_args(BroadcastStatus)]},
@@ -48,6 +58,11 @@ _WRITTEN_SCHEMAS: dict[str, Any] = {
             "hls": {**_NULLABLE_TEXT, "description": "the HLS playlist, once the broadcast has written one"},
             "recording": {**_NULLABLE_TEXT, "description": "the recording, once joined"},
             "chapters": {"type": "string", "description": "the WebVTT chapters"},
+            "ice_servers": {
+                "type": "array",
+                "description": "STUN servers for the browser's RTCPeerConnection (KVORUM_BROWSER_ICE_SERVERS)",
+                "items": {"type": "object", "required": ["urls"], "properties": {"urls": {"type": "string"}}},
+            },
         },
     },
     "StreamKey": {

@@ -159,3 +159,39 @@ async def test_a_resident_over_the_webrtc_cap_watches_hls_even_where_the_browser
     await _playing(resident)
     assert hls_js and await resident.evaluate("document.getElementById('player').src.startsWith('blob:')")
     await operator.click("#stop")
+
+
+STUN = "stun:127.0.0.1:3478"
+
+
+@pytest.fixture
+def browsers_stun(monkeypatch: pytest.MonkeyPatch) -> str:
+    """KVORUM_BROWSER_ICE_SERVERS for the server the test starts after this (nobody answers it here: the
+    browser waits for it a moment and connects on the LAN's addresses, as in the chamber)."""
+    monkeypatch.setenv("KVORUM_BROWSER_ICE_SERVERS", STUN)
+    return STUN
+
+
+async def test_the_pages_give_the_browsers_the_stun_server_the_server_names(
+    browsers_stun: str, browser: Browser, contexts: list[Any], demo_council: Demo
+) -> None:
+    base = demo_council.server.url
+    status = (await demo_council.client.get(f"/api/v1/sessions/{SESSION}/broadcast")).json()
+    assert status["ice_servers"] == [{"urls": browsers_stun}]
+    operator = await _operator(browser, contexts, base)
+    resident = await _page(browser, contexts, f"{base}/live/{SESSION}")
+    await _playing(resident)  # the live page watches over WebRTC with it
+    # What the pages' module gives its peer connections (the live page's and the operator's are made alike).
+    servers = await resident.evaluate(
+        """async (session) => {
+            const { watch } = await import("/static/video.js");
+            const watching = await watch(document.createElement("video"), session);
+            const servers = watching.pc.getConfiguration().iceServers;
+            watching.close();
+            return servers;
+        }""",
+        SESSION,
+    )
+    assert [server["urls"] for server in servers] in ([browsers_stun], [[browsers_stun]])
+    await operator.click("#stop")
+    await expect(operator.locator("#broadcast-status")).to_contain_text("Трансляцію завершено", timeout=WAIT_MS)

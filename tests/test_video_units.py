@@ -9,8 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import av
+import pytest
 
 from benchmarks._video_peers import CounterTrack, ToneTrack, loudness, read_cells
+from streaming.config import ConfigError, browser_ice_servers
 from streaming.encoder import AudioEncoder, Encoder, output_size
 from streaming.hls import Recording
 from streaming.tracks import QUEUE_PACKETS, PacketTrack
@@ -117,3 +119,14 @@ def test_sound_that_stalls_and_then_arrives_in_a_burst_keeps_its_time_and_the_re
     with av.open(str(tmp_path / "recording.mp4")) as mp4:
         heard_frames = [loudness(f) for f in mp4.decode(audio=0)]
     assert len(heard_frames) * 1024 >= 0.9 * len(arrivals) * 960  # the sound went on to the end
+
+
+def test_the_browsers_are_given_stun_servers_only() -> None:
+    assert browser_ice_servers("") == ()
+    assert browser_ice_servers("stun:turn.rada.example.ua:3478, stun:[2001:db8::1]:3478") == (
+        "stun:turn.rada.example.ua:3478",
+        "stun:[2001:db8::1]:3478",
+    )
+    for refused in ("turn:turn.rada.example.ua:3478", "https://stun.example", "stun:host?transport=tcp&x=<script>"):
+        with pytest.raises(ConfigError, match="KVORUM_BROWSER_ICE_SERVERS"):
+            browser_ice_servers(refused)

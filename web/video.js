@@ -10,6 +10,20 @@
 
 const GATHER_MS = 2000;
 
+/**
+ * The STUN servers the server names for browsers (`KVORUM_BROWSER_ICE_SERVERS`, in the broadcast's status):
+ * a browser that learns its public address from one can be reached through the video node's TURN relay.
+ * None when the status cannot be read (the LAN needs none).
+ */
+async function iceServers(session) {
+  try {
+    const response = await fetch(`/api/v1/sessions/${encodeURIComponent(session)}/broadcast`);
+    return response.ok ? ((await response.json()).ice_servers ?? []) : [];
+  } catch {
+    return [];
+  }
+}
+
 function gathered(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
@@ -72,7 +86,7 @@ export async function playHls(video, url) {
  * Resolves with `{kind: "webrtc" | "hls", close()}`; rejects when neither can play here.
  */
 export async function watch(video, session) {
-  const pc = new RTCPeerConnection();
+  const pc = new RTCPeerConnection({ iceServers: await iceServers(session) });
   pc.addTransceiver("video", { direction: "recvonly" });
   pc.addTransceiver("audio", { direction: "recvonly" });
   const stream = new MediaStream();
@@ -105,7 +119,7 @@ export async function watch(video, session) {
  * Resolves with `{pc, stop()}`; `stop()` ends the broadcast (DELETE).
  */
 export async function publish(stream, session, headers) {
-  const pc = new RTCPeerConnection();
+  const pc = new RTCPeerConnection({ iceServers: await iceServers(session) });
   for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: "sendonly" });
   let resource;
   try {
