@@ -70,6 +70,21 @@ async def test_json_lines_carry_the_request_the_sitting_and_the_command_and_neve
     assert "[redacted]" in text
 
 
+async def test_a_bugs_500_carries_the_request_id_in_its_answer_and_in_its_log_line(
+    demo_council: Demo, json_log: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken() -> None:
+        raise RuntimeError("a bug, injected")
+
+    monkeypatch.setattr(demo_council.server.kvorum.sittings, "listed", broken)
+    response = await demo_council.client.get("/api/v1/sessions", headers={"x-request-id": "rq-500"})
+    assert response.status_code == 500 and response.json()["error"] == "internal_error"
+    assert response.headers["x-request-id"] == "rq-500"  # what the council's IT staff quote to find it
+    lines = [json.loads(line) for line in json_log.getvalue().splitlines()]
+    [bug] = [line for line in lines if line["message"] == "unhandled error on /api/v1/sessions"]
+    assert bug["request_id"] == "rq-500" and bug["level"] == "error" and "a bug, injected" in bug["error"]
+
+
 def test_redact_blanks_tokens_and_passwords_whatever_logs_them() -> None:
     record = logging.LogRecord(
         "x", logging.INFO, __file__, 1, "%s", ("token=abc123 Bearer eyJhbGciOi.eyJzdWIi.c2ln",), None

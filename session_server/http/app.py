@@ -271,7 +271,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             Exception: _for_people(internal_error_handler),
         },
-        middleware=[Middleware(RequestIds), Middleware(CleanAddresses, page_headers=PAGE_HEADERS)],
+        middleware=[Middleware(CleanAddresses, page_headers=PAGE_HEADERS)],
         lifespan=lifespan,
     )
     # Built once, at start: an extension describing a path the core or another extension already does fails here.
@@ -286,8 +286,11 @@ class Served:
     def __init__(self, app: Starlette) -> None:
         self.app = app
         self.state = State()
+        # Outside Starlette's own middleware: its last-resort handler answers a bug's 500 from the outermost
+        # layer of the app, and that answer, and its log line, carry the request's id too.
+        self._outer = RequestIds(app)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             self.state = State(scope.setdefault("state", {}))
-        await self.app(scope, receive, send)
+        await self._outer(scope, receive, send)
