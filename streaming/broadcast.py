@@ -112,7 +112,7 @@ class Studio:
         return len(seen)
 
     def stats(self) -> dict[str, int]:
-        """What is running: for a future `/metrics` and for the test that nothing leaks."""
+        """What is running: for ``/metrics`` and for the test that nothing leaks."""
         ingests = [b.ingest for b in self.broadcasts.values() if b.ingest is not None]
         viewers = sum(len(b.viewers) for b in self.broadcasts.values())
         return {
@@ -123,6 +123,21 @@ class Studio:
             "tasks": len(self._tasks) + len(self._joining),
             "encoder_threads": sum(1 for b in self.broadcasts.values() if b.executor is not None),
         }
+
+    def sessions(self) -> list[dict[str, Any]]:
+        """Each broadcast on this node, for ``/metrics``: its ingest's source (None while it waits for one),
+        pictures encoded, packets viewers did not get, and its WebRTC and HLS viewers."""
+        return [
+            {
+                "session": session,
+                "ingest": None if b.ingest is None else b.ingest.source,
+                "frames": b.frames,
+                "dropped": b.dropped + sum(v.track.dropped for v in b.viewers.values()),
+                "webrtc": len(b.viewers),
+                "hls": self.hls_viewers(session),
+            }
+            for session, b in self.broadcasts.items()
+        ]
 
     def folder(self, session: str) -> Path:
         return self.config.folder / session
@@ -395,8 +410,8 @@ class Studio:
 
     async def _drop_viewer(self, session: str, viewer: Viewer) -> None:
         broadcast = self.broadcasts.get(session)
-        if broadcast is not None:
-            broadcast.viewers.pop(viewer.id, None)
+        if broadcast is not None and broadcast.viewers.pop(viewer.id, None) is not None:
+            broadcast.dropped += viewer.track.dropped
         self._cancel_timer(viewer.timer)
         viewer.track.stop()
         if viewer.sound is not None:

@@ -70,6 +70,10 @@ class Broadcast:
     audio_encoder: AudioEncoder | None = None
     executor: ThreadPoolExecutor | None = None
     bitrate: int = 1_500_000
+    frames: int = 0
+    """Pictures encoded, from every ingest of it on this node (``/metrics``: their rate is the frame rate)."""
+    dropped: int = 0
+    """Packets viewers that have left did not get (those still watching count in their tracks)."""
 
     @property
     def idle(self) -> bool:
@@ -103,6 +107,7 @@ async def pump_picture(
             assert broadcast.executor is not None
             packets = await loop.run_in_executor(broadcast.executor, _encode_picture, broadcast, frame, pts)
             ingest.frames += 1
+            broadcast.frames += 1
             for packet in packets:
                 for viewer in list(broadcast.viewers.values()):
                     viewer.track.offer(packet)

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from conftest import Demo
+from conftest import Demo, eventually
 
 from session_server.config import Settings
 from session_server.ops.metrics import serve_metrics
@@ -111,11 +111,21 @@ SERVED = {
     "kvorum_db_pool_connections",
     "kvorum_webhook_deliveries_total",
     "kvorum_witness_cosignatures_total",
+    "kvorum_fanout_queued",
+    "kvorum_fanout_longest_queue",
+    "kvorum_fanout_lag_seconds",
     "kvorum_video_broadcasts",
     "kvorum_video_publishers",
     "kvorum_video_viewers",
 }
 """The metric names the alert rules and the dashboard may use: each one on a node's /metrics (checked above)."""
+SERVED_WHILE_LIVE = {
+    "kvorum_video_ingest_up",
+    "kvorum_video_session_viewers",
+    "kvorum_video_frames_total",
+    "kvorum_video_viewer_dropped_packets_total",
+}
+"""…and those a node serves for each broadcast it has (checked with one live below)."""
 
 
 def test_the_alert_rules_and_the_dashboard_s_queries_pass_promtool_and_name_only_metrics_kvorum_serves(
@@ -146,7 +156,7 @@ def test_the_alert_rules_and_the_dashboard_s_queries_pass_promtool_and_name_only
     for path in (rules, as_rules):
         done = subprocess.run([tool, "check", "rules", str(path)], capture_output=True, timeout=60)
         assert done.returncode == 0, (done.stdout + done.stderr).decode()
-    served = SERVED
+    served = SERVED | SERVED_WHILE_LIVE
     named = set(re.findall(r"\bkvorum_[a-z_]+", " ".join(queries + [a["expr"] for a in alerts])))
     assert named <= served, f"metrics no Kvorum node serves: {sorted(named - served)}"
 
@@ -162,3 +172,64 @@ async def test_a_metrics_port_already_taken_is_an_error_naming_it_not_an_exit() 
                 pass
     finally:
         taken.close()
+
+
+async def test_a_slow_screen_shows_as_fanout_lag(demo_council: Demo) -> None:
+    """A screen that stops reading (a tablet on a bad link) keeps its events queued: the backlog and the age of
+    its oldest waiting event are what the fan-out lag alert watches."""
+    demo = demo_council
+    port = demo.server.state["metrics_port"]
+    hub = demo.server.kvorum.hub
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as metrics:
+        current = (await metrics.get("/metrics")).text
+        assert _value(current, "kvorum_fanout_queued") == 0 and _value(current, "kvorum_fanout_lag_seconds") == 0
+        async with hub.subscribe("session:c8-s45"):  # subscribed, never read
+            await demo.ok("chair", "session.open")
+            await demo.ok("secretary", "registration.open")
+            await asyncio.sleep(1.1)  # the event is a second old when scraped
+            text = (await metrics.get("/metrics")).text
+    assert _value(text, "kvorum_fanout_queued") >= 2 and _value(text, "kvorum_fanout_longest_queue") >= 2
+    assert _value(text, "kvorum_fanout_lag_seconds") >= 1.0
+    promtool(text)
+
+
+async def test_each_live_broadcast_has_its_ingest_viewers_and_frame_rate(demo_council: Demo, tmp_path: Path) -> None:
+    from video_support import counter_file
+
+    from benchmarks._video_peers import Viewer, whep_watch
+
+    demo = demo_council
+    port = demo.server.state["metrics_port"]
+    camera = tmp_path / "camera.mp4"
+    counter_file(camera, 20)
+    staff = await demo.headers("operator")
+    video = "/api/v1/sessions/c8-s45/video"
+    assert (
+        await demo.client.put(video, json={"source": "camera", "camera_url": str(camera)}, headers=staff)
+    ).is_success
+    assert (await demo.client.post("/api/v1/sessions/c8-s45/broadcast/camera", headers=staff)).status_code == 201
+    viewer = await whep_watch(demo.server.url, "c8-s45")
+    assert isinstance(viewer, Viewer)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as metrics:
+
+            async def frames() -> float:
+                return _value((await metrics.get("/metrics")).text, "kvorum_video_frames_total", session="c8-s45")
+
+            await eventually(lambda: len(viewer.frames) >= 30, "the viewer's pictures")
+            first = await frames()
+            await eventually(lambda: len(viewer.frames) >= 60, "a second of pictures more")
+            assert await frames() > first >= 30  # a counter: its rate is the frame rate
+            await demo.client.get("/live/c8-s45/index.m3u8")  # a resident's HLS player
+            text = (await metrics.get("/metrics")).text
+        assert _value(text, "kvorum_video_ingest_up", session="c8-s45") == 1
+        assert _value(text, "kvorum_video_session_viewers", session="c8-s45", kind="webrtc") == 1
+        assert _value(text, "kvorum_video_session_viewers", session="c8-s45", kind="hls") == 1
+        assert "kvorum_video_viewer_dropped_packets_total{" in text
+        promtool(text)
+        missing = {name for name in SERVED | SERVED_WHILE_LIVE if name not in text}
+        assert not missing, f"metrics the rules and the dashboard use but /metrics lacks: {sorted(missing)}"
+    finally:
+        await viewer.close(demo.server.url)
+        stopped = await demo.client.delete("/api/v1/sessions/c8-s45/broadcast/camera", headers=staff, timeout=30)
+        assert stopped.status_code == 204

@@ -8,14 +8,16 @@ each node, and sums or compares them itself — no multi-process directory is ne
 Counted as they happen (``Metrics``): every command by type and outcome, with its latency; sign-ins by
 outcome (throttled ones included); hub resyncs (a subscriber too slow told to catch up); webhook deliveries
 and failures; witness cosignatures and failures. Read at each scrape (``_Scrape``): the database pool's use,
-the fan-out's subscribers, each consumer's events behind, failing and parked, the broker's state, and the
-video node's ingests, viewers and encoders where one runs.
+the fan-out's subscribers and backlog (how late the oldest waiting event is), each consumer's events behind,
+failing and parked, the broker's state, and on a video node its ingests, viewers and encoders, and each
+broadcast's ingest, WebRTC and HLS viewers, pictures encoded and packets slow viewers did not get.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
@@ -23,13 +25,15 @@ from typing import Any, Final
 
 import uvicorn
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.registry import Collector
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+
+from session_server.domain.events import parse_time
 
 __all__ = ["METRICS", "Metrics", "serve_metrics"]
 
@@ -123,6 +127,21 @@ class _Scrape(Collector):
                         "kvorum_fanout_subscribers", "Screens following sittings live", value=hub.subscribers
                     )
                 )
+                queued, longest, oldest = hub.backlog()
+                lag = (
+                    0.0 if oldest is None else max(0.0, (dt.datetime.now(dt.UTC) - parse_time(oldest)).total_seconds())
+                )
+                families += [
+                    GaugeMetricFamily("kvorum_fanout_queued", "Events waiting in the screens' queues", value=queued),
+                    GaugeMetricFamily(
+                        "kvorum_fanout_longest_queue", "Events waiting for the screen furthest behind", value=longest
+                    ),
+                    GaugeMetricFamily(
+                        "kvorum_fanout_lag_seconds",
+                        "Age of the oldest event still waiting to reach a screen (0: every screen is current)",
+                        value=lag,
+                    ),
+                ]
             broker = getattr(node, "broker", None)
             if broker is not None:
                 connected = 1.0 if getattr(broker, "connected", True) else 0.0  # an in-memory broker is always up
@@ -156,7 +175,37 @@ class _Scrape(Collector):
                 families.append(
                     GaugeMetricFamily(f"kvorum_video_{name}", f"The video node's {name.replace('_', ' ')}", value=value)
                 )
+        if studio is not None and hasattr(studio, "sessions"):
+            with contextlib.suppress(Exception):
+                families += _video_sessions(studio.sessions())
         self.families = families
+
+
+def _video_sessions(sessions: Iterable[Mapping[str, Any]]) -> list[Metric]:
+    """Each broadcast on this node: its ingest, viewers, encoded pictures (their rate is the frame rate) and
+    the packets viewers that fell behind did not get."""
+    up = GaugeMetricFamily(
+        "kvorum_video_ingest_up",
+        "Whether a broadcast has its publisher or camera (1) or waits for one (0)",
+        labels=["session"],
+    )
+    viewers = GaugeMetricFamily(
+        "kvorum_video_session_viewers", "A broadcast's viewers by kind (webrtc, hls)", labels=["session", "kind"]
+    )
+    frames = CounterMetricFamily("kvorum_video_frames", "Pictures encoded for a broadcast", labels=["session"])
+    dropped = CounterMetricFamily(
+        "kvorum_video_viewer_dropped_packets",
+        "Packets not sent to viewers that fell behind (or joined between keyframes)",
+        labels=["session"],
+    )
+    for one in sessions:
+        session = str(one["session"])
+        up.add_metric([session], 1 if one["ingest"] else 0)
+        viewers.add_metric([session, "webrtc"], one["webrtc"])
+        viewers.add_metric([session, "hls"], one["hls"])
+        frames.add_metric([session], one["frames"])
+        dropped.add_metric([session], one["dropped"])
+    return [up, viewers, frames, dropped]
 
 
 def _app(state: Mapping[str, Any]) -> Starlette:

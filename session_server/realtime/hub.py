@@ -315,6 +315,21 @@ class Hub:
         """How many subscribers this node serves."""
         return sum(len(t.subscribers) for t in self._topics.values())
 
+    def backlog(self) -> tuple[int, int, str | None]:
+        """What waits to be sent (for ``/metrics``): the events queued for this node's subscribers, the longest
+        one subscriber's queue, and the time of the oldest event still waiting (None when none waits). Read at
+        a scrape, not kept up to date on the delivery path."""
+        queued = longest = 0
+        oldest: str | None = None
+        for topic in self._topics.values():
+            for subscriber in topic.subscribers:
+                waiting = [item for item in subscriber.items if isinstance(item, Delivery)]
+                queued += len(waiting)
+                longest = max(longest, len(waiting))
+                if waiting and (oldest is None or waiting[0].event.at < oldest):
+                    oldest = waiting[0].event.at
+        return queued, longest, oldest
+
     # ---- in ------------------------------------------------------------------------------
 
     def offer(self, stream: str, events: Sequence[StoredEvent]) -> None:
