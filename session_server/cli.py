@@ -184,13 +184,13 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 def cmd_restore(args: argparse.Namespace) -> None:
     """Restore a backup into an empty database and empty file folders; with ``--check``, only check its sums."""
-    from session_server.ops.backup import BackupError, read_manifest, restore
+    from session_server.ops.backup import BackupError, files, read_manifest, restore
 
     folder = Path(args.folder)
     try:
         if args.check:
             manifest = read_manifest(folder)
-            print(f"{folder} is whole: {len(manifest['files'])} files as listed, made {manifest['created']}")
+            print(f"{folder} is whole: {files(len(manifest['files']))} as listed, made {manifest['created']}")
             return
         done = restore(_settings(args), folder)
     except BackupError as exc:

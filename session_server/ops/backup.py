@@ -73,8 +73,13 @@ class Summary:
     def line(self, verb: str) -> str:
         return (
             f"{verb} {self.folder}: the database ({_size(self.database_bytes)}; {self.sittings} sittings, "
-            f"{self.events} events) and {self.files} files ({_size(self.file_bytes)})"
+            f"{self.events} events) and {files(self.files)} ({_size(self.file_bytes)})"
         )
+
+
+def files(count: int) -> str:
+    """«1 file», «3 files»."""
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _size(count: int) -> str:
