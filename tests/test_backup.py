@@ -283,3 +283,44 @@ async def test_a_backup_goes_into_a_new_folder_only(tmp_path: Path, database_url
     code, _out, err = await _run("backup", str(taken), env=env)
     assert code == 2 and "is not empty" in err and err.count("\n") == 1
     assert sorted(p.name for p in taken.iterdir()) == ["notes.txt"]
+
+
+def test_a_database_password_goes_to_pg_dump_in_its_environment_not_on_its_command_line() -> None:
+    from session_server.ops.backup import _connection
+
+    dbname, env = _connection("postgresql://kvorum:s%40cret@db.example.ua:5432/kvorum?sslmode=require")
+    assert dbname == "postgresql://kvorum@db.example.ua:5432/kvorum?sslmode=require"  # what `ps` would show
+    assert env["PGPASSWORD"] == "s@cret"
+    assert (
+        _connection("postgresql:///postgres?host=/run/postgresql")[0] == "postgresql:///postgres?host=/run/postgresql"
+    )
+
+
+async def test_a_manifest_that_is_not_a_backups_is_refused_in_one_line(tmp_path: Path) -> None:
+    backup = tmp_path / "backup"
+    backup.mkdir()
+    (backup / "database.dump").write_bytes(b"PGDMP")
+    env = _env(KVORUM_DATA_DIR=str(tmp_path / "data"))
+    for files, says in (
+        ([{"path": "database.dump"}], "does not list its folders and files"),
+        ([{"path": "../../etc/passwd", "size": 1, "sha256": "0" * 64}], "lists no database.dump"),
+        (
+            [
+                {"path": "database.dump", "size": 5, "sha256": "0" * 64},
+                {"path": "elsewhere/x", "size": 1, "sha256": "0" * 64},
+            ],
+            "lists a file in no folder of the backup: elsewhere/x",
+        ),
+        (
+            [
+                {"path": "database.dump", "size": 5, "sha256": "0" * 64},
+                {"path": "files/video/../../../outside", "size": 1, "sha256": "0" * 64},
+            ],
+            "names a file outside the backup",
+        ),
+    ):
+        folders = {"video": "files/video"}
+        manifest = {"format": "kvorum-backup/1", "created": "2026-12-04T10:00", "folders": folders, "files": files}
+        (backup / "manifest.json").write_bytes(orjson.dumps(manifest))
+        code, _out, err = await _run("restore", "--check", str(backup), env=env)
+        assert code == 2 and says in err and err.count("\n") == 1, err

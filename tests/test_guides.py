@@ -232,6 +232,12 @@ async def test_the_guides_pictures_are_taken_from_the_screens_as_the_guides_desc
     await camera.shot(portal, "resident-session", full=True)
     await portal.goto(f"{origin}/sessions/c8-s45/minutes")
     await camera.shot(portal, "resident-minutes")
+    # The administrator: what is kept, how much, until when (after the sitting, its checkpoints and cosignatures).
+    admin = await camera.page(1440, 900)
+    await admin.goto(f"{origin}/console")
+    await sign_in(admin, "admin", "#storage-rows tr[data-kind=cosignatures]")
+    await admin.locator("#storage-panel").scroll_into_view_if_needed()
+    await camera.shot(admin, "admin-storage")
 
     # Every picture the guides show was taken just now.
     shown = set()

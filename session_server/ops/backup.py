@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import orjson
@@ -127,9 +128,23 @@ def pg_tool(name: str, at_least: int = 0) -> str:
     return path
 
 
-def _run(command: list[str], what: str) -> None:
+def _connection(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its password, and the environment that gives it to libpq (``PGPASSWORD``): a command
+    line is visible to every user of the host (``ps``), the environment only to its owner."""
+    parts = urlsplit(url)
+    env = dict(os.environ)
+    if parts.password is None:
+        return url, env
+    env["PGPASSWORD"] = unquote(parts.password)
+    user = f"{parts.username}@" if parts.username else ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    query = f"?{parts.query}" if parts.query else ""
+    return f"{parts.scheme}://{user}{host}{parts.path}{query}", env  # "//" kept where the host is empty
+
+
+def _run(command: list[str], what: str, env: dict[str, str] | None = None) -> None:
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=6 * 3600)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=6 * 3600, env=env)
     except (OSError, subprocess.SubprocessError) as exc:
         raise BackupError(f"{what} failed: {exc}") from None
     if done.returncode != 0:
@@ -247,7 +262,9 @@ def backup(settings: Settings, target: Path) -> Summary:
         major, sittings, events = asyncio.run(_counts(url))
         applied = asyncio.run(_migrations(url))
         # The snapshot first: every file it names exists by then, and files are never taken away.
-        _run([pg_tool("pg_dump", major), "--format=custom", f"--file={target / DUMP}", f"--dbname={url}"], "pg_dump")
+        dbname, env = _connection(url)
+        dump = [pg_tool("pg_dump", major), "--format=custom", f"--file={target / DUMP}", f"--dbname={dbname}"]
+        _run(dump, "pg_dump", env)
     entries: list[dict[str, Any]] = [
         {"path": DUMP, "size": (target / DUMP).stat().st_size, "sha256": _sum(target / DUMP)}
     ]
@@ -288,14 +305,24 @@ def read_manifest(source: Path) -> dict[str, Any]:
         raise BackupError(f"{source / MANIFEST} is not JSON: {exc}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{source / MANIFEST} is not a {FORMAT} manifest")
-    for entry in manifest["files"]:
-        path = source / entry["path"]
-        if not path.resolve().is_relative_to(source.resolve()):
-            raise BackupError(f"{source / MANIFEST} names a file outside the backup: {entry['path']}")
+    try:
+        prefixes = tuple(f"{prefix}/" for prefix in manifest["folders"].values())
+        listed = [(str(e["path"]), int(e["size"]), str(e["sha256"])) for e in manifest["files"]]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise BackupError(f"{source / MANIFEST} does not list its folders and files as a backup's does") from None
+    if DUMP not in {name for name, _, _ in listed}:
+        raise BackupError(f"{source / MANIFEST} lists no {DUMP}")
+    for name, _size, _sha256 in listed:  # its shape first, then its contents
+        if name != DUMP and not name.startswith(prefixes):
+            raise BackupError(f"{source / MANIFEST} lists a file in no folder of the backup: {name}")
+        if not (source / name).resolve().is_relative_to(source.resolve()):
+            raise BackupError(f"{source / MANIFEST} names a file outside the backup: {name}")
+    for name, size, sha256 in listed:
+        path = source / name
         if not path.is_file():
-            raise BackupError(f"the backup is incomplete: {entry['path']} is missing")
-        if path.stat().st_size != entry["size"] or _sum(path) != entry["sha256"]:
-            raise BackupError(f"the backup is damaged: {entry['path']} does not match its SHA-256 in {MANIFEST}")
+            raise BackupError(f"the backup is incomplete: {name} is missing")
+        if path.stat().st_size != size or _sum(path) != sha256:
+            raise BackupError(f"the backup is damaged: {name} does not match its SHA-256 in {MANIFEST}")
     return manifest
 
 
@@ -311,8 +338,9 @@ def restore(settings: Settings, source: Path) -> Summary:
     with _database(settings) as url:
         if asyncio.run(_objects(url)):
             raise BackupError(f"{_where(settings)} is not empty: a restore fills an empty database")
-        options = ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", f"--dbname={url}"]
-        _run([pg_tool("pg_restore"), *options, str(source / DUMP)], "pg_restore")
+        dbname, env = _connection(url)
+        options = ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", f"--dbname={dbname}"]
+        _run([pg_tool("pg_restore"), *options, str(source / DUMP)], "pg_restore", env)
         _major, sittings, events = asyncio.run(_counts(url))
     files = [e for e in manifest["files"] if e["path"] != DUMP]
     prefixes = {name: f"{prefix}/" for name, prefix in manifest["folders"].items()}
