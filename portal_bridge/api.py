@@ -27,7 +27,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
@@ -335,7 +335,26 @@ class PortalExtension:
             """SELECT count(*) AS count, coalesce(sum(size), 0) AS bytes, min(created_at) AS oldest,
                       max(created_at) AS newest FROM files"""
         )
-        return [Holding("files", int(row["count"]), int(row["bytes"]), row["oldest"], row["newest"])]
+        published = await core.database.fetchrow(
+            """SELECT count(*) AS count,
+                      pg_total_relation_size('od_motions') + pg_total_relation_size('od_votings') AS bytes,
+                      min(data->>'date') AS oldest, max(data->>'date') AS newest FROM od_motions"""
+        )
+
+        def day(text: str | None) -> datetime | None:
+            return None if text is None else datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+        return [
+            Holding("files", int(row["count"]), int(row["bytes"]), row["oldest"], row["newest"]),
+            # the open data's votes: rebuilt from the log whenever needed (``kvorum portal rebuild``)
+            Holding(
+                "open_data",
+                int(published["count"]),
+                int(published["bytes"]),
+                day(published["oldest"]),
+                day(published["newest"]),
+            ),
+        ]
 
     def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
         """``kvorum portal rebuild``: rebuild the portal's read models from the log."""

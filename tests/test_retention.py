@@ -3,6 +3,7 @@ refuses it — and the administrator sees what is kept, how much, since when and
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 from pathlib import Path
@@ -102,6 +103,12 @@ async def test_the_administrator_sees_what_is_kept_how_much_since_when_and_until
         await council.client.put(video, json={"source": "camera", "camera_url": str(camera)}, headers=staff)
     ).is_success
     await council.ok("chair", "session.open")
+    await council.ok("secretary", "registration.open")
+    await asyncio.gather(*(council.ok(f"deputy{n:02d}", "presence.register") for n in range(1, 19)))
+    await council.ok("chair", "item.start", item="i1")
+    await council.ok("chair", "vote.open", item="i1", subject="в цілому", rule="majority_of_composition", seconds=60)
+    await council.ok("deputy01", "ballot.cast", vote="v1", choice="for")
+    await council.ok("chair", "vote.close", vote="v1")  # a roll call for the open data
     broadcast = f"/api/v1/sessions/{demo.SESSION_ID}/broadcast"
     assert (await council.client.post(f"{broadcast}/camera", headers=staff)).status_code == 201
     folder = council.server.state.studio.folder(demo.SESSION_ID)
@@ -113,19 +120,26 @@ async def test_the_administrator_sees_what_is_kept_how_much_since_when_and_until
 
     await eventually(recorded, "the joined recording", seconds=30)
 
-    response = await council.client.get("/api/v1/storage", headers=await council.headers("admin"))
+    admin = await council.headers("admin")
+
+    async def published() -> bool:  # the open data's consumer has written the vote
+        kept = (await council.client.get("/api/v1/storage", headers=admin)).json()
+        return any(h["kind"] == "open_data" and h["count"] == 1 for h in kept["holdings"])
+
+    await eventually(published, "the vote in the open data")
+    response = await council.client.get("/api/v1/storage", headers=admin)
     assert response.status_code == 200, response.text
     kept = response.json()
     assert kept["retention_years"] == 5 and kept["deleted_by_kvorum"] is False
     holdings = {h["kind"]: h for h in kept["holdings"]}
-    assert {"log_council", "log_session", "log_document", "checkpoints", "cosignatures", "files", "recordings"} <= set(
-        holdings
-    )
+    kinds = {"log_council", "log_session", "log_document", "checkpoints", "cosignatures", "files", "recordings"}
+    assert kinds | {"open_data"} <= set(holdings)
     events = await council.server.kvorum.store.read(f"session:{demo.SESSION_ID}")
     sitting = holdings["log_session"]
     assert sitting["count"] >= 1 and sitting["items"] >= len(events) and sitting["bytes"] > 0
     assert holdings["log_council"]["count"] == 1
     assert holdings["files"]["count"] == 1 and holdings["files"]["bytes"] == len(PDF)
+    assert holdings["open_data"]["oldest"].startswith(dt.datetime.now(dt.UTC).date().isoformat())  # the vote's day
     recording = holdings["recordings"]
     assert recording["count"] == 1  # one sitting's recording.mp4 …
     on_disk = sum(p.stat().st_size for p in folder.iterdir() if not p.name.endswith(".part"))
