@@ -84,10 +84,17 @@ async def template_db(pg_server_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def database_url(pg_server_url: str, template_db: str) -> AsyncIterator[str]:
     """A fresh, migrated, empty database for one test."""
+    async with new_database(pg_server_url, template_db) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def new_database(pg_server_url: str, template: str = "template0") -> AsyncIterator[str]:
+    """A database made from ``template`` (default: an empty one) on the server, dropped when the block ends."""
     name = f"kvorum_t_{os.getpid()}_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(pg_server_url)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
         yield _with_database(pg_server_url, name)
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:

@@ -9,18 +9,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import os
-import secrets
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import httpx
 import orjson
 import pytest
 from cli_support import _env, _run
-from conftest import Demo, RunningServer, _with_database, eventually, running
+from conftest import Demo, RunningServer, eventually, new_database, running
 from video_support import counter_file
 
 from session_server import demo
@@ -66,18 +63,6 @@ def folders() -> Iterator[tuple[Path, Path, Path]]:
     with tempfile.TemporaryDirectory(prefix="kvorum-backup-") as tmp:
         Path(tmp).chmod(0o755)
         yield Path(tmp, "served"), Path(tmp, "restored"), Path(tmp, "backup")
-
-
-@contextlib.asynccontextmanager
-async def _empty_database(pg_server_url: str) -> AsyncIterator[str]:
-    name = f"kvorum_restore_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = await asyncpg.connect(pg_server_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-        yield _with_database(pg_server_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
 
 
 def _settings(data_dir: Path, url: str | None) -> Settings:
@@ -186,7 +171,7 @@ async def test_two_finished_sittings_with_their_recordings_survive_a_backup_and_
     camera = served / "camera.mp4"
     counter_file(camera, 30)
     async with contextlib.AsyncExitStack() as stack:
-        target_url = None if where == "embedded" else await stack.enter_async_context(_empty_database(pg_server_url))
+        target_url = None if where == "embedded" else await stack.enter_async_context(new_database(pg_server_url))
         source_url = None if where == "embedded" else database_url
 
         async with (

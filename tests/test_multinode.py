@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import random
 import signal
 from collections.abc import AsyncIterator
@@ -16,12 +15,11 @@ from typing import Any
 import httpx
 import pytest
 import websockets
-from cluster_support import Node, start
-from conftest import free_port
+from cluster_support import Node
+from cluster_support import cluster as three_nodes
 from websockets.exceptions import ConnectionClosed
 
 from session_server import demo
-from session_server import node as services
 from session_server.config import Settings
 from voting.canonical import GENESIS, event_hash
 
@@ -35,24 +33,8 @@ Cluster = tuple[list[Node], dict[str, str]]
 async def cluster(
     settings: Settings, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[list[Node], dict[str, str]]]:
-    async with services.Node.open(settings) as kvorum:  # seed once, and mint every account's token with the shared key
-        await demo.seed(kvorum)
-        tokens = {u.username: kvorum.access.issue(u) for u in await kvorum.accounts.list()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KVORUM_")}
-    env |= {
-        "KVORUM_DATABASE_URL": str(settings.database_url),
-        "KVORUM_BROKER_URL": redis_url,
-        "KVORUM_DATA_DIR": str(tmp_path),
-        "KVORUM_DB_POOL_SIZE": "4",
-    }
-    nodes = list(await asyncio.gather(*(start(env, free_port(), tmp_path / f"node{i}.log") for i in range(3))))
-    try:
-        yield nodes, tokens
-    finally:
-        for node in nodes:
-            if node.proc.returncode is None:
-                node.proc.send_signal(signal.SIGTERM)
-        await asyncio.gather(*(asyncio.wait_for(n.proc.wait(), 30) for n in nodes))
+    async with three_nodes(settings, redis_url, tmp_path, 3) as running:
+        yield running.nodes, running.tokens
 
 
 @dataclass

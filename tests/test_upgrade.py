@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import os
 import re
 import secrets
 import signal
@@ -21,17 +20,15 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-from cluster_support import KVORUM, SESSION, Node, start
-from conftest import eventually, free_port
+from cluster_support import KVORUM, SESSION, Cluster, Node, cluster, start
+from conftest import eventually
 from next_release import MIGRATIONS
 
 from session_server import demo
-from session_server import node as services
 from session_server.config import Settings
 from session_server.extensions import migrations
 from session_server.store.schema import available, migrate
 
-TESTS = Path(__file__).resolve().parent
 NEXT_RELEASE = (KVORUM[0], "-m", "next_release")
 VOTERS = [f"deputy{n:02d}" for n in range(1, 21)]
 CHOICES = ("for", "against", "abstain")
@@ -99,34 +96,16 @@ class Tablets:
 
 
 @pytest.fixture
-async def nodes(settings: Settings, redis_url: str, tmp_path: Path) -> AsyncIterator[tuple[list[Node], dict[str, Any]]]:
-    async with services.Node.open(settings) as kvorum:
-        await demo.seed(kvorum)
-        tokens = {u.username: kvorum.access.issue(u) for u in await kvorum.accounts.list()}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KVORUM_")}
-    env |= {
-        "KVORUM_DATABASE_URL": str(settings.database_url),
-        "KVORUM_BROKER_URL": redis_url,
-        "KVORUM_DATA_DIR": str(tmp_path),
-        "KVORUM_DB_POOL_SIZE": "4",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")])),
-    }
-    started = list(await asyncio.gather(*(start(env, free_port(), tmp_path / f"node{i}.log") for i in range(2))))
-    try:
-        yield started, {"tokens": tokens, "env": env, "logs": tmp_path}
-    finally:
-        for node in started:
-            if node.proc.returncode is None:
-                node.proc.send_signal(signal.SIGTERM)
-        await asyncio.gather(*(asyncio.wait_for(n.proc.wait(), 30) for n in started))
+async def nodes(settings: Settings, redis_url: str, tmp_path: Path) -> AsyncIterator[Cluster]:
+    async with cluster(settings, redis_url, tmp_path, 2) as running:
+        yield running
 
 
 @pytest.mark.timeout(180)
 async def test_one_of_two_nodes_is_upgraded_during_a_vote_without_a_refused_or_lost_ballot(
-    nodes: tuple[list[Node], dict[str, Any]], settings: Settings
+    nodes: Cluster, settings: Settings
 ) -> None:
-    started, context = nodes
-    tokens: dict[str, str] = context["tokens"]
+    started, tokens = nodes.nodes, nodes.tokens
     old, upgraded = started
     async with httpx.AsyncClient(timeout=30) as client:
         proxy = Proxy(client, started)
@@ -151,8 +130,7 @@ async def test_one_of_two_nodes_is_upgraded_during_a_vote_without_a_refused_or_l
             assert await asyncio.wait_for(upgraded.proc.wait(), 30) == 0
             during = tablets.acknowledged
             # ... and starts as the next release, which migrates the schema while the old node serves the vote.
-            logs: Path = context["logs"]
-            renewed = await start(context["env"], upgraded.port, logs / "next.log", NEXT_RELEASE)
+            renewed = await start(nodes.env, upgraded.port, nodes.logs / "next.log", NEXT_RELEASE)
             started[1] = renewed
             assert tablets.acknowledged > during, "no ballot went through while the node was away"
             after, answers = tablets.acknowledged, len(proxy.answered_by)
