@@ -22,6 +22,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+import asyncpg
 import orjson
 
 from session_server.config import ConfigError, Settings
@@ -171,14 +172,21 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 1 if check and done else 0
 
 
+def _reason(exc: BaseException) -> str:
+    """An error as one line: an OSError's file and reason, a database's message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 def cmd_backup(args: argparse.Namespace) -> None:
     """Write a backup of the database and the kept files into a new folder (``session_server.ops.backup``)."""
     from session_server.ops.backup import BackupError, backup
 
     try:
         done = backup(_settings(args), Path(args.folder))
-    except BackupError as exc:
-        raise CliError(f"backup: {exc}") from None
+    except (BackupError, OSError, asyncpg.PostgresError) as exc:  # a full disk, a refused password: one line
+        raise CliError(f"backup: {_reason(exc)}") from None
     print(done.line("backed up into"))
 
 
@@ -193,8 +201,8 @@ def cmd_restore(args: argparse.Namespace) -> None:
             print(f"{folder} is whole: {files(len(manifest['files']))} as listed, made {manifest['created']}")
             return
         done = restore(_settings(args), folder)
-    except BackupError as exc:
-        raise CliError(f"restore: {exc}") from None
+    except (BackupError, OSError, asyncpg.PostgresError) as exc:
+        raise CliError(f"restore: {_reason(exc)}") from None
     print(done.line("restored from"))
 
 

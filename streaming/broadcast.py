@@ -91,6 +91,8 @@ class Studio:
         self._hls_seen: dict[str, dict[str, float]] = {}
         self._joins: dict[str, asyncio.Lock] = {}
         self._joining: set[asyncio.Task[None]] = set()
+        self._awaiting: set[str] = set()
+        """Sessions whose ingest dropped on this node and that wait for it (``/metrics``' ingest_up 0)."""
 
     # --- what the pages see -----------------------------------------------------------------------
 
@@ -137,6 +139,16 @@ class Studio:
                 "hls": self.hls_viewers(session),
             }
             for session, b in self.broadcasts.items()
+        ] + [  # interrupted, nobody watching over WebRTC: forgotten as a broadcast, but still awaited
+            {
+                "session": session,
+                "ingest": None,
+                "frames": 0,
+                "dropped": 0,
+                "webrtc": 0,
+                "hls": self.hls_viewers(session),
+            }
+            for session in sorted(self._awaiting - self.broadcasts.keys())
         ]
 
     def folder(self, session: str) -> Path:
@@ -201,6 +213,7 @@ class Studio:
         return None if broadcast is None or broadcast.ingest is None else broadcast.ingest.id
 
     async def _begin(self, session: str, source: Literal["whip", "camera"], bitrate: int) -> Ingest:
+        self._awaiting.discard(session)  # resumed here (or started again)
         broadcast = self._broadcast(session)
         if broadcast.ingest is not None:
             raise VideoError("publisher_exists", "someone is already publishing this session's video", "conflict")
@@ -281,6 +294,7 @@ class Studio:
                 finish = broadcast.recording.finish if stopped_by is not None else broadcast.recording.cut
                 await asyncio.get_running_loop().run_in_executor(executor, finish)
             if stopped_by is not None:
+                self._awaiting.discard(session)
                 await self.application.execute(
                     stream, BroadcastStop(id=_command_id(), type="broadcast.stop"), stopped_by
                 )
@@ -293,6 +307,7 @@ class Studio:
                     id=_command_id(), type="broadcast.interrupt", reason=interrupted or "dropped"
                 )
                 await self.application.execute(stream, command, SYSTEM)
+                self._awaiting.add(session)
                 self._later(self._stop_unless_resumed(session, broadcast.recording))
         except DomainError as exc:
             log.warning("video of session %s: %s", session, exc.message)
@@ -313,6 +328,7 @@ class Studio:
         await asyncio.sleep(self.config.resume_seconds)
         if self.ingest_of(session) is not None:
             return
+        self._awaiting.discard(session)  # stopped now, or by hand or elsewhere meanwhile
         stop = BroadcastStop(id=_command_id(), type="broadcast.stop")
         try:
             await self.application.execute(session_stream(session), stop, SYSTEM)

@@ -221,10 +221,16 @@ async def test_two_finished_sittings_with_their_recordings_survive_a_backup_and_
                     arguments += ["--key", key]
                 assert await asyncio.to_thread(main, arguments) == 0, session
 
-        # A second restore into what is no longer empty is refused, naming it, and changes nothing.
+        # A second restore into what is no longer empty is refused, naming it, and changes nothing: the video
+        # folder, and (given an empty folder) the database.
         code, out, err = await _run("restore", str(backup), env=restore_env, seconds=120)
         assert code == 2 and err.count("\n") == 1, err
-        assert "is not empty" in err
+        assert f"{restored / 'video'} is not empty" in err
+        if target_url is not None:
+            elsewhere = _env(KVORUM_DATA_DIR=str(restored.parent / "elsewhere"), KVORUM_DATABASE_URL=target_url)
+            code, out, err = await _run("restore", str(backup), env=elsewhere, seconds=120)
+            assert code == 2 and "the database at KVORUM_DATABASE_URL is not empty" in err, err
+            assert not (restored.parent / "elsewhere" / "video").exists()  # nothing was left half-way
 
 
 async def test_a_damaged_or_unfinished_backup_is_refused_before_anything_is_restored(tmp_path: Path) -> None:
@@ -258,6 +264,12 @@ async def test_a_damaged_or_unfinished_backup_is_refused_before_anything_is_rest
     code, _out, err = await _run("restore", "--check", str(backup), env=env)
     assert code == 2 and "seg-00001.ts is missing" in err
     assert not (tmp_path / "data").exists()  # nothing was started or written
+
+
+async def test_a_backup_that_cannot_write_says_why_in_one_line(tmp_path: Path, database_url: str) -> None:
+    env = _env(KVORUM_DATA_DIR=str(tmp_path / "data"), KVORUM_DATABASE_URL=database_url)
+    code, _out, err = await _run("backup", "/proc/kvorum-backup", env=env)  # a file system that takes no folder
+    assert code == 2 and err.startswith("kvorum: backup: /proc/kvorum-backup:") and err.count("\n") == 1, err
 
 
 async def test_a_backup_goes_into_a_new_folder_only(tmp_path: Path, database_url: str) -> None:
@@ -303,9 +315,20 @@ async def test_a_manifest_that_is_not_a_backups_is_refused_in_one_line(tmp_path:
             ],
             "names a file outside the backup",
         ),
+        (  # inside the backup when read, but /etc/cron.d/x when written into the video folder
+            [
+                {"path": "database.dump", "size": 5, "sha256": "0" * 64},
+                {"path": "files/video//etc/cron.d/x", "size": 1, "sha256": "0" * 64},
+            ],
+            "names a file outside the backup",
+        ),
     ):
         folders = {"video": "files/video"}
         manifest = {"format": "kvorum-backup/1", "created": "2026-12-04T10:00", "folders": folders, "files": files}
         (backup / "manifest.json").write_bytes(orjson.dumps(manifest))
         code, _out, err = await _run("restore", "--check", str(backup), env=env)
         assert code == 2 and says in err and err.count("\n") == 1, err
+    manifest["folders"] = {"video": "/etc"}  # a folder named by the manifest itself
+    (backup / "manifest.json").write_bytes(orjson.dumps(manifest))
+    code, _out, err = await _run("restore", "--check", str(backup), env=env)
+    assert code == 2 and "names a folder other than files/<name>" in err

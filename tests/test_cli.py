@@ -192,7 +192,9 @@ async def test_the_demo_resets_to_a_fresh_council_but_never_erases_a_real_one(
 
     conn = await asyncpg.connect(empty_database)  # now say a real council's events are in it
     try:
-        await conn.execute("ALTER TABLE events DISABLE TRIGGER events_kept")  # as only a superuser could
+        await conn.execute(
+            "ALTER TABLE events DISABLE TRIGGER events_kept"
+        )  # as only the tables' owner or a superuser could
         await conn.execute(
             """UPDATE events SET leaf = convert_to(replace(convert_from(leaf, 'UTF8'), '"demo":true', '"demo":false'),
                                                    'UTF8') WHERE type = 'council.created'"""

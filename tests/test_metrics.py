@@ -233,3 +233,34 @@ async def test_each_live_broadcast_has_its_ingest_viewers_and_frame_rate(demo_co
         await viewer.close(demo.server.url)
         stopped = await demo.client.delete("/api/v1/sessions/c8-s45/broadcast/camera", headers=staff, timeout=30)
         assert stopped.status_code == 204
+
+
+async def test_a_broadcast_that_lost_its_publisher_shows_as_awaiting_its_ingest(demo_council: Demo) -> None:
+    """The operator's link drops and nobody watches over WebRTC (residents on HLS): the broadcast waits for its
+    publisher, and `kvorum_video_ingest_up` says so until one comes back — what the interrupted-ingest alert
+    watches."""
+    from benchmarks._video_peers import Publisher, whip_publish
+
+    demo = demo_council
+    port = demo.server.state["metrics_port"]
+    studio = demo.server.state.studio
+    publisher = await whip_publish(demo.server.url, "c8-s45", await demo.token("operator"))
+    assert isinstance(publisher, Publisher)
+    await eventually(
+        lambda: studio.ingest_of("c8-s45") is not None and studio.broadcasts["c8-s45"].frames >= 30, "pictures"
+    )
+    await publisher.pc.close()  # no DELETE: the Wi-Fi went
+    await eventually(lambda: studio.ingest_of("c8-s45") is None, "the server noticing the drop")
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as metrics:
+        text = (await metrics.get("/metrics")).text
+        assert (await demo.state())["state"]["broadcast"]["status"] == "interrupted"
+        assert "c8-s45" not in studio.broadcasts  # nothing of it left in memory but the wait
+        assert 'kvorum_video_ingest_up{session="c8-s45"} 0.0' in text
+        again = await whip_publish(demo.server.url, "c8-s45", await demo.token("operator"))
+        assert isinstance(again, Publisher)
+        await eventually(lambda: studio.ingest_of("c8-s45") is not None, "the publisher back")
+        text = (await metrics.get("/metrics")).text
+        assert _value(text, "kvorum_video_ingest_up", session="c8-s45") == 1
+    staff = await demo.headers("operator")
+    assert (await demo.client.delete(again.location, headers=staff, timeout=30)).status_code == 204
+    await again.pc.close()

@@ -104,7 +104,7 @@ async def test_verify_finds_a_tampered_event(store: EventStore) -> None:
     leaf = await store.pool.fetchval("SELECT leaf FROM events WHERE stream = 'session:a' AND seq = 3")
     forged = orjson.loads(leaf)
     forged["payload"]["deputy"] = "d99"
-    async with store.pool.acquire() as conn:  # someone with the database's superuser, who can lift the guard
+    async with store.pool.acquire() as conn:  # the tables' owner or a superuser, who can lift the guard
         await conn.execute("ALTER TABLE events DISABLE TRIGGER events_kept")
         await conn.execute("UPDATE events SET leaf = $1 WHERE stream = 'session:a' AND seq = 3", rfc8785.dumps(forged))
     with pytest.raises(ChainBroken) as broken:

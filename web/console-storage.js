@@ -70,9 +70,9 @@ export function storagePanel({ api, t, report, view }) {
 
   let kept = null;
 
-  async function reload() {
+  async function reload(fresh = false) {
     try {
-      kept = await api("/storage");
+      kept = await api(fresh ? "/storage?fresh=1" : "/storage");
     } catch (error) {
       report($("storage-refresh"), error);
       return;
@@ -85,7 +85,11 @@ export function storagePanel({ api, t, report, view }) {
     if (!kept) return;
     $("storage-policy").textContent = t("keptPolicy", { years: count(view.lang, kept.retention_years, YEARS[view.lang]) });
     $("storage-rows").replaceChildren(...kept.holdings.map(row));
-    $("storage-database").textContent = t("keptDatabase", { size: size(view.lang, kept.database_bytes) });
+    const at = new Date(kept.measured_at).toLocaleTimeString(view.lang === "uk" ? "uk-UA" : "en-GB", {
+      hour: "2-digit",
+      minute: "2-digit",
+    });
+    $("storage-database").textContent = t("keptDatabase", { size: size(view.lang, kept.database_bytes), at });
     $("storage-disks").replaceChildren(
       ...kept.disks.map((disk) => {
         const li = document.createElement("li");
@@ -101,6 +105,6 @@ export function storagePanel({ api, t, report, view }) {
     );
   }
 
-  $("storage-refresh").addEventListener("click", reload);
+  $("storage-refresh").addEventListener("click", () => reload(true));
   return { reload, render };
 }

@@ -9,9 +9,9 @@ from starlette.routing import BaseRoute, Route
 
 from session_server.domain.roles import Role
 from session_server.extensions import core_of
-from session_server.http.openapi import described
+from session_server.http.openapi import described, query_parameter
 from session_server.http.responses import ApiError, JSONResponse, principal
-from session_server.ops.retention import inventory
+from session_server.ops.retention import measured
 
 __all__ = ["routes"]
 
@@ -22,8 +22,13 @@ _WHEN = {"type": ["string", "null"], "format": "date-time"}
     "What is kept: each kind of record with its count, size, oldest and newest, and until when it is kept (admin)",
     returns={
         "type": "object",
-        "required": ["retention_years", "deleted_by_kvorum", "database_bytes", "holdings", "disks"],
+        "required": ["measured_at", "retention_years", "deleted_by_kvorum", "database_bytes", "holdings", "disks"],
         "properties": {
+            "measured_at": {
+                "type": "string",
+                "format": "date-time",
+                "description": "when it was measured: at most 5 minutes ago, or now with ?fresh=1",
+            },
             "retention_years": {"type": "integer", "minimum": 5, "description": "KVORUM_RETENTION_YEARS"},
             "deleted_by_kvorum": {"const": False, "description": "Kvorum deletes none of these records, ever"},
             "database_bytes": {"type": "integer"},
@@ -65,6 +70,7 @@ _WHEN = {"type": ["string", "null"], "format": "date-time"}
             },
         },
     },
+    query=[query_parameter("fresh", "1: measure now rather than show the last measurement (up to 5 minutes old)")],
     errors_=(401, 403),
     reasons={403: "What is kept is looked after by an administrator"},
     bearer=True,
@@ -75,7 +81,8 @@ async def storage(request: Request) -> Response:
     if who.role is not Role.ADMIN:
         raise ApiError(403, "forbidden", "what Kvorum keeps is looked after by an administrator")
     core = core_of(request)
-    return JSONResponse(await inventory(core, core.settings.retention_years))
+    fresh = request.query_params.get("fresh") == "1"
+    return JSONResponse(await measured(core, core.settings.retention_years, fresh=fresh))
 
 
 def routes() -> list[BaseRoute]:

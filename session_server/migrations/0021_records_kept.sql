@@ -1,8 +1,9 @@
 -- What the law keeps for at least five years (Law 3590-IX) Kvorum never changes or deletes: the event log of
--- every council, sitting and document, the ledgers' signed checkpoints and the witnesses' cosignatures. A
--- statement that tries fails, whoever sends it; undoing this takes a superuser dropping the triggers on
--- purpose, and `kvorum verify` finds whatever was changed then. (Dropping the whole schema, as
--- `kvorum demo --reset` does for the demo council only, is not a row's change.)
+-- every council, sitting and document, the ledgers' signed checkpoints and the witnesses' cosignatures. Every
+-- statement that tries fails; lifting the guard takes the tables' owner (the role the nodes connect as, which
+-- migrates them) or a superuser disabling these triggers on purpose, and `kvorum verify` finds whatever was
+-- changed then. (Dropping the whole schema, as `kvorum demo --reset` does for the demo council only, is not a
+-- row's change.)
 CREATE FUNCTION kvorum_records_kept() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'Kvorum keeps the rows of % as the law requires: they are never changed or deleted', TG_TABLE_NAME

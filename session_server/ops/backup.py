@@ -53,6 +53,7 @@ DUMP = "database.dump"
 MANIFEST = "manifest.json"
 SUMS = "SHA256SUMS"
 FILES = "files"
+_FOLDER = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 _CHUNK = 1 << 20
 
 
@@ -106,8 +107,10 @@ def _tool_major(path: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def pg_tool(name: str, at_least: int = 0) -> str:
-    """The newest ``name`` (``pg_dump``, ``pg_restore``) found; BackupError if none is as new as ``at_least``."""
+def pg_tool(name: str, at_least: int = 0) -> tuple[str, int]:
+    """``name`` (``pg_dump``, ``pg_restore``) and its major version: the oldest found that is at least
+    ``at_least`` — for a dump, the server's own version, so that the dump stays readable by that version's
+    ``pg_restore`` (a newer ``pg_dump`` writes an archive older ones refuse); BackupError if none is."""
     candidates: list[str] = []
     # Found, not imported: importing pgserver warns about XDG_RUNTIME_DIR where no embedded server is wanted.
     embedded = importlib.util.find_spec("pgserver")
@@ -116,16 +119,17 @@ def pg_tool(name: str, at_least: int = 0) -> str:
     candidates += sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
     if on_path := shutil.which(name):
         candidates.append(on_path)
-    found = [(major, path) for path in candidates if (major := _tool_major(path)) is not None]
+    found = sorted((major, path) for path in candidates if (major := _tool_major(path)) is not None)
     if not found:
         raise BackupError(f"no {name} found: install PostgreSQL's client tools (Debian: postgresql-client)")
-    major, path = max(found)
-    if major < at_least:
+    usable = [(major, path) for major, path in found if major >= at_least]
+    if not usable:
         raise BackupError(
-            f"the newest {name} found is PostgreSQL {major}'s, older than the server ({at_least}): "
+            f"the newest {name} found is PostgreSQL {found[-1][0]}'s, older than needed ({at_least}): "
             f"install postgresql-client-{at_least}"
         )
-    return path
+    major, path = usable[0]
+    return path, major
 
 
 def _connection(url: str) -> tuple[str, dict[str, str]]:
@@ -248,7 +252,11 @@ def _database(settings: Settings) -> Iterator[str]:
     if settings.database_url:
         yield settings.database_url
         return
-    with embedded_postgres(settings.data_dir) as url:
+    folder = settings.data_dir
+    if os.geteuid() == 0 and folder.exists() and folder.stat().st_uid != 0:
+        # as root, pgserver would hand the running server's folder to a user of its own: the node's next start fails
+        raise BackupError(f"{folder} belongs to another user: run this as that user (e.g. sudo -u kvorum kvorum …)")
+    with embedded_postgres(folder) as url:
         yield url
 
 
@@ -263,8 +271,8 @@ def backup(settings: Settings, target: Path) -> Summary:
         applied = asyncio.run(_migrations(url))
         # The snapshot first: every file it names exists by then, and files are never taken away.
         dbname, env = _connection(url)
-        dump = [pg_tool("pg_dump", major), "--format=custom", f"--file={target / DUMP}", f"--dbname={dbname}"]
-        _run(dump, "pg_dump", env)
+        tool, tool_major = pg_tool("pg_dump", major)
+        _run([tool, "--format=custom", f"--file={target / DUMP}", f"--dbname={dbname}"], "pg_dump", env)
     entries: list[dict[str, Any]] = [
         {"path": DUMP, "size": (target / DUMP).stat().st_size, "sha256": _sum(target / DUMP)}
     ]
@@ -280,7 +288,13 @@ def backup(settings: Settings, target: Path) -> Summary:
         "format": FORMAT,
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "kvorum": _version(),
-        "database": {"file": DUMP, "server_major": major, "sittings": sittings, "events": events},
+        "database": {
+            "file": DUMP,
+            "server_major": major,
+            "pg_dump_major": tool_major,  # a pg_restore at least this new reads it
+            "sittings": sittings,
+            "events": events,
+        },
         "migrations": applied,
         "folders": {name: f"{FILES}/{name}" for name in sorted(folders)},
         "files": entries,
@@ -306,16 +320,21 @@ def read_manifest(source: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{source / MANIFEST} is not a {FORMAT} manifest")
     try:
-        prefixes = tuple(f"{prefix}/" for prefix in manifest["folders"].values())
+        folders = dict(manifest["folders"])
         listed = [(str(e["path"]), int(e["size"]), str(e["sha256"])) for e in manifest["files"]]
     except (KeyError, TypeError, ValueError, AttributeError):
         raise BackupError(f"{source / MANIFEST} does not list its folders and files as a backup's does") from None
+    if any(not _FOLDER.fullmatch(str(name)) or prefix != f"{FILES}/{name}" for name, prefix in folders.items()):
+        raise BackupError(f"{source / MANIFEST} names a folder other than {FILES}/<name>")
+    prefixes = tuple(f"{prefix}/" for prefix in folders.values())
     if DUMP not in {name for name, _, _ in listed}:
         raise BackupError(f"{source / MANIFEST} lists no {DUMP}")
     for name, _size, _sha256 in listed:  # its shape first, then its contents
         if name != DUMP and not name.startswith(prefixes):
             raise BackupError(f"{source / MANIFEST} lists a file in no folder of the backup: {name}")
-        if not (source / name).resolve().is_relative_to(source.resolve()):
+        # read from the backup and written into a folder: a plain relative path, nothing that climbs out
+        parts = name.split("/")
+        if name.startswith("/") or any(part in ("", ".", "..") for part in parts) or "\\" in name:
             raise BackupError(f"{source / MANIFEST} names a file outside the backup: {name}")
     for name, size, sha256 in listed:
         path = source / name
@@ -327,7 +346,11 @@ def read_manifest(source: Path) -> dict[str, Any]:
 
 
 def restore(settings: Settings, source: Path) -> Summary:
-    """Restore the backup in ``source`` into the empty database and file folders ``settings`` point at."""
+    """Restore the backup in ``source`` into the empty database and file folders ``settings`` point at.
+
+    The files are copied first, each folder's into a new folder beside it; then the database is restored in
+    one transaction; then the folders are renamed into place. A failure before the last step leaves the
+    database and the folders as they were (empty), so the restore can simply be run again."""
     manifest = read_manifest(source)
     folders = kept_folders(settings)
     for name in manifest["folders"]:
@@ -335,18 +358,30 @@ def restore(settings: Settings, source: Path) -> Summary:
             raise BackupError(f"the backup holds {name!r} files, which no installed part of Kvorum keeps")
         if not _empty(folders[name]):
             raise BackupError(f"{folders[name]} is not empty: a restore fills an empty folder")
-    with _database(settings) as url:
-        if asyncio.run(_objects(url)):
-            raise BackupError(f"{_where(settings)} is not empty: a restore fills an empty database")
-        dbname, env = _connection(url)
-        options = ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", f"--dbname={dbname}"]
-        _run([pg_tool("pg_restore"), *options, str(source / DUMP)], "pg_restore", env)
-        _major, sittings, events = asyncio.run(_counts(url))
+    needed = int(manifest.get("database", {}).get("pg_dump_major", 0))
     files = [e for e in manifest["files"] if e["path"] != DUMP]
-    prefixes = {name: f"{prefix}/" for name, prefix in manifest["folders"].items()}
-    for entry in files:
-        name = next(n for n, prefix in prefixes.items() if entry["path"].startswith(prefix))
-        _copy(source / entry["path"], folders[name] / entry["path"][len(prefixes[name]) :])
+    staged = {name: folders[name].with_name(f".{folders[name].name}.restoring") for name in manifest["folders"]}
+    try:
+        for name, prefix in manifest["folders"].items():
+            shutil.rmtree(staged[name], ignore_errors=True)  # a restore that stopped half-way before
+            for entry in (e for e in files if e["path"].startswith(f"{prefix}/")):
+                _copy(source / entry["path"], staged[name] / entry["path"][len(prefix) + 1 :])
+        with _database(settings) as url:
+            if asyncio.run(_objects(url)):
+                raise BackupError(f"{_where(settings)} is not empty: a restore fills an empty database")
+            dbname, env = _connection(url)
+            tool, _major = pg_tool("pg_restore", needed)
+            options = ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", f"--dbname={dbname}"]
+            _run([tool, *options, str(source / DUMP)], "pg_restore", env)
+            _major, sittings, events = asyncio.run(_counts(url))
+        for name, folder in staged.items():
+            if folders[name].exists():
+                folders[name].rmdir()  # empty, as checked
+            folder.mkdir(parents=True, exist_ok=True)
+            os.replace(folder, folders[name])
+    finally:
+        for folder in staged.values():
+            shutil.rmtree(folder, ignore_errors=True)
     return Summary(
         source,
         (source / DUMP).stat().st_size,

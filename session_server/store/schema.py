@@ -28,6 +28,8 @@ from importlib import resources
 
 import asyncpg
 
+from session_server.store.database import DatabaseUnavailable
+
 _NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 _REPLACES = re.compile(r"^-- replaces: core (\d{4})_([a-z0-9_]+)\s*$", re.MULTILINE)
 _LOCK_KEY = 0x6B766F72  # "kvor"
@@ -152,7 +154,11 @@ async def migrate(
                     break
                 except asyncpg.LockNotAvailableError:
                     if attempt == ATTEMPTS:
-                        raise
+                        raise DatabaseUnavailable(
+                            f"migration {migration.component}/{migration.version:04d}_{migration.name} could not "
+                            f"get its tables in {ATTEMPTS} tries: a long transaction holds them (a backup, a "
+                            "report?); start the node again once it has ended"
+                        ) from None
                     log.warning(
                         "migration %s/%04d_%s waited %.1f s for a table in use; trying again (%d of %d)",
                         migration.component,
