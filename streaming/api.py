@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -71,6 +72,7 @@ from streaming.settings_rows import VideoSettingsRows
 
 __all__ = ["VideoExtension", "extension"]
 
+log = logging.getLogger("kvorum.video")
 MAX_SDP = 64 * 1024
 _STAFF = frozenset({Role.OPERATOR, Role.SECRETARY, Role.ADMIN})
 _TYPES = {
@@ -433,9 +435,13 @@ class VideoExtension:
     async def open(self, core: Core) -> AsyncIterator[Opened]:
         """The studio for the app's life; every ingest and viewer closed at the end."""
         studio = Studio(core, video_config(core.settings))
+        adopting = asyncio.ensure_future(studio.adopt())  # broadcasts a restart left waiting: not in the start's way
+        adopting.add_done_callback(_report_adoption)
         try:
             yield Opened(state={"studio": studio})
         finally:
+            adopting.cancel()
+            await asyncio.gather(adopting, return_exceptions=True)
             await studio.close()
 
     def folders(self, settings: Settings) -> Mapping[str, Path]:
@@ -453,6 +459,11 @@ class VideoExtension:
 
     def add_commands(self, commands: Any, with_database: Callable[[Any, Any], None]) -> None:
         """No subcommands of its own."""
+
+
+def _report_adoption(task: asyncio.Future[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("video: could not look for broadcasts a restart left waiting", exc_info=task.exception())
 
 
 extension = VideoExtension()

@@ -329,6 +329,9 @@ class Studio:
         if self.ingest_of(session) is not None:
             return
         self._awaiting.discard(session)  # stopped now, or by hand or elsewhere meanwhile
+        state, _ = await self.application.session(session)
+        if state.broadcast is None or state.broadcast.status != "interrupted" or not await self._unpublished(session):
+            return  # resumed on another node (its publisher holds the lock), or stopped meanwhile
         stop = BroadcastStop(id=_command_id(), type="broadcast.stop")
         try:
             await self.application.execute(session_stream(session), stop, SYSTEM)
@@ -338,6 +341,53 @@ class Studio:
         joining = asyncio.ensure_future(self._join(session, recording))
         self._joining.add(joining)
         joining.add_done_callback(self._joining.discard)
+
+    async def _unpublished(self, session: str) -> bool:
+        """Whether no node takes a publisher for ``session`` now (nobody holds its publisher lock)."""
+        async with self.database.acquire() as conn:
+            taken = await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_CLASS, session)
+            if taken:
+                await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _LOCK_CLASS, session)
+            return bool(taken)
+
+    async def adopt(self) -> None:
+        """At the node's start: a broadcast the log shows live or interrupted, whose segments are in this node's
+        folder and whose publisher no node takes, lost its node (a restart, an upgrade, a crash) along with the
+        wait for its publisher. It is marked interrupted if the log still says live, and waited for again as if
+        it had just dropped: stopped and its recording joined if nobody resumes it
+        (``KVORUM_VIDEO_RESUME_SECONDS``)."""
+
+        def unfinished() -> list[str]:
+            folder = self.config.folder
+            if not folder.is_dir():
+                return []
+            return sorted(
+                p.name
+                for p in folder.iterdir()
+                if (p / "recording.m3u8").is_file() and not (p / "recording.mp4").is_file()
+            )
+
+        for session in await asyncio.to_thread(unfinished):
+            try:
+                state, _ = await self.application.session(session)
+            except DomainError:
+                continue  # a folder of no session of this council
+            current = state.broadcast
+            if current is None or current.status not in ("live", "interrupted") or session in self.broadcasts:
+                continue
+            if not await self._unpublished(session):
+                continue  # live on another node
+            if current.status == "live":
+                interrupt = BroadcastInterrupt(
+                    id=_command_id(), type="broadcast.interrupt", reason="the video server restarted"
+                )
+                try:
+                    await self.application.execute(session_stream(session), interrupt, SYSTEM)
+                except DomainError:
+                    continue
+            log.info("video of session %s: waiting again for its publisher after a restart", session)
+            self._awaiting.add(session)
+            self._later(self._stop_unless_resumed(session, Recording(self.folder(session))))
 
     async def _join(self, session: str, recording: Recording) -> None:
         """Make ``recording.mp4`` from the segments (one join at a time per session)."""
