@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import asyncpg
 import av
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.contrib.media import MediaPlayer
@@ -128,27 +129,21 @@ class Studio:
 
     def sessions(self) -> list[dict[str, Any]]:
         """Each broadcast on this node, for ``/metrics``: its ingest's source (None while it waits for one),
-        pictures encoded, packets viewers did not get, and its WebRTC and HLS viewers."""
+        pictures encoded, packets viewers did not get, and its WebRTC and HLS viewers. An interrupted one nobody
+        watches over WebRTC is no broadcast in memory any more, but still awaited: listed with nothing running."""
+
+        def row(session: str, b: Broadcast | None) -> dict[str, Any]:
+            return {
+                "session": session,
+                "ingest": None if b is None or b.ingest is None else b.ingest.source,
+                "frames": 0 if b is None else b.frames,
+                "dropped": 0 if b is None else b.dropped + sum(v.track.dropped for v in b.viewers.values()),
+                "webrtc": 0 if b is None else len(b.viewers),
+                "hls": self.hls_viewers(session),
+            }
+
         return [
-            {
-                "session": session,
-                "ingest": None if b.ingest is None else b.ingest.source,
-                "frames": b.frames,
-                "dropped": b.dropped + sum(v.track.dropped for v in b.viewers.values()),
-                "webrtc": len(b.viewers),
-                "hls": self.hls_viewers(session),
-            }
-            for session, b in self.broadcasts.items()
-        ] + [  # interrupted, nobody watching over WebRTC: forgotten as a broadcast, but still awaited
-            {
-                "session": session,
-                "ingest": None,
-                "frames": 0,
-                "dropped": 0,
-                "webrtc": 0,
-                "hls": self.hls_viewers(session),
-            }
-            for session in sorted(self._awaiting - self.broadcasts.keys())
+            row(session, self.broadcasts.get(session)) for session in sorted(self.broadcasts.keys() | self._awaiting)
         ]
 
     def folder(self, session: str) -> Path:
@@ -219,7 +214,7 @@ class Studio:
             raise VideoError("publisher_exists", "someone is already publishing this session's video", "conflict")
         lock = await self.database.acquire()
         try:
-            taken = await lock.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_CLASS, session)
+            taken = await _take_publisher_lock(lock, session)
         except BaseException:
             await self.database.release(lock)
             raise
@@ -345,10 +340,10 @@ class Studio:
     async def _unpublished(self, session: str) -> bool:
         """Whether no node takes a publisher for ``session`` now (nobody holds its publisher lock)."""
         async with self.database.acquire() as conn:
-            taken = await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_CLASS, session)
+            taken = await _take_publisher_lock(conn, session)
             if taken:
                 await conn.execute("SELECT pg_advisory_unlock($1, hashtext($2))", _LOCK_CLASS, session)
-            return bool(taken)
+            return taken
 
     async def adopt(self) -> None:
         """At the node's start: a broadcast the log shows live or interrupted, whose segments are in this node's
@@ -369,25 +364,27 @@ class Studio:
 
         for session in await asyncio.to_thread(unfinished):
             try:
-                state, _ = await self.application.session(session)
+                await self._adopt(session)
             except DomainError:
-                continue  # a folder of no session of this council
-            current = state.broadcast
-            if current is None or current.status not in ("live", "interrupted") or session in self.broadcasts:
-                continue
-            if not await self._unpublished(session):
-                continue  # live on another node
-            if current.status == "live":
-                interrupt = BroadcastInterrupt(
-                    id=_command_id(), type="broadcast.interrupt", reason="the video server restarted"
-                )
-                try:
-                    await self.application.execute(session_stream(session), interrupt, SYSTEM)
-                except DomainError:
-                    continue
-            log.info("video of session %s: waiting again for its publisher after a restart", session)
-            self._awaiting.add(session)
-            self._later(self._stop_unless_resumed(session, Recording(self.folder(session))))
+                continue  # a folder of no session of this council, or its broadcast changed meanwhile
+            except Exception:  # this one's, not the others': they are still looked at
+                log.exception("video of session %s: could not look at its broadcast after a restart", session)
+
+    async def _adopt(self, session: str) -> None:
+        state, _ = await self.application.session(session)
+        current = state.broadcast
+        if current is None or current.status not in ("live", "interrupted") or session in self.broadcasts:
+            return
+        if not await self._unpublished(session):
+            return  # live on another node
+        if current.status == "live":
+            interrupt = BroadcastInterrupt(
+                id=_command_id(), type="broadcast.interrupt", reason="the video server restarted"
+            )
+            await self.application.execute(session_stream(session), interrupt, SYSTEM)
+        log.info("video of session %s: waiting again for its publisher after a restart", session)
+        self._awaiting.add(session)
+        self._later(self._stop_unless_resumed(session, Recording(self.folder(session))))
 
     async def _join(self, session: str, recording: Recording) -> None:
         """Make ``recording.mp4`` from the segments (one join at a time per session)."""
@@ -539,6 +536,11 @@ class Studio:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, *self._joining, return_exceptions=True)  # joins finish
+
+
+async def _take_publisher_lock(conn: asyncpg.Connection, session: str) -> bool:
+    """Take ``session``'s publisher lock on ``conn`` if no connection holds it (one publisher across all nodes)."""
+    return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1, hashtext($2))", _LOCK_CLASS, session))
 
 
 def _command_id() -> str:

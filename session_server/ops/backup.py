@@ -46,6 +46,7 @@ import orjson
 
 from session_server.config import Settings
 from session_server.extensions import kept_folders
+from session_server.ops.retention import finished_files
 from session_server.store.database import embedded_postgres
 
 FORMAT = "kvorum-backup/1"
@@ -185,13 +186,6 @@ def _sum(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _finished_files(folder: Path) -> list[Path]:
-    """The files under ``folder`` in name order, without those being written (``*.part``)."""
-    if not folder.is_dir():
-        return []
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".part"))
-
-
 def _empty(folder: Path) -> bool:
     return not folder.exists() or (folder.is_dir() and not any(folder.iterdir()))
 
@@ -199,27 +193,17 @@ def _empty(folder: Path) -> bool:
 # --- the database -----------------------------------------------------------------------------------------
 
 
-async def _counts(url: str) -> tuple[int, int, int]:
-    """The server's major version, and the sittings and events the database holds."""
+async def _counts(url: str) -> tuple[int, int, int, list[list[Any]]]:
+    """The server's major version, the sittings and events the database holds, and the migrations applied."""
     conn = await asyncpg.connect(url)
     try:
         major = int(await conn.fetchval("SHOW server_version_num")) // 10000
         if not await conn.fetchval("SELECT to_regclass('events') IS NOT NULL"):
-            return major, 0, 0
+            return major, 0, 0, []
         sittings = await conn.fetchval("SELECT count(*) FROM sessions")
         events = await conn.fetchval("SELECT count(*) FROM events")
-        return major, int(sittings), int(events)
-    finally:
-        await conn.close()
-
-
-async def _migrations(url: str) -> list[list[Any]]:
-    conn = await asyncpg.connect(url)
-    try:
-        if not await conn.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL"):
-            return []
         rows = await conn.fetch("SELECT component, version, name FROM schema_migrations ORDER BY component, version")
-        return [[r["component"], r["version"], r["name"]] for r in rows]
+        return major, int(sittings), int(events), [[r["component"], r["version"], r["name"]] for r in rows]
     finally:
         await conn.close()
 
@@ -267,8 +251,7 @@ def backup(settings: Settings, target: Path) -> Summary:
     folders = kept_folders(settings)
     target.mkdir(parents=True, exist_ok=True)
     with _database(settings) as url:
-        major, sittings, events = asyncio.run(_counts(url))
-        applied = asyncio.run(_migrations(url))
+        major, sittings, events, applied = asyncio.run(_counts(url))
         # The snapshot first: every file it names exists by then, and files are never taken away.
         dbname, env = _connection(url)
         tool, tool_major = pg_tool("pg_dump", major)
@@ -277,7 +260,7 @@ def backup(settings: Settings, target: Path) -> Summary:
         {"path": DUMP, "size": (target / DUMP).stat().st_size, "sha256": _sum(target / DUMP)}
     ]
     for name, folder in sorted(folders.items()):
-        for path in _finished_files(folder):
+        for path in sorted(finished_files(folder)):  # in name order: each session's playlists before its segments
             relative = Path(FILES, name, path.relative_to(folder))
             try:
                 size, digest = _copy(path, target / relative)
@@ -373,7 +356,7 @@ def restore(settings: Settings, source: Path) -> Summary:
             tool, _major = pg_tool("pg_restore", needed)
             options = ["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction", f"--dbname={dbname}"]
             _run([tool, *options, str(source / DUMP)], "pg_restore", env)
-            _major, sittings, events = asyncio.run(_counts(url))
+            _major, sittings, events, _applied = asyncio.run(_counts(url))
         for name, folder in staged.items():
             if folders[name].exists():
                 folders[name].rmdir()  # empty, as checked

@@ -19,14 +19,14 @@ import asyncio
 import datetime as dt
 import shutil
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from session_server.extensions import Core, installed, kept_folders
 
-__all__ = ["Holding", "folder_holding", "inventory", "measured"]
+__all__ = ["Holding", "finished_files", "folder_holding", "inventory", "measured"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +78,20 @@ async def _core_holdings(core: Core) -> list[Holding]:
     return found
 
 
+def finished_files(folder: Path) -> Iterator[Path]:
+    """The files under ``folder``, without those being written (``*.part``, renamed when done); none when it
+    does not exist."""
+    if folder.is_dir():
+        yield from (p for p in folder.rglob("*") if p.is_file() and not p.name.endswith(".part"))
+
+
 def folder_holding(kind: str, folder: Path, *, counted: str | None = None) -> Holding:
     """The files under ``folder`` (those being written left out): ``count`` is how many of them are named
     ``counted`` (e.g. one ``recording.mp4`` a sitting), or all of them; the times are their modification times."""
     size, count, files = 0, 0, 0
     oldest: float | None = None
     newest: float | None = None
-    for path in folder.rglob("*") if folder.is_dir() else ():
-        if not path.is_file() or path.name.endswith(".part"):
-            continue
+    for path in finished_files(folder):
         stat = path.stat()
         size += stat.st_size
         files += 1
