@@ -6,6 +6,7 @@
  * @module console-storage
  */
 
+import { reportBeside } from "./dialog.js";
 import { count, longDate } from "./ukrainian.js";
 
 const $ = (id) => document.getElementById(id);
@@ -77,6 +78,7 @@ export function storagePanel({ api, t, report, view }) {
       report($("storage-refresh"), error);
       return;
     }
+    reportBeside($("storage-refresh"), ""); // a refusal shown before no longer stands
     render();
   }
 
