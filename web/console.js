@@ -422,6 +422,7 @@ async function renderWitnesses() {
     report($("witnesses-refresh"), error);
     return;
   }
+  reportBeside($("witnesses-refresh"), ""); // a refusal shown before no longer stands
   const when = (at) =>
     new Date(at).toLocaleTimeString(view.lang === "uk" ? "uk-UA" : "en-GB", { hour: "2-digit", minute: "2-digit" });
   const ledger = (stream) => (stream.startsWith("council:") ? t("councilLedger") : stream.replace(/^session:/, ""));
